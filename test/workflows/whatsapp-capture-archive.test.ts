@@ -1,0 +1,153 @@
+/**
+ * The walking skeleton, end to end on real parts: the template `workflows/whatsapp-capture-archive.json`
+ * runs in real n8n-core (in-process, behind a loopback HTTP server); every fixture delivery is signed
+ * with the app secret and POSTed to the trigger's production URL; the records are encrypted by the
+ * OpenPGP node and written by the S3 Archive node to the local Ceph RGW store; each object is then
+ * decrypted by `gpg` and compared with the record the trigger emitted.
+ */
+import { createHmac, randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { IDataObject, INodeExecutionData, IRun } from 'n8n-workflow';
+
+import { createS3Client } from '../../lib/archive';
+import { gpgDecrypt, makeGpgHome } from '../helpers/gpg';
+import { InProcessN8n, loadTemplate } from '../helpers/n8n-runner';
+import { getObjectBytes, listAllKeys, makeBucket, s3Settings } from '../helpers/s3';
+
+const FIXTURES = path.join(__dirname, '..', 'fixtures', 'whatsapp');
+const deliveries = readdirSync(FIXTURES)
+	.filter((f) => f.endsWith('.json'))
+	// the Graph API media lookup response is not a webhook delivery
+	.filter((f) => JSON.parse(readFileSync(path.join(FIXTURES, f), 'utf8')).object === 'whatsapp_business_account')
+	.sort();
+
+const APP_SECRET = randomBytes(16).toString('hex');
+const VERIFY_TOKEN = randomBytes(12).toString('hex');
+const INDEX_KEY = randomBytes(32).toString('hex');
+
+const sign = (body: Buffer, secret = APP_SECRET) =>
+	'sha256=' + createHmac('sha256', secret).update(body).digest('hex');
+
+const nodeOutput = (run: IRun | undefined, node: string): INodeExecutionData[] =>
+	run?.data.resultData.runData[node]?.[0]?.data?.main?.[0] ?? [];
+
+describe('template whatsapp-capture-archive (in-process n8n-core, local Ceph RGW, gpg)', () => {
+	let gpg: Awaited<ReturnType<typeof makeGpgHome>>;
+	let s3: S3Client;
+	let bucket: string;
+	let n8n: InProcessN8n;
+
+	beforeAll(async () => {
+		gpg = await makeGpgHome();
+		const settings = s3Settings();
+		s3 = createS3Client(settings);
+		bucket = await makeBucket(s3, { objectLock: true });
+		n8n = new InProcessN8n({
+			workflow: loadTemplate('whatsapp-capture-archive'),
+			credentials: {
+				whatsAppCaptureApi: {
+					appSecret: APP_SECRET,
+					verifyToken: VERIFY_TOKEN,
+					graphApiBaseUrl: 'http://127.0.0.1:9',
+					graphApiVersion: 'v24.0',
+				},
+				openPgpPublicKeysApi: { publicKeys: gpg.publicKeyArmored, expectedFingerprints: '' },
+				s3ArchiveApi: {
+					endpoint: settings.endpoint,
+					region: settings.region,
+					accessKeyId: settings.accessKeyId,
+					secretAccessKey: settings.secretAccessKey,
+					forcePathStyle: true,
+					checksumMode: 'WHEN_REQUIRED',
+					bucket,
+					indexKey: INDEX_KEY,
+				},
+			},
+		});
+		await n8n.start();
+	});
+
+	afterAll(async () => {
+		await n8n?.stop();
+		await gpg?.cleanup();
+	});
+
+	const post = async (body: Buffer, signature?: string) => {
+		const headers: Record<string, string> = { 'content-type': 'application/json' };
+		if (signature !== undefined) headers['x-hub-signature-256'] = signature;
+		const response = await fetch(n8n.webhookUrl(), { method: 'POST', headers, body });
+		await n8n.idle();
+		return { status: response.status, exchange: n8n.exchanges[n8n.exchanges.length - 1] };
+	};
+
+	it('answers the handshake with the challenge for the right token, 403 otherwise', async () => {
+		const url = (mode: string, token: string) =>
+			`${n8n.webhookUrl()}?hub.mode=${mode}&hub.verify_token=${token}&hub.challenge=1158201444`;
+		const ok = await fetch(url('subscribe', VERIFY_TOKEN));
+		expect(ok.status).toBe(200);
+		expect(await ok.text()).toBe('1158201444');
+		expect((await fetch(url('subscribe', 'wrong-token'))).status).toBe(403);
+		expect((await fetch(url('unsubscribe', VERIFY_TOKEN))).status).toBe(403);
+	});
+
+	it.each(deliveries)('%s: signed wrongly or unsigned → 401 and nothing archived', async (file) => {
+		const body = readFileSync(path.join(FIXTURES, file));
+		const before = await listAllKeys(s3, bucket);
+		const mutated = Buffer.from(body);
+		mutated[Math.floor(mutated.length / 2)] ^= 0x01;
+		for (const [payload, signature] of [
+			[body, undefined],
+			[body, sign(body, 'not-the-app-secret')],
+			[mutated, sign(body)],
+			[body, sign(body).replace('sha256=', 'sha1=')],
+		] as Array<[Buffer, string | undefined]>) {
+			const { status, exchange } = await post(payload, signature);
+			expect(status).toBe(401);
+			expect(exchange.run).toBeUndefined();
+		}
+		expect(await listAllKeys(s3, bucket)).toEqual(before);
+	});
+
+	it.each(deliveries)(
+		'%s: signed correctly → every record archived, gpg decrypts each object to the emitted record',
+		async (file) => {
+			const body = readFileSync(path.join(FIXTURES, file));
+			const { status, exchange } = await post(body, sign(body));
+			expect(status).toBe(200);
+			expect(exchange.run?.status).toBe('success');
+
+			const records = nodeOutput(exchange.run, 'WhatsApp Capture Trigger').map((i) => i.json);
+			const written = nodeOutput(exchange.run, 'Archive Record').map((i) => i.json.archive as IDataObject);
+			expect(records.length).toBeGreaterThan(0);
+			expect(written).toHaveLength(records.length);
+
+			const plaintext = body.toString('utf8');
+			const phoneNumbers = plaintext.match(/\b\d{11,15}\b/g) ?? [];
+			for (const [index, record] of records.entries()) {
+				const result = written[index];
+				expect(result.status).toBe('created');
+				const key = String(result.key);
+				// no counterparty phone number or wamid in the object key
+				for (const phone of phoneNumbers) expect(key).not.toContain(phone);
+				if (record.wamid) expect(key).not.toContain(String(record.wamid));
+				const ciphertext = await getObjectBytes(s3, bucket, key);
+				const decrypted = JSON.parse(gpgDecrypt(gpg.home, ciphertext).toString('utf8'));
+				expect(decrypted).toEqual(record);
+			}
+		},
+	);
+
+	it('the same delivery twice → one object per message, the second reported as duplicate', async () => {
+		const body = readFileSync(path.join(FIXTURES, 'location-and-reaction-batch.json'));
+		const keysBefore = await listAllKeys(s3, bucket);
+		const again = await post(body, sign(body));
+		expect(again.status).toBe(200);
+		const written = nodeOutput(again.exchange.run, 'Archive Record').map((i) => i.json.archive as IDataObject);
+		expect(written).toHaveLength(2);
+		expect(written.map((w) => w.status)).toEqual(['duplicate', 'duplicate']);
+		expect(await listAllKeys(s3, bucket)).toEqual(keysBefore);
+	});
+});
