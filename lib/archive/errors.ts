@@ -1,0 +1,79 @@
+import { ArchiveError } from './types';
+
+/** What the engine was doing when a store call failed (used to phrase the error). */
+export interface StoreCallContext {
+	/** S3 API operation name, e.g. `PutObject`. */
+	operation: string;
+	bucket?: string;
+	key?: string;
+	/** Object Lock parameters were sent with the request. */
+	objectLockSent?: boolean;
+}
+
+interface SdkErrorShape {
+	name?: string;
+	Code?: string;
+	message?: string;
+	$metadata?: { httpStatusCode?: number; requestId?: string };
+	$fault?: string;
+}
+
+/** The store's error code (`AccessDenied`…), or the SDK / network error name. */
+export function storeErrorCode(error: unknown): string {
+	const e = (error ?? {}) as SdkErrorShape & { code?: string };
+	return e.Code ?? e.name ?? e.code ?? 'UnknownError';
+}
+
+/** The HTTP status of a failed store call, when known. */
+export function storeHttpStatus(error: unknown): number | undefined {
+	return ((error ?? {}) as SdkErrorShape).$metadata?.httpStatusCode;
+}
+
+function hintFor(code: string, status: number | undefined, context: StoreCallContext): string | undefined {
+	if (context.objectLockSent && (code === 'InvalidRequest' || code === 'InvalidBucketState') && status === 400) {
+		return `Bucket "${context.bucket}" does not accept Object Lock parameters: Object Lock is not enabled on it. Fix: archive into a bucket created with Object Lock enabled (ObjectLockEnabledForBucket), or set the Object Lock Mode option to "None".`;
+	}
+	switch (code) {
+		case 'NoSuchBucket':
+			return `Bucket "${context.bucket}" does not exist on this endpoint: check the Bucket field of the credential or the node's Bucket override.`;
+		case 'SignatureDoesNotMatch':
+			return 'The store rejected the request signature: check the Secret Access Key (and the Region).';
+		case 'InvalidAccessKeyId':
+			return 'The store does not know this Access Key ID: check the credential.';
+		case 'AuthorizationHeaderMalformed':
+		case 'PermanentRedirect':
+		case 'IllegalLocationConstraintException':
+			return 'The Region in the credential does not match the bucket or the endpoint: set the region the bucket lives in.';
+		case 'AccessDenied':
+			return 'The store denied the request: the keys lack permission, or the object version is protected by Object Lock or a legal hold.';
+		default:
+			return undefined;
+	}
+}
+
+/**
+ * Wraps an AWS SDK / network error into an {@link ArchiveError} that keeps the store's code,
+ * HTTP status, message and request id, names the operation, bucket and key, and adds a fix hint
+ * when one is known. Never includes a request or response body.
+ */
+export function toArchiveError(error: unknown, context: StoreCallContext): ArchiveError {
+	if (error instanceof ArchiveError) return error;
+	const e = (error ?? {}) as SdkErrorShape;
+	const code = storeErrorCode(error);
+	const status = storeHttpStatus(error);
+	const storeMessage = typeof e.message === 'string' && e.message && e.message !== 'UnknownError' ? e.message : undefined;
+	const target = context.bucket ? ` s3://${context.bucket}${context.key ? `/${context.key}` : ''}` : '';
+	const hint = hintFor(code, status, context);
+	const message =
+		`${context.operation}${target} failed: ${code}${status ? ` (HTTP ${status})` : ''}` +
+		(storeMessage && storeMessage !== code ? `: ${storeMessage}` : '') +
+		(hint ? `. ${hint}` : '');
+	return new ArchiveError(message, {
+		code,
+		httpStatusCode: status,
+		storeMessage,
+		requestId: e.$metadata?.requestId,
+		hint,
+		cause: error,
+	});
+}

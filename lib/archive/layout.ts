@@ -1,0 +1,305 @@
+import { createHmac } from 'node:crypto';
+
+import { ArchiveError, type ArchiveRecordFields, type Counterparty } from './types';
+
+/**
+ * Object key layout of the archive and the pseudonyms it uses.
+ *
+ * A record is stored at
+ *
+ *     <prefix>/<retention class>/<phone_number_id>/<yyyy>/<mm>/<dd>/<counterparty pseudonym>/<record id>.pgp
+ *
+ * Nothing in a key identifies a person: the counterparty appears only as an HMAC pseudonym and the
+ * record only as an HMAC of its idempotency key (a wamid base64-encodes the counterparty's phone
+ * number, so neither wamids, idempotency keys, phone numbers nor names ever appear in keys).
+ * Both HMACs use the credential's *index key*: whoever holds it can compute the pseudonym for a phone
+ * number and list that person's records (`<prefix>/<class>/<phone_number_id>/…/<pseudonym>/`) without
+ * the storage provider ever seeing the number. Losing the index key makes such lookups impossible;
+ * changing it splits the archive (old and new records get different pseudonyms).
+ */
+
+/** Segment used when the phone_number_id or the counterparty is unknown. */
+export const UNKNOWN_SEGMENT = '_unknown';
+
+/** Suffix of an encrypted record object. */
+export const RECORD_SUFFIX = '.pgp';
+
+/** Suffix of an encrypted media object belonging to a record. */
+export const MEDIA_SUFFIX = '.media.pgp';
+
+const MAX_KEY_BYTES = 1024;
+const MIN_INDEX_KEY_LENGTH = 16;
+
+function assertIndexKey(indexKey: string): void {
+	if (typeof indexKey !== 'string' || indexKey.length < MIN_INDEX_KEY_LENGTH) {
+		throw new ArchiveError(
+			`indexKey must be a secret of at least ${MIN_INDEX_KEY_LENGTH} characters (set "Index Key" in the S3 Archive Store credential)`,
+			{ code: 'InvalidInput' },
+		);
+	}
+}
+
+function hmac32(indexKey: string, message: string): string {
+	return createHmac('sha256', indexKey).update(message, 'utf8').digest('hex').slice(0, 32);
+}
+
+/**
+ * Pseudonym of a counterparty: HMAC-SHA256(indexKey, `'wa:' + E.164 digits of wa_id`) when `wa_id`
+ * is present, else HMAC-SHA256(indexKey, `'uid:' + user_id`); lower-case hex, first 32 characters
+ * (128 bits). Returns `null` when neither id is known (the key then uses `_unknown`).
+ *
+ * Non-digits in `wa_id` (`+`, spaces, dashes) are dropped, so `+1 650-555-1234` and `16505551234`
+ * give the same pseudonym (RFC 2104 HMAC; E.164 numbering, ITU-T E.164).
+ *
+ * @throws ArchiveError `InvalidInput` when `indexKey` is shorter than 16 characters.
+ */
+export function counterpartyPseudonym(options: {
+	indexKey: string;
+	counterparty: Pick<Counterparty, 'wa_id' | 'user_id'> | null | undefined;
+}): string | null {
+	assertIndexKey(options.indexKey);
+	const counterparty = options.counterparty;
+	if (!counterparty) return null;
+	const digits = typeof counterparty.wa_id === 'string' ? counterparty.wa_id.replace(/\D/g, '') : '';
+	if (digits) return hmac32(options.indexKey, `wa:${digits}`);
+	if (typeof counterparty.user_id === 'string' && counterparty.user_id.trim()) {
+		return hmac32(options.indexKey, `uid:${counterparty.user_id.trim()}`);
+	}
+	return null;
+}
+
+/**
+ * Pseudonym for a phone number typed by a person (any formatting), for lookups: equal to
+ * `counterpartyPseudonym({ indexKey, counterparty: { wa_id: phoneNumber, user_id: null } })`.
+ *
+ * @throws ArchiveError `InvalidInput` when the number has no digits or the index key is too short.
+ */
+export function phoneNumberPseudonym(options: { indexKey: string; phoneNumber: string }): string {
+	const pseudonym = counterpartyPseudonym({
+		indexKey: options.indexKey,
+		counterparty: { wa_id: options.phoneNumber, user_id: null },
+	});
+	if (!pseudonym) {
+		throw new ArchiveError('phoneNumber has no digits (expected an E.164 number such as +16505551234)', {
+			code: 'InvalidInput',
+		});
+	}
+	return pseudonym;
+}
+
+/**
+ * Record id: HMAC-SHA256(indexKey, `'rec:' + idempotencyKey`), lower-case hex, first 32 characters.
+ * The `rec:` prefix separates it from pseudonyms (`wa:` / `uid:`), so no record id equals a pseudonym
+ * input. Deterministic: the same delivery always maps to the same key, which makes retries idempotent.
+ *
+ * @throws ArchiveError `InvalidInput` when `idempotencyKey` is empty or the index key is too short.
+ */
+export function recordId(options: { indexKey: string; idempotencyKey: string }): string {
+	assertIndexKey(options.indexKey);
+	if (typeof options.idempotencyKey !== 'string' || options.idempotencyKey.length === 0) {
+		throw new ArchiveError('idempotency_key is missing: the record must carry a non-empty idempotency_key', {
+			code: 'InvalidInput',
+		});
+	}
+	return hmac32(options.indexKey, `rec:${options.idempotencyKey}`);
+}
+
+/**
+ * Validates and normalises a key prefix: trims whitespace and trailing `/`; keeps any other
+ * character (spaces, non-ASCII, `+ = : @ ( )` are fine: the SDK UriEncodes every path segment).
+ *
+ * @throws ArchiveError `InvalidInput` naming `prefix` for an empty prefix, a leading `/`, empty
+ * segments (`a//b`), `.` / `..` segments or control characters.
+ */
+export function normalizePrefix(prefix: string): string {
+	const value = (prefix ?? '').trim().replace(/\/+$/, '');
+	if (!value) throw invalid('prefix', prefix, 'must not be empty (e.g. "archive")');
+	if (value.startsWith('/')) throw invalid('prefix', prefix, 'must not start with "/"');
+	// eslint-disable-next-line no-control-regex
+	if (/[\u0000-\u001f\u007f]/.test(value)) throw invalid('prefix', prefix, 'must not contain control characters');
+	for (const segment of value.split('/')) {
+		if (segment === '') throw invalid('prefix', prefix, 'must not contain empty segments ("//")');
+		if (segment.trim() !== segment) throw invalid('prefix', prefix, 'segments must not start or end with spaces');
+		if (segment === '.' || segment === '..') throw invalid('prefix', prefix, 'must not contain "." or ".." segments');
+	}
+	return value;
+}
+
+/**
+ * Validates and normalises a retention class: trimmed, lower-cased, one segment of
+ * `a-z 0-9 . _ -` starting with a letter or digit (e.g. `default`, `finra-6y`).
+ *
+ * @throws ArchiveError `InvalidInput` naming `retentionClass`.
+ */
+export function normalizeRetentionClass(retentionClass: string): string {
+	const value = (retentionClass ?? '').trim().toLowerCase();
+	if (!/^[a-z0-9][a-z0-9._-]{0,62}$/.test(value) || value.includes('..')) {
+		throw invalid(
+			'retentionClass',
+			retentionClass,
+			'must be one segment of letters, digits, ".", "_" or "-" (e.g. "default", "finra-6y")',
+		);
+	}
+	return value;
+}
+
+function normalizePhoneNumberId(phoneNumberId: string | null | undefined): string {
+	if (phoneNumberId === null || phoneNumberId === undefined || String(phoneNumberId).trim() === '') {
+		return UNKNOWN_SEGMENT;
+	}
+	const value = String(phoneNumberId).trim();
+	if (!/^[A-Za-z0-9_-]{1,64}$/.test(value)) {
+		throw invalid('phone_number_id', value, 'must be the WhatsApp phone number ID (digits)');
+	}
+	return value;
+}
+
+function invalid(field: string, value: unknown, rule: string): ArchiveError {
+	const shown = typeof value === 'string' ? JSON.stringify(value.length > 80 ? value.slice(0, 80) + '…' : value) : String(value);
+	return new ArchiveError(`Invalid ${field} ${shown}: ${rule}`, { code: 'InvalidInput' });
+}
+
+/**
+ * The UTC date a record is filed under: `timestamp` when it parses, else `received_at`.
+ *
+ * @throws ArchiveError `InvalidInput` when neither is an ISO 8601 date.
+ */
+export function recordDate(record: Pick<ArchiveRecordFields, 'timestamp' | 'received_at'>): Date {
+	for (const candidate of [record.timestamp, record.received_at]) {
+		if (typeof candidate === 'string' && candidate) {
+			const date = new Date(candidate);
+			if (!Number.isNaN(date.getTime())) return date;
+		}
+	}
+	throw new ArchiveError('Record has neither a valid timestamp nor received_at (ISO 8601 UTC expected)', {
+		code: 'InvalidInput',
+	});
+}
+
+/** Input of {@link recordObjectKey} and {@link mediaObjectKey}. */
+export interface ObjectKeyParts {
+	prefix: string;
+	retentionClass: string;
+	phoneNumberId: string | null | undefined;
+	/** Filing date (UTC day is used); a `Date` or an ISO 8601 string. */
+	date: Date | string;
+	/** Counterparty pseudonym from {@link counterpartyPseudonym}; null → `_unknown`. */
+	pseudonym: string | null | undefined;
+	/** Record id from {@link recordId}. */
+	recordId: string;
+}
+
+function keyDirectory(parts: ObjectKeyParts): string {
+	const date = parts.date instanceof Date ? parts.date : new Date(parts.date);
+	if (Number.isNaN(date.getTime())) throw invalid('date', String(parts.date), 'must be an ISO 8601 date');
+	const yyyy = String(date.getUTCFullYear()).padStart(4, '0');
+	const mm = String(date.getUTCMonth() + 1).padStart(2, '0');
+	const dd = String(date.getUTCDate()).padStart(2, '0');
+	const pseudonym = parts.pseudonym ?? UNKNOWN_SEGMENT;
+	if (pseudonym !== UNKNOWN_SEGMENT && !/^[0-9a-f]{32}$/.test(pseudonym)) {
+		throw invalid('pseudonym', pseudonym, 'must be 32 lower-case hex characters from counterpartyPseudonym()');
+	}
+	if (!/^[0-9a-f]{32}$/.test(parts.recordId ?? '')) {
+		throw invalid('recordId', parts.recordId, 'must be 32 lower-case hex characters from recordId()');
+	}
+	return [
+		normalizePrefix(parts.prefix),
+		normalizeRetentionClass(parts.retentionClass),
+		normalizePhoneNumberId(parts.phoneNumberId),
+		yyyy,
+		mm,
+		dd,
+		pseudonym,
+	].join('/');
+}
+
+function checkLength(key: string): string {
+	if (Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES) {
+		throw invalid('prefix', key.split('/')[0], `makes the object key longer than ${MAX_KEY_BYTES} bytes`);
+	}
+	return key;
+}
+
+/**
+ * Object key of an encrypted record:
+ * `<prefix>/<class>/<phone_number_id|_unknown>/<yyyy>/<mm>/<dd>/<pseudonym|_unknown>/<recordId>.pgp`.
+ *
+ * @throws ArchiveError `InvalidInput` naming the offending field (prefix, retentionClass,
+ * phone_number_id, date, pseudonym, recordId) or when the key exceeds 1024 UTF-8 bytes (S3 limit).
+ */
+export function recordObjectKey(parts: ObjectKeyParts): string {
+	return checkLength(`${keyDirectory(parts)}/${parts.recordId}${RECORD_SUFFIX}`);
+}
+
+/**
+ * Object key of an encrypted media file belonging to a record: same directory as the record,
+ * `<recordId>.media.pgp`, or `<recordId>.media-<n>.pgp` when `index` (≥ 1) is given for extra files.
+ *
+ * @throws ArchiveError as {@link recordObjectKey}.
+ */
+export function mediaObjectKey(parts: ObjectKeyParts & { index?: number }): string {
+	const suffix = parts.index ? `.media-${Math.floor(parts.index)}.pgp` : MEDIA_SUFFIX;
+	return checkLength(`${keyDirectory(parts)}/${parts.recordId}${suffix}`);
+}
+
+/**
+ * Key of a capture record in one call: computes the pseudonym, the record id and the filing date
+ * (`timestamp`, falling back to `received_at`) and returns the key with those parts.
+ *
+ * @throws ArchiveError `InvalidInput` as the functions it calls.
+ */
+export function objectKeyForRecord(options: {
+	indexKey: string;
+	prefix: string;
+	retentionClass: string;
+	record: ArchiveRecordFields;
+}): { key: string; pseudonym: string | null; recordId: string; date: Date } {
+	const { record } = options;
+	const pseudonym = counterpartyPseudonym({ indexKey: options.indexKey, counterparty: record.counterparty });
+	const id = recordId({ indexKey: options.indexKey, idempotencyKey: record.idempotency_key });
+	const date = recordDate(record);
+	const key = recordObjectKey({
+		prefix: options.prefix,
+		retentionClass: options.retentionClass,
+		phoneNumberId: record.phone_number_id,
+		date,
+		pseudonym,
+		recordId: id,
+	});
+	return { key, pseudonym, recordId: id, date };
+}
+
+/** The parts of an archive key, as read back by {@link parseObjectKey}. */
+export interface ParsedObjectKey {
+	prefix: string;
+	retentionClass: string;
+	phoneNumberId: string;
+	/** `yyyy-mm-dd` (UTC). */
+	date: string;
+	pseudonym: string;
+	recordId: string;
+	kind: 'record' | 'media';
+}
+
+/**
+ * Reads an archive key back into its parts; returns null when the key does not follow the layout.
+ * The prefix may itself contain `/`.
+ */
+export function parseObjectKey(key: string): ParsedObjectKey | null {
+	const segments = key.split('/');
+	if (segments.length < 8) return null;
+	const [file] = segments.slice(-1);
+	const [retentionClass, phoneNumberId, yyyy, mm, dd, pseudonym] = segments.slice(-7, -1);
+	const prefix = segments.slice(0, -7).join('/');
+	const match = /^([0-9a-f]{32})(\.pgp|\.media(?:-\d+)?\.pgp)$/.exec(file);
+	if (!match || !/^\d{4}$/.test(yyyy) || !/^\d{2}$/.test(mm) || !/^\d{2}$/.test(dd)) return null;
+	return {
+		prefix,
+		retentionClass,
+		phoneNumberId,
+		date: `${yyyy}-${mm}-${dd}`,
+		pseudonym,
+		recordId: match[1],
+		kind: match[2] === RECORD_SUFFIX ? 'record' : 'media',
+	};
+}

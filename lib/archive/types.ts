@@ -1,0 +1,135 @@
+/**
+ * Types of the archive engine (`lib/archive`): S3 connection settings, the record fields the
+ * object key layout reads, write options and results, and the one error class every verb throws.
+ *
+ * No n8n import here: the engine is plain TypeScript used by the S3 Archive node and by tests.
+ */
+
+/** How the AWS SDK computes and validates flexible checksums (CRC32 etc.). */
+export type ChecksumMode = 'WHEN_REQUIRED' | 'WHEN_SUPPORTED';
+
+/**
+ * Connection settings for an S3-compatible store.
+ *
+ * - `endpoint`: full URL, e.g. `https://s3.us-east-1.amazonaws.com` or `http://127.0.0.1:7480`.
+ * - `region`: signing region (`us-east-1` for Ceph RGW's default zonegroup).
+ * - `forcePathStyle`: `https://host/bucket/key` instead of `https://bucket.host/key` (default `true`;
+ *   virtual-host style breaks MinIO behind custom domains, n8n-io/n8n #10467).
+ * - `checksumMode`: applied to both `requestChecksumCalculation` and `responseChecksumValidation`
+ *   (default `WHEN_REQUIRED`: R2, B2, older MinIO reject the SDK's default CRC32 headers).
+ * - `ignoreTlsErrors`: accept self-signed certificates (default `false`; only for private stores).
+ */
+export interface S3Settings {
+	endpoint: string;
+	region: string;
+	accessKeyId: string;
+	secretAccessKey: string;
+	sessionToken?: string;
+	forcePathStyle?: boolean;
+	checksumMode?: ChecksumMode;
+	ignoreTlsErrors?: boolean;
+}
+
+/** Who the conversation is with, as the WhatsApp capture record carries it. */
+export interface Counterparty {
+	/** WhatsApp id: the phone number in E.164 digits without `+` (may be null for username-only users). */
+	wa_id: string | null;
+	/** Business-scoped user id (WhatsApp usernames), used when no `wa_id` is known. */
+	user_id: string | null;
+	/** Profile name: never used in keys or metadata. */
+	name?: string | null;
+}
+
+/** The record fields the archive layout reads (everything else in a record is ignored here). */
+export interface ArchiveRecordFields {
+	record_kind?: 'message' | 'status' | 'event' | 'error' | 'quarantine' | string;
+	phone_number_id?: string | null;
+	/** Message time, ISO 8601 UTC, or null. */
+	timestamp?: string | null;
+	/** When the webhook delivery was received, ISO 8601 UTC. */
+	received_at?: string | null;
+	counterparty?: Counterparty | null;
+	idempotency_key: string;
+}
+
+/** S3 Object Lock parameters for one PUT (the bucket must have Object Lock enabled). */
+export interface ObjectLockParams {
+	mode: 'GOVERNANCE' | 'COMPLIANCE';
+	/** Retain-until date (the store keeps the version at least until then). */
+	retainUntil: Date;
+	/** Also place a legal hold (`x-amz-object-lock-legal-hold: ON`). */
+	legalHold?: boolean;
+}
+
+/** Options shared by {@link writeObject} and {@link writeObjectStream}. */
+export interface WriteOptions {
+	bucket: string;
+	key: string;
+	contentType?: string;
+	/**
+	 * User metadata (`x-amz-meta-*`), US-ASCII only, never plaintext, phone numbers or wamids.
+	 * The key `sha256` is reserved (set by the writer).
+	 */
+	metadata?: Record<string, string>;
+	objectLock?: ObjectLockParams;
+	/** Legal hold alone, without retention (`x-amz-object-lock-legal-hold: ON`). */
+	legalHold?: boolean;
+	storageClass?: string;
+	serverSideEncryption?: 'AES256' | 'aws:kms';
+	kmsKeyId?: string;
+}
+
+/** Outcome of a write: `created` (new object) or `duplicate` (the key already existed; nothing written). */
+export interface WriteResult {
+	status: 'created' | 'duplicate';
+	bucket: string;
+	key: string;
+	/** Version id (null when the bucket is not versioned). */
+	versionId: string | null;
+	/** ETag as the store returns it (with quotes stripped). */
+	etag: string | null;
+	/** Size in bytes of the stored object. */
+	size: number;
+	/**
+	 * SHA-256 (lower-case hex) of the stored bytes: for `created`, of what was sent; for `duplicate`,
+	 * the `sha256` metadata of the existing object (null when it has none).
+	 */
+	sha256: string | null;
+}
+
+/**
+ * The one error class of the archive engine. Keeps the store's error code, HTTP status and
+ * message; never contains an object body, credentials or plaintext.
+ */
+export class ArchiveError extends Error {
+	/** The store's error code (e.g. `AccessDenied`, `NoSuchBucket`) or an engine code (`InvalidInput`). */
+	readonly code: string;
+	/** HTTP status of the failing response, when there was one. */
+	readonly httpStatusCode?: number;
+	/** The store's own message, unchanged. */
+	readonly storeMessage?: string;
+	/** The request id the store returned, for support tickets. */
+	readonly requestId?: string;
+	/** A hint naming how to fix the problem, when one is known. */
+	readonly hint?: string;
+
+	constructor(
+		message: string,
+		details: {
+			code: string;
+			httpStatusCode?: number;
+			storeMessage?: string;
+			requestId?: string;
+			hint?: string;
+			cause?: unknown;
+		},
+	) {
+		super(message, details.cause !== undefined ? { cause: details.cause } : undefined);
+		this.name = 'ArchiveError';
+		this.code = details.code;
+		this.httpStatusCode = details.httpStatusCode;
+		this.storeMessage = details.storeMessage;
+		this.requestId = details.requestId;
+		this.hint = details.hint;
+	}
+}

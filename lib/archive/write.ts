@@ -1,0 +1,316 @@
+import { createHash } from 'node:crypto';
+import { Transform, type Readable } from 'node:stream';
+import {
+	HeadObjectCommand,
+	PutObjectCommand,
+	type PutObjectCommandInput,
+	type S3Client,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+
+import { storeErrorCode, storeHttpStatus, toArchiveError } from './errors';
+import { ArchiveError, type WriteOptions, type WriteResult } from './types';
+
+/** Metadata key (`x-amz-meta-sha256`) holding the SHA-256 hex of the stored ciphertext. */
+export const SHA256_METADATA_KEY = 'sha256';
+
+/** Smallest multipart part S3 accepts (except the last part): 5 MiB. */
+export const MIN_PART_SIZE = 5 * 1024 * 1024;
+
+/** Default multipart part size: 8 MiB. */
+export const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
+
+function stripQuotes(etag: string | undefined): string | null {
+	return etag ? etag.replace(/^"|"$/g, '') : null;
+}
+
+function validateOptions(options: WriteOptions): void {
+	if (!options.bucket || typeof options.bucket !== 'string') {
+		throw new ArchiveError('bucket is required (set Bucket in the S3 Archive Store credential or the node)', {
+			code: 'InvalidInput',
+		});
+	}
+	if (!options.key || typeof options.key !== 'string') {
+		throw new ArchiveError('key is required', { code: 'InvalidInput' });
+	}
+	for (const [name, value] of Object.entries(options.metadata ?? {})) {
+		if (name.toLowerCase() === SHA256_METADATA_KEY) {
+			throw new ArchiveError(`metadata key "${name}" is reserved (the writer sets it)`, { code: 'InvalidInput' });
+		}
+		if (!/^[A-Za-z0-9-_]+$/.test(name) || !/^[\x20-\x7e]*$/.test(String(value))) {
+			throw new ArchiveError(`metadata "${name}" must have a token name and a printable US-ASCII value`, {
+				code: 'InvalidInput',
+			});
+		}
+	}
+	const lock = options.objectLock;
+	if (lock) {
+		if (lock.mode !== 'GOVERNANCE' && lock.mode !== 'COMPLIANCE') {
+			throw new ArchiveError(`objectLock.mode must be GOVERNANCE or COMPLIANCE (got "${String(lock.mode)}")`, {
+				code: 'InvalidInput',
+			});
+		}
+		if (!(lock.retainUntil instanceof Date) || Number.isNaN(lock.retainUntil.getTime())) {
+			throw new ArchiveError('objectLock.retainUntil must be a valid Date', { code: 'InvalidInput' });
+		}
+		if (lock.retainUntil.getTime() <= Date.now()) {
+			throw new ArchiveError('objectLock.retainUntil must be in the future', { code: 'InvalidInput' });
+		}
+	}
+	if (options.kmsKeyId && options.serverSideEncryption !== 'aws:kms') {
+		throw new ArchiveError('kmsKeyId is only valid with serverSideEncryption "aws:kms"', { code: 'InvalidInput' });
+	}
+}
+
+function lockSent(options: WriteOptions): boolean {
+	return Boolean(options.objectLock || options.legalHold);
+}
+
+function commonParams(options: WriteOptions, sha256: string): PutObjectCommandInput {
+	const lock = options.objectLock;
+	const legalHold = options.legalHold || lock?.legalHold;
+	return {
+		Bucket: options.bucket,
+		Key: options.key,
+		ContentType: options.contentType ?? 'application/pgp-encrypted',
+		Metadata: { ...(options.metadata ?? {}), [SHA256_METADATA_KEY]: sha256 },
+		...(lock ? { ObjectLockMode: lock.mode, ObjectLockRetainUntilDate: lock.retainUntil } : {}),
+		...(legalHold ? { ObjectLockLegalHoldStatus: 'ON' as const } : {}),
+		...(options.storageClass ? { StorageClass: options.storageClass as PutObjectCommandInput['StorageClass'] } : {}),
+		...(options.serverSideEncryption ? { ServerSideEncryption: options.serverSideEncryption } : {}),
+		...(options.kmsKeyId ? { SSEKMSKeyId: options.kmsKeyId } : {}),
+	};
+}
+
+function isPreconditionFailed(error: unknown): boolean {
+	return storeHttpStatus(error) === 412 || storeErrorCode(error) === 'PreconditionFailed';
+}
+
+/**
+ * Describes the object already stored under `key` (HeadObject): the `duplicate` result.
+ *
+ * @throws ArchiveError with the store's code when HeadObject fails.
+ */
+async function describeExisting(client: S3Client, bucket: string, key: string): Promise<WriteResult> {
+	try {
+		const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+		return {
+			status: 'duplicate',
+			bucket,
+			key,
+			versionId: head.VersionId ?? null,
+			etag: stripQuotes(head.ETag),
+			size: head.ContentLength ?? 0,
+			sha256: head.Metadata?.[SHA256_METADATA_KEY] ?? null,
+		};
+	} catch (error) {
+		throw toArchiveError(error, { operation: 'HeadObject', bucket, key });
+	}
+}
+
+/** Returns the existing object's description, or null when HeadObject says 404. */
+async function findExisting(client: S3Client, bucket: string, key: string): Promise<WriteResult | null> {
+	try {
+		return await describeExisting(client, bucket, key);
+	} catch (error) {
+		if (error instanceof ArchiveError && error.httpStatusCode === 404) return null;
+		throw error;
+	}
+}
+
+/**
+ * Writes one object once: PutObject with `If-None-Match: *` (RFC 9110 §13.1.2; S3 conditional
+ * writes), `Content-MD5` (RFC 1864; required by S3 for PUTs with Object Lock parameters) and the
+ * ciphertext SHA-256 in `x-amz-meta-sha256`.
+ *
+ * - A new key → `{ status: 'created', versionId, etag, size, sha256 }`.
+ * - The key already exists → `{ status: 'duplicate', … }` describing the *existing* object
+ *   (HeadObject), not an error: a retried delivery maps to the same key.
+ *
+ * Duplicate detection is two-fold: a HeadObject before the PUT (unless `precheck: false`), and
+ * `If-None-Match: *` on the PUT (412 PreconditionFailed → duplicate). The pre-check is needed because
+ * Ceph RGW 16 ignores `If-None-Match: *` in *versioned* buckets (every Object Lock bucket is versioned)
+ * and silently stores a second version; it honours it in unversioned buckets, as AWS and MinIO do in
+ * both. On such a store two writers racing between the HeadObject and the PUT can both create a
+ * version of the same key (both are kept; nothing is lost or overwritten).
+ * - `objectLock` sends `x-amz-object-lock-mode` / `-retain-until-date` (and legal hold when asked).
+ *
+ * @param options.body the ciphertext bytes (never logged or put into errors).
+ * @throws ArchiveError `InvalidInput` for bad options; otherwise with the store's code and message
+ *   (e.g. `InvalidRequest` with a fix hint when lock parameters go to a bucket without Object Lock).
+ */
+export async function writeObject(
+	options: WriteOptions & {
+		client: S3Client;
+		body: Buffer | Uint8Array;
+		/** HeadObject before the PUT to detect duplicates on stores that ignore If-None-Match (default true). */
+		precheck?: boolean;
+	},
+): Promise<WriteResult> {
+	validateOptions(options);
+	const body = options.body;
+	if (!(body instanceof Uint8Array)) {
+		throw new ArchiveError('body must be a Buffer or Uint8Array', { code: 'InvalidInput' });
+	}
+	if (options.precheck !== false) {
+		const existing = await findExisting(options.client, options.bucket, options.key);
+		if (existing) return existing;
+	}
+	const sha256 = createHash('sha256').update(body).digest('hex');
+	const contentMd5 = createHash('md5').update(body).digest('base64');
+	try {
+		const result = await options.client.send(
+			new PutObjectCommand({
+				...commonParams(options, sha256),
+				Body: body,
+				ContentLength: body.byteLength,
+				ContentMD5: contentMd5,
+				IfNoneMatch: '*',
+			}),
+		);
+		return {
+			status: 'created',
+			bucket: options.bucket,
+			key: options.key,
+			versionId: result.VersionId ?? null,
+			etag: stripQuotes(result.ETag),
+			size: body.byteLength,
+			sha256,
+		};
+	} catch (error) {
+		if (isPreconditionFailed(error)) return await describeExisting(options.client, options.bucket, options.key);
+		throw toArchiveError(error, {
+			operation: 'PutObject',
+			bucket: options.bucket,
+			key: options.key,
+			objectLockSent: lockSent(options),
+		});
+	}
+}
+
+/** Hashes a stream: SHA-256 hex and byte count; keeps the bytes when they fit in `keepUpTo`. */
+async function hashStream(
+	stream: Readable,
+	keepUpTo: number,
+): Promise<{ sha256: string; size: number; kept: Buffer | null }> {
+	const hash = createHash('sha256');
+	let size = 0;
+	let chunks: Buffer[] | null = [];
+	for await (const chunk of stream) {
+		const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk as Uint8Array);
+		hash.update(bytes);
+		size += bytes.byteLength;
+		if (chunks) {
+			if (size <= keepUpTo) chunks.push(bytes);
+			else chunks = null;
+		}
+	}
+	return { sha256: hash.digest('hex'), size, kept: chunks ? Buffer.concat(chunks) : null };
+}
+
+/**
+ * A pass-through that fails the stream at its end when the bytes differ from the first pass
+ * (so a changing source cannot produce an object whose `sha256` metadata lies).
+ */
+function verifyingStream(expectedSha256: string, expectedSize: number): Transform {
+	const hash = createHash('sha256');
+	let size = 0;
+	return new Transform({
+		transform(chunk: Buffer, _encoding, callback) {
+			hash.update(chunk);
+			size += chunk.byteLength;
+			callback(null, chunk);
+		},
+		flush(callback) {
+			const sha256 = hash.digest('hex');
+			if (sha256 !== expectedSha256 || size !== expectedSize) {
+				callback(new ArchiveError('The binary data changed between the hashing pass and the upload', { code: 'SourceChanged' }));
+			} else {
+				callback();
+			}
+		},
+	});
+}
+
+/**
+ * Writes a large object from a stream with bounded memory, once.
+ *
+ * The source is read twice (`openBody` is called twice): a first pass computes the SHA-256 and size
+ * (the hash must be known before the upload starts, because it goes into `x-amz-meta-sha256` at
+ * CreateMultipartUpload); the second pass uploads. Bodies up to `partSize` go through
+ * {@link writeObject} (one PutObject with Content-MD5 and If-None-Match). Larger bodies go through
+ * `@aws-sdk/lib-storage` `Upload` in parts of `partSize` (≥ 5 MiB, whatever chunk sizes the source
+ * yields), each part with Content-MD5 (see `createS3Client`); memory stays near
+ * `partSize × queueSize`. On any failure the multipart upload is aborted (AbortMultipartUpload), so no
+ * partial object remains. The upload is verified against the first-pass hash before completion.
+ *
+ * Duplicates: HeadObject is checked first, and `If-None-Match: *` is also sent on
+ * CompleteMultipartUpload (S3 conditional writes). Stores that ignore the header on
+ * CompleteMultipartUpload leave a race between the HeadObject and the completion: two concurrent
+ * writers of the same key could both create a version (both are kept in a versioned bucket).
+ * ETag and version id are read with HeadObject after completion (RGW 16 returns an empty ETag from
+ * CompleteMultipartUpload).
+ *
+ * @throws ArchiveError as {@link writeObject}; `SourceChanged` when the two passes differ.
+ */
+export async function writeObjectStream(
+	options: WriteOptions & {
+		client: S3Client;
+		/** Opens a fresh stream over the same bytes; called twice. */
+		openBody: () => Readable | Promise<Readable>;
+		/** Multipart part size in bytes (default 8 MiB, minimum 5 MiB). */
+		partSize?: number;
+		/** Parts uploaded in parallel (default 2). */
+		queueSize?: number;
+	},
+): Promise<WriteResult> {
+	validateOptions(options);
+	const partSize = Math.max(MIN_PART_SIZE, options.partSize ?? DEFAULT_PART_SIZE);
+	const first = await hashStream(await options.openBody(), partSize);
+	if (first.kept) {
+		return await writeObject({ ...options, body: first.kept, precheck: true });
+	}
+	const existing = await findExisting(options.client, options.bucket, options.key);
+	if (existing) return existing;
+
+	const source = await options.openBody();
+	const verified = source.pipe(verifyingStream(first.sha256, first.size));
+	source.on('error', (error) => verified.destroy(error));
+	const upload = new Upload({
+		client: options.client,
+		params: { ...commonParams(options, first.sha256), Body: verified, IfNoneMatch: '*' } as PutObjectCommandInput,
+		partSize,
+		queueSize: options.queueSize ?? 2,
+		leavePartsOnError: false,
+	});
+	let versionId: string | undefined;
+	try {
+		const done = await upload.done();
+		versionId = (done as { VersionId?: string }).VersionId;
+	} catch (error) {
+		source.destroy();
+		if (isPreconditionFailed(error)) return await describeExisting(options.client, options.bucket, options.key);
+		throw toArchiveError(error, {
+			operation: 'MultipartUpload',
+			bucket: options.bucket,
+			key: options.key,
+			objectLockSent: lockSent(options),
+		});
+	}
+	try {
+		const head = await options.client.send(
+			new HeadObjectCommand({ Bucket: options.bucket, Key: options.key, ...(versionId ? { VersionId: versionId } : {}) }),
+		);
+		return {
+			status: 'created',
+			bucket: options.bucket,
+			key: options.key,
+			versionId: head.VersionId ?? versionId ?? null,
+			etag: stripQuotes(head.ETag),
+			size: head.ContentLength ?? first.size,
+			sha256: first.sha256,
+		};
+	} catch (error) {
+		throw toArchiveError(error, { operation: 'HeadObject', bucket: options.bucket, key: options.key });
+	}
+}

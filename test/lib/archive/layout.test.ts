@@ -1,0 +1,154 @@
+import { createHmac } from 'node:crypto';
+
+import {
+	ArchiveError,
+	counterpartyPseudonym,
+	mediaObjectKey,
+	normalizePrefix,
+	normalizeRetentionClass,
+	objectKeyForRecord,
+	parseObjectKey,
+	phoneNumberPseudonym,
+	recordId,
+	recordObjectKey,
+} from '../../../lib/archive';
+
+const INDEX_KEY = 'index-key-for-tests-0123456789abcdef';
+const WA_ID = '16505551234';
+const WAMID = 'wamid.HBgLMTY1MDU1NTEyMzQVAgASGBQzQUZFQjA3QjA1MUUyRjZCQkI4NQA=';
+
+const record = {
+	record_kind: 'message',
+	phone_number_id: '106000000000002',
+	timestamp: '2026-11-30T23:59:58Z',
+	received_at: '2026-12-01T00:00:03Z',
+	counterparty: { wa_id: WA_ID, user_id: null, name: 'Ana Müller' },
+	idempotency_key: `106000000000002:${WAMID}`,
+};
+
+describe('counterpartyPseudonym', () => {
+	it('is HMAC-SHA256(indexKey, "wa:" + digits), first 32 hex chars', () => {
+		const expected = createHmac('sha256', INDEX_KEY).update(`wa:${WA_ID}`).digest('hex').slice(0, 32);
+		expect(counterpartyPseudonym({ indexKey: INDEX_KEY, counterparty: record.counterparty })).toBe(expected);
+	});
+
+	it('ignores phone number formatting, so a typed number finds the same pseudonym', () => {
+		const fromRecord = counterpartyPseudonym({ indexKey: INDEX_KEY, counterparty: record.counterparty });
+		expect(phoneNumberPseudonym({ indexKey: INDEX_KEY, phoneNumber: '+1 (650) 555-1234' })).toBe(fromRecord);
+	});
+
+	it('falls back to user_id with a different domain, null when nothing is known', () => {
+		const byUser = counterpartyPseudonym({ indexKey: INDEX_KEY, counterparty: { wa_id: null, user_id: '16505551234' } });
+		expect(byUser).toMatch(/^[0-9a-f]{32}$/);
+		expect(byUser).not.toBe(counterpartyPseudonym({ indexKey: INDEX_KEY, counterparty: record.counterparty }));
+		expect(counterpartyPseudonym({ indexKey: INDEX_KEY, counterparty: null })).toBeNull();
+		expect(counterpartyPseudonym({ indexKey: INDEX_KEY, counterparty: { wa_id: null, user_id: null } })).toBeNull();
+	});
+
+	it('depends on the index key and refuses a short one', () => {
+		const a = counterpartyPseudonym({ indexKey: INDEX_KEY, counterparty: record.counterparty });
+		const b = counterpartyPseudonym({ indexKey: INDEX_KEY + 'x', counterparty: record.counterparty });
+		expect(a).not.toBe(b);
+		expect(() => counterpartyPseudonym({ indexKey: 'short', counterparty: record.counterparty })).toThrow(/indexKey/);
+	});
+});
+
+describe('recordId', () => {
+	it('is deterministic, 32 hex chars, and domain-separated from the pseudonym', () => {
+		const id = recordId({ indexKey: INDEX_KEY, idempotencyKey: record.idempotency_key });
+		expect(id).toBe(recordId({ indexKey: INDEX_KEY, idempotencyKey: record.idempotency_key }));
+		expect(id).toMatch(/^[0-9a-f]{32}$/);
+		expect(recordId({ indexKey: INDEX_KEY, idempotencyKey: `${record.idempotency_key}:delivered` })).not.toBe(id);
+		// same input string as a pseudonym would hash gives a different value
+		expect(recordId({ indexKey: INDEX_KEY, idempotencyKey: WA_ID })).not.toBe(
+			counterpartyPseudonym({ indexKey: INDEX_KEY, counterparty: { wa_id: WA_ID, user_id: null } }),
+		);
+		expect(() => recordId({ indexKey: INDEX_KEY, idempotencyKey: '' })).toThrow(/idempotency_key/);
+	});
+});
+
+describe('recordObjectKey', () => {
+	it('builds <prefix>/<class>/<phone_number_id>/<yyyy>/<mm>/<dd>/<pseudonym>/<record id>.pgp from timestamp', () => {
+		const { key, pseudonym, recordId: id } = objectKeyForRecord({
+			indexKey: INDEX_KEY,
+			prefix: 'archive',
+			retentionClass: 'default',
+			record,
+		});
+		expect(key).toBe(`archive/default/106000000000002/2026/11/30/${pseudonym}/${id}.pgp`);
+	});
+
+	it('never contains the phone number, the wamid, the idempotency key or the name', () => {
+		const { key } = objectKeyForRecord({ indexKey: INDEX_KEY, prefix: 'archive', retentionClass: 'default', record });
+		for (const secret of [WA_ID, WAMID, 'HBgLMTY1MDU1NTEyMzQ', record.idempotency_key, 'Ana', 'Müller']) {
+			expect(key).not.toContain(secret);
+		}
+	});
+
+	it('falls back to received_at and to _unknown', () => {
+		const { key } = objectKeyForRecord({
+			indexKey: INDEX_KEY,
+			prefix: 'archive',
+			retentionClass: 'default',
+			record: { ...record, timestamp: null, phone_number_id: null, counterparty: null },
+		});
+		expect(key).toMatch(/^archive\/default\/_unknown\/2026\/12\/01\/_unknown\/[0-9a-f]{32}\.pgp$/);
+		expect(() =>
+			objectKeyForRecord({
+				indexKey: INDEX_KEY,
+				prefix: 'archive',
+				retentionClass: 'default',
+				record: { ...record, timestamp: null, received_at: 'not a date' },
+			}),
+		).toThrow(/timestamp/);
+	});
+
+	it('normalises and validates prefix and retention class, naming the field', () => {
+		expect(normalizePrefix(' team a/+=:@()/Zürich 档案/ ')).toBe('team a/+=:@()/Zürich 档案');
+		expect(normalizePrefix('archive///')).toBe('archive');
+		for (const bad of ['', '/archive', 'a//b', 'a/../b', './a', 'a/\u0001', 'a/ b']) {
+			expect(() => normalizePrefix(bad)).toThrow(ArchiveError);
+			expect(() => normalizePrefix(bad)).toThrow(/prefix/);
+		}
+		expect(normalizeRetentionClass(' FINRA-6y ')).toBe('finra-6y');
+		for (const bad of ['', 'a/b', '..', '-x', 'a b', 'x'.repeat(64)]) {
+			expect(() => normalizeRetentionClass(bad)).toThrow(/retentionClass/);
+		}
+		expect(() =>
+			recordObjectKey({
+				prefix: 'archive',
+				retentionClass: 'default',
+				phoneNumberId: '../x',
+				date: '2026-01-01T00:00:00Z',
+				pseudonym: null,
+				recordId: 'a'.repeat(32),
+			}),
+		).toThrow(/phone_number_id/);
+	});
+
+	it('has a media variant in the same folder and parses back', () => {
+		const parts = {
+			prefix: 'team a/+=:@()',
+			retentionClass: 'default',
+			phoneNumberId: '106000000000002',
+			date: new Date('2026-02-03T04:05:06Z'),
+			pseudonym: 'b'.repeat(32),
+			recordId: 'c'.repeat(32),
+		};
+		const key = recordObjectKey(parts);
+		const media = mediaObjectKey(parts);
+		expect(media).toBe(key.replace(/\.pgp$/, '.media.pgp'));
+		expect(mediaObjectKey({ ...parts, index: 2 })).toBe(key.replace(/\.pgp$/, '.media-2.pgp'));
+		expect(parseObjectKey(key)).toEqual({
+			prefix: 'team a/+=:@()',
+			retentionClass: 'default',
+			phoneNumberId: '106000000000002',
+			date: '2026-02-03',
+			pseudonym: 'b'.repeat(32),
+			recordId: 'c'.repeat(32),
+			kind: 'record',
+		});
+		expect(parseObjectKey(media)?.kind).toBe('media');
+		expect(parseObjectKey('archive/x.pgp')).toBeNull();
+	});
+});
