@@ -1,0 +1,261 @@
+/**
+ * Shared types of the OpenPGP engine (`lib/pgp`). Plain TypeScript: no n8n import.
+ *
+ * Every verb (`readPublicKeys`, `encrypt`, `decrypt`, `sign`, `verify`, `inspectKey`) takes one
+ * options object and returns one result object, in the style of OpenPGP.js itself.
+ */
+import type { Readable } from 'node:stream';
+import type { PrivateKey, PublicKey } from 'openpgp';
+
+export type { PrivateKey, PublicKey };
+
+/**
+ * Compatibility profile.
+ *
+ * - `gnupg` (default): output that GnuPG 2.2 and Sequoia `sq` 0.27 can read: v4 keys only,
+ *   no RFC 9580 algorithms 25–28 (X25519, X448, Ed25519, Ed448), SEIPD v1 (RFC 4880 §5.13) with
+ *   AES-256 even when a recipient advertises SEIPD v2.
+ * - `rfc9580`: whatever OpenPGP.js negotiates (RFC 9580: v6 keys, SEIPD v2 §5.13.2, AEAD).
+ */
+export type CompatibilityProfile = 'gnupg' | 'rfc9580';
+
+/** The profile used when none is given. */
+export const DEFAULT_PROFILE: CompatibilityProfile = 'gnupg';
+
+/** Bytes to process: a buffer, a web `ReadableStream` or a Node `Readable` (converted internally). */
+export type PgpInput = Uint8Array | ReadableStream<Uint8Array> | Readable;
+
+/** Which class of problem a {@link PgpError} reports; stable, for callers that branch on it. */
+export type PgpErrorCode =
+	| 'KEY_FORMAT' // the pasted text is not a usable armored / binary key
+	| 'PRIVATE_KEY_IN_PUBLIC_FIELD'
+	| 'UNEXPECTED_FINGERPRINT'
+	| 'MISSING_EXPECTED_FINGERPRINT'
+	| 'INCOMPATIBLE_KEY' // v6 key or algorithm 25–28 in the gnupg profile
+	| 'UNUSABLE_KEY' // expired, revoked, weak, no encryption/signing subkey
+	| 'NO_RECIPIENTS'
+	| 'PASSPHRASE'
+	| 'MESSAGE_FORMAT'
+	| 'NOT_FOR_US'
+	| 'SIGNATURE'
+	| 'INTEGRITY'
+	| 'OPERATION';
+
+/**
+ * Error thrown by `lib/pgp`. The message names keys by fingerprint only and never contains key
+ * material, plaintext or passphrases. `cause` keeps the OpenPGP.js error when there was one.
+ */
+export class PgpError extends Error {
+	/** Problem class, see {@link PgpErrorCode}. */
+	readonly code: PgpErrorCode;
+	/** Upper-case hex fingerprint of the key concerned, when one is known. */
+	readonly fingerprint?: string;
+
+	constructor(
+		code: PgpErrorCode,
+		message: string,
+		options: { fingerprint?: string; cause?: unknown } = {},
+	) {
+		super(message, options.cause === undefined ? undefined : { cause: options.cause });
+		this.name = 'PgpError';
+		this.code = code;
+		this.fingerprint = options.fingerprint;
+	}
+}
+
+/** Options of `readPublicKeys`. */
+export interface ReadPublicKeysOptions {
+	/**
+	 * One or more public keys as pasted by a person: armored text (several blocks allowed), or a
+	 * buffer holding UTF-8 / UTF-16 armored text or binary (`gpg --export`) keys.
+	 */
+	armoredKeys: string | Uint8Array;
+	/** When set (non-empty), every key must have one of these fingerprints, and every one listed must be present. */
+	expectedFingerprints?: string[];
+	/** Default `gnupg`: refuses v6 keys and algorithms 25–28. */
+	profile?: CompatibilityProfile;
+}
+
+/** Options of `readPrivateKey`. */
+export interface ReadPrivateKeyOptions {
+	/** One armored (or binary) private key, repaired like public keys. */
+	armoredKey: string | Uint8Array;
+	/** Passphrase; omit or empty for an unprotected key. */
+	passphrase?: string;
+	/** Default `gnupg`. */
+	profile?: CompatibilityProfile;
+}
+
+/** Options of `encrypt`. */
+export interface EncryptOptions {
+	/** Plaintext bytes. A stream gives a stream back. */
+	data: PgpInput;
+	/** Recipients (at least one), e.g. from `readPublicKeys`. */
+	recipients: PublicKey[];
+	/** Optional unlocked private key: the message is then signed too (one-pass signature). */
+	signingKey?: PrivateKey;
+	/** ASCII armor (RFC 4880 §6.2) instead of binary packets. Default false. */
+	armor?: boolean;
+	/** Default `gnupg`. */
+	profile?: CompatibilityProfile;
+	/**
+	 * File name stored in the literal data packet (RFC 4880 §5.9), visible to whoever decrypts.
+	 * Keep it neutral (`record.json`, `data.bin`); never the user's own file name. Default `data.bin`.
+	 */
+	filename?: string;
+	/** Evaluation time for key expiry and signature creation. Default now. */
+	date?: Date;
+}
+
+/** Result of `encrypt`. */
+export interface EncryptResult {
+	/**
+	 * The OpenPGP message: `Uint8Array` (binary) or `string` (armored) for buffer input; a Node
+	 * `Readable` of binary/armored chunks for stream input.
+	 */
+	ciphertext: Uint8Array | string | Readable;
+	/** Upper-case fingerprints of the recipients' primary keys, in the given order. */
+	recipientFingerprints: string[];
+	/** Upper-case fingerprint of the signing key, if the message is signed. */
+	signerFingerprint?: string;
+	/** Profile applied. */
+	profile: CompatibilityProfile;
+	/** Whether `ciphertext` is ASCII armored. */
+	armored: boolean;
+}
+
+/** Verification outcome of one signature. */
+export interface SignatureReport {
+	/** 16-hex-digit issuer key id (upper case). */
+	keyId: string;
+	/** Upper-case fingerprint of the primary key of the matching verification key, if known. */
+	fingerprint?: string;
+	/** True when the signature verified against a given key. */
+	valid: boolean;
+	/** Signature creation time, when it could be read. */
+	created?: Date;
+	/** Why the signature is not valid (no key material in it). */
+	reason?: string;
+}
+
+/** Options of `decrypt`. */
+export interface DecryptOptions {
+	/** The OpenPGP message, binary or armored (detected), as bytes or string. */
+	data: Uint8Array | string;
+	/** Unlocked private keys, e.g. from `readPrivateKey`. */
+	decryptionKeys: PrivateKey[];
+	/** Public keys to check signatures with. */
+	verificationKeys?: PublicKey[];
+	/** Refuse the message unless it carries a valid signature of one of `verificationKeys`. */
+	expectSigned?: boolean;
+	/** Evaluation time for signature/key validity. Default now. */
+	date?: Date;
+	/** Refuse plaintext larger than this many bytes after decompression. Default unlimited. */
+	maxDecompressedBytes?: number;
+}
+
+/** Result of `decrypt`. */
+export interface DecryptResult {
+	/** Plaintext bytes, exactly as encrypted (binary literal data). */
+	data: Uint8Array;
+	/** File name from the literal data packet (may be empty). */
+	filename: string;
+	/** Whether the message carried at least one signature. */
+	signed: boolean;
+	/** One entry per signature found. */
+	signatures: SignatureReport[];
+}
+
+/** Options of `sign`. */
+export interface SignOptions {
+	/** Data to sign. */
+	data: Uint8Array;
+	/** Unlocked private signing key. */
+	signingKey: PrivateKey;
+	/** Detached signature (default true) or an inline signed message. */
+	detached?: boolean;
+	/** ASCII armor. Default true for detached signatures, false for inline messages. */
+	armor?: boolean;
+	/** Signature creation time. Default now. */
+	date?: Date;
+}
+
+/** Result of `sign`. */
+export interface SignResult {
+	/** Detached signature or signed message; `string` when armored. */
+	signature: Uint8Array | string;
+	/** Whether `signature` is detached from the data. */
+	detached: boolean;
+	/** Whether `signature` is ASCII armored. */
+	armored: boolean;
+	/** Upper-case fingerprint of the signing key. */
+	signerFingerprint: string;
+}
+
+/** Options of `verify`. */
+export interface VerifyOptions {
+	/** The signed data (detached mode) or the signed message (inline mode), binary or armored. */
+	data: Uint8Array | string;
+	/** Detached signature, binary or armored. Absent: `data` is an inline signed message. */
+	signature?: Uint8Array | string;
+	/** Public keys allowed to have signed. */
+	verificationKeys: PublicKey[];
+	/** Evaluation time. Default now. */
+	date?: Date;
+}
+
+/** Result of `verify`. */
+export interface VerifyResult {
+	/** True when at least one signature is valid against `verificationKeys`. */
+	valid: boolean;
+	/** Signed data (for inline messages: the extracted content; detached: the input). */
+	data: Uint8Array;
+	/** One entry per signature found. */
+	signatures: SignatureReport[];
+}
+
+/** Description of one key, for the Inspect Key operation and credential tests. */
+export interface KeyReport {
+	/** Upper-case hex fingerprint of the primary key. */
+	fingerprint: string;
+	/** 16-hex-digit key id of the primary key. */
+	keyId: string;
+	/** Key version (4 or 6). */
+	version: number;
+	/** True for a private (secret) key. */
+	isPrivate: boolean;
+	/** User IDs, e.g. `Archive Team <archive@example.org>`. */
+	userIds: string[];
+	/** Human-readable primary key algorithm, e.g. `RSA 3072`, `EdDSA (ed25519, legacy)`. */
+	algorithm: string;
+	/** Algorithms of the subkeys, in key order. */
+	subkeyAlgorithms: string[];
+	/** Primary key creation time. */
+	created: Date;
+	/** Primary key expiry; null when it never expires. */
+	expires: Date | null;
+	/** True when the primary key is revoked. */
+	revoked: boolean;
+	/** Whether a valid encryption (sub)key exists at `date`. */
+	usableForEncryption: boolean;
+	/** Why not, when `usableForEncryption` is false, e.g. `encryption subkey expired on 2026-03-01`. */
+	encryptionProblem?: string;
+	/** Fingerprint of the (sub)key that would be used for encryption. */
+	encryptionKeyFingerprint?: string;
+	/** Expiry of that encryption (sub)key; null when it never expires. */
+	encryptionKeyExpires?: Date | null;
+	/** Whether a valid signing (sub)key exists at `date`. */
+	usableForSigning: boolean;
+	/** Why not, when `usableForSigning` is false. */
+	signingProblem?: string;
+	/** Reason the key does not fit the gnupg profile (v6, algorithms 25–28), if any. */
+	gnupgProblem?: string;
+}
+
+/** Options of `inspectKey`. */
+export interface InspectKeyOptions {
+	/** A parsed key (public or private). */
+	key: PublicKey | PrivateKey;
+	/** Evaluation time. Default now. */
+	date?: Date;
+}
