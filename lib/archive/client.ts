@@ -18,10 +18,8 @@ import { ArchiveError, type S3Settings } from './types';
  * @throws ArchiveError `InvalidInput` when the endpoint is not an http(s) URL or keys are missing.
  */
 export function createS3Client(settings: S3Settings): S3Client {
-	let url: URL;
-	try {
-		url = new URL(settings.endpoint);
-	} catch {
+	const url = URL.canParse(settings.endpoint) ? new URL(settings.endpoint) : null;
+	if (!url) {
 		throw new ArchiveError(
 			`Endpoint "${settings.endpoint}" is not a URL: use e.g. https://s3.us-east-1.amazonaws.com or http://127.0.0.1:7480`,
 			{ code: 'InvalidInput' },

@@ -114,7 +114,7 @@ async function findExisting(client: S3Client, bucket: string, key: string): Prom
 		return await describeExisting(client, bucket, key);
 	} catch (error) {
 		if (error instanceof ArchiveError && error.httpStatusCode === 404) return null;
-		throw error;
+		throw toArchiveError(error, { operation: 'HeadObject', bucket, key });
 	}
 }
 

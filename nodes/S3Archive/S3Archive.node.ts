@@ -1,0 +1,69 @@
+import {
+	NodeConnectionTypes,
+	type ICredentialDataDecryptedObject,
+	type ICredentialTestFunctions,
+	type ICredentialsDecrypted,
+	type IExecuteFunctions,
+	type INodeCredentialTestResult,
+	type INodeExecutionData,
+	type INodeType,
+	type INodeTypeDescription,
+} from 'n8n-workflow';
+
+import { router } from './actions/router';
+import * as write from './actions/write.operation';
+import { testS3ArchiveCredential } from './methods/credentialTest';
+
+/**
+ * S3 Archive: writes encrypted records to S3-compatible storage once, under a key layout that
+ * reveals no personal data, optionally with S3 Object Lock. The verbs live in `actions/`.
+ */
+export class S3Archive implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'S3 Archive',
+		name: 's3Archive',
+		icon: { light: 'file:s3archive.svg', dark: 'file:s3archive.dark.svg' },
+		group: ['output'],
+		version: 1,
+		subtitle: '={{$parameter["operation"]}}',
+		description: 'Archive encrypted records on S3-compatible storage with Object Lock',
+		defaults: { name: 'S3 Archive' },
+		usableAsTool: true,
+		inputs: [NodeConnectionTypes.Main],
+		outputs: [NodeConnectionTypes.Main],
+		credentials: [{ name: 's3ArchiveApi', required: true, testedBy: 's3ArchiveApiTest' }],
+		properties: [
+			{
+				displayName: 'Operation',
+				name: 'operation',
+				type: 'options',
+				noDataExpression: true,
+				options: [
+					{
+						name: 'Write',
+						value: 'write',
+						action: 'Write an encrypted record',
+						description: 'Store the binary ciphertext once under the archive key layout',
+					},
+				],
+				default: 'write',
+			},
+			...write.description,
+		],
+	};
+
+	methods = {
+		credentialTest: {
+			async s3ArchiveApiTest(
+				this: ICredentialTestFunctions,
+				credential: ICredentialsDecrypted<ICredentialDataDecryptedObject>,
+			): Promise<INodeCredentialTestResult> {
+				return await testS3ArchiveCredential(credential.data ?? {});
+			},
+		},
+	};
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		return await router.call(this);
+	}
+}

@@ -1,0 +1,261 @@
+import { Duration, DateTime } from 'luxon';
+import {
+	NodeOperationError,
+	type IDataObject,
+	type IExecuteFunctions,
+	type INodeExecutionData,
+	type INodeProperties,
+} from 'n8n-workflow';
+
+import {
+	objectKeyForRecord,
+	writeObject,
+	writeObjectStream,
+	type ArchiveRecordFields,
+	type ObjectLockParams,
+	type WriteOptions,
+} from '../../../lib/archive';
+import { resolveBucket, type ArchiveContext } from './common';
+
+const showForWrite = { show: { operation: ['write'] } };
+
+/** Parameters of the Write operation. */
+export const description: INodeProperties[] = [
+	{
+		displayName: 'Input Binary Field',
+		name: 'binaryPropertyName',
+		type: 'string',
+		default: 'data',
+		required: true,
+		displayOptions: showForWrite,
+		description: 'Name of the binary property holding the ciphertext (e.g. the output of the OpenPGP node)',
+	},
+	{
+		displayName: 'Prefix',
+		name: 'prefix',
+		type: 'string',
+		default: 'archive',
+		required: true,
+		displayOptions: showForWrite,
+		description: 'First part of every object key (may contain "/"), e.g. archive or team-a/archive',
+	},
+	{
+		displayName: 'Retention Class',
+		name: 'retentionClass',
+		type: 'string',
+		default: 'default',
+		required: true,
+		displayOptions: showForWrite,
+		description: 'Second part of the key, naming the retention rule that applies (e.g. default, finra-6y)',
+	},
+	{
+		displayName: 'Bucket',
+		name: 'bucket',
+		type: 'string',
+		default: '',
+		displayOptions: showForWrite,
+		description: "Leave empty to use the credential's bucket",
+	},
+	{
+		displayName: 'Options',
+		name: 'options',
+		type: 'collection',
+		placeholder: 'Add option',
+		default: {},
+		displayOptions: showForWrite,
+		options: [
+			{
+				displayName: 'KMS Key ID',
+				name: 'kmsKeyId',
+				type: 'string',
+				default: '',
+				displayOptions: { show: { serverSideEncryption: ['aws:kms'] } },
+				description: 'KMS key for aws:kms encryption; empty uses the bucket default key',
+			},
+			{
+				displayName: 'Legal Hold',
+				name: 'legalHold',
+				type: 'boolean',
+				default: false,
+				description: 'Whether to place a legal hold on the new object version (needs an Object Lock bucket)',
+			},
+			{
+				displayName: 'Object Key',
+				name: 'objectKey',
+				type: 'string',
+				default: '',
+				description:
+					'Override the computed key. Never put phone numbers, names or wamids in it: keys are visible to the storage provider.',
+			},
+			{
+				displayName: 'Object Lock Mode',
+				name: 'objectLockMode',
+				type: 'options',
+				options: [
+					{ name: 'None', value: 'none', description: "Use the bucket's default retention, if any" },
+					{
+						name: 'Governance',
+						value: 'GOVERNANCE',
+						description: 'Users with s3:BypassGovernanceRetention can still delete',
+					},
+					{ name: 'Compliance', value: 'COMPLIANCE', description: 'Nobody can delete before the date' },
+				],
+				default: 'none',
+			},
+			{
+				displayName: 'Retain For',
+				name: 'retainFor',
+				type: 'string',
+				default: '',
+				placeholder: 'P6Y',
+				description: 'ISO 8601 duration from now, e.g. P3Y, P6Y, P90D (required with an Object Lock Mode)',
+			},
+			{
+				displayName: 'Server-Side Encryption',
+				name: 'serverSideEncryption',
+				type: 'options',
+				options: [
+					{ name: 'None', value: 'none' },
+					{ name: 'AES256', value: 'AES256' },
+					{ name: 'AWS KMS', value: 'aws:kms' },
+				],
+				default: 'none',
+			},
+			{
+				displayName: 'Storage Class',
+				name: 'storageClass',
+				type: 'string',
+				default: '',
+				placeholder: 'STANDARD',
+				description: "Store-specific storage class; empty uses the bucket's default",
+			},
+		],
+	},
+];
+
+interface WriteNodeOptions {
+	objectKey?: string;
+	objectLockMode?: 'none' | 'GOVERNANCE' | 'COMPLIANCE';
+	retainFor?: string;
+	legalHold?: boolean;
+	storageClass?: string;
+	serverSideEncryption?: 'none' | 'AES256' | 'aws:kms';
+	kmsKeyId?: string;
+}
+
+function objectLockFrom(this: IExecuteFunctions, options: WriteNodeOptions, i: number): ObjectLockParams | undefined {
+	const mode = options.objectLockMode ?? 'none';
+	const retainFor = (options.retainFor ?? '').trim();
+	if (mode === 'none') {
+		if (retainFor) {
+			throw new NodeOperationError(this.getNode(), 'Retain For is set but Object Lock Mode is None', {
+				itemIndex: i,
+				description: 'Choose Governance or Compliance under Options → Object Lock Mode, or clear Retain For',
+			});
+		}
+		return undefined;
+	}
+	const duration = Duration.fromISO(retainFor);
+	if (!retainFor || !duration.isValid || duration.toMillis() <= 0) {
+		throw new NodeOperationError(
+			this.getNode(),
+			`Retain For "${retainFor}" is not a positive ISO 8601 duration`,
+			{ itemIndex: i, description: 'Object Lock needs a retention period, e.g. P6Y (six years) or P90D' },
+		);
+	}
+	return { mode, retainUntil: DateTime.utc().plus(duration).toJSDate(), legalHold: options.legalHold === true };
+}
+
+function validateKeyOverride(this: IExecuteFunctions, key: string, i: number): string {
+	const problems = [
+		[key.startsWith('/'), 'must not start with "/"'],
+		[key.split('/').some((s) => s === '' || s === '.' || s === '..'), 'must not contain empty, "." or ".." segments'],
+		[Buffer.byteLength(key, 'utf8') > 1024, 'must be at most 1024 bytes'],
+	] as const;
+	for (const [bad, rule] of problems) {
+		if (bad) throw new NodeOperationError(this.getNode(), `Options → Object Key ${rule}`, { itemIndex: i });
+	}
+	return key;
+}
+
+/**
+ * Write: stores the item's binary (ciphertext) once under the archive key layout
+ * (`lib/archive/layout.ts`), computed from the item's record fields, and outputs only the
+ * archive result plus routing fields (never the input JSON, which may hold plaintext).
+ */
+export async function execute(
+	this: IExecuteFunctions,
+	i: number,
+	context: ArchiveContext,
+): Promise<INodeExecutionData[]> {
+	const item = this.getInputData()[i];
+	const json = item.json as IDataObject;
+	const binaryPropertyName = (this.getNodeParameter('binaryPropertyName', i, 'data') as string).trim();
+	const prefix = this.getNodeParameter('prefix', i, 'archive') as string;
+	const retentionClass = this.getNodeParameter('retentionClass', i, 'default') as string;
+	const bucket = resolveBucket(this.getNode(), this.getNodeParameter('bucket', i, '') as string, context, i);
+	const options = this.getNodeParameter('options', i, {}) as WriteNodeOptions;
+
+	let key = (options.objectKey ?? '').trim();
+	if (key) {
+		key = validateKeyOverride.call(this, key, i);
+	} else {
+		if (typeof json.idempotency_key !== 'string' || !json.idempotency_key) {
+			throw new NodeOperationError(this.getNode(), 'The item has no idempotency_key to derive the object key from', {
+				itemIndex: i,
+				description:
+					'Feed records from the WhatsApp Capture Trigger (through the OpenPGP node, keeping the JSON), or set Options → Object Key',
+			});
+		}
+		if (!context.indexKey) {
+			throw new NodeOperationError(this.getNode(), 'The S3 Archive Store credential has no Index Key', {
+				itemIndex: i,
+				description: 'Set Index Key in the credential (a secret of at least 16 characters)',
+			});
+		}
+		key = objectKeyForRecord({
+			indexKey: context.indexKey,
+			prefix,
+			retentionClass,
+			record: json as unknown as ArchiveRecordFields,
+		}).key;
+	}
+
+	const binaryData = this.helpers.assertBinaryData(i, binaryPropertyName);
+	const writeOptions: WriteOptions = {
+		bucket,
+		key,
+		contentType: binaryData.mimeType || 'application/pgp-encrypted',
+		objectLock: objectLockFrom.call(this, options, i),
+		legalHold: options.legalHold === true,
+		storageClass: options.storageClass?.trim() || undefined,
+		serverSideEncryption:
+			options.serverSideEncryption && options.serverSideEncryption !== 'none' ? options.serverSideEncryption : undefined,
+		kmsKeyId: options.serverSideEncryption === 'aws:kms' ? options.kmsKeyId?.trim() || undefined : undefined,
+	};
+
+	const result = binaryData.id
+		? await writeObjectStream({
+				...writeOptions,
+				client: context.client,
+				openBody: async () => await this.helpers.getBinaryStream(binaryData.id!),
+			})
+		: await writeObject({
+				...writeOptions,
+				client: context.client,
+				body: await this.helpers.getBinaryDataBuffer(i, binaryPropertyName),
+			});
+
+	return [
+		{
+			json: {
+				archive: { ...result },
+				phone_number_id: (json.phone_number_id as string | null | undefined) ?? null,
+				record_kind: (json.record_kind as string | undefined) ?? null,
+				type: (json.type as string | undefined) ?? null,
+				timestamp: (json.timestamp as string | null | undefined) ?? null,
+			},
+			pairedItem: { item: i },
+		},
+	];
+}

@@ -1,0 +1,46 @@
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import type { ICredentialDataDecryptedObject, INodeCredentialTestResult } from 'n8n-workflow';
+
+import { createS3Client, toArchiveError } from '../../../lib/archive';
+import { settingsFromCredentials } from '../actions/common';
+
+/**
+ * Credential test for `s3ArchiveApi`: ListObjectsV2 with MaxKeys=1 on the credential's bucket
+ * (S3 API reference, ListObjectsV2), chosen over HeadBucket because its error responses carry the
+ * store's XML code and message (HeadBucket errors have no body). On failure returns the store's own
+ * code and message (wrong region, bad signature, unknown key, no such bucket) with a fix hint.
+ * Also refuses an empty bucket and an Index Key shorter than 16 characters.
+ */
+export async function testS3ArchiveCredential(
+	credentials: ICredentialDataDecryptedObject,
+): Promise<INodeCredentialTestResult> {
+	const bucket = String(credentials.bucket ?? '').trim();
+	if (!bucket) return { status: 'Error', message: 'Bucket is empty: set the archive bucket name' };
+	if (String(credentials.indexKey ?? '').length < 16) {
+		return { status: 'Error', message: 'Index Key must be a secret of at least 16 characters' };
+	}
+	let client;
+	try {
+		client = createS3Client(settingsFromCredentials(credentials));
+	} catch (error) {
+		return { status: 'Error', message: (error as Error).message };
+	}
+	try {
+		await client.send(new ListObjectsV2Command({ Bucket: bucket, MaxKeys: 1 }));
+		return { status: 'OK', message: `Connected: bucket "${bucket}" is reachable` };
+	} catch (error) {
+		const archiveError = toArchiveError(error, { operation: 'ListObjectsV2', bucket });
+		const status = archiveError.httpStatusCode;
+		const explained =
+			archiveError.code === 'NotFound' || (status === 404 && !archiveError.storeMessage)
+				? `ListObjectsV2 s3://${bucket} failed: HTTP 404 — no such bucket on this endpoint. Check the Bucket name.`
+				: archiveError.code === 'Forbidden' || (status === 403 && !archiveError.storeMessage)
+					? `ListObjectsV2 s3://${bucket} failed: HTTP 403 — the store refused the request: check the Access Key ID, Secret Access Key and Region, and that the keys may access this bucket.`
+					: status === 301
+						? `ListObjectsV2 s3://${bucket} failed: HTTP 301 — the bucket lives in another region: set the Region of the bucket.`
+						: archiveError.message;
+		return { status: 'Error', message: explained };
+	} finally {
+		client.destroy();
+	}
+}
