@@ -1,0 +1,88 @@
+import type {
+	Icon,
+	ICredentialTestRequest,
+	ICredentialType,
+	INodeProperties,
+} from 'n8n-workflow';
+
+/**
+ * Credential of the WhatsApp Capture Trigger: the Meta app whose webhooks the trigger receives.
+ *
+ * - `appSecret` keys the `X-Hub-Signature-256` HMAC (Meta, "Graph API Webhooks – Getting Started").
+ * - `verifyToken` is chosen by the user and typed both here and in the App Dashboard (WhatsApp →
+ *   Configuration → Webhook → Verify token); Meta echoes it in the `hub.verify_token` handshake.
+ * - `accessToken` (optional) is a system-user token, used later for media download and subscriptions;
+ *   the credential test calls Graph `GET /<version>/me` with it.
+ * - `graphApiBaseUrl` / `graphApiVersion` select the Graph API endpoint; the version is stamped on
+ *   every captured record.
+ */
+export class WhatsAppCaptureApi implements ICredentialType {
+	name = 'whatsAppCaptureApi';
+
+	displayName = 'WhatsApp Capture (Meta App) API';
+
+	icon: Icon = {
+		light: 'file:../nodes/WhatsAppCaptureTrigger/whatsapp-capture.svg',
+		dark: 'file:../nodes/WhatsAppCaptureTrigger/whatsapp-capture.dark.svg',
+	};
+
+	documentationUrl =
+		'https://github.com/n8n-nodes-chat-archive/n8n-nodes-chat-archive/blob/main/docs/FORMAT.md';
+
+	properties: INodeProperties[] = [
+		{
+			displayName: 'App Secret',
+			name: 'appSecret',
+			type: 'string',
+			typeOptions: { password: true },
+			required: true,
+			default: '',
+			description:
+				'App Secret of the Meta app (App Dashboard → App settings → Basic). Used to verify the X-Hub-Signature-256 header of every delivery.',
+		},
+		{
+			displayName: 'Verify Token',
+			name: 'verifyToken',
+			type: 'string',
+			typeOptions: { password: true },
+			required: true,
+			default: '',
+			description:
+				'A secret string you choose and also type into the Meta App Dashboard (WhatsApp → Configuration → Webhook → Verify token)',
+		},
+		{
+			displayName: 'Access Token',
+			name: 'accessToken',
+			type: 'string',
+			typeOptions: { password: true },
+			default: '',
+			description:
+				'Optional system-user access token (for media download and subscriptions). Used by the credential test.',
+		},
+		{
+			displayName: 'Graph API Base URL',
+			name: 'graphApiBaseUrl',
+			type: 'string',
+			default: 'https://graph.facebook.com',
+			description: 'Base URL of the Graph API, without version and without trailing slash',
+		},
+		{
+			displayName: 'Graph API Version',
+			name: 'graphApiVersion',
+			type: 'string',
+			default: 'v24.0',
+			description: 'Graph API version, e.g. v24.0. Stamped on every captured record.',
+		},
+	];
+
+	test: ICredentialTestRequest = {
+		request: {
+			method: 'GET',
+			baseURL: '={{$credentials.graphApiBaseUrl}}',
+			url: '=/{{$credentials.graphApiVersion}}/me',
+			headers: {
+				Authorization: '=Bearer {{$credentials.accessToken}}',
+			},
+		},
+	};
+}

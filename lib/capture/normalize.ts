@@ -1,0 +1,485 @@
+import { createHash } from 'node:crypto';
+
+import {
+	isObject,
+	messageContent,
+	messageContext,
+	messageType,
+	originalWamid,
+	statusContent,
+	statusType,
+	stringOrNull,
+} from './content';
+import type {
+	CaptureRecord,
+	Counterparty,
+	Direction,
+	JsonObject,
+	NormalizeOptions,
+	QuarantineRaw,
+	RecordContext,
+	RecordKind,
+} from './types';
+import { PROVIDER, SCHEMA_VERSION } from './types';
+
+/** `object` value of a WhatsApp Business Account webhook envelope. */
+export const WHATSAPP_OBJECT = 'whatsapp_business_account';
+
+/**
+ * Change fields whose value carries `messages[]`, `statuses[]`, `errors[]` and/or `message_echoes[]`
+ * (one record per element). Every other field becomes one `event` record per change.
+ */
+export const MESSAGE_FIELDS = ['messages', 'smb_message_echoes', 'message_echoes'] as const;
+
+/**
+ * Other change fields documented by Meta (WhatsApp webhooks overview and per-field references). A
+ * change with one of these fields becomes an `event` record of that type; any other field becomes an
+ * `event` record of type `unknown` (its name kept in `field` and `content.field`).
+ */
+export const KNOWN_EVENT_FIELDS = [
+	'account_alerts',
+	'account_review_update',
+	'account_settings_update',
+	'account_update',
+	'automatic_events',
+	'business_capability_update',
+	'business_status_update',
+	'calls',
+	'flows',
+	'group_lifecycle_update',
+	'group_participants_update',
+	'group_settings_update',
+	'group_status_update',
+	'history',
+	'message_template_components_update',
+	'message_template_quality_update',
+	'message_template_status_update',
+	'messaging_handovers',
+	'partner_solutions',
+	'payment_configuration_update',
+	'phone_number_name_update',
+	'phone_number_quality_update',
+	'security',
+	'smb_app_state_sync',
+	'standby',
+	'template_category_update',
+	'user_id_update',
+	'user_preferences',
+] as const;
+
+/** Per-delivery facts shared by every record. */
+interface DeliveryFacts {
+	receivedAt: string;
+	deliverySha256: string;
+	signatureVerified: boolean;
+	graphApiVersion: string | null;
+}
+
+/** Per-change facts shared by the records of one change. */
+interface ChangeFacts {
+	wabaId: string | null;
+	phoneNumberId: string | null;
+	displayPhoneNumber: string | null;
+	field: string | null;
+	value: unknown;
+	contacts: JsonObject[];
+	entryTime: unknown;
+}
+
+/**
+ * Turns one webhook delivery of the WhatsApp Business Cloud API into normalized records
+ * (Meta, "WhatsApp Cloud API – Webhooks": envelope `{ object: "whatsapp_business_account", entry: [{ id,
+ * changes: [{ field, value }] }] }`, and the `messages`, `statuses`, `smb_message_echoes` references).
+ *
+ * - One `message` record per element of `value.messages[]` (inbound) and `value.message_echoes[]`
+ *   (outbound, coexistence echoes), one `status` record per `value.statuses[]` element, one `error`
+ *   record per value-level `value.errors[]` element, for every `entry[] × changes[]` with a
+ *   message-carrying field ({@link MESSAGE_FIELDS}).
+ * - Any other field: one `event` record per change (type = field, or `unknown` for an undocumented field).
+ * - A message-carrying change that yields no element, or an entry/change of unexpected shape: one
+ *   `event` record keeping it (type = field or `unknown`), so nothing is dropped.
+ * - A body that is not UTF-8 JSON, not an object with `object: "whatsapp_business_account"` and an
+ *   `entry` array, or whose envelope yields no record at all: one `quarantine` record holding the raw
+ *   body as base64.
+ *
+ * The body is parsed once with `JSON.parse`; it is never re-serialized. Order of records = order in
+ * the delivery (entries, changes, then messages, echoes, statuses, errors of each change).
+ *
+ * @returns at least one record. Never throws on malformed input.
+ */
+export function normalizeDelivery(options: NormalizeOptions): CaptureRecord[] {
+	const rawBody = Buffer.isBuffer(options.rawBody) ? options.rawBody : Buffer.from(options.rawBody ?? '');
+	const delivery: DeliveryFacts = {
+		receivedAt: toIsoOrNow(options.receivedAt),
+		deliverySha256: createHash('sha256').update(rawBody).digest('hex'),
+		signatureVerified: options.signatureVerified === true,
+		graphApiVersion: stringOrNull(options.graphApiVersion),
+	};
+
+	const parsed = parseJson(rawBody);
+	if (!parsed.ok) {
+		return [quarantineRecord(delivery, rawBody, options.contentType, 'not_json')];
+	}
+	const envelope = parsed.value;
+	if (!isObject(envelope) || envelope.object !== WHATSAPP_OBJECT || !Array.isArray(envelope.entry)) {
+		return [quarantineRecord(delivery, rawBody, options.contentType, 'not_envelope')];
+	}
+
+	const records: CaptureRecord[] = [];
+	envelope.entry.forEach((entry: unknown, entryIndex: number) => {
+		records.push(...entryRecords(delivery, entry, `entry[${entryIndex}]`));
+	});
+	if (records.length === 0) {
+		return [quarantineRecord(delivery, rawBody, options.contentType, 'empty_envelope')];
+	}
+	return records;
+}
+
+/** Records of one `entry[]` element. */
+function entryRecords(delivery: DeliveryFacts, entry: unknown, position: string): CaptureRecord[] {
+	if (!isObject(entry) || !Array.isArray(entry.changes) || entry.changes.length === 0) {
+		const wabaId = isObject(entry) ? idString(entry.id) : null;
+		const change: ChangeFacts = {
+			wabaId,
+			phoneNumberId: null,
+			displayPhoneNumber: null,
+			field: null,
+			value: entry,
+			contacts: [],
+			entryTime: isObject(entry) ? entry.time : undefined,
+		};
+		return [eventRecord(delivery, change, position)];
+	}
+	const records: CaptureRecord[] = [];
+	entry.changes.forEach((change: unknown, changeIndex: number) => {
+		records.push(...changeRecords(delivery, entry, change, `${position}.changes[${changeIndex}]`));
+	});
+	return records;
+}
+
+/** Records of one `entry[].changes[]` element. */
+function changeRecords(
+	delivery: DeliveryFacts,
+	entry: JsonObject,
+	change: unknown,
+	position: string,
+): CaptureRecord[] {
+	const changeObject = isObject(change) ? change : {};
+	const value = isObject(change) ? change.value : change;
+	const valueObject = isObject(value) ? value : {};
+	const metadata = isObject(valueObject.metadata) ? valueObject.metadata : {};
+	const facts: ChangeFacts = {
+		wabaId: idString(entry.id),
+		phoneNumberId: idString(metadata.phone_number_id),
+		displayPhoneNumber: idString(metadata.display_phone_number),
+		field: stringOrNull(changeObject.field),
+		value: isObject(change) ? change.value : change,
+		contacts: Array.isArray(valueObject.contacts) ? valueObject.contacts.filter(isObject) : [],
+		entryTime: entry.time,
+	};
+
+	const isMessageField =
+		facts.field !== null && (MESSAGE_FIELDS as readonly string[]).includes(facts.field);
+	if (!isMessageField || !isObject(value)) {
+		return [eventRecord(delivery, facts, position)];
+	}
+
+	const records: CaptureRecord[] = [];
+	eachElement(valueObject.messages, position, 'messages', (element, at) =>
+		records.push(messageRecord(delivery, facts, element, at, 'inbound')),
+	);
+	eachElement(valueObject.message_echoes, position, 'message_echoes', (element, at) =>
+		records.push(messageRecord(delivery, facts, element, at, 'outbound')),
+	);
+	eachElement(valueObject.statuses, position, 'statuses', (element, at) =>
+		records.push(statusRecord(delivery, facts, element, at)),
+	);
+	eachElement(valueObject.errors, position, 'errors', (element, at) =>
+		records.push(errorRecord(delivery, facts, element, at)),
+	);
+	if (records.length === 0) {
+		records.push(eventRecord(delivery, facts, position));
+	}
+	return records;
+}
+
+/** Calls `visit` for each element of `list` when it is an array (non-objects become `{}` plus `value`). */
+function eachElement(
+	list: unknown,
+	position: string,
+	key: string,
+	visit: (element: JsonObject, at: string) => void,
+): void {
+	if (!Array.isArray(list)) return;
+	list.forEach((element: unknown, index: number) => {
+		visit(isObject(element) ? element : { value: element }, `${position}.${key}[${index}]`);
+	});
+}
+
+/** A `message` record from `messages[]` (inbound) or `message_echoes[]` (outbound). */
+function messageRecord(
+	delivery: DeliveryFacts,
+	change: ChangeFacts,
+	message: JsonObject,
+	position: string,
+	direction: Direction,
+): CaptureRecord {
+	const wamid = stringOrNull(message.id);
+	const system = isObject(message.system) ? message.system : {};
+	const counterparty =
+		direction === 'inbound'
+			? resolveCounterparty(
+					change.contacts,
+					stringOrNull(message.from),
+					stringOrNull(message.from_user_id) ??
+						(message.type === 'system' ? stringOrNull(system.user_id) : null),
+				)
+			: resolveCounterparty(
+					change.contacts,
+					stringOrNull(message.to),
+					stringOrNull(message.to_user_id) ?? stringOrNull(message.recipient_user_id),
+				);
+	return baseRecord(delivery, change, {
+		record_kind: 'message',
+		direction,
+		wamid,
+		type: messageType(message),
+		timestamp: epochSecondsToIso(message.timestamp),
+		counterparty,
+		content: messageContent(message),
+		context: messageContext(message),
+		original_wamid: originalWamid(message),
+		position,
+		idempotency_key:
+			change.phoneNumberId !== null && wamid !== null
+				? `${change.phoneNumberId}:${wamid}`
+				: derivedKey(delivery, position),
+	});
+}
+
+/** A `status` record from `statuses[]`. */
+function statusRecord(
+	delivery: DeliveryFacts,
+	change: ChangeFacts,
+	status: JsonObject,
+	position: string,
+): CaptureRecord {
+	const wamid = stringOrNull(status.id);
+	const statusValue = stringOrNull(status.status);
+	const isGroup = status.recipient_type === 'group';
+	return baseRecord(delivery, change, {
+		record_kind: 'status',
+		direction: 'outbound',
+		wamid,
+		type: statusType(status),
+		timestamp: epochSecondsToIso(status.timestamp),
+		counterparty: resolveCounterparty(
+			change.contacts,
+			isGroup ? null : stringOrNull(status.recipient_id),
+			stringOrNull(status.recipient_user_id),
+		),
+		content: statusContent(status),
+		context: null,
+		original_wamid: null,
+		position,
+		idempotency_key:
+			change.phoneNumberId !== null && wamid !== null && statusValue !== null
+				? `${change.phoneNumberId}:${wamid}:${statusValue}`
+				: derivedKey(delivery, position),
+	});
+}
+
+/** An `error` record from a value-level `errors[]` (Meta "messages webhook reference", `errors`). */
+function errorRecord(
+	delivery: DeliveryFacts,
+	change: ChangeFacts,
+	error: JsonObject,
+	position: string,
+): CaptureRecord {
+	return baseRecord(delivery, change, {
+		record_kind: 'error',
+		direction: null,
+		wamid: null,
+		type: 'error',
+		timestamp: null,
+		counterparty: emptyCounterparty(),
+		content: { ...error },
+		context: null,
+		original_wamid: null,
+		position,
+		idempotency_key: derivedKey(delivery, position),
+	});
+}
+
+/**
+ * An `event` record keeping one whole change (or a malformed entry): type = field when documented,
+ * else `unknown`; content `{ field, value }`; timestamp from `value.timestamp`, else `entry.time`.
+ */
+function eventRecord(delivery: DeliveryFacts, change: ChangeFacts, position: string): CaptureRecord {
+	const field = change.field;
+	const known =
+		field !== null &&
+		((KNOWN_EVENT_FIELDS as readonly string[]).includes(field) ||
+			(MESSAGE_FIELDS as readonly string[]).includes(field));
+	const valueTimestamp = isObject(change.value) ? change.value.timestamp : undefined;
+	return baseRecord(delivery, change, {
+		record_kind: 'event',
+		direction: null,
+		wamid: null,
+		type: known ? field : 'unknown',
+		timestamp: epochSecondsToIso(valueTimestamp) ?? epochSecondsToIso(change.entryTime),
+		counterparty: emptyCounterparty(),
+		content: { field, value: change.value === undefined ? null : change.value },
+		context: null,
+		original_wamid: null,
+		position,
+		idempotency_key: derivedKey(delivery, position),
+	});
+}
+
+/** The per-element part of a record. */
+interface ElementFields {
+	record_kind: RecordKind;
+	direction: Direction | null;
+	wamid: string | null;
+	type: string;
+	timestamp: string | null;
+	counterparty: Counterparty;
+	content: JsonObject | null;
+	context: RecordContext | null;
+	original_wamid: string | null;
+	position: string;
+	idempotency_key: string;
+}
+
+/** Assembles a record in the documented field order. */
+function baseRecord(delivery: DeliveryFacts, change: ChangeFacts, element: ElementFields): CaptureRecord {
+	return {
+		schema_version: SCHEMA_VERSION,
+		record_kind: element.record_kind,
+		provider: PROVIDER,
+		direction: element.direction,
+		waba_id: change.wabaId,
+		phone_number_id: change.phoneNumberId,
+		display_phone_number: change.displayPhoneNumber,
+		field: change.field,
+		wamid: element.wamid,
+		type: element.type,
+		timestamp: element.timestamp,
+		received_at: delivery.receivedAt,
+		counterparty: element.counterparty,
+		content: element.content,
+		context: element.context,
+		original_wamid: element.original_wamid,
+		position: element.position,
+		idempotency_key: element.idempotency_key,
+		delivery_sha256: delivery.deliverySha256,
+		signature_verified: delivery.signatureVerified,
+		graph_api_version: delivery.graphApiVersion,
+		raw: change.value === undefined ? null : change.value,
+	};
+}
+
+/** The `quarantine` record carrying the whole body. */
+function quarantineRecord(
+	delivery: DeliveryFacts,
+	rawBody: Buffer,
+	contentType: string | undefined,
+	reason: 'not_json' | 'not_envelope' | 'empty_envelope',
+): CaptureRecord {
+	const raw: QuarantineRaw = { body_base64: rawBody.toString('base64') };
+	if (typeof contentType === 'string' && contentType.length > 0) raw.content_type = contentType;
+	return {
+		schema_version: SCHEMA_VERSION,
+		record_kind: 'quarantine',
+		provider: PROVIDER,
+		direction: null,
+		waba_id: null,
+		phone_number_id: null,
+		display_phone_number: null,
+		field: null,
+		wamid: null,
+		type: 'quarantine',
+		timestamp: null,
+		received_at: delivery.receivedAt,
+		counterparty: emptyCounterparty(),
+		content: { reason, body_bytes: rawBody.length },
+		context: null,
+		original_wamid: null,
+		position: 'body',
+		idempotency_key: derivedKey(delivery, 'body'),
+		delivery_sha256: delivery.deliverySha256,
+		signature_verified: delivery.signatureVerified,
+		graph_api_version: delivery.graphApiVersion,
+		raw,
+	};
+}
+
+/**
+ * Counterparty from a phone (`wa_id`) and a BSUID (`user_id`), completed from the matching
+ * `contacts[]` entry (matched on wa_id or user_id): the contact supplies the name and any identifier
+ * the element lacked.
+ */
+function resolveCounterparty(
+	contacts: JsonObject[],
+	waId: string | null,
+	userId: string | null,
+): Counterparty {
+	const contact = contacts.find(
+		(candidate) =>
+			(waId !== null && candidate.wa_id === waId) || (userId !== null && candidate.user_id === userId),
+	);
+	const profile = contact !== undefined && isObject(contact.profile) ? contact.profile : {};
+	return {
+		wa_id: waId ?? stringOrNull(contact?.wa_id),
+		user_id: userId ?? stringOrNull(contact?.user_id),
+		name: stringOrNull(profile.name),
+	};
+}
+
+/** `{ wa_id: null, user_id: null, name: null }`. */
+function emptyCounterparty(): Counterparty {
+	return { wa_id: null, user_id: null, name: null };
+}
+
+/** Stable key for records without a natural id: `sha256:<delivery sha256>:<position>`. */
+function derivedKey(delivery: DeliveryFacts, position: string): string {
+	return `sha256:${delivery.deliverySha256}:${position}`;
+}
+
+/** Ids arrive as strings; a number (seen in hand-made payloads) is converted to its decimal string. */
+function idString(value: unknown): string | null {
+	if (typeof value === 'number' && Number.isSafeInteger(value)) return String(value);
+	return stringOrNull(value);
+}
+
+/**
+ * Epoch seconds (string of digits, as Meta sends them, or a number) → ISO 8601 UTC with milliseconds;
+ * null when absent or not a valid time.
+ */
+export function epochSecondsToIso(value: unknown): string | null {
+	let seconds: number;
+	if (typeof value === 'number') seconds = value;
+	else if (typeof value === 'string' && /^\d{1,12}(\.\d+)?$/.test(value.trim())) seconds = Number(value);
+	else return null;
+	if (!Number.isFinite(seconds) || seconds < 0) return null;
+	const date = new Date(seconds * 1000);
+	return Number.isNaN(date.getTime()) ? null : date.toISOString();
+}
+
+/** ISO string of a Date, or of now when the Date is missing/invalid. */
+function toIsoOrNow(date: Date): string {
+	return date instanceof Date && !Number.isNaN(date.getTime())
+		? date.toISOString()
+		: new Date().toISOString();
+}
+
+/** Strict UTF-8 decode then JSON.parse; `{ ok: false }` on any failure. */
+function parseJson(body: Buffer): { ok: true; value: unknown } | { ok: false } {
+	try {
+		const text = new TextDecoder('utf-8', { fatal: true }).decode(body);
+		return { ok: true, value: JSON.parse(text) as unknown };
+	} catch {
+		return { ok: false };
+	}
+}

@@ -1,0 +1,190 @@
+/**
+ * Types of the capture engine: the normalized record produced from one WhatsApp Business Cloud API
+ * webhook delivery, and the option / result shapes of the engine's verbs.
+ *
+ * Sources: Meta for Developers, "WhatsApp Cloud API – Webhooks" reference pages
+ * (`messages`, `statuses`, `smb_message_echoes`, and the other `field` values), "Graph API Webhooks –
+ * Getting Started" (handshake and `X-Hub-Signature-256`). See docs/FORMAT.md for the field-by-field
+ * description with an example.
+ */
+
+/** Version of the record layout below. Bumped only on an incompatible change. */
+export const SCHEMA_VERSION = 1 as const;
+
+/** Provider tag written in every record. */
+export const PROVIDER = 'whatsapp_cloud' as const;
+
+/**
+ * What a record stands for.
+ * - `message`: one element of `value.messages[]` (inbound) or `value.message_echoes[]` (outbound echo).
+ * - `status`: one element of `value.statuses[]` (delivery status of an outbound message).
+ * - `error`: one element of a value-level `value.errors[]` (out-of-band error, not tied to a message).
+ * - `event`: one whole `change` whose `field` is not a message-carrying field (template status, account
+ *   update, `user_id_update`, …) or a change/entry whose shape was not understood.
+ * - `quarantine`: a correctly signed body that is not JSON or not a WhatsApp envelope; kept whole.
+ */
+export type RecordKind = 'message' | 'status' | 'error' | 'event' | 'quarantine';
+
+/** `inbound` = sent by the customer; `outbound` = sent by the business (statuses, echoes). */
+export type Direction = 'inbound' | 'outbound';
+
+/** Arbitrary JSON object as found in the delivery. */
+export type JsonObject = { [key: string]: unknown };
+
+/** The other party of the conversation (the WhatsApp user, never the business number). */
+export interface Counterparty {
+	/** Phone number (WhatsApp id, digits only as Meta sends it): `from`, `wa_id`, `recipient_id` or echo `to`; null for username-only users. */
+	wa_id: string | null;
+	/** Business-scoped user id (BSUID, e.g. `US.13491208655302741918`): `from_user_id`, `user_id`, `recipient_user_id`; null when absent. */
+	user_id: string | null;
+	/** Profile name from `contacts[].profile.name`, matched by wa_id or user_id; null when absent. */
+	name: string | null;
+}
+
+/** Reply / forward / ad-referral information of a message (`message.context` and `message.referral`). */
+export interface RecordContext {
+	/** `context.id`: wamid of the message replied to (or of the product message for product enquiries). */
+	reply_to: string | null;
+	/** `context.from`: sender of the message replied to. */
+	reply_to_from: string | null;
+	/** `context.forwarded`. */
+	forwarded: boolean;
+	/** `context.frequently_forwarded` (forwarded more than 5 times). */
+	frequently_forwarded: boolean;
+	/** `context.referred_product` ({ catalog_id, product_retailer_id }) or null. */
+	referred_product: JsonObject | null;
+	/** `message.referral` (Click-to-WhatsApp ad / post) or null. */
+	referral: JsonObject | null;
+}
+
+/** Raw value of a quarantine record. */
+export interface QuarantineRaw {
+	/** The whole delivery body, base64 (standard alphabet, padded). */
+	body_base64: string;
+	/** Content-Type request header, when the caller passed it. */
+	content_type?: string;
+}
+
+/**
+ * One normalized record. Every field is always present (null when not applicable) so that downstream
+ * nodes and templates can rely on the shape. Field names are snake_case and part of the public contract.
+ */
+export interface CaptureRecord {
+	/** Layout version, currently 1. */
+	schema_version: typeof SCHEMA_VERSION;
+	/** See {@link RecordKind}. */
+	record_kind: RecordKind;
+	/** Always `whatsapp_cloud` (Meta WhatsApp Business Cloud API). */
+	provider: typeof PROVIDER;
+	/** `inbound` for `messages[]`; `outbound` for `statuses[]` and `message_echoes[]`; null for errors, events and quarantine. */
+	direction: Direction | null;
+	/** `entry[].id`: the WhatsApp Business Account id; null for quarantine. */
+	waba_id: string | null;
+	/** `value.metadata.phone_number_id` (business number id); null when the value has no metadata. */
+	phone_number_id: string | null;
+	/** `value.metadata.display_phone_number`; null when absent. */
+	display_phone_number: string | null;
+	/** `change.field` the record came from (`messages`, `smb_message_echoes`, `message_template_status_update`, …); null for quarantine. */
+	field: string | null;
+	/** Message id (`wamid.…`) of the message, echo or status; null for errors, events, quarantine. */
+	wamid: string | null;
+	/**
+	 * Message: message type (`text`, `image`, …, `unknown` for a type this engine does not know).
+	 * Status: status value (`sent`, `delivered`, `read`, `played`, `failed`, `deleted`, `warning`, or `unknown`).
+	 * Error: `error`. Event: the change `field` (or `unknown` for a field this engine does not know).
+	 * Quarantine: `quarantine`.
+	 */
+	type: string;
+	/** Provider timestamp (epoch seconds in the payload) as ISO 8601 UTC, or null when absent/invalid. */
+	timestamp: string | null;
+	/** Time the delivery reached the capture node, ISO 8601 UTC. */
+	received_at: string;
+	/** The customer this record is about. All three null when not applicable. */
+	counterparty: Counterparty;
+	/** Type-specific content; see docs/FORMAT.md ("content by type"). Null only for quarantine. */
+	content: JsonObject | null;
+	/** Reply/forward/referral context of a message; null when the message has none and for other kinds. */
+	context: RecordContext | null;
+	/** For `edit` and `revoke` messages: `original_message_id`, the wamid of the message changed; else null. */
+	original_wamid: string | null;
+	/** Position of the element in the delivery, e.g. `entry[0].changes[1].messages[2]`; `body` for quarantine. */
+	position: string;
+	/**
+	 * Deduplication key (Meta delivers at least once).
+	 * Message/echo: `<phone_number_id>:<wamid>`; status: `<phone_number_id>:<wamid>:<status>`;
+	 * everything else (or when phone_number_id/wamid is missing): `sha256:<delivery_sha256>:<position>`.
+	 */
+	idempotency_key: string;
+	/** Lowercase hex SHA-256 of the exact raw body bytes. */
+	delivery_sha256: string;
+	/** Whether `X-Hub-Signature-256` was verified for this delivery (as told by the caller). */
+	signature_verified: boolean;
+	/** Graph API version configured in the credential (e.g. `v24.0`), or null when unknown. */
+	graph_api_version: string | null;
+	/**
+	 * The exact `change.value` object the record came from (shared by all records of the same change);
+	 * for an event built from a malformed entry, the entry itself; for quarantine, {@link QuarantineRaw}.
+	 */
+	raw: unknown;
+}
+
+/** Options of {@link normalizeDelivery}. */
+export interface NormalizeOptions {
+	/** Exact request body bytes. */
+	rawBody: Buffer;
+	/** Time the request was received. */
+	receivedAt: Date;
+	/** Result of the signature check, copied into each record. */
+	signatureVerified: boolean;
+	/** Graph API version to stamp on records (credential setting). */
+	graphApiVersion?: string;
+	/** Content-Type request header, kept on quarantine records. */
+	contentType?: string;
+}
+
+/** Options of {@link verifySignature}. */
+export interface VerifySignatureOptions {
+	/** Exact request body bytes. */
+	rawBody: Buffer;
+	/** Value of the `X-Hub-Signature-256` header (`sha256=<64 hex>`), or undefined when absent. */
+	header: string | undefined;
+	/** Meta App Secret (App Dashboard → App settings → Basic). */
+	appSecret: string;
+}
+
+/** Result of {@link verifySignature}. */
+export interface VerifySignatureResult {
+	verified: boolean;
+	/** Which body form matched: the raw bytes, or the escaped-unicode form. Present when verified. */
+	form?: 'raw' | 'escaped-unicode';
+	/** Why verification failed (no secret, no header, malformed header, mismatch). Never contains body content. */
+	reason?: string;
+}
+
+/** Options of {@link answerHandshake}. */
+export interface HandshakeOptions {
+	/** Parsed query string of the GET request (`hub.mode`, `hub.verify_token`, `hub.challenge`). */
+	query: Record<string, unknown>;
+	/** Verify token the user typed in the Meta App Dashboard and in the credential. */
+	verifyToken: string;
+}
+
+/** Result of {@link answerHandshake}: 200 with the bare challenge as text/plain body, or 403. */
+export type HandshakeResult = { status: 200; body: string } | { status: 403 };
+
+/** Options of {@link filterRecords}. Empty / missing lists mean "keep all". */
+export interface FilterOptions {
+	/** Keep only message records whose `type` is listed (other kinds unaffected). */
+	messageTypes?: string[];
+	/** Keep only status records whose `type` is listed (other kinds unaffected). */
+	statusKinds?: string[];
+	/** Keep only records whose `field` is listed (quarantine records are never dropped). */
+	fields?: string[];
+}
+
+/** Result of {@link filterRecords}. */
+export interface FilterResult {
+	kept: CaptureRecord[];
+	/** Number of records dropped by the filter (so callers can report it). */
+	dropped: number;
+}
