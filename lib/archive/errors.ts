@@ -33,6 +33,12 @@ function hintFor(code: string, status: number | undefined, context: StoreCallCon
 	if (context.objectLockSent && (code === 'InvalidRequest' || code === 'InvalidBucketState') && status === 400) {
 		return `Bucket "${context.bucket}" does not accept Object Lock parameters: Object Lock is not enabled on it. Fix: archive into a bucket created with Object Lock enabled (ObjectLockEnabledForBucket), or set the Object Lock Mode option to "None".`;
 	}
+	if (!context.key && code === 'NotFound') {
+		return `Bucket "${context.bucket}" does not exist on this endpoint: check the Bucket field of the credential or the node's Bucket override.`;
+	}
+	if (!context.key && code === 'Forbidden') {
+		return 'The store refused the request (HTTP 403, no details for HEAD requests): check the Access Key ID, Secret Access Key and Region, and that the keys may access this bucket.';
+	}
 	switch (code) {
 		case 'NoSuchBucket':
 			return `Bucket "${context.bucket}" does not exist on this endpoint: check the Bucket field of the credential or the node's Bucket override.`;

@@ -7,3 +7,4 @@ export { createS3Client } from './client';
 export { toArchiveError, storeErrorCode, storeHttpStatus, type StoreCallContext } from './errors';
 export * from './layout';
 export * from './write';
+export * from './setup-check';

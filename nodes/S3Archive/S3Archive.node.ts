@@ -10,7 +10,9 @@ import {
 	type INodeTypeDescription,
 } from 'n8n-workflow';
 
+import { bucketDescription } from './actions/common';
 import { router } from './actions/router';
+import * as setupCheck from './actions/setupCheck.operation';
 import * as write from './actions/write.operation';
 import { testS3ArchiveCredential } from './methods/credentialTest';
 
@@ -40,6 +42,12 @@ export class S3Archive implements INodeType {
 				noDataExpression: true,
 				options: [
 					{
+						name: 'Setup Check',
+						value: 'setupCheck',
+						action: 'Check the bucket set up',
+						description: 'Report versioning, Object Lock, default retention and conditional write support',
+					},
+					{
 						name: 'Write',
 						value: 'write',
 						action: 'Write an encrypted record',
@@ -48,7 +56,9 @@ export class S3Archive implements INodeType {
 				],
 				default: 'write',
 			},
+			bucketDescription,
 			...write.description,
+			...setupCheck.description,
 		],
 	};
 

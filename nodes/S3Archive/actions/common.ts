@@ -5,10 +5,20 @@ import {
 	type ICredentialDataDecryptedObject,
 	type IExecuteFunctions,
 	type INode,
+	type INodeProperties,
 	type JsonObject,
 } from 'n8n-workflow';
 
 import { ArchiveError, createS3Client, type ChecksumMode, type S3Settings } from '../../../lib/archive';
+
+/** The bucket override, shared by every operation. */
+export const bucketDescription: INodeProperties = {
+	displayName: 'Bucket',
+	name: 'bucket',
+	type: 'string',
+	default: '',
+	description: "Leave empty to use the credential's bucket",
+};
 
 /** What every operation receives: one S3 client per execution plus the credential's bucket and index key. */
 export interface ArchiveContext {

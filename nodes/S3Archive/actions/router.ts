@@ -1,6 +1,7 @@
 import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 
 import { getArchiveContext, toNodeError, type ArchiveContext } from './common';
+import * as setupCheck from './setupCheck.operation';
 import * as write from './write.operation';
 
 /** One operation: its parameters and its per-item `execute`. */
@@ -8,7 +9,7 @@ interface Operation {
 	execute(this: IExecuteFunctions, itemIndex: number, context: ArchiveContext): Promise<INodeExecutionData[]>;
 }
 
-const operations: Record<string, Operation> = { write };
+const operations: Record<string, Operation> = { write, setupCheck };
 
 /**
  * Runs the selected operation for every input item with one S3 client for the whole execution.

@@ -49,14 +49,6 @@ export const description: INodeProperties[] = [
 		description: 'Second part of the key, naming the retention rule that applies (e.g. default, finra-6y)',
 	},
 	{
-		displayName: 'Bucket',
-		name: 'bucket',
-		type: 'string',
-		default: '',
-		displayOptions: showForWrite,
-		description: "Leave empty to use the credential's bucket",
-	},
-	{
 		displayName: 'Options',
 		name: 'options',
 		type: 'collection',

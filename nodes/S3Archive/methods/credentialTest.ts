@@ -31,13 +31,15 @@ export async function testS3ArchiveCredential(
 	} catch (error) {
 		const archiveError = toArchiveError(error, { operation: 'ListObjectsV2', bucket });
 		const status = archiveError.httpStatusCode;
-		const explained =
-			archiveError.code === 'NotFound' || (status === 404 && !archiveError.storeMessage)
-				? `ListObjectsV2 s3://${bucket} failed: HTTP 404 — no such bucket on this endpoint. Check the Bucket name.`
-				: archiveError.code === 'Forbidden' || (status === 403 && !archiveError.storeMessage)
-					? `ListObjectsV2 s3://${bucket} failed: HTTP 403 — the store refused the request: check the Access Key ID, Secret Access Key and Region, and that the keys may access this bucket.`
+		const generic = ['NotFound', 'Forbidden', 'UnknownError', 'BadRequest'].includes(archiveError.code);
+		const explained = !generic
+			? archiveError.message
+			: status === 404
+				? `ListObjectsV2 s3://${bucket} failed: HTTP 404, no such bucket on this endpoint. Check the Bucket name.`
+				: status === 403
+					? `ListObjectsV2 s3://${bucket} failed: HTTP 403, the store refused the request. Check the Access Key ID, Secret Access Key and Region, and that the keys may list this bucket.`
 					: status === 301
-						? `ListObjectsV2 s3://${bucket} failed: HTTP 301 — the bucket lives in another region: set the Region of the bucket.`
+						? `ListObjectsV2 s3://${bucket} failed: HTTP 301, the bucket lives in another region. Set the Region of the bucket.`
 						: archiveError.message;
 		return { status: 'Error', message: explained };
 	} finally {

@@ -1,0 +1,165 @@
+import { createHash, randomBytes } from 'node:crypto';
+import {
+	DeleteObjectCommand,
+	GetBucketVersioningCommand,
+	GetObjectLockConfigurationCommand,
+	HeadBucketCommand,
+	PutObjectCommand,
+	type S3Client,
+} from '@aws-sdk/client-s3';
+
+import { storeErrorCode, storeHttpStatus, toArchiveError } from './errors';
+
+/** What {@link checkBucket} found out about a bucket and its store. */
+export interface SetupReport {
+	bucket: string;
+	/** `Enabled`, `Suspended`, or `Disabled` (never enabled). */
+	versioning: 'Enabled' | 'Suspended' | 'Disabled';
+	objectLock: {
+		/** Object Lock is enabled on the bucket (per-object retention and legal hold are possible). */
+		enabled: boolean;
+		/** `supported` / `not-configured` (store supports it, bucket lacks it) / `unsupported` (501 etc.). */
+		support: 'supported' | 'not-configured' | 'unsupported';
+		/** Bucket default retention (applies to every new version), or null. */
+		defaultRetention: { mode: 'GOVERNANCE' | 'COMPLIANCE'; days?: number; years?: number } | null;
+	};
+	/**
+	 * `If-None-Match: *` on PutObject: `honoured` (412 on an existing key), `ignored` (the store wrote
+	 * again: duplicates are then caught only by the HeadObject pre-check), or `not-tested`.
+	 */
+	conditionalWrites: 'honoured' | 'ignored' | 'not-tested';
+	/** Probe objects that could not be removed (kept by default retention), as keys. */
+	probeObjectsLeft: string[];
+	/** COMPLIANCE-mode writes can be used with this bucket. */
+	readyForCompliance: boolean;
+	/** Human-readable findings, each naming a fix. */
+	warnings: string[];
+}
+
+/**
+ * Probes a bucket and reports what the store supports for a tamper-evident archive:
+ * HeadBucket (reachability), GetBucketVersioning, GetObjectLockConfiguration (Object Lock and
+ * default retention), and, unless `probeWrites` is false, conditional writes: PutObject of a small
+ * probe object under `<probePrefix>/` followed by a PutObject with `If-None-Match: *` on the same key
+ * (RFC 9110 §13.1.2; S3 conditional writes), then DeleteObject of each probe version (versions kept
+ * by a default retention are listed in `probeObjectsLeft`).
+ *
+ * @throws ArchiveError with the store's code when the bucket is unreachable (NoSuchBucket,
+ *   AccessDenied, SignatureDoesNotMatch…) or a probe write fails for another reason than a lock.
+ */
+export async function checkBucket(options: {
+	client: S3Client;
+	bucket: string;
+	/** Write two tiny probe objects to test If-None-Match (default true). */
+	probeWrites?: boolean;
+	/** Folder for probe objects (default `_setup-check`). */
+	probePrefix?: string;
+}): Promise<SetupReport> {
+	const { client, bucket } = options;
+	const warnings: string[] = [];
+	try {
+		await client.send(new HeadBucketCommand({ Bucket: bucket }));
+	} catch (error) {
+		throw toArchiveError(error, { operation: 'HeadBucket', bucket });
+	}
+
+	let versioning: SetupReport['versioning'] = 'Disabled';
+	try {
+		const response = await client.send(new GetBucketVersioningCommand({ Bucket: bucket }));
+		versioning = response.Status === 'Enabled' ? 'Enabled' : response.Status === 'Suspended' ? 'Suspended' : 'Disabled';
+	} catch (error) {
+		if (storeHttpStatus(error) !== 501) throw toArchiveError(error, { operation: 'GetBucketVersioning', bucket });
+		warnings.push('The store does not implement bucket versioning (501): Object Lock is impossible here.');
+	}
+
+	const objectLock: SetupReport['objectLock'] = { enabled: false, support: 'not-configured', defaultRetention: null };
+	try {
+		const response = await client.send(new GetObjectLockConfigurationCommand({ Bucket: bucket }));
+		const configuration = response.ObjectLockConfiguration;
+		objectLock.enabled = configuration?.ObjectLockEnabled === 'Enabled';
+		objectLock.support = 'supported';
+		const retention = configuration?.Rule?.DefaultRetention;
+		if (retention?.Mode) {
+			objectLock.defaultRetention = {
+				mode: retention.Mode,
+				...(retention.Days ? { days: retention.Days } : {}),
+				...(retention.Years ? { years: retention.Years } : {}),
+			};
+		}
+	} catch (error) {
+		const code = storeErrorCode(error);
+		const status = storeHttpStatus(error);
+		if (code === 'ObjectLockConfigurationNotFoundError' || status === 404) {
+			objectLock.support = 'not-configured';
+		} else if (status === 501 || code === 'NotImplemented') {
+			objectLock.support = 'unsupported';
+		} else {
+			throw toArchiveError(error, { operation: 'GetObjectLockConfiguration', bucket });
+		}
+	}
+	if (!objectLock.enabled) {
+		warnings.push(
+			objectLock.support === 'unsupported'
+				? 'This store does not implement S3 Object Lock: records stay deletable. Use a store with Object Lock (AWS S3, Ceph RGW, MinIO, Wasabi, B2) for tamper evidence.'
+				: `Object Lock is not enabled on bucket "${bucket}": records stay deletable. Fix: create a new bucket with Object Lock enabled (most stores allow it only at creation) and archive there.`,
+		);
+	} else if (!objectLock.defaultRetention) {
+		warnings.push(
+			'Object Lock is enabled but there is no default retention: only writes with an Object Lock Mode and Retain For are protected.',
+		);
+	}
+
+	let conditionalWrites: SetupReport['conditionalWrites'] = 'not-tested';
+	const probeObjectsLeft: string[] = [];
+	if (options.probeWrites !== false) {
+		const key = `${(options.probePrefix ?? '_setup-check').replace(/\/+$/, '')}/${Date.now()}-${randomBytes(6).toString('hex')}.probe`;
+		const body = Buffer.from('setup-check probe');
+		const put = (ifNoneMatch: boolean) =>
+			client.send(
+				new PutObjectCommand({
+					Bucket: bucket,
+					Key: key,
+					Body: body,
+					ContentMD5: createHash('md5').update(body).digest('base64'),
+					...(ifNoneMatch ? { IfNoneMatch: '*' } : {}),
+				}),
+			);
+		const versions: Array<string | undefined> = [];
+		const attempt = async (ifNoneMatch: boolean): Promise<unknown> => {
+			try {
+				versions.push((await put(ifNoneMatch)).VersionId);
+				return undefined;
+			} catch (error) {
+				return error ?? new Error('PutObject failed');
+			}
+		};
+		const firstError = await attempt(false);
+		if (firstError) throw toArchiveError(firstError, { operation: 'PutObject (probe)', bucket, key });
+		const secondError = await attempt(true);
+		if (!secondError) conditionalWrites = 'ignored';
+		else if (storeHttpStatus(secondError) === 412) conditionalWrites = 'honoured';
+		else throw toArchiveError(secondError, { operation: 'PutObject If-None-Match (probe)', bucket, key });
+		for (const versionId of versions) {
+			try {
+				await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId }));
+			} catch {
+				probeObjectsLeft.push(versionId ? `${key}?versionId=${versionId}` : key);
+			}
+		}
+		if (conditionalWrites === 'ignored') {
+			warnings.push(
+				'The store ignores If-None-Match: * here (Ceph RGW 16 does in versioned buckets): duplicates are caught by a HeadObject before each write, which leaves a small race between concurrent writers of the same record.',
+			);
+		}
+	}
+
+	return {
+		bucket,
+		versioning,
+		objectLock,
+		conditionalWrites,
+		probeObjectsLeft,
+		readyForCompliance: objectLock.enabled && versioning === 'Enabled',
+		warnings,
+	};
+}
