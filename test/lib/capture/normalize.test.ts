@@ -341,3 +341,27 @@ describe('normalizeDelivery: identity and content details', () => {
 		expect(record.received_at).toBe('2026-01-01T08:00:00.000Z');
 	});
 });
+
+describe('normalizeDelivery: size', () => {
+	it('a ~3 MB delivery (2 entries × 2 changes × 3000 statuses) → 12000 records, each raw the shared change value', () => {
+		const statuses = Array.from({ length: 3000 }, (_, i) => ({
+			id: `wamid.HBgLMTU1NTAxMDAxMjMVAgARGBI5QTNDQTk5QjU4NzY1OTQyMzAA${i}`,
+			status: 'delivered',
+			timestamp: '1767254530',
+			recipient_id: '15550100123',
+			recipient_user_id: 'US.13491208655302741918',
+			pricing: { billable: true, pricing_model: 'PMP', category: 'utility', type: 'regular' },
+		}));
+		const value = { messaging_product: 'whatsapp', metadata, statuses };
+		const change = { field: 'messages', value };
+		const body = json(envelope([{ id: 'W1', changes: [change, change] }, { id: 'W2', changes: [change, change] }]));
+		expect(body.length).toBeGreaterThan(3_000_000);
+		const started = Date.now();
+		const records = normalize(body);
+		expect(Date.now() - started).toBeLessThan(5000);
+		expect(records).toHaveLength(12000);
+		expect(records[11999].position).toBe('entry[1].changes[1].statuses[2999]');
+		expect(records[0].raw).toBe(records[2999].raw);
+		expect(new Set(records.map((r) => r.idempotency_key)).size).toBe(3000);
+	});
+});
