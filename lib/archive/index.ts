@@ -8,3 +8,5 @@ export { toArchiveError, storeErrorCode, storeHttpStatus, type StoreCallContext 
 export * from './layout';
 export * from './write';
 export * from './setup-check';
+export * from './get';
+export * from './list';

@@ -1,0 +1,124 @@
+import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+
+import { toArchiveError } from './errors';
+import { normalizePrefix, normalizeRetentionClass, parseObjectKey, type ParsedObjectKey } from './layout';
+import { ArchiveError } from './types';
+
+/** One archived object as listed (no body is downloaded). */
+export interface ListedObject extends ParsedObjectKey {
+	key: string;
+	size: number;
+	etag: string | null;
+	lastModified: Date | null;
+	storageClass: string | null;
+}
+
+/** Filters of {@link listObjects}; every one is optional except `prefix`. */
+export interface ListFilter {
+	prefix: string;
+	retentionClass?: string;
+	phoneNumberId?: string;
+	/** First UTC day included (`yyyy-mm-dd` or any ISO 8601 date/time; only the UTC day counts). */
+	from?: string | Date;
+	/** Last UTC day included. */
+	to?: string | Date;
+	/** Counterparty pseudonym (see `phoneNumberPseudonym` to compute one from a phone number). */
+	pseudonym?: string;
+	/** Include `.media*.pgp` objects (default true). */
+	includeMedia?: boolean;
+}
+
+function utcDay(value: string | Date | undefined, field: string): string | undefined {
+	if (value === undefined || value === '') return undefined;
+	const date = value instanceof Date ? value : new Date(value);
+	if (Number.isNaN(date.getTime())) {
+		throw new ArchiveError(`${field} "${String(value)}" is not a date (use yyyy-mm-dd)`, { code: 'InvalidInput' });
+	}
+	return date.toISOString().slice(0, 10);
+}
+
+/**
+ * Lists archived objects matching a filter, through every ListObjectsV2 page (any number of
+ * objects; S3 API reference, ListObjectsV2 with ContinuationToken/StartAfter), without downloading
+ * bodies. Keys that do not follow the layout are skipped.
+ *
+ * The listing prefix is narrowed as far as the filter allows (`<prefix>/<class>/<phone_number_id>/`);
+ * with a class and phone_number_id, `StartAfter` jumps to `from` and the listing stops after `to`
+ * (keys sort by date there). Other filters are applied to each key.
+ *
+ * @throws ArchiveError `InvalidInput` for a bad filter; otherwise with the store's code.
+ */
+export async function* listObjects(options: {
+	client: S3Client;
+	bucket: string;
+	filter: ListFilter;
+	/** Keys per ListObjectsV2 request (1–1000, default 1000). */
+	pageSize?: number;
+}): AsyncGenerator<ListedObject> {
+	const { client, bucket, filter } = options;
+	const prefix = normalizePrefix(filter.prefix);
+	const retentionClass = filter.retentionClass ? normalizeRetentionClass(filter.retentionClass) : undefined;
+	const phoneNumberId = filter.phoneNumberId?.trim() || undefined;
+	if (phoneNumberId && !/^[A-Za-z0-9_-]{1,64}$/.test(phoneNumberId)) {
+		throw new ArchiveError(`phone_number_id "${phoneNumberId}" must be the WhatsApp phone number ID`, { code: 'InvalidInput' });
+	}
+	if (filter.pseudonym && !/^[0-9a-f]{32}$/.test(filter.pseudonym) && filter.pseudonym !== '_unknown') {
+		throw new ArchiveError('pseudonym must be 32 lower-case hex characters', { code: 'InvalidInput' });
+	}
+	const from = utcDay(filter.from, 'from');
+	const to = utcDay(filter.to, 'to');
+	if (from && to && from > to) throw new ArchiveError(`from (${from}) is after to (${to})`, { code: 'InvalidInput' });
+
+	let listPrefix = `${prefix}/`;
+	let sortedByDate = false;
+	if (retentionClass) {
+		listPrefix += `${retentionClass}/`;
+		if (phoneNumberId) {
+			listPrefix += `${phoneNumberId}/`;
+			sortedByDate = true;
+		}
+	}
+	const startAfter = sortedByDate && from ? `${listPrefix}${from.replace(/-/g, '/')}` : undefined;
+
+	let token: string | undefined;
+	let first = true;
+	do {
+		let page;
+		try {
+			page = await client.send(
+				new ListObjectsV2Command({
+					Bucket: bucket,
+					Prefix: listPrefix,
+					MaxKeys: options.pageSize ?? 1000,
+					...(token ? { ContinuationToken: token } : first && startAfter ? { StartAfter: startAfter } : {}),
+				}),
+			);
+		} catch (error) {
+			throw toArchiveError(error, { operation: 'ListObjectsV2', bucket });
+		}
+		first = false;
+		for (const object of page.Contents ?? []) {
+			if (!object.Key) continue;
+			const parsed = parseObjectKey(object.Key);
+			if (!parsed || parsed.prefix !== prefix) continue;
+			if (retentionClass && parsed.retentionClass !== retentionClass) continue;
+			if (phoneNumberId && parsed.phoneNumberId !== phoneNumberId) continue;
+			if (to && parsed.date > to) {
+				if (sortedByDate) return;
+				continue;
+			}
+			if (from && parsed.date < from) continue;
+			if (filter.pseudonym && parsed.pseudonym !== filter.pseudonym) continue;
+			if (filter.includeMedia === false && parsed.kind === 'media') continue;
+			yield {
+				...parsed,
+				key: object.Key,
+				size: object.Size ?? 0,
+				etag: object.ETag ? object.ETag.replace(/^"|"$/g, '') : null,
+				lastModified: object.LastModified ?? null,
+				storageClass: object.StorageClass ?? null,
+			};
+		}
+		token = page.IsTruncated ? page.NextContinuationToken : undefined;
+	} while (token);
+}
