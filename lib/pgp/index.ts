@@ -15,6 +15,7 @@ export {
 	gnupgIncompatibility,
 	describeAlgorithm,
 	fingerprintOf,
+	formatDay,
 	type ArmorBlock,
 	type RepairedInput,
 } from './keys';

@@ -1,3 +1,5 @@
+/* eslint-disable @n8n/community-nodes/require-node-api-error -- lib/ has no n8n import: engine errors are
+   PgpError (safe messages, cause kept) and nodes/OpenPgp/actions/common.ts maps them to NodeOperationError. */
 /**
  * Reading, repairing, checking and describing OpenPGP keys.
  *
@@ -38,7 +40,7 @@ const CRC_TOKEN = /^=[A-Za-z0-9+/]{4}$/;
 const HEADER_LINE = /^[A-Za-z][A-Za-z0-9-]*:(\s|$)/;
 const BLOCK_PATTERN =
 	/-{3,5}\s*BEGIN\s+PGP\s+([A-Z][A-Z ]*?[A-Z])\s*-{3,5}([\s\S]*?)-{3,5}\s*END\s+PGP\s+\1\s*-{3,5}/gi;
-const ZERO_WIDTH = /[\uFEFF\u200B\u200C\u200D\u2060\u0000]/g;
+const ZERO_WIDTH = /\uFEFF|\u200B|\u200C|\u200D|\u2060/g;
 
 /** Algorithms RFC 9580 added (X25519 25, X448 26, Ed25519 27, Ed448 28): unknown to GnuPG 2.2 / sq 0.27. */
 const RFC9580_ALGORITHMS: Record<number, string> = {
@@ -85,8 +87,11 @@ function decodeText(input: string | Uint8Array): string | Uint8Array {
 	if (sample.length >= 8) {
 		let evenZero = 0;
 		let oddZero = 0;
-		for (let i = 0; i < sample.length; i++)
-			if (sample[i] === 0) i % 2 === 0 ? evenZero++ : oddZero++;
+		for (let i = 0; i < sample.length; i++) {
+			if (sample[i] !== 0) continue;
+			if (i % 2 === 0) evenZero++;
+			else oddZero++;
+		}
 		const half = Math.floor(sample.length / 2);
 		if (oddZero >= half - 1 && evenZero === 0) return new TextDecoder('utf-16le').decode(bytes);
 		if (evenZero >= half - 1 && oddZero === 0) return new TextDecoder('utf-16be').decode(bytes);
@@ -170,7 +175,11 @@ function canonicalBlock(type: string, body: string, blockNumber: number): ArmorB
 export function repairArmoredText(input: string | Uint8Array): RepairedInput {
 	const decoded = decodeText(input);
 	if (typeof decoded !== 'string') return { binary: decoded };
-	let text = decoded.replace(ZERO_WIDTH, '').replace(/\u00A0/g, ' ');
+	let text = decoded
+		.split('\u0000')
+		.join('')
+		.replace(ZERO_WIDTH, '')
+		.replace(/\u00A0/g, ' ');
 	// Literal escapes, as when a key went through JSON or an env file. Base64 has no backslash.
 	text = text.replace(/\\r\\n|\\n|\\r/g, '\n');
 	text = text.replace(/\r\n?/g, '\n');
