@@ -1,0 +1,455 @@
+import { randomBytes } from 'node:crypto';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectLegalHoldCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DateTime, Duration } from 'luxon';
+
+import {
+	normalizePrefix,
+	normalizeRetentionClass,
+	parseObjectKey,
+	phoneNumberPseudonym,
+	storeErrorCode,
+	writeObject,
+	type ParsedObjectKey,
+} from '../archive';
+import { bucketHasObjectLock, listVersions, mapLimit, storeError, withContentMd5 } from './store';
+import { RetentionError, type HoldEvent, type HoldScope, type Matter, type ReportLock } from './types';
+
+/**
+ * Legal-hold matter registry. Each place / release is a new JSON object
+ * `<prefix>/_holds/<matterId>/<yyyymmddThhmmssSSSZ>-<place|release>-<random>.json`, written once
+ * (`If-None-Match: *`) and never deleted or overwritten: the registry is its own audit trail (who,
+ * when, why, which scope). The sweeper honours active matters from the registry, and placing /
+ * releasing also sets / clears the S3 legal-hold flag (PutObjectLegalHold) on matching versions, so
+ * server-side lifecycle rules and other tools respect the hold too.
+ */
+
+/** Folder (under the prefix) holding the registry. */
+export const HOLDS_FOLDER = '_holds';
+
+const MATTER_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+
+function invalidScope(message: string): RetentionError {
+	return new RetentionError('InvalidHoldScope', message);
+}
+
+/**
+ * Validates a matter id: 1–100 characters of letters, digits, `.`, `_`, `-`, starting with a letter
+ * or digit (e.g. `SEC-2026-014`).
+ *
+ * @throws RetentionError `InvalidInput`.
+ */
+export function normalizeMatterId(matterId: string): string {
+	const value = typeof matterId === 'string' ? matterId.trim() : '';
+	if (!MATTER_ID.test(value)) {
+		throw new RetentionError(
+			'InvalidInput',
+			`Matter id "${String(matterId).slice(0, 100)}" must be 1–100 letters, digits, ".", "_" or "-" (e.g. SEC-2026-014)`,
+		);
+	}
+	return value;
+}
+
+/**
+ * Validates and normalises a scope. Phone numbers given in `phoneNumbers` are turned into counterparty
+ * pseudonyms with `indexKey` (HMAC, `phoneNumberPseudonym` of `lib/archive`) and never stored.
+ *
+ * @throws RetentionError `InvalidHoldScope` naming the bad field (dates, pseudonyms, classes, ids, or
+ *   phone numbers without an index key).
+ */
+export function normalizeScope(scope: HoldScope & { phoneNumbers?: string[] }, indexKey?: string): HoldScope {
+	const clean = (values: string[] | undefined) =>
+		(values ?? []).map((value) => String(value).trim()).filter((value) => value !== '');
+	const result: HoldScope = {};
+	const phoneNumberIds = clean(scope.phoneNumberIds);
+	for (const id of phoneNumberIds) {
+		if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) throw invalidScope(`phone_number_id "${id.slice(0, 64)}" is not a WhatsApp phone number ID`);
+	}
+	if (phoneNumberIds.length) result.phoneNumberIds = [...new Set(phoneNumberIds)];
+	const pseudonyms = clean(scope.pseudonyms).map((value) => value.toLowerCase());
+	for (const pseudonym of pseudonyms) {
+		if (!/^[0-9a-f]{32}$/.test(pseudonym)) throw invalidScope('A counterparty pseudonym must be 32 hex characters');
+	}
+	const phoneNumbers = clean(scope.phoneNumbers);
+	if (phoneNumbers.length) {
+		if (!indexKey) throw invalidScope('Counterparty phone numbers need the index key of the S3 Archive credential to be matched');
+		for (const phoneNumber of phoneNumbers) {
+			try {
+				pseudonyms.push(phoneNumberPseudonym({ indexKey, phoneNumber }));
+			} catch (error) {
+				throw invalidScope(`A counterparty phone number could not be used: ${(error as Error).message}`);
+			}
+		}
+	}
+	if (pseudonyms.length) result.pseudonyms = [...new Set(pseudonyms)];
+	for (const field of ['from', 'to'] as const) {
+		const value = scope[field]?.trim();
+		if (!value) continue;
+		const day = value.slice(0, 10);
+		if (!DAY.test(day) || !DateTime.fromISO(day, { zone: 'utc' }).isValid) {
+			throw invalidScope(`Scope "${field}" must be a date yyyy-mm-dd (got "${value.slice(0, 30)}")`);
+		}
+		result[field] = day;
+	}
+	if (result.from && result.to && result.from > result.to) throw invalidScope('Scope "from" is after "to"');
+	const classes = clean(scope.classes);
+	if (classes.length) {
+		try {
+			result.classes = [...new Set(classes.map(normalizeRetentionClass))];
+		} catch (error) {
+			throw invalidScope((error as Error).message);
+		}
+	}
+	return result;
+}
+
+/**
+ * Whether a parsed archive key (`parseObjectKey` of `lib/archive`) falls in a scope: every given
+ * criterion must match (phone_number_id, pseudonym, record date within from..to inclusive, class).
+ */
+export function matchesScope(scope: HoldScope, key: Pick<ParsedObjectKey, 'phoneNumberId' | 'pseudonym' | 'date' | 'retentionClass'>): boolean {
+	if (scope.phoneNumberIds?.length && !scope.phoneNumberIds.includes(key.phoneNumberId)) return false;
+	if (scope.pseudonyms?.length && !scope.pseudonyms.includes(key.pseudonym)) return false;
+	if (scope.classes?.length && !scope.classes.includes(key.retentionClass)) return false;
+	if (scope.from && key.date < scope.from) return false;
+	if (scope.to && key.date > scope.to) return false;
+	return true;
+}
+
+/** Result of {@link loadHolds}. */
+export interface LoadHoldsResult {
+	/** Every matter ever recorded, active or released, sorted by matter id. */
+	matters: Matter[];
+	requests: { listObjectsV2: number; getObject: number };
+}
+
+/**
+ * Reads the matter registry (ListObjectsV2 under `<prefix>/_holds/`, one GetObject per event, at most
+ * `concurrency` (default 16) at a time) and replays the events per matter in time order.
+ *
+ * @throws RetentionError `StoreError` when listing or reading fails, `InvalidInput` when an event
+ *   object is not a hold event (the registry must not be guessed at).
+ */
+export async function loadHolds(options: {
+	client: S3Client;
+	bucket: string;
+	prefix: string;
+	concurrency?: number;
+}): Promise<LoadHoldsResult> {
+	const prefix = normalizePrefix(options.prefix);
+	const folder = `${prefix}/${HOLDS_FOLDER}/`;
+	const requests = { listObjectsV2: 0, getObject: 0 };
+	const keys: string[] = [];
+	let token: string | undefined;
+	do {
+		let page;
+		try {
+			page = await options.client.send(
+				new ListObjectsV2Command({ Bucket: options.bucket, Prefix: folder, ContinuationToken: token }),
+			);
+		} catch (error) {
+			throw storeError(error, 'ListObjectsV2', options.bucket, folder);
+		}
+		requests.listObjectsV2 += 1;
+		for (const object of page.Contents ?? []) if (object.Key?.endsWith('.json')) keys.push(object.Key);
+		token = page.IsTruncated ? page.NextContinuationToken : undefined;
+	} while (token);
+
+	const events = await mapLimit(keys, options.concurrency ?? 16, async (key) => {
+		let text: string;
+		try {
+			const response = await options.client.send(new GetObjectCommand({ Bucket: options.bucket, Key: key }));
+			text = await response.Body!.transformToString('utf-8');
+		} catch (error) {
+			throw storeError(error, 'GetObject', options.bucket, key);
+		}
+		requests.getObject += 1;
+		let event: HoldEvent;
+		try {
+			event = JSON.parse(text) as HoldEvent;
+		} catch {
+			throw new RetentionError('InvalidInput', `Hold registry object ${key} is not JSON`);
+		}
+		if (event?.type !== 'chat-archive.hold-event' || !event.matterId || (event.action !== 'place' && event.action !== 'release')) {
+			throw new RetentionError('InvalidInput', `Hold registry object ${key} is not a hold event`);
+		}
+		return { key, event };
+	});
+	events.sort((a, b) => (a.event.at < b.event.at ? -1 : a.event.at > b.event.at ? 1 : a.key < b.key ? -1 : 1));
+
+	const matters = new Map<string, Matter>();
+	for (const { key, event } of events) {
+		const existing = matters.get(event.matterId);
+		if (event.action === 'place') {
+			matters.set(event.matterId, {
+				matterId: event.matterId,
+				active: true,
+				scope: event.scope ?? {},
+				placedAt: event.at,
+				placedBy: event.actor,
+				reason: event.reason,
+				eventKeys: [...(existing?.eventKeys ?? []), key],
+			});
+		} else if (existing) {
+			existing.active = false;
+			existing.releasedAt = event.at;
+			existing.releasedBy = event.actor;
+			existing.eventKeys.push(key);
+		}
+	}
+	return {
+		matters: [...matters.values()].sort((a, b) => (a.matterId < b.matterId ? -1 : 1)),
+		requests,
+	};
+}
+
+/** Outcome of setting or clearing legal-hold flags. */
+export interface LegalHoldFlagResult {
+	/** Whether the bucket has Object Lock (without it, only the registry holds). */
+	objectLockEnabled: boolean;
+	/** Versions (not delete markers) in scope. */
+	matched: number;
+	/** Versions whose flag was set (place) or cleared (release). */
+	changed: number;
+	/** Versions left unchanged on release because another active matter covers them. */
+	keptForOtherMatters: number;
+	/** Versions the store refused, with its error code. */
+	failed: Array<{ key: string; versionId: string; code: string }>;
+	/** ListObjectVersions + PutObjectLegalHold requests made. */
+	requests: number;
+}
+
+function scopeListPrefixes(prefix: string, scope: HoldScope): string[] {
+	if (!scope.classes?.length) return [`${prefix}/`];
+	return scope.classes.flatMap((retentionClass) =>
+		scope.phoneNumberIds?.length
+			? scope.phoneNumberIds.map((id) => `${prefix}/${retentionClass}/${id}/`)
+			: [`${prefix}/${retentionClass}/`],
+	);
+}
+
+async function applyLegalHoldFlags(options: {
+	client: S3Client;
+	bucket: string;
+	prefix: string;
+	scope: HoldScope;
+	status: 'ON' | 'OFF';
+	/** On release: scopes of matters still active (their versions keep the flag). */
+	otherScopes: HoldScope[];
+	concurrency: number;
+}): Promise<LegalHoldFlagResult> {
+	const result: LegalHoldFlagResult = {
+		objectLockEnabled: await bucketHasObjectLock(options.client, options.bucket),
+		matched: 0,
+		changed: 0,
+		keptForOtherMatters: 0,
+		failed: [],
+		requests: 1,
+	};
+	if (!result.objectLockEnabled) return result;
+	for (const listPrefix of scopeListPrefixes(options.prefix, options.scope)) {
+		for await (const page of listVersions({
+			client: options.client,
+			bucket: options.bucket,
+			prefix: listPrefix,
+			onPage: () => (result.requests += 1),
+		})) {
+			const targets = page.filter((version) => {
+				if (version.isDeleteMarker) return false;
+				const parsed = parseObjectKey(version.key);
+				if (!parsed || parsed.prefix !== options.prefix || !matchesScope(options.scope, parsed)) return false;
+				result.matched += 1;
+				if (options.otherScopes.some((scope) => matchesScope(scope, parsed))) {
+					result.keptForOtherMatters += 1;
+					return false;
+				}
+				return true;
+			});
+			await mapLimit(targets, options.concurrency, async (version) => {
+				result.requests += 1;
+				try {
+					await options.client.send(
+						withContentMd5(
+							new PutObjectLegalHoldCommand({
+								Bucket: options.bucket,
+								Key: version.key,
+								VersionId: version.versionId,
+								LegalHold: { Status: options.status },
+							}),
+						),
+					);
+					result.changed += 1;
+				} catch (error) {
+					result.failed.push({ key: version.key, versionId: version.versionId, code: storeErrorCode(error) });
+				}
+			});
+		}
+	}
+	return result;
+}
+
+async function recordEvent(options: {
+	client: S3Client;
+	bucket: string;
+	prefix: string;
+	event: HoldEvent;
+	lock?: ReportLock;
+	objectLockEnabled: boolean;
+}): Promise<string> {
+	const stamp = DateTime.fromISO(options.event.at, { zone: 'utc' }).toFormat("yyyyLLdd'T'HHmmssSSS'Z'");
+	const key = `${options.prefix}/${HOLDS_FOLDER}/${options.event.matterId}/${stamp}-${options.event.action}-${randomBytes(4).toString('hex')}.json`;
+	const body = Buffer.from(JSON.stringify(options.event, null, 2) + '\n', 'utf8');
+	try {
+		await writeObject({
+			client: options.client,
+			bucket: options.bucket,
+			key,
+			body,
+			contentType: 'application/json',
+			...(options.lock && options.objectLockEnabled
+				? {
+						objectLock: {
+							mode: options.lock.mode,
+							retainUntil: DateTime.utc().plus(Duration.fromISO(options.lock.retention)).toJSDate(),
+						},
+					}
+				: {}),
+		});
+	} catch (error) {
+		throw storeError(error, 'PutObject', options.bucket, key);
+	}
+	return key;
+}
+
+/** Options shared by {@link placeHold} and {@link releaseHold}. */
+export interface HoldCommandOptions {
+	client: S3Client;
+	bucket: string;
+	prefix: string;
+	matterId: string;
+	/** Who acts (e.g. `legal@example.org`). Required. */
+	actor: string;
+	/** Why (e.g. a case reference). Required; must not name counterparties. */
+	reason: string;
+	/** Also set / clear the S3 legal-hold flag on matching versions. Default true. */
+	applyLegalHoldFlag?: boolean;
+	/** Object Lock for the event object (only when the bucket has Object Lock). Default none. */
+	eventLock?: ReportLock;
+	/** Parallel PutObjectLegalHold requests. Default 16. */
+	concurrency?: number;
+	now?: Date;
+}
+
+/** Result of {@link placeHold} / {@link releaseHold}. */
+export interface HoldCommandResult {
+	matter: Matter;
+	/** Key of the event object written. */
+	eventKey: string;
+	legalHold: LegalHoldFlagResult | null;
+}
+
+function requireText(value: string, field: string): string {
+	const text = typeof value === 'string' ? value.trim() : '';
+	if (!text) throw new RetentionError('InvalidInput', `${field} is required`);
+	return text.slice(0, 500);
+}
+
+/**
+ * Places a legal hold: records a `place` event for a new matter (the registry object is written
+ * first), then sets the legal-hold flag ON (PutObjectLegalHold with Content-MD5) on every version in
+ * scope when the bucket has Object Lock. From then on `planSweep` keeps every version in scope.
+ *
+ * Requests: 1 ListObjectsV2 + E GetObject (registry) + 1 PutObject + 1 GetObjectLockConfiguration +
+ * ListObjectVersions pages over the scope's prefixes + 1 PutObjectLegalHold per version in scope.
+ *
+ * @throws RetentionError `InvalidInput` / `InvalidHoldScope` for bad input, `MatterAlreadyActive`
+ *   when the matter is already held (release it first or use another id), `StoreError`.
+ */
+export async function placeHold(
+	options: HoldCommandOptions & { scope: HoldScope & { phoneNumbers?: string[] }; indexKey?: string },
+): Promise<HoldCommandResult> {
+	const prefix = normalizePrefix(options.prefix);
+	const matterId = normalizeMatterId(options.matterId);
+	const scope = normalizeScope(options.scope ?? {}, options.indexKey);
+	const actor = requireText(options.actor, 'Actor');
+	const reason = requireText(options.reason, 'Reason');
+	const { matters } = await loadHolds({ client: options.client, bucket: options.bucket, prefix });
+	if (matters.some((matter) => matter.matterId === matterId && matter.active)) {
+		throw new RetentionError('MatterAlreadyActive', `Matter ${matterId} is already on hold; release it first or use another matter id`);
+	}
+	const event: HoldEvent = {
+		type: 'chat-archive.hold-event',
+		version: 1,
+		matterId,
+		action: 'place',
+		at: (options.now ?? new Date()).toISOString(),
+		actor,
+		reason,
+		scope,
+	};
+	const objectLockEnabled = await bucketHasObjectLock(options.client, options.bucket);
+	const eventKey = await recordEvent({ ...options, prefix, event, objectLockEnabled });
+	const legalHold =
+		options.applyLegalHoldFlag === false
+			? null
+			: await applyLegalHoldFlags({
+					client: options.client,
+					bucket: options.bucket,
+					prefix,
+					scope,
+					status: 'ON',
+					otherScopes: [],
+					concurrency: options.concurrency ?? 16,
+				});
+	return {
+		matter: { matterId, active: true, scope, placedAt: event.at, placedBy: actor, reason, eventKeys: [eventKey] },
+		eventKey,
+		legalHold,
+	};
+}
+
+/**
+ * Releases a legal hold: records a `release` event (the matter's earlier events stay), then clears
+ * the legal-hold flag (OFF) on versions in the matter's scope that no other active matter covers.
+ * Records return to normal retention; the next sweep deletes those already expired.
+ *
+ * @throws RetentionError `MatterNotFound` when the matter is not active, `StoreError`.
+ */
+export async function releaseHold(options: HoldCommandOptions): Promise<HoldCommandResult> {
+	const prefix = normalizePrefix(options.prefix);
+	const matterId = normalizeMatterId(options.matterId);
+	const actor = requireText(options.actor, 'Actor');
+	const reason = requireText(options.reason, 'Reason');
+	const { matters } = await loadHolds({ client: options.client, bucket: options.bucket, prefix });
+	const matter = matters.find((candidate) => candidate.matterId === matterId && candidate.active);
+	if (!matter) throw new RetentionError('MatterNotFound', `Matter ${matterId} is not on hold in s3://${options.bucket}/${prefix}/${HOLDS_FOLDER}/`);
+	const event: HoldEvent = {
+		type: 'chat-archive.hold-event',
+		version: 1,
+		matterId,
+		action: 'release',
+		at: (options.now ?? new Date()).toISOString(),
+		actor,
+		reason,
+		scope: matter.scope,
+	};
+	const objectLockEnabled = await bucketHasObjectLock(options.client, options.bucket);
+	const eventKey = await recordEvent({ ...options, prefix, event, objectLockEnabled });
+	const legalHold =
+		options.applyLegalHoldFlag === false
+			? null
+			: await applyLegalHoldFlags({
+					client: options.client,
+					bucket: options.bucket,
+					prefix,
+					scope: matter.scope,
+					status: 'OFF',
+					otherScopes: matters.filter((other) => other.active && other.matterId !== matterId).map((other) => other.scope),
+					concurrency: options.concurrency ?? 16,
+				});
+	return {
+		matter: { ...matter, active: false, releasedAt: event.at, releasedBy: actor, eventKeys: [...matter.eventKeys, eventKey] },
+		eventKey,
+		legalHold,
+	};
+}

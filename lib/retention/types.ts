@@ -1,0 +1,262 @@
+/**
+ * Types of the retention engine (`lib/retention`): the policy, legal-hold matters, the sweep plan,
+ * the execution result and the deletion report. Plain TypeScript: no n8n import.
+ */
+
+/** One retention class as configured: name → ISO 8601 duration, with a minimum-age floor. */
+export interface RetentionClassInput {
+	/** Class name as it appears in object keys (`<prefix>/<class>/…`), e.g. `sec-17a-4`, `default`. */
+	name: string;
+	/** ISO 8601 duration counted from the end of the record's day (UTC), e.g. `P3Y`, `P5Y`, `P400D`. */
+	retention: string;
+	/**
+	 * ISO 8601 floor: a `retention` shorter than this is refused. Default: the floor of a well-known
+	 * class name (see `KNOWN_CLASS_FLOORS`), else `P1D`.
+	 */
+	minimum?: string;
+}
+
+/** Input of `resolvePolicy`. */
+export interface RetentionPolicyInput {
+	/** Archive prefix, e.g. `archive` (no leading or trailing `/`). */
+	prefix: string;
+	classes: RetentionClassInput[];
+}
+
+/** A validated retention class. */
+export interface RetentionClass {
+	name: string;
+	/** Normalised ISO 8601 duration. */
+	retention: string;
+	/** Normalised ISO 8601 floor that was checked. */
+	minimum: string;
+}
+
+/** A validated policy (what `resolvePolicy` returns). */
+export interface RetentionPolicy {
+	prefix: string;
+	classes: RetentionClass[];
+}
+
+/**
+ * Scope of a legal-hold matter. Every criterion given must match (AND); an absent or empty
+ * criterion matches everything. Dates are the record dates in the key (`yyyy-mm-dd`, UTC, inclusive).
+ */
+export interface HoldScope {
+	/** WhatsApp business phone number ids (the third key segment). */
+	phoneNumberIds?: string[];
+	/** Counterparty pseudonyms (32 hex), see `phoneNumberPseudonym` in `lib/archive`. */
+	pseudonyms?: string[];
+	/** First record date in scope, `yyyy-mm-dd`, inclusive. */
+	from?: string;
+	/** Last record date in scope, `yyyy-mm-dd`, inclusive. */
+	to?: string;
+	/** Retention classes in scope. */
+	classes?: string[];
+}
+
+/** One event of the matter registry (stored as one JSON object under `<prefix>/_holds/`). */
+export interface HoldEvent {
+	/** Format marker. */
+	type: 'chat-archive.hold-event';
+	version: 1;
+	matterId: string;
+	action: 'place' | 'release';
+	/** ISO 8601 UTC time of the event. */
+	at: string;
+	/** Who placed or released the hold (free text, e.g. an e-mail address of the legal team). */
+	actor: string;
+	/** Why (free text, e.g. a case number). Must not contain personal data of counterparties. */
+	reason: string;
+	/** Scope (on `place`; a `release` repeats the scope it releases). */
+	scope: HoldScope;
+}
+
+/** A matter as reconstructed from its events. */
+export interface Matter {
+	matterId: string;
+	/** True while the last event is a `place`. */
+	active: boolean;
+	scope: HoldScope;
+	placedAt: string;
+	placedBy: string;
+	reason: string;
+	releasedAt?: string;
+	releasedBy?: string;
+	/** Object keys of the events, oldest first. */
+	eventKeys: string[];
+}
+
+/** Why a version is (or is not) deleted. */
+export type SweepDecision = 'delete' | 'keep' | 'held' | 'locked' | 'error';
+
+/** One object version seen by the planner. */
+export interface PlannedVersion {
+	key: string;
+	versionId: string;
+	isDeleteMarker: boolean;
+	isLatest: boolean;
+	/** Bytes (0 for delete markers). */
+	size: number;
+	/** LastModified of the version, ISO 8601. */
+	lastModified: string | null;
+	retentionClass: string;
+	/** Record date from the key, `yyyy-mm-dd`. */
+	recordDate: string;
+	/** When retention ends for this record, ISO 8601 UTC. */
+	expiresAt: string;
+	decision: SweepDecision;
+	/**
+	 * Machine-readable reason: `expired`, `unexpired`, `matter`, `legal-hold`, `retain-until`,
+	 * `marker-over-retained-version`, `lock-status-unknown`.
+	 */
+	reason: string;
+	/** Matters that hold it (decision `held`, reason `matter`). */
+	matterIds?: string[];
+	/** Object Lock retain-until (decision `locked`), ISO 8601. */
+	retainUntil?: string;
+	/** Object Lock mode (decision `locked`). */
+	lockMode?: string;
+	/** Store error code (decision `error`). */
+	errorCode?: string;
+}
+
+/** Count and bytes. */
+export interface Tally {
+	count: number;
+	bytes: number;
+}
+
+/** Per-class summary of a plan. */
+export interface ClassSummary {
+	retentionClass: string;
+	retention: string;
+	/** Records dated before this day (`yyyy-mm-dd`) are expired at plan time. */
+	expiredBefore: string;
+	delete: Tally;
+	keep: Tally;
+	held: Tally;
+	locked: Tally;
+	error: Tally;
+}
+
+/** Store requests made while planning (see `planSweep` for the formula). */
+export interface RequestCounts {
+	listObjectVersions: number;
+	getObjectLockConfiguration: number;
+	getObjectLegalHold: number;
+	getObjectRetention: number;
+	listObjectsV2: number;
+	getObject: number;
+}
+
+/** Result of `planSweep` (a dry run: nothing is changed). */
+export interface SweepPlan {
+	bucket: string;
+	prefix: string;
+	/** Evaluation time, ISO 8601 UTC. */
+	evaluatedAt: string;
+	policy: RetentionPolicy;
+	/** Whether the bucket has Object Lock enabled (GetObjectLockConfiguration). */
+	objectLockEnabled: boolean;
+	/** Active matters applied. */
+	matterIds: string[];
+	classes: ClassSummary[];
+	/** Totals across classes. */
+	totals: Omit<ClassSummary, 'retentionClass' | 'retention' | 'expiredBefore'>;
+	/** Versions under the prefix that belong to no configured class or do not follow the layout (never touched). */
+	unmanaged: Tally;
+	/** Versions to delete, in listing order (key, then newest version first). */
+	deletions: PlannedVersion[];
+	/** Expired versions that are kept because of a hold, a lock, an error or a retained sibling. */
+	protected: PlannedVersion[];
+	requests: RequestCounts;
+}
+
+/** One deletion attempt, as reported. */
+export interface DeletionEntry {
+	key: string;
+	versionId: string;
+	isDeleteMarker: boolean;
+	size: number;
+	retentionClass: string;
+	recordDate: string;
+	/** SHA-256 of the deleted ciphertext when a seal manifest knows it, else null. */
+	sha256: string | null;
+	/** `deleted`, or `skipped` (the store refused; see `reason`). */
+	status: 'deleted' | 'skipped';
+	/** `retention expired <expiresAt>` for deletions; the store's code and message for skips. */
+	reason: string;
+	/** ISO 8601 UTC time the store answered. */
+	at: string;
+}
+
+/** Result of `executeSweep`. */
+export interface SweepResult {
+	runId: string;
+	bucket: string;
+	prefix: string;
+	/** Key of the write-ahead plan object, null when nothing was planned for deletion. */
+	planKey: string | null;
+	/** Key of the deletion report, null when nothing was planned for deletion (no report then). */
+	reportKey: string | null;
+	/** Key of the detached OpenPGP signature of the report, null when unsigned. */
+	signatureKey: string | null;
+	/** Upper-case fingerprint of the signing key, when signed. */
+	signerFingerprint: string | null;
+	deleted: Tally;
+	skipped: Tally;
+	/** Deletions planned but left for a later run because of `maxDeletions`. */
+	deferred: Tally;
+	/** Per-class deleted / skipped counts and bytes. */
+	classes: Array<{ retentionClass: string; deleted: Tally; skipped: Tally }>;
+	entries: DeletionEntry[];
+	/** DeleteObjects requests sent. */
+	deleteRequests: number;
+	/** Reports written for earlier runs that were interrupted before their report. */
+	recoveredRuns: string[];
+	plan: Omit<SweepPlan, 'deletions' | 'protected'>;
+}
+
+/**
+ * Signs report bytes: returns a detached signature (armored OpenPGP, RFC 4880 §11.4) and the
+ * signer's fingerprint. Built from `lib/pgp` by the caller, so the engine holds no key material.
+ */
+export type ReportSigner = (data: Uint8Array) => Promise<{ signature: string; signerFingerprint: string }>;
+
+/** Object Lock for the plan and report objects (applied only when the bucket has Object Lock). */
+export interface ReportLock {
+	mode: 'GOVERNANCE' | 'COMPLIANCE';
+	/** ISO 8601 duration from the time of writing, e.g. `P7Y`. */
+	retention: string;
+}
+
+/** Error codes of the retention engine. */
+export type RetentionErrorCode =
+	| 'InvalidPolicy'
+	| 'PolicyBelowMinimum'
+	| 'InvalidInput'
+	| 'InvalidHoldScope'
+	| 'MatterNotFound'
+	| 'MatterAlreadyActive'
+	| 'StoreError';
+
+/** The one error class of the retention engine; never contains object bodies or secrets. */
+export class RetentionError extends Error {
+	readonly code: RetentionErrorCode | string;
+	/** Store error code (`AccessDenied`…) when a store call failed. */
+	readonly storeCode?: string;
+	readonly httpStatusCode?: number;
+
+	constructor(
+		code: RetentionErrorCode | string,
+		message: string,
+		options: { storeCode?: string; httpStatusCode?: number; cause?: unknown } = {},
+	) {
+		super(message, options.cause === undefined ? undefined : { cause: options.cause });
+		this.name = 'RetentionError';
+		this.code = code;
+		this.storeCode = options.storeCode;
+		this.httpStatusCode = options.httpStatusCode;
+	}
+}
