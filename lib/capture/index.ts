@@ -4,7 +4,8 @@
  * - {@link verifySignature} (signature.ts): `X-Hub-Signature-256` check, raw then escaped-unicode;
  * - {@link answerHandshake} (handshake.ts): `hub.mode` / `hub.verify_token` / `hub.challenge`;
  * - {@link normalizeDelivery} (normalize.ts): delivery bytes → {@link CaptureRecord}[];
- * - {@link filterRecords} (filter.ts): user filters on records.
+ * - {@link filterRecords} (filter.ts): user filters on records;
+ * - {@link buildDeliveryItem} (delivery.ts): the one-item-per-delivery shape.
  */
 export { verifySignature, escapeUnicode } from './signature';
 export { answerHandshake } from './handshake';
@@ -17,10 +18,13 @@ export {
 } from './normalize';
 export { KNOWN_MESSAGE_TYPES, KNOWN_STATUS_VALUES } from './content';
 export { filterRecords } from './filter';
+export { buildDeliveryItem } from './delivery';
 export { SCHEMA_VERSION, PROVIDER } from './types';
 export type {
 	CaptureRecord,
 	Counterparty,
+	DeliveryItem,
+	DeliveryItemOptions,
 	Direction,
 	FilterOptions,
 	FilterResult,

@@ -188,3 +188,39 @@ export interface FilterResult {
 	/** Number of records dropped by the filter (so callers can report it). */
 	dropped: number;
 }
+
+/** Options of {@link buildDeliveryItem}. */
+export interface DeliveryItemOptions {
+	/** Records of the delivery to carry (after filtering), in delivery order. */
+	records: CaptureRecord[];
+	/** Exact request body bytes. */
+	rawBody: Buffer;
+	/** Number of records removed by the filters. */
+	filteredOut: number;
+	/** Content-Type request header, when known. */
+	contentType?: string;
+}
+
+/** One item per delivery ("One Item per Delivery" output mode of the trigger). */
+export interface DeliveryItem {
+	/** Layout version, currently 1. */
+	schema_version: typeof SCHEMA_VERSION;
+	/** Lowercase hex SHA-256 of the body (as in the records); null only when there is no record. */
+	delivery_sha256: string | null;
+	/** ISO 8601 UTC receive time (as in the records). */
+	received_at: string | null;
+	/** Signature check result (as in the records). */
+	signature_verified: boolean;
+	/** Graph API version from the credential (as in the records). */
+	graph_api_version: string | null;
+	/** Content-Type request header, or null. */
+	content_type: string | null;
+	/** The exact body bytes, base64 (standard alphabet, padded). */
+	body_base64: string;
+	/** Number of records in `records`. */
+	record_count: number;
+	/** Number of records removed by the node's filters. */
+	filtered_out_count: number;
+	/** The records, in delivery order. */
+	records: CaptureRecord[];
+}

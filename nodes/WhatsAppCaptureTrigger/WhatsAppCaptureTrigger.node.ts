@@ -12,6 +12,7 @@ import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
 import {
 	answerHandshake,
+	buildDeliveryItem,
 	filterRecords,
 	KNOWN_EVENT_FIELDS,
 	KNOWN_MESSAGE_TYPES,
@@ -20,7 +21,6 @@ import {
 	normalizeDelivery,
 	verifySignature,
 } from '../../lib/capture';
-import type { CaptureRecord } from '../../lib/capture';
 
 /** Credential fields read by the trigger. */
 interface CaptureCredentials {
@@ -259,13 +259,14 @@ export class WhatsAppCaptureTrigger implements INodeType {
 			return { noWebhookResponse: true };
 		}
 
-		const contentType = req.headers['content-type'];
+		const contentTypeHeader = req.headers['content-type'];
+		const contentType = typeof contentTypeHeader === 'string' ? contentTypeHeader : undefined;
 		const records = normalizeDelivery({
 			rawBody,
 			receivedAt: new Date(),
 			signatureVerified: true,
 			graphApiVersion: credentials.graphApiVersion,
-			contentType: typeof contentType === 'string' ? contentType : undefined,
+			contentType,
 		});
 		const options = this.getNodeParameter('options', {}) as CaptureOptions;
 		const { kept, dropped } = filterRecords(records, options);
@@ -278,7 +279,16 @@ export class WhatsAppCaptureTrigger implements INodeType {
 		const outputMode = this.getNodeParameter('outputMode', 'perRecord') as string;
 		const items: INodeExecutionData[] =
 			outputMode === 'perDelivery'
-				? [{ json: deliveryItem(kept, dropped) }]
+				? [
+						{
+							json: buildDeliveryItem({
+								records: kept,
+								rawBody,
+								filteredOut: dropped,
+								contentType,
+							}) as unknown as IDataObject,
+						},
+					]
 				: this.helpers.returnJsonArray(kept as unknown as IDataObject[]);
 		return { workflowData: [items] };
 	}
@@ -290,18 +300,4 @@ function assertManualMode(context: IHookFunctions): void {
 	if (mode !== 'manual') {
 		throw new NodeOperationError(context.getNode(), `Subscription mode "${mode}" is not supported`);
 	}
-}
-
-/** The per-delivery item: delivery facts plus every kept record, in delivery order. */
-function deliveryItem(records: CaptureRecord[], dropped: number): IDataObject {
-	const first = records[0];
-	return {
-		delivery_sha256: first.delivery_sha256,
-		received_at: first.received_at,
-		signature_verified: first.signature_verified,
-		graph_api_version: first.graph_api_version,
-		record_count: records.length,
-		filtered_out_count: dropped,
-		records: records as unknown as IDataObject[],
-	};
 }

@@ -333,7 +333,15 @@ describe('WhatsApp Capture Trigger: webhook() in n8n-core WebhookContext', () =>
 			await post(url, body, sign(body));
 			const out = items(exchanges[0]);
 			expect(out).toHaveLength(1);
-			expect(out[0].json).toMatchObject({ record_count: 2, filtered_out_count: 0, signature_verified: true, graph_api_version: 'v24.0' });
+			expect(out[0].json).toMatchObject({
+				schema_version: 1,
+				record_count: 2,
+				filtered_out_count: 0,
+				signature_verified: true,
+				graph_api_version: 'v24.0',
+				content_type: 'application/json',
+				body_base64: body.toString('base64'),
+			});
 			expect((out[0].json.records as IDataObject[]).map((r) => r.type)).toEqual(['location', 'reaction']);
 		});
 	});
