@@ -205,6 +205,12 @@ export interface DeliveryItemOptions {
 export interface DeliveryItem {
 	/** Layout version, currently 1. */
 	schema_version: typeof SCHEMA_VERSION;
+	/** Always `delivery` (distinguishes the item from a {@link CaptureRecord}). */
+	record_kind: 'delivery';
+	/** The phone_number_id shared by all records, or null when they differ or have none. */
+	phone_number_id: string | null;
+	/** `sha256:<delivery_sha256>`: deduplicates byte-identical redeliveries. */
+	idempotency_key: string;
 	/** Lowercase hex SHA-256 of the body (as in the records); null only when there is no record. */
 	delivery_sha256: string | null;
 	/** ISO 8601 UTC receive time (as in the records). */

@@ -9,6 +9,9 @@ describe('buildDeliveryItem', () => {
 		const item = buildDeliveryItem({ records: kept, rawBody, filteredOut: dropped, contentType: 'application/json' });
 		expect(item).toEqual({
 			schema_version: 1,
+			record_kind: 'delivery',
+			phone_number_id: '106000000000002',
+			idempotency_key: `sha256:${records[0].delivery_sha256}`,
 			delivery_sha256: records[0].delivery_sha256,
 			received_at: '2026-01-01T08:00:00.000Z',
 			signature_verified: true,
