@@ -308,6 +308,23 @@ describe('normalizeDelivery: identity and content details', () => {
 		expect(one({ from: '1', id: 'w10', type: 'request_welcome' }).content).toEqual({});
 	});
 
+	it('identity changes: system customer_changed_number / user_changed_number keep old and new identifiers', () => {
+		const legacy = one({ from: '15550100123', id: 'wamid.SYS1', timestamp: '1767254400', type: 'system', system: { body: 'Dana changed from 15550100123 to 15550100777', new_wa_id: '15550100777', type: 'customer_changed_number' } });
+		expect(legacy.type).toBe('system');
+		expect(legacy.direction).toBe('inbound');
+		expect(legacy.counterparty).toEqual({ wa_id: '15550100123', user_id: null, name: null });
+		expect(legacy.content).toEqual({ body: 'Dana changed from 15550100123 to 15550100777', new_wa_id: '15550100777', type: 'customer_changed_number' });
+		const current = one({ from: '15550100123', from_user_id: 'US.OLD', id: 'wamid.SYS2', timestamp: '1767254400', type: 'system', system: { body: 'changed', wa_id: '15550100777', type: 'user_changed_number', user_id: 'US.NEW', previous_user_id: 'US.OLD' } });
+		expect(current.counterparty).toEqual({ wa_id: '15550100123', user_id: 'US.OLD', name: null });
+		expect(current.content).toMatchObject({ wa_id: '15550100777', user_id: 'US.NEW', previous_user_id: 'US.OLD' });
+		expect(current.idempotency_key).toBe('106000000000002:wamid.SYS2');
+	});
+
+	it('group message and parent BSUID are kept under content.extra', () => {
+		const record = one({ from: '1', from_user_id: 'US.1', from_parent_user_id: 'US.P', group_id: 'G1', id: 'w', type: 'text', text: { body: 'x' } });
+		expect(record.content).toEqual({ body: 'x', extra: { from_parent_user_id: 'US.P', group_id: 'G1' } });
+	});
+
 	it('context: reply, forwarded, referred product, referral; null without them', () => {
 		const referral = { source_url: 'https://fb.example/ad', source_id: '1', source_type: 'ad', ctwa_clid: 'c' };
 		const record = one({ from: '1', id: 'w', type: 'text', text: { body: 'x' }, context: { from: '2', id: 'wamid.Q', frequently_forwarded: true, forwarded: true, referred_product: { catalog_id: 'C', product_retailer_id: 'P' } }, referral });
