@@ -10,7 +10,9 @@ import {
 	type INodeTypeDescription,
 } from 'n8n-workflow';
 
-import { bucketDescription } from './actions/common';
+import { bucketDescription, prefixDescription } from './actions/common';
+import * as get from './actions/get.operation';
+import * as list from './actions/list.operation';
 import { router } from './actions/router';
 import * as setupCheck from './actions/setupCheck.operation';
 import * as write from './actions/write.operation';
@@ -42,6 +44,18 @@ export class S3Archive implements INodeType {
 				noDataExpression: true,
 				options: [
 					{
+						name: 'Get',
+						value: 'get',
+						action: 'Get an archived object',
+						description: 'Download one object version as binary, checking its SHA-256',
+					},
+					{
+						name: 'List',
+						value: 'list',
+						action: 'List archived objects',
+						description: 'List objects by retention class, phone number ID, dates or counterparty',
+					},
+					{
 						name: 'Setup Check',
 						value: 'setupCheck',
 						action: 'Check the bucket set up',
@@ -57,7 +71,10 @@ export class S3Archive implements INodeType {
 				default: 'write',
 			},
 			bucketDescription,
+			prefixDescription,
 			...write.description,
+			...get.description,
+			...list.description,
 			...setupCheck.description,
 		],
 	};

@@ -20,6 +20,17 @@ export const bucketDescription: INodeProperties = {
 	description: "Leave empty to use the credential's bucket",
 };
 
+/** The key prefix, shared by Write and List. */
+export const prefixDescription: INodeProperties = {
+	displayName: 'Prefix',
+	name: 'prefix',
+	type: 'string',
+	default: 'archive',
+	required: true,
+	displayOptions: { show: { operation: ['write', 'list'] } },
+	description: 'First part of every object key (may contain "/"), e.g. archive or team-a/archive',
+};
+
 /** What every operation receives: one S3 client per execution plus the credential's bucket and index key. */
 export interface ArchiveContext {
 	client: S3Client;

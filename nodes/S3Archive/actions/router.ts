@@ -1,6 +1,8 @@
 import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 
 import { getArchiveContext, toNodeError, type ArchiveContext } from './common';
+import * as get from './get.operation';
+import * as list from './list.operation';
 import * as setupCheck from './setupCheck.operation';
 import * as write from './write.operation';
 
@@ -9,7 +11,7 @@ interface Operation {
 	execute(this: IExecuteFunctions, itemIndex: number, context: ArchiveContext): Promise<INodeExecutionData[]>;
 }
 
-const operations: Record<string, Operation> = { write, setupCheck };
+const operations: Record<string, Operation> = { write, get, list, setupCheck };
 
 /**
  * Runs the selected operation for every input item with one S3 client for the whole execution.

@@ -31,15 +31,6 @@ export const description: INodeProperties[] = [
 		description: 'Name of the binary property holding the ciphertext (e.g. the output of the OpenPGP node)',
 	},
 	{
-		displayName: 'Prefix',
-		name: 'prefix',
-		type: 'string',
-		default: 'archive',
-		required: true,
-		displayOptions: showForWrite,
-		description: 'First part of every object key (may contain "/"), e.g. archive or team-a/archive',
-	},
-	{
 		displayName: 'Retention Class',
 		name: 'retentionClass',
 		type: 'string',

@@ -50,6 +50,16 @@ export function fakeExecuteFunctions(options: FakeOptions): IExecuteFunctions & 
 		helpers: {
 			assertBinaryData: (i: number, prop: string) => binary(i, prop),
 			getBinaryDataBuffer: async (i: number, prop: string) => Buffer.from(binary(i, prop).data, 'base64'),
+			prepareBinaryData: async (data: Buffer | Readable, fileName?: string, mimeType?: string): Promise<IBinaryData> => {
+				let buffer: Buffer;
+				if (Buffer.isBuffer(data)) buffer = data;
+				else {
+					const chunks: Buffer[] = [];
+					for await (const chunk of data) chunks.push(Buffer.from(chunk as Buffer));
+					buffer = Buffer.concat(chunks);
+				}
+				return { data: buffer.toString('base64'), fileName, mimeType: mimeType ?? 'application/octet-stream', fileSize: String(buffer.length) };
+			},
 			getBinaryStream: async (id: string) => {
 				state.streamOpens++;
 				const open = options.streams?.[id];
