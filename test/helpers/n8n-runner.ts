@@ -46,8 +46,11 @@ process.env.N8N_ENCRYPTION_KEY ??= 'in-process-test-only';
 // n8n-core reads N8N_USER_FOLDER when first loaded: require it only after the line above.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const core = require('n8n-core') as typeof import('n8n-core');
+// n8n-core's own copy of the DI container (the top-level @n8n/di can be another version).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { Container } = require('@n8n/di') as typeof import('@n8n/di');
+const { Container } = require(require.resolve('@n8n/di', {
+	paths: [path.dirname(require.resolve('n8n-core'))],
+})) as typeof import('@n8n/di');
 
 export type Credentials = Record<string, ICredentialDataDecryptedObject>;
 
