@@ -32,3 +32,4 @@ export {
 	type ReportDocument,
 } from './report';
 export { withContentMd5, listVersions, bucketHasObjectLock, type ListedVersion } from './store';
+export { createReportSigner } from './signer';
