@@ -33,3 +33,12 @@ export {
 } from './report';
 export { withContentMd5, listVersions, bucketHasObjectLock, type ListedVersion } from './store';
 export { createReportSigner } from './signer';
+export {
+	compileLifecycle,
+	showLifecycle,
+	applyLifecycle,
+	lifecycleDays,
+	LIFECYCLE_RULE_PREFIX,
+	type CompiledLifecycle,
+	type LifecycleChange,
+} from './lifecycle';

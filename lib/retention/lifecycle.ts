@@ -1,0 +1,187 @@
+import {
+	GetBucketLifecycleConfigurationCommand,
+	PutBucketLifecycleConfigurationCommand,
+	type LifecycleRule,
+	type S3Client,
+} from '@aws-sdk/client-s3';
+import { DateTime, Duration } from 'luxon';
+
+import { storeErrorCode } from '../archive';
+import { resolvePolicy } from './policy';
+import { storeError, withContentMd5 } from './store';
+import type { RetentionClass, RetentionPolicy, RetentionPolicyInput } from './types';
+
+/**
+ * Lifecycle mode: the policy compiled into a bucket lifecycle configuration, so the store deletes
+ * server-side (for archives too large to list on every run).
+ *
+ * Per class two rules, with IDs starting `chat-archive:<prefix>/<class>`:
+ * 1. Filter `<prefix>/<class>/`: `Expiration.Days` = D (the current version gets a delete marker D
+ *    days after it was written) and `NoncurrentVersionExpiration.NoncurrentDays` = D (older versions
+ *    are removed D days after they stopped being current);
+ * 2. Filter `<prefix>/<class>/`: `Expiration.ExpiredObjectDeleteMarker` (a marker left alone is removed).
+ *
+ * D is the longest the class duration can be in days (from any start day) plus 1 for the end of the
+ * record's day. Lifecycle age counts from the object's creation, never earlier than its record date,
+ * so the store expires nothing before the sweeper would. Versions under Object Lock retention or a
+ * legal-hold flag are never removed by lifecycle; matters in the registry are honoured only through the
+ * legal-hold flag that `placeHold` sets (Object Lock buckets). Lifecycle gives no per-object receipts:
+ * use the sweeper where signed deletion reports are needed.
+ */
+
+/** ID prefix of the rules this module owns. */
+export const LIFECYCLE_RULE_PREFIX = 'chat-archive:';
+
+/** Longest number of days `duration` can span (over many start days), plus one for the record's day. */
+export function lifecycleDays(retentionClass: Pick<RetentionClass, 'retention'>): number {
+	const duration = Duration.fromISO(retentionClass.retention);
+	let longest = 0;
+	for (let month = 0; month < 48; month++) {
+		const start = DateTime.fromObject({ year: 2000 + Math.floor(month / 12), month: (month % 12) + 1, day: 1 }, { zone: 'utc' });
+		for (const day of [start, start.endOf('month').startOf('day')]) {
+			longest = Math.max(longest, Math.ceil(day.plus(duration).diff(day, 'days').days));
+		}
+	}
+	return longest + 1;
+}
+
+/** Result of {@link compileLifecycle}. */
+export interface CompiledLifecycle {
+	rules: LifecycleRule[];
+	/** What the rules do and do not do, in plain words (for the node's output). */
+	notes: string[];
+}
+
+/**
+ * Compiles a policy into lifecycle rules (see the module comment). Pure; no store call.
+ *
+ * @throws RetentionError `InvalidPolicy` / `PolicyBelowMinimum` as `resolvePolicy`.
+ */
+export function compileLifecycle(policyInput: RetentionPolicy | RetentionPolicyInput): CompiledLifecycle {
+	const policy = resolvePolicy(policyInput);
+	const rules: LifecycleRule[] = [];
+	const notes: string[] = [];
+	for (const retentionClass of policy.classes) {
+		const days = lifecycleDays(retentionClass);
+		const classPrefix = `${policy.prefix}/${retentionClass.name}/`;
+		rules.push(
+			{
+				ID: `${LIFECYCLE_RULE_PREFIX}${policy.prefix}/${retentionClass.name}:expire`,
+				Status: 'Enabled',
+				Filter: { Prefix: classPrefix },
+				Expiration: { Days: days },
+				NoncurrentVersionExpiration: { NoncurrentDays: days },
+			},
+			{
+				ID: `${LIFECYCLE_RULE_PREFIX}${policy.prefix}/${retentionClass.name}:markers`,
+				Status: 'Enabled',
+				Filter: { Prefix: classPrefix },
+				Expiration: { ExpiredObjectDeleteMarker: true },
+			},
+		);
+		notes.push(
+			`${classPrefix}: current versions get a delete marker ${days} days after they were written (${retentionClass.retention} + 1 day); ` +
+				`older versions are removed ${days} days after they stopped being current; lone delete markers are removed.`,
+		);
+	}
+	notes.push(
+		'Versions under Object Lock retention or with the legal-hold flag ON are never removed by the store; matters are honoured only through that flag (Place Hold sets it on Object Lock buckets).',
+		'Lifecycle deletions leave no per-object receipts; run the sweeper (Execute) where signed deletion reports are required.',
+	);
+	return { rules, notes };
+}
+
+/** Result of {@link showLifecycle} / {@link applyLifecycle}. */
+export interface LifecycleChange {
+	bucket: string;
+	/** Rules on the bucket before. */
+	current: LifecycleRule[];
+	/** The full configuration that is (or would be) applied: others' rules kept, ours replaced. */
+	proposed: LifecycleRule[];
+	/** IDs of our rules that are new or changed. */
+	changed: string[];
+	/** IDs of our earlier rules for this prefix that the new configuration drops. */
+	removed: string[];
+	applied: boolean;
+	notes: string[];
+}
+
+async function currentRules(client: S3Client, bucket: string): Promise<LifecycleRule[]> {
+	try {
+		const result = await client.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket }));
+		return result.Rules ?? [];
+	} catch (error) {
+		if (storeErrorCode(error) === 'NoSuchLifecycleConfiguration') return [];
+		throw storeError(error, 'GetBucketLifecycleConfiguration', bucket);
+	}
+}
+
+const canonical = (rule: LifecycleRule | undefined) =>
+	rule
+		? JSON.stringify({
+				ID: rule.ID,
+				Status: rule.Status,
+				Prefix: rule.Filter?.Prefix ?? rule.Prefix,
+				Days: rule.Expiration?.Days,
+				Marker: rule.Expiration?.ExpiredObjectDeleteMarker ?? undefined,
+				Noncurrent: rule.NoncurrentVersionExpiration?.NoncurrentDays,
+			})
+		: '';
+
+/**
+ * Shows what {@link applyLifecycle} would do (GetBucketLifecycleConfiguration only): the current rules,
+ * the proposed configuration (rules of other owners kept; rules with our ID prefix for this archive
+ * prefix replaced by the compiled ones), and which of ours change.
+ *
+ * @throws RetentionError for a bad policy or `StoreError`.
+ */
+export async function showLifecycle(options: {
+	client: S3Client;
+	bucket: string;
+	policy: RetentionPolicy | RetentionPolicyInput;
+}): Promise<LifecycleChange> {
+	const policy = resolvePolicy(options.policy);
+	const compiled = compileLifecycle(policy);
+	const current = await currentRules(options.client, options.bucket);
+	const ours = (rule: LifecycleRule) => (rule.ID ?? '').startsWith(`${LIFECYCLE_RULE_PREFIX}${policy.prefix}/`);
+	const byId = new Map(current.filter(ours).map((rule) => [rule.ID, rule]));
+	const newIds = new Set(compiled.rules.map((rule) => rule.ID));
+	return {
+		bucket: options.bucket,
+		current,
+		proposed: [...current.filter((rule) => !ours(rule)), ...compiled.rules],
+		changed: compiled.rules.filter((rule) => canonical(rule) !== canonical(byId.get(rule.ID))).map((rule) => rule.ID!),
+		removed: [...byId.keys()].filter((id) => !newIds.has(id)).map(String),
+		applied: false,
+		notes: compiled.notes,
+	};
+}
+
+/**
+ * Applies the compiled rules (PutBucketLifecycleConfiguration with Content-MD5, the whole
+ * configuration as shown by {@link showLifecycle}); does nothing when none of our rules change.
+ *
+ * @throws RetentionError for a bad policy or `StoreError` (e.g. AccessDenied, or a store without
+ *   lifecycle support such as an older emulator).
+ */
+export async function applyLifecycle(options: {
+	client: S3Client;
+	bucket: string;
+	policy: RetentionPolicy | RetentionPolicyInput;
+}): Promise<LifecycleChange> {
+	const change = await showLifecycle(options);
+	if (change.changed.length === 0 && change.removed.length === 0) return change;
+	try {
+		await options.client.send(
+			withContentMd5(
+				new PutBucketLifecycleConfigurationCommand({
+					Bucket: options.bucket,
+					LifecycleConfiguration: { Rules: change.proposed },
+				}),
+			),
+		);
+	} catch (error) {
+		throw storeError(error, 'PutBucketLifecycleConfiguration', options.bucket);
+	}
+	return { ...change, applied: true };
+}
