@@ -28,7 +28,7 @@ export GNUPGHOME=$work/gnupg
 mkdir -m 700 "$GNUPGHOME"
 echo "== 1. a throw-away OpenPGP key pair for the archive team (gpg, ed25519/cv25519)"
 gpg --batch --quiet --passphrase '' --quick-gen-key 'Archive Team (demo) <archive@example.invalid>' ed25519 sign never
-fpr=$(gpg --batch --with-colons --list-keys | awk -F: '/^fpr/ {print $10; exit}')
+fpr=$(gpg --batch --quiet --with-colons --list-keys 2>/dev/null | awk -F: '/^fpr/ {print $10; exit}')
 gpg --batch --quiet --passphrase '' --quick-add-key "$fpr" cv25519 encr never
 gpg --batch --armor --export "$fpr" > "$work/team.asc"
 echo "   fingerprint $fpr"

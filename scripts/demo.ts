@@ -44,7 +44,7 @@ async function main() {
 		const response = await fetch(n8n.webhookUrl(), {
 			method: 'POST',
 			headers: { 'content-type': 'application/json', 'x-hub-signature-256': signature },
-			body,
+			body: new Uint8Array(body),
 		});
 		await n8n.idle();
 		const run = n8n.exchanges[n8n.exchanges.length - 1].run;

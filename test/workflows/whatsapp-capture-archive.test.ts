@@ -78,7 +78,7 @@ describe('template whatsapp-capture-archive (in-process n8n-core, local Ceph RGW
 	const post = async (body: Buffer, signature?: string) => {
 		const headers: Record<string, string> = { 'content-type': 'application/json' };
 		if (signature !== undefined) headers['x-hub-signature-256'] = signature;
-		const response = await fetch(n8n.webhookUrl(), { method: 'POST', headers, body });
+		const response = await fetch(n8n.webhookUrl(), { method: 'POST', headers, body: new Uint8Array(body) });
 		await n8n.idle();
 		return { status: response.status, exchange: n8n.exchanges[n8n.exchanges.length - 1] };
 	};
