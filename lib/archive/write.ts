@@ -197,7 +197,7 @@ async function hashStream(
 	let size = 0;
 	let chunks: Buffer[] | null = [];
 	for await (const chunk of stream) {
-		const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk as Uint8Array);
+		const bytes = Buffer.isBuffer(chunk) ? chunk : typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk as Uint8Array);
 		hash.update(bytes);
 		size += bytes.byteLength;
 		if (chunks) {
