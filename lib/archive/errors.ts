@@ -21,7 +21,7 @@ interface SdkErrorShape {
 /** The store's error code (`AccessDenied`…), or the SDK / network error name. */
 export function storeErrorCode(error: unknown): string {
 	const e = (error ?? {}) as SdkErrorShape & { code?: string };
-	return e.Code ?? e.name ?? e.code ?? 'UnknownError';
+	return e.Code ?? (e.name && e.name !== 'Error' ? e.name : undefined) ?? e.code ?? 'UnknownError';
 }
 
 /** The HTTP status of a failed store call, when known. */
