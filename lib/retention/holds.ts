@@ -116,6 +116,10 @@ export function matchesScope(scope: HoldScope, key: Pick<ParsedObjectKey, 'phone
 	return true;
 }
 
+function notAHoldEvent(key: string): RetentionError {
+	return new RetentionError('InvalidInput', `Hold registry object ${key} is not a hold event (JSON of type chat-archive.hold-event)`);
+}
+
 /** Result of {@link loadHolds}. */
 export interface LoadHoldsResult {
 	/** Every matter ever recorded, active or released, sorted by matter id. */
@@ -168,10 +172,10 @@ export async function loadHolds(options: {
 		try {
 			event = JSON.parse(text) as HoldEvent;
 		} catch {
-			throw new RetentionError('InvalidInput', `Hold registry object ${key} is not JSON`);
+			throw notAHoldEvent(key);
 		}
 		if (event?.type !== 'chat-archive.hold-event' || !event.matterId || (event.action !== 'place' && event.action !== 'release')) {
-			throw new RetentionError('InvalidInput', `Hold registry object ${key} is not a hold event`);
+			throw notAHoldEvent(key);
 		}
 		return { key, event };
 	});

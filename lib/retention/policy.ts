@@ -1,6 +1,6 @@
 import { DateTime, Duration } from 'luxon';
 
-import { ArchiveError, normalizePrefix, normalizeRetentionClass } from '../archive';
+import { normalizePrefix, normalizeRetentionClass } from '../archive';
 import {
 	RetentionError,
 	type RetentionClass,
@@ -65,12 +65,17 @@ export function parseDuration(value: string, field: string): Duration {
 	return duration;
 }
 
+/** A RetentionError `InvalidPolicy` carrying the message of the layout check that failed. */
+function invalidPolicy(error: unknown): RetentionError {
+	return new RetentionError('InvalidPolicy', (error as Error).message, { cause: error });
+}
+
 function resolveClass(input: RetentionClassInput): RetentionClass {
 	let name: string;
 	try {
 		name = normalizeRetentionClass(input?.name);
 	} catch (error) {
-		throw new RetentionError('InvalidPolicy', (error as ArchiveError).message, { cause: error });
+		throw invalidPolicy(error);
 	}
 	const retention = parseDuration(input.retention, `Retention of class "${name}"`);
 	const minimumText = input.minimum?.trim() || KNOWN_CLASS_FLOORS[name] || DEFAULT_MINIMUM;
@@ -100,7 +105,7 @@ export function resolvePolicy(input: RetentionPolicyInput): RetentionPolicy {
 	try {
 		prefix = normalizePrefix(input?.prefix);
 	} catch (error) {
-		throw new RetentionError('InvalidPolicy', (error as Error).message, { cause: error });
+		throw invalidPolicy(error);
 	}
 	if (!Array.isArray(input.classes) || input.classes.length === 0) {
 		throw new RetentionError('InvalidPolicy', 'The policy needs at least one retention class (e.g. default → P1Y)');

@@ -152,6 +152,10 @@ export async function writeDeletionReport(options: {
 	};
 }
 
+function notJson(key: string): RetentionError {
+	return new RetentionError('InvalidInput', `${key} is not JSON`);
+}
+
 /** Reads a JSON audit object (plan or report). @throws RetentionError `StoreError` / `InvalidInput`. */
 export async function readAuditObject<T>(client: S3Client, bucket: string, key: string): Promise<{ document: T; bytes: Buffer }> {
 	let bytes: Buffer;
@@ -164,7 +168,7 @@ export async function readAuditObject<T>(client: S3Client, bucket: string, key: 
 	try {
 		return { document: JSON.parse(bytes.toString('utf8')) as T, bytes };
 	} catch {
-		throw new RetentionError('InvalidInput', `${key} is not JSON`);
+		throw notJson(key);
 	}
 }
 

@@ -1,0 +1,175 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import {
+	NodeApiError,
+	NodeOperationError,
+	type ICredentialDataDecryptedObject,
+	type IExecuteFunctions,
+	type INode,
+	type INodeProperties,
+	type JsonObject,
+} from 'n8n-workflow';
+
+import { ArchiveError, createS3Client, type ChecksumMode, type S3Settings } from '../../../lib/archive';
+import { PgpError } from '../../../lib/pgp';
+import { RetentionError, type RetentionPolicyInput } from '../../../lib/retention';
+
+/** Shared parameters: bucket override, prefix, and the retention classes. */
+export const commonDescription: INodeProperties[] = [
+	{
+		displayName: 'Bucket',
+		name: 'bucket',
+		type: 'string',
+		default: '',
+		description: "Leave empty to use the credential's bucket",
+	},
+	{
+		displayName: 'Prefix',
+		name: 'prefix',
+		type: 'string',
+		default: 'archive',
+		required: true,
+		description: 'Archive prefix the S3 Archive node writes under (first part of every key), e.g. archive',
+	},
+	{
+		displayName: 'Retention Classes',
+		name: 'classes',
+		type: 'fixedCollection',
+		typeOptions: { multipleValues: true, sortable: true },
+		placeholder: 'Add Retention Class',
+		default: { values: [{ name: 'default', retention: 'P1Y', minimum: '' }] },
+		displayOptions: { show: { operation: ['plan', 'execute', 'lifecycle'] } },
+		description: 'Each class is a folder under the prefix (&lt;prefix&gt;/&lt;class&gt;/…). Records in folders not listed here are never touched.',
+		options: [
+			{
+				displayName: 'Class',
+				name: 'values',
+				values: [
+					{
+						displayName: 'Name',
+						name: 'name',
+						type: 'string',
+						default: 'default',
+						description: 'Class name as used in the S3 Archive node, e.g. default, mifid, sec-17a-4',
+					},
+					{
+						displayName: 'Retention',
+						name: 'retention',
+						type: 'string',
+						default: 'P1Y',
+						description:
+							'ISO 8601 duration counted from the end of the record date, e.g. P1Y, P3Y (SEC 17a-4), P5Y (MiFID II), P6Y (FINRA 4511)',
+					},
+					{
+						displayName: 'Minimum',
+						name: 'minimum',
+						type: 'string',
+						default: '',
+						description:
+							'ISO 8601 floor: a shorter Retention is refused. Empty: the floor of a known class name (sec-17a-4 P3Y, mifid P5Y, finra P6Y, cftc P5Y, hipaa P6Y), else P1D.',
+					},
+				],
+			},
+		],
+	},
+];
+
+/** One S3 client per execution plus the credential's bucket and index key. */
+export interface SweeperContext {
+	client: S3Client;
+	bucket: string;
+	indexKey: string;
+}
+
+function settingsFromCredentials(credentials: ICredentialDataDecryptedObject): S3Settings {
+	return {
+		endpoint: String(credentials.endpoint ?? '').trim(),
+		region: String(credentials.region ?? '').trim() || 'us-east-1',
+		accessKeyId: String(credentials.accessKeyId ?? '').trim(),
+		secretAccessKey: String(credentials.secretAccessKey ?? ''),
+		sessionToken: credentials.sessionToken ? String(credentials.sessionToken) : undefined,
+		forcePathStyle: credentials.forcePathStyle !== false,
+		checksumMode: (credentials.checksumMode as ChecksumMode) || 'WHEN_REQUIRED',
+		ignoreTlsErrors: credentials.ignoreTlsErrors === true,
+	};
+}
+
+/**
+ * Reads the `s3ArchiveApi` credential and builds the S3 client once per execution.
+ *
+ * @throws NodeOperationError when the endpoint or keys are unusable.
+ */
+export async function getSweeperContext(this: IExecuteFunctions): Promise<SweeperContext> {
+	const credentials = await this.getCredentials('s3ArchiveApi');
+	try {
+		return {
+			client: createS3Client(settingsFromCredentials(credentials)),
+			bucket: String(credentials.bucket ?? '').trim(),
+			indexKey: String(credentials.indexKey ?? ''),
+		};
+	} catch (error) {
+		throw new NodeOperationError(this.getNode(), error as Error, { description: 'Check the S3 Archive Store credential' });
+	}
+}
+
+/** The node's bucket override, else the credential's. @throws NodeOperationError when both are empty. */
+export function resolveBucket(this: IExecuteFunctions, i: number, context: SweeperContext): string {
+	const bucket = String(this.getNodeParameter('bucket', i, '') ?? '').trim() || context.bucket;
+	if (!bucket) {
+		throw new NodeOperationError(this.getNode(), 'No bucket: set Bucket in the S3 Archive Store credential or in the node', {
+			itemIndex: i,
+		});
+	}
+	return bucket;
+}
+
+/** The policy from the node's Prefix and Retention Classes (validated later by `resolvePolicy`). */
+export function readPolicy(this: IExecuteFunctions, i: number): RetentionPolicyInput {
+	const classes = this.getNodeParameter('classes.values', i, []) as Array<{ name?: string; retention?: string; minimum?: string }>;
+	return {
+		prefix: String(this.getNodeParameter('prefix', i, 'archive') ?? ''),
+		classes: classes.map((entry) => ({
+			name: String(entry.name ?? ''),
+			retention: String(entry.retention ?? ''),
+			...(entry.minimum ? { minimum: String(entry.minimum) } : {}),
+		})),
+	};
+}
+
+/** Splits a comma / newline separated list, trimming and dropping empties. */
+export function splitList(value: unknown): string[] {
+	return String(value ?? '')
+		.split(/[,\n]/)
+		.map((part) => part.trim())
+		.filter((part) => part !== '');
+}
+
+const INPUT_CODES = new Set(['InvalidPolicy', 'PolicyBelowMinimum', 'InvalidInput', 'InvalidHoldScope', 'MatterNotFound', 'MatterAlreadyActive']);
+
+/**
+ * Engine error → n8n error: policy, scope and matter problems → NodeOperationError; store failures →
+ * NodeApiError with the store's code and status; key problems (PgpError) → NodeOperationError naming
+ * the OpenPGP Private Key credential. Never includes bodies, keys or passphrases.
+ */
+export function toNodeError(node: INode, error: unknown, itemIndex: number): NodeApiError | NodeOperationError {
+	if (error instanceof NodeApiError || error instanceof NodeOperationError) return error;
+	if (error instanceof RetentionError && INPUT_CODES.has(error.code)) {
+		return new NodeOperationError(node, error.message, { itemIndex });
+	}
+	if (error instanceof PgpError) {
+		return new NodeOperationError(node, error.message, {
+			itemIndex,
+			description: 'Check the OpenPGP Private Key credential used to sign deletion reports',
+		});
+	}
+	if (error instanceof RetentionError || error instanceof ArchiveError) {
+		const code = error instanceof RetentionError ? (error.storeCode ?? error.code) : error.code;
+		const status = error.httpStatusCode;
+		const response: JsonObject = { message: error.message, code, ...(status ? { httpCode: String(status) } : {}) };
+		return new NodeApiError(node, response, {
+			itemIndex,
+			message: error.message,
+			...(status ? { httpCode: String(status) } : {}),
+		});
+	}
+	return new NodeOperationError(node, error instanceof Error ? error.message : String(error), { itemIndex });
+}

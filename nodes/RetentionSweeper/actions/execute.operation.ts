@@ -1,0 +1,105 @@
+import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+
+import { createReportSigner, executeSweep, type ReportLock, type ReportSigner } from '../../../lib/retention';
+import { readPolicy, resolveBucket, type SweeperContext } from './common';
+import { planSummary } from './plan.operation';
+
+const showForExecute = { show: { operation: ['execute'] } };
+
+/** Parameters of the Execute operation. */
+export const description: INodeProperties[] = [
+	{
+		displayName: 'Max Deletions',
+		name: 'maxDeletions',
+		type: 'number',
+		typeOptions: { minValue: 0 },
+		default: 10000,
+		displayOptions: showForExecute,
+		description:
+			'Most versions deleted in one run; the rest are left for the next run (reported as deferred). 0 means no limit.',
+	},
+	{
+		displayName: 'Sign Report',
+		name: 'signReport',
+		type: 'boolean',
+		default: true,
+		displayOptions: showForExecute,
+		description: 'Whether to sign the deletion report with the OpenPGP Private Key credential (detached signature report.JSON.asc, checkable with gpg --verify)',
+	},
+	{
+		displayName: 'Report Object Lock',
+		name: 'reportLockMode',
+		type: 'options',
+		default: 'GOVERNANCE',
+		displayOptions: showForExecute,
+		options: [
+			{ name: 'Governance', value: 'GOVERNANCE', description: 'Locked; principals with s3:BypassGovernanceRetention can still remove it' },
+			{ name: 'Compliance', value: 'COMPLIANCE', description: 'Nobody can remove it before the retention ends' },
+			{ name: 'None', value: 'none', description: 'No Object Lock on plan and report objects' },
+		],
+		description: 'Object Lock of the plan and report objects (used only when the bucket has Object Lock enabled)',
+	},
+	{
+		displayName: 'Report Retention',
+		name: 'reportRetention',
+		type: 'string',
+		default: 'P7Y',
+		displayOptions: { show: { operation: ['execute'], reportLockMode: ['GOVERNANCE', 'COMPLIANCE'] } },
+		description: 'ISO 8601 duration the plan and report objects stay locked, e.g. P7Y',
+	},
+];
+
+async function reportSigner(this: IExecuteFunctions): Promise<ReportSigner> {
+	const credentials = await this.getCredentials('openPgpPrivateKeyApi');
+	return await createReportSigner({
+		armoredKey: String(credentials.privateKey ?? ''),
+		passphrase: credentials.passphrase ? String(credentials.passphrase) : undefined,
+	});
+}
+
+/**
+ * Execute: deletes every expired, unheld, unlocked version (write-ahead plan, DeleteObjects batches,
+ * signed report under `<prefix>/_reports/<runId>/`) and outputs a summary with counts and bytes.
+ * Versions the store refuses are listed under `skippedEntries` with the reason.
+ */
+export async function execute(this: IExecuteFunctions, i: number, context: SweeperContext): Promise<INodeExecutionData[]> {
+	const bucket = resolveBucket.call(this, i, context);
+	const options = this.getNodeParameter('sweepOptions', i, {}) as { concurrency?: number; batchSize?: number };
+	const maxDeletions = this.getNodeParameter('maxDeletions', i, 10000) as number;
+	const lockMode = this.getNodeParameter('reportLockMode', i, 'GOVERNANCE') as string;
+	const reportLock: ReportLock | null =
+		lockMode === 'GOVERNANCE' || lockMode === 'COMPLIANCE'
+			? { mode: lockMode, retention: String(this.getNodeParameter('reportRetention', i, 'P7Y')) }
+			: null;
+	const signer = (this.getNodeParameter('signReport', i, true) as boolean) ? await reportSigner.call(this) : null;
+	const result = await executeSweep({
+		client: context.client,
+		bucket,
+		policy: readPolicy.call(this, i),
+		maxDeletions: maxDeletions > 0 ? maxDeletions : undefined,
+		batchSize: options.batchSize,
+		concurrency: options.concurrency,
+		signer,
+		reportLock,
+		signal: this.getExecutionCancelSignal?.(),
+	});
+	const json: IDataObject = {
+		operation: 'execute',
+		runId: result.runId,
+		bucket: result.bucket,
+		prefix: result.prefix,
+		planKey: result.planKey,
+		reportKey: result.reportKey,
+		signatureKey: result.signatureKey,
+		signerFingerprint: result.signerFingerprint,
+		deleted: result.deleted as unknown as IDataObject,
+		skipped: result.skipped as unknown as IDataObject,
+		deferred: result.deferred as unknown as IDataObject,
+		classes: result.classes as unknown as IDataObject[],
+		deleteRequests: result.deleteRequests,
+		recoveredRuns: result.recoveredRuns,
+		skippedEntries: result.entries.filter((entry) => entry.status === 'skipped') as unknown as IDataObject[],
+		plan: planSummary(result.plan),
+	};
+	return [{ json, pairedItem: { item: i } }];
+}

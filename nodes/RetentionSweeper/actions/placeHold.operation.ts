@@ -1,0 +1,150 @@
+import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+
+import { placeHold } from '../../../lib/retention';
+import { resolveBucket, splitList, type SweeperContext } from './common';
+
+const showForHolds = { show: { operation: ['placeHold', 'releaseHold'] } };
+const showForPlace = { show: { operation: ['placeHold'] } };
+
+/** Parameters shared by Place Hold and Release Hold. */
+export const matterDescription: INodeProperties[] = [
+	{
+		displayName: 'Matter ID',
+		name: 'matterId',
+		type: 'string',
+		default: '',
+		required: true,
+		displayOptions: showForHolds,
+		placeholder: 'SEC-2026-014',
+		description: 'Identifier of the matter (case, investigation): letters, digits, ".", "_" or "-"',
+	},
+	{
+		displayName: 'Actor',
+		name: 'actor',
+		type: 'string',
+		default: '',
+		required: true,
+		displayOptions: showForHolds,
+		placeholder: 'legal@example.org',
+		description: 'Who places or releases the hold; recorded in the registry',
+	},
+	{
+		displayName: 'Reason',
+		name: 'reason',
+		type: 'string',
+		default: '',
+		required: true,
+		displayOptions: showForHolds,
+		placeholder: 'Litigation 2026-CV-1234',
+		description: 'Why; recorded in the registry. Do not name counterparties here.',
+	},
+];
+
+/** Parameters of Place Hold (the scope). */
+export const description: INodeProperties[] = [
+	{
+		displayName: 'Phone Number IDs',
+		name: 'phoneNumberIds',
+		type: 'string',
+		default: '',
+		displayOptions: showForPlace,
+		description: 'WhatsApp business phone number IDs in scope, comma-separated. Empty: all.',
+	},
+	{
+		displayName: 'Counterparty Phone Numbers',
+		name: 'counterpartyPhoneNumbers',
+		type: 'string',
+		default: '',
+		displayOptions: showForPlace,
+		placeholder: '+44 7700 900123, +1 650 555 1234',
+		description:
+			"Counterparties in scope, comma-separated; turned into pseudonyms with the credential's index key and never stored. Empty: all.",
+	},
+	{
+		displayName: 'Counterparty Pseudonyms',
+		name: 'pseudonyms',
+		type: 'string',
+		default: '',
+		displayOptions: showForPlace,
+		description: 'Counterparty pseudonyms (32 hex characters, as in object keys) in scope, comma-separated',
+	},
+	{
+		displayName: 'From Date',
+		name: 'from',
+		type: 'dateTime',
+		default: '',
+		displayOptions: showForPlace,
+		description: 'First record date in scope (UTC day, inclusive). Empty: no lower bound.',
+	},
+	{
+		displayName: 'To Date',
+		name: 'to',
+		type: 'dateTime',
+		default: '',
+		displayOptions: showForPlace,
+		description: 'Last record date in scope (UTC day, inclusive). Empty: no upper bound.',
+	},
+	{
+		displayName: 'Retention Classes in Scope',
+		name: 'scopeClasses',
+		type: 'string',
+		default: '',
+		displayOptions: showForPlace,
+		description: 'Retention classes in scope, comma-separated. Empty: all.',
+	},
+	{
+		displayName: 'Update S3 Legal Hold Flags',
+		name: 'applyLegalHoldFlag',
+		type: 'boolean',
+		default: true,
+		displayOptions: showForHolds,
+		description:
+			'Whether to also set (place) or clear (release) the S3 legal-hold flag on every matching object version, so lifecycle rules and other tools respect the hold (needs Object Lock on the bucket)',
+	},
+];
+
+/** Formats a dateTime parameter as its UTC day, or undefined when empty. */
+function day(value: unknown): string | undefined {
+	const text = String(value ?? '').trim();
+	if (!text) return undefined;
+	const date = new Date(text);
+	return Number.isNaN(date.getTime()) ? text : date.toISOString().slice(0, 10);
+}
+
+/**
+ * Place Hold: records the matter in `<prefix>/_holds/` and sets the legal-hold flag on versions in
+ * scope. Outputs the matter (scope with pseudonyms only) and the flag counts.
+ */
+export async function execute(this: IExecuteFunctions, i: number, context: SweeperContext): Promise<INodeExecutionData[]> {
+	const bucket = resolveBucket.call(this, i, context);
+	const result = await placeHold({
+		client: context.client,
+		bucket,
+		prefix: String(this.getNodeParameter('prefix', i, 'archive')),
+		matterId: String(this.getNodeParameter('matterId', i, '')),
+		actor: String(this.getNodeParameter('actor', i, '')),
+		reason: String(this.getNodeParameter('reason', i, '')),
+		indexKey: context.indexKey,
+		scope: {
+			phoneNumberIds: splitList(this.getNodeParameter('phoneNumberIds', i, '')),
+			phoneNumbers: splitList(this.getNodeParameter('counterpartyPhoneNumbers', i, '')),
+			pseudonyms: splitList(this.getNodeParameter('pseudonyms', i, '')),
+			from: day(this.getNodeParameter('from', i, '')),
+			to: day(this.getNodeParameter('to', i, '')),
+			classes: splitList(this.getNodeParameter('scopeClasses', i, '')),
+		},
+		applyLegalHoldFlag: this.getNodeParameter('applyLegalHoldFlag', i, true) as boolean,
+	});
+	return [
+		{
+			json: {
+				operation: 'placeHold',
+				bucket,
+				matter: result.matter as unknown as IDataObject,
+				eventKey: result.eventKey,
+				legalHold: result.legalHold as unknown as IDataObject,
+			},
+			pairedItem: { item: i },
+		},
+	];
+}

@@ -1,0 +1,160 @@
+/** The Retention Sweeper node against the local store, through a fake IExecuteFunctions. */
+import { GetObjectLegalHoldCommand, type S3Client } from '@aws-sdk/client-s3';
+import { NodeApiError, NodeOperationError } from 'n8n-workflow';
+import * as openpgp from 'openpgp';
+
+import { createS3Client, phoneNumberPseudonym, recordObjectKey } from '../../../lib/archive';
+import { RetentionSweeper } from '../../../nodes/RetentionSweeper/RetentionSweeper.node';
+import { getObjectBytes, makeBucket, s3Settings } from '../../helpers/s3';
+import { HEX32, listVersionRefs, putVersion } from '../../lib/retention/population';
+import { fakeExecuteFunctions } from './fake-context';
+
+const INDEX_KEY = 'node-test-index-key-0123456789abcdef';
+const ALICE = '+44 7700 900123';
+const CLASSES = { values: [{ name: 'default', retention: 'P1Y', minimum: '' }, { name: 'mifid', retention: 'P5Y', minimum: '' }] };
+
+let client: S3Client;
+let bucket: string;
+let armoredKey: string;
+let publicKey: openpgp.PublicKey;
+const sweeper = new RetentionSweeper();
+
+const s3Credential = () => ({ ...s3Settings(), forcePathStyle: true, checksumMode: 'WHEN_REQUIRED', bucket, indexKey: INDEX_KEY });
+const run = async (parameters: Record<string, unknown> | Array<Record<string, unknown>>, extra: { continueOnFail?: boolean; items?: number } = {}) => {
+	const context = fakeExecuteFunctions({
+		items: Array.from({ length: extra.items ?? 1 }, () => ({ json: {} })),
+		parameters,
+		credentials: { s3ArchiveApi: s3Credential(), openPgpPrivateKeyApi: { privateKey: armoredKey, passphrase: 'pw' } },
+		continueOnFail: extra.continueOnFail,
+	});
+	return { output: await sweeper.execute.call(context), context };
+};
+
+const keyFor = (retentionClass: string, date: string, pseudonym = HEX32()) =>
+	recordObjectKey({ prefix: 'archive', retentionClass, phoneNumberId: '1055500000', date, pseudonym, recordId: HEX32() });
+
+beforeAll(async () => {
+	client = createS3Client(s3Settings());
+	bucket = await makeBucket(client, { objectLock: true });
+	const generated = await openpgp.generateKey({
+		type: 'ecc',
+		curve: 'curve25519Legacy',
+		userIDs: [{ name: 'Sweeper', email: 'sweeper@example.org' }],
+		passphrase: 'pw',
+		format: 'armored',
+	});
+	armoredKey = generated.privateKey;
+	publicKey = await openpgp.readKey({ armoredKey: generated.publicKey });
+});
+afterAll(() => client.destroy());
+
+it('describes itself as the issue asks', () => {
+	const { description } = sweeper;
+	expect(description).toMatchObject({ name: 'retentionSweeper', displayName: 'Retention Sweeper' });
+	const byName = Object.fromEntries(description.properties.map((p) => [p.name, p]));
+	expect(byName.operation.default).toBe('plan');
+	expect((byName.operation.options as Array<{ value: string }>).map((o) => o.value).sort()).toEqual(
+		['execute', 'lifecycle', 'placeHold', 'plan', 'releaseHold'],
+	);
+	expect(byName.prefix.default).toBe('archive');
+	expect(byName.classes.type).toBe('fixedCollection');
+	expect(byName.maxDeletions.default).toBe(10000);
+	expect(description.credentials!.map((c) => c.name)).toEqual(['s3ArchiveApi', 'openPgpPrivateKeyApi']);
+});
+
+it('plan, place hold by phone number, execute with a signed report, release hold', async () => {
+	const alice = phoneNumberPseudonym({ indexKey: INDEX_KEY, phoneNumber: ALICE });
+	const expiredAlice = keyFor('default', '2018-01-02', alice);
+	const expiredOther = keyFor('default', '2018-01-03');
+	const freshMifid = keyFor('mifid', '2022-05-05');
+	const versions = {
+		alice: await putVersion(client, bucket, expiredAlice),
+		other: await putVersion(client, bucket, expiredOther),
+		mifid: await putVersion(client, bucket, freshMifid),
+	};
+
+	const planned = await run({ operation: 'plan', prefix: 'archive', classes: CLASSES, includeVersions: true });
+	expect(planned.output[0]).toHaveLength(1);
+	const planJson = planned.output[0][0].json as Record<string, any>;
+	expect(planned.output[0][0].pairedItem).toEqual({ item: 0 });
+	expect(planJson.totals.delete).toEqual({ count: 2, bytes: expect.any(Number) });
+	expect(planJson.classes.find((c: any) => c.retentionClass === 'mifid').keep.count).toBe(1);
+	expect(planJson.deletions).toHaveLength(2);
+	expect(planned.context.credentialReads).toEqual(['s3ArchiveApi']);
+
+	const placed = await run({
+		operation: 'placeHold',
+		prefix: 'archive',
+		matterId: 'CASE-9',
+		actor: 'legal@example.org',
+		reason: 'subpoena',
+		counterpartyPhoneNumbers: ALICE,
+		from: '2018-01-01T00:00:00.000Z',
+		applyLegalHoldFlag: true,
+	});
+	const placedJson = placed.output[0][0].json as Record<string, any>;
+	expect(placedJson.matter.scope).toEqual({ pseudonyms: [alice], from: '2018-01-01' });
+	expect(JSON.stringify(placedJson)).not.toContain('7700');
+	expect(placedJson.legalHold).toMatchObject({ matched: 1, changed: 1 });
+
+	const executed = await run({ operation: 'execute', prefix: 'archive', classes: CLASSES, maxDeletions: 0, signReport: true, reportLockMode: 'none' });
+	const result = executed.output[0][0].json as Record<string, any>;
+	expect(result).toMatchObject({ operation: 'execute', deleted: { count: 1 }, skipped: { count: 0 }, deferred: { count: 0 }, skippedEntries: [] });
+	expect(result.signerFingerprint).toBe(publicKey.getFingerprint().toUpperCase());
+	expect(executed.context.credentialReads).toEqual(['s3ArchiveApi', 'openPgpPrivateKeyApi']);
+	const report = await getObjectBytes(client, bucket, result.reportKey);
+	const signature = (await getObjectBytes(client, bucket, result.signatureKey)).toString();
+	const verified = await openpgp.verify({
+		message: await openpgp.createMessage({ binary: report }),
+		signature: await openpgp.readSignature({ armoredSignature: signature }),
+		verificationKeys: publicKey,
+	});
+	await expect(verified.signatures[0].verified).resolves.toBe(true);
+	expect(await listVersionRefs(client, bucket, 'archive/default/')).toEqual([`${expiredAlice}#${versions.alice}`]);
+
+	const released = await run({ operation: 'releaseHold', prefix: 'archive', matterId: 'CASE-9', actor: 'legal@example.org', reason: 'closed', applyLegalHoldFlag: true });
+	expect((released.output[0][0].json as Record<string, any>).legalHold).toMatchObject({ changed: 1 });
+	const flag = await client.send(new GetObjectLegalHoldCommand({ Bucket: bucket, Key: expiredAlice, VersionId: versions.alice }));
+	expect(flag.LegalHold?.Status).toBe('OFF');
+
+	const unsigned = await run({ operation: 'execute', prefix: 'archive', classes: CLASSES, signReport: false, reportLockMode: 'GOVERNANCE', reportRetention: 'P1D' });
+	expect((unsigned.output[0][0].json as Record<string, any>).deleted.count).toBe(1);
+	expect((unsigned.output[0][0].json as Record<string, any>).signatureKey).toBeNull();
+	expect(await listVersionRefs(client, bucket, 'archive/default/')).toEqual([]);
+	expect(await listVersionRefs(client, bucket, 'archive/mifid/')).toEqual([`${freshMifid}#${versions.mifid}`]);
+});
+
+it('lifecycle shows the rules without applying them', async () => {
+	const { output } = await run({ operation: 'lifecycle', prefix: 'archive', classes: CLASSES, lifecycleAction: 'show' });
+	const json = output[0][0].json as Record<string, any>;
+	expect(json.applied).toBe(false);
+	expect(json.proposed.map((r: any) => r.ID)).toContain('chat-archive:archive/mifid:expire');
+});
+
+it('bad input: NodeOperationError with itemIndex, or an error item under Continue On Fail', async () => {
+	const tooShort = { operation: 'plan', prefix: 'archive', classes: { values: [{ name: 'sec-17a-4', retention: 'P1Y' }] } };
+	await expect(run(tooShort)).rejects.toThrow(NodeOperationError);
+	await run(tooShort).catch((error: NodeOperationError) => {
+		expect(error.message).toMatch(/shorter than its minimum P3Y/);
+		expect(error.context.itemIndex).toBe(0);
+	});
+	const good = { operation: 'plan', prefix: 'archive', classes: CLASSES };
+	const { output } = await run([good, tooShort], { continueOnFail: true, items: 2 });
+	expect(output[0]).toHaveLength(2);
+	expect(output[0][0].json.operation).toBe('plan');
+	expect(output[0][1]).toEqual({
+		json: { error: expect.objectContaining({ message: expect.stringMatching(/minimum/), code: 'PolicyBelowMinimum' }) },
+		pairedItem: { item: 1 },
+	});
+});
+
+it('store failures become NodeApiError with the store code', async () => {
+	const context = fakeExecuteFunctions({
+		parameters: { operation: 'plan', prefix: 'archive', classes: CLASSES, bucket: 'no-such-bucket-retention-test' },
+		credentials: { s3ArchiveApi: s3Credential() },
+	});
+	const error = await sweeper.execute.call(context).catch((e: unknown) => e);
+	expect(error).toBeInstanceOf(NodeApiError);
+	expect((error as NodeApiError).message).toMatch(/NoSuchBucket/);
+	expect((error as NodeApiError).message).not.toContain(s3Settings().secretAccessKey);
+});
