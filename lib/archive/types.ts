@@ -88,11 +88,14 @@ export interface WriteResult {
 	versionId: string | null;
 	/** ETag as the store returns it (with quotes stripped). */
 	etag: string | null;
-	/** Size in bytes of the stored object. */
-	size: number;
+	/**
+	 * Size in bytes of the stored object; null only for a `duplicate` the keys may not read
+	 * (HeadObject 403 with write-only keys).
+	 */
+	size: number | null;
 	/**
 	 * SHA-256 (lower-case hex) of the stored bytes: for `created`, of what was sent; for `duplicate`,
-	 * the `sha256` metadata of the existing object (null when it has none).
+	 * the `sha256` metadata of the existing object (null when it has none or the keys may not read it).
 	 */
 	sha256: string | null;
 }

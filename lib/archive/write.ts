@@ -108,12 +108,27 @@ async function describeExisting(client: S3Client, bucket: string, key: string): 
 	}
 }
 
-/** Returns the existing object's description, or null when HeadObject says 404. */
+/**
+ * Returns the existing object's description, or null when HeadObject says 404 (no object) or 403
+ * (write-only keys may not read: the PUT's If-None-Match then decides).
+ */
 async function findExisting(client: S3Client, bucket: string, key: string): Promise<WriteResult | null> {
 	try {
 		return await describeExisting(client, bucket, key);
 	} catch (error) {
-		if (error instanceof ArchiveError && error.httpStatusCode === 404) return null;
+		if (error instanceof ArchiveError && (error.httpStatusCode === 404 || error.httpStatusCode === 403)) return null;
+		throw toArchiveError(error, { operation: 'HeadObject', bucket, key });
+	}
+}
+
+/** The `duplicate` result after a 412; when the keys may not read (403), the details are null. */
+async function duplicateAfterPreconditionFailed(client: S3Client, bucket: string, key: string): Promise<WriteResult> {
+	try {
+		return await describeExisting(client, bucket, key);
+	} catch (error) {
+		if (error instanceof ArchiveError && error.httpStatusCode === 403) {
+			return { status: 'duplicate', bucket, key, versionId: null, etag: null, size: null, sha256: null };
+		}
 		throw toArchiveError(error, { operation: 'HeadObject', bucket, key });
 	}
 }
@@ -133,6 +148,8 @@ async function findExisting(client: S3Client, bucket: string, key: string): Prom
  * and silently stores a second version; it honours it in unversioned buckets, as AWS and MinIO do in
  * both. On such a store two writers racing between the HeadObject and the PUT can both create a
  * version of the same key (both are kept; nothing is lost or overwritten).
+ * Write-only keys (HeadObject → 403) skip the pre-check and rely on If-None-Match; a duplicate is
+ * then reported with null versionId, etag, size and sha256.
  * - `objectLock` sends `x-amz-object-lock-mode` / `-retain-until-date` (and legal hold when asked).
  *
  * @param options.body the ciphertext bytes (never logged or put into errors).
@@ -178,7 +195,7 @@ export async function writeObject(
 			sha256,
 		};
 	} catch (error) {
-		if (isPreconditionFailed(error)) return await describeExisting(options.client, options.bucket, options.key);
+		if (isPreconditionFailed(error)) return await duplicateAfterPreconditionFailed(options.client, options.bucket, options.key);
 		throw toArchiveError(error, {
 			operation: 'PutObject',
 			bucket: options.bucket,
@@ -289,7 +306,7 @@ export async function writeObjectStream(
 		versionId = (done as { VersionId?: string }).VersionId;
 	} catch (error) {
 		source.destroy();
-		if (isPreconditionFailed(error)) return await describeExisting(options.client, options.bucket, options.key);
+		if (isPreconditionFailed(error)) return await duplicateAfterPreconditionFailed(options.client, options.bucket, options.key);
 		throw toArchiveError(error, {
 			operation: 'MultipartUpload',
 			bucket: options.bucket,
@@ -311,6 +328,11 @@ export async function writeObjectStream(
 			sha256: first.sha256,
 		};
 	} catch (error) {
+		if (storeHttpStatus(error) === 403) {
+			// write-only keys: the upload succeeded, only its description is unavailable
+			const { bucket, key } = options;
+			return { status: 'created', bucket, key, versionId: versionId ?? null, etag: null, size: first.size, sha256: first.sha256 };
+		}
 		throw toArchiveError(error, { operation: 'HeadObject', bucket: options.bucket, key: options.key });
 	}
 }

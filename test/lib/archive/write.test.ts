@@ -4,6 +4,7 @@ import {
 	GetObjectRetentionCommand,
 	HeadObjectCommand,
 	ListObjectVersionsCommand,
+	PutBucketPolicyCommand,
 	PutObjectCommand,
 	type S3Client,
 } from '@aws-sdk/client-s3';
@@ -153,5 +154,33 @@ describe('writeObject against the local store', () => {
 			writeObject({ ...base, objectLock: { mode: 'COMPLIANCE', retainUntil: new Date(Date.now() - 1000) } }),
 		).rejects.toThrow(/future/);
 		expect(await listAllKeys(client, plainBucket, 'k.pgp')).toEqual([]);
+	});
+});
+
+describe('writeObject with keys that may not read (bucket policy denies s3:GetObject)', () => {
+	it('skips the HeadObject pre-check and still reports the duplicate through If-None-Match', async () => {
+		const client = createS3Client(s3Settings());
+		try {
+			const bucket = await makeBucket(client);
+			await client.send(
+				new PutBucketPolicyCommand({
+					Bucket: bucket,
+					Policy: JSON.stringify({
+						Version: '2012-10-17',
+						Statement: [{ Effect: 'Deny', Principal: '*', Action: 's3:GetObject', Resource: `arn:aws:s3:::${bucket}/*` }],
+					}),
+				}),
+			);
+			const body = randomBytes(20);
+			const first = await writeObject({ client, bucket, key: 'wo/a.pgp', body });
+			expect(first.status).toBe('created');
+			await expect(client.send(new HeadObjectCommand({ Bucket: bucket, Key: 'wo/a.pgp' }))).rejects.toMatchObject({
+				$metadata: { httpStatusCode: 403 },
+			});
+			const second = await writeObject({ client, bucket, key: 'wo/a.pgp', body });
+			expect(second).toEqual({ status: 'duplicate', bucket, key: 'wo/a.pgp', versionId: null, etag: null, size: null, sha256: null });
+		} finally {
+			client.destroy();
+		}
 	});
 });
