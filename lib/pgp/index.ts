@@ -20,3 +20,6 @@ export {
 	type RepairedInput,
 } from './keys';
 export { encrypt, toOpenPgpInput } from './encrypt';
+export { decrypt, readMessageFrom, reportSignatures } from './decrypt';
+export { sign } from './sign';
+export { verify } from './verify';

@@ -177,6 +177,8 @@ export interface GpgEncryptOptions {
 	throwKeyids?: boolean;
 	/** Sign with this secret key of `home` too. */
 	signWith?: string;
+	/** Passphrase of the signing key (default none). */
+	passphrase?: string;
 }
 
 /** `gpg --encrypt` (trust model always). Returns the ciphertext. */
@@ -185,7 +187,7 @@ export function gpgEncrypt(
 	plaintext: Buffer | string,
 	options: GpgEncryptOptions,
 ): Buffer {
-	const args = ['--trust-model', 'always', '--passphrase', ''];
+	const args = ['--trust-model', 'always', '--passphrase', options.passphrase ?? ''];
 	for (const recipient of options.recipients) args.push('--recipient', recipient);
 	if (options.armor) args.push('--armor');
 	if (options.compressAlgo) args.push('--compress-algo', options.compressAlgo);

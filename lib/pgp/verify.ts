@@ -1,0 +1,74 @@
+/* eslint-disable @n8n/community-nodes/require-node-api-error -- lib/ has no n8n import: engine errors are
+   PgpError (safe messages, cause kept) and nodes/OpenPgp/actions/common.ts maps them to NodeOperationError. */
+/**
+ * Signature verification: detached signatures over data, or inline signed messages.
+ */
+import * as openpgp from 'openpgp';
+
+import { readMessageFrom, reportSignatures } from './decrypt';
+import { innerMessage, repairArmoredText } from './keys';
+import { PgpError, type VerifyOptions, type VerifyResult } from './types';
+
+async function readSignatureFrom(signature: Uint8Array | string): Promise<openpgp.Signature> {
+	try {
+		const repaired = repairArmoredText(signature);
+		if (repaired.binary) return await openpgp.readSignature({ binarySignature: repaired.binary });
+		const block = repaired.blocks.find((candidate) => candidate.type === 'SIGNATURE');
+		if (!block) {
+			throw new PgpError('MESSAGE_FORMAT', 'Expected a PGP SIGNATURE block.');
+		}
+		return await openpgp.readSignature({ armoredSignature: block.text });
+	} catch (error) {
+		if (error instanceof PgpError) throw error;
+		throw new PgpError(
+			'MESSAGE_FORMAT',
+			`The signature could not be read: ${innerMessage(error)}`,
+			{ cause: error },
+		);
+	}
+}
+
+/**
+ * Verify a detached signature over `data`, or an inline signed message (`signature` absent),
+ * against `verificationKeys` (RFC 4880 §5.2.4). Never throws for a bad signature: the result says
+ * `valid: false` and each signature's `reason`.
+ *
+ * @returns {@link VerifyResult}; `data` is the signed content (for inline messages: extracted)
+ * @throws PgpError `MESSAGE_FORMAT` when the message/signature cannot be read, `NO_RECIPIENTS`
+ *  when no verification key is given
+ */
+export async function verify(options: VerifyOptions): Promise<VerifyResult> {
+	if (!options.verificationKeys || options.verificationKeys.length === 0) {
+		throw new PgpError(
+			'NO_RECIPIENTS',
+			'At least one verification (signer) public key is required.',
+		);
+	}
+	let message: openpgp.Message<Uint8Array>;
+	let signature: openpgp.Signature | undefined;
+	if (options.signature !== undefined) {
+		signature = await readSignatureFrom(options.signature);
+		const bytes =
+			typeof options.data === 'string' ? new TextEncoder().encode(options.data) : options.data;
+		message = await openpgp.createMessage({ binary: bytes });
+	} else {
+		message = await readMessageFrom(options.data);
+	}
+	let result;
+	try {
+		result = await openpgp.verify({
+			message,
+			signature,
+			verificationKeys: options.verificationKeys,
+			format: 'binary',
+			date: options.date,
+		});
+	} catch (error) {
+		throw new PgpError('MESSAGE_FORMAT', `Verification failed: ${innerMessage(error)}`, {
+			cause: error,
+		});
+	}
+	const data = result.data as Uint8Array;
+	const signatures = await reportSignatures(result.signatures, options.verificationKeys);
+	return { valid: signatures.some((entry) => entry.valid), data, signatures };
+}
