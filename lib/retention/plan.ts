@@ -76,6 +76,10 @@ function meansNotSet(error: unknown): boolean {
  * delete marker), at most `concurrency` at a time; plus the registry reads of `loadHolds` when
  * `matters` is not given. The counts made are returned in `requests`.
  *
+ * Memory: one entry per expired version (unexpired versions are only counted), so a plan over an
+ * archive with a large expired backlog holds that backlog; cap runs with `maxDeletions` or use
+ * lifecycle mode for very large stores.
+ *
  * @throws RetentionError `InvalidPolicy` / `PolicyBelowMinimum` for a bad policy, `StoreError` when
  *   listing fails. Per-version lock lookups that fail do not throw (decision `error`).
  */
@@ -104,7 +108,9 @@ export async function planSweep(options: PlanSweepOptions): Promise<SweepPlan> {
 	const objectLockEnabled = await bucketHasObjectLock(options.client, options.bucket);
 
 	const summaries = new Map<string, ClassSummary>();
+	/** Expired versions only (unexpired ones are just counted). */
 	const all: PlannedVersion[] = [];
+	const unexpiredTotal = emptyTally();
 	const unmanaged = emptyTally();
 	for (const retentionClass of policy.classes) {
 		summaries.set(retentionClass.name, {
@@ -138,6 +144,13 @@ export async function planSweep(options: PlanSweepOptions): Promise<SweepPlan> {
 					add(unmanaged, version.size);
 					continue;
 				}
+				if (expiry.toMillis() > nowMillis) {
+					// Unexpired: counted, not kept in memory. Every version of a key shares its expiry (the
+					// date is in the key), so an unexpired version never sits beside an expired marker.
+					add(summaries.get(retentionClass.name)!.keep, version.size);
+					add(unexpiredTotal, version.size);
+					continue;
+				}
 				const planned: PlannedVersion = {
 					key: version.key,
 					versionId: version.versionId,
@@ -151,16 +164,11 @@ export async function planSweep(options: PlanSweepOptions): Promise<SweepPlan> {
 					decision: 'delete',
 					reason: 'expired',
 				};
-				if (expiry.toMillis() > nowMillis) {
-					planned.decision = 'keep';
-					planned.reason = 'unexpired';
-				} else {
-					const holding = activeMatters.filter((matter) => matchesScope(matter.scope, parsed));
-					if (holding.length > 0) {
-						planned.decision = 'held';
-						planned.reason = 'matter';
-						planned.matterIds = holding.map((matter) => matter.matterId);
-					}
+				const holding = activeMatters.filter((matter) => matchesScope(matter.scope, parsed));
+				if (holding.length > 0) {
+					planned.decision = 'held';
+					planned.reason = 'matter';
+					planned.matterIds = holding.map((matter) => matter.matterId);
 				}
 				all.push(planned);
 			}
@@ -211,7 +219,7 @@ export async function planSweep(options: PlanSweepOptions): Promise<SweepPlan> {
 		}
 	}
 
-	const totals = { delete: emptyTally(), keep: emptyTally(), held: emptyTally(), locked: emptyTally(), error: emptyTally() };
+	const totals = { delete: emptyTally(), keep: unexpiredTotal, held: emptyTally(), locked: emptyTally(), error: emptyTally() };
 	const deletions: PlannedVersion[] = [];
 	const protectedVersions: PlannedVersion[] = [];
 	for (const version of all) {
@@ -219,7 +227,7 @@ export async function planSweep(options: PlanSweepOptions): Promise<SweepPlan> {
 		add(summary[version.decision], version.size);
 		add(totals[version.decision], version.size);
 		if (version.decision === 'delete') deletions.push(version);
-		else if (version.reason !== 'unexpired') protectedVersions.push(version);
+		else protectedVersions.push(version);
 	}
 	return {
 		bucket: options.bucket,

@@ -60,6 +60,8 @@ describe.each([11, 2026])('random population (seed %i)', (seed) => {
 		const expectDeleted = truths.length - expected.length;
 		expect(plan.totals.delete.count).toBe(expectDeleted);
 		expect(plan.deletions).toHaveLength(expectDeleted);
+		expect(plan.totals.keep.count).toBe(truths.filter((t) => !t.expired).length);
+		expect(plan.classes.reduce((n, c) => n + c.keep.count + c.delete.count + c.held.count + c.locked.count + c.error.count, 0)).toBe(truths.length);
 		expect(plan.objectLockEnabled).toBe(true);
 		expect(plan.matterIds).toEqual(['SEC-2026-014']);
 		expect(plan.unmanaged.count).toBe(1); // notes.txt under a class prefix; "unlisted" is not listed at all
@@ -167,4 +169,18 @@ it('reports a version the store refuses as skipped with the reason (locked after
 		client.middlewareStack.remove('lockBeforeDelete');
 	}
 	expect(await listVersionRefs(client, bucket, `${PREFIX}/default/`)).toHaveLength(1);
+});
+
+it('works on an unversioned bucket (version id "null")', async () => {
+	const bucket = await makeBucket(client);
+	const expired = `${PREFIX}/default/1055500000/2001/02/03/${HEX32()}/${HEX32()}.pgp`;
+	const fresh = `${PREFIX}/default/1055500000/${new Date().getUTCFullYear()}/01/01/${HEX32()}/${HEX32()}.pgp`;
+	await putVersion(client, bucket, expired);
+	await putVersion(client, bucket, fresh);
+	const plan = await planSweep({ client, bucket, policy: POLICY });
+	expect(plan.objectLockEnabled).toBe(false);
+	expect(plan.deletions.map((d) => [d.key, d.versionId])).toEqual([[expired, 'null']]);
+	const result = await executeSweep({ client, bucket, policy: POLICY });
+	expect(result.deleted.count).toBe(1);
+	expect((await listVersionRefs(client, bucket, `${PREFIX}/default/`)).map((r) => r.split('#')[0])).toEqual([fresh]);
 });
