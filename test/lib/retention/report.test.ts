@@ -3,6 +3,7 @@ import { GetObjectRetentionCommand, type S3Client } from '@aws-sdk/client-s3';
 import * as openpgp from 'openpgp';
 
 import { createS3Client } from '../../../lib/archive';
+import { verify } from '../../../lib/pgp';
 import {
 	createReportSigner,
 	executeSweep,
@@ -62,6 +63,10 @@ it('writes a signed report that verifies with the signing key, under Object Lock
 		expectSigned: true,
 	});
 	await expect(verification.signatures[0].verified).resolves.toBe(true);
+	// The pack's own verifier (lib/pgp verify) agrees.
+	const engine = await verify({ data: reportBytes, signature, verificationKeys: [publicKey] });
+	expect(engine.valid).toBe(true);
+	expect(engine.signatures[0].fingerprint).toBe(result.signerFingerprint);
 	// A changed report no longer verifies.
 	const tampered = Buffer.from(reportBytes.toString('utf8').replace('"deleted"', '"skipped"'));
 	await expect(
