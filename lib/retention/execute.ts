@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { DeleteObjectsCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DateTime, Duration } from 'luxon';
 
 import { storeErrorCode } from '../archive';
 import { planSweep, type PlanSweepOptions } from './plan';
@@ -46,6 +47,11 @@ export interface ExecuteSweepOptions extends PlanSweepOptions {
 	signal?: AbortSignal;
 	/** Run id (default `newRunId(now)`). */
 	runId?: string;
+	/**
+	 * Reports of interrupted runs are written only for runs started longer ago than this ISO 8601
+	 * duration (default `PT1H`), so a sweep never writes the report of one still running beside it.
+	 */
+	recoverAfter?: string;
 }
 
 const tally = (): Tally => ({ count: 0, bytes: 0 });
@@ -58,7 +64,11 @@ const versionRef = (key: string, versionId: string) => `${key}\u0000${versionId}
  * interrupted run"); one whose class left the policy cannot be checked and is `skipped` too.
  */
 async function recoverInterruptedRuns(options: ExecuteSweepOptions, plan: SweepPlan, objectLockEnabled: boolean): Promise<string[]> {
-	const runIds = await findInterruptedRuns(options.client, options.bucket, plan.prefix);
+	const cutoff = DateTime.utc().minus(Duration.fromISO(options.recoverAfter ?? 'PT1H'));
+	const runIds = (await findInterruptedRuns(options.client, options.bucket, plan.prefix)).filter((runId) => {
+		const started = DateTime.fromFormat(runId.slice(0, 16), "yyyyLLdd'T'HHmmss'Z'", { zone: 'utc' });
+		return started.isValid && started < cutoff;
+	});
 	if (runIds.length === 0) return [];
 	const present = new Set([...plan.deletions, ...plan.protected].map((version) => versionRef(version.key, version.versionId)));
 	const classes = new Set(plan.policy.classes.map((retentionClass) => retentionClass.name));
@@ -188,7 +198,9 @@ async function deleteBatch(
  *   with the store's code and message; a failed request marks its whole batch `skipped`. Nothing is lost.
  * - `maxDeletions` caps the run; the rest is `deferred` to the next run.
  * - Safe to interrupt and rerun: each run re-plans from the listing (deleted versions are gone, so
- *   nothing is attempted twice), and a run that stopped before its report gets one from the next run.
+ *   nothing is attempted twice), and a run that stopped before its report gets one from the next run
+ *   started more than `recoverAfter` (default 1 hour) after it. Two sweeps running at once both
+ *   delete the same versions (DeleteObjects is idempotent) and each reports them.
  * - When nothing is planned for deletion, no plan or report object is written.
  *
  * Requests: those of `planSweep`, + 1 ListObjectsV2 per 1000 objects under `_reports/` (+ 1 GetObject

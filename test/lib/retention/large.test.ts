@@ -105,11 +105,15 @@ it('a run interrupted after deleting writes its report on the next run, which co
 	expect(await listVersionRefs(client, bucket, `${PREFIX}/default/`)).toHaveLength(40);
 	expect(await findInterruptedRuns(client, bucket, PREFIX)).toEqual([runId]);
 
+	// A run of a minute ago (still running, perhaps) is left alone: only the old one is recovered.
+	const recent = `${new Date(Date.now() - 60_000).toISOString().replace(/[-:]/g, '').slice(0, 15)}Z-recent00`;
+	const { writeObject } = await import('../../../lib/archive');
+	await writeObject({ client, bucket, key: runObjectKeys(PREFIX, recent).planKey, body: Buffer.from('{"deletions":[]}') });
 	const rerun = await executeSweep({ client, bucket, policy: POLICY, batchSize: 20 });
 	expect(rerun.recoveredRuns).toEqual([runId]);
 	expect(rerun.deleted.count).toBe(40);
 	expect(await listVersionRefs(client, bucket, `${PREFIX}/default/`)).toEqual([]);
-	expect(await findInterruptedRuns(client, bucket, PREFIX)).toEqual([]);
+	expect(await findInterruptedRuns(client, bucket, PREFIX)).toEqual([recent]);
 
 	const recovered = (await readAuditObject<ReportDocument>(client, bucket, runObjectKeys(PREFIX, runId).reportKey)).document;
 	expect(recovered.recovered).toBe(true);
