@@ -27,7 +27,9 @@ export {
 	runObjectKeys,
 	findInterruptedRuns,
 	readAuditObject,
+	readDeletionReports,
 	newRunId,
+	type StoredDeletionReport,
 	type PlanDocument,
 	type ReportDocument,
 } from './report';

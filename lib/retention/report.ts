@@ -3,6 +3,7 @@ import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/
 import { DateTime, Duration } from 'luxon';
 
 import { writeObject } from '../archive';
+import { verify, type PublicKey } from '../pgp';
 import { storeError } from './store';
 import { RetentionError, type DeletionEntry, type ReportLock, type ReportSigner } from './types';
 
@@ -199,4 +200,79 @@ export async function findInterruptedRuns(client: S3Client, bucket: string, pref
 		token = page.IsTruncated ? page.NextContinuationToken : undefined;
 	} while (token);
 	return [...plans].filter((runId) => !reports.has(runId)).sort();
+}
+
+/** One stored deletion report, as read back by {@link readDeletionReports}. */
+export interface StoredDeletionReport {
+	runId: string;
+	reportKey: string;
+	/** Whether a `report.json.asc` exists beside it. */
+	signed: boolean;
+	/** Signature check against `verificationKeys`: true / false, or null when not checked (no keys, or unsigned). */
+	signatureValid: boolean | null;
+	/** Upper-case fingerprint of the key that made a valid signature. */
+	signerFingerprint: string | null;
+	report: ReportDocument;
+}
+
+/**
+ * Reads every deletion report under `<prefix>/_reports/` (for audits and for the S3 Archive node's
+ * Verify, which must tell deletions recorded by the sweeper from unexplained ones). With
+ * `verificationKeys`, each report's detached signature is checked (`verify` of `lib/pgp`).
+ * `deleted` maps `key + "\u0000" + versionId` of every version reported `deleted` (in a report whose
+ * signature is valid, when keys are given) to its entry and run id.
+ *
+ * Requests: 1 ListObjectsV2 per 1000 objects in `_reports/` + 1–2 GetObject per report.
+ *
+ * @throws RetentionError `StoreError` / `InvalidInput` (a report that is not JSON).
+ */
+export async function readDeletionReports(options: {
+	client: S3Client;
+	bucket: string;
+	prefix: string;
+	verificationKeys?: PublicKey[];
+}): Promise<{ reports: StoredDeletionReport[]; deleted: Map<string, DeletionEntry & { runId: string }> }> {
+	const folder = `${options.prefix}/${REPORTS_FOLDER}/`;
+	const files = new Set<string>();
+	let token: string | undefined;
+	do {
+		let page;
+		try {
+			page = await options.client.send(new ListObjectsV2Command({ Bucket: options.bucket, Prefix: folder, ContinuationToken: token }));
+		} catch (error) {
+			throw storeError(error, 'ListObjectsV2', options.bucket, folder);
+		}
+		for (const object of page.Contents ?? []) if (object.Key) files.add(object.Key);
+		token = page.IsTruncated ? page.NextContinuationToken : undefined;
+	} while (token);
+	const reports: StoredDeletionReport[] = [];
+	const deleted = new Map<string, DeletionEntry & { runId: string }>();
+	for (const reportKey of [...files].filter((key) => key.endsWith('/report.json')).sort()) {
+		const runId = reportKey.slice(folder.length, -'/report.json'.length);
+		const { document, bytes } = await readAuditObject<ReportDocument>(options.client, options.bucket, reportKey);
+		const signed = files.has(`${reportKey}.asc`);
+		let signatureValid: boolean | null = null;
+		let signerFingerprint: string | null = null;
+		if (signed && options.verificationKeys?.length) {
+			const signature = await readAuditText(options.client, options.bucket, `${reportKey}.asc`);
+			const result = await verify({ data: bytes, signature, verificationKeys: options.verificationKeys }).catch(() => null);
+			signatureValid = Boolean(result?.valid);
+			signerFingerprint = result?.signatures.find((entry) => entry.valid)?.fingerprint ?? null;
+		}
+		reports.push({ runId, reportKey, signed, signatureValid, signerFingerprint, report: document });
+		if (options.verificationKeys?.length && signatureValid !== true) continue;
+		for (const entry of document.entries ?? []) {
+			if (entry.status === 'deleted') deleted.set(`${entry.key}\u0000${entry.versionId}`, { ...entry, runId });
+		}
+	}
+	return { reports, deleted };
+}
+
+async function readAuditText(client: S3Client, bucket: string, key: string): Promise<string> {
+	try {
+		const response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+		return await response.Body!.transformToString('utf-8');
+	} catch (error) {
+		throw storeError(error, 'GetObject', bucket, key);
+	}
 }

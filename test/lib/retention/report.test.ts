@@ -8,6 +8,7 @@ import {
 	createReportSigner,
 	executeSweep,
 	readAuditObject,
+	readDeletionReports,
 	type PlanDocument,
 	type ReportDocument,
 } from '../../../lib/retention';
@@ -106,4 +107,29 @@ it('refuses a wrong passphrase without echoing it', async () => {
 	await createReportSigner({ armoredKey, passphrase: 'hunter2-wrong' }).catch((error: Error) => {
 		expect(error.message).not.toContain('hunter2');
 	});
+});
+
+it('reads reports back, checking signatures, for Verify to explain deletions', async () => {
+	const bucket = await makeBucket(client, { versioning: true });
+	const key = `${PREFIX}/default/1055500000/2003/04/05/${HEX32()}/${HEX32()}.pgp`;
+	const versionId = await putVersion(client, bucket, key);
+	const signer = await createReportSigner({ armoredKey, passphrase: 'correct horse' });
+	const signedRun = await executeSweep({ client, bucket, policy: POLICY, signer });
+	const other = `${PREFIX}/default/1055500000/2003/04/06/${HEX32()}/${HEX32()}.pgp`;
+	const otherVersion = await putVersion(client, bucket, other);
+	const unsignedRun = await executeSweep({ client, bucket, policy: POLICY, signer: null });
+
+	const all = await readDeletionReports({ client, bucket, prefix: PREFIX });
+	expect(all.reports.map((r) => [r.runId, r.signed, r.signatureValid]).sort()).toEqual(
+		[
+			[signedRun.runId, true, null],
+			[unsignedRun.runId, false, null],
+		].sort(),
+	);
+	expect([...all.deleted.keys()].sort()).toEqual([`${key}\u0000${versionId}`, `${other}\u0000${otherVersion}`].sort());
+
+	// With keys, only validly signed reports explain deletions.
+	const checked = await readDeletionReports({ client, bucket, prefix: PREFIX, verificationKeys: [publicKey] });
+	expect(checked.reports.find((r) => r.runId === signedRun.runId)).toMatchObject({ signatureValid: true, signerFingerprint: signedRun.signerFingerprint });
+	expect([...checked.deleted.values()].map((e) => [e.key, e.runId])).toEqual([[key, signedRun.runId]]);
 });
