@@ -141,7 +141,9 @@ export function expiresAt(recordDate: string, retentionClass: RetentionClass): D
  * it has expired. Used in plan summaries.
  */
 export function expiredBefore(now: Date, retentionClass: RetentionClass): string {
-	// expiresAt(d) <= now  ⇔  d + 1 day <= now - retention  ⇔  d < floor(now - retention) - 1 day + 1 day
+	// expiresAt(d) <= now  ⇔  d + 1 day <= now − retention  ⇔  d <= startOf(now − retention − 1 day)
+	// (d is a day start)  ⇔  d < startOf(now − retention − 1 day) + 1 day. Informational: decisions use
+	// expiresAt; the seeded property test checks that both agree.
 	const limit = DateTime.fromJSDate(now, { zone: 'utc' }).minus(Duration.fromISO(retentionClass.retention));
 	return limit.minus({ days: 1 }).startOf('day').plus({ days: 1 }).toISODate()!;
 }
