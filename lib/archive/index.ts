@@ -10,3 +10,4 @@ export * from './write';
 export * from './setup-check';
 export * from './get';
 export * from './list';
+export * from './merkle';
