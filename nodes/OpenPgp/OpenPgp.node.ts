@@ -10,12 +10,17 @@ import {
 	type INodeTypeDescription,
 } from 'n8n-workflow';
 
+import * as decrypt from './actions/decrypt.operation';
 import * as encrypt from './actions/encrypt.operation';
+import * as inspectKey from './actions/inspectKey.operation';
 import { router } from './actions/router';
+import * as sign from './actions/sign.operation';
+import * as verify from './actions/verify.operation';
 import { testPrivateKeyCredential, testPublicKeysCredential } from './methods/credentialTest';
 
 /**
- * OpenPGP: encrypts items to keys the team holds, in a form GnuPG 2.2 and sq read by default.
+ * OpenPGP: encrypts items to keys the team holds, in a form GnuPG 2.2 and sq read by default;
+ * decrypts, signs, verifies and inspects keys.
  * The verbs live in `actions/` (one file each); the engine is `lib/pgp`.
  */
 export class OpenPgp implements INodeType {
@@ -36,7 +41,13 @@ export class OpenPgp implements INodeType {
 				name: 'openPgpPublicKeysApi',
 				required: true,
 				testedBy: 'openPgpPublicKeysApiTest',
-				displayOptions: { show: { operation: ['encrypt'] } },
+				displayOptions: { show: { operation: ['encrypt', 'verify'] } },
+			},
+			{
+				name: 'openPgpPrivateKeyApi',
+				required: true,
+				testedBy: 'openPgpPrivateKeyApiTest',
+				displayOptions: { show: { operation: ['decrypt', 'sign'] } },
 			},
 		],
 		properties: [
@@ -47,15 +58,45 @@ export class OpenPgp implements INodeType {
 				noDataExpression: true,
 				options: [
 					{
+						name: 'Decrypt',
+						value: 'decrypt',
+						action: 'Decrypt a message',
+						description:
+							'Decrypt a binary or armored message with the private key of the credential',
+					},
+					{
 						name: 'Encrypt',
 						value: 'encrypt',
 						action: 'Encrypt data',
 						description: 'Encrypt JSON or a binary file to the public keys of the credential',
 					},
+					{
+						name: 'Inspect Key',
+						value: 'inspectKey',
+						action: 'Inspect public keys',
+						description:
+							'Describe keys: fingerprint, user IDs, algorithm, expiry, usable for encryption and why not',
+					},
+					{
+						name: 'Sign',
+						value: 'sign',
+						action: 'Sign data',
+						description: 'Sign JSON or a binary file with the private key of the credential',
+					},
+					{
+						name: 'Verify',
+						value: 'verify',
+						action: 'Verify a signature',
+						description: 'Check a detached or inline signature against the credential public keys',
+					},
 				],
 				default: 'encrypt',
 			},
 			...encrypt.description,
+			...decrypt.description,
+			...sign.description,
+			...verify.description,
+			...inspectKey.description,
 		],
 	};
 

@@ -139,6 +139,16 @@ export async function makeGpgHome(options: MakeGpgHomeOptions = {}): Promise<Gpg
 	return { home, fingerprint, publicKeyArmored, secretKeyArmored, cleanup };
 }
 
+/**
+ * Revoke the key `fingerprint` of `home` with the revocation certificate gpg stored at generation
+ * (`openpgp-revocs.d/<FPR>.rev`, leading ":" guard removed) and return the revoked public key, armored.
+ */
+export function gpgRevoke(home: string, fingerprint: string): string {
+	const certificate = readFileSync(join(home, 'openpgp-revocs.d', `${fingerprint}.rev`), 'utf8');
+	gpg(home, ['--import'], certificate.replace(/^:-----/m, '-----'));
+	return gpg(home, ['--armor', '--export', fingerprint]).toString();
+}
+
 /** `gpg --decrypt` (throws with gpg's stderr if it fails). Returns the plaintext bytes. */
 export function gpgDecrypt(home: string, ciphertext: Buffer | Uint8Array | string): Buffer {
 	const input = typeof ciphertext === 'string' ? ciphertext : Buffer.from(ciphertext);

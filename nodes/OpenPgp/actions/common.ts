@@ -6,6 +6,7 @@ import {
 	type IExecuteFunctions,
 	type INode,
 	type INodeExecutionData,
+	type INodeProperties,
 } from 'n8n-workflow';
 
 import {
@@ -181,3 +182,135 @@ export type OperationExecute = (
 	itemIndex: number,
 	context: OperationContext,
 ) => Promise<INodeExecutionData[]>;
+
+/**
+ * The "what to process" parameters shared by Encrypt, Sign and Verify: `source` (`json` | `binary`),
+ * `jsonMode` (`wholeItem` | `field`), `jsonField` (dot path), `inputBinaryPropertyName` (default `data`).
+ */
+export function plaintextInputDescription(operation: string, verb: string): INodeProperties[] {
+	return [
+		{
+			displayName: 'Source',
+			name: 'source',
+			type: 'options',
+			noDataExpression: true,
+			displayOptions: { show: { operation: [operation] } },
+			options: [
+				{
+					name: 'JSON',
+					value: 'json',
+					description: `${verb} the item's JSON (the whole item or one field)`,
+				},
+				{
+					name: 'Binary File',
+					value: 'binary',
+					description: `${verb} a binary property of the item`,
+				},
+			],
+			default: 'json',
+		},
+		{
+			displayName: 'JSON Mode',
+			name: 'jsonMode',
+			type: 'options',
+			noDataExpression: true,
+			displayOptions: { show: { operation: [operation], source: ['json'] } },
+			options: [
+				{
+					name: 'Whole Item',
+					value: 'wholeItem',
+					description: 'Use JSON.stringify of the whole item JSON',
+				},
+				{
+					name: 'Field',
+					value: 'field',
+					description: 'Use one field: strings as UTF-8 text, other values as JSON',
+				},
+			],
+			default: 'wholeItem',
+		},
+		{
+			displayName: 'JSON Field',
+			name: 'jsonField',
+			type: 'string',
+			displayOptions: { show: { operation: [operation], source: ['json'], jsonMode: ['field'] } },
+			default: '',
+			required: true,
+			placeholder: 'record.body',
+			description: 'Dot path of the field, e.g. record.body or messages[0]',
+		},
+		{
+			displayName: 'Input Binary Field',
+			name: 'inputBinaryPropertyName',
+			type: 'string',
+			displayOptions: { show: { operation: [operation], source: ['binary'] } },
+			default: 'data',
+			required: true,
+			description: 'Name of the binary property holding the file',
+		},
+	];
+}
+
+/**
+ * The bytes selected by {@link plaintextInputDescription} for item `itemIndex`, and the neutral
+ * name to store inside a message (`record.json`, `record.txt` or `data.bin`).
+ *
+ * @param options.stream give a stream for id-backed binaries (else a buffer)
+ * @param options.omitField for whole-item JSON: leave this top-level field out (e.g. a signature)
+ */
+export async function readPlaintext(
+	this: IExecuteFunctions,
+	itemIndex: number,
+	options: { stream: boolean; omitField?: string },
+): Promise<{ data: Uint8Array | Readable; innerName: string; source: 'json' | 'binary' }> {
+	const source = this.getNodeParameter('source', itemIndex) as 'json' | 'binary';
+	const item = this.getInputData()[itemIndex];
+	if (source === 'binary') {
+		const propertyName = this.getNodeParameter('inputBinaryPropertyName', itemIndex) as string;
+		const { data } = await readBinaryInput.call(this, itemIndex, propertyName, options);
+		return { data, innerName: 'data.bin', source };
+	}
+	const jsonMode = this.getNodeParameter('jsonMode', itemIndex) as 'wholeItem' | 'field';
+	if (jsonMode === 'wholeItem') {
+		let json = item.json;
+		if (options.omitField && options.omitField in json) {
+			json = { ...json };
+			delete json[options.omitField];
+		}
+		return { data: Buffer.from(JSON.stringify(json)), innerName: 'record.json', source };
+	}
+	const path = (this.getNodeParameter('jsonField', itemIndex) as string).trim();
+	const value = getByPath(item.json, path);
+	if (value === undefined) {
+		throw new NodeOperationError(this.getNode(), `Field "${path}" not found in the item`, {
+			itemIndex,
+		});
+	}
+	if (typeof value === 'string') {
+		return { data: Buffer.from(value, 'utf8'), innerName: 'record.txt', source };
+	}
+	return { data: Buffer.from(JSON.stringify(value)), innerName: 'record.json', source };
+}
+
+/** A file name from a message or a user, reduced to its last path segment (no directories). */
+export function safeFileName(name: string | undefined, fallback: string): string {
+	const base = (name ?? '').split(/[\\/]/).pop()?.trim() ?? '';
+	return base && base !== '.' && base !== '..' ? base : fallback;
+}
+
+/** JSON-friendly copy of a signature report (dates as ISO strings). */
+export function signatureJson(report: {
+	keyId: string;
+	fingerprint?: string;
+	valid: boolean;
+	created?: Date;
+	reason?: string;
+}): IDataObject {
+	return {
+		keyId: report.keyId,
+		fingerprint: report.fingerprint ?? null,
+		valid: report.valid,
+		created: report.created ? report.created.toISOString() : null,
+		...(report.reason ? { reason: report.reason } : {}),
+	};
+}

@@ -1,6 +1,5 @@
 import { Readable } from 'node:stream';
 import {
-	NodeOperationError,
 	type IDataObject,
 	type IExecuteFunctions,
 	type INodeExecutionData,
@@ -10,8 +9,8 @@ import {
 import { encrypt, type CompatibilityProfile } from '../../../lib/pgp';
 import {
 	PGP_MIME_TYPE,
-	getByPath,
-	readBinaryInput,
+	plaintextInputDescription,
+	readPlaintext,
 	streamToBuffer,
 	uniqueKeys,
 	withSuffix,
@@ -22,65 +21,7 @@ const showForEncrypt = { show: { operation: ['encrypt'] } };
 
 /** Parameters of the Encrypt operation. */
 export const description: INodeProperties[] = [
-	{
-		displayName: 'Source',
-		name: 'source',
-		type: 'options',
-		noDataExpression: true,
-		displayOptions: showForEncrypt,
-		options: [
-			{
-				name: 'JSON',
-				value: 'json',
-				description: "Encrypt the item's JSON (the whole item or one field)",
-			},
-			{
-				name: 'Binary File',
-				value: 'binary',
-				description: 'Encrypt a binary property of the item, streamed',
-			},
-		],
-		default: 'json',
-	},
-	{
-		displayName: 'JSON Mode',
-		name: 'jsonMode',
-		type: 'options',
-		noDataExpression: true,
-		displayOptions: { show: { operation: ['encrypt'], source: ['json'] } },
-		options: [
-			{
-				name: 'Whole Item',
-				value: 'wholeItem',
-				description: 'Encrypt JSON.stringify of the whole item JSON',
-			},
-			{
-				name: 'Field',
-				value: 'field',
-				description: 'Encrypt one field: strings as UTF-8 text, other values as JSON',
-			},
-		],
-		default: 'wholeItem',
-	},
-	{
-		displayName: 'JSON Field',
-		name: 'jsonField',
-		type: 'string',
-		displayOptions: { show: { operation: ['encrypt'], source: ['json'], jsonMode: ['field'] } },
-		default: '',
-		required: true,
-		placeholder: 'record.body',
-		description: 'Dot path of the field to encrypt, e.g. record.body or messages[0]',
-	},
-	{
-		displayName: 'Input Binary Field',
-		name: 'inputBinaryPropertyName',
-		type: 'string',
-		displayOptions: { show: { operation: ['encrypt'], source: ['binary'] } },
-		default: 'data',
-		required: true,
-		description: 'Name of the binary property holding the file to encrypt',
-	},
+	...plaintextInputDescription('encrypt', 'Encrypt'),
 	{
 		displayName: 'Output Format',
 		name: 'outputFormat',
@@ -176,35 +117,6 @@ interface EncryptOperationOptions {
 	fileName?: string;
 }
 
-/** The plaintext of item `itemIndex` and the neutral name stored inside the ciphertext. */
-async function plaintextOf(
-	this: IExecuteFunctions,
-	itemIndex: number,
-): Promise<{ data: Uint8Array | Readable; innerName: string; source: 'json' | 'binary' }> {
-	const source = this.getNodeParameter('source', itemIndex) as 'json' | 'binary';
-	const item = this.getInputData()[itemIndex];
-	if (source === 'binary') {
-		const propertyName = this.getNodeParameter('inputBinaryPropertyName', itemIndex) as string;
-		const { data } = await readBinaryInput.call(this, itemIndex, propertyName, { stream: true });
-		return { data, innerName: 'data.bin', source };
-	}
-	const jsonMode = this.getNodeParameter('jsonMode', itemIndex) as 'wholeItem' | 'field';
-	if (jsonMode === 'wholeItem') {
-		return { data: Buffer.from(JSON.stringify(item.json)), innerName: 'record.json', source };
-	}
-	const path = (this.getNodeParameter('jsonField', itemIndex) as string).trim();
-	const value = getByPath(item.json, path);
-	if (value === undefined) {
-		throw new NodeOperationError(this.getNode(), `Field "${path}" not found in the item`, {
-			itemIndex,
-		});
-	}
-	if (typeof value === 'string') {
-		return { data: Buffer.from(value, 'utf8'), innerName: 'record.txt', source };
-	}
-	return { data: Buffer.from(JSON.stringify(value)), innerName: 'record.json', source };
-}
-
 /**
  * Encrypt one item to the credential's public keys plus any additional recipients. The output item
  * keeps the input JSON unchanged and carries the ciphertext in a binary property
@@ -222,7 +134,7 @@ export async function execute(
 		await context.keys.credentialPublicKeys(),
 		await context.keys.keysFromText(options.additionalRecipients ?? ''),
 	);
-	const { data, innerName, source } = await plaintextOf.call(this, itemIndex);
+	const { data, innerName, source } = await readPlaintext.call(this, itemIndex, { stream: true });
 	const result = await encrypt({
 		data,
 		recipients,

@@ -1,9 +1,19 @@
 import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 
 import { KeyCache, toNodeError, type OperationContext, type OperationExecute } from './common';
+import * as decrypt from './decrypt.operation';
 import * as encrypt from './encrypt.operation';
+import * as inspectKey from './inspectKey.operation';
+import * as sign from './sign.operation';
+import * as verify from './verify.operation';
 
-const operations: Record<string, { execute: OperationExecute }> = { encrypt };
+const operations: Record<string, { execute: OperationExecute }> = {
+	encrypt,
+	decrypt,
+	sign,
+	verify,
+	inspectKey,
+};
 
 /**
  * Runs the selected operation for every input item. Keys are read (and a private key unlocked)

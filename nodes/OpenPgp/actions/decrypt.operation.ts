@@ -1,0 +1,249 @@
+import {
+	NodeOperationError,
+	type IDataObject,
+	type IExecuteFunctions,
+	type INodeExecutionData,
+	type INodeProperties,
+} from 'n8n-workflow';
+
+import { decrypt } from '../../../lib/pgp';
+import { getByPath, safeFileName, signatureJson, type OperationContext } from './common';
+
+const showForDecrypt = { show: { operation: ['decrypt'] } };
+
+/** Parameters of the Decrypt operation. */
+export const description: INodeProperties[] = [
+	{
+		displayName: 'Ciphertext Source',
+		name: 'ciphertextSource',
+		type: 'options',
+		noDataExpression: true,
+		displayOptions: showForDecrypt,
+		options: [
+			{
+				name: 'Binary File',
+				value: 'binary',
+				description: 'An OpenPGP message (binary .pgp/.gpg or armored .asc) in a binary property',
+			},
+			{
+				name: 'JSON Field',
+				value: 'field',
+				description: 'Armored text ("-----BEGIN PGP MESSAGE-----") in a JSON field',
+			},
+		],
+		default: 'binary',
+	},
+	{
+		displayName: 'Input Binary Field',
+		name: 'inputBinaryPropertyName',
+		type: 'string',
+		displayOptions: { show: { operation: ['decrypt'], ciphertextSource: ['binary'] } },
+		default: 'data',
+		required: true,
+		description: 'Name of the binary property holding the message',
+	},
+	{
+		displayName: 'Ciphertext Field',
+		name: 'ciphertextField',
+		type: 'string',
+		displayOptions: { show: { operation: ['decrypt'], ciphertextSource: ['field'] } },
+		default: 'encrypted',
+		required: true,
+		description: 'Dot path of the JSON field holding the armored message',
+	},
+	{
+		displayName: 'Output',
+		name: 'decryptedOutput',
+		type: 'options',
+		noDataExpression: true,
+		displayOptions: showForDecrypt,
+		options: [
+			{
+				name: 'Auto',
+				value: 'auto',
+				description: 'JSON when the plaintext is JSON, else a binary file',
+			},
+			{
+				name: 'JSON',
+				value: 'json',
+				description: 'Parse the plaintext as JSON (fails when it is not JSON)',
+			},
+			{
+				name: 'Binary File',
+				value: 'binary',
+				description: 'Put the plaintext in a binary property',
+			},
+		],
+		default: 'auto',
+	},
+	{
+		displayName: 'Output Binary Field',
+		name: 'outputBinaryPropertyName',
+		type: 'string',
+		displayOptions: { show: { operation: ['decrypt'], decryptedOutput: ['auto', 'binary'] } },
+		default: 'data',
+		required: true,
+		description: 'Name of the binary property that receives binary plaintext',
+	},
+	{
+		displayName: 'Options',
+		name: 'options',
+		type: 'collection',
+		placeholder: 'Add option',
+		displayOptions: showForDecrypt,
+		default: {},
+		options: [
+			{
+				displayName: 'Expect Signed',
+				name: 'expectSigned',
+				type: 'boolean',
+				default: false,
+				description:
+					'Whether to refuse messages without a valid signature of one of the Signer Public Keys',
+			},
+			{
+				displayName: 'File Name',
+				name: 'fileName',
+				type: 'string',
+				default: '',
+				description:
+					'Name of the binary output. Default: the name stored in the message, without directories.',
+			},
+			{
+				displayName: 'Metadata Field',
+				name: 'metadataField',
+				type: 'string',
+				default: 'pgp',
+				description:
+					'JSON field receiving signature results and the stored file name; empty to add nothing',
+			},
+			{
+				displayName: 'Signer Public Keys',
+				name: 'signerPublicKeys',
+				type: 'string',
+				typeOptions: { rows: 4 },
+				default: '',
+				placeholder: '-----BEGIN PGP PUBLIC KEY BLOCK-----…',
+				description:
+					'Armored public keys whose signatures are checked (expressions allowed); needed for Expect Signed',
+			},
+		],
+	},
+];
+
+interface DecryptOperationOptions {
+	expectSigned?: boolean;
+	fileName?: string;
+	metadataField?: string;
+	signerPublicKeys?: string;
+}
+
+/** Parse bytes as JSON, or undefined when they are not JSON text. */
+function parseJson(bytes: Uint8Array): { value: unknown } | undefined {
+	const text = Buffer.from(bytes).toString('utf8');
+	const trimmed = text.trim();
+	if (!trimmed || !'{["-0123456789tfn'.includes(trimmed[0])) return undefined;
+	try {
+		return { value: JSON.parse(text) };
+	} catch {
+		return undefined;
+	}
+}
+
+/**
+ * Decrypt one item with the private key of the `openPgpPrivateKeyApi` credential (unlocked once
+ * per execution). JSON plaintext becomes the item's JSON (objects as they are, other values under
+ * `data`); other plaintext goes to a binary property next to the input JSON. Signature results
+ * (signer fingerprint, validity, reason) go to the metadata field (default `pgp`).
+ */
+export async function execute(
+	this: IExecuteFunctions,
+	itemIndex: number,
+	context: OperationContext,
+): Promise<INodeExecutionData[]> {
+	const item = this.getInputData()[itemIndex];
+	const options = this.getNodeParameter('options', itemIndex, {}) as DecryptOperationOptions;
+	const ciphertextSource = this.getNodeParameter('ciphertextSource', itemIndex) as
+		| 'binary'
+		| 'field';
+	const outputMode = this.getNodeParameter('decryptedOutput', itemIndex) as
+		| 'auto'
+		| 'json'
+		| 'binary';
+
+	let data: Uint8Array | string;
+	let inputFileName: string | undefined;
+	if (ciphertextSource === 'binary') {
+		const propertyName = this.getNodeParameter('inputBinaryPropertyName', itemIndex) as string;
+		const binary = this.helpers.assertBinaryData(itemIndex, propertyName);
+		inputFileName = binary.fileName;
+		data = await this.helpers.getBinaryDataBuffer(itemIndex, propertyName);
+	} else {
+		const path = (this.getNodeParameter('ciphertextField', itemIndex) as string).trim();
+		const value = getByPath(item.json, path);
+		if (typeof value !== 'string' || !value.trim()) {
+			throw new NodeOperationError(
+				this.getNode(),
+				`Field "${path}" does not hold an armored OpenPGP message`,
+				{ itemIndex },
+			);
+		}
+		data = value;
+	}
+
+	const privateKey = await context.keys.credentialPrivateKey();
+	const verificationKeys = await context.keys.keysFromText(options.signerPublicKeys ?? '');
+	const result = await decrypt({
+		data,
+		decryptionKeys: [privateKey],
+		verificationKeys,
+		expectSigned: options.expectSigned === true,
+	});
+
+	const metadataField = (options.metadataField ?? 'pgp').trim();
+	const metadata: IDataObject = {
+		decryptedWith: privateKey.getFingerprint().toUpperCase(),
+		fileName: result.filename,
+		signed: result.signed,
+		verified: result.signatures.some((signature) => signature.valid),
+		signatures: result.signatures.map(signatureJson),
+	};
+	const withMetadata = (json: IDataObject): IDataObject =>
+		metadataField ? { ...json, [metadataField]: metadata } : json;
+
+	if (outputMode !== 'binary') {
+		const parsed = parseJson(result.data);
+		if (parsed) {
+			const value = parsed.value;
+			const json =
+				value !== null && typeof value === 'object' && !Array.isArray(value)
+					? (value as IDataObject)
+					: { data: value as IDataObject };
+			return [{ json: withMetadata(json), pairedItem: { item: itemIndex } }];
+		}
+		if (outputMode === 'json') {
+			throw new NodeOperationError(
+				this.getNode(),
+				'The decrypted data is not JSON; set Output to Binary File or Auto',
+				{ itemIndex },
+			);
+		}
+	}
+
+	const outputProperty =
+		(this.getNodeParameter('outputBinaryPropertyName', itemIndex) as string).trim() || 'data';
+	const strippedInputName = inputFileName?.replace(/\.(pgp|gpg|asc)$/i, '');
+	const fileName = safeFileName(
+		options.fileName?.trim() || result.filename || strippedInputName,
+		'decrypted.bin',
+	);
+	// No MIME type given: n8n derives it from the file name.
+	const binary = await this.helpers.prepareBinaryData(Buffer.from(result.data), fileName);
+	return [
+		{
+			json: withMetadata(item.json),
+			binary: { [outputProperty]: binary },
+			pairedItem: { item: itemIndex },
+		},
+	];
+}
