@@ -24,7 +24,8 @@ export class RetentionSweeper implements INodeType {
 		subtitle: '={{$parameter["operation"]}}',
 		description: 'Delete archived records when retention ends, honouring legal holds and Object Lock',
 		defaults: { name: 'Retention Sweeper' },
-		usableAsTool: true,
+		// Never offered to AI agents: this node deletes records of a compliance archive.
+		usableAsTool: false,
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [
