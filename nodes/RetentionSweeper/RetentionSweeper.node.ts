@@ -14,6 +14,9 @@ import { router } from './actions/router';
  * places and releases legal holds, and compiles the policy into bucket lifecycle rules. The verbs
  * live in `actions/`; the engine in `lib/retention`.
  */
+// Deliberately not `usableAsTool`: this node deletes records of a compliance archive and must
+// never be driven by an AI agent.
+// eslint-disable-next-line @n8n/community-nodes/node-usable-as-tool
 export class RetentionSweeper implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'Retention Sweeper',
@@ -24,8 +27,6 @@ export class RetentionSweeper implements INodeType {
 		subtitle: '={{$parameter["operation"]}}',
 		description: 'Delete archived records when retention ends, honouring legal holds and Object Lock',
 		defaults: { name: 'Retention Sweeper' },
-		// Never offered to AI agents: this node deletes records of a compliance archive.
-		usableAsTool: false,
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [
