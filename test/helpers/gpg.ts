@@ -119,6 +119,8 @@ export function gpgGenerateKey(home: string, options: MakeGpgHomeOptions = {}): 
  */
 export async function makeGpgHome(options: MakeGpgHomeOptions = {}): Promise<GpgHome> {
 	const home = mkdtempSync(join(tmpdir(), 'gpg-'));
+	// Test keys only: a low S2K count keeps passphrase-protected key generation fast (ms, not s).
+	writeFileSync(join(home, 'gpg-agent.conf'), 's2k-count 65536\n');
 	const fingerprint = gpgGenerateKey(home, options);
 	const publicKeyArmored = gpg(home, ['--armor', '--export', fingerprint]).toString();
 	const secretKeyArmored = gpg(home, [
