@@ -82,6 +82,9 @@ function decodeText(input: string | Uint8Array): string | Uint8Array {
 	if (bytes.length >= 2 && bytes[0] === 0xfe && bytes[1] === 0xff) {
 		return new TextDecoder('utf-16be').decode(bytes.subarray(2));
 	}
+	// Binary OpenPGP packets start with a packet tag byte (bit 7 set); UTF-8 BOM is EF BB BF.
+	const isUtf8Bom = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf;
+	if (bytes.length > 0 && (bytes[0] & 0x80) !== 0 && !isUtf8Bom) return bytes;
 	// UTF-16 without BOM: ASCII text with every other byte zero.
 	const sample = bytes.subarray(0, Math.min(bytes.length, 64));
 	if (sample.length >= 8) {
@@ -96,9 +99,6 @@ function decodeText(input: string | Uint8Array): string | Uint8Array {
 		if (oddZero >= half - 1 && evenZero === 0) return new TextDecoder('utf-16le').decode(bytes);
 		if (evenZero >= half - 1 && oddZero === 0) return new TextDecoder('utf-16be').decode(bytes);
 	}
-	// Binary OpenPGP packets start with a packet tag byte (bit 7 set); UTF-8 BOM is EF BB BF.
-	const isUtf8Bom = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf;
-	if (bytes.length > 0 && (bytes[0] & 0x80) !== 0 && !isUtf8Bom) return bytes;
 	return new TextDecoder('utf-8').decode(bytes);
 }
 
