@@ -1,0 +1,207 @@
+#!/usr/bin/env bash
+# n8n-e2e.sh - the pack in a REAL n8n 2.x (headless, SQLite, loopback only), for `npm run test:e2e`.
+#
+#   n8n-e2e.sh test [jest args]   everything: install n8n (cached), start the local S3 store when it is
+#                                 not running, build + `npm pack` the pack, run the jest e2e suite
+#                                 (jest.e2e.config.js); the suite starts/stops n8n through this script;
+#                                 on exit every n8n this script started is stopped by its pid file.
+#   n8n-e2e.sh install            install n8n@$N8N_VERSION on Node 24 into the cache (skipped when there)
+#   n8n-e2e.sh pack               build the pack from a snapshot of the working tree, `npm pack` it;
+#                                 prints the tarball path
+#   n8n-e2e.sh start <dir>        set up <dir> as n8n's user folder (pack tarball installed into
+#                                 <dir>/.n8n/nodes/node_modules/n8n-nodes-chat-archive) and start n8n
+#                                 there, headless; waits for /healthz/readiness; pid file <dir>/n8n.pid,
+#                                 log <dir>/n8n.log. Environment variables set by the caller (N8N_*,
+#                                 EXECUTIONS_*, DB_*) override the defaults below.
+#   n8n-e2e.sh stop <dir>         stop that n8n (TERM to its process group, KILL after 20 s)
+#   n8n-e2e.sh stop-all           stop every n8n started under $E2E_DIR
+#   n8n-e2e.sh bin                print the n8n binary path
+#
+# Environment (all optional):
+#   CHAT_ARCHIVE_CACHE  cache folder (default ${XDG_CACHE_HOME:-$HOME/.cache}/n8n-nodes-chat-archive);
+#                       n8n goes to <cache>/n8n
+#   N8N_VERSION         default 2.40.7 (2.41.x needs a package the registry lacks)
+#   E2E_DIR             work folder (default ${TMPDIR:-/tmp}/chat-archive-n8n-e2e): pack/, instances
+#   N8N_PORT            default 5678; the task broker uses N8N_RUNNERS_BROKER_PORT (default port+1)
+# Recipe: /work/shared/notes/n8n-headless-e2e.md (env set, readiness, pid files, pitfalls).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPO=$(pwd)
+source scripts/node24.sh
+
+CACHE=${CHAT_ARCHIVE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/n8n-nodes-chat-archive}
+N8N_VERSION=${N8N_VERSION:-2.40.7}
+N8N_DIR=$CACHE/n8n
+N8N_BIN=$N8N_DIR/node_modules/.bin/n8n
+E2E_DIR=${E2E_DIR:-${TMPDIR:-/tmp}/chat-archive-n8n-e2e}
+T0=$(date +%s.%N)
+
+log() { printf '[n8n-e2e %6.1fs] %s\n' "$(awk -v a="$T0" -v b="$(date +%s.%N)" 'BEGIN{print b-a}')" "$*" >&2; }
+die() { echo "n8n-e2e: $*" >&2; exit 1; }
+
+installed_version() {
+  node -p "require('$N8N_DIR/node_modules/n8n/package.json').version" 2>/dev/null || echo none
+}
+
+do_install() {
+  if [ "$(installed_version)" = "$N8N_VERSION" ] && [ -x "$N8N_BIN" ] &&
+     [ -f "$N8N_DIR/.sqlite3-rebuilt-$N8N_VERSION" -o -n "$(ls "$N8N_DIR"/node_modules/sqlite3/build/Release/*.node 2>/dev/null)" ]; then
+    log "n8n $N8N_VERSION already installed in $N8N_DIR"
+    return 0
+  fi
+  log "installing n8n@$N8N_VERSION into $N8N_DIR (install scripts ignored; takes 3-5 min)"
+  mkdir -p "$N8N_DIR"
+  printf '{"name":"n8n-e2e-install","private":true}\n' >"$N8N_DIR/package.json"
+  rm -f "$N8N_DIR/.sqlite3-rebuilt-"*
+  (cd "$N8N_DIR" && npm install --ignore-scripts --no-audit --no-fund --save-exact "n8n@$N8N_VERSION" >&2)
+  log "rebuilding sqlite3 against Node 24 headers ($NODE24_DIR)"
+  (cd "$N8N_DIR" && npm rebuild sqlite3 --nodedir="$NODE24_DIR" >&2)
+  [ "$(installed_version)" = "$N8N_VERSION" ] || die "n8n install failed (found $(installed_version))"
+  touch "$N8N_DIR/.sqlite3-rebuilt-$N8N_VERSION"
+  log "n8n $(installed_version) installed"
+}
+
+# Build from a snapshot of the working tree (tracked + untracked-not-ignored files) so that the build
+# neither writes dist/ into the shared checkout nor picks up a half-written dist/.
+do_pack() {
+  local snap=$E2E_DIR/pack/src out=$E2E_DIR/pack
+  [ -d node_modules/@n8n/node-cli ] || die "npm dependencies are missing (run npm ci --ignore-scripts)"
+  rm -rf "$snap"; mkdir -p "$snap"
+  git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' f; do
+    [ -e "$f" ] && printf '%s\0' "$f"
+  done | tar --null -T - -cf - | tar -xf - -C "$snap"
+  ln -s "$REPO/node_modules" "$snap/node_modules"
+  log "building the pack (n8n-node build) in $snap"
+  (cd "$snap" && npx n8n-node build >&2) || die "build failed"
+  rm -f "$out"/*.tgz
+  (cd "$snap" && npm pack --silent --pack-destination "$out" >/dev/null) || die "npm pack failed"
+  local tgz; tgz=$(ls "$out"/n8n-nodes-chat-archive-*.tgz)
+  log "packed $tgz ($(du -k "$tgz" | cut -f1) KiB)"
+  echo "$tgz"
+}
+
+pidfile() { echo "$1/n8n.pid"; }
+alive() { local st; st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1; [ -n "$st" ] && [ "$st" != Z ]; }
+
+# install the tarball as an installed community package of the user folder $1
+install_pack() {
+  local user=$1 tgz
+  tgz=$(ls "$E2E_DIR"/pack/n8n-nodes-chat-archive-*.tgz 2>/dev/null | head -1)
+  [ -n "$tgz" ] || tgz=$(do_pack)
+  local nodes=$user/.n8n/nodes
+  if [ -f "$nodes/.installed-from" ] && [ "$(cat "$nodes/.installed-from")" = "$(sha256sum "$tgz" | cut -d' ' -f1)" ]; then
+    return 0
+  fi
+  mkdir -p "$nodes"
+  [ -f "$nodes/package.json" ] || printf '{"name":"installed-nodes","private":true,"dependencies":{}}\n' >"$nodes/package.json"
+  log "installing $(basename "$tgz") into $nodes/node_modules"
+  # peer dependency n8n-workflow comes from n8n itself, as for packages installed from the editor
+  (cd "$nodes" && npm install --no-audit --no-fund --ignore-scripts --omit=dev --legacy-peer-deps \
+      --prefer-offline "$tgz" >&2) || die "installing the pack tarball failed"
+  [ -f "$nodes/node_modules/n8n-nodes-chat-archive/package.json" ] || die "pack not in $nodes/node_modules"
+  sha256sum "$tgz" | cut -d' ' -f1 >"$nodes/.installed-from"
+}
+
+do_start() {
+  local user=${1:?usage: start <user folder>}
+  mkdir -p "$user"; user=$(cd "$user" && pwd)
+  [ -x "$N8N_BIN" ] || die "n8n is not installed (run: $0 install)"
+  local pf; pf=$(pidfile "$user")
+  if [ -s "$pf" ] && alive "$(cat "$pf")"; then die "n8n already running for $user (pid $(cat "$pf"))"; fi
+  install_pack "$user"
+  local port=${N8N_PORT:-5678}
+  if ss -Hltn "sport = :$port" | grep -q .; then die "port $port is already in use"; fi
+  [ -s "$user/encryption-key" ] || head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$user/encryption-key"
+  echo "$user" >>"$E2E_DIR/instances"
+  log "starting n8n $(installed_version) (user folder $user, port $port)"
+  (
+    export N8N_USER_FOLDER=$user
+    export N8N_ENCRYPTION_KEY; N8N_ENCRYPTION_KEY=$(cat "$user/encryption-key")
+    export N8N_ENFORCE_SETTINGS_FILE_PERMISSIONS=true
+    export N8N_HOST=127.0.0.1 N8N_LISTEN_ADDRESS=127.0.0.1 N8N_PORT=$port N8N_PROTOCOL=http
+    export N8N_WEBHOOK_URL=${N8N_WEBHOOK_URL:-http://127.0.0.1:$port/}
+    export N8N_EDITOR_BASE_URL=${N8N_EDITOR_BASE_URL:-http://127.0.0.1:$port/}
+    export N8N_RUNNERS_BROKER_PORT=${N8N_RUNNERS_BROKER_PORT:-$((port + 1))}
+    export N8N_RUNNERS_BROKER_LISTEN_ADDRESS=127.0.0.1
+    export N8N_SECURE_COOKIE=false
+    export N8N_DIAGNOSTICS_ENABLED=false N8N_VERSION_NOTIFICATIONS_ENABLED=false
+    export N8N_TEMPLATES_ENABLED=false N8N_PERSONALIZATION_ENABLED=false N8N_HIRING_BANNER_ENABLED=false
+    export N8N_PUBLIC_API_DISABLED=false
+    export N8N_DISABLED_MODULES=${N8N_DISABLED_MODULES:-mcp-registry}
+    export N8N_RUNNERS_TASK_TIMEOUT=60 N8N_UNVERIFIED_PACKAGES_ENABLED=false
+    export N8N_COMPRESSION_NODE_MAX_DECOMPRESSED_SIZE_BYTES=268435456 N8N_COMPRESSION_NODE_MAX_ZIP_ENTRIES=1000
+    export N8N_LOG_LEVEL=${N8N_LOG_LEVEL:-info}
+    export DB_TYPE=sqlite
+    # jest sets NODE_ENV=test, with which n8n 2.40.7 exits at once without a word
+    export NODE_ENV=production
+    unset JEST_WORKER_ID
+    cd "$user"
+    setsid bash -c 'echo $$ > "$0"; exec "$1" start' "$pf" "$N8N_BIN" >>"$user/n8n.log" 2>&1 </dev/null &
+  )
+  for _ in $(seq 1 50); do [ -s "$pf" ] && break; sleep 0.1; done
+  [ -s "$pf" ] || die "n8n did not write its pid file"
+  local pid; pid=$(cat "$pf")
+  for _ in $(seq 1 240); do
+    if curl -sf -m 2 -o /dev/null "http://127.0.0.1:$port/healthz/readiness"; then
+      log "n8n ready on http://127.0.0.1:$port (pid $pid)"
+      return 0
+    fi
+    alive "$pid" || { tail -n 40 "$user/n8n.log" >&2; die "n8n exited during boot (log: $user/n8n.log)"; }
+    sleep 0.25
+  done
+  tail -n 40 "$user/n8n.log" >&2
+  do_stop "$user"
+  die "n8n not ready after 60 s (log: $user/n8n.log)"
+}
+
+do_stop() {
+  local user=${1:?usage: stop <user folder>} pf pid
+  pf=$(pidfile "$user")
+  [ -s "$pf" ] || return 0
+  pid=$(cat "$pf")
+  if alive "$pid"; then
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 200); do alive "$pid" || break; sleep 0.1; done
+    if alive "$pid"; then kill -KILL -- "-$pid" 2>/dev/null || true; fi
+    # the task runner child is in the same process group
+    for _ in $(seq 1 50); do pgrep -g "$pid" >/dev/null 2>&1 || break; sleep 0.1; done
+    pgrep -g "$pid" >/dev/null 2>&1 && kill -KILL -- "-$pid" 2>/dev/null || true
+    log "stopped n8n (pid $pid, $user)"
+  fi
+  rm -f "$pf"
+}
+
+do_stop_all() {
+  [ -f "$E2E_DIR/instances" ] || return 0
+  sort -u "$E2E_DIR/instances" | while read -r u; do [ -n "$u" ] && do_stop "$u"; done
+  rm -f "$E2E_DIR/instances"
+}
+
+do_test() {
+  command -v gpg >/dev/null 2>&1 || die "gpg is missing (apt-get install gnupg)"
+  do_install
+  local started_store=0
+  if ! bash scripts/s3-local.sh env >/dev/null 2>&1; then started_store=1; fi
+  eval "$(bash scripts/s3-local.sh start)"
+  # shellcheck disable=SC2064
+  trap "bash '$REPO/scripts/n8n-e2e.sh' stop-all; if [ $started_store = 1 ] && [ \"\${KEEP_S3:-0}\" != 1 ]; then bash '$REPO/scripts/s3-local.sh' stop >/dev/null 2>&1 || true; fi" EXIT
+  mkdir -p "$E2E_DIR"
+  do_stop_all
+  rm -rf "$E2E_DIR/runs"   # user folders of the previous run
+  do_pack >/dev/null
+  export E2E_DIR N8N_E2E_SCRIPT="$REPO/scripts/n8n-e2e.sh"
+  local rc=0
+  npx jest -c jest.e2e.config.js "$@" || rc=$?
+  return $rc
+}
+
+case "${1:-}" in
+  install) do_install ;;
+  pack) mkdir -p "$E2E_DIR"; do_pack ;;
+  start) shift; mkdir -p "$E2E_DIR"; do_start "$@" ;;
+  stop) shift; do_stop "$@" ;;
+  stop-all) do_stop_all ;;
+  bin) echo "$N8N_BIN" ;;
+  test) shift; do_test "$@" ;;
+  *) echo "usage: $0 test [jest args] | install | pack | start <dir> | stop <dir> | stop-all | bin" >&2; exit 2 ;;
+esac

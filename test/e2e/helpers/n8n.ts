@@ -1,0 +1,240 @@
+/**
+ * E2E helper: a real n8n 2.x process (started and stopped by `scripts/n8n-e2e.sh` through pid files),
+ * owner + API key without the UI, REST and public-API calls, and raw scans of n8n's files.
+ *
+ * Recipe: /work/shared/notes/n8n-headless-e2e.md. Everything runs on 127.0.0.1.
+ */
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+
+const REPO = path.resolve(__dirname, '..', '..', '..');
+export const E2E_SCRIPT = process.env.N8N_E2E_SCRIPT || path.join(REPO, 'scripts', 'n8n-e2e.sh');
+export const E2E_DIR =
+	process.env.E2E_DIR || path.join(process.env.TMPDIR || '/tmp', 'chat-archive-n8n-e2e');
+
+/** Node types of the pack as n8n names them when loaded from the community packages folder. */
+export const PACK = 'n8n-nodes-chat-archive';
+
+/** A fresh n8n user folder under $E2E_DIR/runs (emptied by `n8n-e2e.sh test` at its start; kept after for debugging). */
+export function makeUserFolder(label: string): string {
+	mkdirSync(path.join(E2E_DIR, 'runs'), { recursive: true });
+	return mkdtempSync(path.join(E2E_DIR, 'runs', `${label}-`));
+}
+
+export interface N8nInstance {
+	userFolder: string;
+	port: number;
+	baseUrl: string;
+	/** `<user folder>/.n8n/database.sqlite` */
+	dbPath: string;
+	/** Milliseconds from `start` until /healthz/readiness answered 200. */
+	bootMs: number;
+}
+
+/** Start n8n on `userFolder` (pack installed from the tarball), wait for readiness. */
+export function startN8n(
+	userFolder: string,
+	env: Record<string, string> = {},
+	port = 5678,
+): N8nInstance {
+	const t0 = Date.now();
+	execFileSync('bash', [E2E_SCRIPT, 'start', userFolder], {
+		env: { ...process.env, N8N_PORT: String(port), ...env },
+		stdio: ['ignore', 'ignore', 'inherit'],
+		timeout: 180_000,
+	});
+	return {
+		userFolder,
+		port,
+		baseUrl: `http://127.0.0.1:${port}`,
+		dbPath: path.join(userFolder, '.n8n', 'database.sqlite'),
+		bootMs: Date.now() - t0,
+	};
+}
+
+/** Stop the n8n of `userFolder` (process group, by pid file). Never throws. */
+export function stopN8n(userFolder: string): void {
+	try {
+		execFileSync('bash', [E2E_SCRIPT, 'stop', userFolder], {
+			stdio: ['ignore', 'ignore', 'inherit'],
+			timeout: 60_000,
+		});
+	} catch (error) {
+		console.error(`stopping n8n of ${userFolder} failed: ${error}`);
+	}
+}
+
+export interface Session {
+	email: string;
+	password: string;
+	cookie: string;
+	apiKey: string;
+}
+
+async function json(response: Response, what: string): Promise<any> {
+	const text = await response.text();
+	if (!response.ok) throw new Error(`${what}: HTTP ${response.status} ${text.slice(0, 500)}`);
+	return text ? JSON.parse(text) : undefined;
+}
+
+/** Owner via `POST /rest/owner/setup`, cookie via `/rest/login`, API key with every scope. */
+export async function setupOwner(baseUrl: string): Promise<Session> {
+	const email = 'owner@example.invalid';
+	const password = `E2e-${randomBytes(9).toString('base64url')}1`;
+	await json(
+		await fetch(`${baseUrl}/rest/owner/setup`, {
+			method: 'POST',
+			headers: { 'content-type': 'application/json' },
+			body: JSON.stringify({ email, firstName: 'E2E', lastName: 'Owner', password }),
+		}),
+		'owner setup',
+	);
+	const cookie = await login(baseUrl, email, password);
+	const scopes = (
+		await json(await fetch(`${baseUrl}/rest/api-keys/scopes`, { headers: { cookie } }), 'scopes')
+	).data;
+	const key = await json(
+		await fetch(`${baseUrl}/rest/api-keys`, {
+			method: 'POST',
+			headers: { 'content-type': 'application/json', cookie },
+			body: JSON.stringify({ label: 'e2e', scopes, expiresAt: null }),
+		}),
+		'api key',
+	);
+	return { email, password, cookie, apiKey: key.data.rawApiKey };
+}
+
+/** `POST /rest/login` → the `n8n-auth` cookie (as a `cookie` header value). */
+export async function login(baseUrl: string, email: string, password: string): Promise<string> {
+	const response = await fetch(`${baseUrl}/rest/login`, {
+		method: 'POST',
+		headers: { 'content-type': 'application/json' },
+		body: JSON.stringify({ emailOrLdapLoginId: email, password }),
+	});
+	await json(response, 'login');
+	const auth = response.headers.getSetCookie().find((c) => c.startsWith('n8n-auth='));
+	if (!auth) throw new Error('login: no n8n-auth cookie');
+	return auth.split(';')[0];
+}
+
+/** Public API call (`/api/v1`, `X-N8N-API-KEY`); throws on non-2xx. */
+export async function api(
+	baseUrl: string,
+	apiKey: string,
+	method: string,
+	route: string,
+	body?: unknown,
+): Promise<any> {
+	return json(
+		await fetch(`${baseUrl}/api/v1${route}`, {
+			method,
+			headers: {
+				'x-n8n-api-key': apiKey,
+				...(body === undefined ? {} : { 'content-type': 'application/json' }),
+			},
+			body: body === undefined ? undefined : JSON.stringify(body),
+		}),
+		`${method} /api/v1${route}`,
+	);
+}
+
+/** Cookie-authenticated internal REST call (`/rest`); throws on non-2xx. */
+export async function rest(
+	baseUrl: string,
+	cookie: string,
+	method: string,
+	route: string,
+	body?: unknown,
+): Promise<any> {
+	return json(
+		await fetch(`${baseUrl}/rest${route}`, {
+			method,
+			headers: { cookie, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+			body: body === undefined ? undefined : JSON.stringify(body),
+		}),
+		`${method} /rest${route}`,
+	);
+}
+
+/** Poll `url` (a request built by `probe`) until it stops answering 404 (webhook registration is async). */
+export async function waitUntilNot404(
+	probe: () => Promise<Response>,
+	timeoutMs = 15_000,
+): Promise<number> {
+	const t0 = Date.now();
+	for (;;) {
+		const response = await probe();
+		await response.arrayBuffer();
+		if (response.status !== 404) return Date.now() - t0;
+		if (Date.now() - t0 > timeoutMs) throw new Error('webhook still 404 after activation');
+		await new Promise((r) => setTimeout(r, 100));
+	}
+}
+
+/** Read-only SQL on n8n's SQLite file through Node's built-in `node:sqlite` (a child process). */
+export function sql(dbPath: string, query: string): Array<Record<string, unknown>> {
+	const out = execFileSync(
+		process.execPath,
+		[
+			'--no-warnings',
+			'-e',
+			`const {DatabaseSync}=require('node:sqlite');const db=new DatabaseSync(process.argv[1],{readOnly:true});` +
+				`process.stdout.write(JSON.stringify(db.prepare(process.argv[2]).all()));db.close();`,
+			dbPath,
+			query,
+		],
+		{ encoding: 'utf8' },
+	);
+	return JSON.parse(out);
+}
+
+/** Occurrences of each marker (UTF-8 bytes) in one file. */
+export function countInFile(file: string, markers: string[]): Record<string, number> {
+	const bytes = readFileSync(file);
+	const result: Record<string, number> = {};
+	for (const marker of markers) {
+		const needle = Buffer.from(marker, 'utf8');
+		let count = 0;
+		for (let at = bytes.indexOf(needle); at !== -1; at = bytes.indexOf(needle, at + 1)) count++;
+		result[marker] = count;
+	}
+	return result;
+}
+
+export interface ScanResult {
+	/** file (relative to `.n8n`) → marker → hits; only files with hits. */
+	hits: Record<string, Record<string, number>>;
+	total: number;
+	filesScanned: number;
+}
+
+/**
+ * Raw byte scan of n8n's data folder (`<user folder>/.n8n`: database.sqlite, -wal, -shm, -journal,
+ * binaryData/, logs…), except `nodes/` (the installed pack code) — for plaintext markers.
+ */
+export function scanDataFolder(userFolder: string, markers: string[]): ScanResult {
+	const root = path.join(userFolder, '.n8n');
+	const result: ScanResult = { hits: {}, total: 0, filesScanned: 0 };
+	const walk = (dir: string) => {
+		for (const entry of readdirSync(dir)) {
+			const full = path.join(dir, entry);
+			const rel = path.relative(root, full);
+			if (rel === 'nodes') continue;
+			const st = statSync(full);
+			if (st.isDirectory()) walk(full);
+			else if (st.isFile()) {
+				result.filesScanned++;
+				const counts = countInFile(full, markers);
+				const sum = Object.values(counts).reduce((a, b) => a + b, 0);
+				if (sum > 0) {
+					result.hits[rel] = Object.fromEntries(Object.entries(counts).filter(([, n]) => n > 0));
+					result.total += sum;
+				}
+			}
+		}
+	};
+	if (existsSync(root)) walk(root);
+	return result;
+}

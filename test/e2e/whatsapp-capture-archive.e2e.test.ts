@@ -1,0 +1,523 @@
+/**
+ * The template `workflows/whatsapp-capture-archive.json` in a REAL n8n 2.x (`scripts/n8n-e2e.sh`):
+ * the pack is installed from its `npm pack` tarball into the community packages folder, the owner and
+ * an API key are made without the UI, the three credentials are created through the public API, the
+ * template is imported with POST /api/v1/workflows and activated; then every fixture delivery of
+ * test/fixtures/whatsapp is signed with a throw-away app secret and POSTed to the production webhook
+ * URL. The archived objects in the local Ceph RGW store are decrypted with gpg and compared with the
+ * checked-in expected records. Afterwards n8n's data folder is scanned for plaintext, before and after
+ * execution pruning.
+ *
+ * Run with `npm run test:e2e` (bash scripts/n8n-e2e.sh test). Measurements are printed and written
+ * to $E2E_DIR/results-capture.json.
+ */
+import { execFileSync } from 'node:child_process';
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+import { ListObjectVersionsCommand, type S3Client } from '@aws-sdk/client-s3';
+
+import { createS3Client, recordId } from '../../lib/archive';
+import { gpgDecrypt, makeGpgHome } from '../helpers/gpg';
+import { getObjectBytes, listAllKeys, makeBucket, s3Settings } from '../helpers/s3';
+import {
+	api,
+	E2E_DIR,
+	makeUserFolder,
+	PACK,
+	rest,
+	scanDataFolder,
+	type N8nInstance,
+	type Session,
+	setupOwner,
+	sql,
+	startN8n,
+	stopN8n,
+	waitUntilNot404,
+} from './helpers/n8n';
+
+const REPO = path.resolve(__dirname, '..', '..');
+const FIXTURES = path.join(REPO, 'test', 'fixtures', 'whatsapp');
+const EXPECTED = path.join(REPO, 'test', 'fixtures', 'expected');
+const TEMPLATE = JSON.parse(
+	readFileSync(path.join(REPO, 'workflows', 'whatsapp-capture-archive.json'), 'utf8'),
+);
+
+const deliveries = readdirSync(FIXTURES)
+	.filter((f) => f.endsWith('.json'))
+	.filter(
+		(f) =>
+			JSON.parse(readFileSync(path.join(FIXTURES, f), 'utf8')).object ===
+			'whatsapp_business_account',
+	)
+	.sort();
+const expectedRecords = (file: string): Array<Record<string, unknown>> =>
+	JSON.parse(readFileSync(path.join(EXPECTED, file.replace(/\.json$/, '.records.json')), 'utf8'));
+
+/** Plaintext of the fixtures that must not stay in n8n's files. */
+const MARKERS = [
+	'Can you confirm the bond order',
+	'Signed term sheet',
+	'Confirmed, ticket 4411 booked',
+	'1 Example Plaza',
+	'Yes, proceed',
+	'Dana Example',
+];
+
+/** Body of the delivery sent to the failing workflow (its error execution is saved). */
+const FAILURE_MARKER = `E2E failure path ${randomBytes(6).toString('hex')}`;
+const APP_SECRET = randomBytes(16).toString('hex');
+const VERIFY_TOKEN = randomBytes(12).toString('hex');
+const INDEX_KEY = randomBytes(32).toString('hex');
+const sign = (body: Buffer, secret = APP_SECRET) =>
+	'sha256=' + createHmac('sha256', secret).update(body).digest('hex');
+
+const results: Record<string, unknown> = {};
+const note = (key: string, value: unknown) => {
+	results[key] = value;
+	console.log(`[e2e] ${key}: ${JSON.stringify(value)}`);
+};
+
+/** A new delivery made from inbound-text.json: fresh wamid, its own body and profile name. */
+function craftDelivery(body: string, name: string): { raw: Buffer; wamid: string } {
+	const delivery = JSON.parse(readFileSync(path.join(FIXTURES, 'inbound-text.json'), 'utf8'));
+	const value = delivery.entry[0].changes[0].value;
+	const wamid = `wamid.E2E${randomBytes(12).toString('hex')}`;
+	value.messages[0].id = wamid;
+	value.messages[0].text.body = body;
+	value.contacts[0].profile.name = name;
+	return { raw: Buffer.from(JSON.stringify(delivery)), wamid };
+}
+
+describe('template whatsapp-capture-archive in a real n8n (community package from npm pack, SQLite, local RGW, gpg)', () => {
+	let gpg: Awaited<ReturnType<typeof makeGpgHome>>;
+	let s3: S3Client;
+	let bucket: string;
+	let userFolder: string;
+	let n8n: N8nInstance;
+	let session: Session;
+	let workflowId: string;
+	let webhookUrl: string;
+	const credentialIds: Record<string, string> = {};
+
+	const post = async (url: string, body: Buffer, signature?: string) => {
+		const headers: Record<string, string> = { 'content-type': 'application/json' };
+		if (signature !== undefined) headers['x-hub-signature-256'] = signature;
+		const t0 = Date.now();
+		const response = await fetch(url, { method: 'POST', headers, body: new Uint8Array(body) });
+		const text = await response.text();
+		return {
+			status: response.status,
+			text,
+			contentType: response.headers.get('content-type'),
+			ms: Date.now() - t0,
+		};
+	};
+	const pgpKeys = async () => (await listAllKeys(s3, bucket)).filter((k) => k.endsWith('.pgp'));
+
+	/** Create a credential through the public API; returns its id. */
+	const createCredential = async (name: string, type: string, data: Record<string, unknown>) =>
+		(await api(n8n.baseUrl, session.apiKey, 'POST', '/credentials', { name, type, data }))
+			.id as string;
+
+	/** The template with its credential references replaced, imported through the public API. */
+	const importTemplate = async (
+		name: string,
+		credentials: Record<string, string>,
+		webhookId?: string,
+	) => {
+		const nodes = TEMPLATE.nodes.map((node: any) => {
+			const copy = structuredClone(node);
+			if (webhookId && copy.webhookId) copy.webhookId = webhookId;
+			for (const type of Object.keys(copy.credentials ?? {})) {
+				copy.credentials[type] = { id: credentials[type], name: `${type} (e2e)` };
+			}
+			return copy;
+		});
+		const created = await api(n8n.baseUrl, session.apiKey, 'POST', '/workflows', {
+			name,
+			nodes,
+			connections: TEMPLATE.connections,
+			settings: TEMPLATE.settings,
+		});
+		return created;
+	};
+
+	const activate = async (id: string, url: string) => {
+		const t0 = Date.now();
+		await api(n8n.baseUrl, session.apiKey, 'POST', `/workflows/${id}/activate`);
+		const activateMs = Date.now() - t0;
+		// a handshake GET with a wrong token: 404 while unregistered, 403 once live
+		const liveAfterMs = await waitUntilNot404(() =>
+			fetch(`${url}?hub.mode=subscribe&hub.verify_token=x&hub.challenge=1`),
+		);
+		return { activateMs, liveAfterMs };
+	};
+
+	beforeAll(async () => {
+		gpg = await makeGpgHome();
+		const settings = s3Settings();
+		s3 = createS3Client(settings);
+		bucket = await makeBucket(s3, { objectLock: true, prefix: 'e2e' });
+		userFolder = makeUserFolder('capture');
+		// hard-delete pruning every 15 min (the default) while capturing, so "before pruning" is measurable
+		n8n = startN8n(userFolder, { EXECUTIONS_DATA_PRUNE_HARD_DELETE_INTERVAL: '15' });
+		note('boot ms (first boot, migrations included)', n8n.bootMs);
+		session = await setupOwner(n8n.baseUrl);
+
+		credentialIds.whatsAppCaptureApi = await createCredential(
+			'WhatsApp Capture (e2e)',
+			'whatsAppCaptureApi',
+			{
+				appSecret: APP_SECRET,
+				verifyToken: VERIFY_TOKEN,
+				graphApiBaseUrl: 'http://127.0.0.1:9',
+				graphApiVersion: 'v24.0',
+			},
+		);
+		credentialIds.openPgpPublicKeysApi = await createCredential(
+			'OpenPGP Public Keys (e2e)',
+			'openPgpPublicKeysApi',
+			{
+				publicKeys: gpg.publicKeyArmored,
+				expectedFingerprints: gpg.fingerprint,
+			},
+		);
+		const s3Credential = {
+			endpoint: settings.endpoint,
+			region: settings.region,
+			accessKeyId: settings.accessKeyId,
+			secretAccessKey: settings.secretAccessKey,
+			forcePathStyle: true,
+			checksumMode: 'WHEN_REQUIRED',
+			bucket,
+			indexKey: INDEX_KEY,
+		};
+		credentialIds.s3ArchiveApi = await createCredential(
+			'S3 Archive Store (e2e)',
+			's3ArchiveApi',
+			s3Credential,
+		);
+
+		const workflow = await importTemplate(TEMPLATE.name, credentialIds);
+		workflowId = workflow.id;
+		const trigger = workflow.nodes.find((n: any) => n.type === `${PACK}.whatsAppCaptureTrigger`);
+		// the trigger's webhooks declare path 'webhook' without isFullPath → /webhook/<webhookId>/webhook
+		webhookUrl = `${n8n.baseUrl}/webhook/${trigger.webhookId}/webhook`;
+		note('activation', await activate(workflowId, webhookUrl));
+	});
+
+	afterAll(async () => {
+		if (userFolder) stopN8n(userFolder);
+		await gpg?.cleanup();
+		results.bucket = bucket;
+		writeFileSync(path.join(E2E_DIR, 'results-capture.json'), JSON.stringify(results, null, 2));
+	});
+
+	it('loads the three node types and credential types from the community packages folder', async () => {
+		const described = await rest(n8n.baseUrl, session.cookie, 'POST', '/node-types', {
+			nodeInfos: ['whatsAppCaptureTrigger', 'openPgp', 's3Archive'].map((name) => ({
+				name: `${PACK}.${name}`,
+				version: 1,
+			})),
+		});
+		// asked by full type name; n8n 2.40.7 answers with the descriptions' own (unprefixed) names
+		expect(described.data.map((d: any) => d.name).sort()).toEqual([
+			'openPgp',
+			's3Archive',
+			'whatsAppCaptureTrigger',
+		]);
+		const trigger = described.data.find((d: any) => d.name === 'whatsAppCaptureTrigger');
+		note('trigger webhooks as real n8n serves them', trigger.webhooks);
+		for (const type of ['whatsAppCaptureApi', 'openPgpPublicKeysApi', 's3ArchiveApi']) {
+			const schema = await api(n8n.baseUrl, session.apiKey, 'GET', `/credentials/schema/${type}`);
+			expect(schema.type).toBe('object');
+		}
+		const workflow = await api(n8n.baseUrl, session.apiKey, 'GET', `/workflows/${workflowId}`);
+		expect(workflow.active).toBe(true);
+	});
+
+	it('answers the verification handshake: the challenge (text/plain) for the right token, 403 otherwise', async () => {
+		const url = (mode: string, token: string) =>
+			`${webhookUrl}?hub.mode=${mode}&hub.verify_token=${token}&hub.challenge=1158201444`;
+		const ok = await fetch(url('subscribe', VERIFY_TOKEN));
+		expect(ok.status).toBe(200);
+		expect(ok.headers.get('content-type')).toMatch(/^text\/plain/);
+		expect(await ok.text()).toBe('1158201444');
+		expect((await fetch(url('subscribe', 'wrong-token'))).status).toBe(403);
+		expect((await fetch(url('unsubscribe', VERIFY_TOKEN))).status).toBe(403);
+	});
+
+	it('refuses unsigned and wrongly signed deliveries with 401: nothing archived, no execution', async () => {
+		const executionsBefore = sql(n8n.dbPath, 'select count(*) as n from execution_entity')[0].n;
+		const statuses: number[] = [];
+		const expected: number[] = [];
+		const isJson = (b: Buffer) => {
+			try {
+				JSON.parse(b.toString('utf8'));
+				return true;
+			} catch {
+				return false;
+			}
+		};
+		for (const file of deliveries) {
+			const body = readFileSync(path.join(FIXTURES, file));
+			const mutated = Buffer.from(body);
+			mutated[Math.floor(mutated.length / 2)] ^= 0x01;
+			for (const [payload, signature] of [
+				[body, undefined],
+				[body, sign(body, 'not-the-app-secret')],
+				[mutated, sign(body)],
+				[body, sign(body).replace('sha256=', 'sha1=')],
+			] as Array<[Buffer, string | undefined]>) {
+				statuses.push((await post(webhookUrl, payload, signature)).status);
+				// a body that is no longer JSON is refused by n8n's body parser (422) before the node runs
+				expected.push(isJson(payload) ? 401 : 422);
+			}
+		}
+		note('refused deliveries: 401 / 422 (body not JSON, n8n body parser)', [
+			statuses.filter((s) => s === 401).length,
+			statuses.filter((s) => s === 422).length,
+		]);
+		expect(statuses).toEqual(expected);
+		expect(await listAllKeys(s3, bucket)).toEqual([]);
+		expect(sql(n8n.dbPath, 'select count(*) as n from execution_entity')[0].n).toBe(
+			executionsBefore,
+		);
+	});
+
+	it('signed deliveries → 200, one object per record, each decrypts with gpg to the expected record', async () => {
+		const timings: number[] = [];
+		const answers: Array<{
+			file: string;
+			status: number;
+			body: string;
+			contentType: string | null;
+		}> = [];
+		const expectedById = new Map<string, Record<string, unknown>>();
+		for (const file of deliveries) {
+			const body = readFileSync(path.join(FIXTURES, file));
+			const answer = await post(webhookUrl, body, sign(body));
+			answers.push({
+				file,
+				status: answer.status,
+				body: answer.text,
+				contentType: answer.contentType,
+			});
+			timings.push(answer.ms);
+			for (const record of expectedRecords(file)) {
+				expectedById.set(
+					recordId({ indexKey: INDEX_KEY, idempotencyKey: String(record.idempotency_key) }),
+					record,
+				);
+			}
+		}
+		note(
+			'signed delivery answers',
+			answers.map((a) => `${a.file}: ${a.status} ${JSON.stringify(a.body)} ${a.contentType}`),
+		);
+		note('signed delivery ms (sequential, answer after workflow)', timings);
+		expect(answers.map((a) => a.status)).toEqual(answers.map(() => 200));
+
+		const keys = await listAllKeys(s3, bucket);
+		note('objects in bucket', keys.length);
+		const recordKeys = keys.filter((k) => k.endsWith('.pgp') && !k.endsWith('.media.pgp'));
+		expect(recordKeys).toHaveLength(expectedById.size);
+		for (const key of recordKeys) {
+			// <prefix>/<class>/<phone_number_id>/<yyyy>/<mm>/<dd>/<pseudonym>/<record id>.pgp
+			expect(key.startsWith('archive/default/')).toBe(true);
+			const id = path.basename(key, '.pgp');
+			const expected = expectedById.get(id);
+			expect(expected).toBeDefined();
+			const decrypted = JSON.parse(
+				gpgDecrypt(gpg.home, await getObjectBytes(s3, bucket, key)).toString('utf8'),
+			);
+			expect(decrypted.wamid).toBe(expected!.wamid);
+			expect(decrypted.phone_number_id).toBe(expected!.phone_number_id);
+			expect(decrypted.type).toBe(expected!.type);
+			expect(Date.parse(decrypted.received_at)).toBeGreaterThan(Date.now() - 15 * 60_000);
+			expect({ ...decrypted, received_at: 'x' }).toEqual({ ...expected, received_at: 'x' });
+			// nothing identifying in the key
+			if (expected!.wamid) expect(key).not.toContain(String(expected!.wamid));
+			expect(key).not.toContain('15550100123');
+		}
+	});
+
+	it('the same deliveries again → 200 and still one object per message (sequential and concurrent)', async () => {
+		const keysBefore = await listAllKeys(s3, bucket);
+		for (const file of deliveries) {
+			const body = readFileSync(path.join(FIXTURES, file));
+			expect((await post(webhookUrl, body, sign(body))).status).toBe(200);
+		}
+		expect(await listAllKeys(s3, bucket)).toEqual(keysBefore);
+
+		// a new message delivered twice at the same moment (Meta retries can overlap)
+		const { raw } = craftDelivery('Can you confirm the bond order for 75k?', 'Dana Example');
+		const both = await Promise.all([
+			post(webhookUrl, raw, sign(raw)),
+			post(webhookUrl, raw, sign(raw)),
+		]);
+		note(
+			'concurrent duplicate answers',
+			both.map((b) => `${b.status} ${b.text.slice(0, 200)}`),
+		);
+		const keysAfter = await listAllKeys(s3, bucket);
+		const added = keysAfter.filter((k) => !keysBefore.includes(k));
+		const versions = await s3.send(
+			new ListObjectVersionsCommand({ Bucket: bucket, Prefix: added[0] }),
+		);
+		note('concurrent duplicate: new keys / versions of the new key', [
+			added.length,
+			versions.Versions?.length ?? 0,
+		]);
+		expect(added).toHaveLength(1);
+		expect(both.map((b) => b.status)).toEqual([200, 200]);
+	});
+
+	it('saveDataSuccessExecution none: successful runs are not listed by the API', async () => {
+		const listed = await api(
+			n8n.baseUrl,
+			session.apiKey,
+			'GET',
+			`/executions?workflowId=${workflowId}&limit=250`,
+		);
+		const rows = sql(
+			n8n.dbPath,
+			'select status, count(*) as n, sum(deletedAt is not null) as softDeleted from execution_entity group by status',
+		);
+		note('executions listed by the public API', listed.data.length);
+		note('execution_entity rows while running (by status)', rows);
+		note(
+			'execution_data rows while running',
+			sql(n8n.dbPath, 'select count(*) as n from execution_data')[0].n,
+		);
+		expect(listed.data).toHaveLength(0);
+	});
+
+	it('a failed archive write answers 500 (Meta retries) and the error execution is saved', async () => {
+		// the same template, its S3 credential pointing at a bucket that does not exist
+		const missingBucket = await createCredential(
+			'S3 Archive Store, missing bucket (e2e)',
+			's3ArchiveApi',
+			{
+				endpoint: s3Settings().endpoint,
+				region: s3Settings().region,
+				accessKeyId: s3Settings().accessKeyId,
+				secretAccessKey: s3Settings().secretAccessKey,
+				forcePathStyle: true,
+				checksumMode: 'WHEN_REQUIRED',
+				bucket: `e2e-missing-${randomBytes(6).toString('hex')}`,
+				indexKey: INDEX_KEY,
+			},
+		);
+		const webhookId = randomUUID();
+		const failing = await importTemplate(
+			'capture, missing bucket (e2e)',
+			{ ...credentialIds, s3ArchiveApi: missingBucket },
+			webhookId,
+		);
+		const url = `${n8n.baseUrl}/webhook/${webhookId}/webhook`;
+		await activate(failing.id, url);
+		const { raw } = craftDelivery(FAILURE_MARKER, 'Failure Path');
+		const answer = await post(url, raw, sign(raw));
+		note('failed archive write answer', `${answer.status} ${answer.text.slice(0, 300)}`);
+		expect(answer.status).toBe(500);
+		const errors = await api(
+			n8n.baseUrl,
+			session.apiKey,
+			'GET',
+			`/executions?workflowId=${failing.id}&status=error`,
+		);
+		note('error executions listed', errors.data.length);
+		expect(errors.data.length).toBe(1);
+		await api(n8n.baseUrl, session.apiKey, 'POST', `/workflows/${failing.id}/deactivate`);
+	});
+
+	it('n8n data folder: plaintext of the captured deliveries before and after execution pruning', async () => {
+		const markers = [...MARKERS, FAILURE_MARKER];
+		const fixtureHits = (scan: ReturnType<typeof scanDataFolder>) =>
+			Object.values(scan.hits).reduce(
+				(sum, counts) => sum + MARKERS.reduce((s, m) => s + (counts[m] ?? 0), 0),
+				0,
+			);
+		const liveRows = () =>
+			MARKERS.reduce(
+				(sum, m) =>
+					sum +
+					Number(
+						sql(n8n.dbPath, `select count(*) as n from execution_data where data like '%${m}%'`)[0]
+							.n,
+					),
+				0,
+			);
+		note('execution_data rows holding fixture plaintext, before pruning', liveRows());
+		stopN8n(userFolder);
+		const before = scanDataFolder(userFolder, markers);
+		note('raw scan of .n8n after capture, n8n stopped, before pruning', before);
+
+		// second boot: hard-delete pruning every minute
+		const t0 = Date.now();
+		n8n = startN8n(userFolder, { EXECUTIONS_DATA_PRUNE_HARD_DELETE_INTERVAL: '1' });
+		note('boot ms (second boot)', n8n.bootMs);
+		let pending = -1;
+		while (Date.now() - t0 < 150_000) {
+			pending = Number(
+				sql(n8n.dbPath, 'select count(*) as n from execution_entity where deletedAt is not null')[0]
+					.n,
+			);
+			if (pending === 0) break;
+			await new Promise((r) => setTimeout(r, 2000));
+		}
+		note(
+			'soft-deleted executions hard-deleted after ms',
+			pending === 0 ? Date.now() - t0 : `not after ${Date.now() - t0}`,
+		);
+		note(
+			'execution rows left after pruning (by status)',
+			sql(n8n.dbPath, 'select status, count(*) as n from execution_entity group by status'),
+		);
+		const liveAfter = liveRows();
+		note('execution_data rows holding fixture plaintext, after pruning', liveAfter);
+		note(
+			'error executions holding the failing delivery plaintext (saveDataErrorExecution all)',
+			Number(
+				sql(
+					n8n.dbPath,
+					`select count(*) as n from execution_data where data like '%${FAILURE_MARKER}%'`,
+				)[0].n,
+			),
+		);
+		stopN8n(userFolder);
+		const after = scanDataFolder(userFolder, markers);
+		note(
+			'raw scan of .n8n after pruning, n8n stopped (deleted rows linger in free pages and WAL frames)',
+			after,
+		);
+
+		// what an operator can do with n8n stopped: checkpoint the WAL away and VACUUM the file
+		const dbFile = n8n.dbPath;
+		execFileSync(process.execPath, [
+			'--no-warnings',
+			'-e',
+			`const {DatabaseSync}=require('node:sqlite');const db=new DatabaseSync(process.argv[1]);` +
+				`db.exec('PRAGMA wal_checkpoint(TRUNCATE)');db.exec('VACUUM');db.exec('PRAGMA wal_checkpoint(TRUNCATE)');db.close();`,
+			dbFile,
+		]);
+		const vacuumed = scanDataFolder(userFolder, markers);
+		note('raw scan of .n8n after offline wal_checkpoint(TRUNCATE) + VACUUM', vacuumed);
+		results.plaintextHits = {
+			beforePruning: fixtureHits(before),
+			afterPruning: fixtureHits(after),
+			afterOfflineVacuum: fixtureHits(vacuumed),
+		};
+		note(
+			'fixture plaintext hits (raw bytes): before pruning / after pruning / after offline VACUUM',
+			results.plaintextHits,
+		);
+
+		expect(pending).toBe(0);
+		expect(liveAfter).toBe(0);
+		expect(fixtureHits(vacuumed)).toBe(0);
+	}, 300_000);
+});
