@@ -12,6 +12,7 @@ import {
 	gpgDecrypt,
 	gpgDecryptWithStatus,
 	gpgImport,
+	gpgRevoke,
 	makeGpgHome,
 	sqDecrypt,
 } from '../../helpers/gpg';
@@ -239,6 +240,28 @@ describe('encrypt: refusals', () => {
 			expect(gpgDecrypt(home.home, ok.ciphertext as Uint8Array).toString()).toBe('x');
 		} finally {
 			await home.cleanup();
+		}
+	});
+
+	it('refuses a revoked key and an RSA-1024 key with the reason', async () => {
+		const [revoked, weak] = await Promise.all([
+			makeGpgHome({ keyType: 'rsa3072' }),
+			makeGpgHome({ keyType: 'rsa1024' }),
+		]);
+		try {
+			const revokedKeys = await readPublicKeys({
+				armoredKeys: gpgRevoke(revoked.home, revoked.fingerprint),
+			});
+			await expect(encrypt({ data: Buffer.from('x'), recipients: revokedKeys })).rejects.toThrow(
+				`Cannot encrypt to key ${revoked.fingerprint}: key is revoked.`,
+			);
+			const weakKeys = await readPublicKeys({ armoredKeys: weak.publicKeyArmored });
+			await expect(encrypt({ data: Buffer.from('x'), recipients: weakKeys })).rejects.toThrow(
+				`Cannot encrypt to key ${weak.fingerprint}: RSA-1024 is too weak (at least 2048 bits required).`,
+			);
+		} finally {
+			await revoked.cleanup();
+			await weak.cleanup();
 		}
 	});
 
