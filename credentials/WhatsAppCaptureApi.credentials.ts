@@ -11,8 +11,12 @@ import type {
  * - `appSecret` keys the `X-Hub-Signature-256` HMAC (Meta, "Graph API Webhooks – Getting Started").
  * - `verifyToken` is chosen by the user and typed both here and in the App Dashboard (WhatsApp →
  *   Configuration → Webhook → Verify token); Meta echoes it in the `hub.verify_token` handshake.
- * - `accessToken` (optional) is a system-user token, used later for media download and subscriptions;
- *   the credential test calls Graph `GET /<version>/me` with it.
+ * - `accessToken` (optional) is a system-user token, used for media download and WABA / phone number
+ *   overrides; the credential test calls Graph `GET /<version>/me` with it.
+ * - `appId` (optional) is the Meta App ID: with the App Secret it forms the app access token
+ *   (`<app-id>|<app-secret>`) that registers the app subscription (Subscription Mode "Register App").
+ * - `indexKey` (optional) is only used by Encrypt at Capture: it must equal the S3 Archive Store
+ *   credential's index key, so the trigger's `counterparty_pseudonym` and `record_id` match the archive.
  * - `graphApiBaseUrl` / `graphApiVersion` select the Graph API endpoint; the version is stamped on
  *   every captured record.
  */
@@ -57,7 +61,26 @@ export class WhatsAppCaptureApi implements ICredentialType {
 			typeOptions: { password: true },
 			default: '',
 			description:
-				'Optional system-user access token (for media download and subscriptions). Used by the credential test.',
+				'Optional system-user access token (for media download and WABA / phone number overrides). Used by the credential test.',
+		},
+		{
+			displayName: 'App ID',
+			name: 'appId',
+			type: 'string',
+			default: '',
+			description:
+				'Optional Meta App ID (App Dashboard → App settings → Basic). Needed for Subscription Mode "Register App Subscription".',
+		},
+		// The index key is a secret (HMAC key of pseudonyms) whose name the rule does not recognize.
+		// eslint-disable-next-line @n8n/community-nodes/credential-unnecessary-password
+		{
+			displayName: 'Index Key',
+			name: 'indexKey',
+			type: 'string',
+			typeOptions: { password: true },
+			default: '',
+			description:
+				"Secret used only by Encrypt at Capture: must equal the S3 Archive Store credential's Index Key (at least 16 characters), so record ids and counterparty pseudonyms match the archive",
 		},
 		{
 			displayName: 'Graph API Base URL',

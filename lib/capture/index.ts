@@ -5,7 +5,13 @@
  * - {@link answerHandshake} (handshake.ts): `hub.mode` / `hub.verify_token` / `hub.challenge`;
  * - {@link normalizeDelivery} (normalize.ts): delivery bytes → {@link CaptureRecord}[];
  * - {@link filterRecords} (filter.ts): user filters on records;
- * - {@link buildDeliveryItem} (delivery.ts): the one-item-per-delivery shape.
+ * - {@link buildDeliveryItem} (delivery.ts): the one-item-per-delivery shape;
+ * - {@link downloadMedia} (media.ts): Graph API media lookup + streamed, SHA-256-checked download;
+ * - {@link sealRecord} / {@link sealMediaStream} (seal.ts): encrypt at capture + routing fields;
+ * - {@link createSubscription} & co. (subscription.ts): app subscription and WABA / phone overrides;
+ * - {@link normalizeOutbound} (outbound.ts): the business's API sends as outbound records;
+ * - {@link verifyTwilioSignature} / {@link normalizeTwilioWebhook} (twilio.ts): Twilio WhatsApp;
+ * - {@link graphRequest} (graph.ts): the one place that speaks HTTP to the Graph API.
  */
 export { verifySignature, escapeUnicode } from './signature';
 export { answerHandshake } from './handshake';
@@ -19,7 +25,55 @@ export {
 export { KNOWN_MESSAGE_TYPES, KNOWN_STATUS_VALUES } from './content';
 export { filterRecords } from './filter';
 export { buildDeliveryItem } from './delivery';
-export { SCHEMA_VERSION, PROVIDER } from './types';
+export { GraphApiError, graphRequest, graphUrl, type GraphEndpoint, type GraphRequest } from './graph';
+export {
+	DEFAULT_MAX_MEDIA_BYTES,
+	MEDIA_MESSAGE_TYPES,
+	digestMatches,
+	downloadMedia,
+	mediaReference,
+	type DownloadMediaOptions,
+	type DownloadMediaResult,
+	type MediaReference,
+	type MediaStreamInfo,
+} from './media';
+export {
+	PGP_MIME_TYPE,
+	routingFields,
+	sealMediaStream,
+	sealRecord,
+	type SealMediaOptions,
+	type SealRecordOptions,
+	type SealRecordResult,
+	type SealedRouting,
+} from './seal';
+export {
+	SubscriptionError,
+	checkSubscription,
+	createSubscription,
+	deleteSubscription,
+	type DeleteSubscriptionResult,
+	type SubscriptionMode,
+	type SubscriptionState,
+	type SubscriptionTarget,
+} from './subscription';
+export {
+	OUTBOUND_MESSAGE_TYPES,
+	OutboundError,
+	normalizeOutbound,
+	type NormalizeOutboundOptions,
+} from './outbound';
+export {
+	TWILIO_STATUS_VALUES,
+	normalizeTwilioWebhook,
+	parseTwilioForm,
+	twilioSignedString,
+	verifyTwilioSignature,
+	type NormalizeTwilioOptions,
+	type TwilioParams,
+	type VerifyTwilioSignatureOptions,
+} from './twilio';
+export { SCHEMA_VERSION, PROVIDER, TWILIO_PROVIDER } from './types';
 export type {
 	CaptureRecord,
 	Counterparty,
@@ -31,7 +85,9 @@ export type {
 	HandshakeOptions,
 	HandshakeResult,
 	JsonObject,
+	MediaStatus,
 	NormalizeOptions,
+	Provider,
 	QuarantineRaw,
 	RecordContext,
 	RecordKind,

@@ -11,8 +11,17 @@
 /** Version of the record layout below. Bumped only on an incompatible change. */
 export const SCHEMA_VERSION = 1 as const;
 
-/** Provider tag written in every record. */
+/** Provider tag of records from the Meta WhatsApp Business Cloud API. */
 export const PROVIDER = 'whatsapp_cloud' as const;
+
+/** Provider tag of records from Twilio's WhatsApp channel (Programmable Messaging webhooks). */
+export const TWILIO_PROVIDER = 'twilio' as const;
+
+/** Which service a record came from. */
+export type Provider = typeof PROVIDER | typeof TWILIO_PROVIDER;
+
+/** Outcome of the trigger's "Download Media" option for one media message. */
+export type MediaStatus = 'downloaded' | 'failed';
 
 /**
  * What a record stands for.
@@ -74,8 +83,8 @@ export interface CaptureRecord {
 	schema_version: typeof SCHEMA_VERSION;
 	/** See {@link RecordKind}. */
 	record_kind: RecordKind;
-	/** Always `whatsapp_cloud` (Meta WhatsApp Business Cloud API). */
-	provider: typeof PROVIDER;
+	/** `whatsapp_cloud` (Meta WhatsApp Business Cloud API) or `twilio` (Twilio WhatsApp webhooks). */
+	provider: Provider;
 	/** `inbound` for `messages[]`; `outbound` for `statuses[]` and `message_echoes[]`; null for errors, events and quarantine. */
 	direction: Direction | null;
 	/** `entry[].id`: the WhatsApp Business Account id; null for quarantine. */
@@ -126,6 +135,21 @@ export interface CaptureRecord {
 	 * for an event built from a malformed entry, the entry itself; for quarantine, {@link QuarantineRaw}.
 	 */
 	raw: unknown;
+	/**
+	 * Only on media messages (image, audio, video, document, sticker) when the trigger's "Download
+	 * Media" option is on: `downloaded` (bytes attached and checked) or `failed` (see `media_error`).
+	 */
+	media_status?: MediaStatus;
+	/** Lowercase hex SHA-256 of the downloaded bytes (plaintext media); set when `downloaded`. */
+	media_sha256?: string;
+	/** Size of the downloaded bytes; set when `downloaded`. */
+	media_size?: number;
+	/** MIME type reported by the Graph API media object (or the webhook); set when `downloaded`. */
+	media_mime_type?: string;
+	/** Whether the bytes were checked against a `sha256` from the webhook or the media object. */
+	media_sha256_verified?: boolean;
+	/** Why the download failed (HTTP status, Graph error code, `sha256 mismatch`…); never content. */
+	media_error?: string;
 }
 
 /** Options of {@link normalizeDelivery}. */

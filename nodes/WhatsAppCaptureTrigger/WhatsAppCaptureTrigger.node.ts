@@ -1,40 +1,20 @@
 import type {
-	IDataObject,
-	IHookFunctions,
-	INodeExecutionData,
 	INodePropertyOptions,
 	INodeType,
 	INodeTypeDescription,
 	IWebhookFunctions,
 	IWebhookResponseData,
 } from 'n8n-workflow';
-import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
+import { NodeConnectionTypes } from 'n8n-workflow';
 
 import {
-	answerHandshake,
-	buildDeliveryItem,
-	filterRecords,
 	KNOWN_EVENT_FIELDS,
 	KNOWN_MESSAGE_TYPES,
 	KNOWN_STATUS_VALUES,
 	MESSAGE_FIELDS,
-	normalizeDelivery,
-	verifySignature,
 } from '../../lib/capture';
-
-/** Credential fields read by the trigger. */
-interface CaptureCredentials {
-	appSecret?: string;
-	verifyToken?: string;
-	graphApiVersion?: string;
-}
-
-/** Options collection of the node. */
-interface CaptureOptions {
-	messageTypes?: string[];
-	statusKinds?: string[];
-	fields?: string[];
-}
+import { subscriptionMethods } from './subscription';
+import { captureWebhook } from './webhook';
 
 /** `snake_case` → `Snake Case` for option labels. */
 function label(value: string): string {
@@ -52,16 +32,21 @@ function choices(values: readonly string[], unknownLabel: string): INodeProperty
 	].sort((a, b) => a.name.localeCompare(b.name));
 }
 
+const forMeta = { show: { provider: ['metaCloud'] } };
+
 /**
- * WhatsApp Capture Trigger: receives Meta WhatsApp Business Cloud API webhooks for archiving.
+ * WhatsApp Capture Trigger: receives Meta WhatsApp Business Cloud API webhooks (or Twilio WhatsApp
+ * webhooks) for archiving.
  *
- * - `GET <url>` (webhook `setup`): answers the verification handshake itself (text/plain challenge or 403).
- * - `POST <url>` (webhook `default`): verifies `X-Hub-Signature-256` over the raw body (401 and no
- *   execution on failure), normalizes the delivery with `lib/capture` and emits one item per record
- *   (or one per delivery). With "Respond" = "After Workflow Finished" the 200 is only sent when the
- *   workflow succeeded, so Meta retries deliveries whose archive write failed.
+ * - `GET <url>` (webhook `setup`): answers Meta's verification handshake (text/plain challenge or 403).
+ * - `POST <url>` (webhook `default`): verifies the provider's signature over the raw body (401 and no
+ *   execution on failure), normalizes with `lib/capture`, optionally downloads media and encrypts at
+ *   capture, and emits one item per record (or one per delivery).
+ * - `webhookMethods`: Meta registration by Subscription Mode (manual, app subscription, WABA or phone
+ *   number override), remembered in the workflow's static data.
  *
- * All parsing, verification and normalization lives in `lib/capture`; this file only maps n8n I/O.
+ * Files: `webhook.ts` (Meta), `twilio.ts` (Twilio), `items.ts` (media, encryption, items),
+ * `subscription.ts` (webhookMethods). Logic lives in `lib/capture`.
  */
 export class WhatsAppCaptureTrigger implements INodeType {
 	description: INodeTypeDescription = {
@@ -73,7 +58,7 @@ export class WhatsAppCaptureTrigger implements INodeType {
 		subtitle:
 			'={{$parameter["outputMode"] === "perDelivery" ? "One item per delivery" : "One item per record"}}',
 		description:
-			'Captures WhatsApp Business Cloud API webhooks (messages, statuses, echoes, events) as signed, normalized records for archiving',
+			'Captures WhatsApp Business Cloud API (or Twilio WhatsApp) webhooks as signed, normalized records for archiving, optionally encrypted at capture',
 		defaults: {
 			name: 'WhatsApp Capture Trigger',
 		},
@@ -83,6 +68,17 @@ export class WhatsAppCaptureTrigger implements INodeType {
 			{
 				name: 'whatsAppCaptureApi',
 				required: true,
+				displayOptions: forMeta,
+			},
+			{
+				name: 'twilioWhatsAppApi',
+				required: true,
+				displayOptions: { show: { provider: ['twilio'] } },
+			},
+			{
+				name: 'openPgpPublicKeysApi',
+				required: true,
+				displayOptions: { show: { encryptAtCapture: [true] } },
 			},
 		],
 		webhooks: [
@@ -95,32 +91,109 @@ export class WhatsAppCaptureTrigger implements INodeType {
 			{
 				name: 'default',
 				httpMethod: 'POST',
-				responseMode:
-					'={{$parameter["responseTiming"] === "afterWorkflow" ? "lastNode" : "onReceived"}}',
+				responseMode: '={{$parameter["responseTiming"] === "afterWorkflow" ? "lastNode" : "onReceived"}}',
 				responseData: 'noData',
 				path: 'webhook',
 			},
 		],
 		properties: [
 			{
+				displayName: 'Provider',
+				name: 'provider',
+				type: 'options',
+				noDataExpression: true,
+				options: [
+					{
+						name: 'Meta WhatsApp Cloud API',
+						value: 'metaCloud',
+						description: 'Webhooks of a Meta app (X-Hub-Signature-256)',
+					},
+					{
+						name: 'Twilio WhatsApp',
+						value: 'twilio',
+						description: 'Form-encoded Twilio messaging webhooks and status callbacks (X-Twilio-Signature)',
+					},
+				],
+				default: 'metaCloud',
+			},
+			{
 				displayName:
 					'Manual subscription: in the Meta App Dashboard (WhatsApp → Configuration → Webhook) paste this node\'s Production URL as Callback URL and the credential\'s Verify Token, then subscribe the "messages" field (and "smb_message_echoes" for coexistence). n8n does not call Meta on activation or deactivation in this mode.',
 				name: 'manualNotice',
 				type: 'notice',
 				default: '',
+				displayOptions: { show: { provider: ['metaCloud'], subscriptionMode: ['manual'] } },
+			},
+			{
+				displayName:
+					"In the Twilio Console (Messaging → WhatsApp sender, or the Messaging Service), set this node's Production URL as the incoming-message webhook (HTTP POST) and, if wanted, as the status callback URL. Signatures are checked against that exact URL.",
+				name: 'twilioNotice',
+				type: 'notice',
+				default: '',
+				displayOptions: { show: { provider: ['twilio'] } },
 			},
 			{
 				displayName: 'Subscription Mode',
 				name: 'subscriptionMode',
 				type: 'options',
+				displayOptions: forMeta,
 				options: [
 					{
 						name: 'Manual (Paste URL in Meta App Dashboard)',
 						value: 'manual',
 						description: 'You register the callback URL and verify token in the Meta App Dashboard yourself',
 					},
+					{
+						name: 'Register App Subscription',
+						value: 'registerApp',
+						description:
+							"On activation, set the Meta app's whatsapp_business_account callback to this trigger (needs App ID); one trigger per app",
+					},
+					{
+						name: 'Override for One WhatsApp Business Account',
+						value: 'overrideWaba',
+						description:
+							"On activation, point one WABA's message webhooks at this trigger (alternate callback); several triggers can share one app",
+					},
+					{
+						name: 'Override for One Phone Number',
+						value: 'overridePhoneNumber',
+						description:
+							"On activation, point one business phone number's message webhooks at this trigger (alternate callback)",
+					},
 				],
 				default: 'manual',
+			},
+			{
+				displayName: 'Subscribed Fields',
+				name: 'subscribedFields',
+				type: 'multiOptions',
+				displayOptions: { show: { provider: ['metaCloud'], subscriptionMode: ['registerApp'] } },
+				options: choices([...MESSAGE_FIELDS, ...KNOWN_EVENT_FIELDS], 'Unknown').filter(
+					(option) => option.value !== 'unknown',
+				),
+				default: ['messages'],
+				description: 'Webhook fields of the app subscription (fields already subscribed for this URL are kept)',
+			},
+			{
+				displayName: 'WhatsApp Business Account ID',
+				name: 'wabaId',
+				type: 'string',
+				displayOptions: { show: { provider: ['metaCloud'], subscriptionMode: ['overrideWaba'] } },
+				default: '',
+				required: true,
+				placeholder: '102290129340398',
+				description: 'The WABA whose webhooks this trigger receives; the Meta app must be subscribed to it',
+			},
+			{
+				displayName: 'Phone Number ID',
+				name: 'phoneNumberId',
+				type: 'string',
+				displayOptions: { show: { provider: ['metaCloud'], subscriptionMode: ['overridePhoneNumber'] } },
+				default: '',
+				required: true,
+				placeholder: '106540352242922',
+				description: 'The business phone number ID whose webhooks this trigger receives',
 			},
 			{
 				displayName: 'Output',
@@ -160,6 +233,23 @@ export class WhatsAppCaptureTrigger implements INodeType {
 				default: 'immediately',
 			},
 			{
+				displayName: 'Encrypt at Capture',
+				name: 'encryptAtCapture',
+				type: 'boolean',
+				default: false,
+				description:
+					"Whether to encrypt each record (and its media) inside the trigger with the OpenPGP Public Keys credential, so items carry only ciphertext (binary \"data\", \"media\") and non-identifying routing fields. Needs the Index Key in the WhatsApp credential (equal to the S3 Archive Store credential's).",
+			},
+			{
+				displayName: 'Download Media',
+				name: 'downloadMedia',
+				type: 'boolean',
+				displayOptions: forMeta,
+				default: false,
+				description:
+					'Whether to download the file of each image, audio, video, document and sticker message through the Graph API (needs the Access Token), check its SHA-256 and attach it as binary "media"',
+			},
+			{
 				displayName: 'Options',
 				name: 'options',
 				type: 'collection',
@@ -170,13 +260,27 @@ export class WhatsAppCaptureTrigger implements INodeType {
 						displayName: 'Fields',
 						name: 'fields',
 						type: 'multiOptions',
-						options: choices(
-							[...MESSAGE_FIELDS, ...KNOWN_EVENT_FIELDS],
-							'Unknown (Undocumented Fields)',
-						),
+						options: choices([...MESSAGE_FIELDS, ...KNOWN_EVENT_FIELDS], 'Unknown (Undocumented Fields)'),
 						default: [],
 						description:
 							'Keep only records from these webhook fields. Empty keeps all. Quarantined deliveries are always kept.',
+					},
+					{
+						displayName: 'Media Download Attempts',
+						name: 'mediaAttempts',
+						type: 'number',
+						typeOptions: { minValue: 1, maxValue: 10 },
+						default: 3,
+						description:
+							'Attempts per media file (an expired 5-minute URL is looked up again) before the record is marked media_status "failed"',
+					},
+					{
+						displayName: 'Media Retry Delay (Ms)',
+						name: 'mediaRetryDelayMs',
+						type: 'number',
+						typeOptions: { minValue: 0 },
+						default: 500,
+						description: 'First wait between media attempts, doubled after each attempt',
 					},
 					{
 						displayName: 'Message Types',
@@ -196,108 +300,23 @@ export class WhatsAppCaptureTrigger implements INodeType {
 						description:
 							'Keep only status records of these kinds (e.g. leave out Sent and Delivered). Empty keeps all. Does not affect messages.',
 					},
+					{
+						displayName: 'Twilio Signature URL',
+						name: 'twilioSignatureUrl',
+						type: 'string',
+						default: '',
+						placeholder: 'https://n8n.example.com/webhook/…/webhook',
+						description:
+							"Twilio signs the URL exactly as configured in the Twilio Console. Set it here when n8n sits behind a proxy that changes scheme, host or port; empty uses this node's production URL.",
+					},
 				],
 			},
 		],
-	};
+};
 
-	webhookMethods = {
-		default: {
-			/** Manual mode: the subscription lives in the Meta App Dashboard, so it always "exists". */
-			async checkExists(this: IHookFunctions): Promise<boolean> {
-				assertManualMode(this);
-				return true;
-			},
-			/** Manual mode: nothing to create at Meta; the user pastes the URL and verify token. */
-			async create(this: IHookFunctions): Promise<boolean> {
-				assertManualMode(this);
-				return true;
-			},
-			/** Manual mode: nothing to delete at Meta. */
-			async delete(this: IHookFunctions): Promise<boolean> {
-				assertManualMode(this);
-				return true;
-			},
-		},
-	};
+	webhookMethods = { default: subscriptionMethods };
 
 	async webhook(this: IWebhookFunctions): Promise<IWebhookResponseData> {
-		const credentials = await this.getCredentials<CaptureCredentials>('whatsAppCaptureApi');
-		const res = this.getResponseObject();
-
-		if (this.getWebhookName() === 'setup') {
-			const answer = answerHandshake({
-				query: this.getQueryData() as Record<string, unknown>,
-				verifyToken: credentials.verifyToken ?? '',
-			});
-			if (answer.status === 200) {
-				res.status(200).type('text/plain').send(answer.body);
-			} else {
-				this.logger.warn('WhatsApp Capture Trigger: verification request refused (403)');
-				res.status(403).type('text/plain').send('Forbidden');
-			}
-			return { noWebhookResponse: true };
-		}
-
-		const req = this.getRequestObject();
-		const rawBody: unknown = (req as { rawBody?: unknown }).rawBody;
-		if (!Buffer.isBuffer(rawBody)) {
-			this.logger.warn('WhatsApp Capture Trigger: request has no raw body; refused (401)');
-			res.status(401).json({ error: 'raw body unavailable' });
-			return { noWebhookResponse: true };
-		}
-
-		const header = req.headers['x-hub-signature-256'];
-		const signature = verifySignature({
-			rawBody,
-			header: typeof header === 'string' ? header : undefined,
-			appSecret: credentials.appSecret ?? '',
-		});
-		if (!signature.verified) {
-			this.logger.warn(`WhatsApp Capture Trigger: delivery refused (401): ${signature.reason}`);
-			res.status(401).json({ error: 'invalid signature' });
-			return { noWebhookResponse: true };
-		}
-
-		const contentTypeHeader = req.headers['content-type'];
-		const contentType = typeof contentTypeHeader === 'string' ? contentTypeHeader : undefined;
-		const records = normalizeDelivery({
-			rawBody,
-			receivedAt: new Date(),
-			signatureVerified: true,
-			graphApiVersion: credentials.graphApiVersion,
-			contentType,
-		});
-		const options = this.getNodeParameter('options', {}) as CaptureOptions;
-		const { kept, dropped } = filterRecords(records, options);
-		if (kept.length === 0) {
-			// Every record was filtered out on purpose: acknowledge, start no execution.
-			res.status(200).type('text/plain').send('');
-			return { noWebhookResponse: true };
-		}
-
-		const outputMode = this.getNodeParameter('outputMode', 'perRecord') as string;
-		const items: INodeExecutionData[] =
-			outputMode === 'perDelivery'
-				? [
-						{
-							json: buildDeliveryItem({
-								records: kept,
-								rawBody,
-								filteredOut: dropped,
-								contentType,
-							}) as unknown as IDataObject,
-						},
-					]
-				: this.helpers.returnJsonArray(kept as unknown as IDataObject[]);
-		return { workflowData: [items] };
-	}
-}
-
-/** Throws when the node is set to a subscription mode this version does not implement. */
-function assertManualMode(context: IHookFunctions): void {
-	const mode = context.getNodeParameter('subscriptionMode', 'manual') as string;
-	if (mode !== 'manual') {
-		throw new NodeOperationError(context.getNode(), `Subscription mode "${mode}" is not supported`);
+		return await captureWebhook.call(this);
 	}
 }

@@ -188,7 +188,11 @@ describe('WhatsApp Capture Trigger: description', () => {
 		expect(description.group).toEqual(['trigger']);
 		expect(description.inputs).toEqual([]);
 		expect(description.outputs).toEqual(['main']);
-		expect(description.credentials).toEqual([{ name: 'whatsAppCaptureApi', required: true }]);
+		expect(description.credentials).toEqual([
+			{ name: 'whatsAppCaptureApi', required: true, displayOptions: { show: { provider: ['metaCloud'] } } },
+			{ name: 'twilioWhatsAppApi', required: true, displayOptions: { show: { provider: ['twilio'] } } },
+			{ name: 'openPgpPublicKeysApi', required: true, displayOptions: { show: { encryptAtCapture: [true] } } },
+		]);
 		expect(description.webhooks).toEqual([
 			{ name: 'setup', httpMethod: 'GET', responseMode: 'onReceived', path: 'webhook' },
 			{
@@ -215,7 +219,17 @@ describe('WhatsApp Capture Trigger: description', () => {
 
 	it('parameters and defaults', () => {
 		const byName = Object.fromEntries(description.properties.map((p) => [p.name, p]));
+		expect(byName.provider.default).toBe('metaCloud');
 		expect(byName.subscriptionMode.default).toBe('manual');
+		expect(byName.subscriptionMode.options!.map((o) => (o as { value: string }).value)).toEqual([
+			'manual',
+			'registerApp',
+			'overrideWaba',
+			'overridePhoneNumber',
+		]);
+		expect(byName.subscribedFields.default).toEqual(['messages']);
+		expect(byName.encryptAtCapture.default).toBe(false);
+		expect(byName.downloadMedia.default).toBe(false);
 		expect(byName.outputMode.default).toBe('perRecord');
 		expect(byName.outputMode.options!.map((o) => (o as { value: string }).value)).toEqual(['perRecord', 'perDelivery']);
 		expect(byName.responseTiming.default).toBe('immediately');
@@ -223,8 +237,11 @@ describe('WhatsApp Capture Trigger: description', () => {
 		const options = (byName.options.options as Array<{ name: string; default: unknown }>).map((o) => [o.name, o.default]);
 		expect(options).toEqual([
 			['fields', []],
+			['mediaAttempts', 3],
+			['mediaRetryDelayMs', 500],
 			['messageTypes', []],
 			['statusKinds', []],
+			['twilioSignatureUrl', ''],
 		]);
 	});
 
@@ -243,6 +260,8 @@ describe('WhatsApp Capture Trigger: description', () => {
 			['appSecret', '', true, true],
 			['verifyToken', '', true, true],
 			['accessToken', '', false, true],
+			['appId', '', false, false],
+			['indexKey', '', false, true],
 			['graphApiBaseUrl', 'https://graph.facebook.com', false, false],
 			['graphApiVersion', 'v24.0', false, false],
 		]);

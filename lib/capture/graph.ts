@@ -1,0 +1,156 @@
+/* eslint-disable @n8n/community-nodes/require-node-api-error -- lib/ has no n8n import: Graph failures are
+   GraphApiError (safe message, no token) and the trigger maps them to NodeOperationError / media_error. */
+/**
+ * The only place of the capture engine that speaks HTTP to Meta's Graph API (Meta, "Graph API –
+ * Overview", "Handling Errors"). Plain `fetch` (Node's undici), so the engine stays free of n8n.
+ */
+import type { JsonObject } from './types';
+
+/** Where the Graph API lives, as configured in the WhatsApp Capture credential. */
+export interface GraphEndpoint {
+	/** Base URL without version and trailing slash, e.g. `https://graph.facebook.com`. */
+	baseUrl: string;
+	/** Version segment, e.g. `v24.0`. */
+	version: string;
+	/** `fetch` to use (tests may inject one); default the global `fetch`. */
+	fetch?: typeof fetch;
+	/** Per-request timeout in milliseconds; default 30 000. */
+	timeoutMs?: number;
+}
+
+/** One Graph API call. */
+export interface GraphRequest {
+	method: 'GET' | 'POST' | 'DELETE';
+	/** Path after the version, without leading slash: `me`, `<app-id>/subscriptions`, `<media-id>`. */
+	path: string;
+	/** Bearer token: a system-user token, or an app access token `<app-id>|<app-secret>`. Never logged. */
+	token: string;
+	/** Query parameters (GET, DELETE) — strings, or values that are JSON-encoded. */
+	query?: Record<string, unknown>;
+	/** JSON body (POST). */
+	body?: JsonObject;
+}
+
+/**
+ * A Graph API call that failed: HTTP status plus the fields of Graph's error object
+ * `{ error: { message, type, code, error_subcode, fbtrace_id } }`. The message names the method and the
+ * path template (ids are business ids, never tokens) and Graph's own message.
+ */
+export class GraphApiError extends Error {
+	/** HTTP status, or 0 for a network failure / timeout. */
+	readonly status: number;
+	/** Graph `error.code` (e.g. 100 invalid parameter, 190 invalid token), when given. */
+	readonly code?: number;
+	/** Graph `error.type` (e.g. `OAuthException`), when given. */
+	readonly type?: string;
+	/** Graph `error.fbtrace_id`, for Meta support. */
+	readonly fbtraceId?: string;
+
+	constructor(
+		message: string,
+		details: { status: number; code?: number; type?: string; fbtraceId?: string; cause?: unknown },
+	) {
+		super(message, details.cause === undefined ? undefined : { cause: details.cause });
+		this.name = 'GraphApiError';
+		this.status = details.status;
+		this.code = details.code;
+		this.type = details.type;
+		this.fbtraceId = details.fbtraceId;
+	}
+
+	/** True for failures worth retrying: network errors, timeouts, 429 and 5xx. */
+	get retryable(): boolean {
+		return this.status === 0 || this.status === 429 || this.status >= 500;
+	}
+}
+
+/** `<base>/<version>/<path>` with the query string appended. */
+export function graphUrl(endpoint: GraphEndpoint, path: string, query?: Record<string, unknown>): string {
+	const base = String(endpoint.baseUrl ?? '').replace(/\/+$/, '');
+	const url = new URL(`${base}/${encodeURIComponent(endpoint.version)}/${path.replace(/^\/+/, '')}`);
+	for (const [key, value] of Object.entries(query ?? {})) {
+		if (value === undefined || value === null) continue;
+		url.searchParams.set(key, typeof value === 'string' ? value : JSON.stringify(value));
+	}
+	return url.toString();
+}
+
+/**
+ * Sends one Graph API request with `Authorization: Bearer <token>` and returns the JSON body.
+ *
+ * @returns the parsed JSON object (an empty object for an empty 2xx body).
+ * @throws GraphApiError for non-2xx answers (status, code, type, fbtrace_id from Graph's error
+ *   object), for network failures and timeouts (status 0), and for a 2xx body that is not JSON.
+ *   The message never contains the token.
+ */
+export async function graphRequest(endpoint: GraphEndpoint, request: GraphRequest): Promise<JsonObject> {
+	const doFetch = endpoint.fetch ?? fetch;
+	const where = `${request.method} /${endpoint.version}/${describePath(request.path)}`;
+	let response: Response;
+	try {
+		response = await doFetch(graphUrl(endpoint, request.path, request.query), {
+			method: request.method,
+			headers: {
+				Authorization: `Bearer ${request.token}`,
+				Accept: 'application/json',
+				...(request.body ? { 'Content-Type': 'application/json' } : {}),
+			},
+			body: request.body ? JSON.stringify(request.body) : undefined,
+			signal: AbortSignal.timeout(endpoint.timeoutMs ?? 30_000),
+			redirect: 'error',
+		});
+	} catch (error) {
+		throw new GraphApiError(`Graph API ${where} failed: ${networkReason(error)}`, { status: 0, cause: error });
+	}
+	const text = await response.text();
+	let json: unknown;
+	try {
+		json = text.length > 0 ? JSON.parse(text) : {};
+	} catch {
+		json = undefined;
+	}
+	if (!response.ok) {
+		const error =
+			json && typeof json === 'object' && typeof (json as JsonObject).error === 'object'
+				? ((json as JsonObject).error as JsonObject)
+				: {};
+		const code = typeof error.code === 'number' ? error.code : undefined;
+		const type = typeof error.type === 'string' ? error.type : undefined;
+		const message = typeof error.message === 'string' ? error.message.slice(0, 300) : 'no error message';
+		throw new GraphApiError(
+			`Graph API ${where} failed: HTTP ${response.status}${type ? ` ${type}` : ''}${code !== undefined ? ` (code ${code})` : ''}: ${message}`,
+			{
+				status: response.status,
+				code,
+				type,
+				fbtraceId: typeof error.fbtrace_id === 'string' ? error.fbtrace_id : undefined,
+			},
+		);
+	}
+	if (json === undefined || json === null || typeof json !== 'object' || Array.isArray(json)) {
+		throw new GraphApiError(`Graph API ${where} answered HTTP ${response.status} without a JSON object`, {
+			status: response.status,
+		});
+	}
+	return json as JsonObject;
+}
+
+/** The path with purely numeric ids kept (business ids) and anything else reduced to its shape. */
+function describePath(path: string): string {
+	return path
+		.replace(/^\/+/, '')
+		.split('/')
+		.map((segment) => (/^[A-Za-z0-9_.-]{1,64}$/.test(segment) ? segment : '…'))
+		.join('/');
+}
+
+/** A short, content-free description of a fetch failure (`timeout`, `ECONNREFUSED`, …). */
+export function networkReason(error: unknown): string {
+	const name = (error as { name?: string })?.name;
+	if (name === 'TimeoutError' || name === 'AbortError') return 'timeout';
+	const cause = (error as { cause?: { code?: unknown } })?.cause;
+	if (cause && typeof cause.code === 'string') return `network error (${cause.code})`;
+	const code = (error as { code?: unknown })?.code;
+	if (typeof code === 'string') return `network error (${code})`;
+	return 'network error';
+}

@@ -1,0 +1,306 @@
+/* eslint-disable @n8n/community-nodes/require-node-api-error -- lib/ has no n8n import: failed attempts are
+   internal AttemptFailure values turned into a content-free media_error; nothing is thrown to n8n. */
+/**
+ * Media download of the capture engine (Meta, "WhatsApp Cloud API – Media": "Retrieve media URL"
+ * and "Download media"): `GET /<version>/<MEDIA_ID>` with the access token gives
+ * `{ messaging_product, url, mime_type, sha256, file_size, id }`; `GET <url>` with the same Bearer
+ * token gives the bytes. The URL is valid for 5 minutes; after that it is re-resolved.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
+
+import { isObject, stringOrNull } from './content';
+import { GraphApiError, graphRequest, networkReason, type GraphEndpoint } from './graph';
+import type { CaptureRecord } from './types';
+
+/** Message types whose content carries a Graph API media id. */
+export const MEDIA_MESSAGE_TYPES = ['image', 'audio', 'video', 'document', 'sticker'] as const;
+
+/** Largest media Meta allows (documents: 100 MB), used as the default byte limit. */
+export const DEFAULT_MAX_MEDIA_BYTES = 100 * 1024 * 1024;
+
+/** What a media message says about its file. */
+export interface MediaReference {
+	/** Graph API media id (`content.id`). */
+	mediaId: string;
+	/** `content.mime_type`, or null. */
+	mimeType: string | null;
+	/** `content.sha256` as sent in the webhook (hex or base64), or null. */
+	sha256: string | null;
+	/** `content.filename` (documents only), or null. This is user content: never put it in object keys. */
+	fileName: string | null;
+}
+
+/**
+ * The media reference of a record: for `message` records of a media type ({@link MEDIA_MESSAGE_TYPES})
+ * whose content has a non-empty `id`; null for every other record.
+ */
+export function mediaReference(record: CaptureRecord): MediaReference | null {
+	if (record.record_kind !== 'message') return null;
+	if (!(MEDIA_MESSAGE_TYPES as readonly string[]).includes(record.type)) return null;
+	const content = isObject(record.content) ? record.content : {};
+	const mediaId = stringOrNull(content.id);
+	if (mediaId === null) return null;
+	return {
+		mediaId,
+		mimeType: stringOrNull(content.mime_type),
+		sha256: stringOrNull(content.sha256),
+		fileName: stringOrNull(content.filename),
+	};
+}
+
+/** Facts handed to {@link DownloadMediaOptions.consume} with the byte stream. */
+export interface MediaStreamInfo {
+	/** MIME type from the media object (else the webhook), `application/octet-stream` when neither. */
+	mimeType: string;
+	/** `file_size` of the media object (bytes), or null when absent. */
+	fileSize: number | null;
+	/** 1-based attempt number. */
+	attempt: number;
+}
+
+/** Options of {@link downloadMedia}. */
+export interface DownloadMediaOptions<T> {
+	/** Graph API endpoint (credential's base URL and version). */
+	graph: GraphEndpoint;
+	/** System-user access token with `whatsapp_business_messaging`. Never logged nor returned. */
+	accessToken: string;
+	/** Media id from the webhook. */
+	mediaId: string;
+	/** Business phone number id, sent as `phone_number_id` query parameter (Meta: optional check). */
+	phoneNumberId?: string | null;
+	/** `sha256` from the webhook (hex or base64). When absent, the media object's `sha256` is used. */
+	expectedSha256?: string | null;
+	/** MIME type from the webhook, used when the media object has none. */
+	mimeType?: string | null;
+	/**
+	 * Receives the byte stream (never buffered here) and returns what the caller made of it (e.g. an
+	 * n8n binary). It must consume the stream to the end; a stream error rejects the attempt.
+	 */
+	consume: (stream: Readable, info: MediaStreamInfo) => Promise<T>;
+	/** Attempts in all (lookup + download count as one); default 3. */
+	attempts?: number;
+	/** First back-off delay in ms, doubled per attempt; default 500. */
+	backoffMs?: number;
+	/** Refuse media larger than this many bytes; default {@link DEFAULT_MAX_MEDIA_BYTES}. */
+	maxBytes?: number;
+	/** Sleep function (tests). */
+	sleep?: (ms: number) => Promise<void>;
+}
+
+/** Result of {@link downloadMedia}. */
+export type DownloadMediaResult<T> =
+	| {
+			status: 'downloaded';
+			/** What `consume` returned for the successful attempt. */
+			value: T;
+			/** Lowercase hex SHA-256 of the bytes. */
+			sha256: string;
+			/** Number of bytes. */
+			size: number;
+			mimeType: string;
+			/** True when the bytes were checked against a `sha256` (webhook or media object). */
+			sha256Verified: boolean;
+			attempts: number;
+	  }
+	| {
+			status: 'failed';
+			/** Why, e.g. `media lookup: HTTP 404 (code 100)`, `sha256 mismatch`. Never content nor tokens. */
+			error: string;
+			attempts: number;
+	  };
+
+/** One failed attempt: whether to go on, and whether the URL must be looked up again. */
+class AttemptFailure extends Error {
+	constructor(
+		message: string,
+		readonly retry: boolean,
+		readonly reResolve: boolean,
+	) {
+		super(message);
+	}
+}
+
+/**
+ * Downloads one media file, streamed, with retries.
+ *
+ * Per attempt: look the media id up (unless a still-valid URL is known), `GET` the URL with the same
+ * Bearer token (redirects followed), pipe the bytes through a SHA-256 / size tap into `consume`, then
+ * compare the digest with `expectedSha256` (constant time; hex or base64 accepted).
+ * - Lookup answered 4xx (not 429): permanent failure (the media id is unknown or expired, 7 days).
+ * - Download answered 401/403/404/410: the 5-minute URL expired or was refused → re-resolve the media
+ *   id on the next attempt.
+ * - 429, 5xx, network errors, stream errors, size over `maxBytes`, sha256 mismatch: retried after
+ *   `backoffMs · 2^(attempt-1)` ms.
+ *
+ * @returns `downloaded` with the consumer's value, digest and size, or `failed` with a content-free
+ *   reason after the last attempt. Never throws for HTTP or stream problems; rethrows nothing.
+ */
+export async function downloadMedia<T>(options: DownloadMediaOptions<T>): Promise<DownloadMediaResult<T>> {
+	const attempts = Math.max(1, Math.floor(options.attempts ?? 3));
+	const backoffMs = Math.max(0, options.backoffMs ?? 500);
+	const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+	const doFetch = options.graph.fetch ?? fetch;
+	let known: { url: string; mimeType: string; sha256: string | null; fileSize: number | null } | undefined;
+	let lastError = 'not attempted';
+
+	for (let attempt = 1; attempt <= attempts; attempt++) {
+		if (attempt > 1) await sleep(backoffMs * 2 ** (attempt - 2));
+		try {
+			known ??= await lookup(options);
+			const result = await fetchAndConsume(options, known, attempt, doFetch);
+			return { ...result, status: 'downloaded', attempts: attempt };
+		} catch (error) {
+			const failure =
+				error instanceof AttemptFailure ? error : new AttemptFailure(safeReason(error), true, false);
+			lastError = failure.message;
+			if (failure.reResolve) known = undefined;
+			if (!failure.retry) return { status: 'failed', error: lastError, attempts: attempt };
+		}
+	}
+	return { status: 'failed', error: `${lastError} (after ${attempts} attempts)`, attempts };
+}
+
+/** `GET /<version>/<media id>`: the short-lived URL and the file facts. */
+async function lookup<T>(options: DownloadMediaOptions<T>) {
+	let media;
+	try {
+		media = await graphRequest(options.graph, {
+			method: 'GET',
+			path: encodeURIComponent(options.mediaId),
+			token: options.accessToken,
+			query: options.phoneNumberId ? { phone_number_id: options.phoneNumberId } : undefined,
+		});
+	} catch (error) {
+		if (error instanceof GraphApiError) {
+			const reason = `media lookup: ${error.status === 0 ? 'network error' : `HTTP ${error.status}`}${
+				error.code !== undefined ? ` (code ${error.code})` : ''
+			}`;
+			throw new AttemptFailure(reason, error.retryable, true);
+		}
+		throw error;
+	}
+	const url = stringOrNull(media.url);
+	if (url === null || !/^https?:\/\//i.test(url)) {
+		throw new AttemptFailure('media lookup: answer has no url', true, true);
+	}
+	const size = typeof media.file_size === 'number' ? media.file_size : Number(media.file_size);
+	return {
+		url,
+		mimeType: stringOrNull(media.mime_type) ?? options.mimeType ?? 'application/octet-stream',
+		sha256: stringOrNull(media.sha256),
+		fileSize: Number.isFinite(size) && size >= 0 ? size : null,
+	};
+}
+
+/** `GET <url>` with the Bearer token, streamed through the hash tap into `consume`. */
+async function fetchAndConsume<T>(
+	options: DownloadMediaOptions<T>,
+	known: { url: string; mimeType: string; sha256: string | null; fileSize: number | null },
+	attempt: number,
+	doFetch: typeof fetch,
+) {
+	let response: Response;
+	try {
+		response = await doFetch(known.url, {
+			headers: { Authorization: `Bearer ${options.accessToken}` },
+			signal: AbortSignal.timeout(options.graph.timeoutMs ?? 300_000),
+		});
+	} catch (error) {
+		throw new AttemptFailure(`media download: ${networkReason(error)}`, true, false);
+	}
+	if (!response.ok || !response.body) {
+		await response.body?.cancel().catch(() => undefined);
+		const expired = [401, 403, 404, 410].includes(response.status);
+		throw new AttemptFailure(
+			`media download: HTTP ${response.status}${expired ? ' (URL expired or refused, re-resolved)' : ''}`,
+			true,
+			expired,
+		);
+	}
+	const maxBytes = options.maxBytes ?? DEFAULT_MAX_MEDIA_BYTES;
+	const declared = Number(response.headers.get('content-length'));
+	if (Number.isFinite(declared) && declared > maxBytes) {
+		await response.body.cancel().catch(() => undefined);
+		throw new AttemptFailure(`media download: ${declared} bytes exceed the limit of ${maxBytes}`, false, false);
+	}
+	const source = Readable.fromWeb(response.body as Parameters<typeof Readable.fromWeb>[0]);
+	const tap = new HashTap(maxBytes);
+	source.on('error', (error) => tap.destroy(error));
+	source.pipe(tap);
+	let value: T;
+	try {
+		value = await options.consume(tap, { mimeType: known.mimeType, fileSize: known.fileSize, attempt });
+	} catch (error) {
+		source.destroy();
+		if (tap.tooLarge) throw new AttemptFailure(`media download: more than ${maxBytes} bytes`, false, false);
+		throw new AttemptFailure(`media download: stream failed (${safeReason(error)})`, true, false);
+	}
+	if (!tap.finished) {
+		throw new AttemptFailure('media download: the consumer did not read the whole stream', false, false);
+	}
+	const digest = tap.digest();
+	const expected = options.expectedSha256 ?? known.sha256;
+	if (expected !== null && expected !== undefined && !digestMatches(digest, expected)) {
+		throw new AttemptFailure('media download: sha256 mismatch', true, true);
+	}
+	return {
+		value,
+		sha256: digest.toString('hex'),
+		size: tap.bytes,
+		mimeType: known.mimeType,
+		sha256Verified: expected !== null && expected !== undefined,
+	};
+}
+
+/** Pass-through stream computing SHA-256 and size, failing above `maxBytes`. */
+class HashTap extends Transform {
+	bytes = 0;
+	finished = false;
+	tooLarge = false;
+	private readonly hash = createHash('sha256');
+	private result?: Buffer;
+
+	constructor(private readonly maxBytes: number) {
+		super();
+	}
+
+	override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+		this.bytes += chunk.length;
+		if (this.bytes > this.maxBytes) {
+			this.tooLarge = true;
+			callback(new Error('size limit exceeded'));
+			return;
+		}
+		this.hash.update(chunk);
+		callback(null, chunk);
+	}
+
+	override _flush(callback: TransformCallback): void {
+		this.result = this.hash.digest();
+		this.finished = true;
+		callback();
+	}
+
+	digest(): Buffer {
+		return this.result ?? Buffer.alloc(32);
+	}
+}
+
+/** Constant-time check of a 32-byte digest against hex or base64 text; false for other shapes. */
+export function digestMatches(digest: Buffer, expected: string): boolean {
+	const text = expected.trim();
+	let wanted: Buffer | undefined;
+	if (/^[0-9a-fA-F]{64}$/.test(text)) wanted = Buffer.from(text, 'hex');
+	else if (/^[A-Za-z0-9+/_-]{43}=?$/.test(text)) wanted = Buffer.from(text.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+	return wanted !== undefined && wanted.length === digest.length && timingSafeEqual(wanted, digest);
+}
+
+/** A content-free reason for an unexpected error: its class name and code only. */
+function safeReason(error: unknown): string {
+	const code = (error as { code?: unknown })?.code;
+	const name = (error as { name?: unknown })?.name;
+	return [typeof name === 'string' ? name : 'Error', typeof code === 'string' ? code : '']
+		.filter(Boolean)
+		.join(' ');
+}

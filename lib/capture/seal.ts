@@ -1,0 +1,176 @@
+/**
+ * Encrypt at capture: turns a plaintext {@link CaptureRecord} (or per-delivery item) into OpenPGP
+ * ciphertext plus routing fields that identify nobody, so nothing readable reaches n8n's execution
+ * database. Uses the OpenPGP engine (`lib/pgp`, gnupg profile: SEIPD v1 + AES-256, readable by gpg 2.2)
+ * and the archive layout's HMAC functions (`lib/archive/layout`) under the archive index key.
+ */
+import type { Readable } from 'node:stream';
+
+import { counterpartyPseudonym, recordId } from '../archive/layout';
+import { encrypt, type CompatibilityProfile, type PublicKey } from '../pgp';
+import type { CaptureRecord, DeliveryItem, MediaStatus, Provider, RecordKind } from './types';
+
+/** MIME type of the OpenPGP messages the trigger emits (RFC 3156 §4). */
+export const PGP_MIME_TYPE = 'application/pgp-encrypted';
+
+/**
+ * JSON of an item leaving the trigger with "Encrypt at Capture" on. Only these fields are in clear;
+ * the whole record (content, counterparty, wamid, idempotency key, raw value) is in the ciphertext.
+ * No field holds a phone number, a name, a wamid (which base64-encodes the counterparty's number),
+ * message content or a media file name.
+ */
+export interface SealedRouting {
+	schema_version: 1;
+	record_kind: RecordKind | 'delivery';
+	provider: Provider;
+	direction: 'inbound' | 'outbound' | null;
+	/** Record `type` (message type, status value, event field, `quarantine`, `delivery`). */
+	type: string;
+	/** Change `field`, or null. */
+	field: string | null;
+	waba_id: string | null;
+	phone_number_id: string | null;
+	/** ISO 8601 UTC provider time, or null. */
+	timestamp: string | null;
+	/** ISO 8601 UTC receive time. */
+	received_at: string | null;
+	/** HMAC-SHA256(index key, `wa:<digits>` or `uid:<BSUID>`), 32 hex; null when the record has no counterparty. */
+	counterparty_pseudonym: string | null;
+	/** HMAC-SHA256(index key, `rec:<idempotency_key>`), 32 hex: the archive file name of the record. */
+	record_id: string;
+	/** Lowercase hex SHA-256 of the delivery body. */
+	delivery_sha256: string | null;
+	signature_verified: boolean;
+	graph_api_version: string | null;
+	/** Set only on media messages when media download is on. */
+	media_status?: MediaStatus;
+	/** Plaintext media size in bytes, when downloaded. */
+	media_size?: number;
+	/** Why the media download failed (content-free). */
+	media_error?: string;
+	/** Always true: the item carries only ciphertext. */
+	encrypted: true;
+	/** Upper-case fingerprints of the recipients the ciphertext is encrypted to. */
+	recipient_fingerprints: string[];
+}
+
+/** Options of {@link sealRecord}. */
+export interface SealRecordOptions {
+	/** The plaintext record or per-delivery item; serialized whole with `JSON.stringify`. */
+	record: CaptureRecord | DeliveryItem;
+	/** Recipients, from `readPublicKeys` on the OpenPGP Public Keys credential. */
+	recipients: PublicKey[];
+	/** Archive index key (must equal the S3 Archive Store credential's), at least 16 characters. */
+	indexKey: string;
+	/** Default `gnupg`. */
+	profile?: CompatibilityProfile;
+}
+
+/** Result of {@link sealRecord}. */
+export interface SealRecordResult {
+	/** Binary OpenPGP message of `JSON.stringify(record)` (literal file name `record.json`). */
+	ciphertext: Uint8Array;
+	/** The clear routing fields. */
+	routing: SealedRouting;
+}
+
+/**
+ * Encrypts one record (its full JSON, raw value included) and computes its routing fields.
+ *
+ * @throws PgpError from `lib/pgp` (no recipients, unusable key…), ArchiveError `InvalidInput` when the
+ *   index key is shorter than 16 characters or the record has no idempotency key.
+ */
+export async function sealRecord(options: SealRecordOptions): Promise<SealRecordResult> {
+	const routing = routingFields(options.record, options.indexKey);
+	const result = await encrypt({
+		data: Buffer.from(JSON.stringify(options.record), 'utf8'),
+		recipients: options.recipients,
+		profile: options.profile ?? 'gnupg',
+		filename: 'record.json',
+	});
+	return {
+		ciphertext: result.ciphertext as Uint8Array,
+		routing: { ...routing, recipient_fingerprints: result.recipientFingerprints },
+	};
+}
+
+/** Options of {@link sealMediaStream}. */
+export interface SealMediaOptions {
+	/** The plaintext media bytes, streamed. */
+	stream: Readable;
+	recipients: PublicKey[];
+	profile?: CompatibilityProfile;
+}
+
+/**
+ * Encrypts a media stream (streamed: never buffered here). The literal data packet carries the
+ * neutral name `media.bin`, never the user's file name.
+ *
+ * @returns a Node `Readable` of the binary OpenPGP message; source errors surface on it.
+ * @throws PgpError as `lib/pgp`'s `encrypt`.
+ */
+export async function sealMediaStream(options: SealMediaOptions): Promise<Readable> {
+	const result = await encrypt({
+		data: options.stream,
+		recipients: options.recipients,
+		profile: options.profile ?? 'gnupg',
+		filename: 'media.bin',
+	});
+	return result.ciphertext as Readable;
+}
+
+/**
+ * The clear routing fields of a record (without `recipient_fingerprints`). `record_id` equals what the
+ * S3 Archive node computes from the plaintext record (`recordId(indexKey, idempotency_key)`), and so
+ * does `counterparty_pseudonym`, so both paths file a record under the same key.
+ *
+ * @throws ArchiveError `InvalidInput` for a short index key or a missing idempotency key.
+ */
+export function routingFields(
+	record: CaptureRecord | DeliveryItem,
+	indexKey: string,
+): Omit<SealedRouting, 'recipient_fingerprints'> {
+	const id = recordId({ indexKey, idempotencyKey: record.idempotency_key });
+	if (record.record_kind === 'delivery') {
+		return {
+			schema_version: 1,
+			record_kind: 'delivery',
+			provider: record.records[0]?.provider ?? 'whatsapp_cloud',
+			direction: null,
+			type: 'delivery',
+			field: null,
+			waba_id: null,
+			phone_number_id: record.phone_number_id,
+			timestamp: null,
+			received_at: record.received_at,
+			counterparty_pseudonym: null,
+			record_id: id,
+			delivery_sha256: record.delivery_sha256,
+			signature_verified: record.signature_verified,
+			graph_api_version: record.graph_api_version,
+			encrypted: true,
+		};
+	}
+	const routing: Omit<SealedRouting, 'recipient_fingerprints'> = {
+		schema_version: 1,
+		record_kind: record.record_kind,
+		provider: record.provider,
+		direction: record.direction,
+		type: record.type,
+		field: record.field,
+		waba_id: record.waba_id,
+		phone_number_id: record.phone_number_id,
+		timestamp: record.timestamp,
+		received_at: record.received_at,
+		counterparty_pseudonym: counterpartyPseudonym({ indexKey, counterparty: record.counterparty }),
+		record_id: id,
+		delivery_sha256: record.delivery_sha256,
+		signature_verified: record.signature_verified,
+		graph_api_version: record.graph_api_version,
+		encrypted: true,
+	};
+	if (record.media_status !== undefined) routing.media_status = record.media_status;
+	if (record.media_size !== undefined) routing.media_size = record.media_size;
+	if (record.media_error !== undefined) routing.media_error = record.media_error;
+	return routing;
+}

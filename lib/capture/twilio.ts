@@ -1,0 +1,263 @@
+/**
+ * Twilio WhatsApp webhooks (Twilio Docs, "Webhooks security" / "Validating signatures from Twilio",
+ * "Messaging webhooks" / "WhatsApp – Incoming message webhook parameters" and "Outbound message status
+ * callbacks"): form-encoded `POST`s signed with `X-Twilio-Signature`, normalized into
+ * {@link CaptureRecord}s with `provider: "twilio"`.
+ */
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+
+import type { CaptureRecord, Counterparty, JsonObject, RecordContext } from './types';
+import { SCHEMA_VERSION, TWILIO_PROVIDER } from './types';
+
+/** Form parameters in body order; a repeated name keeps every value. */
+export type TwilioParams = Array<[name: string, value: string]>;
+
+/** Options of {@link verifyTwilioSignature}. */
+export interface VerifyTwilioSignatureOptions {
+	/** The full URL exactly as configured in Twilio (scheme, host, port, path and query string). */
+	url: string;
+	/** All POST parameters, from the raw form body ({@link parseTwilioForm}). */
+	params: TwilioParams;
+	/** Value of the `X-Twilio-Signature` header, or undefined. */
+	header: string | undefined;
+	/** Auth Token of the Twilio account (primary; pass the secondary in a second call when rotating). */
+	authToken: string;
+}
+
+/**
+ * Verifies `X-Twilio-Signature` (Twilio Docs, "Webhooks security"): Base64(HMAC-SHA1(AuthToken,
+ * url + name₁ + value₁ + name₂ + value₂ …)) with the parameters sorted by name (byte order; values of a
+ * repeated name sorted too, as Twilio's helper libraries do), nothing between them. Every posted
+ * parameter counts, including ones this code does not know. Compared in constant time over the
+ * decoded 20-byte digests.
+ *
+ * @returns `{ verified: true }` or `{ verified: false, reason }` with reason `missing auth token`,
+ *   `missing header`, `malformed header` or `signature mismatch`. Never throws.
+ */
+export function verifyTwilioSignature(options: VerifyTwilioSignatureOptions): { verified: boolean; reason?: string } {
+	if (typeof options.authToken !== 'string' || options.authToken.length === 0) {
+		return { verified: false, reason: 'missing auth token' };
+	}
+	const header = typeof options.header === 'string' ? options.header.trim() : '';
+	if (header.length === 0) return { verified: false, reason: 'missing header' };
+	if (!/^[A-Za-z0-9+/]{27}=$/.test(header)) return { verified: false, reason: 'malformed header' };
+	const expected = Buffer.from(header, 'base64');
+	const actual = createHmac('sha1', options.authToken).update(twilioSignedString(options.url, options.params), 'utf8').digest();
+	return actual.length === expected.length && timingSafeEqual(actual, expected)
+		? { verified: true }
+		: { verified: false, reason: 'signature mismatch' };
+}
+
+/** The string Twilio signs: the URL followed by each `name + value`, sorted by name then value. */
+export function twilioSignedString(url: string, params: TwilioParams): string {
+	const sorted = [...params].sort(([a, av], [b, bv]) => (a < b ? -1 : a > b ? 1 : av < bv ? -1 : av > bv ? 1 : 0));
+	return url + sorted.map(([name, value]) => name + value).join('');
+}
+
+/** Parses an `application/x-www-form-urlencoded` body into ordered pairs (`+` as space, percent-decoded). */
+export function parseTwilioForm(rawBody: Buffer): TwilioParams {
+	return [...new URLSearchParams(rawBody.toString('utf8')).entries()];
+}
+
+/** Status values of Twilio's outbound status callbacks (`MessageStatus`). */
+export const TWILIO_STATUS_VALUES = [
+	'accepted',
+	'scheduled',
+	'queued',
+	'sending',
+	'sent',
+	'delivered',
+	'undelivered',
+	'read',
+	'failed',
+	'canceled',
+] as const;
+
+/** Options of {@link normalizeTwilioWebhook}. */
+export interface NormalizeTwilioOptions {
+	/** Exact body bytes (hashed into `delivery_sha256`). */
+	rawBody: Buffer;
+	/** Parsed parameters of that body. */
+	params: TwilioParams;
+	receivedAt: Date;
+	signatureVerified: boolean;
+}
+
+/**
+ * Turns one Twilio WhatsApp webhook into one record:
+ * - status callback (a `MessageStatus` other than `received`): `record_kind: "status"`, direction
+ *   `outbound`, type = the status when known ({@link TWILIO_STATUS_VALUES}) else `unknown`, counterparty
+ *   from `To`; content `{ status, error_code?, error_message?, channel_* … }`;
+ * - incoming message: `record_kind: "message"`, direction `inbound`, type = `MessageType` (text, image,
+ *   audio, video, document, sticker, location, button, interactive, reaction, …; inferred from the
+ *   first `MediaContentType0` or `Latitude` when absent), counterparty `{ wa_id: WaId or From digits,
+ *   name: ProfileName }`; content `{ body, media: [{ url, content_type }], location?, button? }`;
+ *   context from `OriginalRepliedMessageSid`, `Forwarded`, `FrequentlyForwarded`, `Referral*`.
+ * `wamid` holds the Twilio `MessageSid` (SM…/MM…), `phone_number_id` the business's own number
+ * (digits of `To` for inbound, `From` for statuses), `waba_id` and `field` null; `raw` = every parameter
+ * (`{ name: value }`, repeated names as arrays). `idempotency_key` = `<phone_number_id>:<MessageSid>`
+ * (+ `:<status>` for statuses). Twilio sends no event time: `timestamp` is null.
+ */
+export function normalizeTwilioWebhook(options: NormalizeTwilioOptions): CaptureRecord {
+	const raw = paramsObject(options.params);
+	const get = (name: string): string | null => {
+		const value = raw[name];
+		const first = Array.isArray(value) ? value[0] : value;
+		return typeof first === 'string' && first.length > 0 ? first : null;
+	};
+	const deliverySha256 = createHash('sha256').update(options.rawBody).digest('hex');
+	const receivedAt = Number.isNaN(options.receivedAt?.getTime?.()) ? new Date().toISOString() : options.receivedAt.toISOString();
+	const sid = get('MessageSid') ?? get('SmsMessageSid') ?? get('SmsSid');
+	const messageStatus = get('MessageStatus');
+	const isStatus = messageStatus !== null && messageStatus !== 'received';
+	const business = digits(isStatus ? get('From') : get('To'));
+	const other = isStatus ? get('To') : get('From');
+	const counterparty: Counterparty = {
+		wa_id: (isStatus ? null : get('WaId')) ?? digits(other),
+		user_id: null,
+		name: isStatus ? null : get('ProfileName'),
+	};
+	const position = 'body';
+	const base = {
+		schema_version: SCHEMA_VERSION,
+		provider: TWILIO_PROVIDER,
+		waba_id: null,
+		phone_number_id: business,
+		display_phone_number: business,
+		field: null,
+		wamid: sid,
+		timestamp: null,
+		received_at: receivedAt,
+		counterparty,
+		original_wamid: null,
+		position,
+		delivery_sha256: deliverySha256,
+		signature_verified: options.signatureVerified === true,
+		graph_api_version: null,
+		raw,
+	} as const;
+	const fallbackKey = `sha256:${deliverySha256}:${position}`;
+
+	if (isStatus) {
+		const type = (TWILIO_STATUS_VALUES as readonly string[]).includes(messageStatus) ? messageStatus : 'unknown';
+		const content: JsonObject = { status: messageStatus };
+		if (get('ErrorCode')) content.error_code = get('ErrorCode');
+		if (get('ErrorMessage')) content.error_message = get('ErrorMessage');
+		if (get('ChannelStatusMessage')) content.channel_status_message = get('ChannelStatusMessage');
+		if (get('ChannelPrefix')) content.channel_prefix = get('ChannelPrefix');
+		return {
+			...base,
+			record_kind: 'status',
+			direction: 'outbound',
+			type,
+			content,
+			context: null,
+			idempotency_key: business && sid ? `${business}:${sid}:${messageStatus}` : fallbackKey,
+		};
+	}
+
+	const numMedia = Math.max(0, Math.min(10, Number(get('NumMedia') ?? 0) || 0));
+	const media: JsonObject[] = [];
+	for (let index = 0; index < numMedia; index++) {
+		media.push({ url: get(`MediaUrl${index}`), content_type: get(`MediaContentType${index}`) });
+	}
+	const type = twilioMessageType(get('MessageType'), media, get('Latitude'));
+	const content: JsonObject = { body: get('Body') ?? '' };
+	if (media.length > 0) content.media = media;
+	if (get('Latitude') || get('Longitude')) {
+		content.location = {
+			latitude: get('Latitude'),
+			longitude: get('Longitude'),
+			address: get('Address'),
+			label: get('Label'),
+		};
+	}
+	if (get('ButtonText') || get('ButtonPayload')) {
+		content.button = { text: get('ButtonText'), payload: get('ButtonPayload') };
+	}
+	if (get('MessageType') && type === 'unknown') content.original_type = get('MessageType');
+	return {
+		...base,
+		record_kind: 'message',
+		direction: 'inbound',
+		type,
+		content,
+		context: twilioContext(get),
+		idempotency_key: business && sid ? `${business}:${sid}` : fallbackKey,
+	};
+}
+
+/** Message types Twilio reports in `MessageType` for WhatsApp. */
+const TWILIO_MESSAGE_TYPES = [
+	'text',
+	'image',
+	'audio',
+	'video',
+	'document',
+	'sticker',
+	'location',
+	'button',
+	'interactive',
+	'reaction',
+	'contacts',
+] as const;
+
+function twilioMessageType(messageType: string | null, media: JsonObject[], latitude: string | null): string {
+	if (messageType !== null) {
+		return (TWILIO_MESSAGE_TYPES as readonly string[]).includes(messageType) ? messageType : 'unknown';
+	}
+	const first = typeof media[0]?.content_type === 'string' ? (media[0].content_type as string) : '';
+	if (first.startsWith('image/')) return 'image';
+	if (first.startsWith('audio/')) return 'audio';
+	if (first.startsWith('video/')) return 'video';
+	if (first) return 'document';
+	if (latitude !== null) return 'location';
+	return 'text';
+}
+
+function twilioContext(get: (name: string) => string | null): RecordContext | null {
+	const replyTo = get('OriginalRepliedMessageSid');
+	const forwarded = get('Forwarded') === 'true';
+	const frequently = get('FrequentlyForwarded') === 'true';
+	const referral: JsonObject = {};
+	for (const [name, key] of [
+		['ReferralSourceId', 'source_id'],
+		['ReferralSourceType', 'source_type'],
+		['ReferralSourceUrl', 'source_url'],
+		['ReferralHeadline', 'headline'],
+		['ReferralBody', 'body'],
+		['ReferralMediaUrl', 'media_url'],
+		['ReferralMediaContentType', 'media_content_type'],
+		['ReferralCtwaClid', 'ctwa_clid'],
+	] as const) {
+		if (get(name)) referral[key] = get(name);
+	}
+	const hasReferral = Object.keys(referral).length > 0;
+	if (!replyTo && !forwarded && !frequently && !hasReferral) return null;
+	return {
+		reply_to: replyTo,
+		reply_to_from: digits(get('OriginalRepliedMessageSender')),
+		forwarded,
+		frequently_forwarded: frequently,
+		referred_product: null,
+		referral: hasReferral ? referral : null,
+	};
+}
+
+/** `{ name: value }`, a repeated name giving an array of its values in body order. */
+function paramsObject(params: TwilioParams): JsonObject {
+	const result: JsonObject = {};
+	for (const [name, value] of params) {
+		const existing = result[name];
+		if (existing === undefined) result[name] = value;
+		else result[name] = Array.isArray(existing) ? [...existing, value] : [existing, value];
+	}
+	return result;
+}
+
+/** `whatsapp:+14155238886` → `14155238886`; null when there are no digits. */
+function digits(address: string | null): string | null {
+	if (address === null) return null;
+	const value = address.replace(/^whatsapp:/i, '').replace(/\D/g, '');
+	return value.length > 0 ? value : null;
+}

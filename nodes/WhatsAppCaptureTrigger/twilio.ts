@@ -1,0 +1,65 @@
+import type { IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
+
+import { normalizeTwilioWebhook, parseTwilioForm, verifyTwilioSignature } from '../../lib/capture';
+import { emit, type CaptureOptions } from './webhook';
+
+/** Credential fields of the Twilio WhatsApp credential. */
+interface TwilioCredentials {
+	accountSid?: string;
+	authToken?: string;
+	indexKey?: string;
+}
+
+/**
+ * `webhook()` for Provider = Twilio WhatsApp: `POST` only (form-encoded). Verifies
+ * `X-Twilio-Signature` over the configured URL (Options → Twilio Signature URL, else this node's
+ * production URL, plus the request's query string) and every posted parameter, then emits one record.
+ * 401 on a bad signature; a `GET` (Twilio does not send one) is answered 405.
+ */
+export async function twilioWebhook(this: IWebhookFunctions): Promise<IWebhookResponseData> {
+	const res = this.getResponseObject();
+	if (this.getWebhookName() === 'setup') {
+		res.status(405).type('text/plain').send('Method Not Allowed');
+		return { noWebhookResponse: true };
+	}
+	const credentials = await this.getCredentials<TwilioCredentials>('twilioWhatsAppApi');
+	const req = this.getRequestObject();
+	const rawBody: unknown = (req as { rawBody?: unknown }).rawBody;
+	if (!Buffer.isBuffer(rawBody)) {
+		this.logger.warn('WhatsApp Capture Trigger (Twilio): request has no raw body; refused (401)');
+		res.status(401).json({ error: 'raw body unavailable' });
+		return { noWebhookResponse: true };
+	}
+	const options = this.getNodeParameter('options', {}) as CaptureOptions;
+	const params = parseTwilioForm(rawBody);
+	const header = req.headers['x-twilio-signature'];
+	const signature = verifyTwilioSignature({
+		url: signedUrl.call(this, options.twilioSignatureUrl, req.url),
+		params,
+		header: typeof header === 'string' ? header : undefined,
+		authToken: credentials.authToken ?? '',
+	});
+	if (!signature.verified) {
+		this.logger.warn(`WhatsApp Capture Trigger (Twilio): request refused (401): ${signature.reason}`);
+		res.status(401).json({ error: 'invalid signature' });
+		return { noWebhookResponse: true };
+	}
+	const record = normalizeTwilioWebhook({ rawBody, params, receivedAt: new Date(), signatureVerified: true });
+	const contentType = req.headers['content-type'];
+	return await emit.call(this, {
+		records: [record],
+		rawBody,
+		contentType: typeof contentType === 'string' ? contentType : undefined,
+		options,
+		indexKey: credentials.indexKey,
+	});
+}
+
+/** The URL Twilio signed: the configured override, else the production URL, plus the request's query. */
+function signedUrl(this: IWebhookFunctions, override: string | undefined, requestUrl: string | undefined): string {
+	const configured = (override ?? '').trim();
+	if (configured) return configured;
+	const base = this.getNodeWebhookUrl('default') ?? '';
+	const query = (requestUrl ?? '').includes('?') ? (requestUrl ?? '').slice((requestUrl ?? '').indexOf('?')) : '';
+	return base + query;
+}
