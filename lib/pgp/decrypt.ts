@@ -257,10 +257,23 @@ async function decryptTolerantInflate(
 		const limit = options.maxDecompressedBytes;
 		const zlibOptions = limit !== undefined ? { maxOutputLength: limit } : {};
 		const algorithm = packet.body[0];
+		if (algorithm !== 1 && algorithm !== 2) return undefined;
+		const inflate = algorithm === 1 ? inflateRawSync : inflateSync;
 		let inner: Buffer;
-		if (algorithm === 1) inner = inflateRawSync(packet.body.subarray(1), zlibOptions);
-		else if (algorithm === 2) inner = inflateSync(packet.body.subarray(1), zlibOptions);
-		else return undefined;
+		try {
+			inner = inflate(packet.body.subarray(1), zlibOptions);
+		} catch (error) {
+			if ((error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
+				throw new PgpError(
+					'OPERATION',
+					'Decryption failed: Maximum decompressed message size exceeded',
+					{
+						cause: error,
+					},
+				);
+			}
+			throw error;
+		}
 		return (await openpgp.readMessage({ binaryMessage: inner })) as Message<Uint8Array>;
 	}
 	return undefined;

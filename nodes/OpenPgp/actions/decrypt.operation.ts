@@ -110,6 +110,15 @@ export const description: INodeProperties[] = [
 					'Name of the binary output. Default: the name stored in the message, without directories.',
 			},
 			{
+				displayName: 'Max Decompressed Size (MB)',
+				name: 'maxDecompressedMegabytes',
+				type: 'number',
+				typeOptions: { minValue: 0 },
+				default: 0,
+				description:
+					'Refuse compressed messages that expand beyond this size (protects against compression bombs); 0 for no limit',
+			},
+			{
 				displayName: 'Metadata Field',
 				name: 'metadataField',
 				type: 'string',
@@ -134,6 +143,7 @@ export const description: INodeProperties[] = [
 interface DecryptOperationOptions {
 	expectSigned?: boolean;
 	fileName?: string;
+	maxDecompressedMegabytes?: number;
 	metadataField?: string;
 	signerPublicKeys?: string;
 }
@@ -198,6 +208,9 @@ export async function execute(
 		decryptionKeys: [privateKey],
 		verificationKeys,
 		expectSigned: options.expectSigned === true,
+		maxDecompressedBytes: options.maxDecompressedMegabytes
+			? Math.floor(options.maxDecompressedMegabytes * 1024 * 1024)
+			: undefined,
 	});
 
 	const metadataField = (options.metadataField ?? 'pgp').trim();

@@ -158,6 +158,11 @@ describe('decrypt', () => {
 			maxDecompressedBytes: 1 << 20,
 		});
 		expect(Buffer.from(result.data).equals(plaintext)).toBe(true);
+		await expectPgpError(
+			decrypt({ data: binary, decryptionKeys: [eccPrivate], maxDecompressedBytes: 1000 }),
+			'OPERATION',
+			'Decryption failed: Maximum decompressed message size exceeded',
+		);
 		const tampered = Buffer.from(binary);
 		tampered[tampered.length - 40] ^= 0x01;
 		await expectPgpError(

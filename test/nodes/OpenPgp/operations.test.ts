@@ -121,6 +121,33 @@ describe('OpenPGP node: Decrypt', () => {
 		});
 	});
 
+	it('Max Decompressed Size refuses a message that expands beyond it', async () => {
+		const big = Buffer.alloc(3 * 1024 * 1024, 0x41);
+		for (const compressAlgo of ['zlib', 'zip'] as const) {
+			const ciphertext = gpgEncrypt(sender.home, big, {
+				recipients: [me.fingerprint],
+				compressAlgo,
+			});
+			expect(ciphertext.length).toBeLessThan(100_000);
+			const item = { json: {}, binary: { data: inlineBinary(ciphertext) } };
+			const limited = await runOpenPgp({
+				parameters: { operation: 'decrypt', options: { maxDecompressedMegabytes: 1 } },
+				items: [item],
+				credentials,
+				continueOnFail: true,
+			});
+			expect(String(limited.output[0].json.error)).toMatch(
+				/Maximum decompressed message size exceeded/,
+			);
+			const unlimited = await runOpenPgp({
+				parameters: { operation: 'decrypt', options: { maxDecompressedMegabytes: 4 } },
+				items: [item],
+				credentials,
+			});
+			expect(binaryBytes(unlimited.output[0].binary!.data).equals(big)).toBe(true);
+		}
+	});
+
 	it('JSON mode on non-JSON plaintext is an item error', async () => {
 		const ciphertext = gpgEncrypt(sender.home, Buffer.from('not json'), {
 			recipients: [me.fingerprint],
