@@ -11,3 +11,5 @@ export * from './setup-check';
 export * from './get';
 export * from './list';
 export * from './merkle';
+export * from './seal';
+export * from './verify';

@@ -136,3 +136,53 @@ export class ArchiveError extends Error {
 		this.hint = details.hint;
 	}
 }
+
+/**
+ * Signs bytes: returns a detached, ASCII-armored OpenPGP signature (RFC 4880 §5.2 binary-document
+ * signature, §6.2 armor) and the signer's upper-case fingerprint. Same shape as the retention
+ * engine's `ReportSigner`, so one signer serves both.
+ */
+export type ManifestSigner = (data: Uint8Array) => Promise<{ signature: string; signerFingerprint: string }>;
+
+/**
+ * One object version in a seal manifest. `sha256` is the lower-case hex SHA-256 of the stored bytes
+ * (the ciphertext), null for delete markers. `last_modified` is ISO 8601 UTC as the store lists it.
+ */
+export interface SealEntry {
+	key: string;
+	version_id: string;
+	delete_marker: boolean;
+	/** Bytes (0 for delete markers). */
+	size: number;
+	sha256: string | null;
+	last_modified: string | null;
+}
+
+/** A seal manifest as stored in `<prefix>/_seals/<scope>/<seal id>.json` (see docs/FORMAT.md "Seal manifest"). */
+export interface SealManifest {
+	type: 'chat-archive.seal-manifest';
+	version: 1;
+	/** Seal id: `yyyymmddThhmmssSSSZ-<8 hex>` (sorts by time). */
+	seal_id: string;
+	bucket: string;
+	/** The archive prefix (as in the key layout), without trailing `/`. */
+	archive_prefix: string;
+	/** Scope under the archive prefix (e.g. `default/106000000000002/2026/01/01`), `''` for the whole archive. */
+	scope: string;
+	/** Folder of the seal chain (default `<archive_prefix>/_seals`); its objects are never sealed. */
+	seals_prefix: string;
+	/** The S3 key prefix that was listed: `<archive_prefix>/<scope>/` (or `<archive_prefix>/`). */
+	listed_prefix: string;
+	created_at: string;
+	/** Leaf encoding and tree hash, fixed strings naming the rules (see docs/FORMAT.md). */
+	leaf_encoding: 'json-array:key,version_id,delete_marker,size,sha256,last_modified';
+	tree_hash: 'rfc6962-sha256';
+	/** RFC 6962 Merkle Tree Hash over the entries' leaf lines, lower-case hex. */
+	merkle_root: string;
+	/** Key and SHA-256 (of the stored bytes) of the previous manifest of this archive prefix, or null. */
+	prev_manifest_key: string | null;
+	prev_manifest_sha256: string | null;
+	counts: { versions: number; objects: number; delete_markers: number; bytes: number };
+	/** Sorted by key (UTF-8 byte order), then version id. */
+	entries: SealEntry[];
+}

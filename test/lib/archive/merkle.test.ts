@@ -15,7 +15,7 @@ const sha256 = (...parts: Buffer[]) => {
  */
 function bottomUp(leaves: Buffer[]): string {
 	if (leaves.length === 0) return sha256(Buffer.alloc(0)).toString('hex');
-	let level = leaves.map((d) => sha256(Buffer.from([0]), d));
+	let level: Buffer[] = leaves.map((d) => sha256(Buffer.from([0]), d));
 	while (level.length > 1) {
 		const next: Buffer[] = [];
 		for (let i = 0; i < level.length; i += 2) {
