@@ -1,4 +1,17 @@
-import { NodeConnectionTypes, type IExecuteFunctions, type INodeExecutionData, type INodeType, type INodeTypeDescription } from 'n8n-workflow';
+import {
+	NodeConnectionTypes,
+	type ICredentialDataDecryptedObject,
+	type ICredentialsDecrypted,
+	type ICredentialTestFunctions,
+	type IExecuteFunctions,
+	type INodeCredentialTestResult,
+	type INodeExecutionData,
+	type INodeType,
+	type INodeTypeDescription,
+} from 'n8n-workflow';
+
+import { testPrivateKeyCredential } from '../OpenPgp/methods/credentialTest';
+import { testS3ArchiveCredential } from '../S3Archive/methods/credentialTest';
 
 import { commonDescription } from './actions/common';
 import * as execute from './actions/execute.operation';
@@ -30,10 +43,11 @@ export class RetentionSweeper implements INodeType {
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [
-			{ name: 's3ArchiveApi', required: true },
+			{ name: 's3ArchiveApi', required: true, testedBy: 's3ArchiveApiTest' },
 			{
 				name: 'openPgpPrivateKeyApi',
 				required: true,
+				testedBy: 'openPgpPrivateKeyApiTest',
 				displayOptions: { show: { operation: ['execute'], signReport: [true] } },
 			},
 		],
@@ -85,6 +99,23 @@ export class RetentionSweeper implements INodeType {
 			...releaseHold.description,
 			...lifecycle.description,
 		],
+	};
+
+	methods = {
+		credentialTest: {
+			async s3ArchiveApiTest(
+				this: ICredentialTestFunctions,
+				credential: ICredentialsDecrypted<ICredentialDataDecryptedObject>,
+			): Promise<INodeCredentialTestResult> {
+				return await testS3ArchiveCredential(credential.data ?? {});
+			},
+			async openPgpPrivateKeyApiTest(
+				this: ICredentialTestFunctions,
+				credential: ICredentialsDecrypted<ICredentialDataDecryptedObject>,
+			): Promise<INodeCredentialTestResult> {
+				return await testPrivateKeyCredential(credential.data ?? {});
+			},
+		},
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
