@@ -13,3 +13,5 @@ export * from './list';
 export * from './merkle';
 export * from './seal';
 export * from './verify';
+export * from './transcript';
+export * from './export';

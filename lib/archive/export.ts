@@ -1,0 +1,257 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+
+import { decrypt, type PrivateKey } from '../pgp';
+import { getObject } from './get';
+import { phoneNumberPseudonym } from './layout';
+import { listObjects, type ListedObject } from './list';
+import { mapWithLimit } from './seal';
+import {
+	renderTranscriptHtml,
+	renderTranscriptText,
+	transcriptLine,
+	type TranscriptHeader,
+	type TranscriptRecord,
+} from './transcript';
+import { ArchiveError } from './types';
+
+/**
+ * Export (eDiscovery): one conversation (a counterparty, optionally one business number and a date
+ * range) → the decrypted records in order, as JSONL plus readable transcripts. Everything is built in
+ * memory and returned to the caller; nothing is written, logged or cached.
+ */
+
+/** Options of {@link exportConversation}. */
+export interface ExportOptions {
+	client: S3Client;
+	bucket: string;
+	/** Archive prefix (as for `listObjects`). */
+	prefix: string;
+	/** Index key of the archive credential (turns `phoneNumber` into the key pseudonym). */
+	indexKey?: string;
+	/** The counterparty's phone number, any formatting (`+1 650-555-1234`); or give `pseudonym`. */
+	phoneNumber?: string;
+	/** Counterparty pseudonym (32 hex) as in the keys, instead of `phoneNumber`. */
+	pseudonym?: string;
+	/** Only records captured on this business phone number id. */
+	phoneNumberId?: string;
+	/** Only this retention class. */
+	retentionClass?: string;
+	/** First UTC day included (`yyyy-mm-dd` or ISO 8601). */
+	from?: string | Date;
+	/** Last UTC day included. */
+	to?: string | Date;
+	/** Unlocked private keys (e.g. `readPrivateKey` of lib/pgp). */
+	decryptionKeys: PrivateKey[];
+	/** Include status records (sent/delivered/read…) (default true). */
+	includeStatuses?: boolean;
+	/** Refuse exports of more records than this (default 50 000): the export lives in memory. */
+	maxRecords?: number;
+	/** GetObject + decrypt in flight (default 4). */
+	concurrency?: number;
+	/** Export time shown in the transcript header (default now). */
+	now?: Date;
+}
+
+/** Where one exported record came from. */
+export interface ExportSource {
+	key: string;
+	versionId: string | null;
+	/** SHA-256 of the ciphertext (checked against `x-amz-meta-sha256` while reading). */
+	sha256: string | null;
+	recordId: string;
+	/** Keys of the record's archived media objects (`<record id>.media*.pgp`), still encrypted. */
+	mediaKeys: string[];
+}
+
+/** Result of {@link exportConversation}. */
+export interface ExportResult {
+	pseudonym: string;
+	/** Decrypted records, ordered by time (`timestamp`, else `received_at`), then wamid, then key. */
+	records: Array<Record<string, unknown>>;
+	/** Same order as `records`. */
+	sources: ExportSource[];
+	counts: { records: number; messages: number; statuses: number; other: number; media: number };
+	/** First and last record time (ISO 8601), or null when empty. */
+	period: { first: string | null; last: string | null };
+	/** One record per line, compact JSON, UTF-8 (`application/x-ndjson`). */
+	jsonl: Buffer;
+	/** Plain-text transcript, UTF-8. */
+	transcriptText: Buffer;
+	/** HTML transcript, UTF-8, self-contained. */
+	transcriptHtml: Buffer;
+}
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
+	const chunks: Buffer[] = [];
+	for await (const chunk of stream) chunks.push(Buffer.from(chunk as Uint8Array));
+	return Buffer.concat(chunks);
+}
+
+function sortTime(record: Record<string, unknown>): string {
+	for (const field of ['timestamp', 'received_at']) {
+		const value = record[field];
+		if (typeof value === 'string' && !Number.isNaN(Date.parse(value))) return new Date(value).toISOString();
+	}
+	return '9999-12-31T23:59:59.999Z';
+}
+
+/**
+ * Exports one conversation:
+ *
+ * 1. the counterparty pseudonym is computed from `phoneNumber` with `indexKey` (HMAC, layout.ts), or
+ *    `pseudonym` is used; the number never reaches the store;
+ * 2. `listObjects` (ListObjectsV2, all pages) finds the record objects (`<record id>.pgp`) and media
+ *    objects under the prefix for that pseudonym (and phone number id, class, date range);
+ * 3. each record is read (GetObject, SHA-256 checked against `x-amz-meta-sha256`), decrypted with
+ *    `decrypt` of lib/pgp, parsed as JSON;
+ * 4. records are ordered by time (UTC), then wamid, then key, and rendered as JSONL and transcripts
+ *    (time UTC, direction, name, type, text/caption, media object keys, status lines).
+ *
+ * Media files are referenced by object key, not decrypted or embedded.
+ *
+ * @throws ArchiveError `InvalidInput` (no counterparty, no keys, bad filter), `TooManyRecords` beyond
+ *   `maxRecords`, `DecryptionFailed` (names the object key and the OpenPGP reason, never plaintext),
+ *   `NotARecord` (a decrypted object that is not a JSON record), `IntegrityError` (ciphertext differs
+ *   from its SHA-256), or the store's code.
+ */
+export async function exportConversation(options: ExportOptions): Promise<ExportResult> {
+	const { client, bucket } = options;
+	if (!options.decryptionKeys?.length) {
+		throw new ArchiveError('A private key is required to decrypt the records (attach an OpenPGP Private Key credential)', {
+			code: 'InvalidInput',
+		});
+	}
+	let pseudonym = options.pseudonym?.trim().toLowerCase() || '';
+	if (!pseudonym) {
+		if (!options.phoneNumber?.trim()) {
+			throw new ArchiveError('Give the counterparty: phoneNumber or pseudonym', { code: 'InvalidInput' });
+		}
+		pseudonym = phoneNumberPseudonym({ indexKey: options.indexKey ?? '', phoneNumber: options.phoneNumber });
+	}
+	if (!/^[0-9a-f]{32}$/.test(pseudonym)) {
+		throw new ArchiveError('pseudonym must be 32 lower-case hex characters', { code: 'InvalidInput' });
+	}
+	const maxRecords = options.maxRecords ?? 50_000;
+
+	const recordObjects: ListedObject[] = [];
+	const mediaByRecord = new Map<string, string[]>();
+	for await (const object of listObjects({
+		client,
+		bucket,
+		filter: {
+			prefix: options.prefix,
+			pseudonym,
+			phoneNumberId: options.phoneNumberId || undefined,
+			retentionClass: options.retentionClass || undefined,
+			from: options.from || undefined,
+			to: options.to || undefined,
+		},
+	})) {
+		const directory = object.key.slice(0, object.key.lastIndexOf('/') + 1);
+		if (object.kind === 'media') {
+			const id = directory + object.recordId;
+			mediaByRecord.set(id, [...(mediaByRecord.get(id) ?? []), object.key]);
+			continue;
+		}
+		recordObjects.push(object);
+		if (recordObjects.length > maxRecords) {
+			throw new ArchiveError(`More than ${maxRecords} records match: narrow the export by date range or phone number ID`, {
+				code: 'TooManyRecords',
+			});
+		}
+	}
+
+	const decrypted = await mapWithLimit(recordObjects, options.concurrency ?? 4, async (object) => {
+		const got = await getObject({ client, bucket, key: object.key, verify: true });
+		const ciphertext = await readAll(got.body);
+		let plaintext: Uint8Array;
+		try {
+			plaintext = (await decrypt({ data: ciphertext, decryptionKeys: options.decryptionKeys })).data;
+		} catch (error) {
+			const reason = error instanceof Error ? error.message : String(error);
+			return { error: new ArchiveError(`Could not decrypt s3://${bucket}/${object.key}: ${reason}`, { code: 'DecryptionFailed', cause: error }) };
+		}
+		let record: unknown = null;
+		try {
+			record = JSON.parse(Buffer.from(plaintext).toString('utf8'));
+		} catch {
+			record = null;
+		}
+		if (!record || typeof record !== 'object' || Array.isArray(record)) {
+			return { error: new ArchiveError(`s3://${bucket}/${object.key} does not decrypt to a JSON record`, { code: 'NotARecord' }) };
+		}
+		const directory = object.key.slice(0, object.key.lastIndexOf('/') + 1);
+		const source: ExportSource = {
+			key: object.key,
+			versionId: got.versionId,
+			sha256: got.sha256,
+			recordId: object.recordId,
+			mediaKeys: (mediaByRecord.get(directory + object.recordId) ?? []).sort(),
+		};
+		return { record: record as Record<string, unknown>, source };
+	});
+	const failure = decrypted.find((d) => 'error' in d);
+	if (failure && 'error' in failure) throw failure.error;
+
+	let rows = decrypted as Array<{ record: Record<string, unknown>; source: ExportSource }>;
+	if (options.includeStatuses === false) rows = rows.filter((row) => row.record.record_kind !== 'status');
+	rows.sort((a, b) => {
+		const ta = sortTime(a.record);
+		const tb = sortTime(b.record);
+		if (ta !== tb) return ta < tb ? -1 : 1;
+		const wa = String(a.record.wamid ?? '');
+		const wb = String(b.record.wamid ?? '');
+		if (wa !== wb) return wa < wb ? -1 : 1;
+		return a.source.key < b.source.key ? -1 : a.source.key > b.source.key ? 1 : 0;
+	});
+
+	const records = rows.map((row) => row.record);
+	const sources = rows.map((row) => row.source);
+	const counts = {
+		records: records.length,
+		messages: records.filter((r) => r.record_kind === 'message').length,
+		statuses: records.filter((r) => r.record_kind === 'status').length,
+		other: records.filter((r) => r.record_kind !== 'message' && r.record_kind !== 'status').length,
+		media: sources.reduce((sum, s) => sum + s.mediaKeys.length, 0),
+	};
+	const period = {
+		first: records.length ? sortTime(records[0]) : null,
+		last: records.length ? sortTime(records[records.length - 1]) : null,
+	};
+	// statuses carry no profile name: take the one the conversation's messages carry
+	const knownNames = new Map<string, string>();
+	for (const record of records as TranscriptRecord[]) {
+		const c = record.counterparty;
+		if (c?.name) for (const id of [c.wa_id, c.user_id]) if (id && !knownNames.has(id)) knownNames.set(id, c.name);
+	}
+	const lines = rows.map((row) => {
+		const record = row.record as TranscriptRecord;
+		const c = record.counterparty;
+		const name = c && !c.name ? (knownNames.get(c.wa_id ?? '') ?? knownNames.get(c.user_id ?? '')) : undefined;
+		return transcriptLine(name ? { ...record, counterparty: { ...c, name } } : record, row.source.mediaKeys);
+	});
+	const names = [...new Set(records.map((r) => (r.counterparty as TranscriptRecord['counterparty'])?.name).filter((n): n is string => Boolean(n)))];
+	const businessNumbers = [...new Set(records.map((r) => r.display_phone_number ?? r.phone_number_id).filter(Boolean).map(String))];
+	const header: TranscriptHeader = {
+		title: 'WhatsApp conversation export',
+		facts: [
+			['Counterparty', [options.phoneNumber?.trim(), ...names].filter(Boolean).join(' / ') || `pseudonym ${pseudonym}`],
+			['Counterparty pseudonym', pseudonym],
+			['Business number(s)', businessNumbers.join(', ') || '-'],
+			['Period (UTC)', period.first ? `${period.first} to ${period.last}` : '-'],
+			['Records', `${counts.records} (messages ${counts.messages}, statuses ${counts.statuses}, other ${counts.other})`],
+			['Bucket / prefix', `${bucket} / ${options.prefix}`],
+			['Exported at (UTC)', (options.now ?? new Date()).toISOString()],
+		],
+	};
+	return {
+		pseudonym,
+		records,
+		sources,
+		counts,
+		period,
+		jsonl: Buffer.from(records.map((r) => JSON.stringify(r) + '\n').join(''), 'utf8'),
+		transcriptText: Buffer.from(renderTranscriptText(header, lines), 'utf8'),
+		transcriptHtml: Buffer.from(renderTranscriptHtml(header, lines), 'utf8'),
+	};
+}

@@ -1,0 +1,229 @@
+/**
+ * Readable transcripts of decrypted capture records (plain text and HTML), for eDiscovery exports.
+ * Pure functions over records; no I/O. The output holds plaintext: it is produced in memory for the
+ * workflow only and never logged or stored by the engine.
+ */
+
+/** The record fields a transcript reads (a capture record, docs/FORMAT.md; extra fields ignored). */
+export interface TranscriptRecord {
+	record_kind?: string;
+	direction?: 'inbound' | 'outbound' | null;
+	type?: string;
+	wamid?: string | null;
+	timestamp?: string | null;
+	received_at?: string | null;
+	display_phone_number?: string | null;
+	phone_number_id?: string | null;
+	counterparty?: { wa_id?: string | null; user_id?: string | null; name?: string | null } | null;
+	content?: Record<string, unknown> | null;
+	context?: { reply_to?: string | null; forwarded?: boolean } | null;
+	original_wamid?: string | null;
+	[field: string]: unknown;
+}
+
+/** One transcript line before formatting. */
+export interface TranscriptLine {
+	/** `yyyy-mm-dd hh:mm:ss UTC`, or `(no time)`. */
+	time: string;
+	/** `in` (from the counterparty), `out` (from the business), `status`, `other`. */
+	kind: 'in' | 'out' | 'status' | 'other';
+	/** Who: the counterparty's profile name (or number / user id), or `Business (<number>)`. */
+	name: string;
+	/** Record type (`text`, `image`, `delivered`…). */
+	type: string;
+	/** Message text, caption or a description of the content; may be empty. */
+	text: string;
+	/** Object keys of archived media of this record, else the provider's media id. */
+	media: string[];
+	/** Reply / forward / edit notes. */
+	notes: string[];
+}
+
+/** Header of a transcript. */
+export interface TranscriptHeader {
+	title: string;
+	/** `label: value` pairs shown at the top (counterparty, period, counts…). */
+	facts: Array<[string, string]>;
+}
+
+function str(value: unknown): string {
+	return typeof value === 'string' ? value : value === null || value === undefined ? '' : String(value);
+}
+
+function utcTime(iso: string | null | undefined): string {
+	if (!iso) return '(no time)';
+	const date = new Date(iso);
+	if (Number.isNaN(date.getTime())) return '(no time)';
+	return `${date.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
+}
+
+function counterpartyName(record: TranscriptRecord): string {
+	const c = record.counterparty;
+	return str(c?.name) || (c?.wa_id ? `+${c.wa_id}` : '') || str(c?.user_id) || 'Unknown';
+}
+
+function businessName(record: TranscriptRecord): string {
+	const number = record.display_phone_number ? `+${record.display_phone_number}` : str(record.phone_number_id);
+	return number ? `Business (${number})` : 'Business';
+}
+
+/** Text of a message's content by type (text, captions, locations, reactions, replies…). */
+export function describeContent(type: string, content: Record<string, unknown> | null | undefined): string {
+	const c = content ?? {};
+	const nested = (key: string) => (c[key] && typeof c[key] === 'object' ? (c[key] as Record<string, unknown>) : {});
+	switch (type) {
+		case 'text':
+			return str(c.body);
+		case 'image':
+		case 'video':
+		case 'sticker':
+			return str(c.caption);
+		case 'audio':
+			return c.voice ? '(voice note)' : '(audio)';
+		case 'document':
+			return [str(c.filename), str(c.caption)].filter(Boolean).join(': ');
+		case 'location':
+			return [str(c.name), str(c.address), `(${str(c.latitude)}, ${str(c.longitude)})`].filter(Boolean).join(' ');
+		case 'reaction':
+			return c.removed ? `removed a reaction to ${str(c.message_id)}` : `reacted ${str(c.emoji)} to ${str(c.message_id)}`;
+		case 'interactive': {
+			const reply = nested(str(c.type));
+			return [str(reply.title), str(reply.description), str(reply.body)].filter(Boolean).join(' — ');
+		}
+		case 'button':
+			return str(c.text) || str(c.payload);
+		case 'contacts': {
+			const contacts = Array.isArray(c.contacts) ? (c.contacts as Array<Record<string, unknown>>) : [];
+			return `shared ${contacts.length} contact(s): ${contacts
+				.map((x) => str((x.name as Record<string, unknown> | undefined)?.formatted_name))
+				.filter(Boolean)
+				.join(', ')}`;
+		}
+		case 'order':
+			return `order of ${Array.isArray(c.product_items) ? c.product_items.length : 0} item(s) from catalog ${str(c.catalog_id)} ${str(c.text)}`.trim();
+		case 'system':
+			return str(c.body);
+		case 'edit': {
+			const message = nested('message');
+			const edited = describeContent(str(message.type), nested(str(message.type)));
+			return `edited ${str(c.original_message_id)}: ${edited || str((message.text as Record<string, unknown> | undefined)?.body)}`;
+		}
+		case 'revoke':
+			return `deleted message ${str(c.original_message_id)}`;
+		case 'unsupported':
+			return '(unsupported message type)';
+		case 'unknown':
+			return `(unknown message type ${str(c.original_type)})`;
+		default:
+			return '';
+	}
+}
+
+/**
+ * One transcript line for a record. `mediaKeys` are the object keys of the record's archived media
+ * (`<record id>.media*.pgp`); without them the provider's media id is referenced.
+ */
+export function transcriptLine(record: TranscriptRecord, mediaKeys: string[] = []): TranscriptLine {
+	const time = utcTime(record.timestamp ?? record.received_at);
+	const type = str(record.type) || 'unknown';
+	const notes: string[] = [];
+	if (record.record_kind === 'status') {
+		const content = record.content ?? {};
+		const errors = Array.isArray(content.errors) ? (content.errors as Array<Record<string, unknown>>) : [];
+		const errorText = errors.map((e) => `${str(e.code)} ${str(e.title)}`.trim()).join('; ');
+		return {
+			time,
+			kind: 'status',
+			name: counterpartyName(record),
+			type,
+			text: `message ${str(record.wamid)} ${type}${errorText ? ` (${errorText})` : ''}`,
+			media: [],
+			notes,
+		};
+	}
+	if (record.record_kind !== 'message') {
+		return { time, kind: 'other', name: '', type, text: `${str(record.record_kind)} ${type}`.trim(), media: [], notes };
+	}
+	if (record.context?.reply_to) notes.push(`reply to ${record.context.reply_to}`);
+	if (record.context?.forwarded) notes.push('forwarded');
+	const content = record.content ?? {};
+	const media = mediaKeys.length ? mediaKeys : content.id ? [`media id ${str(content.id)} (not archived)`] : [];
+	return {
+		time,
+		kind: record.direction === 'outbound' ? 'out' : 'in',
+		name: record.direction === 'outbound' ? businessName(record) : counterpartyName(record),
+		type,
+		text: describeContent(type, content),
+		media,
+		notes,
+	};
+}
+
+const ARROWS: Record<TranscriptLine['kind'], string> = { in: '<-', out: '->', status: '..', other: '**' };
+
+/** Plain-text transcript: a header, then one block per record (UTF-8, `\n` line ends). */
+export function renderTranscriptText(header: TranscriptHeader, lines: TranscriptLine[]): string {
+	const out: string[] = [header.title, '='.repeat(Math.min(header.title.length, 72))];
+	for (const [label, value] of header.facts) out.push(`${label}: ${value}`);
+	out.push('');
+	for (const line of lines) {
+		const who = line.name ? `  ${line.name}` : '';
+		out.push(`${line.time}  ${ARROWS[line.kind]}${who}  [${line.type}]${line.notes.length ? `  (${line.notes.join(', ')})` : ''}`);
+		for (const textLine of line.text ? line.text.split(/\r?\n/) : []) out.push(`    ${textLine}`);
+		for (const media of line.media) out.push(`    media: ${media}`);
+	}
+	return out.join('\n') + '\n';
+}
+
+function escapeHtml(value: string): string {
+	return value
+		.replace(/&/g, '&amp;')
+		.replace(/</g, '&lt;')
+		.replace(/>/g, '&gt;')
+		.replace(/"/g, '&quot;')
+		.replace(/'/g, '&#39;');
+}
+
+/** HTML transcript: one self-contained UTF-8 page (no scripts, no external resources), all text escaped. */
+export function renderTranscriptHtml(header: TranscriptHeader, lines: TranscriptLine[]): string {
+	const facts = header.facts.map(([label, value]) => `<tr><th>${escapeHtml(label)}</th><td>${escapeHtml(value)}</td></tr>`).join('\n');
+	const rows = lines
+		.map((line) => {
+			const text = line.text ? `<div class="text">${escapeHtml(line.text).replace(/\r?\n/g, '<br>')}</div>` : '';
+			const media = line.media.map((m) => `<div class="media">media: <code>${escapeHtml(m)}</code></div>`).join('');
+			const notes = line.notes.length ? ` <span class="notes">(${escapeHtml(line.notes.join(', '))})</span>` : '';
+			return (
+				`<div class="record ${line.kind}"><div class="meta"><time>${escapeHtml(line.time)}</time> ` +
+				`<span class="name">${escapeHtml(line.name)}</span> <span class="type">[${escapeHtml(line.type)}]</span>${notes}</div>` +
+				`${text}${media}</div>`
+			);
+		})
+		.join('\n');
+	return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>${escapeHtml(header.title)}</title>
+<style>
+body { font-family: system-ui, sans-serif; max-width: 50rem; margin: 2rem auto; color: #111; }
+table.facts th { text-align: left; padding-right: 1rem; font-weight: 600; }
+.record { margin: .5rem 0; padding: .4rem .6rem; border-radius: .4rem; }
+.record.in { background: #f1f1f1; margin-right: 6rem; }
+.record.out { background: #dcf8c6; margin-left: 6rem; }
+.record.status, .record.other { color: #555; font-size: .85rem; }
+.meta { font-size: .8rem; color: #555; }
+.name { font-weight: 600; }
+.media code { font-size: .75rem; }
+</style>
+</head>
+<body>
+<h1>${escapeHtml(header.title)}</h1>
+<table class="facts">
+${facts}
+</table>
+<hr>
+${rows}
+</body>
+</html>
+`;
+}
