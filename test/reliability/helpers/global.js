@@ -30,14 +30,14 @@ function teardown() {
 	const num = (s, n) => String(s).padStart(n);
 	out.push('');
 	out.push('Reliability and security suite — summary');
-	out.push(`${pad('category', 34)}${num('tried', 8)}${num('passed', 8)}${num('lost', 6)}${num('leaked', 8)}`);
-	out.push('-'.repeat(64));
+	out.push(`${pad('category', 42)}${num('tried', 8)}${num('passed', 8)}${num('lost', 6)}${num('leaked', 8)}`);
+	out.push('-'.repeat(72));
 	for (const [category, row] of [...rows.entries()].sort()) {
 		for (const k of Object.keys(total)) total[k] += row[k];
-		out.push(`${pad(category, 34)}${num(row.tried, 8)}${num(row.passed, 8)}${num(row.lost, 6)}${num(row.leaked, 8)}`);
+		out.push(`${pad(category, 42)}${num(row.tried, 8)}${num(row.passed, 8)}${num(row.lost, 6)}${num(row.leaked, 8)}`);
 	}
-	out.push('-'.repeat(64));
-	out.push(`${pad('total', 34)}${num(total.tried, 8)}${num(total.passed, 8)}${num(total.lost, 6)}${num(total.leaked, 8)}`);
+	out.push('-'.repeat(72));
+	out.push(`${pad('total', 42)}${num(total.tried, 8)}${num(total.passed, 8)}${num(total.lost, 6)}${num(total.leaked, 8)}`);
 	const notes = [...rows.entries()].flatMap(([c, r]) => r.notes.map((n) => `  ${c}: ${n}`));
 	if (notes.length) out.push('notes:', ...notes);
 	console.log(out.join('\n'));

@@ -1,0 +1,185 @@
+/**
+ * Fuzzing: generated deliveries (wrong types, missing fields, huge strings, deep nesting, 3 MB bodies,
+ * invalid UTF-8, non-JSON, odd envelopes, many elements, unicode), each signed correctly.
+ * - thousands through normalizeDelivery directly: never throws, returns exactly one record per
+ *   message / echo / status / error element (an independent count), a quarantine record when the
+ *   body is not a WhatsApp envelope, and records that serialize (they go on to the encrypt node);
+ * - a few hundred through the whole template workflow to the store: every delivery answered 200,
+ *   every emitted record archived (count in = count archived), no unhandled rejection.
+ */
+import type { IDataObject } from 'n8n-workflow';
+
+import { normalizeDelivery } from '../../lib/capture';
+import { record } from './helpers/counters';
+import { expectedRecordCount, fixtureMarkers, FUZZ_CANARY, FUZZ_KINDS, fuzzer, type FuzzKind } from './helpers/deliveries';
+import { startPipeline, type Pipeline } from './helpers/pipeline';
+import { findSecrets, OutputCapture } from './helpers/secrets';
+import { listAllKeys } from '../helpers/s3';
+import { SuiteStore } from './helpers/store';
+
+const SOAK = process.env.SOAK === '1';
+const DIRECT = SOAK ? 30_000 : 3_000;
+const THROUGH_WORKFLOW = SOAK ? 1_000 : 200;
+
+const unhandled: unknown[] = [];
+const onUnhandled = (reason: unknown) => unhandled.push(reason);
+beforeAll(() => process.on('unhandledRejection', onUnhandled));
+afterAll(() => process.off('unhandledRejection', onUnhandled));
+
+describe('fuzzing normalizeDelivery directly', () => {
+	it(`${DIRECT} generated bodies: no throw, one record per element, quarantine otherwise`, () => {
+		const next = fuzzer(424242);
+		const small = FUZZ_KINDS.filter((k) => k !== 'big-body');
+		const failures: string[] = [];
+		const byKind: Record<string, number> = {};
+		let passed = 0;
+		for (let i = 0; i < DIRECT; i++) {
+			const kind: FuzzKind = i % 100 === 0 ? 'big-body' : small[i % small.length];
+			const { body } = next(kind);
+			byKind[kind] = (byKind[kind] ?? 0) + 1;
+			const expected = expectedRecordCount(body);
+			try {
+				const records = normalizeDelivery({ rawBody: body, receivedAt: new Date(), signatureVerified: true, graphApiVersion: 'v24.0' });
+				const quarantined = records.length === 1 && records[0].record_kind === 'quarantine';
+				const problems: string[] = [];
+				if (records.length !== expected.count) problems.push(`${records.length} records, expected ${expected.count}`);
+				if (quarantined !== expected.quarantine) problems.push(`quarantine ${quarantined}, expected ${expected.quarantine}`);
+				if (records.some((r) => typeof r.idempotency_key !== 'string' || !r.idempotency_key)) problems.push('record without idempotency_key');
+				try {
+					JSON.stringify(records);
+				} catch (error) {
+					problems.push(`records do not serialize: ${(error as Error).message}`);
+				}
+				if (problems.length) failures.push(`#${i} ${kind}: ${problems.join('; ')}`);
+				else passed += 1;
+			} catch (error) {
+				failures.push(`#${i} ${kind}: threw ${(error as Error).message}`);
+			}
+		}
+		record({ category: 'fuzz: normalizeDelivery', tried: DIRECT, passed, lost: DIRECT - passed, leaked: 0 });
+		expect(failures.slice(0, 20)).toEqual([]);
+		expect(Object.keys(byKind).sort()).toEqual([...FUZZ_KINDS].sort());
+	});
+});
+
+describe('fuzzing the template workflow (in-process n8n → OpenPGP → store)', () => {
+	const store = new SuiteStore();
+	const capture = new OutputCapture();
+	let pipeline: Pipeline;
+	let bucket: string;
+
+	beforeAll(async () => {
+		bucket = await store.bucket({ objectLock: true });
+		pipeline = await startPipeline({ bucket });
+		capture.install();
+	});
+
+	afterAll(async () => {
+		capture.uninstall();
+		await pipeline?.stop();
+		const leaks = findSecrets(capture.chunks, pipeline.secrets);
+		const atRest = await store.scan([...fixtureMarkers(), FUZZ_CANARY]);
+		record({ category: 'fuzz: secrets/plaintext', tried: 1, passed: leaks.length + atRest.length === 0 ? 1 : 0, lost: 0, leaked: leaks.length + atRest.length });
+		await store.cleanup();
+		expect(leaks).toEqual([]);
+		expect(atRest).toEqual([]);
+	});
+
+	it(`${THROUGH_WORKFLOW} signed generated deliveries: all 200, count in = count archived`, async () => {
+		const next = fuzzer(777, { maxDepth: 200 });
+		const small = FUZZ_KINDS.filter((k) => k !== 'big-body');
+		const bodies = Array.from({ length: THROUGH_WORKFLOW }, (_, i) => next(i % 50 === 7 ? 'big-body' : small[i % small.length]));
+		const failures: string[] = [];
+		const archivedKeys = new Set<string>();
+		let recordsIn = 0;
+		let passed = 0;
+		let cursor = 0;
+		const worker = async () => {
+			while (cursor < bodies.length) {
+				const index = cursor++;
+				const { kind, body } = bodies[index];
+				const { status, run } = await pipeline.postSigned(body);
+				const records = pipeline.records(run);
+				const written = pipeline.written(run);
+				const expected = expectedRecordCount(body).count;
+				recordsIn += expected;
+				const problems: string[] = [];
+				if (status !== 200) problems.push(`HTTP ${status}: ${String(run?.data.resultData.error?.message ?? '')}`);
+				if (records.length !== expected) problems.push(`${records.length} records emitted, expected ${expected}`);
+				if (written.length !== records.length) problems.push(`${written.length} written of ${records.length}`);
+				for (const w of written as IDataObject[]) {
+					if (w.status !== 'created' && w.status !== 'duplicate') problems.push(`write status ${String(w.status)}`);
+					archivedKeys.add(String(w.key));
+				}
+				if (problems.length) failures.push(`#${index} ${kind} (${body.length} B): ${problems.join('; ')}`);
+				else passed += 1;
+			}
+		};
+		await Promise.all([worker(), worker(), worker()]);
+		await pipeline.n8n.idle();
+		const stored = new Set(await listAllKeys(store.client, bucket));
+		const missing = [...archivedKeys].filter((k) => !stored.has(k));
+		record({
+			category: 'fuzz: full workflow',
+			tried: THROUGH_WORKFLOW,
+			passed,
+			lost: THROUGH_WORKFLOW - passed + missing.length,
+			leaked: 0,
+			note: `${recordsIn} records in, ${archivedKeys.size} distinct keys archived, ${stored.size} in the store`,
+		});
+		expect(failures.slice(0, 20)).toEqual([]);
+		expect(missing).toEqual([]);
+		expect(stored.size).toBe(archivedKeys.size);
+		expect(unhandled).toEqual([]);
+	});
+
+	// Meta caps deliveries at 3 MB; nothing in the envelope caps nesting. A value nested deeper than
+	// V8's recursion limit for JSON.stringify / structuredClone (~4–5k levels) parses fine
+	// (JSON.parse is iterative) and is normalized into records whose `raw` / `content` keep it, but
+	// the records cannot be serialized: the encrypt node fails, the workflow fails, the delivery is
+	// answered 500 and every retry of Meta fails the same way — the delivery is neither archived nor
+	// quarantined (lost after 7 days of retries).
+	// Root cause: lib/capture/normalize.ts keeps parsed values of unbounded depth in records
+	// (`raw`, `content.value`); the quarantine path is only taken when JSON.parse fails.
+	// Fix: in normalizeDelivery, after JSON.parse, measure nesting depth iteratively (or try
+	// JSON.stringify(parsed) in a try/catch) and quarantine bodies deeper than a limit
+	// (e.g. 1000, reason `too_deep`), keeping the raw bytes as base64 like every other quarantine.
+	it.failing('a signed delivery nested 10 000 levels deep is archived (normalized or quarantined), not lost', async () => {
+		const depth = 10_000;
+		const nested = '['.repeat(depth) + '"' + FUZZ_CANARY + '"' + ']'.repeat(depth);
+		const body = Buffer.from(
+			`{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[{"field":"messages","value":{"metadata":{"phone_number_id":"106000000000002"},"messages":[{"id":"wamid.DEEP","from":"15550188888","timestamp":"1767254400","type":"text","text":{"body":"deep"},"extra":${nested}}]}}]}]}`,
+		);
+		const before = (await listAllKeys(store.client, bucket)).length;
+		const { status } = await pipeline.postSigned(body);
+		record({ category: 'fuzz: deep nesting (known bug)', tried: 1, passed: status === 200 ? 1 : 0, lost: status === 200 ? 0 : 1, leaked: 0, note: `depth ${depth} → HTTP ${status}` });
+		expect(status).toBe(200);
+		expect((await listAllKeys(store.client, bucket)).length).toBe(before + 1);
+	});
+
+	// A signed delivery whose metadata.phone_number_id is not `[A-Za-z0-9_-]{1,64}` (a space, non-ASCII
+	// digits, a slash, 65 chars) is normalized (the id kept as sent), but the S3 Archive node cannot
+	// derive its object key: `Invalid phone_number_id …` (InvalidInput), the execution fails, the
+	// delivery is answered 500, Meta's retries fail the same way: lost. The error message also echoes
+	// the delivery's value into logs and the saved error execution.
+	// Root cause: lib/archive/layout.ts normalizePhoneNumberId throws for ids outside
+	// /^[A-Za-z0-9_-]{1,64}$/ and nodes/S3Archive/actions/write.operation.ts lets it fail the item.
+	// Fix: for record writes, file such records under the `_unknown` segment (or `_invalid`) — the
+	// original value stays inside the encrypted record — instead of throwing; keep the strict check
+	// for user-entered filters (list, holds).
+	it.failing('records with a malformed phone_number_id are archived, not lost', async () => {
+		const statuses: number[] = [];
+		for (const id of ['106000000000002 x', '١٠٦٠٠٠', '106/000', '1'.repeat(65)]) {
+			const body = Buffer.from(
+				JSON.stringify({
+					object: 'whatsapp_business_account',
+					entry: [{ id: '102290129340398', changes: [{ field: 'messages', value: { metadata: { phone_number_id: id }, messages: [{ id: `wamid.BADID${id.length}`, from: '15550188888', timestamp: '1767254400', type: 'text', text: { body: 'x' } }] } }] }],
+				}),
+			);
+			statuses.push((await pipeline.postSigned(body)).status);
+		}
+		const ok = statuses.filter((s) => s === 200).length;
+		record({ category: 'fuzz: bad phone_number_id (known bug)', tried: statuses.length, passed: ok, lost: statuses.length - ok, leaked: 0, note: `HTTP ${statuses.join(',')}` });
+		expect(statuses).toEqual([200, 200, 200, 200]);
+	});
+});
