@@ -230,11 +230,21 @@ export class InProcessN8n {
 
 	/** Runs the workflow from the trigger with the given items (no HTTP, no `webhook()`). */
 	async runFromTrigger(items: INodeExecutionData[]): Promise<IRun> {
+		return await this.runFrom(this.trigger.name, items);
+	}
+
+	/**
+	 * Runs the workflow from the named node with the given items as its input, as n8n does after a
+	 * trigger of another package (Schedule, Form, Manual) has fired.
+	 */
+	async runFrom(nodeName: string, items: INodeExecutionData[]): Promise<IRun> {
+		const node = this.workflow.getNode(nodeName);
+		if (!node) throw new Error(`test runner: no node named ${nodeName}`);
 		const executionId = `exec-${++this.executionCounter}`;
 		const additionalData = this.additionalData(executionId);
 		const runData = createRunExecutionData({
 			executionData: {
-				nodeExecutionStack: [{ node: this.trigger, data: { main: [items] }, source: null }],
+				nodeExecutionStack: [{ node, data: { main: [items] }, source: null }],
 			},
 		});
 		return await new core.WorkflowExecute(additionalData, 'webhook', runData).processRunExecutionData(
