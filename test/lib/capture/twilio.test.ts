@@ -1,0 +1,162 @@
+/**
+ * Twilio WhatsApp: X-Twilio-Signature vectors (the published ones, and ones built here with a
+ * separate plain implementation of Twilio's documented algorithm) and normalization of the fixtures.
+ */
+import { createHmac, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+
+import {
+	normalizeTwilioWebhook,
+	parseTwilioForm,
+	twilioSignedString,
+	verifyTwilioSignature,
+	type TwilioParams,
+} from '../../../lib/capture';
+
+const TWILIO = path.join(__dirname, '..', '..', 'fixtures', 'twilio');
+const form = (name: string) => readFileSync(path.join(TWILIO, `${name}.form`));
+
+/**
+ * Twilio's algorithm written out independently ("Webhooks security"): take the full URL, append each
+ * POST parameter name and value (sorted alphabetically by name, no delimiters), HMAC-SHA1 with the
+ * Auth Token, Base64.
+ */
+function referenceSignature(authToken: string, url: string, params: Record<string, string>): string {
+	let data = url;
+	for (const name of Object.keys(params).sort()) data += name + params[name];
+	return createHmac('sha1', authToken).update(Buffer.from(data, 'utf-8')).digest('base64');
+}
+
+const pairs = (params: Record<string, string>): TwilioParams => Object.entries(params);
+
+describe('verifyTwilioSignature', () => {
+	const url = 'https://mycompany.com/myapp.php?foo=1&bar=2';
+	const vector = (caller: string) => ({ CallSid: 'CA1234567890ABCDE', Caller: caller, Digits: '1234', From: caller, To: '+18005551212' });
+
+	it.each([
+		// published: Twilio's security docs, and the fixture of twilio-node's own test suite
+		['+14158675310', 'GvWf1cFY/Q7PnoempGyD5oXAezc='],
+		['+14158675309', 'RSOYDt4T1cUTdK1PDd93/VVr8B8='],
+	])('published vector (Caller %s) verifies, and equals the reference implementation', (caller, signature) => {
+		expect(referenceSignature('12345', url, vector(caller))).toBe(signature);
+		expect(verifyTwilioSignature({ url, params: pairs(vector(caller)), header: signature, authToken: '12345' })).toEqual({ verified: true });
+	});
+
+	it('the signed string is the URL followed by name+value pairs sorted by name', () => {
+		expect(twilioSignedString(url, pairs(vector('+14158675310')))).toBe(
+			url + 'CallSidCA1234567890ABCDE' + 'Caller+14158675310' + 'Digits1234' + 'From+14158675310' + 'To+18005551212',
+		);
+	});
+
+	describe('vectors built from the fixtures with the reference implementation', () => {
+		const authToken = randomBytes(16).toString('hex');
+		const configured = 'https://n8n.example.com/webhook/2d0d3c8e/webhook';
+		it.each(['inbound-text', 'inbound-image-reply', 'status-read', 'status-failed'])('%s', (name) => {
+			const params = parseTwilioForm(form(name));
+			const header = referenceSignature(authToken, configured, Object.fromEntries(params));
+			expect(verifyTwilioSignature({ url: configured, params, header, authToken }).verified).toBe(true);
+
+			// any change fails: one parameter value, an added parameter, the URL (scheme, port, query), the token, the header
+			const [name0, value0] = params[0];
+			const mutated: TwilioParams = [[name0, value0 + 'x'], ...params.slice(1)];
+			for (const attempt of [
+				{ url: configured, params: mutated, header, authToken },
+				{ url: configured, params: [...params, ['Extra', '1']] as TwilioParams, header, authToken },
+				{ url: configured.replace('https:', 'http:'), params, header, authToken },
+				{ url: configured.replace('example.com', 'example.com:8443'), params, header, authToken },
+				{ url: configured + '?a=1', params, header, authToken },
+				{ url: configured, params, header, authToken: authToken + 'x' },
+				{ url: configured, params, header: header.slice(0, 10) + (header[10] === 'A' ? 'B' : 'A') + header.slice(11), authToken },
+			]) {
+				expect(verifyTwilioSignature(attempt)).toEqual({ verified: false, reason: 'signature mismatch' });
+			}
+		});
+	});
+
+	it('missing or malformed header, missing token', () => {
+		const params = pairs(vector('+14158675310'));
+		expect(verifyTwilioSignature({ url, params, header: undefined, authToken: '12345' }).reason).toBe('missing header');
+		expect(verifyTwilioSignature({ url, params, header: 'not base64!', authToken: '12345' }).reason).toBe('malformed header');
+		expect(verifyTwilioSignature({ url, params, header: 'GvWf1cFY/Q7PnoempGyD5oXAezc=', authToken: '' }).reason).toBe('missing auth token');
+	});
+
+	it('repeated parameter names: every value is signed, in sorted order', () => {
+		const params: TwilioParams = [['b', '2'], ['a', 'z'], ['a', 'y']];
+		expect(twilioSignedString('u', params)).toBe('uayazb2');
+	});
+});
+
+describe('normalizeTwilioWebhook', () => {
+	const receivedAt = new Date('2026-01-01T08:00:00.000Z');
+	const normalize = (name: string) => {
+		const rawBody = form(name);
+		return normalizeTwilioWebhook({ rawBody, params: parseTwilioForm(rawBody), receivedAt, signatureVerified: true });
+	};
+
+	it('inbound text', () => {
+		const record = normalize('inbound-text');
+		expect(record).toMatchObject({
+			schema_version: 1,
+			record_kind: 'message',
+			provider: 'twilio',
+			direction: 'inbound',
+			waba_id: null,
+			phone_number_id: '15550100999',
+			field: null,
+			wamid: 'SM0f1e2d3c4b5a69788796a5b4c3d2e1f0',
+			type: 'text',
+			timestamp: null,
+			received_at: '2026-01-01T08:00:00.000Z',
+			counterparty: { wa_id: '15550100123', user_id: null, name: 'Dana Example' },
+			content: { body: 'Hi, is my order ready? 😀' },
+			context: null,
+			position: 'body',
+			idempotency_key: '15550100999:SM0f1e2d3c4b5a69788796a5b4c3d2e1f0',
+			signature_verified: true,
+			graph_api_version: null,
+		});
+		expect(record.delivery_sha256).toMatch(/^[0-9a-f]{64}$/);
+		expect((record.raw as Record<string, string>).AccountSid).toBe('AC00000000000000000000000000000001');
+	});
+
+	it('inbound image reply: media list, reply context, forwarded, unknown parameters kept in raw', () => {
+		const record = normalize('inbound-image-reply');
+		expect(record.type).toBe('image');
+		expect(record.content).toEqual({
+			body: 'Receipt attached',
+			media: [
+				{
+					url: 'https://api.twilio.com/2010-04-01/Accounts/AC00000000000000000000000000000001/Messages/MM1a2b3c4d5e6f708192a3b4c5d6e7f809/Media/ME0a1b2c3d4e5f60718293a4b5c6d7e8f9',
+					content_type: 'image/jpeg',
+				},
+			],
+		});
+		expect(record.context).toEqual({
+			reply_to: 'SM99990000111122223333444455556666',
+			reply_to_from: '15550100999',
+			forwarded: true,
+			frequently_forwarded: false,
+			referred_product: null,
+			referral: null,
+		});
+		expect((record.raw as Record<string, string>).NewParameterTwilioMayAdd).toBe('kept');
+	});
+
+	it('status callbacks: read, and undelivered with its error code; counterparty from To', () => {
+		expect(normalize('status-read')).toMatchObject({
+			record_kind: 'status',
+			direction: 'outbound',
+			type: 'read',
+			phone_number_id: '15550100999',
+			wamid: 'SM2b3c4d5e6f708192a3b4c5d6e7f8091a',
+			counterparty: { wa_id: '15550100123', user_id: null, name: null },
+			content: { status: 'read', channel_prefix: 'whatsapp' },
+			idempotency_key: '15550100999:SM2b3c4d5e6f708192a3b4c5d6e7f8091a:read',
+		});
+		expect(normalize('status-failed')).toMatchObject({
+			type: 'undelivered',
+			content: { status: 'undelivered', error_code: '63016' },
+		});
+	});
+});
