@@ -11,16 +11,20 @@ import {
 } from 'n8n-workflow';
 
 import { bucketDescription, prefixDescription } from './actions/common';
+import * as exportOperation from './actions/export.operation';
 import * as get from './actions/get.operation';
 import * as list from './actions/list.operation';
 import { router } from './actions/router';
+import * as seal from './actions/seal.operation';
 import * as setupCheck from './actions/setupCheck.operation';
+import * as verify from './actions/verify.operation';
 import * as write from './actions/write.operation';
 import { testS3ArchiveCredential } from './methods/credentialTest';
 
 /**
  * S3 Archive: writes encrypted records to S3-compatible storage once, under a key layout that
- * reveals no personal data, optionally with S3 Object Lock. The verbs live in `actions/`.
+ * reveals no personal data, optionally with S3 Object Lock; reads, lists, seals (signed Merkle
+ * manifests), verifies seals and exports conversations. The verbs live in `actions/`.
  */
 export class S3Archive implements INodeType {
 	description: INodeTypeDescription = {
@@ -35,7 +39,21 @@ export class S3Archive implements INodeType {
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
-		credentials: [{ name: 's3ArchiveApi', required: true, testedBy: 's3ArchiveApiTest' }],
+		credentials: [
+			{ name: 's3ArchiveApi', required: true, testedBy: 's3ArchiveApiTest' },
+			{
+				// decrypts (Get with Decrypt, Export), signs (Seal), or gives Verify the signer's public key
+				name: 'openPgpPrivateKeyApi',
+				required: false,
+				displayOptions: { show: { operation: ['get', 'seal', 'verify', 'export'] } },
+			},
+			{
+				// the seal signer's public key(s) for Verify (else the private key's public part is used)
+				name: 'openPgpPublicKeysApi',
+				required: false,
+				displayOptions: { show: { operation: ['verify'] } },
+			},
+		],
 		properties: [
 			{
 				displayName: 'Operation',
@@ -43,6 +61,12 @@ export class S3Archive implements INodeType {
 				type: 'options',
 				noDataExpression: true,
 				options: [
+					{
+						name: 'Export Conversation',
+						value: 'export',
+						action: 'Export a conversation',
+						description: 'Decrypt one counterparty\'s records in order: JSONL plus HTML and text transcripts (eDiscovery)',
+					},
 					{
 						name: 'Get',
 						value: 'get',
@@ -56,10 +80,22 @@ export class S3Archive implements INodeType {
 						description: 'List objects by retention class, phone number ID, dates or counterparty',
 					},
 					{
+						name: 'Seal',
+						value: 'seal',
+						action: 'Seal a day or prefix',
+						description: 'Sign a hash-chained manifest (Merkle root) of every object version under a prefix',
+					},
+					{
 						name: 'Setup Check',
 						value: 'setupCheck',
 						action: 'Check the bucket set up',
 						description: 'Report versioning, Object Lock, default retention and conditional write support',
+					},
+					{
+						name: 'Verify Seal',
+						value: 'verify',
+						action: 'Verify a seal',
+						description: 'Check a seal signature and report missing, altered and unsealed object versions',
 					},
 					{
 						name: 'Write',
@@ -72,10 +108,14 @@ export class S3Archive implements INodeType {
 			},
 			bucketDescription,
 			prefixDescription,
+			seal.sealExportPrefixDescription,
 			...write.description,
 			...get.description,
 			...list.description,
 			...setupCheck.description,
+			...seal.description,
+			...verify.description,
+			...exportOperation.description,
 		],
 	};
 

@@ -1,6 +1,13 @@
-import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import {
+	NodeOperationError,
+	type IDataObject,
+	type IExecuteFunctions,
+	type INodeExecutionData,
+	type INodeProperties,
+} from 'n8n-workflow';
 
 import { getObject } from '../../../lib/archive';
+import { decrypt, parseFingerprints, readPrivateKey, readPublicKeys, type PrivateKey, type PublicKey } from '../../../lib/pgp';
 import { resolveBucket, type ArchiveContext } from './common';
 
 const showForGet = { show: { operation: ['get'] } };
@@ -41,11 +48,106 @@ export const description: INodeProperties[] = [
 		displayOptions: showForGet,
 		description: 'Whether to fail when the bytes do not match the SHA-256 recorded at write time (x-amz-meta-sha256)',
 	},
+	{
+		displayName: 'Decrypt',
+		name: 'decrypt',
+		type: 'boolean',
+		default: false,
+		displayOptions: showForGet,
+		description:
+			'Whether to decrypt the object with the OpenPGP Private Key credential: JSON plaintext (a record) is output as JSON in "data", anything else as binary',
+	},
 ];
+
+const privateKeys = new WeakMap<object, Promise<PrivateKey>>();
+
+/**
+ * The unlocked private key of the `openPgpPrivateKeyApi` credential, read and unlocked once per
+ * execution (cached per IExecuteFunctions). Shared by Get (decrypt), Seal (sign) and Export.
+ *
+ * @throws NodeOperationError when no such credential is attached; PgpError (`KEY_FORMAT`,
+ *   `PASSPHRASE`…) when the key cannot be read or unlocked.
+ */
+export async function unlockPrivateKey(this: IExecuteFunctions, itemIndex: number, purpose: string): Promise<PrivateKey> {
+	let promise = privateKeys.get(this);
+	if (!promise) {
+		promise = (async () => {
+			let credentials;
+			try {
+				credentials = await this.getCredentials('openPgpPrivateKeyApi', itemIndex);
+			} catch {
+				throw new NodeOperationError(this.getNode(), `${purpose} needs an OpenPGP Private Key credential`, {
+					itemIndex,
+					description: 'Select an "OpenPGP Private Key" credential on this node',
+				});
+			}
+			return await readPrivateKey({
+				armoredKey: String(credentials.privateKey ?? ''),
+				passphrase: credentials.passphrase ? String(credentials.passphrase) : undefined,
+				profile: 'rfc9580',
+			});
+		})();
+		privateKeys.set(this, promise);
+		// a failed unlock is not cached: the next item reports it again
+		promise.catch(() => privateKeys.delete(this));
+	}
+	return await promise;
+}
+
+/**
+ * Verification keys: the `openPgpPublicKeysApi` credential (pinned to its expected fingerprints) when
+ * attached, else the public part of the `openPgpPrivateKeyApi` credential.
+ *
+ * @throws NodeOperationError when neither credential is attached.
+ */
+export async function verificationKeys(this: IExecuteFunctions, itemIndex: number): Promise<PublicKey[]> {
+	let credentials;
+	try {
+		credentials = await this.getCredentials('openPgpPublicKeysApi', itemIndex);
+	} catch {
+		credentials = undefined;
+	}
+	if (credentials?.publicKeys) {
+		return await readPublicKeys({
+			armoredKeys: String(credentials.publicKeys),
+			expectedFingerprints: parseFingerprints(String(credentials.expectedFingerprints ?? '')),
+			profile: 'rfc9580',
+		});
+	}
+	const privateKey = await unlockPrivateKey.call(this, itemIndex, 'Verify').catch(() => null);
+	if (!privateKey) {
+		throw new NodeOperationError(this.getNode(), 'Verify needs the signer\'s public key', {
+			itemIndex,
+			description: 'Select an "OpenPGP Public Keys" credential holding the seal signer\'s public key',
+		});
+	}
+	return [privateKey.toPublic()];
+}
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
+	const chunks: Buffer[] = [];
+	for await (const chunk of stream) chunks.push(Buffer.from(chunk as Uint8Array));
+	return Buffer.concat(chunks);
+}
+
+function parseJson(bytes: Uint8Array): unknown {
+	const text = Buffer.from(bytes).toString('utf8').trim();
+	if (!text.startsWith('{') && !text.startsWith('[')) return undefined;
+	try {
+		return JSON.parse(text) as unknown;
+	} catch {
+		return undefined;
+	}
+}
 
 /**
  * Get: downloads one object version (streamed into n8n's binary data store) and outputs it as a
  * binary with `{ archive: { bucket, key, versionId, etag, size, sha256, contentType, lastModified, objectLock } }`.
+ *
+ * With Decrypt on, the ciphertext is read into memory, decrypted with the private key credential
+ * (`decrypt` of lib/pgp; the key is unlocked once per execution) and output as `json.data` when the
+ * plaintext is a JSON object or array, else as binary (file name from the OpenPGP literal packet,
+ * else the key's file name without `.pgp`). `archive.decrypted` is then true.
  */
 export async function execute(
 	this: IExecuteFunctions,
@@ -57,13 +159,10 @@ export async function execute(
 	const versionId = (this.getNodeParameter('versionId', i, '') as string).trim() || undefined;
 	const property = (this.getNodeParameter('outputBinaryPropertyName', i, 'data') as string).trim() || 'data';
 	const verify = this.getNodeParameter('verifySha256', i, true) as boolean;
+	const decryptOn = this.getNodeParameter('decrypt', i, false) as boolean;
+	const privateKey = decryptOn ? await unlockPrivateKey.call(this, i, 'Decrypt') : null;
 	const result = await getObject({ client: context.client, bucket, key, versionId, verify });
 	const fileName = key.split('/').pop() || 'object.pgp';
-	const binary = await this.helpers.prepareBinaryData(
-		result.body,
-		fileName,
-		result.contentType ?? 'application/pgp-encrypted',
-	);
 	const archive: IDataObject = {
 		bucket: result.bucket,
 		key: result.key,
@@ -79,5 +178,22 @@ export async function execute(
 			legalHold: result.objectLock.legalHold,
 		},
 	};
+	if (privateKey) {
+		const ciphertext = await readAll(result.body);
+		const plaintext = await decrypt({ data: ciphertext, decryptionKeys: [privateKey] });
+		archive.decrypted = true;
+		const parsed = parseJson(plaintext.data);
+		if (parsed !== undefined) {
+			return [{ json: { archive, data: parsed as IDataObject }, pairedItem: { item: i } }];
+		}
+		const plainName = plaintext.filename || fileName.replace(/\.pgp$/, '') || 'data.bin';
+		const binary = await this.helpers.prepareBinaryData(Buffer.from(plaintext.data), plainName, 'application/octet-stream');
+		return [{ json: { archive }, binary: { [property]: binary }, pairedItem: { item: i } }];
+	}
+	const binary = await this.helpers.prepareBinaryData(
+		result.body,
+		fileName,
+		result.contentType ?? 'application/pgp-encrypted',
+	);
 	return [{ json: { archive }, binary: { [property]: binary }, pairedItem: { item: i } }];
 }

@@ -1,9 +1,12 @@
 import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 
 import { getArchiveContext, toNodeError, type ArchiveContext } from './common';
+import * as exportOperation from './export.operation';
 import * as get from './get.operation';
 import * as list from './list.operation';
+import * as seal from './seal.operation';
 import * as setupCheck from './setupCheck.operation';
+import * as verify from './verify.operation';
 import * as write from './write.operation';
 
 /** One operation: its parameters and its per-item `execute`. */
@@ -11,7 +14,7 @@ interface Operation {
 	execute(this: IExecuteFunctions, itemIndex: number, context: ArchiveContext): Promise<INodeExecutionData[]>;
 }
 
-const operations: Record<string, Operation> = { write, get, list, setupCheck };
+const operations: Record<string, Operation> = { write, get, list, setupCheck, seal, verify, export: exportOperation };
 
 /**
  * Runs the selected operation for every input item with one S3 client for the whole execution.

@@ -1,0 +1,158 @@
+import {
+	NodeOperationError,
+	type IExecuteFunctions,
+	type INodeExecutionData,
+	type INodeProperties,
+} from 'n8n-workflow';
+
+import { exportConversation } from '../../../lib/archive';
+import { resolveBucket, type ArchiveContext } from './common';
+import { unlockPrivateKey } from './get.operation';
+
+const showForExport = { show: { operation: ['export'] } };
+
+/** Parameters of the Export operation. */
+export const description: INodeProperties[] = [
+	{
+		displayName: 'Counterparty Phone Number',
+		name: 'exportPhoneNumber',
+		type: 'string',
+		default: '',
+		placeholder: '+16505551234',
+		displayOptions: showForExport,
+		description:
+			"The person whose conversation to export: turned into its pseudonym with the credential's Index Key, never sent to the store. Leave empty to give a pseudonym in Options.",
+	},
+	{
+		displayName: 'Options',
+		name: 'exportOptions',
+		type: 'collection',
+		placeholder: 'Add option',
+		default: {},
+		displayOptions: showForExport,
+		options: [
+			{
+				displayName: 'Counterparty Pseudonym',
+				name: 'pseudonym',
+				type: 'string',
+				default: '',
+				description: 'The 32-hex pseudonym from the object keys, instead of the phone number',
+			},
+			{
+				displayName: 'From Date',
+				name: 'from',
+				type: 'dateTime',
+				default: '',
+				description: 'First UTC day included',
+			},
+			{
+				displayName: 'Include Statuses',
+				name: 'includeStatuses',
+				type: 'boolean',
+				default: true,
+				description: 'Whether to include sent / delivered / read / failed status records',
+			},
+			{
+				displayName: 'Max Records',
+				name: 'maxRecords',
+				type: 'number',
+				typeOptions: { minValue: 1 },
+				default: 50000,
+				description: 'Stop with an error when more records match (the export is built in memory)',
+			},
+			{
+				displayName: 'Phone Number ID',
+				name: 'phoneNumberId',
+				type: 'string',
+				default: '',
+				description: 'Only records captured on this WhatsApp business phone number ID',
+			},
+			{
+				displayName: 'Retention Class',
+				name: 'retentionClass',
+				type: 'string',
+				default: '',
+				description: 'Only this retention class (empty: all)',
+			},
+			{
+				displayName: 'To Date',
+				name: 'to',
+				type: 'dateTime',
+				default: '',
+				description: 'Last UTC day included',
+			},
+		],
+	},
+];
+
+interface ExportNodeOptions {
+	pseudonym?: string;
+	from?: string;
+	to?: string;
+	includeStatuses?: boolean;
+	maxRecords?: number;
+	phoneNumberId?: string;
+	retentionClass?: string;
+}
+
+/**
+ * Export (eDiscovery): decrypts one conversation and outputs one item with three binary files,
+ * `jsonl` (`export.jsonl`, one record per line, in order), `html` (`transcript.html`) and `text`
+ * (`transcript.txt`), and `{ export: { pseudonym, counts, period, sources } }` (object keys only,
+ * no plaintext) in its JSON.
+ */
+export async function execute(this: IExecuteFunctions, i: number, context: ArchiveContext): Promise<INodeExecutionData[]> {
+	const bucket = resolveBucket(this.getNode(), this.getNodeParameter('bucket', i, '') as string, context, i);
+	const prefix = this.getNodeParameter('prefix', i, 'archive') as string;
+	const phoneNumber = String(this.getNodeParameter('exportPhoneNumber', i, '')).trim();
+	const options = this.getNodeParameter('exportOptions', i, {}) as ExportNodeOptions;
+	const pseudonym = options.pseudonym?.trim() || undefined;
+	if (!phoneNumber && !pseudonym) {
+		throw new NodeOperationError(this.getNode(), 'Give the Counterparty Phone Number (or a Counterparty Pseudonym in Options)', {
+			itemIndex: i,
+		});
+	}
+	if (phoneNumber && !pseudonym && !context.indexKey) {
+		throw new NodeOperationError(this.getNode(), 'The S3 Archive Store credential has no Index Key', {
+			itemIndex: i,
+			description: 'A phone number lookup needs the Index Key the records were written with',
+		});
+	}
+	const privateKey = await unlockPrivateKey.call(this, i, 'Export');
+	const result = await exportConversation({
+		client: context.client,
+		bucket,
+		prefix,
+		indexKey: context.indexKey,
+		phoneNumber: pseudonym ? undefined : phoneNumber,
+		pseudonym,
+		phoneNumberId: options.phoneNumberId?.trim() || undefined,
+		retentionClass: options.retentionClass?.trim() || undefined,
+		from: options.from || undefined,
+		to: options.to || undefined,
+		includeStatuses: options.includeStatuses !== false,
+		maxRecords: options.maxRecords,
+		decryptionKeys: [privateKey],
+	});
+	const [jsonl, html, text] = await Promise.all([
+		this.helpers.prepareBinaryData(result.jsonl, 'export.jsonl', 'application/x-ndjson'),
+		this.helpers.prepareBinaryData(result.transcriptHtml, 'transcript.html', 'text/html'),
+		this.helpers.prepareBinaryData(result.transcriptText, 'transcript.txt', 'text/plain'),
+	]);
+	return [
+		{
+			json: {
+				export: {
+					bucket,
+					prefix,
+					pseudonym: result.pseudonym,
+					counts: result.counts,
+					period: result.period,
+					sources: result.sources.map((s) => ({ ...s })),
+				},
+			},
+			binary: { jsonl, html, text },
+			pairedItem: { item: i },
+		},
+	];
+}

@@ -1,0 +1,191 @@
+import {
+	NodeOperationError,
+	type IDataObject,
+	type IExecuteFunctions,
+	type INodeExecutionData,
+	type INodeProperties,
+} from 'n8n-workflow';
+
+import { daySealScope, sealPrefix, type SealLock } from '../../../lib/archive';
+import { assertSigningKey } from '../../../lib/pgp';
+import { prefixDescription, resolveBucket, type ArchiveContext } from './common';
+import { unlockPrivateKey } from './get.operation';
+
+const showForSeal = { show: { operation: ['seal'] } };
+
+/** The archive prefix for Seal and Export (the shared Prefix parameter shows for Write and List only). */
+export const sealExportPrefixDescription: INodeProperties = {
+	...prefixDescription,
+	displayOptions: { show: { operation: ['seal', 'export'] } },
+};
+
+/** Parameters of the Seal operation. */
+export const description: INodeProperties[] = [
+	{
+		displayName: 'What to Seal',
+		name: 'sealScope',
+		type: 'options',
+		noDataExpression: true,
+		options: [
+			{ name: 'One Day', value: 'day', description: 'One day folder of one retention class and phone number ID' },
+			{ name: 'Folder Under the Prefix', value: 'folder', description: 'Any folder below the prefix, e.g. default/106000000000002' },
+			{ name: 'Whole Prefix', value: 'all', description: 'Every object under the prefix (control folders excepted)' },
+		],
+		default: 'day',
+		displayOptions: showForSeal,
+	},
+	{
+		displayName: 'Retention Class',
+		name: 'sealRetentionClass',
+		type: 'string',
+		default: 'default',
+		required: true,
+		displayOptions: { show: { operation: ['seal'], sealScope: ['day'] } },
+		description: 'Retention class of the day folder (the second key segment)',
+	},
+	{
+		displayName: 'Phone Number ID',
+		name: 'sealPhoneNumberId',
+		type: 'string',
+		default: '',
+		required: true,
+		displayOptions: { show: { operation: ['seal'], sealScope: ['day'] } },
+		description: 'WhatsApp business phone number ID of the day folder',
+	},
+	{
+		displayName: 'Day',
+		name: 'sealDate',
+		type: 'dateTime',
+		default: '',
+		displayOptions: { show: { operation: ['seal'], sealScope: ['day'] } },
+		description: 'UTC day to seal; empty seals yesterday (UTC), for a daily schedule',
+	},
+	{
+		displayName: 'Folder',
+		name: 'sealFolder',
+		type: 'string',
+		default: '',
+		required: true,
+		placeholder: 'default/106000000000002/2026/01',
+		displayOptions: { show: { operation: ['seal'], sealScope: ['folder'] } },
+		description: 'Folder below the prefix to seal (without the prefix)',
+	},
+	{
+		displayName: 'Options',
+		name: 'sealOptions',
+		type: 'collection',
+		placeholder: 'Add option',
+		default: {},
+		displayOptions: showForSeal,
+		options: [
+			{
+				displayName: 'Hash Objects Without SHA-256 Metadata',
+				name: 'hashWhenNoMetadata',
+				type: 'boolean',
+				default: true,
+				description:
+					'Whether to download and hash versions written without x-amz-meta-sha256 (by other tools); off fails on such versions',
+			},
+			{
+				displayName: 'Lock Retention',
+				name: 'lockRetention',
+				type: 'string',
+				default: 'P7Y',
+				description: 'ISO 8601 duration the manifest and signature are locked for (from now)',
+			},
+			{
+				displayName: 'Object Lock Mode',
+				name: 'objectLockMode',
+				type: 'options',
+				options: [
+					{ name: 'Governance', value: 'GOVERNANCE', description: 'Users with bypass permission can still delete' },
+					{ name: 'Compliance', value: 'COMPLIANCE', description: 'Nobody can delete before the date' },
+					{ name: 'None', value: 'none', description: 'Do not lock the manifest' },
+				],
+				default: 'GOVERNANCE',
+				description: 'Lock of the manifest and its signature, applied when the bucket has Object Lock enabled',
+			},
+			{
+				displayName: 'Seals Folder',
+				name: 'sealsPrefix',
+				type: 'string',
+				default: '',
+				placeholder: 'archive/_seals',
+				description: 'Where manifests go and the hash chain lives; empty: the prefix followed by /_seals',
+			},
+		],
+	},
+];
+
+interface SealNodeOptions {
+	hashWhenNoMetadata?: boolean;
+	lockRetention?: string;
+	objectLockMode?: 'GOVERNANCE' | 'COMPLIANCE' | 'none';
+	sealsPrefix?: string;
+}
+
+/** Yesterday (UTC) as `yyyy-mm-dd`. */
+function yesterdayUtc(): string {
+	return new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+}
+
+/**
+ * Seal: lists every object version of the chosen scope, writes a signed, hash-chained manifest
+ * (Merkle root over the versions) under `<prefix>/_seals/` and outputs
+ * `{ seal: { sealId, manifestKey, signatureKey, manifestSha256, merkleRoot, prevManifestKey, counts, … } }`.
+ * The manifest entries are not put into the item (they can be many): read the manifest with Get.
+ */
+export async function execute(this: IExecuteFunctions, i: number, context: ArchiveContext): Promise<INodeExecutionData[]> {
+	const bucket = resolveBucket(this.getNode(), this.getNodeParameter('bucket', i, '') as string, context, i);
+	const prefix = this.getNodeParameter('prefix', i, 'archive') as string;
+	const mode = this.getNodeParameter('sealScope', i, 'day') as 'day' | 'folder' | 'all';
+	const options = this.getNodeParameter('sealOptions', i, {}) as SealNodeOptions;
+	let scope = '';
+	if (mode === 'day') {
+		const phoneNumberId = String(this.getNodeParameter('sealPhoneNumberId', i, '')).trim();
+		if (!phoneNumberId) {
+			throw new NodeOperationError(this.getNode(), 'Phone Number ID is required to seal one day', { itemIndex: i });
+		}
+		scope = daySealScope({
+			retentionClass: String(this.getNodeParameter('sealRetentionClass', i, 'default')).trim().toLowerCase(),
+			phoneNumberId,
+			date: String(this.getNodeParameter('sealDate', i, '') || '') || yesterdayUtc(),
+		});
+	} else if (mode === 'folder') {
+		scope = String(this.getNodeParameter('sealFolder', i, ''));
+		if (!scope.trim()) throw new NodeOperationError(this.getNode(), 'Folder is required', { itemIndex: i });
+	}
+	const signingKey = await unlockPrivateKey.call(this, i, 'Seal');
+	await assertSigningKey(signingKey);
+	const lockMode = options.objectLockMode ?? 'GOVERNANCE';
+	const objectLock: SealLock | null = lockMode === 'none' ? null : { mode: lockMode, retention: options.lockRetention?.trim() || 'P7Y' };
+	const result = await sealPrefix({
+		client: context.client,
+		bucket,
+		prefix,
+		scope,
+		signer: signingKey,
+		objectLock,
+		sealsPrefix: options.sealsPrefix?.trim() || undefined,
+		hashWhenNoMetadata: options.hashWhenNoMetadata !== false,
+	});
+	const seal: IDataObject = {
+		bucket: result.bucket,
+		sealId: result.sealId,
+		scope: result.manifest.scope,
+		listedPrefix: result.manifest.listed_prefix,
+		manifestKey: result.manifestKey,
+		manifestVersionId: result.manifestVersionId,
+		signatureKey: result.signatureKey,
+		manifestSha256: result.manifestSha256,
+		merkleRoot: result.merkleRoot,
+		prevManifestKey: result.prevManifestKey,
+		prevManifestSha256: result.prevManifestSha256,
+		counts: result.counts,
+		hashedByDownload: result.hashedByDownload,
+		signerFingerprint: result.signerFingerprint,
+		objectLock: result.objectLock,
+		createdAt: result.manifest.created_at,
+	};
+	return [{ json: { seal }, pairedItem: { item: i } }];
+}

@@ -1,0 +1,96 @@
+import {
+	NodeOperationError,
+	type IDataObject,
+	type IExecuteFunctions,
+	type INodeExecutionData,
+	type INodeProperties,
+} from 'n8n-workflow';
+
+import { verifySeal } from '../../../lib/archive';
+import { resolveBucket, type ArchiveContext } from './common';
+import { verificationKeys } from './get.operation';
+
+const showForVerify = { show: { operation: ['verify'] } };
+
+/** Parameters of the Verify operation. */
+export const description: INodeProperties[] = [
+	{
+		displayName: 'Manifest Key',
+		name: 'manifestKey',
+		type: 'string',
+		default: '',
+		required: true,
+		placeholder: 'archive/_seals/default/106000000000002/2026/01/01/20260102T010000000Z-1a2b3c4d.json',
+		displayOptions: showForVerify,
+		description: 'Key of the seal manifest, e.g. the "manifestKey" of a Seal result; its signature is the same key + .asc',
+	},
+	{
+		displayName: 'Options',
+		name: 'verifyOptions',
+		type: 'collection',
+		placeholder: 'Add option',
+		default: {},
+		displayOptions: showForVerify,
+		options: [
+			{
+				displayName: 'Check Hash Chain',
+				name: 'checkChain',
+				type: 'boolean',
+				default: true,
+				description: "Whether to check that the previous manifest still matches this manifest's prev_manifest_sha256",
+			},
+			{
+				displayName: 'Fail When Not Valid',
+				name: 'failWhenInvalid',
+				type: 'boolean',
+				default: false,
+				description:
+					'Whether to stop with an error when the signature, the manifest or any sealed version does not check out (otherwise the report is output with valid: false)',
+			},
+			{
+				displayName: 'Hash Content',
+				name: 'hashContent',
+				type: 'boolean',
+				default: true,
+				description:
+					'Whether to download every sealed version and recompute its SHA-256; off compares sizes and x-amz-meta-sha256 only (faster, weaker)',
+			},
+		],
+	},
+];
+
+interface VerifyNodeOptions {
+	checkChain?: boolean;
+	failWhenInvalid?: boolean;
+	hashContent?: boolean;
+}
+
+/**
+ * Verify: checks a seal's signature (with the OpenPGP Public Keys credential, else the public part of
+ * the private key credential) and recomputes it from the store. Outputs
+ * `{ valid, verify: { signature, merkleRoot, chain, problems, counts, missing, altered, deletedByRetention, unsealed, … } }`.
+ */
+export async function execute(this: IExecuteFunctions, i: number, context: ArchiveContext): Promise<INodeExecutionData[]> {
+	const bucket = resolveBucket(this.getNode(), this.getNodeParameter('bucket', i, '') as string, context, i);
+	const manifestKey = String(this.getNodeParameter('manifestKey', i, '')).trim();
+	if (!manifestKey) throw new NodeOperationError(this.getNode(), 'Manifest Key is required', { itemIndex: i });
+	const options = this.getNodeParameter('verifyOptions', i, {}) as VerifyNodeOptions;
+	const keys = await verificationKeys.call(this, i);
+	const result = await verifySeal({
+		client: context.client,
+		bucket,
+		manifestKey,
+		verificationKeys: keys,
+		hashContent: options.hashContent !== false,
+		checkChain: options.checkChain !== false,
+	});
+	if (options.failWhenInvalid && !result.valid) {
+		const c = result.counts;
+		throw new NodeOperationError(
+			this.getNode(),
+			`Seal ${manifestKey} does not verify: signature ${result.signature.valid ? 'valid' : 'INVALID'}, ${c.missing} missing, ${c.altered} altered, ${result.problems.length} manifest problem(s)`,
+			{ itemIndex: i, description: result.problems.join('; ') || undefined },
+		);
+	}
+	return [{ json: { valid: result.valid, verify: result as unknown as IDataObject }, pairedItem: { item: i } }];
+}
