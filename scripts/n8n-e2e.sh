@@ -6,7 +6,7 @@
 #                                 (jest.e2e.config.js); the suite starts/stops n8n through this script;
 #                                 on exit every n8n this script started is stopped by its pid file.
 #   n8n-e2e.sh install            install n8n@$N8N_VERSION on Node 24 into the cache (skipped when there)
-#   n8n-e2e.sh pack               build the pack from a snapshot of the working tree, `npm pack` it;
+#   n8n-e2e.sh pack               build the pack from a snapshot (E2E_PACK_FROM=HEAD|worktree), `npm pack` it;
 #                                 prints the tarball path
 #   n8n-e2e.sh start <dir>        set up <dir> as n8n's user folder (pack tarball installed into
 #                                 <dir>/.n8n/nodes/node_modules/n8n-nodes-chat-archive) and start n8n
@@ -22,6 +22,7 @@
 #                       n8n goes to <cache>/n8n
 #   N8N_VERSION         default 2.40.7 (2.41.x needs a package the registry lacks)
 #   E2E_DIR             work folder (default ${TMPDIR:-/tmp}/chat-archive-n8n-e2e): pack/, instances
+#   E2E_PACK_FROM       HEAD (default: the last commit) or worktree (uncommitted changes too)
 #   N8N_PORT            default 5678; the task broker uses N8N_RUNNERS_BROKER_PORT (default port+1)
 # Recipe: /work/shared/notes/n8n-headless-e2e.md (env set, readiness, pid files, pitfalls).
 set -euo pipefail
@@ -61,15 +62,22 @@ do_install() {
   log "n8n $(installed_version) installed"
 }
 
-# Build from a snapshot of the working tree (tracked + untracked-not-ignored files) so that the build
-# neither writes dist/ into the shared checkout nor picks up a half-written dist/.
+# Build from a snapshot, so that the build neither writes dist/ into the (shared) checkout nor picks up
+# half-written files: E2E_PACK_FROM=HEAD (default) packs the last commit, E2E_PACK_FROM=worktree the
+# working tree (tracked + untracked-not-ignored files).
 do_pack() {
-  local snap=$E2E_DIR/pack/src out=$E2E_DIR/pack
+  local snap=$E2E_DIR/pack/src out=$E2E_DIR/pack from=${E2E_PACK_FROM:-HEAD}
   [ -d node_modules/@n8n/node-cli ] || die "npm dependencies are missing (run npm ci --ignore-scripts)"
   rm -rf "$snap"; mkdir -p "$snap"
-  git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' f; do
-    [ -e "$f" ] && printf '%s\0' "$f"
-  done | tar --null -T - -cf - | tar -xf - -C "$snap"
+  if [ "$from" = worktree ]; then
+    log "packing the working tree"
+    git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' f; do
+      [ -e "$f" ] && printf '%s\0' "$f"
+    done | tar --null -T - -cf - | tar -xf - -C "$snap"
+  else
+    log "packing commit $(git rev-parse --short "$from") ($from; E2E_PACK_FROM=worktree packs uncommitted changes)"
+    git archive --format=tar "$from" | tar -xf - -C "$snap"
+  fi
   ln -s "$REPO/node_modules" "$snap/node_modules"
   log "building the pack (n8n-node build) in $snap"
   (cd "$snap" && npx n8n-node build >&2) || die "build failed"
@@ -177,9 +185,30 @@ do_stop_all() {
   rm -f "$E2E_DIR/instances"
 }
 
+# the editor suite: Debian chromium and playwright-core (devDependency, else cached like n8n)
+PLAYWRIGHT_VERSION=${PLAYWRIGHT_VERSION:-1.65.1}
+ensure_browser() {
+  if [ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then
+    [ "$(id -u)" = 0 ] || die "chromium is missing (apt-get install chromium)"
+    log "installing Debian chromium"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1 ||
+      { apt-get update -qq >/dev/null 2>&1 || true; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } ||
+      die "apt-get install chromium failed"
+  fi
+  if ! node -e "require.resolve('playwright-core')" >/dev/null 2>&1 &&
+     [ ! -f "$CACHE/playwright/node_modules/playwright-core/package.json" ]; then
+    log "installing playwright-core@$PLAYWRIGHT_VERSION into $CACHE/playwright"
+    mkdir -p "$CACHE/playwright"
+    [ -f "$CACHE/playwright/package.json" ] || printf '{"name":"chat-archive-playwright","private":true}\n' >"$CACHE/playwright/package.json"
+    (cd "$CACHE/playwright" && npm install --no-audit --no-fund --save-exact "playwright-core@$PLAYWRIGHT_VERSION" >&2) ||
+      die "installing playwright-core failed"
+  fi
+}
+
 do_test() {
   command -v gpg >/dev/null 2>&1 || die "gpg is missing (apt-get install gnupg)"
   do_install
+  ensure_browser
   local started_store=0
   if ! bash scripts/s3-local.sh env >/dev/null 2>&1; then started_store=1; fi
   eval "$(bash scripts/s3-local.sh start)"
