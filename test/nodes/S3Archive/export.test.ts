@@ -1,0 +1,170 @@
+/**
+ * S3 Archive node, Export Conversation and Get with Decrypt. The archive is filled the real way: the
+ * template `workflows/whatsapp-capture-archive.json` runs in in-process n8n-core and every fixture
+ * delivery is signed and POSTed to its trigger (capture → OpenPGP encrypt → S3 Archive write). The
+ * export of one counterparty must equal the records the trigger emitted, in order.
+ */
+import { createHmac, randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { ICredentialDataDecryptedObject, IDataObject, INodeExecutionData, IRun } from 'n8n-workflow';
+
+import { createS3Client, writeObject } from '../../../lib/archive';
+import { encrypt, readPublicKeys } from '../../../lib/pgp';
+import { S3Archive } from '../../../nodes/S3Archive/S3Archive.node';
+import { makeGpgHome, type GpgHome } from '../../helpers/gpg';
+import { InProcessN8n, loadTemplate } from '../../helpers/n8n-runner';
+import { makeBucket, s3Settings } from '../../helpers/s3';
+import { fakeExecuteFunctions } from './fake-context';
+
+const FIXTURES = path.join(__dirname, '..', '..', 'fixtures', 'whatsapp');
+const deliveries = readdirSync(FIXTURES)
+	.filter((f) => f.endsWith('.json'))
+	.filter((f) => JSON.parse(readFileSync(path.join(FIXTURES, f), 'utf8')).object === 'whatsapp_business_account')
+	.sort();
+
+const APP_SECRET = randomBytes(16).toString('hex');
+const INDEX_KEY = randomBytes(32).toString('hex');
+const node = new S3Archive();
+
+const nodeOutput = (run: IRun | undefined, name: string): INodeExecutionData[] =>
+	run?.data.resultData.runData[name]?.[0]?.data?.main?.[0] ?? [];
+const decode = (item: INodeExecutionData, property: string) => Buffer.from(item.binary![property].data, 'base64').toString('utf8');
+
+describe('S3 Archive node, Export Conversation and Get with Decrypt (capture via the template)', () => {
+	let gpg: GpgHome;
+	let client: S3Client;
+	let bucket: string;
+	const captured: IDataObject[] = [];
+
+	const s3Credential = () => ({ ...s3Settings(), bucket, indexKey: INDEX_KEY }) as unknown as ICredentialDataDecryptedObject;
+	const privateKey = () => ({ privateKey: gpg.secretKeyArmored, passphrase: '' });
+
+	async function run(
+		parameters: Record<string, unknown>,
+		creds: Record<string, ICredentialDataDecryptedObject>,
+		options: { items?: INodeExecutionData[]; continueOnFail?: boolean } = {},
+	): Promise<INodeExecutionData[]> {
+		const all = { s3ArchiveApi: s3Credential(), ...creds };
+		const context = fakeExecuteFunctions({
+			items: options.items ?? [{ json: {} }],
+			parameters,
+			credentials: all.s3ArchiveApi,
+			continueOnFail: options.continueOnFail,
+		});
+		let privateKeyReads = 0;
+		(context as unknown as { getCredentials: (name: string) => Promise<ICredentialDataDecryptedObject> }).getCredentials = async (name) => {
+			if (!all[name as keyof typeof all]) throw new Error(`Node does not have any credentials set for "${name}"`);
+			if (name === 'openPgpPrivateKeyApi') privateKeyReads++;
+			return all[name as keyof typeof all];
+		};
+		const [output] = await node.execute.call(context);
+		if (privateKeyReads > 1) throw new Error(`private key read ${privateKeyReads} times in one execution`);
+		return output;
+	}
+
+	beforeAll(async () => {
+		gpg = await makeGpgHome();
+		client = createS3Client(s3Settings());
+		bucket = await makeBucket(client, { objectLock: true });
+		const settings = s3Settings();
+		const n8n = new InProcessN8n({
+			workflow: loadTemplate('whatsapp-capture-archive'),
+			credentials: {
+				whatsAppCaptureApi: { appSecret: APP_SECRET, verifyToken: 'token', graphApiBaseUrl: 'http://127.0.0.1:9', graphApiVersion: 'v24.0' },
+				openPgpPublicKeysApi: { publicKeys: gpg.publicKeyArmored, expectedFingerprints: '' },
+				s3ArchiveApi: { ...settings, bucket, indexKey: INDEX_KEY } as unknown as ICredentialDataDecryptedObject,
+			},
+		});
+		await n8n.start();
+		try {
+			for (const file of deliveries) {
+				const body = readFileSync(path.join(FIXTURES, file));
+				const signature = 'sha256=' + createHmac('sha256', APP_SECRET).update(body).digest('hex');
+				const response = await fetch(n8n.webhookUrl(), {
+					method: 'POST',
+					headers: { 'content-type': 'application/json', 'x-hub-signature-256': signature },
+					body: new Uint8Array(body),
+				});
+				await n8n.idle();
+				expect(response.status).toBe(200);
+				const exchange = n8n.exchanges[n8n.exchanges.length - 1];
+				expect(exchange.run?.status).toBe('success');
+				captured.push(...nodeOutput(exchange.run, 'WhatsApp Capture Trigger').map((item) => item.json));
+			}
+		} finally {
+			await n8n.stop();
+		}
+	});
+	afterAll(async () => {
+		client?.destroy();
+		await gpg?.cleanup();
+	});
+
+	it('exports one counterparty: export.jsonl equals the captured records in time order; transcripts as binary', async () => {
+		const dana = captured
+			.filter((r) => (r.counterparty as IDataObject | null)?.wa_id === '15550100123')
+			.sort((a, b) => String(a.timestamp).localeCompare(String(b.timestamp)) || String(a.wamid).localeCompare(String(b.wamid)));
+		expect(dana.length).toBeGreaterThanOrEqual(8);
+
+		const output = await run({ operation: 'export', prefix: 'archive', exportPhoneNumber: '+1 (555) 010-0123' }, { openPgpPrivateKeyApi: privateKey() });
+		expect(output).toHaveLength(1);
+		const [item] = output;
+		expect(item.pairedItem).toEqual({ item: 0 });
+		expect(Object.keys(item.binary!).sort()).toEqual(['html', 'jsonl', 'text']);
+		expect(item.binary!.jsonl).toMatchObject({ fileName: 'export.jsonl', mimeType: 'application/x-ndjson' });
+		expect(item.binary!.html).toMatchObject({ fileName: 'transcript.html', mimeType: 'text/html' });
+		expect(item.binary!.text).toMatchObject({ fileName: 'transcript.txt', mimeType: 'text/plain' });
+
+		const exported = decode(item, 'jsonl').trimEnd().split('\n').map((line) => JSON.parse(line) as IDataObject);
+		expect(exported).toEqual(dana);
+		expect(decode(item, 'text')).toContain('Can you confirm the bond order for 50k?');
+		expect(decode(item, 'html')).toContain('Confirmed, ticket 4411 booked.');
+
+		// the item's JSON holds object keys and counts only: no plaintext, no phone number
+		const json = JSON.stringify(item.json);
+		expect(json).not.toContain('15550100123');
+		expect(json).not.toContain('bond order');
+		expect((item.json.export as IDataObject).counts).toMatchObject({ records: dana.length, statuses: 1 });
+	});
+
+	it('Get with Decrypt: JSON records as json.data, other plaintext as binary; without a key → error item', async () => {
+		const [exported] = await run({ operation: 'export', prefix: 'archive', exportPhoneNumber: '15550100456' }, { openPgpPrivateKeyApi: privateKey() });
+		const sources = (exported.json.export as { sources: Array<{ key: string }> }).sources;
+		expect(sources).toHaveLength(1);
+		const recipients = await readPublicKeys({ armoredKeys: gpg.publicKeyArmored });
+		const mediaKey = sources[0].key.replace(/\.pgp$/, '.media.pgp');
+		const media = randomBytes(300);
+		await writeObject({ client, bucket, key: mediaKey, body: (await encrypt({ data: media, recipients, filename: 'media.bin' })).ciphertext as Uint8Array });
+
+		const items = [{ json: {} }, { json: {} }];
+		const perItem = { key: [sources[0].key, mediaKey] };
+		const context = (key: string) => ({ operation: 'get', key, decrypt: true, outputBinaryPropertyName: 'file' });
+		const [record] = await run(context(perItem.key[0]), { openPgpPrivateKeyApi: privateKey() });
+		expect(record.json.data).toEqual(captured.find((r) => (r.counterparty as IDataObject | null)?.wa_id === '15550100456'));
+		expect((record.json.archive as IDataObject).decrypted).toBe(true);
+		expect(record.binary).toBeUndefined();
+
+		const [file] = await run(context(perItem.key[1]), { openPgpPrivateKeyApi: privateKey() }, { items });
+		expect(Buffer.from(file.binary!.file.data, 'base64')).toEqual(media);
+		expect(file.binary!.file.fileName).toBe('media.bin');
+
+		// several items, one key unlock (run() fails when the credential is read twice)
+		const twice = await run(context(perItem.key[0]), { openPgpPrivateKeyApi: privateKey() }, { items });
+		expect(twice.map((i) => i.pairedItem)).toEqual([{ item: 0 }, { item: 1 }]);
+
+		// without Decrypt the ciphertext comes back as before
+		const [raw] = await run({ operation: 'get', key: perItem.key[0] }, {});
+		expect(raw.binary!.data.mimeType).toBe('application/pgp-encrypted');
+
+		const failed = await run(context(perItem.key[0]), {}, { continueOnFail: true });
+		expect((failed[0].json.error as IDataObject).message).toMatch(/Decrypt needs an OpenPGP Private Key credential/);
+		await expect(run({ operation: 'export', prefix: 'archive', exportPhoneNumber: '15550100456' }, {})).rejects.toThrow(
+			/Export needs an OpenPGP Private Key credential/,
+		);
+		await expect(run({ operation: 'export', prefix: 'archive' }, { openPgpPrivateKeyApi: privateKey() })).rejects.toThrow(
+			/Counterparty Phone Number/,
+		);
+	});
+});
