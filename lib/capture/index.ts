@@ -39,6 +39,7 @@ export {
 } from './media';
 export {
 	PGP_MIME_TYPE,
+	indexKeyCheck,
 	routingFields,
 	sealMediaStream,
 	sealRecord,

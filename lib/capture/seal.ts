@@ -4,6 +4,7 @@
  * database. Uses the OpenPGP engine (`lib/pgp`, gnupg profile: SEIPD v1 + AES-256, readable by gpg 2.2)
  * and the archive layout's HMAC functions (`lib/archive/layout`) under the archive index key.
  */
+import { createHmac } from 'node:crypto';
 import type { Readable } from 'node:stream';
 
 import { counterpartyPseudonym, recordId } from '../archive/layout';
@@ -48,6 +49,12 @@ export interface SealedRouting {
 	media_size?: number;
 	/** Why the media download failed (content-free). */
 	media_error?: string;
+	/**
+	 * {@link indexKeyCheck} of the index key used: lets the S3 Archive node refuse items sealed under
+	 * another index key than its own (their pseudonyms would not match its lookups). Reveals nothing
+	 * about the key.
+	 */
+	index_key_check: string;
 	/** Always true: the item carries only ciphertext. */
 	encrypted: true;
 	/** Upper-case fingerprints of the recipients the ciphertext is encrypted to. */
@@ -120,6 +127,14 @@ export async function sealMediaStream(options: SealMediaOptions): Promise<Readab
 }
 
 /**
+ * Fingerprint of an index key: HMAC-SHA256(indexKey, `index-key-check`), first 16 lower-case hex
+ * characters. Equal for equal keys; says nothing about the key itself.
+ */
+export function indexKeyCheck(indexKey: string): string {
+	return createHmac('sha256', indexKey).update('index-key-check', 'utf8').digest('hex').slice(0, 16);
+}
+
+/**
  * The clear routing fields of a record (without `recipient_fingerprints`). `record_id` equals what the
  * S3 Archive node computes from the plaintext record (`recordId(indexKey, idempotency_key)`), and so
  * does `counterparty_pseudonym`, so both paths file a record under the same key.
@@ -148,6 +163,7 @@ export function routingFields(
 			delivery_sha256: record.delivery_sha256,
 			signature_verified: record.signature_verified,
 			graph_api_version: record.graph_api_version,
+			index_key_check: indexKeyCheck(indexKey),
 			encrypted: true,
 		};
 	}
@@ -167,6 +183,7 @@ export function routingFields(
 		delivery_sha256: record.delivery_sha256,
 		signature_verified: record.signature_verified,
 		graph_api_version: record.graph_api_version,
+		index_key_check: indexKeyCheck(indexKey),
 		encrypted: true,
 	};
 	if (record.media_status !== undefined) routing.media_status = record.media_status;

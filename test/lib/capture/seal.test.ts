@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 
 import { counterpartyPseudonym, objectKeyForRecord, recordId } from '../../../lib/archive';
-import { buildDeliveryItem, normalizeDelivery, routingFields, sealMediaStream, sealRecord } from '../../../lib/capture';
+import { buildDeliveryItem, indexKeyCheck, normalizeDelivery, routingFields, sealMediaStream, sealRecord } from '../../../lib/capture';
 import { readPublicKeys } from '../../../lib/pgp';
 import { gpgDecrypt, gpgDecryptWithStatus, makeGpgHome } from '../../helpers/gpg';
 import { deliveryFixtures, fixtureBody } from './fixtures';
@@ -29,7 +29,7 @@ describe('sealRecord / routingFields', () => {
 			expect(Object.keys(routing).sort()).toEqual(
 				[
 					'schema_version', 'record_kind', 'provider', 'direction', 'type', 'field', 'waba_id', 'phone_number_id', 'timestamp',
-					'received_at', 'counterparty_pseudonym', 'record_id', 'delivery_sha256', 'signature_verified', 'graph_api_version', 'encrypted',
+					'received_at', 'counterparty_pseudonym', 'record_id', 'delivery_sha256', 'signature_verified', 'graph_api_version', 'index_key_check', 'encrypted',
 				].sort(),
 			);
 		}
@@ -57,6 +57,14 @@ describe('sealRecord / routingFields', () => {
 		const chunks: Buffer[] = [];
 		for await (const chunk of ciphertext) chunks.push(Buffer.from(chunk as Uint8Array));
 		expect(gpgDecrypt(gpg.home, Buffer.concat(chunks)).equals(bytes)).toBe(true);
+	});
+
+	it('index_key_check: equal for equal keys, different otherwise, not the key', () => {
+		const [record] = normalizeDelivery({ rawBody: fixtureBody('inbound-text'), receivedAt: new Date(), signatureVerified: true });
+		expect(routingFields(record, INDEX_KEY).index_key_check).toBe(indexKeyCheck(INDEX_KEY));
+		expect(indexKeyCheck(INDEX_KEY)).toMatch(/^[0-9a-f]{16}$/);
+		expect(indexKeyCheck(INDEX_KEY + 'x')).not.toBe(indexKeyCheck(INDEX_KEY));
+		expect(INDEX_KEY).not.toContain(indexKeyCheck(INDEX_KEY));
 	});
 
 	it('a short index key is refused', () => {

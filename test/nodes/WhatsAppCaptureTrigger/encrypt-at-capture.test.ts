@@ -230,27 +230,33 @@ describe('Encrypt at Capture + Download Media (in-process n8n-core, Graph stand-
 		options: { mediaAttempts: 2, mediaRetryDelayMs: 5 },
 	};
 
-	it.each([...deliveryFixtures, 'document-with-media'])(
+	it.each([...deliveryFixtures, 'document-with-media', 'quarantine'])(
 		'%s: archived objects decrypt (gpg) to the full records; nothing readable leaves the trigger',
 		async (name) => {
 			const n8n = runners[0] ?? (await runner(encryptParameters));
-			const body = name === 'document-with-media' ? documentDelivery('3000000000000001', documentBytes) : fixtureBody(name);
+			const body =
+				name === 'document-with-media'
+					? documentDelivery('3000000000000001', documentBytes)
+					: name === 'quarantine'
+						? Buffer.from('{"object":"page","entry":"Robin Papertrail +15550107777 wamid.SECRETQUARANTINE"}')
+						: fixtureBody(name);
 			const { status, run } = await post(n8n, body);
 			expect(status).toBe(200);
 			expect(run?.status).toBe('success');
 
 			const items = output(run, TRIGGER);
 			const written = output(run, ARCHIVE).map((item) => item.json.archive as IDataObject);
-			const expected = normalizeDelivery({ rawBody: body, receivedAt: new Date(), signatureVerified: true, graphApiVersion: graph.version });
+			const expected = normalizeDelivery({ rawBody: body, receivedAt: new Date(), signatureVerified: true, graphApiVersion: graph.version, contentType: 'application/json' });
 			expect(items).toHaveLength(expected.length);
 			expect(written).toHaveLength(expected.length);
 
-			const markers = plaintextMarkers(expected, body);
+			const markers = name === 'quarantine' ? ['Robin Papertrail', '15550107777', 'wamid.SECRETQUARANTINE', body.toString('base64').slice(0, 40)] : plaintextMarkers(expected, body);
 			expect(markers.length).toBeGreaterThan(0);
 			for (const item of items) {
 				const visible = JSON.stringify({ json: item.json, binary: item.binary });
 				for (const marker of markers) expect(visible).not.toContain(marker);
 				expect(item.json.encrypted).toBe(true);
+				expect(item.json.index_key_check).toMatch(/^[0-9a-f]{16}$/);
 				expect(Object.keys(item.json)).not.toEqual(expect.arrayContaining(['wamid']));
 				expect(item.binary?.data).toMatchObject({ fileName: 'record.pgp', mimeType: 'application/pgp-encrypted' });
 			}
