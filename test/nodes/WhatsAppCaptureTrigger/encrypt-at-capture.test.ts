@@ -295,6 +295,22 @@ describe('Encrypt at Capture + Download Media (in-process n8n-core, Graph stand-
 		},
 	);
 
+	it('One Item per Delivery + Encrypt at Capture + Download Media: one sealed item, media as media_<record index>', async () => {
+		const n8n = await runner({ ...encryptParameters, outputMode: 'perDelivery', responseTiming: 'immediately' }, false);
+		const body = documentDelivery('3000000000000001', documentBytes);
+		const { status, run } = await post(n8n, body);
+		expect(status).toBe(200);
+		const [item, ...rest] = output(run, TRIGGER);
+		expect(rest).toHaveLength(0);
+		expect(item.json).toMatchObject({ record_kind: 'delivery', type: 'delivery', encrypted: true, counterparty_pseudonym: null });
+		expect(JSON.stringify(item.json)).not.toContain('Robin');
+		expect(Object.keys(item.binary ?? {}).sort()).toEqual(['data', 'media_0']);
+		const delivery = JSON.parse(gpgDecrypt(gpg.home, await binaryBytes(item.binary!.data)).toString('utf8'));
+		expect(delivery.body_base64).toBe(body.toString('base64'));
+		expect(delivery.records[0]).toMatchObject({ type: 'document', media_status: 'downloaded', media_sha256: sha256(documentBytes) });
+		expect(gpgDecrypt(gpg.home, await binaryBytes(item.binary!.media_0)).equals(documentBytes)).toBe(true);
+	});
+
 	it('Encrypt at Capture without an Index Key → 500 (Meta retries), nothing emitted', async () => {
 		const n8n = new InProcessN8n({
 			workflow: workflow(encryptParameters, false),
