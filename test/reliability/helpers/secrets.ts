@@ -2,10 +2,67 @@
  * "No secrets in output": captures what failure tests print (console, process stdout/stderr) and the
  * errors they see, and scans it all for secret values.
  */
+import { IncomingMessage, OutgoingMessage } from 'node:http';
+import { Socket } from 'node:net';
 import { inspect } from 'node:util';
 
-/** Deep text of an error (message, stack, description, cause chain, every own property, inspected). */
-export function errorText(error: unknown): string {
+/** Live HTTP objects (sockets, messages): reached through `ArchiveError.cause.$response.body`. */
+export const isLiveHttpObject = (value: unknown): boolean =>
+	value instanceof Socket || value instanceof IncomingMessage || value instanceof OutgoingMessage;
+
+/**
+ * Whether a live HTTP object is reachable from `root` (property walk, own and non-enumerable
+ * properties, up to `maxDepth`); returns the first path found.
+ */
+export function liveHttpPath(root: unknown, maxDepth = 8): string | null {
+	const seen = new Set<unknown>();
+	const walk = (value: unknown, path: string, depth: number): string | null => {
+		if (value === null || typeof value !== 'object' || depth > maxDepth || seen.has(value)) return null;
+		if (isLiveHttpObject(value)) return path;
+		seen.add(value);
+		for (const name of Object.getOwnPropertyNames(value)) {
+			let child: unknown;
+			try {
+				child = (value as Record<string, unknown>)[name];
+			} catch {
+				continue;
+			}
+			const found = walk(child, `${path}.${name}`, depth + 1);
+			if (found) return found;
+		}
+		return null;
+	};
+	return walk(root, 'error', 0);
+}
+
+/** A copy of an error graph without live HTTP objects (see the known-bug test in store-faults). */
+function withoutLiveHttp(root: unknown): unknown {
+	const seen = new Map<unknown, unknown>();
+	const copy = (value: unknown, depth: number): unknown => {
+		if (value === null || typeof value !== 'object') return value;
+		if (isLiveHttpObject(value)) return '[live HTTP object]';
+		if (depth > 8) return '[deep]';
+		if (seen.has(value)) return seen.get(value);
+		const out: Record<string, unknown> = Array.isArray(value) ? ([] as unknown as Record<string, unknown>) : {};
+		seen.set(value, out);
+		for (const name of Object.getOwnPropertyNames(value)) {
+			try {
+				out[name] = copy((value as Record<string, unknown>)[name], depth + 1);
+			} catch {
+				/* getters may throw */
+			}
+		}
+		return out;
+	};
+	return copy(root, 0);
+}
+
+/**
+ * Deep text of an error (message, stack, description, cause chain, every own property, inspected).
+ * Live sockets / HTTP messages are left out (their reachability is the subject of its own test).
+ */
+export function errorText(raw: unknown): string {
+	const error = withoutLiveHttp(raw);
 	const seen = new Set<unknown>();
 	const parts: string[] = [];
 	const walk = (value: unknown, depth: number) => {
@@ -84,7 +141,12 @@ export function findSecrets(texts: string[], secrets: Record<string, string>): s
 			probes.push(...value.split('\n').filter((l) => l.length >= 40 && !l.startsWith('-----')).slice(0, 20));
 		}
 		texts.forEach((text, index) => {
-			if (probes.some((p) => text.includes(p))) hits.push(`${name} found in output #${index}`);
+			const probe = probes.find((p) => text.includes(p));
+			if (!probe) return;
+			// context around the hit, the secret itself masked
+			const at = text.indexOf(probe);
+			const context = text.slice(Math.max(0, at - 100), at + probe.length + 60).split(probe).join('***').replace(/\s+/g, ' ');
+			hits.push(`${name} found in output #${index}: …${context}…`);
 		});
 	}
 	return hits;
