@@ -496,3 +496,48 @@ export async function sealPrefix(options: SealOptions): Promise<SealResult> {
 		manifest,
 	};
 }
+
+/**
+ * A lookup of sealed ciphertext hashes: reads every manifest under `sealsPrefix` (default
+ * `<prefix>/_seals`; ListObjectsV2 + one GetObject per manifest) and returns
+ * `(key, versionId) → sha256 | null`. Fits the retention sweeper's `sha256Lookup` option, so deletion
+ * reports carry the hash the seal recorded (and Verify can compare them). Manifests are not
+ * signature-checked here: the hashes only annotate reports.
+ *
+ * @throws ArchiveError with the store's code.
+ */
+export async function loadSealedHashes(options: {
+	client: S3Client;
+	bucket: string;
+	prefix: string;
+	sealsPrefix?: string;
+}): Promise<(key: string, versionId: string) => string | null> {
+	const { client, bucket } = options;
+	const sealsPrefix = options.sealsPrefix ? normalizePrefix(options.sealsPrefix) : `${normalizePrefix(options.prefix)}/${SEALS_FOLDER}`;
+	const hashes = new Map<string, string>();
+	let token: string | undefined;
+	const manifestKeys: string[] = [];
+	do {
+		let page;
+		try {
+			page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${sealsPrefix}/`, ContinuationToken: token }));
+		} catch (error) {
+			throw toArchiveError(error, { operation: 'ListObjectsV2', bucket });
+		}
+		for (const object of page.Contents ?? []) if (object.Key?.endsWith('.json')) manifestKeys.push(object.Key);
+		token = page.IsTruncated ? page.NextContinuationToken : undefined;
+	} while (token);
+	for (const key of manifestKeys) {
+		let manifest: SealManifest | null = null;
+		try {
+			const response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+			manifest = JSON.parse(Buffer.from(await response.Body!.transformToByteArray()).toString('utf8')) as SealManifest;
+		} catch (error) {
+			if (error instanceof SyntaxError) continue;
+			throw toArchiveError(error, { operation: 'GetObject', bucket, key });
+		}
+		if (manifest?.type !== 'chat-archive.seal-manifest' || !Array.isArray(manifest.entries)) continue;
+		for (const entry of manifest.entries) if (entry.sha256) hashes.set(`${entry.version_id}\u0000${entry.key}`, entry.sha256);
+	}
+	return (key: string, versionId: string) => hashes.get(`${versionId}\u0000${key}`) ?? null;
+}

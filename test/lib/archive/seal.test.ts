@@ -14,6 +14,7 @@ import {
 import {
 	createS3Client,
 	daySealScope,
+	loadSealedHashes,
 	objectKeyForRecord,
 	sealLeafLine,
 	sealMerkleRoot,
@@ -239,6 +240,11 @@ describe('sealPrefix and verifySeal (local RGW, lib/pgp, gpg)', () => {
 			expect(second.counts.delete_markers).toBe(1);
 			const result = await verifySeal({ client, bucket, manifestKey: second.manifestKey, verificationKeys: publicKeys });
 			expect(result.chain.status).toBe('ok');
+			// the sealed hashes, as the retention sweeper's sha256Lookup
+			const lookup = await loadSealedHashes({ client, bucket, prefix });
+			const entry = first.manifest.entries[0];
+			expect(lookup(entry.key, entry.version_id)).toBe(entry.sha256);
+			expect(lookup(entry.key, 'no-such-version')).toBeNull();
 			expect(result.valid).toBe(true);
 			expect(result.counts.ok).toBe(second.counts.versions);
 		});
