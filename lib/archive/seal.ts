@@ -326,9 +326,16 @@ export interface SealResult {
 	manifest: SealManifest;
 }
 
-/** Scope of one day folder: `<class>/<phone_number_id>/<yyyy>/<mm>/<dd>`. */
+/**
+ * Scope of one day folder: `<class>/<phone_number_id>/<yyyy>/<mm>/<dd>`. A string starting with
+ * `yyyy-mm-dd` names that day as written (no time-zone shift, e.g. n8n's `2026-01-01T00:00:00`);
+ * a `Date` or other string is read and its UTC day taken.
+ *
+ * @throws ArchiveError `InvalidInput` when the date does not parse.
+ */
 export function daySealScope(options: { retentionClass: string; phoneNumberId: string; date: string | Date }): string {
-	const date = options.date instanceof Date ? options.date : new Date(options.date);
+	const written = typeof options.date === 'string' ? /^(\d{4})-(\d{2})-(\d{2})/.exec(options.date.trim()) : null;
+	const date = options.date instanceof Date ? options.date : new Date(written ? `${written[0]}T00:00:00Z` : options.date);
 	if (Number.isNaN(date.getTime())) {
 		throw new ArchiveError(`date "${String(options.date)}" is not a date (use yyyy-mm-dd)`, { code: 'InvalidInput' });
 	}

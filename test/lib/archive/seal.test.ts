@@ -70,6 +70,14 @@ describe('sealPrefix and verifySeal (local RGW, lib/pgp, gpg)', () => {
 		await other?.cleanup();
 	});
 
+	it('daySealScope names the day as written, or the UTC day of a Date', () => {
+		const parts = { retentionClass: 'default', phoneNumberId: '106' };
+		expect(daySealScope({ ...parts, date: '2026-01-31T23:30:00' })).toBe('default/106/2026/01/31');
+		expect(daySealScope({ ...parts, date: '2026-02-01' })).toBe('default/106/2026/02/01');
+		expect(daySealScope({ ...parts, date: new Date('2026-01-31T23:30:00-05:00') })).toBe('default/106/2026/02/01');
+		expect(() => daySealScope({ ...parts, date: 'tomorrow' })).toThrow(/not a date/);
+	});
+
 	describe('in an Object Lock (versioned) bucket', () => {
 		let bucket: string;
 		const prefix = 'archive';
