@@ -48,6 +48,15 @@ export const description: INodeProperties[] = [
 					'Whether to stop with an error when the signature, the manifest or any sealed version does not check out (otherwise the report is output with valid: false)',
 			},
 			{
+				displayName: 'Max Listed per Outcome',
+				name: 'maxListed',
+				type: 'number',
+				typeOptions: { minValue: 0 },
+				default: 1000,
+				description:
+					'Most versions listed under missing, altered, deletedByRetention and unsealed each (counts are always complete; "truncated" names the cut lists)',
+			},
+			{
 				displayName: 'Hash Content',
 				name: 'hashContent',
 				type: 'boolean',
@@ -60,6 +69,7 @@ export const description: INodeProperties[] = [
 ];
 
 interface VerifyNodeOptions {
+	maxListed?: number;
 	checkChain?: boolean;
 	failWhenInvalid?: boolean;
 	hashContent?: boolean;
@@ -92,5 +102,20 @@ export async function execute(this: IExecuteFunctions, i: number, context: Archi
 			{ itemIndex: i, description: result.problems.join('; ') || undefined },
 		);
 	}
-	return [{ json: { valid: result.valid, verify: result as unknown as IDataObject }, pairedItem: { item: i } }];
+	const maxListed = Math.max(0, options.maxListed ?? 1000);
+	const truncated: string[] = [];
+	const cut = <T>(name: string, list: T[]): T[] => {
+		if (list.length <= maxListed) return list;
+		truncated.push(name);
+		return list.slice(0, maxListed);
+	};
+	const verify = {
+		...result,
+		missing: cut('missing', result.missing),
+		altered: cut('altered', result.altered),
+		deletedByRetention: cut('deletedByRetention', result.deletedByRetention),
+		unsealed: cut('unsealed', result.unsealed),
+		truncated,
+	};
+	return [{ json: { valid: result.valid, verify: verify as unknown as IDataObject }, pairedItem: { item: i } }];
 }

@@ -124,6 +124,10 @@ describe('S3 Archive node, Seal and Verify', () => {
 		const report = tampered.json.verify as { missing: Array<{ key: string; versionId: string }>; counts: IDataObject };
 		expect(report.missing).toEqual([expect.objectContaining({ key: keys[1], versionId: versionIds[1] })]);
 		expect(report.counts).toMatchObject({ ok: 2, missing: 1 });
+		const [cut] = await run({ operation: 'verify', manifestKey, verifyOptions: { maxListed: 0 } }, credentials(privateKey()));
+		expect((cut.json.verify as IDataObject).missing).toEqual([]);
+		expect((cut.json.verify as IDataObject).truncated).toEqual(['missing']);
+		expect(((cut.json.verify as IDataObject).counts as IDataObject).missing).toBe(1);
 
 		const failing = { operation: 'verify', manifestKey, verifyOptions: { failWhenInvalid: true } };
 		await expect(run(failing, credentials(publicKeys(signer.publicKeyArmored)))).rejects.toThrow(/does not verify: signature valid, 1 missing/);
