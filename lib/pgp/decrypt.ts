@@ -93,7 +93,15 @@ export async function reportSignatures(
 	return reports;
 }
 
-function classify(error: unknown, message: Message<Uint8Array>, options: DecryptOptions): PgpError {
+/**
+ * Map an OpenPGP.js decryption error to a {@link PgpError} with a safe message (fingerprints and
+ * key IDs only). Internal to `lib/pgp` (also used by the streaming decrypt).
+ */
+export function classify(
+	error: unknown,
+	message: Message<Uint8Array>,
+	options: Pick<DecryptOptions, 'decryptionKeys' | 'expectSigned'>,
+): PgpError {
 	const inner = innerMessage(error);
 	if (
 		/No decryption key packets found|Session key decryption failed|Error decrypting session keys/i.test(
@@ -115,6 +123,16 @@ function classify(error: unknown, message: Message<Uint8Array>, options: Decrypt
 			'INTEGRITY',
 			`The message failed its integrity check (modified or truncated): ${inner}`,
 			{ cause: error },
+		);
+	}
+	if (/Maximum decompressed (message )?size exceeded/i.test(inner)) {
+		// zlib/zip (OpenPGP.js) and bzip2 (its unbzip2 stream) word it differently: one message.
+		return new PgpError(
+			'OPERATION',
+			'Decryption failed: Maximum decompressed message size exceeded',
+			{
+				cause: error,
+			},
 		);
 	}
 	if (/Message is not signed/i.test(inner)) {
@@ -282,7 +300,7 @@ async function decryptTolerantInflate(
 /**
  * Decrypt a message with one or more unlocked private keys; check signatures when
  * `verificationKeys` are given. Buffers the whole message: plan for about 4× the plaintext in
- * memory. SEIPD v1 without MDC (RFC 4880 §5.13) is refused (OpenPGP.js default).
+ * memory (for large input use `decryptToSpool` of `./decrypt-stream`, bounded memory). SEIPD v1 without MDC (RFC 4880 §5.13) is refused (OpenPGP.js default).
  *
  * With `expectSigned`, a message without a valid signature of one of `verificationKeys` is refused.
  * Without it, signatures are reported (valid or not, with the reason) but do not block.

@@ -21,5 +21,6 @@ export {
 } from './keys';
 export { encrypt, toOpenPgpInput } from './encrypt';
 export { decrypt, readMessageFrom, reportSignatures } from './decrypt';
+export { decryptToSpool } from './decrypt-stream';
 export { sign } from './sign';
 export { verify } from './verify';

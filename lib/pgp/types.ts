@@ -259,3 +259,53 @@ export interface InspectKeyOptions {
 	/** Evaluation time. Default now. */
 	date?: Date;
 }
+
+/** Options of `decryptToSpool` (streaming decrypt with bounded memory). */
+export interface DecryptStreamOptions {
+	/**
+	 * The OpenPGP message, binary or armored (detected from the first byte): a Node `Readable`, a
+	 * web `ReadableStream`, bytes or a string. Streams are read once, in chunks.
+	 */
+	data: PgpInput | string;
+	/** Unlocked private keys, e.g. from `readPrivateKey`. */
+	decryptionKeys: PrivateKey[];
+	/** Public keys to check signatures with. */
+	verificationKeys?: PublicKey[];
+	/** Refuse the message unless it carries a valid signature of one of `verificationKeys`. */
+	expectSigned?: boolean;
+	/** Evaluation time for signature/key validity. Default now. */
+	date?: Date;
+	/** Refuse plaintext larger than this many bytes after decompression. Default unlimited. */
+	maxDecompressedBytes?: number;
+	/**
+	 * Read the whole message again as bytes. Used only for the one fallback that needs a second
+	 * pass (ZIP/ZLIB packets with bytes after the deflate end, as sq 0.27 writes them); that
+	 * fallback is buffered (about 4× the plaintext in memory). Without it, such stream input fails.
+	 */
+	reread?: () => Promise<Uint8Array>;
+	/** Directory for the temporary spool file (a private sub-directory is created). Default `os.tmpdir()`. */
+	tempDirectory?: string;
+}
+
+/**
+ * Result of `decryptToSpool`: the plaintext, authenticated (MDC or AEAD tag checked, and the
+ * signature when `expectSigned`), waiting in an encrypted temporary file.
+ */
+export interface DecryptStreamResult {
+	/** Plaintext size in bytes. */
+	size: number;
+	/** File name from the literal data packet (may be empty). */
+	filename: string;
+	/** Whether the message carried at least one signature. */
+	signed: boolean;
+	/** One entry per signature found. */
+	signatures: SignatureReport[];
+	/** A fresh stream of the plaintext bytes (may be called more than once, until `dispose`). */
+	createReadStream(): Readable;
+	/** The first `maxBytes` plaintext bytes (for sniffing, e.g. JSON detection). */
+	readPrefix(maxBytes: number): Promise<Buffer>;
+	/** The whole plaintext in memory (for small results only). */
+	readAll(): Promise<Buffer>;
+	/** Delete the temporary file and its directory. Idempotent. */
+	dispose(): Promise<void>;
+}

@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import {
 	NodeOperationError,
 	type IDataObject,
@@ -6,8 +7,14 @@ import {
 	type INodeProperties,
 } from 'n8n-workflow';
 
-import { decrypt } from '../../../lib/pgp';
-import { getByPath, safeFileName, signatureJson, type OperationContext } from './common';
+import { decryptToSpool } from '../../../lib/pgp';
+import {
+	getByPath,
+	readBinaryInput,
+	safeFileName,
+	signatureJson,
+	type OperationContext,
+} from './common';
 
 const showForDecrypt = { show: { operation: ['decrypt'] } };
 
@@ -148,6 +155,14 @@ interface DecryptOperationOptions {
 	signerPublicKeys?: string;
 }
 
+/** Whether the first bytes could start JSON text (after optional whitespace). */
+function looksLikeJson(prefix: Uint8Array): boolean {
+	const trimmed = Buffer.from(prefix).toString('utf8').trimStart();
+	// Only whitespace so far: let the full parse decide.
+	if (!trimmed) return prefix.length > 0;
+	return '{["-0123456789tfn'.includes(trimmed[0]);
+}
+
 /** Parse bytes as JSON, or undefined when they are not JSON text. */
 function parseJson(bytes: Uint8Array): { value: unknown } | undefined {
 	const text = Buffer.from(bytes).toString('utf8');
@@ -160,11 +175,24 @@ function parseJson(bytes: Uint8Array): { value: unknown } | undefined {
 	}
 }
 
+/** Plaintext up to this size is checked for JSON in Auto/JSON output; larger is always binary. */
+export const JSON_SNIFF_LIMIT = 16 * 1024 * 1024;
+
+/** Whether a file name has an extension n8n can derive a MIME type from. */
+function hasExtension(fileName: string): boolean {
+	return /\.[A-Za-z0-9]{1,8}$/.test(fileName);
+}
+
 /**
  * Decrypt one item with the private key of the `openPgpPrivateKeyApi` credential (unlocked once
- * per execution). JSON plaintext becomes the item's JSON (objects as they are, other values under
- * `data`); other plaintext goes to a binary property next to the input JSON. Signature results
- * (signer fingerprint, validity, reason) go to the metadata field (default `pgp`).
+ * per execution). Binary input with a binary-data id (filesystem, database or S3 mode) is streamed
+ * (`getBinaryStream`) through `decryptToSpool`: memory stays bounded, and the plaintext is handed to
+ * `prepareBinaryData` only after the MDC / AEAD tags (and, with Expect Signed, the signature) were
+ * checked at the end of the message; on failure nothing is output and the spool is deleted.
+ *
+ * JSON plaintext (up to {@link JSON_SNIFF_LIMIT}) becomes the item's JSON (objects as they are,
+ * other values under `data`); other plaintext goes to a binary property next to the input JSON.
+ * Signature results (signer fingerprint, validity, reason) go to the metadata field (default `pgp`).
  */
 export async function execute(
 	this: IExecuteFunctions,
@@ -181,13 +209,17 @@ export async function execute(
 		| 'json'
 		| 'binary';
 
-	let data: Uint8Array | string;
+	let data: Uint8Array | string | Readable;
+	let reread: (() => Promise<Uint8Array>) | undefined;
 	let inputFileName: string | undefined;
 	if (ciphertextSource === 'binary') {
 		const propertyName = this.getNodeParameter('inputBinaryPropertyName', itemIndex) as string;
-		const binary = this.helpers.assertBinaryData(itemIndex, propertyName);
+		const { data: input, binary } = await readBinaryInput.call(this, itemIndex, propertyName, {
+			stream: true,
+		});
 		inputFileName = binary.fileName;
-		data = await this.helpers.getBinaryDataBuffer(itemIndex, propertyName);
+		data = input;
+		reread = async () => await this.helpers.getBinaryDataBuffer(itemIndex, propertyName);
 	} else {
 		const path = (this.getNodeParameter('ciphertextField', itemIndex) as string).trim();
 		const value = getByPath(item.json, path);
@@ -203,8 +235,9 @@ export async function execute(
 
 	const privateKey = await context.keys.credentialPrivateKey();
 	const verificationKeys = await context.keys.keysFromText(options.signerPublicKeys ?? '');
-	const result = await decrypt({
+	const result = await decryptToSpool({
 		data,
+		reread,
 		decryptionKeys: [privateKey],
 		verificationKeys,
 		expectSigned: options.expectSigned === true,
@@ -212,51 +245,63 @@ export async function execute(
 			? Math.floor(options.maxDecompressedMegabytes * 1024 * 1024)
 			: undefined,
 	});
+	try {
+		const metadataField = (options.metadataField ?? 'pgp').trim();
+		const metadata: IDataObject = {
+			decryptedWith: privateKey.getFingerprint().toUpperCase(),
+			fileName: result.filename,
+			signed: result.signed,
+			verified: result.signatures.some((signature) => signature.valid),
+			signatures: result.signatures.map(signatureJson),
+		};
+		const withMetadata = (json: IDataObject): IDataObject =>
+			metadataField ? { ...json, [metadataField]: metadata } : json;
 
-	const metadataField = (options.metadataField ?? 'pgp').trim();
-	const metadata: IDataObject = {
-		decryptedWith: privateKey.getFingerprint().toUpperCase(),
-		fileName: result.filename,
-		signed: result.signed,
-		verified: result.signatures.some((signature) => signature.valid),
-		signatures: result.signatures.map(signatureJson),
-	};
-	const withMetadata = (json: IDataObject): IDataObject =>
-		metadataField ? { ...json, [metadataField]: metadata } : json;
+		if (outputMode !== 'binary') {
+			const parsed =
+				result.size <= JSON_SNIFF_LIMIT && looksLikeJson(await result.readPrefix(64))
+					? parseJson(await result.readAll())
+					: undefined;
+			if (parsed) {
+				const value = parsed.value;
+				const json =
+					value !== null && typeof value === 'object' && !Array.isArray(value)
+						? (value as IDataObject)
+						: { data: value as IDataObject };
+				return [{ json: withMetadata(json), pairedItem: { item: itemIndex } }];
+			}
+			if (outputMode === 'json') {
+				throw new NodeOperationError(
+					this.getNode(),
+					result.size > JSON_SNIFF_LIMIT
+						? `The decrypted data is larger than ${JSON_SNIFF_LIMIT / 1024 / 1024} MiB; set Output to Binary File`
+						: 'The decrypted data is not JSON; set Output to Binary File or Auto',
+					{ itemIndex },
+				);
+			}
+		}
 
-	if (outputMode !== 'binary') {
-		const parsed = parseJson(result.data);
-		if (parsed) {
-			const value = parsed.value;
-			const json =
-				value !== null && typeof value === 'object' && !Array.isArray(value)
-					? (value as IDataObject)
-					: { data: value as IDataObject };
-			return [{ json: withMetadata(json), pairedItem: { item: itemIndex } }];
-		}
-		if (outputMode === 'json') {
-			throw new NodeOperationError(
-				this.getNode(),
-				'The decrypted data is not JSON; set Output to Binary File or Auto',
-				{ itemIndex },
-			);
-		}
+		const outputProperty =
+			(this.getNodeParameter('outputBinaryPropertyName', itemIndex) as string).trim() || 'data';
+		const strippedInputName = inputFileName?.replace(/\.(pgp|gpg|asc)$/i, '');
+		const fileName = safeFileName(
+			options.fileName?.trim() || result.filename || strippedInputName,
+			'decrypted.bin',
+		);
+		// With an extension, n8n derives the MIME type from the file name; a stream cannot be sniffed.
+		const binary = await this.helpers.prepareBinaryData(
+			result.createReadStream(),
+			fileName,
+			hasExtension(fileName) ? undefined : 'application/octet-stream',
+		);
+		return [
+			{
+				json: withMetadata(item.json),
+				binary: { [outputProperty]: binary },
+				pairedItem: { item: itemIndex },
+			},
+		];
+	} finally {
+		await result.dispose();
 	}
-
-	const outputProperty =
-		(this.getNodeParameter('outputBinaryPropertyName', itemIndex) as string).trim() || 'data';
-	const strippedInputName = inputFileName?.replace(/\.(pgp|gpg|asc)$/i, '');
-	const fileName = safeFileName(
-		options.fileName?.trim() || result.filename || strippedInputName,
-		'decrypted.bin',
-	);
-	// No MIME type given: n8n derives it from the file name.
-	const binary = await this.helpers.prepareBinaryData(Buffer.from(result.data), fileName);
-	return [
-		{
-			json: withMetadata(item.json),
-			binary: { [outputProperty]: binary },
-			pairedItem: { item: itemIndex },
-		},
-	];
 }

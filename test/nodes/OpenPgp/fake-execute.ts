@@ -31,6 +31,8 @@ export interface RunStats {
 	getCredentialsCalls: Record<string, number>;
 	getBinaryStreamCalls: number;
 	getBinaryDataBufferCalls: number;
+	/** Calls of prepareBinaryData (output binaries created, even if the item later fails). */
+	prepareBinaryDataCalls: number;
 }
 
 const node: INode = {
@@ -69,6 +71,7 @@ export async function runOpenPgp(
 		getCredentialsCalls: {},
 		getBinaryStreamCalls: 0,
 		getBinaryDataBufferCalls: 0,
+		prepareBinaryDataCalls: 0,
 	};
 	const items = options.items;
 	const context = {
@@ -111,6 +114,7 @@ export async function runOpenPgp(
 				return Buffer.from(binary.data, 'base64');
 			},
 			prepareBinaryData: async (body: Buffer | Readable, fileName?: string, mimeType?: string) => {
+				stats.prepareBinaryDataCalls++;
 				let bytes: Buffer;
 				if (Buffer.isBuffer(body)) bytes = body;
 				else {
