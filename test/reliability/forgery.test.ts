@@ -109,8 +109,11 @@ describe('forgery: mutated deliveries → 401, nothing run, nothing archived', (
 		await pipeline?.stop();
 		const leaks = findSecrets(capture.chunks, pipeline.secrets);
 		const atRest = await store.scan(fixtureMarkers());
-		record({ category: 'forgery', tried, passed, lost: 0, leaked: leaks.length + atRest.length });
-		await store.cleanup();
+		const refusals = capture.chunks.filter((c) => c.includes('delivery refused (401)')).length;
+		record({ category: 'forgery', tried, passed, lost: 0, leaked: leaks.length + atRest.length, note: `${capture.chunks.length} log chunks scanned, ${refusals} refusal logs` });
+		const problems = await store.cleanup();
+		expect(problems).toEqual([]);
+		expect(refusals).toBeGreaterThan(0); // the trigger's logs were captured: the scan is not vacuous
 		expect(leaks).toEqual([]);
 		expect(atRest).toEqual([]);
 	});

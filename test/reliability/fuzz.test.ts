@@ -80,7 +80,7 @@ describe('fuzzing the template workflow (in-process n8n → OpenPGP → store)',
 		const leaks = findSecrets(capture.chunks, pipeline.secrets);
 		const atRest = await store.scan([...fixtureMarkers(), FUZZ_CANARY]);
 		record({ category: 'fuzz: secrets/plaintext', tried: 1, passed: leaks.length + atRest.length === 0 ? 1 : 0, lost: 0, leaked: leaks.length + atRest.length });
-		await store.cleanup();
+		expect(await store.cleanup()).toEqual([]);
 		expect(leaks).toEqual([]);
 		expect(atRest).toEqual([]);
 	});

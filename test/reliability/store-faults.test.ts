@@ -46,7 +46,7 @@ afterAll(async () => {
 	});
 	const atRest = await store.scan(fixtureMarkers());
 	record({ category: 'store faults: secrets/plaintext', tried: errorTexts.length, passed: errorTexts.length - leaks.length, lost: 0, leaked: leaks.length + atRest.length, note: `${errorTexts.length} errors and ${capture.chunks.length} output chunks scanned` });
-	await store.cleanup();
+	expect(await store.cleanup()).toEqual([]);
 	expect(leaks).toEqual([]);
 	expect(atRest).toEqual([]);
 });

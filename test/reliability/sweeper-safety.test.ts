@@ -39,7 +39,7 @@ async function lockedMiddleVersions(client: S3Client, bucket: string, retentionC
 describe('sweeper safety: seeded random populations → 0 wrong deletions', () => {
 	const store = new SuiteStore();
 	afterAll(async () => {
-		await store.cleanup();
+		expect(await store.cleanup()).toEqual([]);
 	});
 
 	it.each(SEEDS)('seed %i', async (seed) => {

@@ -107,7 +107,10 @@ export class OutputCapture {
 			};
 			this.restore.push(() => (console[method] = original));
 		}
-		for (const stream of [process.stdout, process.stderr]) {
+		// winston's Console transport (n8n's logger) writes to console._stdout / console._stderr
+		const consoleStreams = console as unknown as { _stdout?: NodeJS.WriteStream; _stderr?: NodeJS.WriteStream };
+		const streams = new Set([process.stdout, process.stderr, consoleStreams._stdout, consoleStreams._stderr].filter(Boolean));
+		for (const stream of streams as Set<NodeJS.WriteStream>) {
 			const original = stream.write.bind(stream);
 			stream.write = ((chunk: unknown, ...rest: unknown[]) => {
 				this.chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8'));
