@@ -79,6 +79,38 @@ const note = (key: string, value: unknown) => {
 	console.log(`[e2e] ${key}: ${JSON.stringify(value)}`);
 };
 
+/** S3 Archive Store credential data for the local store (bucket to be set). */
+const s3Credential = () => {
+	const settings = s3Settings();
+	return {
+		endpoint: settings.endpoint,
+		region: settings.region,
+		accessKeyId: settings.accessKeyId,
+		secretAccessKey: settings.secretAccessKey,
+		forcePathStyle: true,
+		checksumMode: 'WHEN_REQUIRED',
+		indexKey: INDEX_KEY,
+	};
+};
+
+/**
+ * The fixture texts rewritten to markers of their own for the Encrypt at Capture workflow (the same
+ * replacements applied to the expected records), so its plaintext can be told apart in n8n's files.
+ */
+const SEAL_TAG = randomBytes(4).toString('hex');
+const SEALED: Record<string, string> = {
+	'Dana Example': `Sealed Dana ${SEAL_TAG}`,
+	'Can you confirm the bond order': `Sealed bond order ${SEAL_TAG}`,
+	'Signed term sheet': `Sealed term sheet ${SEAL_TAG}`,
+	'Confirmed, ticket 4411 booked': `Sealed ticket ${SEAL_TAG}`,
+	'1 Example Plaza': `Sealed Plaza ${SEAL_TAG}`,
+	'Yes, proceed': `Sealed proceed ${SEAL_TAG}`,
+	'wamid.HBgL': `wamid.SEALED${SEAL_TAG}`,
+};
+const sealText = (text: string) =>
+	Object.entries(SEALED).reduce((t, [from, to]) => t.split(from).join(to), text);
+const sealedState: { bucket?: string } = {};
+
 /** A new delivery made from inbound-text.json: fresh wamid, its own body and profile name. */
 function craftDelivery(body: string, name: string): { raw: Buffer; wamid: string } {
 	const delivery = JSON.parse(readFileSync(path.join(FIXTURES, 'inbound-text.json'), 'utf8'));
@@ -174,6 +206,8 @@ describe('template whatsapp-capture-archive in a real n8n (community package fro
 				verifyToken: VERIFY_TOKEN,
 				graphApiBaseUrl: 'http://127.0.0.1:9',
 				graphApiVersion: 'v24.0',
+				// for Encrypt at Capture: equal to the S3 Archive Store credential's
+				indexKey: INDEX_KEY,
 			},
 		);
 		credentialIds.openPgpPublicKeysApi = await createCredential(
@@ -212,6 +246,7 @@ describe('template whatsapp-capture-archive in a real n8n (community package fro
 		if (userFolder) stopN8n(userFolder);
 		await gpg?.cleanup();
 		results.bucket = bucket;
+		results.sealedBucket = sealedState.bucket;
 		writeFileSync(path.join(E2E_DIR, 'results-capture.json'), JSON.stringify(results, null, 2));
 	});
 
@@ -401,14 +436,8 @@ describe('template whatsapp-capture-archive in a real n8n (community package fro
 			'S3 Archive Store, missing bucket (e2e)',
 			's3ArchiveApi',
 			{
-				endpoint: s3Settings().endpoint,
-				region: s3Settings().region,
-				accessKeyId: s3Settings().accessKeyId,
-				secretAccessKey: s3Settings().secretAccessKey,
-				forcePathStyle: true,
-				checksumMode: 'WHEN_REQUIRED',
+				...s3Credential(),
 				bucket: `e2e-missing-${randomBytes(6).toString('hex')}`,
-				indexKey: INDEX_KEY,
 			},
 		);
 		const webhookId = randomUUID();
@@ -434,8 +463,101 @@ describe('template whatsapp-capture-archive in a real n8n (community package fro
 		await api(n8n.baseUrl, session.apiKey, 'POST', `/workflows/${failing.id}/deactivate`);
 	});
 
+	it('Encrypt at Capture on, every execution saved: 200, objects decrypt to the records, executions listed', async () => {
+		// its own bucket (the sealed deliveries map to the same record ids as the fixtures)
+		const sealedBucket = await makeBucket(s3, { objectLock: true, prefix: 'e2e-sealed' });
+		sealedState.bucket = sealedBucket;
+		const store = await createCredential('S3 Archive Store, sealed (e2e)', 's3ArchiveApi', {
+			...s3Credential(),
+			bucket: sealedBucket,
+		});
+		const webhookId = randomUUID();
+		const trigger = structuredClone(
+			TEMPLATE.nodes.find((n: any) => n.type === `${PACK}.whatsAppCaptureTrigger`),
+		);
+		trigger.webhookId = webhookId;
+		trigger.parameters = { ...trigger.parameters, encryptAtCapture: true };
+		trigger.credentials = {
+			whatsAppCaptureApi: { id: credentialIds.whatsAppCaptureApi, name: 'WhatsApp Capture (e2e)' },
+			openPgpPublicKeysApi: {
+				id: credentialIds.openPgpPublicKeysApi,
+				name: 'OpenPGP Public Keys (e2e)',
+			},
+		};
+		const archive = structuredClone(
+			TEMPLATE.nodes.find((n: any) => n.type === `${PACK}.s3Archive`),
+		);
+		// the key the node computes from a plaintext record, from the routing fields only
+		archive.parameters = {
+			...archive.parameters,
+			options: {
+				objectKey:
+					"={{ 'archive/default/' + ($json.phone_number_id || '_unknown') + '/' + ($json.timestamp || $json.received_at).slice(0, 10).split('-').join('/') + '/' + ($json.counterparty_pseudonym || '_unknown') + '/' + $json.record_id + '.pgp' }}",
+			},
+		};
+		archive.credentials = { s3ArchiveApi: { id: store, name: 'S3 Archive Store, sealed (e2e)' } };
+		const created = await api(n8n.baseUrl, session.apiKey, 'POST', '/workflows', {
+			name: 'capture, encrypt at capture, all executions saved (e2e)',
+			nodes: [trigger, archive],
+			connections: { [trigger.name]: { main: [[{ node: archive.name, type: 'main', index: 0 }]] } },
+			settings: {
+				...TEMPLATE.settings,
+				saveDataSuccessExecution: 'all',
+				saveExecutionProgress: true,
+			},
+		});
+		const url = `${n8n.baseUrl}/webhook/${webhookId}/webhook`;
+		await activate(created.id, url);
+
+		const expectedById = new Map<string, Record<string, unknown>>();
+		const answers: number[] = [];
+		for (const file of deliveries) {
+			const raw = Buffer.from(sealText(readFileSync(path.join(FIXTURES, file), 'utf8')));
+			answers.push((await post(url, raw, sign(raw))).status);
+			for (const record of JSON.parse(sealText(JSON.stringify(expectedRecords(file))))) {
+				expectedById.set(
+					recordId({ indexKey: INDEX_KEY, idempotencyKey: String(record.idempotency_key) }),
+					record,
+				);
+			}
+		}
+		note('encrypt at capture: answers', answers);
+		expect(answers).toEqual(answers.map(() => 200));
+		const keys = (await listAllKeys(s3, sealedBucket)).filter((k) => k.endsWith('.pgp'));
+		note('encrypt at capture: objects', keys.length);
+		expect(keys).toHaveLength(expectedById.size);
+		for (const key of keys) {
+			const expected = expectedById.get(path.basename(key, '.pgp'));
+			expect(expected).toBeDefined();
+			const decrypted = JSON.parse(
+				gpgDecrypt(gpg.home, await getObjectBytes(s3, sealedBucket, key)).toString('utf8'),
+			);
+			expect({ ...decrypted, received_at: 'x', delivery_sha256: 'x' }).toEqual({
+				...expected,
+				received_at: 'x',
+				delivery_sha256: 'x',
+			});
+		}
+		// the executions are saved this time (their data is what the plaintext scan looks at)
+		const listed = await api(
+			n8n.baseUrl,
+			session.apiKey,
+			'GET',
+			`/executions?workflowId=${created.id}&limit=250`,
+		);
+		note('encrypt at capture: executions saved and listed', listed.data.length);
+		expect(listed.data.length).toBe(deliveries.length);
+		expect(listed.data.every((e: any) => e.status === 'success')).toBe(true);
+	});
+
 	it('n8n data folder: plaintext of the captured deliveries before and after execution pruning', async () => {
-		const markers = [...MARKERS, FAILURE_MARKER];
+		const sealedMarkers = Object.values(SEALED);
+		const markers = [...MARKERS, FAILURE_MARKER, ...sealedMarkers];
+		const sealedHits = (scan: ReturnType<typeof scanDataFolder>) =>
+			Object.values(scan.hits).reduce(
+				(sum, counts) => sum + sealedMarkers.reduce((s, m) => s + (counts[m] ?? 0), 0),
+				0,
+			);
 		const fixtureHits = (scan: ReturnType<typeof scanDataFolder>) =>
 			Object.values(scan.hits).reduce(
 				(sum, counts) => sum + MARKERS.reduce((s, m) => s + (counts[m] ?? 0), 0),
@@ -455,6 +577,12 @@ describe('template whatsapp-capture-archive in a real n8n (community package fro
 		stopN8n(userFolder);
 		const before = scanDataFolder(userFolder, markers);
 		note('raw scan of .n8n after capture, n8n stopped, before pruning', before);
+		// Encrypt at Capture: nothing readable even in saved executions, free pages and WAL frames
+		note(
+			'encrypt at capture: plaintext hits before pruning (all executions saved)',
+			sealedHits(before),
+		);
+		expect(sealedHits(before)).toBe(0);
 
 		// second boot: hard-delete pruning every minute
 		const t0 = Date.now();
