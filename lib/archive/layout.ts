@@ -243,6 +243,14 @@ export function mediaObjectKey(parts: ObjectKeyParts & { index?: number }): stri
 }
 
 /**
+ * Fingerprint of an index key: HMAC-SHA256(indexKey, `index-key-check`), first 16 lower-case hex
+ * characters. Equal for equal keys; says nothing about the key itself.
+ */
+export function indexKeyCheck(indexKey: string): string {
+	return createHmac('sha256', indexKey).update('index-key-check', 'utf8').digest('hex').slice(0, 16);
+}
+
+/**
  * Key of a capture record in one call: computes the pseudonym, the record id and the filing date
  * (`timestamp`, falling back to `received_at`) and returns the key with those parts.
  *

@@ -30,7 +30,13 @@ export interface ListFilter {
 
 function utcDay(value: string | Date | undefined, field: string): string | undefined {
 	if (value === undefined || value === '') return undefined;
-	const date = value instanceof Date ? value : new Date(value);
+	// A date or date-time without a zone (as n8n's dateTime parameters give) is read as UTC, not as
+	// the server's local time, so the day never shifts with the server's time zone.
+	const text = typeof value === 'string' ? value.trim() : value;
+	const date =
+		text instanceof Date
+			? text
+			: new Date(/^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00Z` : /[zZ]|[+-]\d{2}:?\d{2}$/.test(text) ? text : `${text}Z`);
 	if (Number.isNaN(date.getTime())) {
 		throw new ArchiveError(`${field} "${String(value)}" is not a date (use yyyy-mm-dd)`, { code: 'InvalidInput' });
 	}

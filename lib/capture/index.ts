@@ -39,7 +39,6 @@ export {
 } from './media';
 export {
 	PGP_MIME_TYPE,
-	indexKeyCheck,
 	routingFields,
 	sealMediaStream,
 	sealRecord,

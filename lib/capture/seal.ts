@@ -4,10 +4,9 @@
  * database. Uses the OpenPGP engine (`lib/pgp`, gnupg profile: SEIPD v1 + AES-256, readable by gpg 2.2)
  * and the archive layout's HMAC functions (`lib/archive/layout`) under the archive index key.
  */
-import { createHmac } from 'node:crypto';
 import type { Readable } from 'node:stream';
 
-import { counterpartyPseudonym, recordId } from '../archive/layout';
+import { counterpartyPseudonym, indexKeyCheck, recordId } from '../archive/layout';
 import { encrypt, type CompatibilityProfile, type PublicKey } from '../pgp';
 import type { CaptureRecord, DeliveryItem, MediaStatus, Provider, RecordKind } from './types';
 
@@ -124,14 +123,6 @@ export async function sealMediaStream(options: SealMediaOptions): Promise<Readab
 		filename: 'media.bin',
 	});
 	return result.ciphertext as Readable;
-}
-
-/**
- * Fingerprint of an index key: HMAC-SHA256(indexKey, `index-key-check`), first 16 lower-case hex
- * characters. Equal for equal keys; says nothing about the key itself.
- */
-export function indexKeyCheck(indexKey: string): string {
-	return createHmac('sha256', indexKey).update('index-key-check', 'utf8').digest('hex').slice(0, 16);
 }
 
 /**

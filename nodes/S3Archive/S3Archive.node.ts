@@ -108,7 +108,6 @@ export class S3Archive implements INodeType {
 			},
 			bucketDescription,
 			prefixDescription,
-			seal.sealExportPrefixDescription,
 			...write.description,
 			...get.description,
 			...list.description,

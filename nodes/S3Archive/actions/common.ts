@@ -27,7 +27,7 @@ export const prefixDescription: INodeProperties = {
 	type: 'string',
 	default: 'archive',
 	required: true,
-	displayOptions: { show: { operation: ['write', 'list'] } },
+	displayOptions: { show: { operation: ['write', 'list', 'seal', 'export'] } },
 	description: 'First part of every object key (may contain "/"), e.g. archive or team-a/archive',
 };
 

@@ -8,16 +8,10 @@ import {
 
 import { daySealScope, sealPrefix, type SealLock } from '../../../lib/archive';
 import { assertSigningKey } from '../../../lib/pgp';
-import { prefixDescription, resolveBucket, type ArchiveContext } from './common';
+import { resolveBucket, type ArchiveContext } from './common';
 import { unlockPrivateKey } from './get.operation';
 
 const showForSeal = { show: { operation: ['seal'] } };
-
-/** The archive prefix for Seal and Export (the shared Prefix parameter shows for Write and List only). */
-export const sealExportPrefixDescription: INodeProperties = {
-	...prefixDescription,
-	displayOptions: { show: { operation: ['seal', 'export'] } },
-};
 
 /** Parameters of the Seal operation. */
 export const description: INodeProperties[] = [

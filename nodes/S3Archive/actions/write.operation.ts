@@ -8,12 +8,18 @@ import {
 } from 'n8n-workflow';
 
 import {
+	indexKeyCheck,
+	mediaObjectKey,
 	objectKeyForRecord,
+	recordDate,
+	recordObjectKey,
 	writeObject,
 	writeObjectStream,
 	type ArchiveRecordFields,
+	type ObjectKeyParts,
 	type ObjectLockParams,
 	type WriteOptions,
+	type WriteResult,
 } from '../../../lib/archive';
 import { resolveBucket, type ArchiveContext } from './common';
 
@@ -61,6 +67,14 @@ export const description: INodeProperties[] = [
 				type: 'boolean',
 				default: false,
 				description: 'Whether to place a legal hold on the new object version (needs an Object Lock bucket)',
+			},
+			{
+				displayName: 'Media Binary Field',
+				name: 'mediaBinaryPropertyName',
+				type: 'string',
+				default: 'media',
+				description:
+					'Binary property holding the encrypted media of the record (as the WhatsApp Capture Trigger emits with Download Media and Encrypt at Capture); written beside the record as <record ID>.media.pgp when present. Empty: never write media.',
 			},
 			{
 				displayName: 'Object Key',
@@ -117,6 +131,7 @@ export const description: INodeProperties[] = [
 ];
 
 interface WriteNodeOptions {
+	mediaBinaryPropertyName?: string;
 	objectKey?: string;
 	objectLockMode?: 'none' | 'GOVERNANCE' | 'COMPLIANCE';
 	retainFor?: string;
@@ -162,6 +177,59 @@ function validateKeyOverride(this: IExecuteFunctions, key: string, i: number): s
 }
 
 /**
+ * The key parts of an item: from a plaintext capture record (pseudonym and record id computed
+ * under the credential's index key), or from an item sealed by the trigger's Encrypt at Capture
+ * (`encrypted: true`, with `record_id` and `counterparty_pseudonym` precomputed under the same
+ * index key, checked through `index_key_check`). See docs/FORMAT.md, "Object keys".
+ */
+function keyPartsFor(
+	this: IExecuteFunctions,
+	json: IDataObject,
+	prefix: string,
+	retentionClass: string,
+	context: ArchiveContext,
+	i: number,
+): ObjectKeyParts {
+	if (!context.indexKey) {
+		throw new NodeOperationError(this.getNode(), 'The S3 Archive Store credential has no Index Key', {
+			itemIndex: i,
+			description: 'Set Index Key in the credential (a secret of at least 16 characters)',
+		});
+	}
+	const sealed = json.encrypted === true && typeof json.record_id === 'string' && json.idempotency_key === undefined;
+	if (sealed) {
+		if (json.index_key_check !== indexKeyCheck(context.indexKey)) {
+			throw new NodeOperationError(this.getNode(), "The item was sealed under another Index Key than this credential's", {
+				itemIndex: i,
+				description: 'Set the same Index Key in the WhatsApp Capture credential and in the S3 Archive Store credential',
+			});
+		}
+		return {
+			prefix,
+			retentionClass,
+			phoneNumberId: (json.phone_number_id as string | null | undefined) ?? null,
+			date: recordDate({ timestamp: (json.timestamp as string | null) ?? null, received_at: json.received_at as string }),
+			pseudonym: (json.counterparty_pseudonym as string | null | undefined) ?? null,
+			recordId: json.record_id as string,
+		};
+	}
+	if (typeof json.idempotency_key !== 'string' || !json.idempotency_key) {
+		throw new NodeOperationError(this.getNode(), 'The item has no idempotency_key to derive the object key from', {
+			itemIndex: i,
+			description:
+				'Feed records from the WhatsApp Capture Trigger (through the OpenPGP node, keeping the JSON, or with Encrypt at Capture on), or set Options → Object Key',
+		});
+	}
+	const { pseudonym, recordId, date } = objectKeyForRecord({
+		indexKey: context.indexKey,
+		prefix,
+		retentionClass,
+		record: json as unknown as ArchiveRecordFields,
+	});
+	return { prefix, retentionClass, phoneNumberId: (json.phone_number_id as string | null) ?? null, date, pseudonym, recordId };
+}
+
+/**
  * Write: stores the item's binary (ciphertext) once under the archive key layout
  * (`lib/archive/layout.ts`), computed from the item's record fields, and outputs only the
  * archive result plus routing fields (never the input JSON, which may hold plaintext).
@@ -179,60 +247,54 @@ export async function execute(
 	const bucket = resolveBucket(this.getNode(), this.getNodeParameter('bucket', i, '') as string, context, i);
 	const options = this.getNodeParameter('options', i, {}) as WriteNodeOptions;
 
-	let key = (options.objectKey ?? '').trim();
-	if (key) {
-		key = validateKeyOverride.call(this, key, i);
-	} else {
-		if (typeof json.idempotency_key !== 'string' || !json.idempotency_key) {
-			throw new NodeOperationError(this.getNode(), 'The item has no idempotency_key to derive the object key from', {
-				itemIndex: i,
-				description:
-					'Feed records from the WhatsApp Capture Trigger (through the OpenPGP node, keeping the JSON), or set Options → Object Key',
-			});
-		}
-		if (!context.indexKey) {
-			throw new NodeOperationError(this.getNode(), 'The S3 Archive Store credential has no Index Key', {
-				itemIndex: i,
-				description: 'Set Index Key in the credential (a secret of at least 16 characters)',
-			});
-		}
-		key = objectKeyForRecord({
-			indexKey: context.indexKey,
-			prefix,
-			retentionClass,
-			record: json as unknown as ArchiveRecordFields,
-		}).key;
-	}
-
-	const binaryData = this.helpers.assertBinaryData(i, binaryPropertyName);
-	const writeOptions: WriteOptions = {
-		bucket,
-		key,
-		contentType: binaryData.mimeType || 'application/pgp-encrypted',
-		objectLock: objectLockFrom.call(this, options, i),
-		legalHold: options.legalHold === true,
-		storageClass: options.storageClass?.trim() || undefined,
-		serverSideEncryption:
-			options.serverSideEncryption && options.serverSideEncryption !== 'none' ? options.serverSideEncryption : undefined,
-		kmsKeyId: options.serverSideEncryption === 'aws:kms' ? options.kmsKeyId?.trim() || undefined : undefined,
+	const override = (options.objectKey ?? '').trim();
+	const parts = override ? undefined : keyPartsFor.call(this, json, prefix, retentionClass, context, i);
+	const key = override ? validateKeyOverride.call(this, override, i) : recordObjectKey(parts!);
+	const lock = objectLockFrom.call(this, options, i);
+	const write = async (property: string, objectKey: string) => {
+		const binaryData = this.helpers.assertBinaryData(i, property);
+		const writeOptions: WriteOptions = {
+			bucket,
+			key: objectKey,
+			contentType: binaryData.mimeType || 'application/pgp-encrypted',
+			objectLock: lock,
+			legalHold: options.legalHold === true,
+			storageClass: options.storageClass?.trim() || undefined,
+			serverSideEncryption:
+				options.serverSideEncryption && options.serverSideEncryption !== 'none' ? options.serverSideEncryption : undefined,
+			kmsKeyId: options.serverSideEncryption === 'aws:kms' ? options.kmsKeyId?.trim() || undefined : undefined,
+		};
+		return binaryData.id
+			? await writeObjectStream({
+					...writeOptions,
+					client: context.client,
+					openBody: async () => await this.helpers.getBinaryStream(binaryData.id!),
+				})
+			: await writeObject({
+					...writeOptions,
+					client: context.client,
+					body: await this.helpers.getBinaryDataBuffer(i, property),
+				});
 	};
 
-	const result = binaryData.id
-		? await writeObjectStream({
-				...writeOptions,
-				client: context.client,
-				openBody: async () => await this.helpers.getBinaryStream(binaryData.id!),
-			})
-		: await writeObject({
-				...writeOptions,
-				client: context.client,
-				body: await this.helpers.getBinaryDataBuffer(i, binaryPropertyName),
+	// The media first: a record object is only ever written once its media is safely stored.
+	const mediaProperty = (options.mediaBinaryPropertyName ?? 'media').trim();
+	let media: WriteResult | undefined;
+	if (mediaProperty && mediaProperty !== binaryPropertyName && item.binary?.[mediaProperty]) {
+		if (!parts) {
+			throw new NodeOperationError(this.getNode(), 'Media cannot be written under an Object Key override', {
+				itemIndex: i,
+				description: 'Clear Options → Object Key, or set Options → Media Binary Field to empty',
 			});
+		}
+		media = await write(mediaProperty, mediaObjectKey(parts));
+	}
+	const result = await write(binaryPropertyName, key);
 
 	return [
 		{
 			json: {
-				archive: { ...result },
+				archive: media ? { ...result, media: { ...media } } : { ...result },
 				phone_number_id: (json.phone_number_id as string | null | undefined) ?? null,
 				record_kind: (json.record_kind as string | undefined) ?? null,
 				type: (json.type as string | undefined) ?? null,

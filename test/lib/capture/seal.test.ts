@@ -3,7 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 
 import { counterpartyPseudonym, objectKeyForRecord, recordId } from '../../../lib/archive';
-import { buildDeliveryItem, indexKeyCheck, normalizeDelivery, routingFields, sealMediaStream, sealRecord } from '../../../lib/capture';
+import { indexKeyCheck } from '../../../lib/archive';
+import { buildDeliveryItem, normalizeDelivery, routingFields, sealMediaStream, sealRecord } from '../../../lib/capture';
 import { readPublicKeys } from '../../../lib/pgp';
 import { gpgDecrypt, gpgDecryptWithStatus, makeGpgHome } from '../../helpers/gpg';
 import { deliveryFixtures, fixtureBody } from './fixtures';

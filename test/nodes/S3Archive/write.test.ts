@@ -67,9 +67,9 @@ describe('S3 Archive node, Write', () => {
 		expect(byName.bucket.default).toBe('');
 		const optionNames = (byName.options.options as Array<{ name: string }>).map((o) => o.name).sort();
 		expect(optionNames).toEqual(
-			['kmsKeyId', 'legalHold', 'objectKey', 'objectLockMode', 'retainFor', 'serverSideEncryption', 'storageClass'].sort(),
+			['kmsKeyId', 'legalHold', 'mediaBinaryPropertyName', 'objectKey', 'objectLockMode', 'retainFor', 'serverSideEncryption', 'storageClass'].sort(),
 		);
-		expect(node.description.credentials).toEqual([{ name: 's3ArchiveApi', required: true, testedBy: 's3ArchiveApiTest' }]);
+		expect(node.description.credentials?.[0]).toEqual({ name: 's3ArchiveApi', required: true, testedBy: 's3ArchiveApiTest' });
 	});
 
 	it('writes the ciphertext under the layout key and outputs only the archive result and routing fields', async () => {

@@ -39,10 +39,6 @@ async function binaryBytes(binary: IBinaryData): Promise<Buffer> {
 	return await Container.get(core.BinaryDataService).getAsBuffer(binary);
 }
 
-/** The key the S3 Archive node computes for a plaintext record: the same expression, from routing fields only. */
-const OBJECT_KEY_EXPRESSION =
-	"={{ 'archive/default/' + ($json.phone_number_id || '_unknown') + '/' + ($json.timestamp || $json.received_at).slice(0, 10).split('-').join('/') + '/' + ($json.counterparty_pseudonym || '_unknown') + '/' + $json.record_id + '.pgp' }}";
-
 function workflow(triggerParameters: INodeParameters, withArchive: boolean): WorkflowJson {
 	const nodes: WorkflowJson['nodes'] = [
 		{
@@ -71,7 +67,6 @@ function workflow(triggerParameters: INodeParameters, withArchive: boolean): Wor
 				binaryPropertyName: 'data',
 				prefix: 'archive',
 				retentionClass: 'default',
-				options: { objectKey: OBJECT_KEY_EXPRESSION },
 			},
 			credentials: { s3ArchiveApi: { id: '3', name: 'Store' } },
 		});
@@ -289,6 +284,13 @@ describe('Encrypt at Capture + Download Media (in-process n8n-core, Graph stand-
 					const mediaCiphertext = await binaryBytes(item.binary!.media);
 					expect(mediaCiphertext.includes(documentBytes.subarray(0, 64))).toBe(false);
 					expect(gpgDecrypt(gpg.home, mediaCiphertext).equals(documentBytes)).toBe(true);
+					// the S3 Archive node wrote the media beside the record, as <record id>.media.pgp
+					const mediaResult = written[index].media as IDataObject;
+					expect(mediaResult.status).toBe('created');
+					expect(mediaResult.key).toBe(key.replace(/\.pgp$/, '.media.pgp'));
+					expect(gpgDecrypt(gpg.home, await getObjectBytes(s3, bucket, String(mediaResult.key))).equals(documentBytes)).toBe(true);
+				} else {
+					expect(written[index].media).toBeUndefined();
 				}
 				if (media_status === undefined) expect(item.json.media_status).toBeUndefined();
 			}
