@@ -3,7 +3,9 @@
  * (the Schedule Trigger belongs to n8n-nodes-base; the real-n8n suite fires it for real): against an
  * Object Lock bucket of the local Ceph RGW store holding expired, unexpired and legal-held records,
  * Plan counts, Execute deletes exactly the expired unheld versions and writes a signed report that
- * `gpg --verify` accepts, and the disabled notification node passes the summary through.
+ * `gpg --verify` accepts, and the disabled notification node passes the summary through. The archive
+ * is sealed before the sweep: the report carries each deleted version's sealed SHA-256, and Verify
+ * (S3 Archive engine) accounts for every deletion as recorded by a signed retention report.
  */
 import { randomBytes } from 'node:crypto';
 
@@ -14,7 +16,8 @@ import {
 } from '@aws-sdk/client-s3';
 import type { INodeExecutionData, IRun } from 'n8n-workflow';
 
-import { createS3Client, recordObjectKey, writeObject } from '../../lib/archive';
+import { createS3Client, recordObjectKey, sealPrefix, verifySeal, writeObject } from '../../lib/archive';
+import { readPrivateKey } from '../../lib/pgp';
 import { gpgVerify, makeGpgHome } from '../helpers/gpg';
 import { InProcessN8n, loadTemplate } from '../helpers/n8n-runner';
 import { makeBucket, s3Settings } from '../helpers/s3';
@@ -75,6 +78,10 @@ describe('template retention-sweep-nightly (in-process n8n-core, local Ceph RGW)
 				openPgpPrivateKeyApi: { privateKey: gpg.secretKeyArmored, passphrase: '' },
 			},
 		});
+		const signingKey = await readPrivateKey({ armoredKey: gpg.secretKeyArmored });
+		const seal = await sealPrefix({ client: s3, bucket, prefix: 'archive', signer: signingKey });
+		expect(seal.counts).toMatchObject({ versions: expired.length + kept.length });
+
 		const run = await n8n.runFrom('Plan (dry run)', [{ json: {} }]);
 		expect(run.data.resultData.error?.message).toBeUndefined();
 		expect(run.status).toBe('success');
@@ -104,5 +111,21 @@ describe('template retention-sweep-nightly (in-process n8n-core, local Ceph RGW)
 		for (const key of expired) expect(reportText).toContain(key);
 		for (const key of kept) expect(reportText).not.toContain(`"${key}"`);
 		expect(gpgVerify(gpg.home, report, signature).good).toBe(true);
+
+		// every deleted version carries the SHA-256 its seal recorded
+		const sealed = new Map(seal.manifest.entries.map((e) => [e.key, e.sha256]));
+		const entries = (JSON.parse(reportText).deleted ?? JSON.parse(reportText).entries) as Array<{ key: string; sha256: string | null }>;
+		expect(entries.map((e) => e.key).sort()).toEqual([...expired].sort());
+		for (const entry of entries) expect(entry.sha256).toBe(sealed.get(entry.key));
+
+		// Verify: the deletions are explained by the signed retention report, nothing else changed
+		const verified = await verifySeal({
+			client: s3,
+			bucket,
+			manifestKey: seal.manifestKey,
+			verificationKeys: [signingKey.toPublic()],
+		});
+		expect(verified.counts).toMatchObject({ missing: 0, altered: 0, deletedByRetention: expired.length, ok: kept.length });
+		expect(verified.deletedByRetention.map((d) => d.key).sort()).toEqual([...expired].sort());
 	});
 });

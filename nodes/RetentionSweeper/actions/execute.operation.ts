@@ -1,5 +1,6 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
+import { loadSealedHashes } from '../../../lib/archive';
 import { createReportSigner, executeSweep, type ReportLock, type ReportSigner } from '../../../lib/retention';
 import { readPolicy, resolveBucket, type SweeperContext } from './common';
 import { planSummary } from './plan.operation';
@@ -72,10 +73,13 @@ export async function execute(this: IExecuteFunctions, i: number, context: Sweep
 			? { mode: lockMode, retention: String(this.getNodeParameter('reportRetention', i, 'P7Y')) }
 			: null;
 	const signer = (this.getNodeParameter('signReport', i, true) as boolean) ? await reportSigner.call(this) : null;
+	const policy = readPolicy.call(this, i);
 	const result = await executeSweep({
 		client: context.client,
 		bucket,
-		policy: readPolicy.call(this, i),
+		policy,
+		// the deletion report carries each version's ciphertext SHA-256 as its seal manifest recorded it
+		sha256Lookup: await loadSealedHashes({ client: context.client, bucket, prefix: policy.prefix }),
 		maxDeletions: maxDeletions > 0 ? maxDeletions : undefined,
 		batchSize: options.batchSize,
 		concurrency: options.concurrency,
