@@ -137,8 +137,15 @@ export async function execute(this: IExecuteFunctions, i: number, context: Archi
 	let scope = '';
 	if (mode === 'day') {
 		const phoneNumberId = String(this.getNodeParameter('sealPhoneNumberId', i, '')).trim();
-		if (!phoneNumberId) {
-			throw new NodeOperationError(this.getNode(), 'Phone Number ID is required to seal one day', { itemIndex: i });
+		if (!/^\d+$/.test(phoneNumberId)) {
+			throw new NodeOperationError(
+				this.getNode(),
+				phoneNumberId ? 'Phone Number ID must be a WhatsApp phone_number_id (digits only)' : 'Phone Number ID is required to seal one day',
+				{
+					itemIndex: i,
+					description: 'Set Phone Number ID to the phone_number_id your capture workflow archives (WhatsApp Manager → API Setup)',
+				},
+			);
 		}
 		scope = daySealScope({
 			retentionClass: String(this.getNodeParameter('sealRetentionClass', i, 'default')).trim().toLowerCase(),
