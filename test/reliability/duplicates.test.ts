@@ -37,7 +37,7 @@ function reorderedBatches(): Buffer[] {
 
 describe.each([
 	['versioned', { objectLock: true }],
-	['unversioned', {}],
+	['unversioned', { objectLock: false }],
 ] as const)('duplicates and concurrency: %s bucket', (label, bucketOptions) => {
 	const store = new SuiteStore();
 	const capture = new OutputCapture();

@@ -147,7 +147,7 @@ describe('single PutObject (writeObject)', () => {
 	// second version of the same ciphertext; the caller sees `created`. Measured and reported.
 	it.each([
 		['versioned', { objectLock: true }],
-		['unversioned', {}],
+		['unversioned', { objectLock: false }],
 	] as const)('response lost after the store wrote (%s bucket) → measured', async (label, options) => {
 		const b = await store.bucket(options);
 		const k = key();

@@ -1,10 +1,9 @@
 /**
  * Counters of the reliability suite: each test appends one line per category to a shared JSONL file
- * (`$RELIABILITY_DIR/counters.jsonl`, set by the suite's globalSetup; a temp dir otherwise) and the
+ * (`$RELIABILITY_DIR/counters.jsonl`, set by the suite's globalSetup; nothing is written without it) and the
  * globalTeardown prints the summary table (tried / passed / lost / leaked).
  */
 import { appendFileSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 export interface CounterLine {
@@ -16,12 +15,14 @@ export interface CounterLine {
 	note?: string;
 }
 
-export function countersFile(): string {
-	const dir = process.env.RELIABILITY_DIR || path.join(tmpdir(), `chat-archive-reliability-${process.pid}`);
+export function countersFile(): string | null {
+	const dir = process.env.RELIABILITY_DIR;
+	if (!dir) return null; // run outside test/reliability/jest.config.js: no summary table
 	mkdirSync(dir, { recursive: true });
 	return path.join(dir, 'counters.jsonl');
 }
 
 export function record(line: CounterLine): void {
-	appendFileSync(countersFile(), JSON.stringify(line) + '\n');
+	const file = countersFile();
+	if (file) appendFileSync(file, JSON.stringify(line) + '\n');
 }

@@ -143,13 +143,16 @@ export function findSecrets(texts: string[], secrets: Record<string, string>): s
 		if (value.includes('-----BEGIN')) {
 			probes.push(...value.split('\n').filter((l) => l.length >= 40 && !l.startsWith('-----')).slice(0, 20));
 		}
+		let found = 0;
 		texts.forEach((text, index) => {
+			if (found >= 5) return; // the first five hits per secret are enough to name the leak
 			const probe = probes.find((p) => text.includes(p));
 			if (!probe) return;
 			// context around the hit, the secret itself masked
 			const at = text.indexOf(probe);
 			const context = text.slice(Math.max(0, at - 100), at + probe.length + 60).split(probe).join('***').replace(/\s+/g, ' ');
 			hits.push(`${name} found in output #${index}: …${context}…`);
+			found += 1;
 		});
 	}
 	return hits;
