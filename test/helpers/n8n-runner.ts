@@ -26,6 +26,7 @@ import {
 	ICredentialsHelper,
 	Workflow,
 	createRunExecutionData,
+	type IBinaryData,
 	type ICredentialDataDecryptedObject,
 	type IConnections,
 	type INode,
@@ -394,6 +395,11 @@ function parseBody(raw: Buffer, contentType: string | undefined): unknown {
 		return Object.fromEntries(new URLSearchParams(raw.toString('utf8')));
 	}
 	return {};
+}
+
+/** The bytes of a binary property as a node wrote it (inline base64 or n8n's binary data store). */
+export async function binaryBytes(binary: IBinaryData): Promise<Buffer> {
+	return await Container.get(core.BinaryDataService).getAsBuffer(binary);
 }
 
 /** A fresh webhook id for a trigger node in a test workflow. */

@@ -15,7 +15,7 @@ import { createS3Client, objectKeyForRecord } from '../../../lib/archive';
 import { normalizeDelivery, type CaptureRecord } from '../../../lib/capture';
 import { GraphStandIn } from '../../helpers/graph-stand-in';
 import { gpgDecrypt, makeGpgHome } from '../../helpers/gpg';
-import { InProcessN8n, newWebhookId, type WorkflowJson } from '../../helpers/n8n-runner';
+import { InProcessN8n, binaryBytes, newWebhookId, type WorkflowJson } from '../../helpers/n8n-runner';
 import { getObjectBytes, makeBucket, s3Settings } from '../../helpers/s3';
 import { deliveryFixtures, fixtureBody } from '../../lib/capture/fixtures';
 
@@ -31,13 +31,6 @@ const output = (run: IRun | undefined, node: string): INodeExecutionData[] =>
 	run?.data.resultData.runData[node]?.[0]?.data?.main?.[0] ?? [];
 
 /** Reads a binary from n8n-core's BinaryDataService (the runner's filesystem mode). */
-async function binaryBytes(binary: IBinaryData): Promise<Buffer> {
-	// eslint-disable-next-line @typescript-eslint/no-require-imports
-	const core = require('n8n-core') as typeof import('n8n-core');
-	// eslint-disable-next-line @typescript-eslint/no-require-imports
-	const { Container } = require(require.resolve('@n8n/di', { paths: [path.dirname(require.resolve('n8n-core'))] })) as typeof import('@n8n/di');
-	return await Container.get(core.BinaryDataService).getAsBuffer(binary);
-}
 
 function workflow(triggerParameters: INodeParameters, withArchive: boolean): WorkflowJson {
 	const nodes: WorkflowJson['nodes'] = [

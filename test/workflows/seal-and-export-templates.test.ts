@@ -1,0 +1,128 @@
+/**
+ * The templates `workflows/seal-daily.json` and `workflows/ediscovery-export.json` in real n8n-core,
+ * on an archive filled by the capture template with every fixture delivery (in-process, local Ceph
+ * RGW, gpg keys made at test time). Both start from their first pack node: the Schedule / Manual
+ * Trigger and the Set node belong to n8n-nodes-base (the real-n8n suite runs those for real).
+ */
+import { createHmac, randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { IDataObject, INodeExecutionData, IRun } from 'n8n-workflow';
+
+import { createS3Client, verifySeal } from '../../lib/archive';
+import { readPrivateKey } from '../../lib/pgp';
+import { gpgVerify, makeGpgHome } from '../helpers/gpg';
+import { InProcessN8n, binaryBytes, loadTemplate, type Credentials, type WorkflowJson } from '../helpers/n8n-runner';
+import { getObjectBytes, makeBucket, s3Settings } from '../helpers/s3';
+
+const FIXTURES = path.join(__dirname, '..', 'fixtures', 'whatsapp');
+const APP_SECRET = randomBytes(16).toString('hex');
+
+const output = (run: IRun | undefined, node: string): INodeExecutionData[] =>
+	run?.data.resultData.runData[node]?.[0]?.data?.main?.[0] ?? [];
+
+describe('templates seal-daily and ediscovery-export (in-process n8n-core, local Ceph RGW)', () => {
+	let gpg: Awaited<ReturnType<typeof makeGpgHome>>;
+	let s3: S3Client;
+	let bucket: string;
+	let credentials: Credentials;
+	const captured: IDataObject[] = [];
+
+	beforeAll(async () => {
+		gpg = await makeGpgHome();
+		const settings = s3Settings();
+		s3 = createS3Client(settings);
+		bucket = await makeBucket(s3, { objectLock: true });
+		credentials = {
+			whatsAppCaptureApi: { appSecret: APP_SECRET, verifyToken: 'unused-here' },
+			openPgpPublicKeysApi: { publicKeys: gpg.publicKeyArmored },
+			openPgpPrivateKeyApi: { privateKey: gpg.secretKeyArmored, passphrase: '' },
+			s3ArchiveApi: {
+				endpoint: settings.endpoint,
+				region: settings.region,
+				accessKeyId: settings.accessKeyId,
+				secretAccessKey: settings.secretAccessKey,
+				forcePathStyle: true,
+				checksumMode: 'WHEN_REQUIRED',
+				bucket,
+				indexKey: randomBytes(32).toString('hex'),
+			},
+		};
+		const capture = new InProcessN8n({ workflow: loadTemplate('whatsapp-capture-archive'), credentials });
+		await capture.start();
+		for (const file of readdirSync(FIXTURES).sort()) {
+			const body = readFileSync(path.join(FIXTURES, file));
+			if (JSON.parse(body.toString('utf8')).object !== 'whatsapp_business_account') continue;
+			const signature = 'sha256=' + createHmac('sha256', APP_SECRET).update(body).digest('hex');
+			const response = await fetch(capture.webhookUrl(), {
+				method: 'POST',
+				headers: { 'content-type': 'application/json', 'x-hub-signature-256': signature },
+				body: new Uint8Array(body),
+			});
+			expect(response.status).toBe(200);
+			await capture.idle();
+			const run = capture.exchanges[capture.exchanges.length - 1].run;
+			expect(run?.status).toBe('success');
+			captured.push(...output(run, 'WhatsApp Capture Trigger').map((item) => item.json));
+		}
+		await capture.stop();
+	});
+
+	afterAll(async () => {
+		await gpg?.cleanup();
+	});
+
+	it('seal-daily seals one day folder with a signed manifest that Verify accepts', async () => {
+		const workflow = loadTemplate('seal-daily') as WorkflowJson;
+		const node = workflow.nodes.find((n) => n.name === 'Seal yesterday')!;
+		// the template's placeholder is refused: a user who forgot to set it is told so
+		const refused = await new InProcessN8n({ workflow, credentials }).runFrom('Seal yesterday', [{ json: {} }]);
+		expect(refused.status).toBe('error');
+		expect(refused.data.resultData.error?.message).toContain('Phone Number ID must be');
+
+		node.parameters.sealPhoneNumberId = '106000000000002';
+		node.parameters.sealDate = '2026-01-01';
+		const run = await new InProcessN8n({ workflow, credentials }).runFrom('Seal yesterday', [{ json: {} }]);
+		expect(run.data.resultData.error?.message).toBeUndefined();
+		const sealed = output(run, 'Seal yesterday')[0].json as IDataObject;
+		const manifestKey = String(sealed.manifestKey ?? (sealed.seal as IDataObject)?.manifestKey);
+		expect(manifestKey).toMatch(/^archive\/_seals\//);
+
+		const onThatDay = captured.filter(
+			(r) => r.phone_number_id === '106000000000002' && String(r.timestamp).startsWith('2026-01-01'),
+		);
+		const manifest = JSON.parse((await getObjectBytes(s3, bucket, manifestKey)).toString('utf8'));
+		expect(manifest.entries).toHaveLength(onThatDay.length);
+		const signature = await getObjectBytes(s3, bucket, `${manifestKey}.asc`);
+		expect(gpgVerify(gpg.home, await getObjectBytes(s3, bucket, manifestKey), signature).good).toBe(true);
+
+		const key = await readPrivateKey({ armoredKey: gpg.secretKeyArmored });
+		const verified = await verifySeal({ client: s3, bucket, manifestKey, verificationKeys: [key.toPublic()] });
+		expect(verified.valid).toBe(true);
+		expect(verified.counts).toMatchObject({ ok: onThatDay.length, missing: 0, altered: 0, unsealed: 0 });
+	});
+
+	it('ediscovery-export returns the conversation of one phone number, decrypted, in order', async () => {
+		const workflow = loadTemplate('ediscovery-export');
+		const run = await new InProcessN8n({ workflow, credentials }).runFrom('Export conversation', [
+			{ json: { phone_number: '+1 555 010 0123', from: '2026-01-01', to: '2026-01-31' } },
+		]);
+		expect(run.data.resultData.error?.message).toBeUndefined();
+		const [item] = output(run, 'Export conversation');
+		const binaries = Object.values(item.binary ?? {}).map((b) => b.fileName).sort();
+		expect(binaries).toEqual(['export.jsonl', 'transcript.html', 'transcript.txt']);
+
+		const jsonl = (await binaryBytes(item.binary!.jsonl)).toString('utf8');
+		const exported = jsonl.trim().split('\n').map((line) => JSON.parse(line));
+		const expected = captured
+			.filter((r) => (r.counterparty as IDataObject | null)?.wa_id === '15550100123')
+			.sort((a, b) => String(a.timestamp).localeCompare(String(b.timestamp)) || String(a.wamid).localeCompare(String(b.wamid)));
+		expect(expected.length).toBeGreaterThan(3);
+		expect(exported).toEqual(expected);
+		// the item's JSON holds counts and keys, never message content
+		expect(JSON.stringify(item.json)).not.toContain('bond order');
+		expect((await binaryBytes(item.binary!.text)).toString('utf8')).toContain('Can you confirm the bond order for 50k?');
+	});
+});
