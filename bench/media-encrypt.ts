@@ -27,7 +27,7 @@ import { pipeline } from 'node:stream/promises';
 import { summarizeProfile } from './lib/cpuprofile';
 import { generateKey, type BenchKey } from './lib/keys';
 import { machineLine } from './lib/machine';
-import { runMeasured, selfPeakRssMB, tsNodeArgs } from './lib/proc';
+import { childEnv, runMeasured, selfPeakRssMB, tsNodeArgs } from './lib/proc';
 import { flag, fmt, hasFlag, interleave, median, MiB, now, numberFlag, progress, ratio } from './lib/stats';
 import { table } from './lib/table';
 
@@ -40,7 +40,7 @@ async function child(): Promise<void> {
 		// Profile with readable function names: resolve 'openpgp' to its unminified CJS build.
 		// eslint-disable-next-line @typescript-eslint/no-require-imports
 		const Module = require('node:module') as { _resolveFilename: (request: string, ...rest: unknown[]) => string };
-		const unminified = path.join(__dirname, '..', 'node_modules', 'openpgp', 'dist', 'node', 'openpgp.cjs');
+		const unminified = path.join(process.env.BENCH_REPO_DIR ?? path.join(__dirname, '..'), 'node_modules', 'openpgp', 'dist', 'node', 'openpgp.cjs');
 		const original = Module._resolveFilename;
 		Module._resolveFilename = function (request: string, ...rest: unknown[]) {
 			return original.call(this, request === 'openpgp' ? unminified : request, ...rest);
@@ -131,7 +131,7 @@ async function runGpg(key: BenchKey, input: string, output = '/dev/null'): Promi
 
 async function runNode(mode: string, input: string, env: NodeJS.ProcessEnv, extra: string[] = [], nodeFlags: string[] = []): Promise<Sample> {
 	const [cmd, args] = tsNodeArgs(SELF, ['--child', mode, '--in', input, ...extra], nodeFlags);
-	const result = await runMeasured(cmd, args, { env, timeoutMs: 900_000 });
+	const result = await runMeasured(cmd, args, { env: childEnv(env), timeoutMs: 900_000 });
 	if (result.code !== 0) throw new Error(`${mode} child failed: ${result.stderr.slice(-2000)}`);
 	const line = JSON.parse(result.stdout.trim().split('\n').pop()!) as { ms: number; hwmMB: number };
 	return { ms: line.ms, wallMs: result.wallMs, rssMB: result.peakRssMB };
@@ -269,21 +269,23 @@ async function main(): Promise<void> {
 				],
 				(name, round, s) => progress(`  ${input.mib} MiB round ${round + 1} ${name}: ${fmt(input.mib / (s.ms / 1000))} MiB/s, ${fmt(s.rssMB, 0)} MB`),
 			);
-			const gpgMs = median(samples.get('gpg')!.map((s) => s.ms));
+			const gpgSamples = samples.get('gpg')!;
 			for (const [name, s] of samples) {
 				const ms = median(s.map((x) => x.ms));
 				const rss = Math.max(...s.map((x) => x.rssMB));
+				// Ratio per round (same minute, same load), then the median of those ratios.
+				const perRound = median(s.map((x, r) => gpgSamples[r].ms / x.ms));
 				peaks[name][input.mib] = rss;
-				speed[name][input.mib] = gpgMs / ms;
+				speed[name][input.mib] = perRound;
 				mainRows.push([
 					`${input.mib} MiB`,
 					name === 'native' ? 'native SEIPD v1 (prototype)' : name === 'lib/pgp' ? 'lib/pgp encrypt (OpenPGP.js 6)' : 'gpg --encrypt',
 					fmt(input.mib / (ms / 1000)),
-					ratio(gpgMs, ms),
+					`${fmt(perRound, 2)}×`,
+					s.map((x, r) => fmt(gpgSamples[r].ms / x.ms, 2)).join(' '),
 					fmt(median(s.map((x) => x.rssMB)), 0),
 					fmt(rss, 0),
 					name === 'gpg' ? '–' : fmt(input.mib / (median(s.map((x) => x.wallMs)) / 1000)),
-					String(s.length),
 				]);
 			}
 		}
@@ -345,9 +347,9 @@ async function main(): Promise<void> {
 		}
 
 		// ---- report
-		say(table(['size', 'contender', 'MiB/s', 'vs gpg', 'RSS MB (median)', 'RSS MB (max)', 'MiB/s incl. Node start', 'runs'], mainRows));
+		say(table(['size', 'contender', 'MiB/s (median)', 'vs gpg (median of rounds)', 'per-round ratios', 'RSS MB (median)', 'RSS MB (max)', 'MiB/s incl. Node start'], mainRows));
 		say('');
-		say(`Node baseline RSS (tsx loader + lib/pgp imported, nothing encrypted): ${fmt(baseline.rssMB, 0)} MB.`);
+		say(`Node baseline RSS (plain node, lib/pgp and OpenPGP.js loaded, nothing encrypted): ${fmt(baseline.rssMB, 0)} MB.`);
 		const goals: string[] = [];
 		for (const name of ['lib/pgp', 'native']) {
 			const big = Math.max(...sizesMiB);
