@@ -43,14 +43,30 @@ npx tsc --noEmit -p tsconfig.test.json
 npx n8n-node build >/dev/null
 npx n8n-node lint
 
-result=$(mktemp)
-set +e
-npx jest --json --outputFile="$result" "$@"
-rc=$?
-set -e
+# The suites: unit (lib, nodes, templates in n8n-core), reliability (test/reliability), e2e (a real
+# n8n 2.x: scripts/n8n-e2e.sh). TEST_SUITES chooses (default: all three); jest arguments given to this
+# script go to the unit suite only.
+suites=${TEST_SUITES:-unit reliability e2e}
+results=$(mktemp -d)
+rc=0
+for suite in $suites; do
+  echo "test.sh: === $suite suite"
+  case $suite in
+    unit) npx jest --json --outputFile="$results/unit.json" "$@" || rc=1 ;;
+    reliability) npx jest -c test/reliability/jest.config.js --json --outputFile="$results/reliability.json" || rc=1 ;;
+    e2e) bash scripts/n8n-e2e.sh test --json --outputFile="$results/e2e.json" || rc=1 ;;
+    *) echo "test.sh: unknown suite $suite" >&2; rc=1 ;;
+  esac
+done
 node -e '
-  const r = require(process.argv[1]);
-  console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed` + (r.numPendingTests ? `, ${r.numPendingTests} skipped` : ""));
-' "$result" || true
-rm -f "$result"
+  const fs = require("node:fs"), path = require("node:path");
+  let passed = 0, failed = 0, skipped = 0;
+  for (const file of fs.readdirSync(process.argv[1])) {
+    const r = JSON.parse(fs.readFileSync(path.join(process.argv[1], file), "utf8"));
+    console.log(`test.sh: ${path.basename(file, ".json")}: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests} skipped (${r.numTotalTestSuites} files)`);
+    passed += r.numPassedTests; failed += r.numFailedTests + r.numRuntimeErrorTestSuites; skipped += r.numPendingTests;
+  }
+  console.log(`tests: ${passed} passed, ${failed} failed` + (skipped ? `, ${skipped} skipped` : ""));
+' "$results" || true
+rm -rf "$results"
 exit $rc

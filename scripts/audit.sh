@@ -6,7 +6,7 @@
 #   exit 1  high/critical advisories (listed)
 #   exit 2  the audit could not run (endpoint unreachable); AUDIT_OPTIONAL=1 turns this into exit 0
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/.."
 [ -f scripts/node24.sh ] && source scripts/node24.sh
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
