@@ -513,7 +513,10 @@ async function explainProblem(
 		if (info.algorithm.startsWith('rsa') && info.bits && info.bits < 2047) {
 			return `RSA-${info.bits} is too weak (at least 2048 bits required)`;
 		}
-		return `weak algorithm: ${inner}`;
+		if (/\b(dsa|elgamal)\b/i.test(inner) || /^(dsa|elgamal)$/.test(info.algorithm)) {
+			return 'DSA and ElGamal keys are refused as too weak (OpenPGP.js default); use an RSA-3072 or ed25519/cv25519 key';
+		}
+		return `weak algorithm: ${inner.replace(/\.+$/, '')}`;
 	}
 	if (/None of the key flags is set/i.test(inner)) {
 		return 'the key has no key-usage flags (old BouncyCastle-made key); re-export it from a current tool';

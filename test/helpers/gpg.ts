@@ -10,11 +10,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /** Key flavours `makeGpgHome` can generate. */
-export type GpgKeyType = 'rsa3072' | 'ed25519' | 'rsa1024';
+export type GpgKeyType = 'rsa3072' | 'ed25519' | 'rsa1024' | 'dsa2048' | 'nistp256';
+
+/** Primary and encryption-subkey algorithms gpg is asked for, per {@link GpgKeyType}. */
+const KEY_ALGORITHMS: Record<GpgKeyType, { primary: string; sub: string }> = {
+	ed25519: { primary: 'ed25519', sub: 'cv25519' },
+	rsa3072: { primary: 'rsa3072', sub: 'rsa3072' },
+	rsa1024: { primary: 'rsa1024', sub: 'rsa1024' },
+	dsa2048: { primary: 'dsa2048', sub: 'elg2048' },
+	nistp256: { primary: 'nistp256', sub: 'nistp256' },
+};
 
 /** Options of {@link makeGpgHome}. */
 export interface MakeGpgHomeOptions {
-	/** `ed25519` (ed25519 primary + cv25519 encryption subkey, the default) or `rsa3072` / `rsa1024`. */
+	/**
+	 * `ed25519` (ed25519 primary + cv25519 encryption subkey, the default), `rsa3072` / `rsa1024`,
+	 * `dsa2048` (DSA primary + ElGamal 2048 subkey) or `nistp256` (ECDSA + ECDH on P-256).
+	 */
 	keyType?: GpgKeyType;
 	/** User ID, default `Archive Test <archive-test@example.org>`. */
 	userId?: string;
@@ -22,6 +34,15 @@ export interface MakeGpgHomeOptions {
 	passphrase?: string;
 	/** Expiry of the encryption subkey as gpg accepts it (`never`, `1d`, an ISO date…); default `never`. */
 	encryptionSubkeyExpiry?: string;
+	/** Expiry of the primary key (gpg syntax); default `never`. */
+	primaryExpiry?: string;
+	/**
+	 * gpg `--faked-system-time` for generating the key, e.g. `20240101T120000!` (the `!` stops the
+	 * clock), so keys can be created already expired with a known expiry day.
+	 */
+	fakedSystemTime?: string;
+	/** Add a second encryption subkey (same algorithm) with this expiry and faked creation time. */
+	secondEncryptionSubkey?: { expiry?: string; fakedSystemTime?: string };
 }
 
 /** A temporary GnuPG home holding one generated key pair. */
@@ -96,20 +117,40 @@ export function gpgGenerateKey(home: string, options: MakeGpgHomeOptions = {}): 
 	const keyType = options.keyType ?? 'ed25519';
 	const userId = options.userId ?? 'Archive Test <archive-test@example.org>';
 	const passphrase = ['--passphrase', options.passphrase ?? ''];
+	const faked = (time?: string) => (time ? ['--faked-system-time', time] : []);
 	const before = new Set(secretFingerprints(home));
-	const primary = keyType === 'ed25519' ? 'ed25519' : keyType;
-	const sub = keyType === 'ed25519' ? 'cv25519' : keyType;
-	gpg(home, [...passphrase, '--quick-gen-key', userId, primary, 'sign,cert', 'never']);
+	const { primary, sub } = KEY_ALGORITHMS[keyType];
+	gpg(home, [
+		...passphrase,
+		...faked(options.fakedSystemTime),
+		'--quick-gen-key',
+		userId,
+		primary,
+		'sign,cert',
+		options.primaryExpiry ?? 'never',
+	]);
 	const fingerprint = secretFingerprints(home).find((fpr) => !before.has(fpr));
 	if (!fingerprint) throw new Error('gpg did not create a key');
 	gpg(home, [
 		...passphrase,
+		...faked(options.fakedSystemTime),
 		'--quick-add-key',
 		fingerprint,
 		sub,
 		'encr',
 		options.encryptionSubkeyExpiry ?? 'never',
 	]);
+	if (options.secondEncryptionSubkey) {
+		gpg(home, [
+			...passphrase,
+			...faked(options.secondEncryptionSubkey.fakedSystemTime),
+			'--quick-add-key',
+			fingerprint,
+			sub,
+			'encr',
+			options.secondEncryptionSubkey.expiry ?? 'never',
+		]);
+	}
 	return fingerprint;
 }
 
@@ -306,4 +347,38 @@ export function sqEncrypt(
 	} finally {
 		rmSync(dir, { recursive: true, force: true });
 	}
+}
+
+/** `sq encrypt` to several recipient certificates at once (one PKESK each). */
+export function sqEncryptToAll(
+	recipientCertsArmored: string[],
+	plaintext: Buffer | string,
+	options: { binary?: boolean } = {},
+): Buffer {
+	const dir = mkdtempSync(join(tmpdir(), 'sq-'));
+	try {
+		const args = ['encrypt'];
+		recipientCertsArmored.forEach((cert, index) => {
+			const certFile = join(dir, `cert-${index}.asc`);
+			writeFileSync(certFile, cert);
+			args.push('--recipient-cert', certFile);
+		});
+		if (options.binary) args.push('--binary');
+		try {
+			return execFileSync('sq', args, { input: plaintext, stdio: ['pipe', 'pipe', 'pipe'] });
+		} catch (error) {
+			const stderr = (error as { stderr?: Buffer }).stderr?.toString() ?? '';
+			throw new Error(`sq encrypt failed: ${stderr}`);
+		}
+	} finally {
+		rmSync(dir, { recursive: true, force: true });
+	}
+}
+
+/** Key IDs (16 upper-case hex digits) of the PKESK packets of a message, via `gpg --list-packets`. */
+export function gpgRecipientKeyIds(home: string, ciphertext: Buffer | Uint8Array): string[] {
+	const listing = gpgRaw(home, ['--list-packets'], Buffer.from(ciphertext)).stdout.toString();
+	return [
+		...listing.matchAll(/:pubkey enc packet: version \d+, algo \d+, keyid ([0-9A-F]{16})/g),
+	].map((match) => match[1]);
 }
