@@ -6,7 +6,7 @@
  * Contenders (each run is a fresh process, timed and measured for peak RSS the same way):
  * - gpg 2.2: process wall time (its start-up, a few ms, included);
  * - lib/pgp `encrypt` (OpenPGP.js 6, forced SEIPD v1 AES-256), streaming from a file read stream;
- * - PROTOTYPE native SEIPD v1 writer (bench/lib/seipd-native.ts: Node/OpenSSL aes-256-cfb + sha1,
+ * - PROTOTYPE native SEIPD v1 writer, with SHA-1 on the main thread or on a worker thread (bench/lib/seipd-native.ts: Node/OpenSSL aes-256-cfb + sha1,
  *   PKESK from OpenPGP.js). For both Node contenders the time is the encryption itself (first byte
  *   read to last byte written), without Node's start-up and module loading (an n8n process is warm).
  * Also: interop check of the prototype (gpg, sq, OpenPGP.js decrypt byte-exactly), a CPU profile of
@@ -76,6 +76,7 @@ async function child(): Promise<void> {
 			encryptionKeys: keys,
 			filename: 'media.bin',
 			chunkExponent: numberFlag('exp', 20),
+			hashInWorker: hasFlag('worker-hash'),
 		});
 		await pipeline(createReadStream(input, { highWaterMark: chunk }), encryptor, createWriteStream(output));
 	} else {
@@ -171,11 +172,11 @@ async function main(): Promise<void> {
 		const privateKey = await readPrivateKey({ armoredKey: key.armoredSecretKey });
 		const interopRows: string[][] = [];
 		const interopSizes = [0, 1, 511, 65_536, 65_537, 3 * MiB + 7, 100 * MiB];
-		for (const size of interopSizes) {
+		for (const [size, variant] of interopSizes.flatMap((size) => [[size, 'main'] as const, [size, 'worker'] as const])) {
 			const plain = path.join(work, `interop-${size}.bin`);
 			makeRandomFile(plain, size);
 			const cipher = path.join(work, `interop-${size}.pgp`);
-			await runNode('native', plain, env, ['--out', cipher, '--exp', size > MiB ? '20' : '16']);
+			await runNode('native', plain, env, ['--out', cipher, '--exp', size > MiB ? '20' : '16', ...(variant === 'worker' ? ['--worker-hash'] : [])]);
 			const want = sha256File(plain);
 			const gpgOut = path.join(work, 'gpg.out');
 			execFileSync('gpg', ['--batch', '--yes', '--quiet', '--output', gpgOut, '--decrypt', cipher], { env: key.env, stdio: 'ignore' });
@@ -188,17 +189,17 @@ async function main(): Promise<void> {
 				jsOk = createHash('sha256').update(result.data as Uint8Array).digest('hex') === want ? 'byte-exact' : 'MISMATCH';
 			}
 			const exact = (file: string) => (sha256File(file) === want ? 'byte-exact' : 'MISMATCH');
-			interopRows.push([size >= MiB ? `${fmt(size / MiB, 2)} MiB` : `${size} B`, exact(gpgOut), exact(sqOut), jsOk]);
+			interopRows.push([size >= MiB ? `${fmt(size / MiB, 2)} MiB` : `${size} B`, variant === 'worker' ? 'SHA-1 on a worker' : 'all on main thread', exact(gpgOut), exact(sqOut), jsOk]);
 			rmSync(plain, { force: true });
-			if (size !== 100 * MiB) rmSync(cipher, { force: true });
+			if (size !== 100 * MiB || variant === 'worker') rmSync(cipher, { force: true });
+			else require('node:fs').renameSync(cipher, path.join(work, 'media-100MiB.pgp'));
 		}
-		const packets = execFileSync('gpg', ['--batch', '--list-packets', path.join(work, `interop-${100 * MiB}.pgp`)], { env: key.env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+		const cipherText100 = path.join(work, 'media-100MiB.pgp');
+		const packets = execFileSync('gpg', ['--batch', '--list-packets', cipherText100], { env: key.env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
 			.split('\n')
 			.filter((l) => /^(:|\s+(version|data:|mode|created))/.test(l))
 			.slice(0, 8)
 			.map((l) => l.trim());
-		const cipherText100 = path.join(work, 'media-100MiB.pgp');
-		require('node:fs').renameSync(path.join(work, `interop-${100 * MiB}.pgp`), cipherText100);
 
 		// ---- input files
 		const inputs: Array<{ mib: number; file: string }> = [];
@@ -214,13 +215,13 @@ async function main(): Promise<void> {
 		const profileOut: string[] = [];
 		if (!hasFlag('skip-profile')) {
 			const small = inputs.find((i) => i.mib <= 128) ?? inputs[0];
-			for (const mode of ['openpgp', 'native']) {
+			for (const mode of ['openpgp', 'native', 'native+worker']) {
 				progress(`media: CPU profile of ${mode} on ${small.mib} MiB`);
 				const file = path.join(work, `${mode}.cpuprofile`);
-				const run = await runNode(mode, small.file, { ...env, BENCH_UNMINIFIED: '1' }, ['--profile-out', file]);
+				const run = await runNode(mode.replace('+worker', ''), small.file, { ...env, BENCH_UNMINIFIED: '1' }, ['--profile-out', file, ...(mode === 'native+worker' ? ['--worker-hash'] : [])]);
 				const summary = summarizeProfile(file, 12);
 				profileOut.push(
-					`CPU profile of ${mode === 'openpgp' ? 'lib/pgp encrypt (OpenPGP.js, unminified build)' : 'the native prototype'}, ${small.mib} MiB, encryption window only (${fmt(summary.totalMs, 0)} ms sampled, ${fmt(small.mib / (run.ms / 1000))} MiB/s while profiled):`,
+					`CPU profile (main thread) of ${mode === 'openpgp' ? 'lib/pgp encrypt (OpenPGP.js, unminified build)' : mode === 'native' ? 'the native prototype' : 'the native prototype with SHA-1 on a worker'}, ${small.mib} MiB, encryption window only (${fmt(summary.totalMs, 0)} ms sampled, ${fmt(small.mib / (run.ms / 1000))} MiB/s while profiled):`,
 				);
 				profileOut.push('');
 				profileOut.push(table(['area', 'self ms', 'share'], summary.areas.slice(0, 9).map((a) => [a.area, fmt(a.ms, 0), `${fmt(a.share * 100, 1)} %`])));
@@ -241,6 +242,8 @@ async function main(): Promise<void> {
 				{ name: 'lib/pgp, 4 MiB reads', run: () => runNode('openpgp', small.file, env, ['--chunk', String(4 * MiB)]) },
 				{ name: 'native, 64 KiB reads, 64 KiB partials', run: () => runNode('native', small.file, env, ['--chunk', String(64 * 1024), '--exp', '16']) },
 				{ name: 'native, 1 MiB reads, 1 MiB partials', run: () => runNode('native', small.file, env, ['--chunk', String(MiB), '--exp', '20']) },
+				{ name: 'native + SHA-1 worker, 256 KiB reads', run: () => runNode('native', small.file, env, ['--chunk', String(256 * 1024), '--worker-hash']) },
+				{ name: 'native + SHA-1 worker, 1 MiB reads', run: () => runNode('native', small.file, env, ['--chunk', String(MiB), '--worker-hash']) },
 				{ name: 'gpg', run: () => runGpg(key, small.file) },
 			];
 			progress(`media: chunk-size sweep on ${small.mib} MiB (${variants.length} variants × 2)`);
@@ -255,17 +258,18 @@ async function main(): Promise<void> {
 
 		// ---- main comparison
 		const mainRows: string[][] = [];
-		const peaks: Record<string, Record<number, number>> = { gpg: {}, 'lib/pgp': {}, native: {} };
-		const speed: Record<string, Record<number, number>> = { gpg: {}, 'lib/pgp': {}, native: {} };
+		const peaks: Record<string, Record<number, number>> = { gpg: {}, 'lib/pgp': {}, native: {}, 'native+worker': {} };
+		const speed: Record<string, Record<number, number>> = { gpg: {}, 'lib/pgp': {}, native: {}, 'native+worker': {} };
 		for (const input of inputs) {
 			const n = input.mib > 128 ? bigRounds : rounds;
-			progress(`media: ${input.mib} MiB × ${n} rounds (gpg, lib/pgp, native)`);
+			progress(`media: ${input.mib} MiB × ${n} rounds (gpg, lib/pgp, native, native+worker)`);
 			const samples = await interleave(
 				n,
 				[
 					{ name: 'gpg', run: () => runGpg(key, input.file) },
 					{ name: 'lib/pgp', run: () => runNode('openpgp', input.file, env) },
 					{ name: 'native', run: () => runNode('native', input.file, env) },
+					{ name: 'native+worker', run: () => runNode('native', input.file, env, ['--worker-hash']) },
 				],
 				(name, round, s) => progress(`  ${input.mib} MiB round ${round + 1} ${name}: ${fmt(input.mib / (s.ms / 1000))} MiB/s, ${fmt(s.rssMB, 0)} MB`),
 			);
@@ -279,7 +283,7 @@ async function main(): Promise<void> {
 				speed[name][input.mib] = perRound;
 				mainRows.push([
 					`${input.mib} MiB`,
-					name === 'native' ? 'native SEIPD v1 (prototype)' : name === 'lib/pgp' ? 'lib/pgp encrypt (OpenPGP.js 6)' : 'gpg --encrypt',
+					{ native: 'native SEIPD v1 (prototype)', 'native+worker': 'native, SHA-1 on a worker (prototype)', 'lib/pgp': 'lib/pgp encrypt (OpenPGP.js 6)', gpg: 'gpg --encrypt' }[name] ?? name,
 					fmt(input.mib / (ms / 1000)),
 					`${fmt(perRound, 2)}×`,
 					s.map((x, r) => fmt(gpgSamples[r].ms / x.ms, 2)).join(' '),
@@ -351,7 +355,7 @@ async function main(): Promise<void> {
 		say('');
 		say(`Node baseline RSS (plain node, lib/pgp and OpenPGP.js loaded, nothing encrypted): ${fmt(baseline.rssMB, 0)} MB.`);
 		const goals: string[] = [];
-		for (const name of ['lib/pgp', 'native']) {
+		for (const name of ['lib/pgp', 'native', 'native+worker']) {
 			const big = Math.max(...sizesMiB);
 			const smallSize = Math.min(...sizesMiB);
 			const flat = Math.abs((peaks[name][big] ?? NaN) - (peaks[name][smallSize] ?? NaN));
@@ -372,7 +376,7 @@ async function main(): Promise<void> {
 		}
 		say('Interop of the native prototype (its output decrypted by each tool, compared by SHA-256):');
 		say('');
-		say(table(['plaintext', 'gpg --decrypt', 'sq decrypt', 'OpenPGP.js (lib/pgp decrypt)'], interopRows));
+		say(table(['plaintext', 'prototype variant', 'gpg --decrypt', 'sq decrypt', 'OpenPGP.js (lib/pgp decrypt)'], interopRows));
 		say('');
 		say('`gpg --list-packets` of the prototype\'s 100 MiB output (first lines):');
 		say('');

@@ -17,9 +17,12 @@
  *       in the plaintext, including 0xD3 0x14.
  * Partial chunks are 2^k bytes (k = `chunkExponent`, default 20 → 1 MiB); the last chunk of each
  * packet has a regular length. Memory stays near one chunk plus the source's chunk.
+ * Option `hashInWorker` moves the MDC's SHA-1 to a worker thread (AES-CFB is serial and stays on the
+ * main thread), to use a second core when there is one.
  */
 import { createCipheriv, createHash, randomBytes, type Cipher, type Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
+import { Worker } from 'node:worker_threads';
 import * as openpgp from 'openpgp';
 
 /** Regular (non-partial) new-format length (§4.2.2.1–4.2.2.3). */
@@ -96,12 +99,91 @@ export interface NativeEncryptOptions {
 	date?: Date;
 	/** Partial chunk size exponent: 2^k bytes per partial body chunk (default 20 → 1 MiB). */
 	chunkExponent?: number;
+	/**
+	 * Compute the MDC's SHA-1 on a worker thread, in parallel with AES-CFB on the main thread
+	 * (plaintext copied to the worker once per source chunk, at most 8 MiB in flight). Default false.
+	 */
+	hashInWorker?: boolean;
+}
+
+/** SHA-1 on a worker thread: `update` posts a transferred copy; `digest` resolves with the hash. */
+class WorkerSha1 {
+	private readonly worker: Worker;
+	private outstanding = 0;
+	private waiting: (() => void) | null = null;
+	private digestResolve: ((digest: Buffer) => void) | null = null;
+	private pending: Buffer[] = [];
+	private pendingBytes = 0;
+	static readonly LIMIT = 8 * 1024 * 1024;
+
+	constructor() {
+		this.worker = new Worker(
+			`const { parentPort } = require('node:worker_threads');
+			const hash = require('node:crypto').createHash('sha1');
+			parentPort.on('message', (m) => {
+				if (m === null) parentPort.postMessage({ digest: hash.digest() });
+				else { hash.update(m); parentPort.postMessage({ ack: m.byteLength }); }
+			});`,
+			{ eval: true },
+		);
+		this.worker.on('message', (m: { ack?: number; digest?: Uint8Array }) => {
+			if (m.ack !== undefined) {
+				this.outstanding -= m.ack;
+				if (this.waiting && this.outstanding < WorkerSha1.LIMIT) {
+					const resume = this.waiting;
+					this.waiting = null;
+					resume();
+				}
+			} else if (m.digest && this.digestResolve) {
+				this.digestResolve(Buffer.from(m.digest));
+			}
+		});
+	}
+
+	/** Queues bytes (they may be subarrays of buffers the caller reuses: they are copied at `flush`). */
+	update(piece: Buffer): void {
+		this.pending.push(piece);
+		this.pendingBytes += piece.length;
+	}
+
+	/** Sends the queued bytes as one transferred copy; calls `resume` when the worker has room. */
+	flush(resume: () => void): void {
+		if (this.pendingBytes > 0) {
+			const copy = new Uint8Array(this.pendingBytes);
+			let offset = 0;
+			for (const piece of this.pending) {
+				copy.set(piece, offset);
+				offset += piece.length;
+			}
+			this.pending = [];
+			this.pendingBytes = 0;
+			this.outstanding += copy.byteLength;
+			this.worker.postMessage(copy, [copy.buffer]);
+		}
+		if (this.outstanding < WorkerSha1.LIMIT) resume();
+		else this.waiting = resume;
+	}
+
+	async digest(): Promise<Buffer> {
+		await new Promise<void>((resolve) => this.flush(resolve));
+		const digest = await new Promise<Buffer>((resolve) => {
+			this.digestResolve = resolve;
+			this.worker.postMessage(null);
+		});
+		await this.worker.terminate();
+		return digest;
+	}
+
+	terminate(): void {
+		void this.worker.terminate();
+	}
 }
 
 /** Encrypting transform: plaintext bytes in, binary OpenPGP message out. */
 export class NativeSeipdV1Encryptor extends Transform {
 	private readonly cipher: Cipher;
-	private readonly sha1: Hash;
+	private readonly sha1: Hash | null;
+	private readonly workerSha1: WorkerSha1 | null;
 	private readonly literal: PartialFramer;
 	private readonly outer: PartialFramer;
 
@@ -109,7 +191,8 @@ export class NativeSeipdV1Encryptor extends Transform {
 		super();
 		const exponent = options.chunkExponent ?? 20;
 		this.cipher = createCipheriv('aes-256-cfb', sessionKey, Buffer.alloc(16));
-		this.sha1 = createHash('sha1');
+		this.workerSha1 = options.hashInWorker ? new WorkerSha1() : null;
+		this.sha1 = this.workerSha1 ? null : createHash('sha1');
 		// Outer SEIPD packet: PKESKs, tag 18 header, partial-length body = version 1 + ciphertext.
 		this.push(Buffer.from(pkesk));
 		this.push(Buffer.from([0xc0 | 18]));
@@ -134,7 +217,8 @@ export class NativeSeipdV1Encryptor extends Transform {
 
 	/** Plaintext bytes of the SEIPD content: hashed for the MDC, encrypted, framed. */
 	private inner(piece: Buffer): void {
-		this.sha1.update(piece);
+		if (this.workerSha1) this.workerSha1.update(piece);
+		else this.sha1!.update(piece);
 		const ct = this.cipher.update(piece);
 		if (ct.length) this.outer.write(ct);
 	}
@@ -142,26 +226,39 @@ export class NativeSeipdV1Encryptor extends Transform {
 	override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
 		try {
 			this.literal.write(chunk);
-			callback();
+			if (this.workerSha1) this.workerSha1.flush(() => callback());
+			else callback();
 		} catch (error) {
 			callback(error as Error);
 		}
 	}
 
+	override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+		this.workerSha1?.terminate();
+		callback(error);
+	}
+
 	override _flush(callback: TransformCallback): void {
-		try {
+		this.finish().then(() => callback(), (error: Error) => callback(error));
+	}
+
+	private async finish(): Promise<void> {
+		{
 			this.literal.end();
 			const mdcHeader = Buffer.from([0xd3, 0x14]);
-			this.sha1.update(mdcHeader);
-			const digest = this.sha1.digest();
+			let digest: Buffer;
+			if (this.workerSha1) {
+				this.workerSha1.update(mdcHeader);
+				digest = await this.workerSha1.digest();
+			} else {
+				this.sha1!.update(mdcHeader);
+				digest = this.sha1!.digest();
+			}
 			const tail = this.cipher.update(Buffer.concat([mdcHeader, digest]));
 			const final = this.cipher.final();
 			this.outer.write(tail);
 			if (final.length) this.outer.write(final);
 			this.outer.end();
-			callback();
-		} catch (error) {
-			callback(error as Error);
 		}
 	}
 }
