@@ -67,6 +67,19 @@ export const KNOWN_EVENT_FIELDS = [
 	'user_preferences',
 ] as const;
 
+/**
+ * Deepest nesting of arrays/objects a delivery body may have to be normalized (the envelope object
+ * itself is level 1). Meta's deliveries are shallow (a message sits at level 8, its deepest content
+ * around level 12); a body nested deeper is quarantined with reason `too_deep`. Without this limit a
+ * body nested beyond V8's recursion limit (~4–5k levels) parses (JSON.parse is iterative) but its
+ * records cannot be serialized downstream (JSON.stringify / structuredClone throw), so every retry
+ * of the delivery fails and it is neither archived nor quarantined.
+ */
+export const MAX_NESTING_DEPTH = 512;
+
+/** Reason kept in a quarantine record's `content.reason`. */
+export type QuarantineReason = 'not_json' | 'not_envelope' | 'empty_envelope' | 'too_deep';
+
 /** Per-delivery facts shared by every record. */
 interface DeliveryFacts {
 	receivedAt: string;
@@ -101,6 +114,8 @@ interface ChangeFacts {
  * - A body that is not UTF-8 JSON, not an object with `object: "whatsapp_business_account"` and an
  *   `entry` array, or whose envelope yields no record at all: one `quarantine` record holding the raw
  *   body as base64.
+ * - A body nested deeper than {@link MAX_NESTING_DEPTH} levels (measured iteratively after parsing):
+ *   one `quarantine` record, reason `too_deep`, so its records never fail to serialize downstream.
  *
  * The body is parsed once with `JSON.parse`; it is never re-serialized. Order of records = order in
  * the delivery (entries, changes, then messages, echoes, statuses, errors of each change).
@@ -121,6 +136,9 @@ export function normalizeDelivery(options: NormalizeOptions): CaptureRecord[] {
 		return [quarantineRecord(delivery, rawBody, options.contentType, 'not_json')];
 	}
 	const envelope = parsed.value;
+	if (nestingExceeds(envelope, MAX_NESTING_DEPTH)) {
+		return [quarantineRecord(delivery, rawBody, options.contentType, 'too_deep')];
+	}
 	if (!isObject(envelope) || envelope.object !== WHATSAPP_OBJECT || !Array.isArray(envelope.entry)) {
 		return [quarantineRecord(delivery, rawBody, options.contentType, 'not_envelope')];
 	}
@@ -385,7 +403,7 @@ function quarantineRecord(
 	delivery: DeliveryFacts,
 	rawBody: Buffer,
 	contentType: string | undefined,
-	reason: 'not_json' | 'not_envelope' | 'empty_envelope',
+	reason: QuarantineReason,
 ): CaptureRecord {
 	const raw: QuarantineRaw = { body_base64: rawBody.toString('base64') };
 	if (typeof contentType === 'string' && contentType.length > 0) raw.content_type = contentType;
@@ -472,6 +490,25 @@ function toIsoOrNow(date: Date): string {
 	return date instanceof Date && !Number.isNaN(date.getTime())
 		? date.toISOString()
 		: new Date().toISOString();
+}
+
+/**
+ * True when `value` nests arrays/objects more than `limit` levels deep (a scalar is level 0, `[]` or
+ * `{}` level 1). Iterative (explicit stack, no recursion), stops at the first path over the limit, so
+ * it cannot overflow the call stack whatever the depth. `value` comes from JSON.parse: a tree, no cycles.
+ */
+export function nestingExceeds(value: unknown, limit: number): boolean {
+	if (value === null || typeof value !== 'object') return limit < 0;
+	const stack: Array<{ node: object; depth: number }> = [{ node: value, depth: 1 }];
+	while (stack.length > 0) {
+		const { node, depth } = stack.pop()!;
+		if (depth > limit) return true;
+		const children = Array.isArray(node) ? (node as unknown[]) : Object.values(node);
+		for (const child of children) {
+			if (child !== null && typeof child === 'object') stack.push({ node: child, depth: depth + 1 });
+		}
+	}
+	return false;
 }
 
 /** Strict UTF-8 decode then JSON.parse; `{ ok: false }` on any failure. */

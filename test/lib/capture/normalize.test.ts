@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 
 import { normalizeDelivery } from '../../../lib/capture';
+import { MAX_NESTING_DEPTH, nestingExceeds } from '../../../lib/capture/normalize';
 import type { CaptureRecord } from '../../../lib/capture';
 import {
 	deliveryFixtures,
@@ -193,6 +194,44 @@ describe('normalizeDelivery: quarantine', () => {
 
 	it('an envelope with no entries → quarantine empty_envelope (the body is still archived)', () => {
 		expect(normalize(json(envelope([])))[0].content).toMatchObject({ reason: 'empty_envelope' });
+	});
+
+	// A message element sits at level 8 (envelope, entry[], entry, changes[], change, value, messages[],
+	// message); `extra` adds `levels` arrays below it: total depth = 8 + levels.
+	const deepDelivery = (levels: number) =>
+		Buffer.from(
+			`{"object":"whatsapp_business_account","entry":[{"id":"W","changes":[{"field":"messages","value":{"metadata":{"phone_number_id":"106000000000002"},"messages":[{"id":"wamid.D","from":"15550100123","timestamp":"1767254400","type":"text","text":{"body":"d"},"extra":${'['.repeat(levels)}1${']'.repeat(levels)}}]}}]}]}`,
+		);
+
+	it.each([5_000, 10_000, 100_000])('a delivery nested %i levels deep → one quarantine too_deep record that serializes', (levels) => {
+		const body = deepDelivery(levels);
+		const records = normalize(body);
+		expect(records).toHaveLength(1);
+		expect(records[0].record_kind).toBe('quarantine');
+		expect(records[0].content).toEqual({ reason: 'too_deep', body_bytes: body.length });
+		expect(Buffer.from((records[0].raw as { body_base64: string }).body_base64, 'base64')).toEqual(body);
+		expect(() => JSON.stringify(records)).not.toThrow();
+		expect(() => structuredClone(records)).not.toThrow();
+	});
+
+	it(`the limit is ${MAX_NESTING_DEPTH} levels: exactly at it → normalized, one more → quarantined`, () => {
+		expect(MAX_NESTING_DEPTH).toBe(512);
+		const atLimit = normalize(deepDelivery(MAX_NESTING_DEPTH - 8));
+		expect(atLimit.map((r) => r.record_kind)).toEqual(['message']);
+		expect(normalize(deepDelivery(MAX_NESTING_DEPTH - 7))[0].content).toMatchObject({ reason: 'too_deep' });
+	});
+
+	it('nestingExceeds counts arrays and objects, scalars are level 0, and never recurses', () => {
+		expect(nestingExceeds(1, 0)).toBe(false);
+		expect(nestingExceeds([], 0)).toBe(true);
+		expect(nestingExceeds([], 1)).toBe(false);
+		expect(nestingExceeds({ a: [{ b: 1 }] }, 3)).toBe(false);
+		expect(nestingExceeds({ a: [{ b: 1 }] }, 2)).toBe(true);
+		expect(nestingExceeds({ a: 1, b: [[[]]] }, 3)).toBe(true);
+		let deep: unknown = 0;
+		for (let i = 0; i < 200_000; i++) deep = i % 2 ? [deep] : { n: deep };
+		expect(nestingExceeds(deep, 512)).toBe(true);
+		expect(nestingExceeds(deep, 200_000)).toBe(false);
 	});
 });
 
