@@ -108,19 +108,19 @@ export function recordId(options: { indexKey: string; idempotencyKey: string }):
  * Validates and normalises a key prefix: trims whitespace and trailing `/`; keeps any other
  * character (spaces, non-ASCII, `+ = : @ ( )` are fine: the SDK UriEncodes every path segment).
  *
- * @throws ArchiveError `InvalidInput` naming `prefix` for an empty prefix, a leading `/`, empty
+ * @throws ArchiveError `InvalidInput` naming `prefix` (not its value) for an empty prefix, a leading `/`, empty
  * segments (`a//b`), `.` / `..` segments or control characters.
  */
 export function normalizePrefix(prefix: string): string {
 	const value = (prefix ?? '').trim().replace(/\/+$/, '');
-	if (!value) throw invalid('prefix', prefix, 'must not be empty (e.g. "archive")');
-	if (value.startsWith('/')) throw invalid('prefix', prefix, 'must not start with "/"');
+	if (!value) throw invalid('prefix', 'must not be empty (e.g. "archive")');
+	if (value.startsWith('/')) throw invalid('prefix', 'must not start with "/"');
 	// eslint-disable-next-line no-control-regex
-	if (/[\u0000-\u001f\u007f]/.test(value)) throw invalid('prefix', prefix, 'must not contain control characters');
+	if (/[\u0000-\u001f\u007f]/.test(value)) throw invalid('prefix', 'must not contain control characters');
 	for (const segment of value.split('/')) {
-		if (segment === '') throw invalid('prefix', prefix, 'must not contain empty segments ("//")');
-		if (segment.trim() !== segment) throw invalid('prefix', prefix, 'segments must not start or end with spaces');
-		if (segment === '.' || segment === '..') throw invalid('prefix', prefix, 'must not contain "." or ".." segments');
+		if (segment === '') throw invalid('prefix', 'must not contain empty segments ("//")');
+		if (segment.trim() !== segment) throw invalid('prefix', 'segments must not start or end with spaces');
+		if (segment === '.' || segment === '..') throw invalid('prefix', 'must not contain "." or ".." segments');
 	}
 	return value;
 }
@@ -129,34 +129,57 @@ export function normalizePrefix(prefix: string): string {
  * Validates and normalises a retention class: trimmed, lower-cased, one segment of
  * `a-z 0-9 . _ -` starting with a letter or digit (e.g. `default`, `finra-6y`).
  *
- * @throws ArchiveError `InvalidInput` naming `retentionClass`.
+ * @throws ArchiveError `InvalidInput` naming `retentionClass` (not its value).
  */
 export function normalizeRetentionClass(retentionClass: string): string {
 	const value = (retentionClass ?? '').trim().toLowerCase();
 	if (!/^[a-z0-9][a-z0-9._-]{0,62}$/.test(value) || value.includes('..')) {
 		throw invalid(
 			'retentionClass',
-			retentionClass,
 			'must be one segment of letters, digits, ".", "_" or "-" (e.g. "default", "finra-6y")',
 		);
 	}
 	return value;
 }
 
-function normalizePhoneNumberId(phoneNumberId: string | null | undefined): string {
-	if (phoneNumberId === null || phoneNumberId === undefined || String(phoneNumberId).trim() === '') {
-		return UNKNOWN_SEGMENT;
-	}
+/** A WhatsApp phone_number_id as filed in keys: 1–64 ASCII digits (Meta's ids are ~15 digits). */
+const PHONE_NUMBER_ID = /^[0-9]{1,64}$/;
+
+/**
+ * Key segment a record is filed under, from the record's `phone_number_id`: the id itself when it
+ * is a plain ASCII digit string of 1–64 characters (surrounding spaces trimmed), else
+ * {@link UNKNOWN_SEGMENT} — for null, empty, and malformed values alike (`"106… x"`, Arabic-Indic
+ * digits, `"a/b"`, 65 digits). Never throws: a record is always filed, its exact `phone_number_id`
+ * stays inside the encrypted record, and the key never carries an unvetted value.
+ */
+export function phoneNumberIdSegment(phoneNumberId: string | number | null | undefined): string {
+	if (phoneNumberId === null || phoneNumberId === undefined) return UNKNOWN_SEGMENT;
 	const value = String(phoneNumberId).trim();
-	if (!/^[A-Za-z0-9_-]{1,64}$/.test(value)) {
-		throw invalid('phone_number_id', value, 'must be the WhatsApp phone number ID (digits)');
+	return PHONE_NUMBER_ID.test(value) ? value : UNKNOWN_SEGMENT;
+}
+
+/**
+ * Strict check of a phone_number_id a person typed as a filter (List, Seal, holds): trimmed, 1–64
+ * ASCII digits, or `_unknown` to address the records filed without a valid id.
+ *
+ * @throws ArchiveError `InvalidInput` naming `field` and the rule; the message never repeats the
+ * value (it could be a phone number typed into the wrong field).
+ */
+export function assertPhoneNumberIdFilter(phoneNumberId: string, field = 'phone_number_id'): string {
+	const value = String(phoneNumberId ?? '').trim();
+	if (value !== UNKNOWN_SEGMENT && !PHONE_NUMBER_ID.test(value)) {
+		throw invalid(field, 'must be a WhatsApp phone number ID: 1–64 digits 0-9 (or "_unknown")');
 	}
 	return value;
 }
 
-function invalid(field: string, value: unknown, rule: string): ArchiveError {
-	const shown = typeof value === 'string' ? JSON.stringify(value.length > 80 ? value.slice(0, 80) + '…' : value) : String(value);
-	return new ArchiveError(`Invalid ${field} ${shown}: ${rule}`, { code: 'InvalidInput' });
+/**
+ * `InvalidInput` naming the field and the rule. The offending value is never echoed: error messages
+ * reach logs and saved executions, and a value in a key part can be personal data (a phone number
+ * typed into a prefix, a phone_number_id or a date field).
+ */
+function invalid(field: string, rule: string): ArchiveError {
+	return new ArchiveError(`Invalid ${field}: ${rule}`, { code: 'InvalidInput' });
 }
 
 /**
@@ -180,6 +203,10 @@ export function recordDate(record: Pick<ArchiveRecordFields, 'timestamp' | 'rece
 export interface ObjectKeyParts {
 	prefix: string;
 	retentionClass: string;
+	/**
+	 * The record's phone_number_id; filed as is when it is 1–64 ASCII digits, else under `_unknown`
+	 * (see {@link phoneNumberIdSegment}).
+	 */
 	phoneNumberId: string | null | undefined;
 	/** Filing date (UTC day is used); a `Date` or an ISO 8601 string. */
 	date: Date | string;
@@ -191,21 +218,21 @@ export interface ObjectKeyParts {
 
 function keyDirectory(parts: ObjectKeyParts): string {
 	const date = parts.date instanceof Date ? parts.date : new Date(parts.date);
-	if (Number.isNaN(date.getTime())) throw invalid('date', String(parts.date), 'must be an ISO 8601 date');
+	if (Number.isNaN(date.getTime())) throw invalid('date', 'must be an ISO 8601 date');
 	const yyyy = String(date.getUTCFullYear()).padStart(4, '0');
 	const mm = String(date.getUTCMonth() + 1).padStart(2, '0');
 	const dd = String(date.getUTCDate()).padStart(2, '0');
 	const pseudonym = parts.pseudonym ?? UNKNOWN_SEGMENT;
 	if (pseudonym !== UNKNOWN_SEGMENT && !/^[0-9a-f]{32}$/.test(pseudonym)) {
-		throw invalid('pseudonym', pseudonym, 'must be 32 lower-case hex characters from counterpartyPseudonym()');
+		throw invalid('pseudonym', 'must be 32 lower-case hex characters from counterpartyPseudonym()');
 	}
 	if (!/^[0-9a-f]{32}$/.test(parts.recordId ?? '')) {
-		throw invalid('recordId', parts.recordId, 'must be 32 lower-case hex characters from recordId()');
+		throw invalid('recordId', 'must be 32 lower-case hex characters from recordId()');
 	}
 	return [
 		normalizePrefix(parts.prefix),
 		normalizeRetentionClass(parts.retentionClass),
-		normalizePhoneNumberId(parts.phoneNumberId),
+		phoneNumberIdSegment(parts.phoneNumberId),
 		yyyy,
 		mm,
 		dd,
@@ -215,7 +242,7 @@ function keyDirectory(parts: ObjectKeyParts): string {
 
 function checkLength(key: string): string {
 	if (Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES) {
-		throw invalid('prefix', key.split('/')[0], `makes the object key longer than ${MAX_KEY_BYTES} bytes`);
+		throw invalid('prefix', `makes the object key longer than ${MAX_KEY_BYTES} bytes`);
 	}
 	return key;
 }
@@ -224,8 +251,11 @@ function checkLength(key: string): string {
  * Object key of an encrypted record:
  * `<prefix>/<class>/<phone_number_id|_unknown>/<yyyy>/<mm>/<dd>/<pseudonym|_unknown>/<recordId>.pgp`.
  *
- * @throws ArchiveError `InvalidInput` naming the offending field (prefix, retentionClass,
- * phone_number_id, date, pseudonym, recordId) or when the key exceeds 1024 UTF-8 bytes (S3 limit).
+ * A missing or malformed phone_number_id files the record under `_unknown` (never an error).
+ *
+ * @throws ArchiveError `InvalidInput` naming the offending field and the rule, never its value
+ * (prefix, retentionClass, date, pseudonym, recordId), or when the key exceeds 1024 UTF-8 bytes
+ * (S3 limit).
  */
 export function recordObjectKey(parts: ObjectKeyParts): string {
 	return checkLength(`${keyDirectory(parts)}/${parts.recordId}${RECORD_SUFFIX}`);

@@ -181,6 +181,11 @@ function validateKeyOverride(this: IExecuteFunctions, key: string, i: number): s
  * under the credential's index key), or from an item sealed by the trigger's Encrypt at Capture
  * (`encrypted: true`, with `record_id` and `counterparty_pseudonym` precomputed under the same
  * index key, checked through `index_key_check`). See docs/FORMAT.md, "Object keys".
+ *
+ * A `phone_number_id` that is not a plain digit string (a space, non-ASCII digits, `/`, more than
+ * 64 characters) or is missing files the record under `_unknown` (lib/archive/layout.ts
+ * `phoneNumberIdSegment`) instead of failing the item: a failed item is answered 500 and Meta's
+ * retries would fail the same way, losing the delivery. The exact value stays in the ciphertext.
  */
 function keyPartsFor(
 	this: IExecuteFunctions,

@@ -2,15 +2,18 @@ import { createHmac } from 'node:crypto';
 
 import {
 	ArchiveError,
+	assertPhoneNumberIdFilter,
 	counterpartyPseudonym,
 	mediaObjectKey,
 	normalizePrefix,
 	normalizeRetentionClass,
 	objectKeyForRecord,
 	parseObjectKey,
+	phoneNumberIdSegment,
 	phoneNumberPseudonym,
 	recordId,
 	recordObjectKey,
+	UNKNOWN_SEGMENT,
 } from '../../../lib/archive';
 
 const INDEX_KEY = 'index-key-for-tests-0123456789abcdef';
@@ -114,16 +117,67 @@ describe('recordObjectKey', () => {
 		for (const bad of ['', 'a/b', '..', '-x', 'a b', 'x'.repeat(64)]) {
 			expect(() => normalizeRetentionClass(bad)).toThrow(/retentionClass/);
 		}
-		expect(() =>
-			recordObjectKey({
-				prefix: 'archive',
-				retentionClass: 'default',
-				phoneNumberId: '../x',
-				date: '2026-01-01T00:00:00Z',
-				pseudonym: null,
-				recordId: 'a'.repeat(32),
-			}),
-		).toThrow(/phone_number_id/);
+	});
+
+	it('error messages name the field and the rule, never the value', () => {
+		const phone = '+16505551234';
+		const attempts = [
+			() => normalizePrefix(`/${phone}`),
+			() => normalizePrefix(`a//${phone}`),
+			() => normalizeRetentionClass(`${phone} x`),
+			() => recordObjectKey({ prefix: 'archive', retentionClass: 'default', phoneNumberId: '1', date: phone, pseudonym: null, recordId: 'a'.repeat(32) }),
+			() => recordObjectKey({ prefix: 'archive', retentionClass: 'default', phoneNumberId: '1', date: '2026-01-01', pseudonym: phone, recordId: 'a'.repeat(32) }),
+			() => recordObjectKey({ prefix: 'archive', retentionClass: 'default', phoneNumberId: '1', date: '2026-01-01', pseudonym: null, recordId: phone }),
+			() => recordObjectKey({ prefix: `${phone}/${'x'.repeat(1100)}`, retentionClass: 'default', phoneNumberId: '1', date: '2026-01-01', pseudonym: null, recordId: 'a'.repeat(32) }),
+			() => assertPhoneNumberIdFilter(phone),
+		];
+		for (const attempt of attempts) {
+			let error: unknown;
+			try {
+				attempt();
+			} catch (caught) {
+				error = caught;
+			}
+			expect(error).toBeInstanceOf(ArchiveError);
+			expect((error as ArchiveError).code).toBe('InvalidInput');
+			expect((error as Error).message).toMatch(/^Invalid (prefix|retentionClass|date|pseudonym|recordId|phone_number_id): /);
+			expect((error as Error).message).not.toContain('6505551234');
+		}
+	});
+
+	it.each([
+		['a space', '106000000000002 x'],
+		['Arabic-Indic digits', '١٠٦٠٠٠'],
+		['a slash', '106/000'],
+		['a traversal', '../x'],
+		['65 digits', '1'.repeat(65)],
+		['letters', 'PNID'],
+		['empty', '  '],
+		['null', null],
+	])('a record whose phone_number_id is %s is filed under _unknown, never an error', (_label, phoneNumberId) => {
+		expect(phoneNumberIdSegment(phoneNumberId)).toBe(UNKNOWN_SEGMENT);
+		const key = recordObjectKey({
+			prefix: 'archive',
+			retentionClass: 'default',
+			phoneNumberId,
+			date: '2026-01-01T00:00:00Z',
+			pseudonym: null,
+			recordId: 'a'.repeat(32),
+		});
+		expect(key).toBe(`archive/default/_unknown/2026/01/01/_unknown/${'a'.repeat(32)}.pgp`);
+		const { key: fromRecord } = objectKeyForRecord({ indexKey: INDEX_KEY, prefix: 'archive', retentionClass: 'default', record: { ...record, phone_number_id: phoneNumberId } });
+		expect(fromRecord.split('/')[2]).toBe(UNKNOWN_SEGMENT);
+	});
+
+	it('a plain digit phone_number_id is filed as is (trimmed); filters are strict', () => {
+		expect(phoneNumberIdSegment(' 106000000000002 ')).toBe('106000000000002');
+		expect(phoneNumberIdSegment('1'.repeat(64))).toBe('1'.repeat(64));
+		expect(assertPhoneNumberIdFilter(' 106000000000002 ')).toBe('106000000000002');
+		expect(assertPhoneNumberIdFilter('_unknown')).toBe('_unknown');
+		for (const bad of ['106 x', '١٠٦', 'a/b', '1'.repeat(65), '', 'PNID']) {
+			expect(() => assertPhoneNumberIdFilter(bad)).toThrow(/^Invalid phone_number_id: must be a WhatsApp phone number ID/);
+		}
+		expect(() => assertPhoneNumberIdFilter('x', 'Phone Number ID')).toThrow(/^Invalid Phone Number ID: /);
 	});
 
 	it('has a media variant in the same folder and parses back', () => {

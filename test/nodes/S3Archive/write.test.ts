@@ -104,6 +104,17 @@ describe('S3 Archive node, Write', () => {
 		expect(await listAllKeys(client, bucket)).toEqual(keysBefore);
 	});
 
+	it('a record with a malformed phone_number_id is filed under _unknown, not failed', async () => {
+		for (const [n, phoneNumberId] of ['106000000000002 x', '١٠٦٠٠٠', '106/000', '1'.repeat(65)].entries()) {
+			const body = randomBytes(100);
+			const { output } = await run({ items: [recordItem({ phone_number_id: phoneNumberId, idempotency_key: `${phoneNumberId}:${WAMID}:${n}` }, body)] });
+			const archive = output[0][0].json.archive as { status: string; key: string };
+			expect(archive.status).toBe('created');
+			expect(archive.key).toMatch(/^archive\/default\/_unknown\/2026\/11\/30\/[0-9a-f]{32}\/[0-9a-f]{32}\.pgp$/);
+			expect(await getObjectBytes(client, bucket, archive.key)).toEqual(body);
+		}
+	});
+
 	it('applies Object Lock from Options (COMPLIANCE, Retain For P1D, legal hold)', async () => {
 		const { output } = await run({
 			items: [recordItem({ idempotency_key: `106000000000002:${WAMID}:lock` })],
