@@ -92,6 +92,14 @@ export async function encrypt(options: EncryptOptions): Promise<EncryptResult> {
 		preferredSymmetricAlgorithm: openpgp.enums.symmetric.aes256,
 	};
 	if (profile === 'gnupg') config.aeadProtect = false;
+	const compression = await applicableCompression(
+		options.compression ?? 'none',
+		options.recipients,
+		date,
+	);
+	if (compression !== 'none') {
+		config.preferredCompressionAlgorithm = openpgp.enums.compression[compression];
+	}
 
 	let output: unknown;
 	try {
@@ -128,5 +136,34 @@ export async function encrypt(options: EncryptOptions): Promise<EncryptResult> {
 		signerFingerprint: options.signingKey ? fingerprintOf(options.signingKey) : undefined,
 		profile,
 		armored,
+		compression,
 	};
+}
+
+/**
+ * The compression OpenPGP.js will apply: the requested one if every recipient's primary
+ * self-signature lists it among its preferred compression algorithms (RFC 4880 §5.2.3.9),
+ * else `none` (OpenPGP.js falls back to uncompressed in that case).
+ */
+async function applicableCompression(
+	requested: 'none' | 'zlib' | 'zip',
+	recipients: openpgp.PublicKey[],
+	date: Date,
+): Promise<'none' | 'zlib' | 'zip'> {
+	if (requested === 'none') return 'none';
+	const algorithm = openpgp.enums.compression[requested];
+	for (const key of recipients) {
+		// getPrimarySelfSignature exists on OpenPGP.js 6 keys but is missing from its typings.
+		const withSelfSignature = key as unknown as {
+			getPrimarySelfSignature(
+				date: Date,
+			): Promise<{ preferredCompressionAlgorithms?: number[] | null }>;
+		};
+		const selfSignature = await withSelfSignature
+			.getPrimarySelfSignature(date)
+			.catch(() => undefined);
+		const preferred = selfSignature?.preferredCompressionAlgorithms ?? [];
+		if (!preferred.includes(algorithm)) return 'none';
+	}
+	return requested;
 }

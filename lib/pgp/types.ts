@@ -105,6 +105,14 @@ export interface EncryptOptions {
 	filename?: string;
 	/** Evaluation time for key expiry and signature creation. Default now. */
 	date?: Date;
+	/**
+	 * Compress before encrypting (Compressed Data packet, RFC 4880 §5.6): `none` (default), `zlib`
+	 * (RFC 1950) or `zip` (raw deflate, RFC 1951). Applied only when every recipient's key lists
+	 * the algorithm in its preferences (gpg and OpenPGP.js keys list both); else no compression,
+	 * and `EncryptResult.compression` says so. Compressed plaintext can leak through message size
+	 * (CRIME-style) when attacker-chosen and secret data are mixed: leave it off unless size matters.
+	 */
+	compression?: 'none' | 'zlib' | 'zip';
 }
 
 /** Result of `encrypt`. */
@@ -122,6 +130,8 @@ export interface EncryptResult {
 	profile: CompatibilityProfile;
 	/** Whether `ciphertext` is ASCII armored. */
 	armored: boolean;
+	/** Compression actually applied (`none` when a recipient's preferences do not list the requested one). */
+	compression: 'none' | 'zlib' | 'zip';
 }
 
 /** Verification outcome of one signature. */

@@ -49,6 +49,14 @@ export class OpenPgp implements INodeType {
 				testedBy: 'openPgpPrivateKeyApiTest',
 				displayOptions: { show: { operation: ['decrypt', 'sign'] } },
 			},
+			// The same credential, for Encrypt only when "Sign With" asks for it (show rules are ANDed,
+			// so this needs its own entry; n8n collects active credential types by name).
+			{
+				name: 'openPgpPrivateKeyApi',
+				required: true,
+				testedBy: 'openPgpPrivateKeyApiTest',
+				displayOptions: { show: { operation: ['encrypt'], signWith: ['credential'] } },
+			},
 		],
 		properties: [
 			{

@@ -61,6 +61,27 @@ export const description: INodeProperties[] = [
 		description: 'Name of the JSON field that receives the armored message',
 	},
 	{
+		displayName: 'Sign With',
+		name: 'signWith',
+		type: 'options',
+		noDataExpression: true,
+		displayOptions: showForEncrypt,
+		options: [
+			{
+				name: "Don't Sign",
+				value: 'none',
+				description: 'Encrypt only',
+			},
+			{
+				name: 'OpenPGP Private Key Credential',
+				value: 'credential',
+				description:
+					'Also sign (one-pass signature inside the encryption, like gpg --sign --encrypt) with the private key of an OpenPGP Private Key credential; recipients can check who wrote the message',
+			},
+		],
+		default: 'none',
+	},
+	{
 		displayName: 'Options',
 		name: 'options',
 		type: 'collection',
@@ -99,6 +120,30 @@ export const description: INodeProperties[] = [
 				default: 'gnupg',
 			},
 			{
+				displayName: 'Compression',
+				name: 'compression',
+				type: 'options',
+				options: [
+					{
+						name: 'None',
+						value: 'none',
+						description: 'No compression (default: fastest; size does not hint at content)',
+					},
+					{
+						name: 'ZLIB',
+						value: 'zlib',
+						description:
+							'ZLIB (RFC 1950), like gpg by default; smaller output for text and JSON; applied only when every recipient key allows it',
+					},
+					{
+						name: 'ZIP',
+						value: 'zip',
+						description: 'Raw deflate (RFC 1951); applied only when every recipient key allows it',
+					},
+				],
+				default: 'none',
+			},
+			{
 				displayName: 'File Name',
 				name: 'fileName',
 				type: 'string',
@@ -113,12 +158,15 @@ export const description: INodeProperties[] = [
 
 interface EncryptOperationOptions {
 	additionalRecipients?: string;
+	compression?: 'none' | 'zlib' | 'zip';
 	profile?: CompatibilityProfile;
 	fileName?: string;
 }
 
 /**
- * Encrypt one item to the credential's public keys plus any additional recipients. The output item
+ * Encrypt one item to the credential's public keys plus any additional recipients, optionally
+ * signed with the `openPgpPrivateKeyApi` credential (`signWith: 'credential'`) and compressed
+ * (`options.compression`). The output item
  * keeps the input JSON unchanged and carries the ciphertext in a binary property
  * (`application/pgp-encrypted`, `*.pgp`), or in a JSON field when armored output is chosen.
  */
@@ -134,10 +182,16 @@ export async function execute(
 		await context.keys.credentialPublicKeys(),
 		await context.keys.keysFromText(options.additionalRecipients ?? ''),
 	);
+	const signWith = this.getNodeParameter('signWith', itemIndex, 'none') as 'none' | 'credential';
+	// Unlocked once per execution (KeyCache), before the input stream is opened.
+	const signingKey =
+		signWith === 'credential' ? await context.keys.credentialPrivateKey() : undefined;
 	const { data, innerName, source } = await readPlaintext.call(this, itemIndex, { stream: true });
 	const result = await encrypt({
 		data,
 		recipients,
+		signingKey,
+		compression: options.compression ?? 'none',
 		armor: outputFormat === 'armored',
 		profile: options.profile ?? 'gnupg',
 		filename: innerName,

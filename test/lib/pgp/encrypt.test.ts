@@ -9,6 +9,7 @@ import * as openpgp from 'openpgp';
 import { PgpError, encrypt, readPublicKeys } from '../../../lib/pgp';
 import {
 	type GpgHome,
+	gpg,
 	gpgDecrypt,
 	gpgDecryptWithStatus,
 	gpgImport,
@@ -147,6 +148,43 @@ describe('encrypt → gpg / sq', () => {
 		expect(decrypted.equals(plaintext)).toBe(true);
 		expect(status).toMatch(/\[GNUPG:\] GOODSIG /);
 	});
+});
+
+describe('encrypt: compression', () => {
+	let home: GpgHome;
+
+	beforeAll(async () => {
+		home = await makeGpgHome();
+	});
+
+	afterAll(async () => home?.cleanup());
+
+	it.each([
+		['zlib', 2],
+		['zip', 1],
+	] as const)(
+		'%s: applied (gpg sees compression algo %d), gpg gives back the bytes',
+		async (compression, algo) => {
+			const recipients = await readPublicKeys({ armoredKeys: home.publicKeyArmored });
+			const plaintext = Buffer.from(
+				JSON.stringify(Array.from({ length: 2000 }, (_v, i) => ({ i, text: 'hello archive' }))),
+			);
+			const result = await encrypt({ data: plaintext, recipients, compression });
+			expect(result.compression).toBe(compression);
+			const ciphertext = result.ciphertext as Uint8Array;
+			expect(ciphertext.length).toBeLessThan(plaintext.length / 5);
+			expect(gpgDecrypt(home.home, ciphertext).equals(plaintext)).toBe(true);
+			const listing = gpg(
+				home.home,
+				['--passphrase', '', '--list-packets'],
+				Buffer.from(ciphertext),
+			);
+			expect(listing.toString()).toContain(`:compressed packet: algo=${algo}`);
+			const none = await encrypt({ data: plaintext, recipients });
+			expect(none.compression).toBe('none');
+			expect((none.ciphertext as Uint8Array).length).toBeGreaterThan(plaintext.length);
+		},
+	);
 });
 
 describe('encrypt: recipients advertising SEIPD v2 (RFC 9580 feature 0x08)', () => {

@@ -40,7 +40,11 @@ describe('OpenPGP credential tests', () => {
 		expect(entries.map((entry) => [entry.name, entry.testedBy])).toEqual([
 			['openPgpPublicKeysApi', 'openPgpPublicKeysApiTest'],
 			['openPgpPrivateKeyApi', 'openPgpPrivateKeyApiTest'],
+			['openPgpPrivateKeyApi', 'openPgpPrivateKeyApiTest'], // Encrypt with Sign With
 		]);
+		expect(entries[2].displayOptions).toEqual({
+			show: { operation: ['encrypt'], signWith: ['credential'] },
+		});
 		const result = await node.methods.credentialTest.openPgpPublicKeysApiTest.call(
 			{} as ICredentialTestFunctions,
 			{

@@ -4,7 +4,13 @@
 import { randomBytes } from 'node:crypto';
 import { NodeOperationError } from 'n8n-workflow';
 
-import { type GpgHome, gpgDecrypt, gpgDecryptWithStatus, makeGpgHome } from '../../helpers/gpg';
+import {
+	type GpgHome,
+	gpgDecrypt,
+	gpgDecryptWithStatus,
+	gpgImport,
+	makeGpgHome,
+} from '../../helpers/gpg';
 import { binaryBytes, inlineBinary, runOpenPgp } from './fake-execute';
 
 const record = {
@@ -206,6 +212,50 @@ describe('OpenPGP node: Encrypt', () => {
 			pairedItem: { item: 1 },
 		});
 		expect(gpgDecrypt(alice.home, binaryBytes(output[2].binary!.data)).toString()).toBe('ok too');
+	});
+
+	it('Sign With the private key credential: gpg reports a valid signature; key unlocked once', async () => {
+		const signer = await makeGpgHome({ keyType: 'rsa3072', passphrase: 'test only signer' });
+		try {
+			const items = [{ json: record }, { json: { ...record, wamid: 'second' } }];
+			const { output, stats } = await runOpenPgp({
+				parameters: { signWith: 'credential', options: { compression: 'zlib' } },
+				items,
+				credentials: {
+					...credentials,
+					openPgpPrivateKeyApi: {
+						privateKey: signer.secretKeyArmored,
+						passphrase: 'test only signer',
+					},
+				},
+			});
+			expect(stats.getCredentialsCalls).toEqual({
+				openPgpPublicKeysApi: 1,
+				openPgpPrivateKeyApi: 1,
+			});
+			gpgImport(alice.home, signer.publicKeyArmored);
+			for (const [i, item] of output.entries()) {
+				const { plaintext, status } = gpgDecryptWithStatus(
+					alice.home,
+					binaryBytes(item.binary!.data),
+				);
+				expect(plaintext.toString()).toBe(JSON.stringify(items[i].json));
+				expect(status).toMatch(new RegExp(`\\[GNUPG:\\] VALIDSIG ${signer.fingerprint}`));
+			}
+		} finally {
+			await signer.cleanup();
+		}
+	});
+
+	it('Sign With is off by default: no signature, no private key credential read', async () => {
+		const { output, stats } = await runOpenPgp({
+			parameters: {},
+			items: [{ json: record }],
+			credentials,
+		});
+		expect(stats.getCredentialsCalls).toEqual({ openPgpPublicKeysApi: 1 });
+		const { status } = gpgDecryptWithStatus(alice.home, binaryBytes(output[0].binary!.data));
+		expect(status).not.toMatch(/SIG_ID|VALIDSIG|GOODSIG/);
 	});
 
 	it('missing input binary is an item error', async () => {
