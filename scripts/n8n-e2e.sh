@@ -13,7 +13,11 @@
 #                                 there, headless; waits for /healthz/readiness; pid file <dir>/n8n.pid,
 #                                 log <dir>/n8n.log. Environment variables set by the caller (N8N_*,
 #                                 EXECUTIONS_*, DB_*) override the defaults below.
-#   n8n-e2e.sh stop <dir>         stop that n8n (TERM to its process group, KILL after 20 s)
+#                                 E2E_ROLE=webhook | worker-<name> starts a queue-mode webhook process
+#                                 or worker instead (pid file <dir>/n8n-<role>.pid)
+#   n8n-e2e.sh stop <dir> [role]  stop that n8n (TERM to its process group, KILL after 20 s); without a
+#                                 role: every process of <dir> (workers, webhook, main, redis)
+#   n8n-e2e.sh redis-start <dir> <port>  a throw-away redis-server on 127.0.0.1:<port> (pid <dir>/redis.pid)
 #   n8n-e2e.sh stop-all           stop every n8n started under $E2E_DIR
 #   n8n-e2e.sh bin                print the n8n binary path
 #
@@ -88,7 +92,8 @@ do_pack() {
   echo "$tgz"
 }
 
-pidfile() { echo "$1/n8n.pid"; }
+# pid file of a role: main → <dir>/n8n.pid, webhook / worker-N → <dir>/n8n-<role>.pid
+pidfile() { if [ "${2:-main}" = main ]; then echo "$1/n8n.pid"; else echo "$1/n8n-$2.pid"; fi; }
 alive() { local st; st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1; [ -n "$st" ] && [ "$st" != Z ]; }
 
 # install the tarball as an installed community package of the user folder $1
@@ -110,18 +115,28 @@ install_pack() {
   sha256sum "$tgz" | cut -d' ' -f1 >"$nodes/.installed-from"
 }
 
+# E2E_ROLE=main (n8n start, default) | webhook (n8n webhook) | worker-<name> (n8n worker); all roles of
+# one user folder share its database, encryption key and installed pack (queue mode: EXECUTIONS_MODE=queue
+# and QUEUE_BULL_REDIS_* set by the caller; workers answer readiness on QUEUE_HEALTH_CHECK_PORT).
 do_start() {
-  local user=${1:?usage: start <user folder>}
+  local user=${1:?usage: start <user folder>} role=${E2E_ROLE:-main}
   mkdir -p "$user"; user=$(cd "$user" && pwd)
   [ -x "$N8N_BIN" ] || die "n8n is not installed (run: $0 install)"
-  local pf; pf=$(pidfile "$user")
-  if [ -s "$pf" ] && alive "$(cat "$pf")"; then die "n8n already running for $user (pid $(cat "$pf"))"; fi
+  local pf; pf=$(pidfile "$user" "$role")
+  if [ -s "$pf" ] && alive "$(cat "$pf")"; then die "n8n $role already running for $user (pid $(cat "$pf"))"; fi
   install_pack "$user"
-  local port=${N8N_PORT:-5678}
-  if ss -Hltn "sport = :$port" | grep -q .; then die "port $port is already in use"; fi
+  local port=${N8N_PORT:-5678} cmd ready_port logf=$user/n8n.log
+  case "$role" in
+    main) cmd=start; ready_port=$port ;;
+    webhook) cmd=webhook; ready_port=$port; logf=$user/n8n-$role.log ;;
+    worker*) cmd="worker --concurrency=${N8N_WORKER_CONCURRENCY:-5}"; ready_port=${QUEUE_HEALTH_CHECK_PORT:?workers need QUEUE_HEALTH_CHECK_PORT}
+      logf=$user/n8n-$role.log ;;
+    *) die "unknown role $role" ;;
+  esac
+  if ss -Hltn "sport = :$ready_port" | grep -q .; then die "port $ready_port is already in use"; fi
   [ -s "$user/encryption-key" ] || head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$user/encryption-key"
   echo "$user" >>"$E2E_DIR/instances"
-  log "starting n8n $(installed_version) (user folder $user, port $port)"
+  log "starting n8n $(installed_version) $role (user folder $user, port $ready_port)"
   (
     export N8N_USER_FOLDER=$user
     export N8N_ENCRYPTION_KEY; N8N_ENCRYPTION_KEY=$(cat "$user/encryption-key")
@@ -131,6 +146,7 @@ do_start() {
     export N8N_EDITOR_BASE_URL=${N8N_EDITOR_BASE_URL:-http://127.0.0.1:$port/}
     export N8N_RUNNERS_BROKER_PORT=${N8N_RUNNERS_BROKER_PORT:-$((port + 1))}
     export N8N_RUNNERS_BROKER_LISTEN_ADDRESS=127.0.0.1
+    export N8N_WORKER_SERVER_ADDRESS=127.0.0.1
     export N8N_SECURE_COOKIE=false
     export N8N_DIAGNOSTICS_ENABLED=false N8N_VERSION_NOTIFICATIONS_ENABLED=false
     export N8N_TEMPLATES_ENABLED=false N8N_PERSONALIZATION_ENABLED=false N8N_HIRING_BANNER_ENABLED=false
@@ -144,39 +160,73 @@ do_start() {
     export NODE_ENV=production
     unset JEST_WORKER_ID
     cd "$user"
-    setsid bash -c 'echo $$ > "$0"; exec "$1" start' "$pf" "$N8N_BIN" >>"$user/n8n.log" 2>&1 </dev/null &
+    # shellcheck disable=SC2086
+    setsid bash -c 'echo $$ > "$0"; exec "$@"' "$pf" "$N8N_BIN" $cmd >>"$logf" 2>&1 </dev/null &
   )
   for _ in $(seq 1 50); do [ -s "$pf" ] && break; sleep 0.1; done
   [ -s "$pf" ] || die "n8n did not write its pid file"
   local pid; pid=$(cat "$pf")
-  for _ in $(seq 1 240); do
-    if curl -sf -m 2 -o /dev/null "http://127.0.0.1:$port/healthz/readiness"; then
-      log "n8n ready on http://127.0.0.1:$port (pid $pid)"
+  for _ in $(seq 1 720); do
+    if curl -sf -m 2 -o /dev/null "http://127.0.0.1:$ready_port/healthz/readiness"; then
+      log "n8n $role ready on http://127.0.0.1:$ready_port (pid $pid)"
       return 0
     fi
-    alive "$pid" || { tail -n 40 "$user/n8n.log" >&2; die "n8n exited during boot (log: $user/n8n.log)"; }
+    alive "$pid" || { tail -n 40 "$logf" >&2; die "n8n $role exited during boot (log: $logf)"; }
     sleep 0.25
   done
-  tail -n 40 "$user/n8n.log" >&2
-  do_stop "$user"
-  die "n8n not ready after 60 s (log: $user/n8n.log)"
+  tail -n 40 "$logf" >&2
+  stop_one "$pf"
+  die "n8n $role not ready after 180 s (log: $logf)"
 }
 
-do_stop() {
-  local user=${1:?usage: stop <user folder>} pf pid
-  pf=$(pidfile "$user")
+# stop the process group whose leader's pid is in pid file $1 (TERM, KILL after 20 s)
+stop_one() {
+  local pf=$1 pid what
   [ -s "$pf" ] || return 0
-  pid=$(cat "$pf")
+  pid=$(cat "$pf"); what=$(basename "$pf" .pid)
   if alive "$pid"; then
     kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
     for _ in $(seq 1 200); do alive "$pid" || break; sleep 0.1; done
     if alive "$pid"; then kill -KILL -- "-$pid" 2>/dev/null || true; fi
-    # the task runner child is in the same process group
+    # children (the task runner) are in the same process group
     for _ in $(seq 1 50); do pgrep -g "$pid" >/dev/null 2>&1 || break; sleep 0.1; done
     pgrep -g "$pid" >/dev/null 2>&1 && kill -KILL -- "-$pid" 2>/dev/null || true
-    log "stopped n8n (pid $pid, $user)"
+    log "stopped $what (pid $pid, $(dirname "$pf"))"
   fi
   rm -f "$pf"
+}
+
+# stop <dir> [role]: one role, or every process of <dir>: workers, webhook, main, then redis
+do_stop() {
+  local user=${1:?usage: stop <user folder> [role]} role=${2:-}
+  if [ -n "$role" ]; then stop_one "$(pidfile "$user" "$role")"; return 0; fi
+  local pf
+  for pf in "$user"/n8n-worker*.pid "$user"/n8n-webhook.pid "$user"/n8n.pid "$user"/redis.pid; do
+    [ -e "$pf" ] && stop_one "$pf"
+  done
+  return 0
+}
+
+# redis-start <dir> <port>: a throw-away redis-server on 127.0.0.1 (no persistence), pid file <dir>/redis.pid
+do_redis_start() {
+  local user=${1:?usage: redis-start <dir> <port>} port=${2:-6390}
+  mkdir -p "$user"; user=$(cd "$user" && pwd)
+  if ! command -v redis-server >/dev/null 2>&1; then
+    [ "$(id -u)" = 0 ] || die "redis-server is missing (apt-get install redis-server)"
+    log "installing Debian redis-server"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null 2>&1 || die "apt-get install redis-server failed"
+  fi
+  if ss -Hltn "sport = :$port" | grep -q .; then die "port $port is already in use"; fi
+  echo "$user" >>"$E2E_DIR/instances"
+  local pf=$user/redis.pid
+  setsid bash -c 'echo $$ > "$0"; exec "$@"' "$pf" redis-server --bind 127.0.0.1 --port "$port" \
+    --save '' --appendonly no --dir "$user" --protected-mode yes >>"$user/redis.log" 2>&1 </dev/null &
+  for _ in $(seq 1 100); do
+    if redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null | grep -q PONG; then log "redis ready on 127.0.0.1:$port"; return 0; fi
+    sleep 0.1
+  done
+  stop_one "$pf"
+  die "redis did not start (log: $user/redis.log)"
 }
 
 do_stop_all() {
@@ -188,6 +238,10 @@ do_stop_all() {
 # the editor suite: Debian chromium and playwright-core (devDependency, else cached like n8n)
 PLAYWRIGHT_VERSION=${PLAYWRIGHT_VERSION:-1.65.1}
 ensure_browser() {
+  if ! command -v redis-server >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    log "installing Debian redis-server (queue mode suite)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null 2>&1 || log "apt-get install redis-server failed"
+  fi
   if [ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then
     [ "$(id -u)" = 0 ] || die "chromium is missing (apt-get install chromium)"
     log "installing Debian chromium"
@@ -229,6 +283,7 @@ case "${1:-}" in
   pack) mkdir -p "$E2E_DIR"; do_pack ;;
   start) shift; mkdir -p "$E2E_DIR"; do_start "$@" ;;
   stop) shift; do_stop "$@" ;;
+  redis-start) shift; mkdir -p "$E2E_DIR"; do_redis_start "$@" ;;
   stop-all) do_stop_all ;;
   bin) echo "$N8N_BIN" ;;
   test) shift; do_test "$@" ;;

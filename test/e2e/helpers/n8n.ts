@@ -4,7 +4,7 @@
  *
  * Recipe: /work/shared/notes/n8n-headless-e2e.md. Everything runs on 127.0.0.1.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -54,10 +54,42 @@ export function startN8n(
 	};
 }
 
-/** Stop the n8n of `userFolder` (process group, by pid file). Never throws. */
-export function stopN8n(userFolder: string): void {
+/**
+ * Start one n8n process of a queue-mode set without blocking (`role`: main, webhook, worker-<n>), so
+ * that several boot at once. `port` is the process's HTTP port (workers: QUEUE_HEALTH_CHECK_PORT).
+ */
+export function startRole(
+	userFolder: string,
+	role: string,
+	env: Record<string, string>,
+): Promise<number> {
+	const t0 = Date.now();
+	return new Promise((resolve, reject) => {
+		execFile(
+			'bash',
+			[E2E_SCRIPT, 'start', userFolder],
+			{ env: { ...process.env, E2E_ROLE: role, ...env }, timeout: 240_000 },
+			(error, _stdout, stderr) => {
+				process.stderr.write(stderr);
+				if (error) reject(new Error(`starting n8n ${role} failed: ${error.message}`));
+				else resolve(Date.now() - t0);
+			},
+		);
+	});
+}
+
+/** Start a throw-away redis-server on 127.0.0.1:`port` (pid file in `userFolder`). */
+export function startRedis(userFolder: string, port: number): void {
+	execFileSync('bash', [E2E_SCRIPT, 'redis-start', userFolder, String(port)], {
+		stdio: ['ignore', 'ignore', 'inherit'],
+		timeout: 120_000,
+	});
+}
+
+/** Stop the n8n processes of `userFolder` (or one `role`), process groups by pid file. Never throws. */
+export function stopN8n(userFolder: string, role?: string): void {
 	try {
-		execFileSync('bash', [E2E_SCRIPT, 'stop', userFolder], {
+		execFileSync('bash', [E2E_SCRIPT, 'stop', userFolder, ...(role ? [role] : [])], {
 			stdio: ['ignore', 'ignore', 'inherit'],
 			timeout: 60_000,
 		});
