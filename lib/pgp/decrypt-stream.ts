@@ -58,9 +58,11 @@ function chunkedStream(bytes: Uint8Array): ReadableStream<Uint8Array> {
  *
  * @returns the first byte (undefined for an empty stream) and a stream of all bytes
  */
-async function peek(
-	input: ReadableStream<Uint8Array>,
-): Promise<{ first: number | undefined; stream: ReadableStream<Uint8Array> }> {
+async function peek(input: ReadableStream<Uint8Array>): Promise<{
+	first: number | undefined;
+	stream: ReadableStream<Uint8Array>;
+	abort: () => Promise<void>;
+}> {
 	const reader = input.getReader();
 	const head: Uint8Array[] = [];
 	let first: number | undefined;
@@ -87,25 +89,31 @@ async function peek(
 			await reader.cancel(reason);
 		},
 	});
-	return { first, stream };
+	// Cancelling the source reader closes the input (for a Node stream: destroys it, releasing the
+	// file handle of n8n's binary store) when decryption stops early.
+	const abort = async () => await reader.cancel().catch(() => undefined);
+	return { first, stream, abort };
 }
 
 /** Read the message so that OpenPGP.js decrypts it as a stream where possible. */
 async function readStreamingMessage(
 	data: DecryptStreamOptions['data'],
-): Promise<{ message: Message<Uint8Array>; streaming: boolean }> {
-	if (typeof data === 'string') return { message: await readMessageFrom(data), streaming: false };
+): Promise<{ message: Message<Uint8Array>; abort: () => Promise<void> }> {
+	const nothingToAbort = async () => undefined;
+	if (typeof data === 'string') {
+		return { message: await readMessageFrom(data), abort: nothingToAbort };
+	}
 	if (data instanceof Uint8Array) {
 		// Armored bytes go through the paste repairs (buffered; armored input is text-sized).
 		if (data.length === 0 || (data[0] & 0x80) === 0) {
-			return { message: await readMessageFrom(data), streaming: false };
+			return { message: await readMessageFrom(data), abort: nothingToAbort };
 		}
 		data = chunkedStream(data);
 	}
 	const web = isNodeReadable(data)
 		? (Readable.toWeb(data) as unknown as ReadableStream<Uint8Array>)
 		: data;
-	const { first, stream } = await peek(web);
+	const { first, stream, abort } = await peek(web);
 	if (first === undefined) {
 		throw new PgpError('MESSAGE_FORMAT', 'The input is empty, not an OpenPGP message.');
 	}
@@ -113,7 +121,7 @@ async function readStreamingMessage(
 		if ((first & 0x80) !== 0) {
 			return {
 				message: (await openpgp.readMessage({ binaryMessage: stream })) as Message<Uint8Array>,
-				streaming: true,
+				abort,
 			};
 		}
 		const text = stream.pipeThrough(
@@ -121,9 +129,10 @@ async function readStreamingMessage(
 		);
 		return {
 			message: (await openpgp.readMessage({ armoredMessage: text })) as Message<Uint8Array>,
-			streaming: true,
+			abort,
 		};
 	} catch (error) {
+		await abort();
 		throw new PgpError(
 			'MESSAGE_FORMAT',
 			`The input could not be read as an OpenPGP message: ${innerMessage(error)}`,
@@ -249,12 +258,24 @@ export async function decryptToSpool(options: DecryptStreamOptions): Promise<Dec
 	const inMemory = typeof input === 'string' || input instanceof Uint8Array ? input : undefined;
 	const reread: (() => Promise<Uint8Array | string>) | undefined =
 		options.reread ?? (inMemory !== undefined ? async () => inMemory : undefined);
-	const { message } = await readStreamingMessage(options.data);
+	const { message, abort } = await readStreamingMessage(options.data);
 	const config: openpgp.PartialConfig = { allowUnauthenticatedStream: true };
 	if (options.maxDecompressedBytes !== undefined) {
 		config.maxDecompressedMessageSize = options.maxDecompressedBytes;
 	}
-	const spool = await Spool.create(options.tempDirectory ?? tmpdir());
+	let spool: Spool;
+	try {
+		spool = await Spool.create(options.tempDirectory ?? tmpdir());
+	} catch (error) {
+		await abort();
+		throw new PgpError(
+			'OPERATION',
+			`Decryption failed: no temporary spool file: ${innerMessage(error)}`,
+			{
+				cause: error,
+			},
+		);
+	}
 	try {
 		let result;
 		try {
@@ -283,6 +304,7 @@ export async function decryptToSpool(options: DecryptStreamOptions): Promise<Dec
 				);
 			}
 			// Second pass, buffered (see decrypt.ts, decryptTolerantInflate). Start a fresh spool.
+			await abort();
 			await spool.dispose();
 			const buffered = await decrypt({ ...options, data: await reread() });
 			const again = await Spool.create(options.tempDirectory ?? tmpdir());
@@ -297,6 +319,7 @@ export async function decryptToSpool(options: DecryptStreamOptions): Promise<Dec
 		const signatures = await reportSignatures(result.signatures, verificationKeys);
 		return resultFrom(spool, result.filename ?? '', signatures);
 	} catch (error) {
+		await abort();
 		await spool.dispose();
 		throw error;
 	}

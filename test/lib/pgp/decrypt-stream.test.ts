@@ -191,19 +191,21 @@ describe('decryptToSpool', () => {
 		expect(leftovers()).toEqual([]);
 	});
 
-	it('not for our key: NOT_FOR_US before anything is spooled', async () => {
-		const ciphertext = gpgEncrypt(other.home, plaintext.subarray(0, 1000), {
+	it('not for our key: NOT_FOR_US before anything is spooled; the input stream is closed', async () => {
+		const ciphertext = gpgEncrypt(other.home, plaintext, {
 			recipients: [other.fingerprint],
+			compressAlgo: 'none',
 		});
+		const input = streamOf(ciphertext);
 		const error = await caught(
-			decryptToSpool({
-				data: streamOf(ciphertext),
-				decryptionKeys: [key],
-				tempDirectory: spoolParent,
-			}),
+			decryptToSpool({ data: input, decryptionKeys: [key], tempDirectory: spoolParent }),
 		);
 		expect(error.code).toBe('NOT_FOR_US');
 		expect(leftovers()).toEqual([]);
+		// stopped early: the rest of the input is not read, and the stream (a file handle in
+		// n8n's binary store) is destroyed rather than left open
+		expect(input.destroyed).toBe(true);
+		expect(input.readableEnded).toBe(false);
 	});
 
 	it.each(['zlib', 'zip', 'bzip2'] as const)(
