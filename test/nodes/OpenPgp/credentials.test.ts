@@ -2,7 +2,12 @@
  * Credential tests of the OpenPGP node (methods.credentialTest) and the broken-key messages:
  * expired encryption subkey, revoked key, RSA-1024, wrong passphrase, private key in the public field.
  */
-import type { ICredentialTestFunctions } from 'n8n-workflow';
+import {
+	NodeHelpers,
+	type ICredentialTestFunctions,
+	type INode,
+	type INodeParameters,
+} from 'n8n-workflow';
 
 import { OpenPgp } from '../../../nodes/OpenPgp/OpenPgp.node';
 import {
@@ -55,6 +60,43 @@ describe('OpenPGP credential tests', () => {
 			},
 		);
 		expect(result.status).toBe('OK');
+	});
+
+	it("n8n's own NodeHelpers: which credentials each configuration needs (parameters as given, and with defaults)", () => {
+		const description = new OpenPgp().description;
+		const active = (parameters: Record<string, unknown>, withDefaults: boolean) => {
+			const resolved = withDefaults
+				? NodeHelpers.getNodeParameters(
+						description.properties,
+						parameters as INodeParameters,
+						true,
+						false,
+						{ typeVersion: 1 },
+						description,
+					)
+				: (parameters as INodeParameters);
+			const node = {
+				id: 'n',
+				name: 'OpenPGP',
+				type: 'n8n-nodes-chat-archive.openPgp',
+				typeVersion: 1,
+				position: [0, 0],
+				parameters: resolved ?? {},
+			} as INode;
+			return [...(NodeHelpers.getActiveCredentialTypes(node, description) ?? [])].sort();
+		};
+		for (const withDefaults of [true, false]) {
+			expect(active({ operation: 'encrypt' }, withDefaults)).toEqual(['openPgpPublicKeysApi']);
+			expect(active({ operation: 'encrypt', signWith: 'credential' }, withDefaults)).toEqual([
+				'openPgpPrivateKeyApi',
+				'openPgpPublicKeysApi',
+			]);
+			expect(active({ operation: 'decrypt' }, withDefaults)).toEqual(['openPgpPrivateKeyApi']);
+			// a leftover signWith from Encrypt does not matter once the operation changed
+			expect(active({ operation: 'verify', signWith: 'credential' }, withDefaults)).toEqual([
+				'openPgpPublicKeysApi',
+			]);
+		}
 	});
 
 	it('public keys OK: lists fingerprints, algorithm and expiry', async () => {
