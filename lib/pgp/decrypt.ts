@@ -164,7 +164,7 @@ export function classify(
 			},
 		);
 	}
-	if (/Unauthenticated|MDC|missing/i.test(inner)) {
+	if (/Unauthenticated|not authenticated|MDC|missing/i.test(inner)) {
 		return new PgpError(
 			'INTEGRITY',
 			`The message has no integrity protection (no MDC) and is refused: ${inner}`,

@@ -18,7 +18,7 @@ import {
 	type PrivateKey,
 	type PublicKey,
 } from '../../../lib/pgp';
-import { type GpgHome, gpg, gpgEncrypt, makeGpgHome, sqEncrypt } from '../../helpers/gpg';
+import { type GpgHome, gpg, gpgEncrypt, gpgRaw, makeGpgHome, sqEncrypt } from '../../helpers/gpg';
 
 /** A Node stream of `bytes` in 16 KiB chunks, as n8n's getBinaryStream gives. */
 function streamOf(bytes: Buffer): Readable {
@@ -188,6 +188,39 @@ describe('decryptToSpool', () => {
 		expect(error.message).toMatch(
 			/^The message is signed by key ID [0-9A-F]{16}, which is not among the verification keys\.$/,
 		);
+		expect(leftovers()).toEqual([]);
+	});
+
+	it('no-MDC message (gpg --rfc2440, 64 MiB): refused at once, before the data is read', async () => {
+		const rsa = other; // RSA-3072: --rfc2440 accepts RSA recipients
+		const rsaKey = await readPrivateKey({ armoredKey: rsa.secretKeyArmored });
+		const big = Buffer.alloc(64 * 1024 * 1024, 0x61);
+		const noMdc = gpg(
+			rsa.home,
+			['--trust-model', 'always', '--rfc2440', '--compress-algo', 'none'].concat([
+				'--cipher-algo',
+				'AES256',
+				'--recipient',
+				rsa.fingerprint,
+				'--encrypt',
+			]),
+			big,
+		);
+		// gpg itself refuses to decrypt it; its packet listing shows tag 9 without an MDC method
+		const listing = gpgRaw(rsa.home, ['--list-packets'], noMdc).stdout.toString();
+		expect(listing).toContain(':encrypted data packet:');
+		expect(listing).not.toContain('mdc_method');
+		const input = streamOf(noMdc);
+		const started = Date.now();
+		const error = await caught(
+			decryptToSpool({ data: input, decryptionKeys: [rsaKey], tempDirectory: spoolParent }),
+		);
+		expect(Date.now() - started).toBeLessThan(5000);
+		expect(error.code).toBe('INTEGRITY');
+		expect(error.message).toBe(
+			'The message has no integrity protection (no MDC) and is refused: Message is not authenticated.',
+		);
+		expect(input.readableEnded).toBe(false);
 		expect(leftovers()).toEqual([]);
 	});
 
