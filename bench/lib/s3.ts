@@ -17,6 +17,7 @@ import {
 
 import { createS3Client } from '../../lib/archive/client';
 import { withContentMd5 } from '../../lib/retention/store';
+import { mapLimit } from './stats';
 
 export interface StoreSettings {
 	endpoint: string;
@@ -104,9 +105,10 @@ export async function createBucket(client: S3Client, what: string, options: { ob
 export async function emptyBucket(client: S3Client, bucket: string): Promise<number> {
 	let removed = 0;
 	for (let pass = 0; pass < 5; pass++) {
+		// List everything first, then delete pages of 1000 four at a time.
+		const pages: Array<Array<{ Key: string; VersionId?: string }>> = [];
 		let keyMarker: string | undefined;
 		let versionIdMarker: string | undefined;
-		let failures = 0;
 		for (;;) {
 			const page = await client.send(
 				new ListObjectVersionsCommand({ Bucket: bucket, KeyMarker: keyMarker, VersionIdMarker: versionIdMarker, MaxKeys: 1000 }),
@@ -114,28 +116,26 @@ export async function emptyBucket(client: S3Client, bucket: string): Promise<num
 			const objects = [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])]
 				.filter((v) => v.Key)
 				.map((v) => ({ Key: v.Key!, VersionId: v.VersionId }));
-			if (objects.length > 0) {
-				const result = await client.send(
-					withContentMd5(new DeleteObjectsCommand({ Bucket: bucket, BypassGovernanceRetention: true, Delete: { Objects: objects, Quiet: true } })),
-				);
-				removed += objects.length - (result.Errors?.length ?? 0);
-				for (const error of result.Errors ?? []) {
-					failures += 1;
-					if (error.Key) {
-						await client
-							.send(
-								withContentMd5(
-									new PutObjectLegalHoldCommand({ Bucket: bucket, Key: error.Key, VersionId: error.VersionId, LegalHold: { Status: 'OFF' } }),
-								),
-							)
-							.catch(() => undefined);
-					}
-				}
-			}
+			if (objects.length > 0) pages.push(objects);
 			if (!page.IsTruncated) break;
 			keyMarker = page.NextKeyMarker;
 			versionIdMarker = page.NextVersionIdMarker;
 		}
+		let failures = 0;
+		await mapLimit(pages, 4, async (objects) => {
+			const result = await client.send(
+				withContentMd5(new DeleteObjectsCommand({ Bucket: bucket, BypassGovernanceRetention: true, Delete: { Objects: objects, Quiet: true } })),
+			);
+			removed += objects.length - (result.Errors?.length ?? 0);
+			for (const error of result.Errors ?? []) {
+				failures += 1;
+				if (error.Key) {
+					await client
+						.send(withContentMd5(new PutObjectLegalHoldCommand({ Bucket: bucket, Key: error.Key, VersionId: error.VersionId, LegalHold: { Status: 'OFF' } })))
+						.catch(() => undefined);
+				}
+			}
+		});
 		if (failures === 0) break;
 	}
 	return removed;
