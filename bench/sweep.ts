@@ -31,7 +31,7 @@ import { generateKey } from './lib/keys';
 import { machineLine } from './lib/machine';
 import { BENCH_PHONE_NUMBER_ID, prng } from './lib/records';
 import { collectGarbage, createBucket, engineClient, removeAllBuckets, removeBucket, RequestCounter, storeReachable, storeSettings } from './lib/s3';
-import { flag, fmt, hasFlag, mapLimit, now, numberFlag, progress, ratio } from './lib/stats';
+import { fmt, hasFlag, mapLimit, now, numberFlag, progress, ratio } from './lib/stats';
 import { table } from './lib/table';
 
 const PREFIX = 'archive';

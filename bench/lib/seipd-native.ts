@@ -20,7 +20,7 @@
  * Option `hashInWorker` moves the MDC's SHA-1 to a worker thread (AES-CFB is serial and stays on the
  * main thread), to use a second core when there is one.
  */
-import { createCipheriv, createHash, randomBytes, type Cipher, type Hash } from 'node:crypto';
+import { createCipheriv, createHash, randomBytes, type Cipheriv, type Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import * as openpgp from 'openpgp';
@@ -181,7 +181,7 @@ class WorkerSha1 {
 
 /** Encrypting transform: plaintext bytes in, binary OpenPGP message out. */
 export class NativeSeipdV1Encryptor extends Transform {
-	private readonly cipher: Cipher;
+	private readonly cipher: Cipheriv;
 	private readonly sha1: Hash | null;
 	private readonly workerSha1: WorkerSha1 | null;
 	private readonly literal: PartialFramer;
