@@ -7,6 +7,7 @@ import {
 	type INodeTypeDescription,
 } from 'n8n-workflow';
 
+import { runPerItem } from '../shared/runPerItem';
 import * as normalizeOutbound from './actions/normalizeOutbound.operation';
 
 /**
@@ -48,25 +49,11 @@ export class WhatsAppRecord implements INodeType {
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		const items = this.getInputData();
-		const results: INodeExecutionData[] = [];
-		for (let i = 0; i < items.length; i++) {
-			try {
-				const operation = this.getNodeParameter('operation', i) as string;
-				if (operation !== 'normalizeOutbound') {
-					throw new NodeOperationError(this.getNode(), `Unknown operation "${operation}"`, { itemIndex: i });
-				}
-				results.push(...(await normalizeOutbound.execute.call(this, i)));
-			} catch (error) {
-				if (this.continueOnFail()) {
-					results.push({ json: { error: { message: (error as Error).message } }, pairedItem: { item: i } });
-					continue;
-				}
-				throw error instanceof NodeOperationError
-					? error
-					: new NodeOperationError(this.getNode(), error as Error, { itemIndex: i });
-			}
-		}
-		return [results];
+		return await runPerItem.call(this, {
+			operations: { normalizeOutbound },
+			openContext: () => undefined,
+			toNodeError: (node, error, itemIndex) =>
+				error instanceof NodeOperationError ? error : new NodeOperationError(node, error as Error, { itemIndex }),
+		});
 	}
 }

@@ -1,17 +1,16 @@
-import type { S3Client } from '@aws-sdk/client-s3';
 import {
 	NodeApiError,
 	NodeOperationError,
-	type ICredentialDataDecryptedObject,
 	type IExecuteFunctions,
 	type INode,
 	type INodeProperties,
 	type JsonObject,
 } from 'n8n-workflow';
 
-import { ArchiveError, createS3Client, type ChecksumMode, type S3Settings } from '../../../lib/archive';
+import { ArchiveError } from '../../../lib/archive';
 import { PgpError } from '../../../lib/pgp';
 import { RetentionError, type RetentionPolicyInput } from '../../../lib/retention';
+import type { ArchiveStore } from '../../shared/archiveStore';
 
 /** Shared parameters: bucket override, prefix, and the retention classes. */
 export const commonDescription: INodeProperties[] = [
@@ -73,43 +72,9 @@ export const commonDescription: INodeProperties[] = [
 	},
 ];
 
-/** One S3 client per execution plus the credential's bucket and index key. */
-export interface SweeperContext {
-	client: S3Client;
-	bucket: string;
-	indexKey: string;
-}
+/** What every operation receives: one S3 client per execution plus the credential's bucket and index key. */
+export type SweeperContext = ArchiveStore;
 
-function settingsFromCredentials(credentials: ICredentialDataDecryptedObject): S3Settings {
-	return {
-		endpoint: String(credentials.endpoint ?? '').trim(),
-		region: String(credentials.region ?? '').trim() || 'us-east-1',
-		accessKeyId: String(credentials.accessKeyId ?? '').trim(),
-		secretAccessKey: String(credentials.secretAccessKey ?? ''),
-		sessionToken: credentials.sessionToken ? String(credentials.sessionToken) : undefined,
-		forcePathStyle: credentials.forcePathStyle !== false,
-		checksumMode: (credentials.checksumMode as ChecksumMode) || 'WHEN_REQUIRED',
-		ignoreTlsErrors: credentials.ignoreTlsErrors === true,
-	};
-}
-
-/**
- * Reads the `s3ArchiveApi` credential and builds the S3 client once per execution.
- *
- * @throws NodeOperationError when the endpoint or keys are unusable.
- */
-export async function getSweeperContext(this: IExecuteFunctions): Promise<SweeperContext> {
-	const credentials = await this.getCredentials('s3ArchiveApi');
-	try {
-		return {
-			client: createS3Client(settingsFromCredentials(credentials)),
-			bucket: String(credentials.bucket ?? '').trim(),
-			indexKey: String(credentials.indexKey ?? ''),
-		};
-	} catch (error) {
-		throw new NodeOperationError(this.getNode(), error as Error, { description: 'Check the S3 Archive Store credential' });
-	}
-}
 
 /** The node's bucket override, else the credential's. @throws NodeOperationError when both are empty. */
 export function resolveBucket(this: IExecuteFunctions, i: number, context: SweeperContext): string {

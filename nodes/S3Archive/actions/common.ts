@@ -1,15 +1,14 @@
-import type { S3Client } from '@aws-sdk/client-s3';
 import {
 	NodeApiError,
 	NodeOperationError,
-	type ICredentialDataDecryptedObject,
-	type IExecuteFunctions,
 	type INode,
 	type INodeProperties,
 	type JsonObject,
 } from 'n8n-workflow';
 
-import { ArchiveError, createS3Client, type ChecksumMode, type S3Settings } from '../../../lib/archive';
+import { ArchiveError } from '../../../lib/archive';
+import type { ArchiveStore } from '../../shared/archiveStore';
+
 
 /** The bucket override, shared by every operation. */
 export const bucketDescription: INodeProperties = {
@@ -32,47 +31,8 @@ export const prefixDescription: INodeProperties = {
 };
 
 /** What every operation receives: one S3 client per execution plus the credential's bucket and index key. */
-export interface ArchiveContext {
-	client: S3Client;
-	/** Bucket from the credential (a node parameter may override it). */
-	bucket: string;
-	/** Secret for pseudonyms and record ids (from the credential). */
-	indexKey: string;
-}
+export type ArchiveContext = ArchiveStore;
 
-/** Maps the `s3ArchiveApi` credential fields to engine settings. */
-export function settingsFromCredentials(credentials: ICredentialDataDecryptedObject): S3Settings {
-	return {
-		endpoint: String(credentials.endpoint ?? '').trim(),
-		region: String(credentials.region ?? '').trim() || 'us-east-1',
-		accessKeyId: String(credentials.accessKeyId ?? '').trim(),
-		secretAccessKey: String(credentials.secretAccessKey ?? ''),
-		sessionToken: credentials.sessionToken ? String(credentials.sessionToken) : undefined,
-		forcePathStyle: credentials.forcePathStyle !== false,
-		checksumMode: (credentials.checksumMode as ChecksumMode) || 'WHEN_REQUIRED',
-		ignoreTlsErrors: credentials.ignoreTlsErrors === true,
-	};
-}
-
-/**
- * Reads the `s3ArchiveApi` credential and builds the S3 client once for this execution.
- *
- * @throws NodeOperationError when the credential's endpoint or keys are unusable.
- */
-export async function getArchiveContext(this: IExecuteFunctions): Promise<ArchiveContext> {
-	const credentials = await this.getCredentials('s3ArchiveApi');
-	try {
-		return {
-			client: createS3Client(settingsFromCredentials(credentials)),
-			bucket: String(credentials.bucket ?? '').trim(),
-			indexKey: String(credentials.indexKey ?? ''),
-		};
-	} catch (error) {
-		throw new NodeOperationError(this.getNode(), error as Error, {
-			description: 'Check the S3 Archive Store credential',
-		});
-	}
-}
 
 /** The bucket to use: the node's override, else the credential's; throws naming both fields when empty. */
 export function resolveBucket(node: INode, override: string, context: ArchiveContext, itemIndex: number): string {

@@ -2,7 +2,7 @@ import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { ICredentialDataDecryptedObject, INodeCredentialTestResult } from 'n8n-workflow';
 
 import { createS3Client, toArchiveError } from '../../../lib/archive';
-import { settingsFromCredentials } from '../actions/common';
+import { settingsFromCredentials } from '../../shared/archiveStore';
 
 /**
  * Credential test for `s3ArchiveApi`: ListObjectsV2 with MaxKeys=1 on the credential's bucket

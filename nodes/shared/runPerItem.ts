@@ -1,0 +1,63 @@
+import type { IExecuteFunctions, INode, INodeExecutionData, NodeApiError, NodeOperationError } from 'n8n-workflow';
+
+/** One operation of a node: its per-item `execute`, given the execution's shared context. */
+export interface ItemOperation<Context> {
+	execute(this: IExecuteFunctions, itemIndex: number, context: Context): Promise<INodeExecutionData[]>;
+}
+
+/** How a node runs its operations: the operation table and the context shared by every item. */
+export interface PerItemRouting<Context> {
+	operations: Record<string, ItemOperation<Context>>;
+	/** Opens the context on the first item that needs it (e.g. one S3 client per execution). */
+	openContext(this: IExecuteFunctions): Promise<Context> | Context;
+	/** Releases the context after the last item (e.g. destroys the S3 client's sockets). */
+	closeContext?(context: Context): void;
+	/** Maps an engine error to n8n's error types (NodeOperationError / NodeApiError with itemIndex). */
+	toNodeError(node: INode, error: unknown, itemIndex: number): NodeApiError | NodeOperationError;
+}
+
+/**
+ * The one execute loop of the pack's action nodes (n8n v2 node shape: `actions/router.ts` picks the
+ * operation per item). Runs the selected `operation` parameter for every input item with one shared
+ * context; errors become NodeOperationError/NodeApiError with `itemIndex`. Under "Continue On Fail" a
+ * failed item yields `{ json: { error: { message, name, code, description? } }, pairedItem }` and
+ * the loop goes on, so no item is silently dropped.
+ *
+ * @throws NodeOperationError | NodeApiError for the first failing item unless Continue On Fail is on.
+ */
+export async function runPerItem<Context>(
+	this: IExecuteFunctions,
+	routing: PerItemRouting<Context>,
+): Promise<INodeExecutionData[][]> {
+	const items = this.getInputData();
+	const results: INodeExecutionData[] = [];
+	let context: Context | undefined;
+	try {
+		for (let i = 0; i < items.length; i++) {
+			try {
+				const operationName = this.getNodeParameter('operation', i) as string;
+				const operation = routing.operations[operationName];
+				if (!operation) throw new Error(`Unknown operation "${operationName}"`);
+				context ??= await routing.openContext.call(this);
+				results.push(...(await operation.execute.call(this, i, context)));
+			} catch (error) {
+				const nodeError = routing.toNodeError(this.getNode(), error, i);
+				if (!this.continueOnFail()) throw nodeError;
+				results.push({
+					json: {
+						error: {
+							message: nodeError.message,
+							name: nodeError.name,
+							code: (error as { code?: string })?.code ?? null,
+							...(nodeError.description ? { description: nodeError.description } : {}),
+						},
+					},
+					pairedItem: { item: i },
+				});
+			}
+		}
+	} finally {
+		if (context !== undefined) routing.closeContext?.(context);
+	}
+	return [results];
+}
