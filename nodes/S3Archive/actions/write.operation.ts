@@ -74,7 +74,7 @@ export const description: INodeProperties[] = [
 				type: 'string',
 				default: 'media',
 				description:
-					'Binary property holding the encrypted media of the record (as the WhatsApp Capture Trigger emits with Download Media and Encrypt at Capture); written beside the record as <record ID>.media.pgp when present. Empty: never write media.',
+					'Binary property holding the encrypted media of the record (as the WhatsApp Capture Trigger emits with Download Media and Encrypt at Capture); written beside the record as [record ID].media.pgp when present. Empty: never write media.',
 			},
 			{
 				displayName: 'Object Key',
