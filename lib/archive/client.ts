@@ -5,19 +5,65 @@ import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { ArchiveError, type S3Settings } from './types';
 
 /**
+ * Time limits of the HTTP requests a client makes (all optional, in milliseconds; `0` disables the
+ * connection or request limit).
+ * Without them a store that accepts the connection and never answers hangs a write (and the S3
+ * Archive node, and a webhook answered after the workflow) forever: the AWS SDK's default handler
+ * has no timeout. A request that times out fails with `TimeoutError`, which the SDK retries like any
+ * transient error (3 attempts in all) before the call throws.
+ */
+export interface S3Timeouts {
+	/** Connecting (TCP, TLS) to the endpoint. Default {@link DEFAULT_TIMEOUTS}.connectionTimeoutMs (5 s). */
+	connectionTimeoutMs?: number;
+	/**
+	 * Sending a request and receiving the response headers (a response body that follows is not
+	 * bounded). Long enough for one multipart part or a single PutObject on a slow link. Default
+	 * 120 s.
+	 */
+	requestTimeoutMs?: number;
+	/**
+	 * The same for HEAD requests (HeadObject, HeadBucket): a metadata lookup the store answers in
+	 * milliseconds. Every write starts with a HeadObject, so a stalled store fails a write after
+	 * about 3 × this instead of 3 × `requestTimeoutMs`. Default 5 s; `0`: HEAD requests get
+	 * `requestTimeoutMs` like the others.
+	 */
+	headTimeoutMs?: number;
+}
+
+/** Defaults of {@link S3Timeouts}. */
+export const DEFAULT_TIMEOUTS: Required<S3Timeouts> = {
+	connectionTimeoutMs: 5_000,
+	requestTimeoutMs: 120_000,
+	headTimeoutMs: 5_000,
+};
+
+function timeout(value: number | undefined, fallback: number, name: string): number {
+	if (value === undefined || value === null) return fallback;
+	if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+		throw new ArchiveError(`${name} must be a number of milliseconds ≥ 0`, { code: 'InvalidInput' });
+	}
+	return Math.floor(value);
+}
+
+/**
  * Builds an `S3Client` for an S3-compatible store from plain settings.
  *
  * - `forcePathStyle` defaults to `true`; `checksumMode` defaults to `WHEN_REQUIRED` and is applied to
  *   both `requestChecksumCalculation` and `responseChecksumValidation` (AWS SDK v3 ≥ 3.729 otherwise
  *   sends CRC32 / `aws-chunked` bodies that R2, B2, older MinIO and RGW 16 streams reject).
  * - `ignoreTlsErrors: true` installs an `https.Agent({ rejectUnauthorized: false })`.
+ * - Requests are time-limited ({@link S3Timeouts}, defaults {@link DEFAULT_TIMEOUTS}: connect 5 s,
+ *   request until the response headers 120 s, HEAD requests 5 s), through the SDK's Node handler
+ *   (`@smithy/node-http-handler` `connectionTimeout`, `requestTimeout`, `throwOnRequestTimeout: true`
+ *   so a breach is an error, not a logged warning); a timed-out attempt is retried by the SDK.
  * - Every `UploadPart` carries `Content-MD5` (added by a build-step middleware), so multipart uploads
  *   into Object Lock buckets satisfy stores that demand an integrity header on every part
  *   (S3 API reference, UploadPart / "Content-MD5"; Object Lock "Checksum required").
  *
- * @throws ArchiveError `InvalidInput` when the endpoint is not an http(s) URL or keys are missing.
+ * @throws ArchiveError `InvalidInput` when the endpoint is not an http(s) URL, keys are missing or a
+ * timeout is not a number ≥ 0.
  */
-export function createS3Client(settings: S3Settings): S3Client {
+export function createS3Client(settings: S3Settings & S3Timeouts): S3Client {
 	const url = URL.canParse(settings.endpoint) ? new URL(settings.endpoint) : null;
 	if (!url) {
 		throw new ArchiveError(
@@ -35,6 +81,9 @@ export function createS3Client(settings: S3Settings): S3Client {
 			code: 'InvalidInput',
 		});
 	}
+	const connectionTimeout = timeout(settings.connectionTimeoutMs, DEFAULT_TIMEOUTS.connectionTimeoutMs, 'connectionTimeoutMs');
+	const requestTimeout = timeout(settings.requestTimeoutMs, DEFAULT_TIMEOUTS.requestTimeoutMs, 'requestTimeoutMs');
+	const headTimeout = timeout(settings.headTimeoutMs, DEFAULT_TIMEOUTS.headTimeoutMs, 'headTimeoutMs');
 	const checksumMode = settings.checksumMode ?? 'WHEN_REQUIRED';
 	const config: S3ClientConfig = {
 		endpoint: settings.endpoint,
@@ -48,10 +97,25 @@ export function createS3Client(settings: S3Settings): S3Client {
 		requestChecksumCalculation: checksumMode,
 		responseChecksumValidation: checksumMode,
 	};
-	if (settings.ignoreTlsErrors) {
-		config.requestHandler = { httpsAgent: new HttpsAgent({ rejectUnauthorized: false }) };
-	}
+	config.requestHandler = {
+		connectionTimeout,
+		requestTimeout,
+		throwOnRequestTimeout: true,
+		...(settings.ignoreTlsErrors ? { httpsAgent: new HttpsAgent({ rejectUnauthorized: false }) } : {}),
+	};
 	const client = new S3Client(config);
+	// HEAD requests get their own, shorter limit: the handler takes a per-request `requestTimeout`.
+	const handler = client.config.requestHandler as unknown as {
+		handle: (request: { method?: string }, options?: { requestTimeout?: number }) => Promise<unknown>;
+	};
+	const handle = handler.handle.bind(handler);
+	handler.handle = async (request, options = {}) =>
+		await handle(
+			request,
+			headTimeout > 0 && options.requestTimeout === undefined && request.method === 'HEAD'
+				? { ...options, requestTimeout: headTimeout }
+				: options,
+		);
 	client.middlewareStack.add(
 		(next, context) => async (args) => {
 			const request = args.request as { headers?: Record<string, string>; body?: unknown };
