@@ -5,6 +5,7 @@
 #                                 not running, build + `npm pack` the pack, run the jest e2e suite
 #                                 (jest.e2e.config.js); the suite starts/stops n8n through this script;
 #                                 on exit every n8n this script started is stopped by its pid file.
+#   n8n-e2e.sh bench              bench/webhook-latency.ts (acknowledgement latency, 50 sequential / concurrent)
 #   n8n-e2e.sh install            install n8n@$N8N_VERSION on Node 24 into the cache (skipped when there)
 #   n8n-e2e.sh pack               build the pack from a snapshot (E2E_PACK_FROM=HEAD|worktree), `npm pack` it;
 #                                 prints the tarball path
@@ -278,6 +279,20 @@ do_test() {
   return $rc
 }
 
+do_bench() {
+  do_install
+  local started_store=0
+  if ! bash scripts/s3-local.sh env >/dev/null 2>&1; then started_store=1; fi
+  eval "$(bash scripts/s3-local.sh start)"
+  # shellcheck disable=SC2064
+  trap "bash '$REPO/scripts/n8n-e2e.sh' stop-all; if [ $started_store = 1 ] && [ \"\${KEEP_S3:-0}\" != 1 ]; then bash '$REPO/scripts/s3-local.sh' stop >/dev/null 2>&1 || true; fi" EXIT
+  mkdir -p "$E2E_DIR"
+  do_stop_all
+  do_pack >/dev/null
+  export E2E_DIR N8N_E2E_SCRIPT="$REPO/scripts/n8n-e2e.sh"
+  npx tsx bench/webhook-latency.ts
+}
+
 case "${1:-}" in
   install) do_install ;;
   pack) mkdir -p "$E2E_DIR"; do_pack ;;
@@ -287,5 +302,6 @@ case "${1:-}" in
   stop-all) do_stop_all ;;
   bin) echo "$N8N_BIN" ;;
   test) shift; do_test "$@" ;;
-  *) echo "usage: $0 test [jest args] | install | pack | start <dir> | stop <dir> | stop-all | bin" >&2; exit 2 ;;
+  bench) do_bench ;;
+  *) echo "usage: $0 test [jest args] | bench | install | pack | start <dir> | stop <dir> | stop-all | bin" >&2; exit 2 ;;
 esac
