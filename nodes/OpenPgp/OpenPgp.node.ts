@@ -1,10 +1,6 @@
 import {
 	NodeConnectionTypes,
-	type ICredentialDataDecryptedObject,
-	type ICredentialTestFunctions,
-	type ICredentialsDecrypted,
 	type IExecuteFunctions,
-	type INodeCredentialTestResult,
 	type INodeExecutionData,
 	type INodeType,
 	type INodeTypeDescription,
@@ -16,7 +12,7 @@ import * as inspectKey from './actions/inspectKey.operation';
 import { router } from './actions/router';
 import * as sign from './actions/sign.operation';
 import * as verify from './actions/verify.operation';
-import { testPrivateKeyCredential, testPublicKeysCredential } from './methods/credentialTest';
+import { credentialTest } from '../shared/credentialTests';
 
 /**
  * OpenPGP: encrypts items to keys the team holds, in a form GnuPG 2.2 and sq read by default;
@@ -108,22 +104,7 @@ export class OpenPgp implements INodeType {
 		],
 	};
 
-	methods = {
-		credentialTest: {
-			async openPgpPublicKeysApiTest(
-				this: ICredentialTestFunctions,
-				credential: ICredentialsDecrypted<ICredentialDataDecryptedObject>,
-			): Promise<INodeCredentialTestResult> {
-				return await testPublicKeysCredential(credential.data ?? {});
-			},
-			async openPgpPrivateKeyApiTest(
-				this: ICredentialTestFunctions,
-				credential: ICredentialsDecrypted<ICredentialDataDecryptedObject>,
-			): Promise<INodeCredentialTestResult> {
-				return await testPrivateKeyCredential(credential.data ?? {});
-			},
-		},
-	};
+	methods = { credentialTest };
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		return await router.call(this);

@@ -1,17 +1,12 @@
 import {
 	NodeConnectionTypes,
-	type ICredentialDataDecryptedObject,
-	type ICredentialsDecrypted,
-	type ICredentialTestFunctions,
 	type IExecuteFunctions,
-	type INodeCredentialTestResult,
 	type INodeExecutionData,
 	type INodeType,
 	type INodeTypeDescription,
 } from 'n8n-workflow';
 
-import { testPrivateKeyCredential } from '../OpenPgp/methods/credentialTest';
-import { testS3ArchiveCredential } from '../S3Archive/methods/credentialTest';
+import { credentialTest } from '../shared/credentialTests';
 
 import { commonDescription } from './actions/common';
 import * as execute from './actions/execute.operation';
@@ -101,22 +96,7 @@ export class RetentionSweeper implements INodeType {
 		],
 	};
 
-	methods = {
-		credentialTest: {
-			async s3ArchiveApiTest(
-				this: ICredentialTestFunctions,
-				credential: ICredentialsDecrypted<ICredentialDataDecryptedObject>,
-			): Promise<INodeCredentialTestResult> {
-				return await testS3ArchiveCredential(credential.data ?? {});
-			},
-			async openPgpPrivateKeyApiTest(
-				this: ICredentialTestFunctions,
-				credential: ICredentialsDecrypted<ICredentialDataDecryptedObject>,
-			): Promise<INodeCredentialTestResult> {
-				return await testPrivateKeyCredential(credential.data ?? {});
-			},
-		},
-	};
+	methods = { credentialTest };
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		return await router.call(this);

@@ -1,10 +1,6 @@
 import {
 	NodeConnectionTypes,
-	type ICredentialDataDecryptedObject,
-	type ICredentialTestFunctions,
-	type ICredentialsDecrypted,
 	type IExecuteFunctions,
-	type INodeCredentialTestResult,
 	type INodeExecutionData,
 	type INodeType,
 	type INodeTypeDescription,
@@ -19,7 +15,7 @@ import * as seal from './actions/seal.operation';
 import * as setupCheck from './actions/setupCheck.operation';
 import * as verify from './actions/verify.operation';
 import * as write from './actions/write.operation';
-import { testS3ArchiveCredential } from './methods/credentialTest';
+import { credentialTest } from '../shared/credentialTests';
 
 /**
  * S3 Archive: writes encrypted records to S3-compatible storage once, under a key layout that
@@ -45,12 +41,14 @@ export class S3Archive implements INodeType {
 				// decrypts (Get with Decrypt, Export), signs (Seal), or gives Verify the signer's public key
 				name: 'openPgpPrivateKeyApi',
 				required: false,
+				testedBy: 'openPgpPrivateKeyApiTest',
 				displayOptions: { show: { operation: ['get', 'seal', 'verify', 'export'] } },
 			},
 			{
 				// the seal signer's public key(s) for Verify (else the private key's public part is used)
 				name: 'openPgpPublicKeysApi',
 				required: false,
+				testedBy: 'openPgpPublicKeysApiTest',
 				displayOptions: { show: { operation: ['verify'] } },
 			},
 		],
@@ -118,16 +116,7 @@ export class S3Archive implements INodeType {
 		],
 	};
 
-	methods = {
-		credentialTest: {
-			async s3ArchiveApiTest(
-				this: ICredentialTestFunctions,
-				credential: ICredentialsDecrypted<ICredentialDataDecryptedObject>,
-			): Promise<INodeCredentialTestResult> {
-				return await testS3ArchiveCredential(credential.data ?? {});
-			},
-		},
-	};
+	methods = { credentialTest };
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		return await router.call(this);

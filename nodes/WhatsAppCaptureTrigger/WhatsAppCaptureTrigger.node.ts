@@ -13,6 +13,7 @@ import {
 	KNOWN_STATUS_VALUES,
 	MESSAGE_FIELDS,
 } from '../../lib/capture';
+import { credentialTest } from '../shared/credentialTests';
 import { subscriptionMethods } from './subscription';
 import { captureWebhook } from './webhook';
 
@@ -78,6 +79,7 @@ export class WhatsAppCaptureTrigger implements INodeType {
 			{
 				name: 'openPgpPublicKeysApi',
 				required: true,
+				testedBy: 'openPgpPublicKeysApiTest',
 				displayOptions: { show: { encryptAtCapture: [true] } },
 			},
 		],
@@ -313,6 +315,8 @@ export class WhatsAppCaptureTrigger implements INodeType {
 			},
 		],
 };
+
+	methods = { credentialTest };
 
 	webhookMethods = { default: subscriptionMethods };
 

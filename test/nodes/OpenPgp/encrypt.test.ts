@@ -208,7 +208,7 @@ describe('OpenPGP node: Encrypt', () => {
 		const { output } = await runOpenPgp({ parameters, items, credentials, continueOnFail: true });
 		expect(output).toHaveLength(3);
 		expect(output[1]).toEqual({
-			json: { error: 'Field "text" not found in the item' },
+			json: { error: expect.objectContaining({ message: 'Field "text" not found in the item' }) },
 			pairedItem: { item: 1 },
 		});
 		expect(gpgDecrypt(alice.home, binaryBytes(output[2].binary!.data)).toString()).toBe('ok too');
@@ -265,6 +265,6 @@ describe('OpenPGP node: Encrypt', () => {
 			credentials,
 			continueOnFail: true,
 		});
-		expect(String(output[0].json.error)).toContain("binary file 'data'");
+		expect(String((output[0].json.error as { message: string }).message)).toContain("binary file 'data'");
 	});
 });

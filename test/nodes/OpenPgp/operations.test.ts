@@ -116,7 +116,7 @@ describe('OpenPGP node: Decrypt', () => {
 			continueOnFail: true,
 		});
 		expect(output[0]).toEqual({
-			json: { error: 'The message is not signed, but a valid signature is required.' },
+			json: { error: expect.objectContaining({ message: 'The message is not signed, but a valid signature is required.' }) },
 			pairedItem: { item: 0 },
 		});
 	});
@@ -136,7 +136,7 @@ describe('OpenPGP node: Decrypt', () => {
 				credentials,
 				continueOnFail: true,
 			});
-			expect(String(limited.output[0].json.error)).toMatch(
+			expect(String((limited.output[0].json.error as { message: string }).message)).toMatch(
 				/Maximum decompressed message size exceeded/,
 			);
 			const unlimited = await runOpenPgp({

@@ -191,7 +191,7 @@ describe('WhatsApp Capture Trigger: description', () => {
 		expect(description.credentials).toEqual([
 			{ name: 'whatsAppCaptureApi', required: true, displayOptions: { show: { provider: ['metaCloud'] } } },
 			{ name: 'twilioWhatsAppApi', required: true, displayOptions: { show: { provider: ['twilio'] } } },
-			{ name: 'openPgpPublicKeysApi', required: true, displayOptions: { show: { encryptAtCapture: [true] } } },
+			{ name: 'openPgpPublicKeysApi', required: true, testedBy: 'openPgpPublicKeysApiTest', displayOptions: { show: { encryptAtCapture: [true] } } },
 		]);
 		expect(description.webhooks).toEqual([
 			{ name: 'setup', httpMethod: 'GET', responseMode: 'onReceived', path: 'webhook' },
