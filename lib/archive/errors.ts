@@ -14,8 +14,52 @@ interface SdkErrorShape {
 	name?: string;
 	Code?: string;
 	message?: string;
-	$metadata?: { httpStatusCode?: number; requestId?: string };
+	$metadata?: { httpStatusCode?: number; requestId?: string; attempts?: number };
 	$fault?: string;
+}
+
+/**
+ * What an error keeps of a failed store call as its `cause`: plain data, never the SDK error itself.
+ * An AWS SDK error carries `$response` (whose `body` is the live `IncomingMessage`; through its
+ * socket the signed request headers are reachable: `Authorization` with the access key id, and
+ * `x-amz-security-token` with temporary credentials), so any logger or error tracker that
+ * serializes errors deeply could leak them.
+ */
+export interface PlainStoreError {
+	name: string;
+	/** The store's error code (`AccessDenied`…), when it sent one. */
+	Code?: string;
+	/** A Node network error code (`ECONNRESET`, `ETIMEDOUT`…), when there is one. */
+	code?: string;
+	message: string;
+	/** `client` or `server`, as the SDK classified it. */
+	$fault?: string;
+	$metadata: { httpStatusCode?: number; requestId?: string; attempts?: number };
+}
+
+/**
+ * A plain copy of an SDK / network error: `{ name, Code, code, message, $fault, $metadata:
+ * { httpStatusCode, requestId, attempts } }` (strings and numbers only). No `$response`, request,
+ * socket, nested cause or extra field of the store's error body (AWS puts `AWSAccessKeyId`,
+ * `StringToSign`, `CanonicalRequest` on SignatureDoesNotMatch) is kept.
+ */
+export function plainStoreError(error: unknown): PlainStoreError {
+	const e = (error !== null && typeof error === 'object' ? error : {}) as SdkErrorShape & { code?: unknown };
+	const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+	const number = (value: unknown): number | undefined => (typeof value === 'number' ? value : undefined);
+	const metadata = e.$metadata !== null && typeof e.$metadata === 'object' ? e.$metadata : {};
+	const plain: PlainStoreError = {
+		name: text(e.name) ?? 'Error',
+		message: text(e.message) ?? (typeof error === 'string' ? error : ''),
+		$metadata: {},
+	};
+	if (text(e.Code)) plain.Code = e.Code;
+	if (text(e.code)) plain.code = e.code as string;
+	if (text(e.$fault)) plain.$fault = e.$fault;
+	if (number(metadata.httpStatusCode) !== undefined) plain.$metadata.httpStatusCode = metadata.httpStatusCode;
+	if (text(metadata.requestId)) plain.$metadata.requestId = metadata.requestId;
+	if (number(metadata.attempts) !== undefined) plain.$metadata.attempts = metadata.attempts;
+	return plain;
 }
 
 /** The store's error code (`AccessDenied`…), or the SDK / network error name. */
@@ -60,7 +104,8 @@ function hintFor(code: string, status: number | undefined, context: StoreCallCon
 /**
  * Wraps an AWS SDK / network error into an {@link ArchiveError} that keeps the store's code,
  * HTTP status, message and request id, names the operation, bucket and key, and adds a fix hint
- * when one is known. Never includes a request or response body.
+ * when one is known. Never includes a request or response body: `cause` is a
+ * {@link plainStoreError} copy, not the SDK error (which references the live response and socket).
  */
 export function toArchiveError(error: unknown, context: StoreCallContext): ArchiveError {
 	if (error instanceof ArchiveError) return error;
@@ -80,6 +125,6 @@ export function toArchiveError(error: unknown, context: StoreCallContext): Archi
 		storeMessage,
 		requestId: e.$metadata?.requestId,
 		hint,
-		cause: error,
+		cause: plainStoreError(error),
 	});
 }

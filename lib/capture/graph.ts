@@ -100,7 +100,7 @@ export async function graphRequest(endpoint: GraphEndpoint, request: GraphReques
 			redirect: 'error',
 		});
 	} catch (error) {
-		throw new GraphApiError(`Graph API ${where} failed: ${networkReason(error)}`, { status: 0, cause: error });
+		throw new GraphApiError(`Graph API ${where} failed: ${networkReason(error)}`, { status: 0, cause: plainFetchError(error) });
 	}
 	const text = await response.text();
 	let json: unknown;
@@ -142,6 +142,25 @@ function describePath(path: string): string {
 		.split('/')
 		.map((segment) => (/^[A-Za-z0-9_.-]{1,64}$/.test(segment) ? segment : '…'))
 		.join('/');
+}
+
+/**
+ * A plain copy of a fetch failure kept as `GraphApiError.cause`: `{ name, message, code?, cause?: {
+ * name, message, code? } }`, strings only. The raw error is not kept: it belongs to the HTTP client
+ * (undici), whose objects may reach the connection and the request, and the request carries the
+ * `Authorization: Bearer` token.
+ */
+export function plainFetchError(error: unknown): { name: string; message: string; code?: string; cause?: { name: string; message: string; code?: string } } {
+	const flat = (value: unknown) => {
+		const e = (value !== null && typeof value === 'object' ? value : {}) as { name?: unknown; message?: unknown; code?: unknown };
+		return {
+			name: typeof e.name === 'string' ? e.name : 'Error',
+			message: typeof e.message === 'string' ? e.message : '',
+			...(typeof e.code === 'string' ? { code: e.code } : {}),
+		};
+	};
+	const inner = (error as { cause?: unknown } | null)?.cause;
+	return { ...flat(error), ...(inner !== null && typeof inner === 'object' ? { cause: flat(inner) } : {}) };
 }
 
 /** A short, content-free description of a fetch failure (`timeout`, `ECONNREFUSED`, …). */

@@ -2,6 +2,8 @@
  * Types of the retention engine (`lib/retention`): the policy, legal-hold matters, the sweep plan,
  * the execution result and the deletion report. Plain TypeScript: no n8n import.
  */
+import { plainStoreError } from '../archive/errors';
+import { ArchiveError } from '../archive/types';
 
 /** One retention class as configured: name → ISO 8601 duration, with a minimum-age floor. */
 export interface RetentionClassInput {
@@ -241,7 +243,14 @@ export type RetentionErrorCode =
 	| 'MatterAlreadyActive'
 	| 'StoreError';
 
-/** The one error class of the retention engine; never contains object bodies or secrets. */
+/**
+ * The one error class of the retention engine; never contains object bodies or secrets.
+ *
+ * `cause` keeps the engine's own errors (RetentionError, ArchiveError) as they are; any other cause
+ * (an AWS SDK or network error) is reduced to a plain copy (`plainStoreError`: name, Code, code,
+ * message, $fault, $metadata { httpStatusCode, requestId, attempts }), because the SDK error
+ * references the live response, its socket and the signed request headers.
+ */
 export class RetentionError extends Error {
 	readonly code: RetentionErrorCode | string;
 	/** Store error code (`AccessDenied`…) when a store call failed. */
@@ -253,7 +262,13 @@ export class RetentionError extends Error {
 		message: string,
 		options: { storeCode?: string; httpStatusCode?: number; cause?: unknown } = {},
 	) {
-		super(message, options.cause === undefined ? undefined : { cause: options.cause });
+		const cause = options.cause;
+		super(
+			message,
+			cause === undefined
+				? undefined
+				: { cause: cause instanceof RetentionError || cause instanceof ArchiveError ? cause : plainStoreError(cause) },
+		);
 		this.name = 'RetentionError';
 		this.code = code;
 		this.storeCode = options.storeCode;

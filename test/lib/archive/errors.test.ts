@@ -1,4 +1,5 @@
 import { ArchiveError, toArchiveError } from '../../../lib/archive';
+import { plainStoreError } from '../../../lib/archive/errors';
 
 const sdkError = (name: string, status: number, message: string) =>
 	Object.assign(new Error(message), { name, $fault: 'client', $metadata: { httpStatusCode: status, requestId: 'req-1' } });
@@ -31,5 +32,40 @@ describe('toArchiveError', () => {
 		expect(error.httpStatusCode).toBeUndefined();
 		expect(error.code).toBe('ECONNREFUSED');
 		expect(error.message).toMatch(/ECONNREFUSED/);
+	});
+});
+
+describe('toArchiveError keeps no raw SDK error', () => {
+	it('cause is a plain copy: name, Code, code, message, $fault, $metadata { httpStatusCode, requestId, attempts } only', () => {
+		const socket = { _httpMessage: { _header: 'Authorization: AWS4-HMAC-SHA256 Credential=AKIDSECRET/…' } };
+		const raw = Object.assign(new Error('Please reduce your request rate.'), {
+			name: 'SlowDown',
+			Code: 'SlowDown',
+			$fault: 'server',
+			$metadata: { httpStatusCode: 503, requestId: 'req-9', attempts: 3, totalRetryDelay: 400, cfId: 'x' },
+			$response: { statusCode: 503, body: { socket } },
+			AWSAccessKeyId: 'AKIDSECRET',
+			StringToSign: 'AWS4-HMAC-SHA256\n…',
+		});
+		const error = toArchiveError(raw, { operation: 'PutObject', bucket: 'b', key: 'k' });
+		expect(error.cause).toEqual({
+			name: 'SlowDown',
+			Code: 'SlowDown',
+			message: 'Please reduce your request rate.',
+			$fault: 'server',
+			$metadata: { httpStatusCode: 503, requestId: 'req-9', attempts: 3 },
+		});
+		expect(error.cause).not.toBe(raw);
+		expect(Object.getPrototypeOf(error.cause)).toBe(Object.prototype);
+		expect(JSON.stringify(error.cause)).not.toMatch(/AKIDSECRET|StringToSign|_header/);
+		expect(error).toMatchObject({ code: 'SlowDown', httpStatusCode: 503, requestId: 'req-9' });
+	});
+
+	it('a network error keeps its code; junk causes do not throw', () => {
+		const error = toArchiveError(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET', $metadata: { attempts: 3 } }), { operation: 'PutObject' });
+		expect(error.cause).toEqual({ name: 'Error', code: 'ECONNRESET', message: 'socket hang up', $metadata: { attempts: 3 } });
+		expect(plainStoreError(null)).toEqual({ name: 'Error', message: '', $metadata: {} });
+		expect(plainStoreError('boom')).toEqual({ name: 'Error', message: 'boom', $metadata: {} });
+		expect(plainStoreError({ name: 7, message: { x: 1 }, $metadata: 'x' })).toEqual({ name: 'Error', message: '', $metadata: {} });
 	});
 });
