@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import { Transform, type Readable } from 'node:stream';
 import {
+	AbortMultipartUploadCommand,
 	HeadObjectCommand,
+	ListMultipartUploadsCommand,
 	PutObjectCommand,
 	type PutObjectCommandInput,
 	type S3Client,
@@ -205,6 +207,51 @@ export async function writeObject(
 	}
 }
 
+/**
+ * Aborts the incomplete multipart uploads of exactly `key` (ListMultipartUploads with Prefix = key,
+ * paged; uploads of longer keys sharing the prefix are left alone). Called before a new multipart
+ * upload of the key: an earlier upload of the same key is the leftover of an interrupted attempt to
+ * write the same record (its AbortMultipartUpload did not reach the store), since keys are derived
+ * from the record. Best effort: a listing or abort that fails (keys without
+ * s3:ListBucketMultipartUploads / s3:AbortMultipartUpload, store trouble) is ignored — the upload
+ * itself then reports any real store failure, and the lifecycle rule compiled by
+ * `compileLifecycle` aborts what is left after a day.
+ *
+ * A multipart upload of the same key running at that moment in *another* process is aborted too: that
+ * writer fails (its caller retries and then finds the object, `duplicate`); nothing is lost, because
+ * both were writing the same record. Writers in the same process never meet here (single-flight, see
+ * {@link writeObject}).
+ *
+ * @returns the number of uploads aborted.
+ */
+async function abortEarlierUploads(client: S3Client, bucket: string, key: string): Promise<number> {
+	let aborted = 0;
+	let keyMarker: string | undefined;
+	let uploadIdMarker: string | undefined;
+	try {
+		for (let page = 0; page < 100; page++) {
+			const listed = await client.send(
+				new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: key, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }),
+			);
+			for (const upload of listed.Uploads ?? []) {
+				if (upload.Key !== key || !upload.UploadId) continue;
+				try {
+					await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: upload.UploadId }));
+					aborted += 1;
+				} catch {
+					// best effort (see above)
+				}
+			}
+			if (!listed.IsTruncated || (!listed.NextKeyMarker && !listed.NextUploadIdMarker)) break;
+			keyMarker = listed.NextKeyMarker;
+			uploadIdMarker = listed.NextUploadIdMarker;
+		}
+	} catch {
+		// best effort (see above)
+	}
+	return aborted;
+}
+
 /** Hashes a stream: SHA-256 hex and byte count; keeps the bytes when they fit in `keepUpTo`. */
 async function hashStream(
 	stream: Readable,
@@ -259,7 +306,10 @@ function verifyingStream(expectedSha256: string, expectedSize: number): Transfor
  * `@aws-sdk/lib-storage` `Upload` in parts of `partSize` (≥ 5 MiB, whatever chunk sizes the source
  * yields), each part with Content-MD5 (see `createS3Client`); memory stays near
  * `partSize × queueSize`. On any failure the multipart upload is aborted (AbortMultipartUpload), so no
- * partial object remains. The upload is verified against the first-pass hash before completion.
+ * partial object remains. When that abort cannot reach the store (store stopped mid-upload), the
+ * parts stay as an incomplete upload: the next attempt for the key aborts it first (earlier uploads
+ * of exactly this key, ListMultipartUploads), and the lifecycle rule from `compileLifecycle` aborts
+ * uploads never retried after a day. The upload is verified against the first-pass hash before completion.
  *
  * Duplicates: HeadObject is checked first, and `If-None-Match: *` is also sent on
  * CompleteMultipartUpload (S3 conditional writes). Stores that ignore the header on
@@ -289,6 +339,7 @@ export async function writeObjectStream(
 	}
 	const existing = await findExisting(options.client, options.bucket, options.key);
 	if (existing) return existing;
+	await abortEarlierUploads(options.client, options.bucket, options.key);
 
 	const source = await options.openBody();
 	const verified = source.pipe(verifyingStream(first.sha256, first.size));

@@ -21,6 +21,12 @@ import type { RetentionClass, RetentionPolicy, RetentionPolicyInput } from './ty
  *    are removed D days after they stopped being current);
  * 2. Filter `<prefix>/<class>/`: `Expiration.ExpiredObjectDeleteMarker` (a marker left alone is removed).
  *
+ * Plus one rule for the whole archive, ID `chat-archive:<prefix>/:incomplete-uploads`: filter
+ * `<prefix>/`, `AbortIncompleteMultipartUpload.DaysAfterInitiation` = 1. A multipart upload whose
+ * abort could not reach the store (store stopped mid-upload) otherwise keeps its parts — ciphertext,
+ * billed storage, invisible to listings — forever; the writer also aborts earlier uploads of a key
+ * before it uploads that key again (`writeObjectStream`), this rule catches the ones never retried.
+ *
  * D is the longest the class duration can be in days (from any start day) plus 1 for the end of the
  * record's day. Lifecycle age counts from the object's creation, never earlier than its record date,
  * so the store expires nothing before the sweeper would. Versions under Object Lock retention or a
@@ -31,6 +37,9 @@ import type { RetentionClass, RetentionPolicy, RetentionPolicyInput } from './ty
 
 /** ID prefix of the rules this module owns. */
 export const LIFECYCLE_RULE_PREFIX = 'chat-archive:';
+
+/** Days after initiation at which the store aborts an incomplete multipart upload under the prefix. */
+export const ABORT_INCOMPLETE_UPLOAD_DAYS = 1;
 
 /** Longest number of days `duration` can span (over many start days), plus one for the record's day. */
 export function lifecycleDays(retentionClass: Pick<RetentionClass, 'retention'>): number {
@@ -53,7 +62,8 @@ export interface CompiledLifecycle {
 }
 
 /**
- * Compiles a policy into lifecycle rules (see the module comment). Pure; no store call.
+ * Compiles a policy into lifecycle rules (see the module comment): two per class, then one that
+ * aborts incomplete multipart uploads under the prefix. Pure; no store call.
  *
  * @throws RetentionError `InvalidPolicy` / `PolicyBelowMinimum` as `resolvePolicy`.
  */
@@ -84,7 +94,14 @@ export function compileLifecycle(policyInput: RetentionPolicy | RetentionPolicyI
 				`older versions are removed ${days} days after they stopped being current; lone delete markers are removed.`,
 		);
 	}
+	rules.push({
+		ID: `${LIFECYCLE_RULE_PREFIX}${policy.prefix}/:incomplete-uploads`,
+		Status: 'Enabled',
+		Filter: { Prefix: `${policy.prefix}/` },
+		AbortIncompleteMultipartUpload: { DaysAfterInitiation: ABORT_INCOMPLETE_UPLOAD_DAYS },
+	});
 	notes.push(
+		`${policy.prefix}/: multipart uploads left incomplete (an interrupted upload whose abort did not reach the store) are aborted ${ABORT_INCOMPLETE_UPLOAD_DAYS} day after they started, their parts removed.`,
 		'Versions under Object Lock retention or with the legal-hold flag ON are never removed by the store; matters are honoured only through that flag (Place Hold sets it on Object Lock buckets).',
 		'Lifecycle deletions leave no per-object receipts; run the sweeper (Execute) where signed deletion reports are required.',
 	);
@@ -125,6 +142,7 @@ const canonical = (rule: LifecycleRule | undefined) =>
 				Days: rule.Expiration?.Days,
 				Marker: rule.Expiration?.ExpiredObjectDeleteMarker ?? undefined,
 				Noncurrent: rule.NoncurrentVersionExpiration?.NoncurrentDays,
+				AbortIncomplete: rule.AbortIncompleteMultipartUpload?.DaysAfterInitiation,
 			})
 		: '';
 

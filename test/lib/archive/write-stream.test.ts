@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { ListMultipartUploadsCommand, type S3Client } from '@aws-sdk/client-s3';
+import { AbortMultipartUploadCommand, CreateMultipartUploadCommand, ListMultipartUploadsCommand, UploadPartCommand, type S3Client } from '@aws-sdk/client-s3';
 
 import { ArchiveError, createS3Client, writeObjectStream } from '../../../lib/archive';
 import { listAllKeys, makeBucket, s3Settings } from '../../helpers/s3';
@@ -81,5 +81,25 @@ describe('writeObjectStream against the local store', () => {
 		expect(JSON.stringify((error as Error).message)).toMatch(/changed/);
 		expect(await listAllKeys(client, bucket, 'stream/changing')).toEqual([]);
 		expect((await client.send(new ListMultipartUploadsCommand({ Bucket: bucket }))).Uploads ?? []).toEqual([]);
+	});
+
+	it('aborts incomplete uploads of exactly its key (leftovers of an interrupted attempt) before uploading; other keys untouched', async () => {
+		const key = 'stream/leftover.pgp';
+		const leftover = async (k: string) => {
+			const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: k }));
+			const part = Buffer.alloc(1024, 7);
+			await client.send(new UploadPartCommand({ Bucket: bucket, Key: k, UploadId, PartNumber: 1, Body: part, ContentMD5: createHash('md5').update(part).digest('base64') }));
+			return UploadId!;
+		};
+		const first = await leftover(key);
+		const second = await leftover(key);
+		const longer = await leftover(`${key}.media.pgp`); // shares the prefix, another key
+		const uploads = async () =>
+			((await client.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: 'stream/leftover' }))).Uploads ?? []).map((u) => `${u.Key}#${u.UploadId}`).sort();
+		expect(await uploads()).toEqual([`${key}#${first}`, `${key}#${second}`, `${key}.media.pgp#${longer}`].sort());
+		const result = await writeObjectStream({ client, bucket, key, openBody: () => patternStream(6 * MiB, 64 * 1024), partSize: 5 * MiB });
+		expect(result).toMatchObject({ status: 'created', size: 6 * MiB });
+		expect(await uploads()).toEqual([`${key}.media.pgp#${longer}`]);
+		await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: `${key}.media.pgp`, UploadId: longer }));
 	});
 });

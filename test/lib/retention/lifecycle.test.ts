@@ -26,7 +26,7 @@ it('counts the longest span of the duration plus the record day', () => {
 	expect(lifecycleDays({ retention: 'P5Y' })).toBe(5 * 365 + 2 + 1);
 });
 
-it('compiles two rules per class prefix', () => {
+it('compiles two rules per class prefix, and one aborting incomplete multipart uploads under the prefix', () => {
 	const { rules, notes } = compileLifecycle(POLICY);
 	expect(rules).toEqual([
 		{
@@ -39,8 +39,15 @@ it('compiles two rules per class prefix', () => {
 		{ ID: 'chat-archive:archive/default:markers', Status: 'Enabled', Filter: { Prefix: 'archive/default/' }, Expiration: { ExpiredObjectDeleteMarker: true } },
 		expect.objectContaining({ ID: 'chat-archive:archive/mifid:expire', Expiration: { Days: 1828 } }),
 		expect.objectContaining({ ID: 'chat-archive:archive/mifid:markers' }),
+		{
+			ID: 'chat-archive:archive/:incomplete-uploads',
+			Status: 'Enabled',
+			Filter: { Prefix: 'archive/' },
+			AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+		},
 	]);
 	expect(notes.join(' ')).toMatch(/legal-hold/);
+	expect(notes.join(' ')).toMatch(/incomplete.*aborted 1 day after/);
 	expect(() => compileLifecycle({ prefix: 'archive', classes: [{ name: 'sec-17a-4', retention: 'P1Y' }] })).toThrow(/minimum/);
 });
 
@@ -52,7 +59,7 @@ it('shows, then applies, keeping rules of others and replacing only ours', async
 	const shown = await showLifecycle({ client, bucket, policy: POLICY });
 	expect(shown.applied).toBe(false);
 	expect(shown.current.map((r) => r.ID)).toEqual(['someone-else']);
-	expect(shown.changed).toHaveLength(4);
+	expect(shown.changed).toHaveLength(5);
 	const untouched = await client.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket }));
 	expect(untouched.Rules!.map((r) => r.ID)).toEqual(['someone-else']);
 
@@ -60,8 +67,12 @@ it('shows, then applies, keeping rules of others and replacing only ours', async
 	expect(applied.applied).toBe(true);
 	const stored = await client.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket }));
 	expect(stored.Rules!.map((r) => r.ID).sort()).toEqual(
-		['someone-else', 'chat-archive:archive/default:expire', 'chat-archive:archive/default:markers', 'chat-archive:archive/mifid:expire', 'chat-archive:archive/mifid:markers'].sort(),
+		['someone-else', 'chat-archive:archive/default:expire', 'chat-archive:archive/default:markers', 'chat-archive:archive/mifid:expire', 'chat-archive:archive/mifid:markers', 'chat-archive:archive/:incomplete-uploads'].sort(),
 	);
+	// the store keeps the abort rule as sent
+	const uploads = stored.Rules!.find((r) => r.ID === 'chat-archive:archive/:incomplete-uploads')!;
+	expect(uploads.AbortIncompleteMultipartUpload?.DaysAfterInitiation).toBe(1);
+	expect(uploads.Filter?.Prefix ?? uploads.Prefix).toBe('archive/');
 	const expire = stored.Rules!.find((r) => r.ID === 'chat-archive:archive/mifid:expire')!;
 	expect(expire.Expiration?.Days).toBe(1828);
 	expect(expire.NoncurrentVersionExpiration?.NoncurrentDays).toBe(1828);
@@ -71,5 +82,5 @@ it('shows, then applies, keeping rules of others and replacing only ours', async
 	const narrowed = await applyLifecycle({ client, bucket, policy: { prefix: 'archive', classes: [POLICY.classes[0]] } });
 	expect(narrowed.removed.sort()).toEqual(['chat-archive:archive/mifid:expire', 'chat-archive:archive/mifid:markers']);
 	const after = await client.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket }));
-	expect(after.Rules!.map((r) => r.ID).sort()).toEqual(['chat-archive:archive/default:expire', 'chat-archive:archive/default:markers', 'someone-else']);
+	expect(after.Rules!.map((r) => r.ID).sort()).toEqual(['chat-archive:archive/:incomplete-uploads', 'chat-archive:archive/default:expire', 'chat-archive:archive/default:markers', 'someone-else']);
 });
