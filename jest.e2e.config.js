@@ -10,6 +10,6 @@ module.exports = {
 	transform: {
 		'^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.test.json' }],
 	},
-	testTimeout: 180000,
+	testTimeout: 300000,
 	maxWorkers: 1,
 };
