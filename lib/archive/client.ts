@@ -18,7 +18,9 @@ export interface S3Timeouts {
 	/**
 	 * Sending a request and receiving the response headers (a response body that follows is not
 	 * bounded). Long enough for one multipart part or a single PutObject on a slow link. Default
-	 * 120 s.
+	 * 120 s. Note: the SDK's Node handler also waits up to this long for `100 Continue` before it
+	 * sends a body of 2 MiB or more (`Expect: 100-continue`); stores and proxies answer at once, as
+	 * HTTP/1.1 requires, but one that never does would make such uploads time out.
 	 */
 	requestTimeoutMs?: number;
 	/**
@@ -36,6 +38,17 @@ export const DEFAULT_TIMEOUTS: Required<S3Timeouts> = {
 	requestTimeoutMs: 120_000,
 	headTimeoutMs: 5_000,
 };
+
+/** Which store a client talks to (endpoint URL), for per-store bookkeeping such as write single-flight. */
+const storeIdentities = new WeakMap<S3Client, string>();
+
+/**
+ * The endpoint URL a client made by {@link createS3Client} talks to (`undefined` for other clients):
+ * clients built separately (one per n8n execution) for the same store share it.
+ */
+export function clientStoreIdentity(client: S3Client): string | undefined {
+	return storeIdentities.get(client);
+}
 
 function timeout(value: number | undefined, fallback: number, name: string): number {
 	if (value === undefined || value === null) return fallback;
@@ -104,6 +117,7 @@ export function createS3Client(settings: S3Settings & S3Timeouts): S3Client {
 		...(settings.ignoreTlsErrors ? { httpsAgent: new HttpsAgent({ rejectUnauthorized: false }) } : {}),
 	};
 	const client = new S3Client(config);
+	storeIdentities.set(client, `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`);
 	// HEAD requests get their own, shorter limit: the handler takes a per-request `requestTimeout`.
 	const handler = client.config.requestHandler as unknown as {
 		handle: (request: { method?: string }, options?: { requestTimeout?: number }) => Promise<unknown>;

@@ -2,16 +2,34 @@ import { createHash } from 'node:crypto';
 import { Transform, type Readable } from 'node:stream';
 import {
 	AbortMultipartUploadCommand,
+	DeleteObjectCommand,
 	HeadObjectCommand,
 	ListMultipartUploadsCommand,
+	ListObjectVersionsCommand,
 	PutObjectCommand,
 	type PutObjectCommandInput,
 	type S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 
+import { clientStoreIdentity } from './client';
 import { storeErrorCode, storeHttpStatus, toArchiveError } from './errors';
 import { ArchiveError, type WriteOptions, type WriteResult } from './types';
+
+/**
+ * Result of {@link writeObject} / {@link writeObjectStream}: a {@link WriteResult}, plus
+ * `extraVersionId` in the one case where this call left a surplus version behind.
+ */
+export interface ArchiveWriteResult extends WriteResult {
+	/**
+	 * Only with `status: 'duplicate'`, after a race in a versioned bucket: the version *this call*
+	 * created although an older version of the key already existed (another writer won), and which
+	 * could not be deleted — it carries Object Lock retention or a legal hold (sent with the write,
+	 * or the bucket's default retention), or the delete failed. It is another ciphertext of the same
+	 * record (nothing lost, nothing overwritten), kept visible here instead of hidden.
+	 */
+	extraVersionId?: string;
+}
 
 /** Metadata key (`x-amz-meta-sha256`) holding the SHA-256 hex of the stored ciphertext. */
 export const SHA256_METADATA_KEY = 'sha256';
@@ -84,6 +102,143 @@ function commonParams(options: WriteOptions, sha256: string): PutObjectCommandIn
 	};
 }
 
+/** Writes in progress in this process, per store + bucket + key (see {@link singleFlight}). */
+const inFlight = new Map<string, Promise<ArchiveWriteResult>>();
+const anonymousClients = new WeakMap<S3Client, string>();
+let anonymousClientCount = 0;
+
+function flightKey(client: S3Client, bucket: string, key: string): string {
+	let store = clientStoreIdentity(client);
+	if (store === undefined) {
+		store = anonymousClients.get(client);
+		if (store === undefined) {
+			store = `client#${++anonymousClientCount}`;
+			anonymousClients.set(client, store);
+		}
+	}
+	return JSON.stringify([store, bucket, key]);
+}
+
+/**
+ * Single-flight per store (endpoint of {@link createS3Client}; other clients: per client) + bucket +
+ * key in this process: while a write of the key is running, a second writer does not go to the store
+ * but waits for the first and returns its outcome as `duplicate` (same version id, etag, size,
+ * sha256; without the first writer's `extraVersionId`). When the first write fails, a waiter writes
+ * itself. This covers Meta's concurrent retries of one delivery reaching the same n8n process.
+ */
+async function singleFlight(
+	client: S3Client,
+	bucket: string,
+	key: string,
+	write: () => Promise<ArchiveWriteResult>,
+): Promise<ArchiveWriteResult> {
+	const id = flightKey(client, bucket, key);
+	for (let running = inFlight.get(id); running; running = inFlight.get(id)) {
+		try {
+			const first: ArchiveWriteResult = { ...(await running), status: 'duplicate' };
+			delete first.extraVersionId;
+			return first;
+		} catch {
+			// the first writer failed: write ourselves (unless another waiter already started)
+		}
+	}
+	const promise = write();
+	inFlight.set(id, promise);
+	try {
+		return await promise;
+	} finally {
+		if (inFlight.get(id) === promise) inFlight.delete(id);
+	}
+}
+
+/** The versions (not delete markers) of exactly `key`, newest first, as the store lists them. */
+async function versionsOfKey(
+	client: S3Client,
+	bucket: string,
+	key: string,
+): Promise<Array<{ versionId: string; etag: string | null; size: number | null }>> {
+	const out: Array<{ versionId: string; etag: string | null; size: number | null }> = [];
+	let keyMarker: string | undefined;
+	let versionIdMarker: string | undefined;
+	for (let page = 0; page < 1000; page++) {
+		const listed = await client.send(
+			new ListObjectVersionsCommand({ Bucket: bucket, Prefix: key, KeyMarker: keyMarker, VersionIdMarker: versionIdMarker }),
+		);
+		for (const version of listed.Versions ?? []) {
+			if (version.Key === key && version.VersionId) {
+				out.push({ versionId: version.VersionId, etag: stripQuotes(version.ETag), size: version.Size ?? null });
+			}
+		}
+		// versions of `key` come before those of longer keys sharing the prefix
+		if (!listed.IsTruncated || listed.NextKeyMarker !== key) break;
+		keyMarker = listed.NextKeyMarker;
+		versionIdMarker = listed.NextVersionIdMarker;
+	}
+	return out;
+}
+
+/**
+ * After a `created` write in a versioned bucket: did another writer store this key first? RGW 16
+ * ignores `If-None-Match: *` in versioned buckets, so writers racing past the HeadObject pre-check
+ * each create a version. ListObjectVersions (Prefix = key) orders the key's versions newest first:
+ *
+ * - no version older than ours → we won: `created` unchanged;
+ * - an older one exists → `duplicate` describing the *oldest* version (the one every racer keeps),
+ *   and our own version is deleted by VersionId — unless we sent Object Lock retention or a legal
+ *   hold with it (it cannot be deleted; not even tried), or the delete fails (e.g. the bucket's
+ *   default retention locked it): then `extraVersionId` names it.
+ *
+ * When the listing fails (e.g. keys without s3:ListBucketVersions) the `created` result stands.
+ */
+async function settleVersionRace(
+	client: S3Client,
+	options: WriteOptions,
+	created: ArchiveWriteResult,
+): Promise<ArchiveWriteResult> {
+	const own = created.versionId;
+	if (created.status !== 'created' || !own || own === 'null') return created;
+	const { bucket, key } = options;
+	let versions: Awaited<ReturnType<typeof versionsOfKey>>;
+	try {
+		versions = await versionsOfKey(client, bucket, key);
+	} catch {
+		return created;
+	}
+	const index = versions.findIndex((version) => version.versionId === own);
+	if (index < 0 || index === versions.length - 1) return created;
+	const winner = versions[versions.length - 1];
+	let sha256: string | null = null;
+	let etag = winner.etag;
+	let size = winner.size;
+	try {
+		const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key, VersionId: winner.versionId }));
+		sha256 = head.Metadata?.[SHA256_METADATA_KEY] ?? null;
+		etag = stripQuotes(head.ETag) ?? etag;
+		size = head.ContentLength ?? size;
+	} catch {
+		// details of the winner are optional
+	}
+	let extraVersionId: string | undefined = own;
+	if (!lockSent(options)) {
+		try {
+			await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key, VersionId: own }));
+			extraVersionId = undefined;
+		} catch {
+			// locked by the bucket's default retention, or the store failed: reported below
+		}
+	}
+	return {
+		status: 'duplicate',
+		bucket,
+		key,
+		versionId: winner.versionId,
+		etag,
+		size,
+		sha256,
+		...(extraVersionId ? { extraVersionId } : {}),
+	};
+}
+
 function isPreconditionFailed(error: unknown): boolean {
 	return storeHttpStatus(error) === 412 || storeErrorCode(error) === 'PreconditionFailed';
 }
@@ -141,15 +296,29 @@ async function duplicateAfterPreconditionFailed(client: S3Client, bucket: string
  * ciphertext SHA-256 in `x-amz-meta-sha256`.
  *
  * - A new key → `{ status: 'created', versionId, etag, size, sha256 }`.
- * - The key already exists → `{ status: 'duplicate', … }` describing the *existing* object
- *   (HeadObject), not an error: a retried delivery maps to the same key.
+ * - The key already exists → `{ status: 'duplicate', … }` describing the *existing* object, not an
+ *   error: a retried delivery maps to the same key.
  *
- * Duplicate detection is two-fold: a HeadObject before the PUT (unless `precheck: false`), and
- * `If-None-Match: *` on the PUT (412 PreconditionFailed → duplicate). The pre-check is needed because
- * Ceph RGW 16 ignores `If-None-Match: *` in *versioned* buckets (every Object Lock bucket is versioned)
- * and silently stores a second version; it honours it in unversioned buckets, as AWS and MinIO do in
- * both. On such a store two writers racing between the HeadObject and the PUT can both create a
- * version of the same key (both are kept; nothing is lost or overwritten).
+ * Duplicate detection, in layers:
+ * 1. Single-flight in the process (per store + bucket + key): a concurrent second writer of the key
+ *    waits for the first and gets its outcome as `duplicate` with the first one's version id.
+ * 2. HeadObject before the PUT (unless `precheck: false`), and `If-None-Match: *` on the PUT
+ *    (412 PreconditionFailed → duplicate). The pre-check is needed because Ceph RGW 16 ignores
+ *    `If-None-Match: *` in *versioned* buckets (every Object Lock bucket is versioned) and silently
+ *    stores another version; it honours it in unversioned buckets, as AWS and MinIO do in both.
+ * 3. In a versioned bucket, after a `created` PUT: ListObjectVersions (Prefix = key). When an older
+ *    version of the key exists (a writer in another process won the race between HeadObject and
+ *    PUT, or the store stored a PUT whose response was lost and the SDK retried it), the result is
+ *    `duplicate` describing the oldest version, and this call's own version is deleted by VersionId.
+ *
+ * Remaining race (several processes, or stores that ignore If-None-Match, *with Object Lock*): when
+ * the losing version carries retention or a legal hold — sent with this write, or the bucket's
+ * default retention — it cannot be deleted. The result is then `duplicate` with `extraVersionId`
+ * naming the surplus version (another ciphertext of the same record; nothing lost or overwritten);
+ * the sweeper removes it with the rest of the key when its retention ends. A writer in another
+ * process that read the losing version with its HeadObject before it was deleted reports that
+ * (then deleted) version id with its `duplicate`. See docs/FORMAT.md, "Duplicates and versions".
+ *
  * Write-only keys (HeadObject → 403) skip the pre-check and rely on If-None-Match; a duplicate is
  * then reported with null versionId, etag, size and sha256.
  * - `objectLock` sends `x-amz-object-lock-mode` / `-retain-until-date` (and legal hold when asked).
@@ -165,18 +334,26 @@ export async function writeObject(
 		/** HeadObject before the PUT to detect duplicates on stores that ignore If-None-Match (default true). */
 		precheck?: boolean;
 	},
-): Promise<WriteResult> {
+): Promise<ArchiveWriteResult> {
 	validateOptions(options);
-	const body = options.body;
-	if (!(body instanceof Uint8Array)) {
+	if (!(options.body instanceof Uint8Array)) {
 		throw new ArchiveError('body must be a Buffer or Uint8Array', { code: 'InvalidInput' });
 	}
+	return await singleFlight(options.client, options.bucket, options.key, async () => await putOnce(options));
+}
+
+/** {@link writeObject} without the single-flight (the caller holds it). */
+async function putOnce(
+	options: WriteOptions & { client: S3Client; body: Buffer | Uint8Array; precheck?: boolean },
+): Promise<ArchiveWriteResult> {
+	const body = options.body;
 	if (options.precheck !== false) {
 		const existing = await findExisting(options.client, options.bucket, options.key);
 		if (existing) return existing;
 	}
 	const sha256 = createHash('sha256').update(body).digest('hex');
 	const contentMd5 = createHash('md5').update(body).digest('base64');
+	let created: ArchiveWriteResult;
 	try {
 		const result = await options.client.send(
 			new PutObjectCommand({
@@ -187,7 +364,7 @@ export async function writeObject(
 				IfNoneMatch: '*',
 			}),
 		);
-		return {
+		created = {
 			status: 'created',
 			bucket: options.bucket,
 			key: options.key,
@@ -205,6 +382,7 @@ export async function writeObject(
 			objectLockSent: lockSent(options),
 		});
 	}
+	return await settleVersionRace(options.client, options, created);
 }
 
 /**
@@ -311,31 +489,36 @@ function verifyingStream(expectedSha256: string, expectedSize: number): Transfor
  * of exactly this key, ListMultipartUploads), and the lifecycle rule from `compileLifecycle` aborts
  * uploads never retried after a day. The upload is verified against the first-pass hash before completion.
  *
- * Duplicates: HeadObject is checked first, and `If-None-Match: *` is also sent on
- * CompleteMultipartUpload (S3 conditional writes). Stores that ignore the header on
- * CompleteMultipartUpload leave a race between the HeadObject and the completion: two concurrent
- * writers of the same key could both create a version (both are kept in a versioned bucket).
- * ETag and version id are read with HeadObject after completion (RGW 16 returns an empty ETag from
- * CompleteMultipartUpload).
+ * Duplicates: as {@link writeObject} — single-flight in the process, HeadObject first,
+ * `If-None-Match: *` on CompleteMultipartUpload (S3 conditional writes), and in a versioned bucket
+ * the ListObjectVersions check after completion (a losing version is deleted, or reported as
+ * `extraVersionId` when it is locked). ETag and version id are read with HeadObject after
+ * completion (RGW 16 returns an empty ETag from CompleteMultipartUpload).
  *
  * @throws ArchiveError as {@link writeObject}; `SourceChanged` when the two passes differ.
  */
-export async function writeObjectStream(
-	options: WriteOptions & {
-		client: S3Client;
-		/** Opens a fresh stream over the same bytes; called twice. */
-		openBody: () => Readable | Promise<Readable>;
-		/** Multipart part size in bytes (default 8 MiB, minimum 5 MiB). */
-		partSize?: number;
-		/** Parts uploaded in parallel (default 2). */
-		queueSize?: number;
-	},
-): Promise<WriteResult> {
+export async function writeObjectStream(options: StreamWriteOptions): Promise<ArchiveWriteResult> {
 	validateOptions(options);
+	return await singleFlight(options.client, options.bucket, options.key, async () => await uploadOnce(options));
+}
+
+/** Options of {@link writeObjectStream}. */
+type StreamWriteOptions = WriteOptions & {
+	client: S3Client;
+	/** Opens a fresh stream over the same bytes; called twice. */
+	openBody: () => Readable | Promise<Readable>;
+	/** Multipart part size in bytes (default 8 MiB, minimum 5 MiB). */
+	partSize?: number;
+	/** Parts uploaded in parallel (default 2). */
+	queueSize?: number;
+};
+
+/** {@link writeObjectStream} without the single-flight (the caller holds it). */
+async function uploadOnce(options: StreamWriteOptions): Promise<ArchiveWriteResult> {
 	const partSize = Math.max(MIN_PART_SIZE, options.partSize ?? DEFAULT_PART_SIZE);
 	const first = await hashStream(await options.openBody(), partSize);
 	if (first.kept) {
-		return await writeObject({ ...options, body: first.kept, precheck: true });
+		return await putOnce({ ...options, body: first.kept, precheck: true });
 	}
 	const existing = await findExisting(options.client, options.bucket, options.key);
 	if (existing) return existing;
@@ -369,7 +552,7 @@ export async function writeObjectStream(
 		const head = await options.client.send(
 			new HeadObjectCommand({ Bucket: options.bucket, Key: options.key, ...(versionId ? { VersionId: versionId } : {}) }),
 		);
-		return {
+		return await settleVersionRace(options.client, options, {
 			status: 'created',
 			bucket: options.bucket,
 			key: options.key,
@@ -377,7 +560,7 @@ export async function writeObjectStream(
 			etag: stripQuotes(head.ETag),
 			size: head.ContentLength ?? first.size,
 			sha256: first.sha256,
-		};
+		});
 	} catch (error) {
 		if (storeHttpStatus(error) === 403) {
 			// write-only keys: the upload succeeded, only its description is unavailable

@@ -184,3 +184,82 @@ describe('writeObject with keys that may not read (bucket policy denies s3:GetOb
 		}
 	});
 });
+
+describe('writeObject: racing writers of one key (RGW 16 ignores If-None-Match in versioned buckets)', () => {
+	let client: S3Client;
+	let lockBucket: string;
+	let versionedBucket: string;
+	let plainBucket: string;
+	const versionsOf = async (bucket: string, key: string) =>
+		((await client.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: key }))).Versions ?? []).filter((v) => v.Key === key).map((v) => v.VersionId);
+
+	beforeAll(async () => {
+		client = createS3Client(s3Settings());
+		lockBucket = await makeBucket(client, { objectLock: true });
+		versionedBucket = await makeBucket(client, { versioning: true });
+		plainBucket = await makeBucket(client);
+	});
+	afterAll(() => client?.destroy());
+
+	it.each([
+		['Object Lock (versioned)', () => lockBucket],
+		['versioned', () => versionedBucket],
+		['unversioned', () => plainBucket],
+	])('%s bucket: 6 concurrent writers in one process → one created, 5 duplicates of its version, one version', async (_label, bucketOf) => {
+		const bucket = bucketOf();
+		const key = `race/${randomBytes(8).toString('hex')}.pgp`;
+		// two clients for the same endpoint (as two n8n executions build them): one single-flight
+		const other = createS3Client(s3Settings());
+		try {
+			const results = await Promise.all(
+				Array.from({ length: 6 }, (_, i) => writeObject({ client: i % 2 ? other : client, bucket, key, body: randomBytes(100 + i) })),
+			);
+			const created = results.filter((r) => r.status === 'created');
+			expect(created).toHaveLength(1);
+			for (const r of results.filter((x) => x.status === 'duplicate')) {
+				expect(r).toEqual({ ...created[0], status: 'duplicate' });
+			}
+			expect(await versionsOf(bucket, key)).toHaveLength(1);
+		} finally {
+			other.destroy();
+		}
+	});
+
+	it('a writer in another process that raced past the pre-check: its own version is deleted, the older one reported', async () => {
+		const key = `race/${randomBytes(8).toString('hex')}.pgp`;
+		const body = randomBytes(64);
+		const first = await writeObject({ client, bucket: versionedBucket, key, body });
+		expect(first.status).toBe('created');
+		// the loser's PUT reaches the store after the winner's (its HeadObject saw nothing)
+		const loser = await writeObject({ client, bucket: versionedBucket, key, body: randomBytes(70), precheck: false });
+		expect(loser).toEqual({ ...first, status: 'duplicate' });
+		expect(loser.extraVersionId).toBeUndefined();
+		expect(await versionsOf(versionedBucket, key)).toEqual([first.versionId]);
+		expect(await getObjectBytes(client, versionedBucket, key)).toEqual(body);
+	});
+
+	it('a losing version under Object Lock cannot be deleted: duplicate with extraVersionId, both versions kept', async () => {
+		const key = `race/${randomBytes(8).toString('hex')}.pgp`;
+		const objectLock = { mode: 'GOVERNANCE' as const, retainUntil: new Date(Date.now() + 24 * 3600 * 1000) };
+		const first = await writeObject({ client, bucket: lockBucket, key, body: randomBytes(64), objectLock });
+		const loser = await writeObject({ client, bucket: lockBucket, key, body: randomBytes(70), objectLock, precheck: false });
+		expect(loser.status).toBe('duplicate');
+		expect(loser.versionId).toBe(first.versionId);
+		expect(loser.extraVersionId).toEqual(expect.any(String));
+		expect(loser.extraVersionId).not.toBe(first.versionId);
+		expect((await versionsOf(lockBucket, key)).sort()).toEqual([first.versionId, loser.extraVersionId].sort());
+		for (const versionId of [first.versionId!, loser.extraVersionId!]) {
+			await client.send(new DeleteObjectCommand({ Bucket: lockBucket, Key: key, VersionId: versionId, BypassGovernanceRetention: true }));
+		}
+	});
+
+	it('the first writer failing does not fail the waiters: the next one writes', async () => {
+		const key = `race/${randomBytes(8).toString('hex')}.pgp`;
+		const results = await Promise.allSettled([
+			writeObject({ client, bucket: plainBucket, key, body: randomBytes(10), objectLock: { mode: 'GOVERNANCE', retainUntil: new Date(Date.now() + 3600_000) } }), // no Object Lock on this bucket → fails
+			writeObject({ client, bucket: plainBucket, key, body: randomBytes(10) }),
+		]);
+		expect(results[0].status).toBe('rejected');
+		expect(results[1]).toMatchObject({ status: 'fulfilled', value: { status: 'created' } });
+	});
+});
