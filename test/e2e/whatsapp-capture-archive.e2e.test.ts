@@ -288,6 +288,7 @@ describe('template whatsapp-capture-archive in a real n8n (community package fro
 		const executionsBefore = sql(n8n.dbPath, 'select count(*) as n from execution_entity')[0].n;
 		const statuses: number[] = [];
 		const expected: number[] = [];
+		const bodies: Record<number, string> = {};
 		const isJson = (b: Buffer) => {
 			try {
 				JSON.parse(b.toString('utf8'));
@@ -306,7 +307,10 @@ describe('template whatsapp-capture-archive in a real n8n (community package fro
 				[mutated, sign(body)],
 				[body, sign(body).replace('sha256=', 'sha1=')],
 			] as Array<[Buffer, string | undefined]>) {
-				statuses.push((await post(webhookUrl, payload, signature)).status);
+				const answer = await post(webhookUrl, payload, signature);
+				statuses.push(answer.status);
+				if (!bodies[answer.status])
+					bodies[answer.status] = `${answer.contentType} ${answer.text.slice(0, 300)}`;
 				// a body that is no longer JSON is refused by n8n's body parser (422) before the node runs
 				expected.push(isJson(payload) ? 401 : 422);
 			}
@@ -315,6 +319,7 @@ describe('template whatsapp-capture-archive in a real n8n (community package fro
 			statuses.filter((s) => s === 401).length,
 			statuses.filter((s) => s === 422).length,
 		]);
+		note('refused deliveries: first answer per status', bodies);
 		expect(statuses).toEqual(expected);
 		expect(await listAllKeys(s3, bucket)).toEqual([]);
 		expect(sql(n8n.dbPath, 'select count(*) as n from execution_entity')[0].n).toBe(
