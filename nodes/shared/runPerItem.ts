@@ -20,8 +20,10 @@ export interface PerItemRouting<Context> {
  * The one execute loop of the pack's action nodes (n8n v2 node shape: `actions/router.ts` picks the
  * operation per item). Runs the selected `operation` parameter for every input item with one shared
  * context; errors become NodeOperationError/NodeApiError with `itemIndex`. Under "Continue On Fail" a
- * failed item yields `{ json: { error: { message, name, code, description? } }, pairedItem }` and
- * the loop goes on, so no item is silently dropped.
+ * failed item yields `{ json: { error: { message, name, code, description? } }, binary, pairedItem }`
+ * and the loop goes on, so no item is silently dropped: the failed input's binary properties travel
+ * with the error, so an error branch ("On Error: Continue (using error output)", where n8n merges the
+ * input item's JSON back in) can still archive what could not be processed.
  *
  * @throws NodeOperationError | NodeApiError for the first failing item unless Continue On Fail is on.
  */
@@ -52,6 +54,7 @@ export async function runPerItem<Context>(
 							...(nodeError.description ? { description: nodeError.description } : {}),
 						},
 					},
+					...(items[i].binary ? { binary: items[i].binary } : {}),
 					pairedItem: { item: i },
 				});
 			}

@@ -1,9 +1,10 @@
 /**
- * The walking skeleton, end to end on real parts: the template `workflows/whatsapp-capture-archive.json`
- * runs in real n8n-core (in-process, behind a loopback HTTP server); every fixture delivery is signed
- * with the app secret and POSTed to the trigger's production URL; the records are encrypted by the
- * OpenPGP node and written by the S3 Archive node to the local Ceph RGW store; each object is then
- * decrypted by `gpg` and compared with the record the trigger emitted.
+ * The capture template end to end on real parts: `workflows/whatsapp-capture-archive.json` runs in
+ * real n8n-core (in-process, behind a loopback HTTP server); every fixture delivery is signed with the
+ * app secret and POSTed to the trigger's production URL; the trigger normalizes and encrypts each
+ * record inside itself (Encrypt at Capture, so no plaintext enters n8n), the S3 Archive node writes it
+ * to the local Ceph RGW store; each object is then decrypted by `gpg` and compared with the record the
+ * capture engine makes of that delivery. A write the store refuses goes to the quarantine branch.
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -13,6 +14,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { IDataObject, INodeExecutionData, IRun } from 'n8n-workflow';
 
 import { createS3Client } from '../../lib/archive';
+import { normalizeDelivery } from '../../lib/capture';
 import { gpgDecrypt, makeGpgHome } from '../helpers/gpg';
 import { InProcessN8n, loadTemplate } from '../helpers/n8n-runner';
 import { getObjectBytes, listAllKeys, makeBucket, s3Settings } from '../helpers/s3';
@@ -51,8 +53,11 @@ describe('template whatsapp-capture-archive (in-process n8n-core, local Ceph RGW
 				whatsAppCaptureApi: {
 					appSecret: APP_SECRET,
 					verifyToken: VERIFY_TOKEN,
+					accessToken: 'test-token',
+					// no Graph API here: media downloads fail fast and are recorded as media_status failed
 					graphApiBaseUrl: 'http://127.0.0.1:9',
 					graphApiVersion: 'v24.0',
+					indexKey: INDEX_KEY,
 				},
 				openPgpPublicKeysApi: { publicKeys: gpg.publicKeyArmored, expectedFingerprints: '' },
 				s3ArchiveApi: {
@@ -119,25 +124,41 @@ describe('template whatsapp-capture-archive (in-process n8n-core, local Ceph RGW
 			expect(status).toBe(200);
 			expect(exchange.run?.status).toBe('success');
 
-			const records = nodeOutput(exchange.run, 'WhatsApp Capture Trigger').map((i) => i.json);
+			const items = nodeOutput(exchange.run, 'WhatsApp Capture Trigger');
 			const written = nodeOutput(exchange.run, 'Archive Record').map((i) => i.json.archive as IDataObject);
-			expect(records.length).toBeGreaterThan(0);
+			const records = normalizeDelivery({ rawBody: body, receivedAt: new Date(), signatureVerified: true, graphApiVersion: 'v24.0', contentType: 'application/json' });
+			expect(items).toHaveLength(records.length);
 			expect(written).toHaveLength(records.length);
+			expect(nodeOutput(exchange.run, 'Quarantine Record')).toHaveLength(0);
 
 			// every long digit run of the delivery that is not the business's own id is a phone number
 			const plaintext = body.toString('utf8');
 			const businessIds = new Set(records.flatMap((r) => [r.phone_number_id, r.waba_id].map(String)));
 			const phoneNumbers = (plaintext.match(/\b\d{11,15}\b/g) ?? []).filter((d) => !businessIds.has(d));
+			const markers = [...phoneNumbers, ...records.flatMap((r) => [r.wamid, r.counterparty?.name]).filter((m): m is string => Boolean(m))];
 			for (const [index, record] of records.entries()) {
+				// nothing readable leaves the trigger: n8n stores only ciphertext and routing fields
+				const visible = JSON.stringify(items[index].json);
+				for (const marker of markers) expect(visible).not.toContain(marker);
+				expect(items[index].json).toMatchObject({ encrypted: true, record_kind: record.record_kind, type: record.type });
+
 				const result = written[index];
 				expect(result.status).toBe('created');
 				const key = String(result.key);
-				// no counterparty phone number or wamid in the object key
-				for (const phone of phoneNumbers) expect(key).not.toContain(phone);
-				if (record.wamid) expect(key).not.toContain(String(record.wamid));
+				// no counterparty phone number, name or wamid in the object key
+				for (const marker of markers) expect(key).not.toContain(marker);
 				const ciphertext = await getObjectBytes(s3, bucket, key);
 				const decrypted = JSON.parse(gpgDecrypt(gpg.home, ciphertext).toString('utf8'));
-				expect(decrypted).toEqual(record);
+				const { media_status, media_error, ...rest } = decrypted;
+				expect({ ...rest, received_at: 'X' }).toEqual(JSON.parse(JSON.stringify({ ...record, received_at: 'X' })));
+				expect(decrypted.received_at).toBe(items[index].json.received_at);
+				// media messages: the download is attempted; failing here (no Graph API), it is recorded
+				if (['image', 'audio', 'video', 'document', 'sticker'].includes(String(record.type))) {
+					expect(media_status).toBe('failed');
+					expect(String(media_error)).toMatch(/^media /);
+				} else {
+					expect(media_status).toBeUndefined();
+				}
 			}
 		},
 	);
@@ -151,5 +172,52 @@ describe('template whatsapp-capture-archive (in-process n8n-core, local Ceph RGW
 		expect(written).toHaveLength(2);
 		expect(written.map((w) => w.status)).toEqual(['duplicate', 'duplicate']);
 		expect(await listAllKeys(s3, bucket)).toEqual(keysBefore);
+	});
+
+	it('an item the archive write refuses goes to the quarantine branch, still encrypted: nothing is lost', async () => {
+		// a store credential with another index key: Archive Record refuses every sealed item
+		const settings = s3Settings();
+		const quarantineBucket = await makeBucket(s3, { objectLock: true });
+		const other = new InProcessN8n({
+			workflow: loadTemplate('whatsapp-capture-archive'),
+			credentials: {
+				whatsAppCaptureApi: { appSecret: APP_SECRET, verifyToken: VERIFY_TOKEN, indexKey: INDEX_KEY, graphApiBaseUrl: 'http://127.0.0.1:9' },
+				openPgpPublicKeysApi: { publicKeys: gpg.publicKeyArmored },
+				s3ArchiveApi: {
+					endpoint: settings.endpoint,
+					region: settings.region,
+					accessKeyId: settings.accessKeyId,
+					secretAccessKey: settings.secretAccessKey,
+					bucket: quarantineBucket,
+					indexKey: randomBytes(32).toString('hex'),
+				},
+			},
+		});
+		await other.start();
+		try {
+			const body = readFileSync(path.join(FIXTURES, 'location-and-reaction-batch.json'));
+			const response = await fetch(other.webhookUrl(), {
+				method: 'POST',
+				headers: { 'content-type': 'application/json', 'x-hub-signature-256': sign(body) },
+				body: new Uint8Array(body),
+			});
+			await other.idle();
+			const run = other.exchanges[other.exchanges.length - 1].run;
+			expect(run?.data.resultData.error?.message).toBeUndefined();
+			expect(response.status).toBe(200);
+			expect(run?.status).toBe('success');
+			expect(nodeOutput(run, 'Archive Record')).toHaveLength(0);
+			const quarantined = nodeOutput(run, 'Quarantine Record').map((i) => i.json.archive as IDataObject);
+			expect(quarantined.map((q) => q.status)).toEqual(['created', 'created']);
+			const keys = await listAllKeys(s3, quarantineBucket);
+			expect(keys).toHaveLength(2);
+			for (const key of keys) {
+				expect(key).toMatch(/^quarantine\/\d{4}\/\d{2}\/\d{2}\/[0-9a-f]{64}-\d\.pgp$/);
+				const record = JSON.parse(gpgDecrypt(gpg.home, await getObjectBytes(s3, quarantineBucket, key)).toString('utf8'));
+				expect(record.raw).toEqual(JSON.parse(body.toString('utf8')).entry[0].changes[0].value);
+			}
+		} finally {
+			await other.stop();
+		}
 	});
 });

@@ -286,13 +286,8 @@ export async function execute(
 	const mediaProperty = (options.mediaBinaryPropertyName ?? 'media').trim();
 	let media: WriteResult | undefined;
 	if (mediaProperty && mediaProperty !== binaryPropertyName && item.binary?.[mediaProperty]) {
-		if (!parts) {
-			throw new NodeOperationError(this.getNode(), 'Media cannot be written under an Object Key override', {
-				itemIndex: i,
-				description: 'Clear Options → Object Key, or set Options → Media Binary Field to empty',
-			});
-		}
-		media = await write(mediaProperty, mediaObjectKey(parts));
+		// beside the record: <record id>.media.pgp, or the override's name with .media.pgp
+		media = await write(mediaProperty, parts ? mediaObjectKey(parts) : `${key.replace(/\.pgp$/, '')}.media.pgp`);
 	}
 	const result = await write(binaryPropertyName, key);
 
