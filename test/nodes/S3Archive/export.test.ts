@@ -1,8 +1,9 @@
 /**
  * S3 Archive node, Export Conversation and Get with Decrypt. The archive is filled the real way: the
  * template `workflows/whatsapp-capture-archive.json` runs in in-process n8n-core and every fixture
- * delivery is signed and POSTed to its trigger (capture → OpenPGP encrypt → S3 Archive write). The
- * export of one counterparty must equal the records the trigger emitted, in order.
+ * delivery is signed and POSTed to its trigger (capture with Encrypt at Capture → S3 Archive write). The
+ * export of one counterparty must equal the records the trigger emitted (its ciphertext, decrypted by
+ * `gpg`), in order.
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -13,8 +14,8 @@ import type { ICredentialDataDecryptedObject, IDataObject, INodeExecutionData, I
 import { createS3Client, writeObject } from '../../../lib/archive';
 import { encrypt, readPublicKeys } from '../../../lib/pgp';
 import { S3Archive } from '../../../nodes/S3Archive/S3Archive.node';
-import { makeGpgHome, type GpgHome } from '../../helpers/gpg';
-import { InProcessN8n, loadTemplate } from '../../helpers/n8n-runner';
+import { gpgDecrypt, makeGpgHome, type GpgHome } from '../../helpers/gpg';
+import { binaryBytes, InProcessN8n, loadTemplate } from '../../helpers/n8n-runner';
 import { makeBucket, s3Settings } from '../../helpers/s3';
 import { fakeExecuteFunctions } from './fake-context';
 
@@ -72,7 +73,15 @@ describe('S3 Archive node, Export Conversation and Get with Decrypt (capture via
 		const n8n = new InProcessN8n({
 			workflow: loadTemplate('whatsapp-capture-archive'),
 			credentials: {
-				whatsAppCaptureApi: { appSecret: APP_SECRET, verifyToken: 'token', graphApiBaseUrl: 'http://127.0.0.1:9', graphApiVersion: 'v24.0' },
+				whatsAppCaptureApi: {
+					appSecret: APP_SECRET,
+					verifyToken: 'token',
+					accessToken: 'test-token',
+					indexKey: INDEX_KEY,
+					// no Graph API: media downloads fail fast (media_status failed), the records are archived
+					graphApiBaseUrl: 'http://127.0.0.1:9',
+					graphApiVersion: 'v24.0',
+				},
 				openPgpPublicKeysApi: { publicKeys: gpg.publicKeyArmored, expectedFingerprints: '' },
 				s3ArchiveApi: { ...settings, bucket, indexKey: INDEX_KEY } as unknown as ICredentialDataDecryptedObject,
 			},
@@ -91,7 +100,11 @@ describe('S3 Archive node, Export Conversation and Get with Decrypt (capture via
 				expect(response.status).toBe(200);
 				const exchange = n8n.exchanges[n8n.exchanges.length - 1];
 				expect(exchange.run?.status).toBe('success');
-				captured.push(...nodeOutput(exchange.run, 'WhatsApp Capture Trigger').map((item) => item.json));
+				// the trigger emits ciphertext only: the record it archived is its binary `data`, decrypted
+				for (const item of nodeOutput(exchange.run, 'WhatsApp Capture Trigger')) {
+					expect(item.json.encrypted).toBe(true);
+					captured.push(JSON.parse(gpgDecrypt(gpg.home, await binaryBytes(item.binary!.data)).toString('utf8')) as IDataObject);
+				}
 			}
 		} finally {
 			await n8n.stop();
