@@ -18,10 +18,12 @@ async function main() {
 	const settings = s3Settings();
 	const s3 = createS3Client(settings);
 	const bucket = await makeBucket(s3, { objectLock: true });
+	const indexKey = randomBytes(32).toString('hex');
 	const n8n = new InProcessN8n({
 		workflow: loadTemplate('whatsapp-capture-archive'),
 		credentials: {
-			whatsAppCaptureApi: { appSecret, verifyToken: randomBytes(8).toString('hex') },
+			// no Graph API in the demo: media downloads fail fast and are recorded as media_status failed
+			whatsAppCaptureApi: { appSecret, verifyToken: randomBytes(8).toString('hex'), indexKey, graphApiBaseUrl: 'http://127.0.0.1:9', graphApiVersion: 'v24.0' },
 			openPgpPublicKeysApi: { publicKeys: readFileSync(process.env.DEMO_PUBLIC_KEY_FILE!, 'utf8') },
 			s3ArchiveApi: {
 				endpoint: settings.endpoint,
@@ -31,7 +33,7 @@ async function main() {
 				forcePathStyle: true,
 				checksumMode: 'WHEN_REQUIRED',
 				bucket,
-				indexKey: randomBytes(32).toString('hex'),
+				indexKey,
 			},
 		},
 	});
