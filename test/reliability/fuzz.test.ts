@@ -62,7 +62,7 @@ describe('fuzzing normalizeDelivery directly', () => {
 	});
 });
 
-describe('fuzzing the template workflow (in-process n8n → OpenPGP → store)', () => {
+describe('fuzzing the template workflow (in-process n8n, encrypt at capture → store)', () => {
 	const store = new SuiteStore();
 	const capture = new OutputCapture();
 	let pipeline: Pipeline;

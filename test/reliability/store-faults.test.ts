@@ -317,13 +317,11 @@ describe('S3 Archive node in the template workflow, store failing', () => {
 	});
 
 	// With the template's settings, n8n saves the data of every failed execution
-	// (`saveDataErrorExecution: "all"`), and a failed archive run's data holds the trigger's records in
-	// plaintext (message text, names, phone numbers): every store outage writes plaintext into n8n's
-	// database. The in-process runner returns exactly the run data n8n would save.
-	// Root cause: workflows/whatsapp-capture-archive.json settings.saveDataErrorExecution = "all".
-	// Fix: set it to "none" (the 500 already makes Meta retry, the node error is still logged), or keep
-	// "all" only with "encrypt at capture" on (then the trigger emits ciphertext).
-	it.failing('a failed archive run leaves no plaintext in the execution data n8n saves', async () => {
+	// (`saveDataErrorExecution: "all"`). This was a finding (plaintext records in every saved error
+	// execution, i.e. every store outage wrote plaintext into n8n's database); the template now encrypts
+	// at capture, so the trigger emits ciphertext and routing fields only and the saved run data holds no
+	// plaintext. The in-process runner returns exactly the run data n8n would save.
+	it('a failed archive run leaves no plaintext in the execution data n8n saves', async () => {
 		const bucket = await store.bucket({ versioning: true });
 		const pipeline = await startPipeline({ endpoint: proxy.url, bucket });
 		try {
@@ -334,7 +332,7 @@ describe('S3 Archive node in the template workflow, store failing', () => {
 			const settings = pipeline.n8n.workflow.settings as { saveDataErrorExecution?: string };
 			const saved = settings.saveDataErrorExecution === 'none' ? '' : JSON.stringify(run?.data ?? {});
 			const hits = fixtureMarkers().filter((m) => saved.includes(m));
-			record({ category: 'saved error execution (known bug)', tried: 1, passed: hits.length ? 0 : 1, lost: 0, leaked: hits.length, note: `saveDataErrorExecution=${settings.saveDataErrorExecution}; ${hits.length} plaintext markers in the saved run data` });
+			record({ category: 'saved error execution', tried: 1, passed: hits.length ? 0 : 1, lost: 0, leaked: hits.length, note: `saveDataErrorExecution=${settings.saveDataErrorExecution}; ${hits.length} plaintext markers in the saved run data` });
 			expect(hits).toEqual([]);
 		} finally {
 			await pipeline.stop();

@@ -1,13 +1,15 @@
 /**
  * The template workflow (`workflows/whatsapp-capture-archive.json`) in in-process n8n-core, wired to a
- * store endpoint (the store itself or the fault proxy) and a bucket, with fresh secrets.
+ * store endpoint (the store itself or the fault proxy) and a bucket, with fresh secrets. The template
+ * encrypts at capture: the trigger's items carry ciphertext (binary `data`) and routing fields only, so
+ * `records(run)` are those ciphertexts decrypted with `gpg` (done once per claimed run in `post`).
  */
 import { createHash, randomBytes } from 'node:crypto';
 
 import type { IDataObject, INodeExecutionData, IRun } from 'n8n-workflow';
 
-import { makeGpgHome } from '../../helpers/gpg';
-import { InProcessN8n, loadTemplate } from '../../helpers/n8n-runner';
+import { gpgDecrypt, makeGpgHome } from '../../helpers/gpg';
+import { binaryBytes, InProcessN8n, loadTemplate } from '../../helpers/n8n-runner';
 import { s3Settings } from '../../helpers/s3';
 import { sign } from './deliveries';
 
@@ -16,6 +18,7 @@ export const nodeOutput = (run: IRun | undefined, node: string): INodeExecutionD
 
 export const TRIGGER = 'WhatsApp Capture Trigger';
 export const ARCHIVE = 'Archive Record';
+export const QUARANTINE = 'Quarantine Record';
 
 export interface Pipeline {
 	n8n: InProcessN8n;
@@ -25,8 +28,14 @@ export interface Pipeline {
 	post(body: Buffer, signature?: string): Promise<{ status: number; run?: IRun }>;
 	/** POST signed with the app secret. */
 	postSigned(body: Buffer): Promise<{ status: number; run?: IRun }>;
+	/** The records the trigger emitted in this run (its ciphertexts, decrypted). */
 	records(run?: IRun): IDataObject[];
+	/** The trigger's items as n8n holds them (routing fields, `encrypted: true`). */
+	emitted(run?: IRun): IDataObject[];
+	/** Archive Record's results. */
 	written(run?: IRun): IDataObject[];
+	/** Quarantine Record's results (items the archive write refused, kept still encrypted). */
+	quarantined(run?: IRun): IDataObject[];
 	stop(): Promise<void>;
 }
 
@@ -39,7 +48,15 @@ export async function startPipeline(options: { endpoint?: string; bucket: string
 	const n8n = new InProcessN8n({
 		workflow: loadTemplate('whatsapp-capture-archive'),
 		credentials: {
-			whatsAppCaptureApi: { appSecret, verifyToken, graphApiBaseUrl: 'http://127.0.0.1:9', graphApiVersion: 'v24.0' },
+			// Encrypt at Capture needs the store's index key; media downloads fail fast (closed port)
+			whatsAppCaptureApi: {
+				appSecret,
+				verifyToken,
+				indexKey,
+				accessToken: randomBytes(12).toString('hex'),
+				graphApiBaseUrl: 'http://127.0.0.1:9',
+				graphApiVersion: 'v24.0',
+			},
 			openPgpPublicKeysApi: { publicKeys: gpg.publicKeyArmored, expectedFingerprints: '' },
 			s3ArchiveApi: {
 				endpoint: options.endpoint ?? settings.endpoint,
@@ -55,6 +72,15 @@ export async function startPipeline(options: { endpoint?: string; bucket: string
 	});
 	await n8n.start();
 	const claimed = new WeakSet<object>();
+	const decrypted = new WeakMap<IRun, IDataObject[]>();
+	const decrypt = async (run: IRun) => {
+		const records: IDataObject[] = [];
+		for (const item of nodeOutput(run, TRIGGER)) {
+			const data = item.binary?.data;
+			records.push(data ? (JSON.parse(gpgDecrypt(gpg.home, await binaryBytes(data)).toString('utf8')) as IDataObject) : item.json);
+		}
+		decrypted.set(run, records);
+	};
 	const post = async (body: Buffer, signature?: string) => {
 		const headers: Record<string, string> = { 'content-type': 'application/json' };
 		if (signature !== undefined) headers['x-hub-signature-256'] = signature;
@@ -70,6 +96,7 @@ export async function startPipeline(options: { endpoint?: string; bucket: string
 			return first?.delivery_sha256 === sha;
 		});
 		if (mine) claimed.add(mine);
+		if (mine?.run) await decrypt(mine.run);
 		return { status: response.status, run: mine?.run };
 	};
 	return {
@@ -86,8 +113,10 @@ export async function startPipeline(options: { endpoint?: string; bucket: string
 		},
 		post,
 		postSigned: (body) => post(body, sign(body, appSecret)),
-		records: (run) => nodeOutput(run, TRIGGER).map((i) => i.json),
+		records: (run) => (run ? (decrypted.get(run) ?? []) : []),
+		emitted: (run) => nodeOutput(run, TRIGGER).map((i) => i.json),
 		written: (run) => nodeOutput(run, ARCHIVE).map((i) => i.json.archive as IDataObject),
+		quarantined: (run) => nodeOutput(run, QUARANTINE).map((i) => i.json.archive as IDataObject),
 		async stop() {
 			await n8n.stop();
 			await gpg.cleanup();
