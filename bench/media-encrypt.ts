@@ -163,7 +163,7 @@ async function main(): Promise<void> {
 		say('### Media encryption (streaming, no compression, binary output, RSA-3072 recipient)');
 		say('');
 		say(`Machine: ${machineLine(['node', 'openssl', 'openpgp', 'gpg', 'libgcrypt', 'sq'])}.`);
-		say('Command: `npx tsx bench/media-encrypt.ts` (one fresh process per run; runs interleaved gpg, lib/pgp, native; medians).');
+		say('Command: `npx tsx bench/media-encrypt.ts` (one fresh process per run; rounds of gpg, lib/pgp, native, native+worker with the order rotated; ratio to gpg per round, median of the rounds).');
 		say('');
 
 		// ---- interop of the prototype

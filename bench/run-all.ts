@@ -41,21 +41,25 @@ async function runBench(name: string, resultsDir: string): Promise<void> {
 	writeFileSync(path.join(resultsDir, `${name}.md`), `${section}\n<!-- ran ${new Date().toISOString()} -->\n`);
 }
 
+/** A section for the README: the tables without the long profile and packet listings (those stay in docs). */
+function forReadme(section: string): string {
+	let text = section.replace(/<!--.*?-->/g, '').trim();
+	const profile = text.search(/^CPU profile/m);
+	if (profile >= 0) text = text.slice(0, profile).trim();
+	text = text.replace(/^`gpg --list-packets`[\s\S]*?```[\s\S]*?```\n?/m, '').trim();
+	return text;
+}
+
 function assemble(resultsDir: string): string {
 	const sections = ALL.map((name) => path.join(resultsDir, `${name}.md`))
 		.filter((file) => existsSync(file))
-		.map((file) => readFileSync(file, 'utf8').trim());
+		.map((file) => forReadme(readFileSync(file, 'utf8')));
 	return [
 		START,
-		'## Benchmarks',
+		`Last assembled ${new Date().toISOString().slice(0, 16)}Z (\`npx tsx bench/run-all.ts\`) on ${machineLine(['node'])}.`,
+		'Shared 2-core VM under load: read the ratios, not the absolute figures; profiles and raw output in docs/benchmarks.md.',
 		'',
-		'Measured against the tools people would use instead, in the same run (interleaved where a run can be',
-		'repeated), on a shared 2-core VM: read the ratios, not the absolute figures. Method, raw figures and',
-		'profiles: [docs/benchmarks.md](docs/benchmarks.md). Rerun: `npm run bench` (store: `bash scripts/s3-local.sh start`).',
-		'',
-		`Last assembled ${new Date().toISOString().slice(0, 16)}Z on ${machineLine(['node'])}.`,
-		'',
-		...sections.map((s) => s.replace(/^### /m, '### ') + '\n'),
+		...sections.map((s) => s.replace(/^### /m, '#### ') + '\n'),
 		END,
 	].join('\n');
 }
