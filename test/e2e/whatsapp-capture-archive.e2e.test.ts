@@ -4,9 +4,10 @@
  * an API key are made without the UI, the three credentials are created through the public API, the
  * template is imported with POST /api/v1/workflows and activated; then every fixture delivery of
  * test/fixtures/whatsapp is signed with a throw-away app secret and POSTed to the production webhook
- * URL. The archived objects in the local Ceph RGW store are decrypted with gpg and compared with the
- * checked-in expected records. Afterwards n8n's data folder is scanned for plaintext, before and after
- * execution pruning.
+ * URL. The template encrypts at capture (the trigger emits ciphertext and routing fields only), so the
+ * archived objects in the local Ceph RGW store are decrypted with gpg and compared with the checked-in
+ * expected records. Afterwards n8n's data folder is scanned for plaintext, before and after execution
+ * pruning: with the template as shipped there must be none, even with every execution saved.
  *
  * Run with `npm run test:e2e` (bash scripts/n8n-e2e.sh test). Measurements are printed and written
  * to $E2E_DIR/results-capture.json.
@@ -158,6 +159,7 @@ describe('template whatsapp-capture-archive in a real n8n (community package fro
 		name: string,
 		credentials: Record<string, string>,
 		webhookId?: string,
+		settings: Record<string, unknown> = TEMPLATE.settings,
 	) => {
 		const nodes = TEMPLATE.nodes.map((node: any) => {
 			const copy = structuredClone(node);
@@ -171,7 +173,7 @@ describe('template whatsapp-capture-archive in a real n8n (community package fro
 			name,
 			nodes,
 			connections: TEMPLATE.connections,
-			settings: TEMPLATE.settings,
+			settings,
 		});
 		return created;
 	};
@@ -204,6 +206,9 @@ describe('template whatsapp-capture-archive in a real n8n (community package fro
 			{
 				appSecret: APP_SECRET,
 				verifyToken: VERIFY_TOKEN,
+				// throw-away; the Graph API base is a closed loopback port, so media downloads fail fast
+				// (media_status failed) and the record is archived all the same
+				accessToken: `e2e-${randomBytes(8).toString('hex')}`,
 				graphApiBaseUrl: 'http://127.0.0.1:9',
 				graphApiVersion: 'v24.0',
 				// for Encrypt at Capture: equal to the S3 Archive Store credential's
@@ -377,7 +382,15 @@ describe('template whatsapp-capture-archive in a real n8n (community package fro
 			expect(decrypted.phone_number_id).toBe(expected!.phone_number_id);
 			expect(decrypted.type).toBe(expected!.type);
 			expect(Date.parse(decrypted.received_at)).toBeGreaterThan(Date.now() - 15 * 60_000);
-			expect({ ...decrypted, received_at: 'x' }).toEqual({ ...expected, received_at: 'x' });
+			const { media_status, media_error, ...record } = decrypted;
+			expect({ ...record, received_at: 'x' }).toEqual({ ...expected, received_at: 'x' });
+			// Download Media is on: attempted for media messages, failing here (no Graph API), recorded
+			if (['image', 'audio', 'video', 'document', 'sticker'].includes(String(expected!.type))) {
+				expect(media_status).toBe('failed');
+				expect(String(media_error)).toMatch(/^media /);
+			} else {
+				expect(media_status).toBeUndefined();
+			}
 			// nothing identifying in the key
 			if (expected!.wamid) expect(key).not.toContain(String(expected!.wamid));
 			expect(key).not.toContain('15550100123');
@@ -468,7 +481,7 @@ describe('template whatsapp-capture-archive in a real n8n (community package fro
 		await api(n8n.baseUrl, session.apiKey, 'POST', `/workflows/${failing.id}/deactivate`);
 	});
 
-	it('Encrypt at Capture on, every execution saved: 200, objects decrypt to the records, executions listed', async () => {
+	it('the template as shipped, every execution saved: 200, objects decrypt to the records, executions listed', async () => {
 		// its own bucket (the sealed deliveries map to the same record ids as the fixtures)
 		const sealedBucket = await makeBucket(s3, { objectLock: true, prefix: 'e2e-sealed' });
 		sealedState.bucket = sealedBucket;
@@ -477,40 +490,13 @@ describe('template whatsapp-capture-archive in a real n8n (community package fro
 			bucket: sealedBucket,
 		});
 		const webhookId = randomUUID();
-		const trigger = structuredClone(
-			TEMPLATE.nodes.find((n: any) => n.type === `${PACK}.whatsAppCaptureTrigger`),
+		// unchanged nodes and connections; only the settings keep every execution this time
+		const created = await importTemplate(
+			'capture, every execution saved (e2e)',
+			{ ...credentialIds, s3ArchiveApi: store },
+			webhookId,
+			{ ...TEMPLATE.settings, saveDataSuccessExecution: 'all', saveExecutionProgress: true },
 		);
-		trigger.webhookId = webhookId;
-		trigger.parameters = { ...trigger.parameters, encryptAtCapture: true };
-		trigger.credentials = {
-			whatsAppCaptureApi: { id: credentialIds.whatsAppCaptureApi, name: 'WhatsApp Capture (e2e)' },
-			openPgpPublicKeysApi: {
-				id: credentialIds.openPgpPublicKeysApi,
-				name: 'OpenPGP Public Keys (e2e)',
-			},
-		};
-		const archive = structuredClone(
-			TEMPLATE.nodes.find((n: any) => n.type === `${PACK}.s3Archive`),
-		);
-		// the key the node computes from a plaintext record, from the routing fields only
-		archive.parameters = {
-			...archive.parameters,
-			options: {
-				objectKey:
-					"={{ 'archive/default/' + ($json.phone_number_id || '_unknown') + '/' + ($json.timestamp || $json.received_at).slice(0, 10).split('-').join('/') + '/' + ($json.counterparty_pseudonym || '_unknown') + '/' + $json.record_id + '.pgp' }}",
-			},
-		};
-		archive.credentials = { s3ArchiveApi: { id: store, name: 'S3 Archive Store, sealed (e2e)' } };
-		const created = await api(n8n.baseUrl, session.apiKey, 'POST', '/workflows', {
-			name: 'capture, encrypt at capture, all executions saved (e2e)',
-			nodes: [trigger, archive],
-			connections: { [trigger.name]: { main: [[{ node: archive.name, type: 'main', index: 0 }]] } },
-			settings: {
-				...TEMPLATE.settings,
-				saveDataSuccessExecution: 'all',
-				saveExecutionProgress: true,
-			},
-		});
 		const url = `${n8n.baseUrl}/webhook/${webhookId}/webhook`;
 		await activate(created.id, url);
 
@@ -526,10 +512,12 @@ describe('template whatsapp-capture-archive in a real n8n (community package fro
 				);
 			}
 		}
-		note('encrypt at capture: answers', answers);
+		note('every execution saved: answers', answers);
 		expect(answers).toEqual(answers.map(() => 200));
-		const keys = (await listAllKeys(s3, sealedBucket)).filter((k) => k.endsWith('.pgp'));
-		note('encrypt at capture: objects', keys.length);
+		const keys = (await listAllKeys(s3, sealedBucket)).filter(
+			(k) => k.endsWith('.pgp') && !k.endsWith('.media.pgp'),
+		);
+		note('every execution saved: objects', keys.length);
 		expect(keys).toHaveLength(expectedById.size);
 		for (const key of keys) {
 			const expected = expectedById.get(path.basename(key, '.pgp'));
@@ -537,7 +525,8 @@ describe('template whatsapp-capture-archive in a real n8n (community package fro
 			const decrypted = JSON.parse(
 				gpgDecrypt(gpg.home, await getObjectBytes(s3, sealedBucket, key)).toString('utf8'),
 			);
-			expect({ ...decrypted, received_at: 'x', delivery_sha256: 'x' }).toEqual({
+			const { media_status: _status, media_error: _error, ...record } = decrypted;
+			expect({ ...record, received_at: 'x', delivery_sha256: 'x' }).toEqual({
 				...expected,
 				received_at: 'x',
 				delivery_sha256: 'x',
@@ -550,7 +539,7 @@ describe('template whatsapp-capture-archive in a real n8n (community package fro
 			'GET',
 			`/executions?workflowId=${created.id}&limit=250`,
 		);
-		note('encrypt at capture: executions saved and listed', listed.data.length);
+		note('every execution saved: executions saved and listed', listed.data.length);
 		expect(listed.data.length).toBe(deliveries.length);
 		expect(listed.data.every((e: any) => e.status === 'success')).toBe(true);
 	});
@@ -568,6 +557,8 @@ describe('template whatsapp-capture-archive in a real n8n (community package fro
 				(sum, counts) => sum + MARKERS.reduce((s, m) => s + (counts[m] ?? 0), 0),
 				0,
 			);
+		const failureHits = (scan: ReturnType<typeof scanDataFolder>) =>
+			Object.values(scan.hits).reduce((sum, counts) => sum + (counts[FAILURE_MARKER] ?? 0), 0);
 		const liveRows = () =>
 			MARKERS.reduce(
 				(sum, m) =>
@@ -582,12 +573,13 @@ describe('template whatsapp-capture-archive in a real n8n (community package fro
 		stopN8n(userFolder);
 		const before = scanDataFolder(userFolder, markers);
 		note('raw scan of .n8n after capture, n8n stopped, before pruning', before);
-		// Encrypt at Capture: nothing readable even in saved executions, free pages and WAL frames
-		note(
-			'encrypt at capture: plaintext hits before pruning (all executions saved)',
-			sealedHits(before),
-		);
+		// Encrypt at Capture (as shipped): nothing readable even in saved executions, free pages and WAL frames
+		note('plaintext hits before pruning: fixtures (executions not saved)', fixtureHits(before));
+		note('plaintext hits before pruning: sealed deliveries (all executions saved)', sealedHits(before));
+		note('plaintext hits before pruning: failing delivery (error execution saved)', failureHits(before));
 		expect(sealedHits(before)).toBe(0);
+		expect(fixtureHits(before)).toBe(0);
+		expect(failureHits(before)).toBe(0);
 
 		// second boot: hard-delete pruning every minute
 		const t0 = Date.now();
@@ -639,18 +631,23 @@ describe('template whatsapp-capture-archive in a real n8n (community package fro
 		]);
 		const vacuumed = scanDataFolder(userFolder, markers);
 		note('raw scan of .n8n after offline wal_checkpoint(TRUNCATE) + VACUUM', vacuumed);
+		const allHits = (scan: ReturnType<typeof scanDataFolder>) =>
+			fixtureHits(scan) + sealedHits(scan) + failureHits(scan);
 		results.plaintextHits = {
-			beforePruning: fixtureHits(before),
-			afterPruning: fixtureHits(after),
-			afterOfflineVacuum: fixtureHits(vacuumed),
+			beforePruning: allHits(before),
+			afterPruning: allHits(after),
+			afterOfflineVacuum: allHits(vacuumed),
 		};
 		note(
-			'fixture plaintext hits (raw bytes): before pruning / after pruning / after offline VACUUM',
+			'plaintext hits, all markers (raw bytes): before pruning / after pruning / after offline VACUUM',
 			results.plaintextHits,
 		);
 
 		expect(pending).toBe(0);
 		expect(liveAfter).toBe(0);
+		expect(fixtureHits(after)).toBe(0);
+		expect(sealedHits(after)).toBe(0);
+		expect(failureHits(after)).toBe(0);
 		expect(fixtureHits(vacuumed)).toBe(0);
 	}, 300_000);
 });
