@@ -1,11 +1,14 @@
 /**
- * The pack in n8n's editor, in headless Debian Chromium (playwright-core): sign in through the form,
- * open the imported template `whatsapp-capture-archive`, open each of our nodes' parameter panels, and
- * find our nodes through the node panel search.
+ * The pack in n8n's editor, in headless Debian Chromium (playwright-core): every template of
+ * workflows/ is imported through the public API with credentials created for it (so each is proven to
+ * import into a real n8n) and shown on the canvas; sign in through the form, open the parameter panels
+ * of the capture template's nodes, of the Retention Sweeper (nightly sweep template) and of an OpenPGP
+ * node (a one-node workflow made through the API: the capture template encrypts in its trigger now),
+ * and find our nodes through the node panel search.
  *
  * Screenshots go to $E2E_DIR/screenshots; with UPDATE_DOCS_IMG=1 also to docs/img/ (the README's).
  */
-import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { randomBytes } from 'node:crypto';
@@ -25,9 +28,17 @@ import {
 } from './helpers/n8n';
 
 const REPO = path.resolve(__dirname, '..', '..');
-const TEMPLATE = JSON.parse(
-	readFileSync(path.join(REPO, 'workflows', 'whatsapp-capture-archive.json'), 'utf8'),
+const WORKFLOWS = path.join(REPO, 'workflows');
+/** Every template of workflows/, by file name without .json. */
+const TEMPLATES: Record<string, any> = Object.fromEntries(
+	readdirSync(WORKFLOWS)
+		.filter((f) => f.endsWith('.json'))
+		.sort()
+		.map((f) => [f.replace(/\.json$/, ''), JSON.parse(readFileSync(path.join(WORKFLOWS, f), 'utf8'))]),
 );
+const CAPTURE = 'whatsapp-capture-archive';
+const SWEEP = 'retention-sweep-nightly';
+const OPENPGP = 'openpgp-encrypt (e2e)';
 const SHOTS = path.join(E2E_DIR, 'screenshots');
 const DOCS_IMG = path.join(REPO, 'docs', 'img');
 
@@ -35,7 +46,7 @@ describe('the pack in the n8n editor (headless Chromium)', () => {
 	let userFolder: string;
 	let n8n: N8nInstance;
 	let session: Session;
-	let workflowId: string;
+	const workflowIds: Record<string, string> = {};
 	let browser: Browser;
 	let page: Page;
 	const shots: string[] = [];
@@ -50,8 +61,8 @@ describe('the pack in the n8n editor (headless Chromium)', () => {
 		}
 	};
 
-	const openTemplate = async () => {
-		await page.goto(`${n8n.baseUrl}/workflow/${workflowId}`);
+	const openTemplate = async (name = CAPTURE) => {
+		await page.goto(`${n8n.baseUrl}/workflow/${workflowIds[name]}`);
 		await page.waitForSelector('[data-test-id="canvas-node"]', { timeout: 60_000 });
 	};
 
@@ -67,16 +78,25 @@ describe('the pack in the n8n editor (headless Chromium)', () => {
 				await api(n8n.baseUrl, session.apiKey, 'POST', '/credentials', { name, type, data })
 			).id;
 		};
-		// the credential names the template refers to; throw-away values
+		// the credential names the templates refer to; throw-away values
+		const indexKey = randomBytes(32).toString('hex');
 		await create('whatsAppCaptureApi', 'WhatsApp Capture (Meta App)', {
 			appSecret: randomBytes(16).toString('hex'),
 			verifyToken: randomBytes(12).toString('hex'),
-			graphApiBaseUrl: 'https://graph.facebook.com',
+			accessToken: randomBytes(16).toString('hex'),
+			// closed loopback port: nothing leaves the host
+			graphApiBaseUrl: 'http://127.0.0.1:9',
 			graphApiVersion: 'v24.0',
+			// Encrypt at Capture: equal to the S3 Archive Store credential's
+			indexKey,
 		});
 		await create('openPgpPublicKeysApi', 'OpenPGP Public Keys', {
 			publicKeys: gpg.publicKeyArmored,
 			expectedFingerprints: gpg.fingerprint,
+		});
+		await create('openPgpPrivateKeyApi', 'OpenPGP Private Key', {
+			privateKey: gpg.secretKeyArmored,
+			passphrase: '',
 		});
 		await create('s3ArchiveApi', 'S3 Archive Store', {
 			endpoint: 'http://127.0.0.1:7480',
@@ -86,22 +106,61 @@ describe('the pack in the n8n editor (headless Chromium)', () => {
 			forcePathStyle: true,
 			checksumMode: 'WHEN_REQUIRED',
 			bucket: 'chat-archive',
-			indexKey: randomBytes(32).toString('hex'),
+			indexKey,
 		});
 		await gpg.cleanup();
-		const nodes = TEMPLATE.nodes.map((node: any) => {
-			const copy = structuredClone(node);
-			for (const type of Object.keys(copy.credentials ?? {})) copy.credentials[type].id = ids[type];
-			return copy;
+		const importWorkflow = async (key: string, template: any) => {
+			const nodes = template.nodes.map((node: any) => {
+				const copy = structuredClone(node);
+				for (const type of Object.keys(copy.credentials ?? {})) {
+					expect(ids[type]).toBeDefined();
+					copy.credentials[type].id = ids[type];
+				}
+				return copy;
+			});
+			const workflow = await api(n8n.baseUrl, session.apiKey, 'POST', '/workflows', {
+				name: template.name,
+				nodes,
+				connections: template.connections,
+				settings: template.settings ?? {},
+			});
+			expect(workflow.id).toBeTruthy();
+			workflowIds[key] = workflow.id;
+		};
+		// every template of workflows/ imports into a real n8n through the public API
+		for (const [key, template] of Object.entries(TEMPLATES)) await importWorkflow(key, template);
+		// one OpenPGP node (the capture template has none since it encrypts at capture)
+		await importWorkflow(OPENPGP, {
+			name: 'OpenPGP encrypt (e2e)',
+			nodes: [
+				{
+					id: '0b9a8c7d-6e5f-4a3b-9c2d-1e0f9a8b7c01',
+					name: 'Run',
+					type: 'n8n-nodes-base.manualTrigger',
+					typeVersion: 1,
+					position: [0, 0],
+					parameters: {},
+				},
+				{
+					id: '0b9a8c7d-6e5f-4a3b-9c2d-1e0f9a8b7c02',
+					name: 'Encrypt Record',
+					type: `${PACK}.openPgp`,
+					typeVersion: 1,
+					position: [260, 0],
+					parameters: {
+						operation: 'encrypt',
+						source: 'json',
+						jsonMode: 'wholeItem',
+						outputFormat: 'binary',
+						outputBinaryPropertyName: 'data',
+					},
+					credentials: { openPgpPublicKeysApi: { id: ids.openPgpPublicKeysApi, name: 'OpenPGP Public Keys' } },
+				},
+			],
+			connections: { Run: { main: [[{ node: 'Encrypt Record', type: 'main', index: 0 }]] } },
+			settings: {},
 		});
-		const workflow = await api(n8n.baseUrl, session.apiKey, 'POST', '/workflows', {
-			name: TEMPLATE.name,
-			nodes,
-			connections: TEMPLATE.connections,
-			settings: TEMPLATE.settings,
-		});
-		workflowId = workflow.id;
-		await api(n8n.baseUrl, session.apiKey, 'POST', `/workflows/${workflowId}/activate`);
+		await api(n8n.baseUrl, session.apiKey, 'POST', `/workflows/${workflowIds[CAPTURE]}/activate`);
 		({ browser } = await launchBrowser().then(async (b) => {
 			page = await b.context.newPage();
 			return b;
@@ -114,49 +173,71 @@ describe('the pack in the n8n editor (headless Chromium)', () => {
 		if (shots.length) console.log(`[e2e] screenshots: ${shots.join(' ')}`);
 	});
 
-	it('signs in through the form and shows the template with our three nodes on the canvas', async () => {
-		await signIn(page, n8n.baseUrl, session.email, session.password);
-		await openTemplate();
-		const nodes = await page.$$eval('[data-test-id="canvas-node"]', (els: Element[]) =>
+	const canvasNodes = async () =>
+		page.$$eval('[data-test-id="canvas-node"]', (els: Element[]) =>
 			els.map((e) => [e.getAttribute('data-node-name'), e.getAttribute('data-node-type')]),
 		);
+
+	it('signs in through the form and shows the capture template with our nodes on the canvas', async () => {
+		await signIn(page, n8n.baseUrl, session.email, session.password);
+		await openTemplate();
+		const nodes = await canvasNodes();
 		expect(nodes).toEqual(
 			expect.arrayContaining([
 				['WhatsApp Capture Trigger', `${PACK}.whatsAppCaptureTrigger`],
-				['Encrypt Record', `${PACK}.openPgp`],
 				['Archive Record', `${PACK}.s3Archive`],
+				['Quarantine Record', `${PACK}.s3Archive`],
 			]),
 		);
-		// the edges of the template: trigger → encrypt → archive
+		// no OpenPGP node any more: the trigger encrypts at capture
+		expect(nodes.filter(([, type]: Array<string | null>) => type === `${PACK}.openPgp`)).toEqual([]);
+		// the edges of the template: trigger → archive, archive (error output) → quarantine
 		expect(await page.locator('[data-test-id="edge"]').count()).toBeGreaterThanOrEqual(2);
 		await page.waitForTimeout(800); // let the canvas finish its fit-view animation
 		await screenshot('whatsapp-capture-archive-canvas');
 	});
 
+	it.each(Object.keys(TEMPLATES).filter((key) => key !== CAPTURE))(
+		'shows the imported template %s on the canvas with all its nodes',
+		async (key) => {
+			await openTemplate(key);
+			const expected = TEMPLATES[key].nodes
+				.filter((n: any) => n.type !== 'n8n-nodes-base.stickyNote')
+				.map((n: any) => [n.name, n.type]);
+			expect(await canvasNodes()).toEqual(expect.arrayContaining(expected));
+			await page.waitForTimeout(800);
+			await screenshot(`${key}-canvas`);
+		},
+	);
+
 	it.each([
 		[
 			'WhatsApp Capture Trigger',
 			'node-whatsapp-capture-trigger',
-			['Output', 'Respond'],
+			['Output', 'Respond', 'Encrypt at Capture'],
 			'WhatsApp Capture (Meta App)',
+			CAPTURE,
 		],
-		['Encrypt Record', 'node-openpgp', ['Operation', 'Output Format'], 'OpenPGP Public Keys'],
-		['Archive Record', 'node-s3-archive', ['Operation'], 'S3 Archive Store'],
-	])('opens the parameter panel of %s', async (nodeName, shot, labels, credentialName) => {
-		await openTemplate();
+		['Archive Record', 'node-s3-archive', ['Operation'], 'S3 Archive Store', CAPTURE],
+		['Encrypt Record', 'node-openpgp', ['Operation', 'Output Format'], 'OpenPGP Public Keys', OPENPGP],
+		['Plan (dry run)', 'node-retention-sweeper', ['Operation'], 'S3 Archive Store', SWEEP],
+	])('opens the parameter panel of %s', async (nodeName, shot, labels, credentialName, workflow) => {
+		await openTemplate(workflow);
 		await page.dblclick(`[data-test-id="canvas-node"][data-node-name="${nodeName}"]`);
 		const ndv = page.locator('[data-test-id="ndv"]');
 		await ndv.waitFor({ timeout: 20_000 });
 		await page.locator('[data-test-id="node-parameters"]').waitFor({ timeout: 20_000 });
 		const text = await page.locator('[data-test-id="node-parameters"]').innerText();
 		for (const label of labels) expect(text).toContain(label);
-		// the credential created through the API is selected, not "Connect to …"
-		const slot = page.locator('[data-test-id="node-credentials-slot"]');
-		const slotText = `${await slot.innerText()} ${await slot
-			.locator('input')
-			.first()
-			.inputValue()
-			.catch(() => '')}`;
+		// the credentials created through the API are selected, not "Connect to …" (the trigger has two)
+		const slots = page.locator('[data-test-id="node-credentials-slot"]');
+		let slotText = '';
+		for (const slot of await slots.all()) {
+			const inputs = await slot.locator('input').all();
+			const values = await Promise.all(inputs.map((i: any) => i.inputValue().catch(() => '')));
+			slotText += ` ${await slot.innerText()} ${values.join(' ')}`;
+		}
+		if (nodeName === 'WhatsApp Capture Trigger') expect(slotText).toContain('OpenPGP Public Keys');
 		expect(slotText).not.toMatch(/Connect to/);
 		expect(slotText).toContain(credentialName);
 		await page.waitForTimeout(500);
