@@ -202,7 +202,8 @@ CONF
   curl -sf -m 2 -o /dev/null "http://127.0.0.1:$RGW_PORT/" || die "radosgw not answering on :$RGW_PORT"
   log "rgw up"
 
-  radosgw-admin user create --uid=test --display-name="test user" \
+  # --max-buckets=0: unlimited (default 1000; every test makes its own buckets)
+  radosgw-admin user create --uid=test --display-name="test user" --max-buckets=0 \
     --access-key="$AK" --secret-key="$SK" >/dev/null
   READY=1
   log "user 'test' created; store ready on http://127.0.0.1:$RGW_PORT"
