@@ -166,7 +166,8 @@ describe('S3 Archive node, Write', () => {
 		const good = recordItem({ idempotency_key: `x:${randomBytes(4).toString('hex')}` });
 		const { output } = await run({ items: [bad, good], continueOnFail: true });
 		expect(output[0]).toHaveLength(2);
-		expect(output[0][0]).toEqual({ json: { error: expect.objectContaining({ message: expect.stringMatching(/idempotency_key/) }) }, pairedItem: { item: 0 } });
+		// the failed item keeps its binary (the ciphertext) for an error branch (nodes/shared/runPerItem.ts)
+		expect(output[0][0]).toEqual({ json: { error: expect.objectContaining({ message: expect.stringMatching(/idempotency_key/) }) }, binary: bad.binary, pairedItem: { item: 0 } });
 		expect((output[0][1].json.archive as { status: string }).status).toBe('created');
 		expect(output[0][1].pairedItem).toEqual({ item: 1 });
 	});
