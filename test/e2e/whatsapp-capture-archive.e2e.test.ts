@@ -7,7 +7,9 @@
  * URL. The template encrypts at capture (the trigger emits ciphertext and routing fields only), so the
  * archived objects in the local Ceph RGW store are decrypted with gpg and compared with the checked-in
  * expected records. Afterwards n8n's data folder is scanned for plaintext, before and after execution
- * pruning: with the template as shipped there must be none, even with every execution saved.
+ * pruning: with the template as shipped there must be none, even with every execution saved; a control
+ * workflow with Encrypt at Capture off (trigger → OpenPGP node → archive) shows the same scan does find
+ * the plaintext n8n saves otherwise.
  *
  * Run with `npm run test:e2e` (bash scripts/n8n-e2e.sh test). Measurements are printed and written
  * to $E2E_DIR/results-capture.json.
@@ -111,6 +113,9 @@ const SEALED: Record<string, string> = {
 const sealText = (text: string) =>
 	Object.entries(SEALED).reduce((t, [from, to]) => t.split(from).join(to), text);
 const sealedState: { bucket?: string } = {};
+/** Body of the one delivery sent to the control workflow (Encrypt at Capture off, OpenPGP node). */
+const CONTROL_MARKER = `E2E control plaintext ${randomBytes(6).toString('hex')}`;
+const CONTROL_NAME = `Control Person ${randomBytes(3).toString('hex')}`;
 
 /** A new delivery made from inbound-text.json: fresh wamid, its own body and profile name. */
 function craftDelivery(body: string, name: string): { raw: Buffer; wamid: string } {
@@ -544,9 +549,70 @@ describe('template whatsapp-capture-archive in a real n8n (community package fro
 		expect(listed.data.every((e: any) => e.status === 'success')).toBe(true);
 	});
 
+	it('control, Encrypt at Capture off (trigger → OpenPGP node → archive, every execution saved): 200, one object', async () => {
+		// the layout the template had before: plaintext records between the trigger and the OpenPGP
+		// node, which n8n saves; the scan below must find this delivery's plaintext (the scan can fail)
+		const plainBucket = await makeBucket(s3, { objectLock: true, prefix: 'e2e-plain' });
+		const store = await createCredential('S3 Archive Store, control (e2e)', 's3ArchiveApi', {
+			...s3Credential(),
+			bucket: plainBucket,
+		});
+		const webhookId = randomUUID();
+		const trigger = structuredClone(
+			TEMPLATE.nodes.find((n: any) => n.type === `${PACK}.whatsAppCaptureTrigger`),
+		);
+		trigger.webhookId = webhookId;
+		trigger.parameters = { ...trigger.parameters, encryptAtCapture: false, downloadMedia: false };
+		trigger.credentials = {
+			whatsAppCaptureApi: { id: credentialIds.whatsAppCaptureApi, name: 'WhatsApp Capture (e2e)' },
+		};
+		const encrypt = {
+			id: randomUUID(),
+			name: 'Encrypt Record',
+			type: `${PACK}.openPgp`,
+			typeVersion: 1,
+			position: [260, 0],
+			parameters: {
+				operation: 'encrypt',
+				source: 'json',
+				jsonMode: 'wholeItem',
+				outputFormat: 'binary',
+				outputBinaryPropertyName: 'data',
+			},
+			credentials: {
+				openPgpPublicKeysApi: { id: credentialIds.openPgpPublicKeysApi, name: 'OpenPGP Public Keys (e2e)' },
+			},
+		};
+		const archive = structuredClone(TEMPLATE.nodes.find((n: any) => n.name === 'Archive Record'));
+		delete archive.onError;
+		archive.credentials = { s3ArchiveApi: { id: store, name: 'S3 Archive Store, control (e2e)' } };
+		const created = await api(n8n.baseUrl, session.apiKey, 'POST', '/workflows', {
+			name: 'capture, encrypt at capture off, control (e2e)',
+			nodes: [trigger, encrypt, archive],
+			connections: {
+				[trigger.name]: { main: [[{ node: encrypt.name, type: 'main', index: 0 }]] },
+				[encrypt.name]: { main: [[{ node: archive.name, type: 'main', index: 0 }]] },
+			},
+			settings: { ...TEMPLATE.settings, saveDataSuccessExecution: 'all' },
+		});
+		const url = `${n8n.baseUrl}/webhook/${webhookId}/webhook`;
+		await activate(created.id, url);
+		const { raw } = craftDelivery(CONTROL_MARKER, CONTROL_NAME);
+		const answer = await post(url, raw, sign(raw));
+		note('control (encrypt at capture off): answer', `${answer.status} ${answer.text.slice(0, 200)}`);
+		expect(answer.status).toBe(200);
+		expect((await listAllKeys(s3, plainBucket)).filter((k) => k.endsWith('.pgp'))).toHaveLength(1);
+		await api(n8n.baseUrl, session.apiKey, 'POST', `/workflows/${created.id}/deactivate`);
+	});
+
 	it('n8n data folder: plaintext of the captured deliveries before and after execution pruning', async () => {
 		const sealedMarkers = Object.values(SEALED);
-		const markers = [...MARKERS, FAILURE_MARKER, ...sealedMarkers];
+		const markers = [...MARKERS, FAILURE_MARKER, ...sealedMarkers, CONTROL_MARKER, CONTROL_NAME];
+		const controlHits = (scan: ReturnType<typeof scanDataFolder>) =>
+			Object.values(scan.hits).reduce(
+				(sum, counts) => sum + (counts[CONTROL_MARKER] ?? 0) + (counts[CONTROL_NAME] ?? 0),
+				0,
+			);
 		const sealedHits = (scan: ReturnType<typeof scanDataFolder>) =>
 			Object.values(scan.hits).reduce(
 				(sum, counts) => sum + sealedMarkers.reduce((s, m) => s + (counts[m] ?? 0), 0),
@@ -577,9 +643,12 @@ describe('template whatsapp-capture-archive in a real n8n (community package fro
 		note('plaintext hits before pruning: fixtures (executions not saved)', fixtureHits(before));
 		note('plaintext hits before pruning: sealed deliveries (all executions saved)', sealedHits(before));
 		note('plaintext hits before pruning: failing delivery (error execution saved)', failureHits(before));
+		// the control (Encrypt at Capture off, its execution saved): the same scan does find plaintext
+		note('plaintext hits before pruning: control, encrypt at capture off (1 delivery, saved)', controlHits(before));
 		expect(sealedHits(before)).toBe(0);
 		expect(fixtureHits(before)).toBe(0);
 		expect(failureHits(before)).toBe(0);
+		expect(controlHits(before)).toBeGreaterThan(0);
 
 		// second boot: hard-delete pruning every minute
 		const t0 = Date.now();
@@ -638,8 +707,14 @@ describe('template whatsapp-capture-archive in a real n8n (community package fro
 			afterPruning: allHits(after),
 			afterOfflineVacuum: allHits(vacuumed),
 		};
+		results.controlPlaintextHits = {
+			beforePruning: controlHits(before),
+			afterPruning: controlHits(after),
+			afterOfflineVacuum: controlHits(vacuumed),
+		};
+		note('control (encrypt at capture off) hits: before / after pruning / after offline VACUUM', results.controlPlaintextHits);
 		note(
-			'plaintext hits, all markers (raw bytes): before pruning / after pruning / after offline VACUUM',
+			'plaintext hits, shipped template (fixtures, saved runs, failing run; raw bytes): before pruning / after pruning / after offline VACUUM',
 			results.plaintextHits,
 		);
 
