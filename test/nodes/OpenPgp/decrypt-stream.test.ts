@@ -104,6 +104,8 @@ describe('OpenPGP node: Decrypt, streamed', () => {
 						message: 'The message failed its integrity check (modified or truncated): Modification detected.',
 						}),
 				},
+				// the failed item keeps its input binary (still the ciphertext reference), nothing decrypted
+				binary: expect.objectContaining({ data: expect.objectContaining({ id: 'filesystem-v2:ct' }) }),
 				pairedItem: { item: 0 },
 			},
 		]);

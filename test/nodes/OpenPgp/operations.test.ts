@@ -115,8 +115,10 @@ describe('OpenPGP node: Decrypt', () => {
 			credentials,
 			continueOnFail: true,
 		});
+		// the failed item keeps its input binary (the ciphertext), so an error branch can still archive it
 		expect(output[0]).toEqual({
 			json: { error: expect.objectContaining({ message: 'The message is not signed, but a valid signature is required.' }) },
+			binary: { data: inlineBinary(ciphertext) },
 			pairedItem: { item: 0 },
 		});
 	});
