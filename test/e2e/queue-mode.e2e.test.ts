@@ -107,8 +107,12 @@ describe('template whatsapp-capture-archive in n8n queue mode (redis, main + web
 			whatsAppCaptureApi: await credential('whatsAppCaptureApi', {
 				appSecret: APP_SECRET,
 				verifyToken: randomBytes(8).toString('hex'),
+				// Encrypt at Capture (as shipped): the store credential's index key; a throw-away access
+				// token (text messages only here, no media download)
+				accessToken: randomBytes(8).toString('hex'),
 				graphApiBaseUrl: 'http://127.0.0.1:9',
 				graphApiVersion: 'v24.0',
+				indexKey: INDEX_KEY,
 			}),
 			openPgpPublicKeysApi: await credential('openPgpPublicKeysApi', {
 				publicKeys: gpg.publicKeyArmored,
@@ -289,7 +293,11 @@ describe('template whatsapp-capture-archive in n8n queue mode (redis, main + web
 			),
 		);
 
-		const keys = (await listAllKeys(s3, bucket)).filter((k) => k.endsWith('.pgp'));
+		const all = await listAllKeys(s3, bucket);
+		// nothing refused by Archive Record (its error output goes to Quarantine Record)
+		note('quarantined objects', all.filter((k) => k.startsWith('quarantine/')).length);
+		expect(all.filter((k) => k.startsWith('quarantine/'))).toEqual([]);
+		const keys = all.filter((k) => k.endsWith('.pgp'));
 		const expectedIds = new Set(
 			messages.map((m) =>
 				recordId({ indexKey: INDEX_KEY, idempotencyKey: `106000000000002:${m.wamid}` }),
