@@ -1,7 +1,13 @@
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 
 import { toArchiveError } from './errors';
-import { normalizePrefix, normalizeRetentionClass, parseObjectKey, type ParsedObjectKey } from './layout';
+import {
+	assertPhoneNumberIdFilter,
+	normalizePrefix,
+	normalizeRetentionClass,
+	parseObjectKey,
+	type ParsedObjectKey,
+} from './layout';
 import { ArchiveError } from './types';
 
 /** One archived object as listed (no body is downloaded). */
@@ -64,10 +70,8 @@ export async function* listObjects(options: {
 	const { client, bucket, filter } = options;
 	const prefix = normalizePrefix(filter.prefix);
 	const retentionClass = filter.retentionClass ? normalizeRetentionClass(filter.retentionClass) : undefined;
-	const phoneNumberId = filter.phoneNumberId?.trim() || undefined;
-	if (phoneNumberId && !/^[A-Za-z0-9_-]{1,64}$/.test(phoneNumberId)) {
-		throw new ArchiveError(`phone_number_id "${phoneNumberId}" must be the WhatsApp phone number ID`, { code: 'InvalidInput' });
-	}
+	const typedId = filter.phoneNumberId?.trim() || undefined;
+	const phoneNumberId = typedId ? assertPhoneNumberIdFilter(typedId) : undefined;
 	if (filter.pseudonym && !/^[0-9a-f]{32}$/.test(filter.pseudonym) && filter.pseudonym !== '_unknown') {
 		throw new ArchiveError('pseudonym must be 32 lower-case hex characters', { code: 'InvalidInput' });
 	}

@@ -63,7 +63,10 @@ export function normalizeScope(scope: HoldScope & { phoneNumbers?: string[] }, i
 	const result: HoldScope = {};
 	const phoneNumberIds = clean(scope.phoneNumberIds);
 	for (const id of phoneNumberIds) {
-		if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) throw invalidScope(`phone_number_id "${id.slice(0, 64)}" is not a WhatsApp phone number ID`);
+		// the rule, never the value: a phone number typed into the wrong field must not reach the logs
+		if (!/^\d{1,64}$/.test(id) && id !== '_unknown') {
+			throw invalidScope('A phone_number_id must be a WhatsApp phone number ID: 1–64 digits (or "_unknown")');
+		}
 	}
 	if (phoneNumberIds.length) result.phoneNumberIds = [...new Set(phoneNumberIds)];
 	const pseudonyms = clean(scope.pseudonyms).map((value) => value.toLowerCase());

@@ -64,9 +64,10 @@ describe('writeObjectStream against the local store', () => {
 		expect(parts).toHaveLength(13);
 		for (const part of parts.slice(0, -1)) expect(part.length).toBe(8 * MiB);
 		for (const part of parts) expect(part.md5).toBe(part.actual);
-		// parts × queue (16 MiB) plus lib-storage chunk assembly and copies (seen 35–48 MiB); well below the 96 MiB object
+		// parts × queue (16 MiB) plus lib-storage chunk assembly, copies and socket buffers: seen 35–48 MiB,
+		// up to 71 MiB on a loaded 2-core host; buffering the object would hold at least its 96 MiB
 		expect(peak).toBeGreaterThan(0);
-		expect(peak).toBeLessThan(64 * MiB);
+		expect(peak).toBeLessThan(84 * MiB);
 	});
 
 	it('refuses a source whose bytes change between the hashing pass and the upload, leaving nothing', async () => {
