@@ -99,8 +99,11 @@ async function main() {
 			whatsAppCaptureApi: await credential('whatsAppCaptureApi', {
 				appSecret: APP_SECRET,
 				verifyToken: randomBytes(8).toString('hex'),
+				// Encrypt at Capture (as shipped): the store credential's index key; throw-away access token
+				accessToken: randomBytes(8).toString('hex'),
 				graphApiBaseUrl: 'http://127.0.0.1:9',
 				graphApiVersion: 'v24.0',
+				indexKey: INDEX_KEY,
 			}),
 			openPgpPublicKeysApi: await credential('openPgpPublicKeysApi', {
 				publicKeys: gpg.publicKeyArmored,
