@@ -57,7 +57,7 @@ async function main(): Promise<void> {
 		await mapLimit(records, 16, async (record) => {
 			const enc = await encrypt({ data: recordBytes(record), recipients, filename: 'record.json' });
 			const { key: objectKey } = objectKeyForRecord({ indexKey, prefix: 'archive', retentionClass: 'default', record });
-			await writeObject({ client, bucket, key: objectKey, body: enc.ciphertext as Uint8Array, precheck: false });
+			await writeObject({ client, bucket, key: objectKey, body: enc.ciphertext as Uint8Array, duplicateCheck: 'store' });
 		});
 
 		// Peer input: the same objects downloaded to files (not timed).

@@ -9,6 +9,7 @@ import {
 } from '@aws-sdk/client-s3';
 
 import { storeErrorCode, storeHttpStatus, toArchiveError } from './errors';
+import type { DuplicateCheck } from './types';
 
 /** What {@link checkBucket} found out about a bucket and its store. */
 export interface SetupReport {
@@ -28,6 +29,11 @@ export interface SetupReport {
 	 * again: duplicates are then caught only by the HeadObject pre-check), or `not-tested`.
 	 */
 	conditionalWrites: 'honoured' | 'ignored' | 'not-tested';
+	/**
+	 * The Write operation's Duplicate Check for this bucket: `store` (If-None-Match alone, one request
+	 * per record) when conditional writes are honoured, else `precheck` (see `DuplicateCheck`).
+	 */
+	recommendedDuplicateCheck: DuplicateCheck;
 	/** Probe objects that could not be removed (kept by default retention), as keys. */
 	probeObjectsLeft: string[];
 	/** COMPLIANCE-mode writes can be used with this bucket. */
@@ -148,7 +154,7 @@ export async function checkBucket(options: {
 		}
 		if (conditionalWrites === 'ignored') {
 			warnings.push(
-				'The store ignores If-None-Match: * here (Ceph RGW 16 does in versioned buckets): duplicates are caught by a HeadObject before each write, which leaves a small race between concurrent writers of the same record.',
+				'The store ignores If-None-Match: * here (Ceph RGW 16 does in versioned buckets): keep Write → Options → Duplicate Check on "Check Before Write"; duplicates are then caught by a HeadObject before each write and a version check after it.',
 			);
 		}
 	}
@@ -158,6 +164,7 @@ export async function checkBucket(options: {
 		versioning,
 		objectLock,
 		conditionalWrites,
+		recommendedDuplicateCheck: conditionalWrites === 'honoured' ? 'store' : 'precheck',
 		probeObjectsLeft,
 		readyForCompliance: objectLock.enabled && versioning === 'Enabled',
 		warnings,

@@ -77,6 +77,11 @@ function validateOptions(options: WriteOptions): void {
 			throw new ArchiveError('objectLock.retainUntil must be in the future', { code: 'InvalidInput' });
 		}
 	}
+	if (options.duplicateCheck !== undefined && options.duplicateCheck !== 'precheck' && options.duplicateCheck !== 'store') {
+		throw new ArchiveError(`duplicateCheck must be "precheck" or "store" (got "${String(options.duplicateCheck)}")`, {
+			code: 'InvalidInput',
+		});
+	}
 	if (options.kmsKeyId && options.serverSideEncryption !== 'aws:kms') {
 		throw new ArchiveError('kmsKeyId is only valid with serverSideEncryption "aws:kms"', { code: 'InvalidInput' });
 	}
@@ -299,11 +304,12 @@ async function duplicateAfterPreconditionFailed(client: S3Client, bucket: string
  * - The key already exists → `{ status: 'duplicate', … }` describing the *existing* object, not an
  *   error: a retried delivery maps to the same key.
  *
- * Duplicate detection, in layers:
+ * Duplicate detection, in layers (`duplicateCheck: 'store'` keeps only layers 1 and the
+ * `If-None-Match` of layer 2: one request per record, for stores that honour it; see {@link DuplicateCheck}):
  * 1. Single-flight in the process (per store + bucket + key): a concurrent second writer of the key
  *    waits for the first and gets its outcome as `duplicate` with the first one's version id.
- * 2. HeadObject before the PUT (unless `precheck: false`), and `If-None-Match: *` on the PUT
- *    (412 PreconditionFailed → duplicate). The pre-check is needed because Ceph RGW 16 ignores
+ * 2. HeadObject before the PUT, and `If-None-Match: *` on the PUT (412 PreconditionFailed →
+ *    duplicate; 409 ConditionalRequestConflict → sent again). The pre-check is needed because Ceph RGW 16 ignores
  *    `If-None-Match: *` in *versioned* buckets (every Object Lock bucket is versioned) and silently
  *    stores another version; it honours it in unversioned buckets, as AWS and MinIO do in both.
  * 3. In a versioned bucket, after a `created` PUT: ListObjectVersions (Prefix = key). When an older
@@ -331,8 +337,6 @@ export async function writeObject(
 	options: WriteOptions & {
 		client: S3Client;
 		body: Buffer | Uint8Array;
-		/** HeadObject before the PUT to detect duplicates on stores that ignore If-None-Match (default true). */
-		precheck?: boolean;
 	},
 ): Promise<ArchiveWriteResult> {
 	validateOptions(options);
@@ -343,11 +347,10 @@ export async function writeObject(
 }
 
 /** {@link writeObject} without the single-flight (the caller holds it). */
-async function putOnce(
-	options: WriteOptions & { client: S3Client; body: Buffer | Uint8Array; precheck?: boolean },
-): Promise<ArchiveWriteResult> {
+async function putOnce(options: WriteOptions & { client: S3Client; body: Buffer | Uint8Array }): Promise<ArchiveWriteResult> {
 	const body = options.body;
-	if (options.precheck !== false) {
+	const storeDecides = options.duplicateCheck === 'store';
+	if (!storeDecides) {
 		const existing = await findExisting(options.client, options.bucket, options.key);
 		if (existing) return existing;
 	}
@@ -355,14 +358,16 @@ async function putOnce(
 	const contentMd5 = createHash('md5').update(body).digest('base64');
 	let created: ArchiveWriteResult;
 	try {
-		const result = await options.client.send(
-			new PutObjectCommand({
-				...commonParams(options, sha256),
-				Body: body,
-				ContentLength: body.byteLength,
-				ContentMD5: contentMd5,
-				IfNoneMatch: '*',
-			}),
+		const result = await sendConditionally(
+			options.client,
+			() =>
+				new PutObjectCommand({
+					...commonParams(options, sha256),
+					Body: body,
+					ContentLength: body.byteLength,
+					ContentMD5: contentMd5,
+					IfNoneMatch: '*',
+				}),
 		);
 		created = {
 			status: 'created',
@@ -382,7 +387,27 @@ async function putOnce(
 			objectLockSent: lockSent(options),
 		});
 	}
-	return await settleVersionRace(options.client, options, created);
+	return storeDecides ? created : await settleVersionRace(options.client, options, created);
+}
+
+/** Attempts of a conditional PUT answered 409 ConditionalRequestConflict (AWS: a concurrent conditional write). */
+const CONDITIONAL_CONFLICT_ATTEMPTS = 4;
+
+/**
+ * Sends a conditional PutObject, again after `409 ConditionalRequestConflict` (AWS S3 answers it while
+ * another conditional write of the key is in progress; the retry then gets 412 if that write won).
+ * The SDK's own retry strategy does not retry 409.
+ */
+async function sendConditionally(client: S3Client, command: () => PutObjectCommand) {
+	for (let attempt = 1; ; attempt++) {
+		try {
+			return await client.send(command());
+		} catch (error) {
+			const conflict = storeHttpStatus(error) === 409 && storeErrorCode(error) === 'ConditionalRequestConflict';
+			if (!conflict || attempt >= CONDITIONAL_CONFLICT_ATTEMPTS) throw error;
+			await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+		}
+	}
 }
 
 /**
@@ -489,7 +514,8 @@ function verifyingStream(expectedSha256: string, expectedSize: number): Transfor
  * of exactly this key, ListMultipartUploads), and the lifecycle rule from `compileLifecycle` aborts
  * uploads never retried after a day. The upload is verified against the first-pass hash before completion.
  *
- * Duplicates: as {@link writeObject} — single-flight in the process, HeadObject first,
+ * Duplicates: as {@link writeObject} (`duplicateCheck` applies to bodies up to `partSize`, which go
+ * through one PutObject; multipart uploads always use the full check) — single-flight in the process, HeadObject first,
  * `If-None-Match: *` on CompleteMultipartUpload (S3 conditional writes), and in a versioned bucket
  * the ListObjectVersions check after completion (a losing version is deleted, or reported as
  * `extraVersionId` when it is locked). ETag and version id are read with HeadObject after
@@ -518,8 +544,11 @@ async function uploadOnce(options: StreamWriteOptions): Promise<ArchiveWriteResu
 	const partSize = Math.max(MIN_PART_SIZE, options.partSize ?? DEFAULT_PART_SIZE);
 	const first = await hashStream(await options.openBody(), partSize);
 	if (first.kept) {
-		return await putOnce({ ...options, body: first.kept, precheck: true });
+		return await putOnce({ ...options, body: first.kept });
 	}
+	// Multipart uploads keep the pre-check whatever `duplicateCheck` says: Ceph RGW 16 ignores
+	// If-None-Match on CompleteMultipartUpload even in unversioned buckets, and one HeadObject is
+	// nothing beside a multi-MiB upload.
 	const existing = await findExisting(options.client, options.bucket, options.key);
 	if (existing) return existing;
 	await abortEarlierUploads(options.client, options.bucket, options.key);
@@ -552,7 +581,7 @@ async function uploadOnce(options: StreamWriteOptions): Promise<ArchiveWriteResu
 		const head = await options.client.send(
 			new HeadObjectCommand({ Bucket: options.bucket, Key: options.key, ...(versionId ? { VersionId: versionId } : {}) }),
 		);
-		return await settleVersionRace(options.client, options, {
+		const created: ArchiveWriteResult = {
 			status: 'created',
 			bucket: options.bucket,
 			key: options.key,
@@ -560,7 +589,8 @@ async function uploadOnce(options: StreamWriteOptions): Promise<ArchiveWriteResu
 			etag: stripQuotes(head.ETag),
 			size: head.ContentLength ?? first.size,
 			sha256: first.sha256,
-		});
+		};
+		return await settleVersionRace(options.client, options, created);
 	} catch (error) {
 		if (storeHttpStatus(error) === 403) {
 			// write-only keys: the upload succeeded, only its description is unavailable

@@ -16,6 +16,7 @@ import {
 	writeObject,
 	writeObjectStream,
 	type ArchiveRecordFields,
+	type DuplicateCheck,
 	type ObjectKeyParts,
 	type ObjectLockParams,
 	type WriteOptions,
@@ -53,6 +54,27 @@ export const description: INodeProperties[] = [
 		default: {},
 		displayOptions: showForWrite,
 		options: [
+			{
+				displayName: 'Duplicate Check',
+				name: 'duplicateCheck',
+				type: 'options',
+				options: [
+					{
+						name: 'Check Before Write (Any Store)',
+						value: 'precheck',
+						description:
+							'HeadObject before each write, and a version check after it in versioned buckets: works on stores that ignore If-None-Match (Ceph RGW 16 in versioned buckets). Up to 3 requests per record.',
+					},
+					{
+						name: 'Store Rejects Duplicates (If-None-Match)',
+						value: 'store',
+						description:
+							'One request per record: the store refuses a key that exists. Only when Setup Check reports recommendedDuplicateCheck "store" for this bucket (AWS S3, MinIO); elsewhere a repeated record becomes another version.',
+					},
+				],
+				default: 'precheck',
+				description: 'How a retried delivery (same record, same key) is recognised so it is written once',
+			},
 			{
 				displayName: 'KMS Key ID',
 				name: 'kmsKeyId',
@@ -131,6 +153,7 @@ export const description: INodeProperties[] = [
 ];
 
 interface WriteNodeOptions {
+	duplicateCheck?: DuplicateCheck;
 	mediaBinaryPropertyName?: string;
 	objectKey?: string;
 	objectLockMode?: 'none' | 'GOVERNANCE' | 'COMPLIANCE';
@@ -268,6 +291,7 @@ export async function execute(
 			serverSideEncryption:
 				options.serverSideEncryption && options.serverSideEncryption !== 'none' ? options.serverSideEncryption : undefined,
 			kmsKeyId: options.serverSideEncryption === 'aws:kms' ? options.kmsKeyId?.trim() || undefined : undefined,
+			duplicateCheck: options.duplicateCheck ?? 'precheck',
 		};
 		return binaryData.id
 			? await writeObjectStream({

@@ -72,7 +72,7 @@ describe('createS3Client timeouts', () => {
 		const client = createS3Client({ ...settings, endpoint: store.endpoint, requestTimeoutMs: 400 });
 		try {
 			const started = Date.now();
-			const error = await writeObject({ client, bucket: 'b', key: 'k', body: Buffer.from('x'), precheck: false }).then(
+			const error = await writeObject({ client, bucket: 'b', key: 'k', body: Buffer.from('x'), duplicateCheck: 'store' }).then(
 				() => null,
 				(caught: unknown) => caught as ArchiveError,
 			);

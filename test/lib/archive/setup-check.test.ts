@@ -21,6 +21,7 @@ describe('checkBucket against the local store', () => {
 			versioning: 'Disabled',
 			objectLock: { enabled: false, support: 'not-configured', defaultRetention: null },
 			conditionalWrites: 'honoured',
+			recommendedDuplicateCheck: 'store',
 			probeObjectsLeft: [],
 			readyForCompliance: false,
 		});
@@ -37,6 +38,7 @@ describe('checkBucket against the local store', () => {
 		// Ceph RGW 16 ignores If-None-Match in versioned buckets; AWS and MinIO honour it
 		expect(['honoured', 'ignored']).toContain(report.conditionalWrites);
 		if (report.conditionalWrites === 'ignored') expect(report.warnings.join(' ')).toMatch(/If-None-Match/);
+		expect(report.recommendedDuplicateCheck).toBe(report.conditionalWrites === 'honoured' ? 'store' : 'precheck');
 		expect(report.probeObjectsLeft).toEqual([]);
 		expect(await versionsLeft(bucket)).toBe(0);
 	});

@@ -70,6 +70,31 @@ describe('writeObjectStream against the local store', () => {
 		expect(peak).toBeLessThan(84 * MiB);
 	});
 
+	it("duplicateCheck 'store' does not apply to multipart uploads: the pre-check stays (RGW 16 ignores If-None-Match on CompleteMultipartUpload)", async () => {
+		const plain = await makeBucket(client);
+		const sent: string[] = [];
+		const counted = createS3Client(s3Settings());
+		counted.middlewareStack.add(
+			(next, context) => async (args) => {
+				sent.push(String(context.commandName));
+				return await next(args);
+			},
+			{ step: 'initialize', name: 'countCommands' },
+		);
+		try {
+			const write = () =>
+				writeObjectStream({ client: counted, bucket: plain, key: 'stream/once.pgp', openBody: () => patternStream(11 * MiB, 64 * 1024), duplicateCheck: 'store' });
+			const first = await write();
+			expect(first.status).toBe('created');
+			expect(sent.indexOf('HeadObjectCommand')).toBeLessThan(sent.indexOf('CreateMultipartUploadCommand'));
+			const second = await write();
+			expect(second).toMatchObject({ status: 'duplicate', sha256: first.sha256, size: 11 * MiB });
+			expect(await listAllKeys(counted, plain, 'stream/once')).toEqual(['stream/once.pgp']);
+		} finally {
+			counted.destroy();
+		}
+	});
+
 	it('refuses a source whose bytes change between the hashing pass and the upload, leaving nothing', async () => {
 		let opens = 0;
 		const error = await writeObjectStream({

@@ -16,6 +16,38 @@ const md5 = (body: Uint8Array) => createHash('md5').update(body).digest('base64'
 const sha256 = (body: Uint8Array) => createHash('sha256').update(body).digest('hex');
 const inOneYear = () => new Date(Date.now() + 365 * 24 * 3600 * 1000);
 
+/** A client that records the command names it sends. */
+function countingClient(): { client: S3Client; sent: string[] } {
+	const sent: string[] = [];
+	const counted = createS3Client(s3Settings());
+	counted.middlewareStack.add(
+		(next, context) => async (args) => {
+			sent.push(String(context.commandName));
+			return await next(args);
+		},
+		{ step: 'initialize', name: 'countCommands' },
+	);
+	return { client: counted, sent };
+}
+
+/**
+ * A client whose HeadObject of the current version always answers 404: a writer in another process whose pre-check ran
+ * before the winner's PUT reached the store (the race the ListObjectVersions check settles).
+ */
+function racedClient(): S3Client {
+	const raced = createS3Client(s3Settings());
+	raced.middlewareStack.add(
+		(next, context) => async (args) => {
+			if (context.commandName === 'HeadObjectCommand' && !(args.input as { VersionId?: string }).VersionId) {
+				throw Object.assign(new Error('NotFound'), { name: 'NotFound', $metadata: { httpStatusCode: 404 } });
+			}
+			return await next(args);
+		},
+		{ step: 'initialize', name: 'headSeesNothing' },
+	);
+	return raced;
+}
+
 describe('writeObject against the local store', () => {
 	let client: S3Client;
 	let plainBucket: string;
@@ -54,13 +86,52 @@ describe('writeObject against the local store', () => {
 		expect(versions.Versions).toHaveLength(1);
 	});
 
-	it('maps 412 PreconditionFailed (If-None-Match: *) to duplicate when the pre-check is skipped', async () => {
+	it("duplicateCheck 'store': one PutObject per record, the store's 412 (If-None-Match: *) makes the duplicate", async () => {
 		const key = `inm/${randomBytes(8).toString('hex')}.pgp`;
 		const body = randomBytes(10);
-		const first = await writeObject({ client, bucket: plainBucket, key, body, precheck: false });
-		const second = await writeObject({ client, bucket: plainBucket, key, body: randomBytes(3), precheck: false });
-		expect(second).toEqual({ ...first, status: 'duplicate' });
-		expect(await getObjectBytes(client, plainBucket, key)).toEqual(body);
+		const { client: counted, sent } = countingClient();
+		try {
+			const first = await writeObject({ client: counted, bucket: plainBucket, key, body, duplicateCheck: 'store' });
+			expect(first.status).toBe('created');
+			expect(sent).toEqual(['PutObjectCommand']);
+			const second = await writeObject({ client: counted, bucket: plainBucket, key, body: randomBytes(3), duplicateCheck: 'store' });
+			expect(second).toEqual({ ...first, status: 'duplicate' });
+			// the refused PUT, then a HeadObject describing the existing object
+			expect(sent).toEqual(['PutObjectCommand', 'PutObjectCommand', 'HeadObjectCommand']);
+			expect(await getObjectBytes(client, plainBucket, key)).toEqual(body);
+		} finally {
+			counted.destroy();
+		}
+	});
+
+	it("duplicateCheck 'precheck' (default) sends HeadObject first; in a versioned bucket ListObjectVersions after", async () => {
+		const { client: counted, sent } = countingClient();
+		try {
+			await writeObject({ client: counted, bucket: plainBucket, key: `pc/${randomBytes(8).toString('hex')}.pgp`, body: randomBytes(5) });
+			expect(sent).toEqual(['HeadObjectCommand', 'PutObjectCommand']);
+			sent.length = 0;
+			await writeObject({ client: counted, bucket: lockBucket, key: `pc/${randomBytes(8).toString('hex')}.pgp`, body: randomBytes(5) });
+			expect(sent).toEqual(['HeadObjectCommand', 'PutObjectCommand', 'ListObjectVersionsCommand']);
+		} finally {
+			counted.destroy();
+		}
+	});
+
+	it("duplicateCheck 'store' on a store that ignores If-None-Match (RGW 16, versioned bucket) keeps a second version: why it is not the default", async () => {
+		const key = `inm/${randomBytes(8).toString('hex')}.pgp`;
+		const first = await writeObject({ client, bucket: lockBucket, key, body: randomBytes(10), duplicateCheck: 'store' });
+		const second = await writeObject({ client, bucket: lockBucket, key, body: randomBytes(10), duplicateCheck: 'store' });
+		expect(first.status).toBe('created');
+		expect(second.status).toBe('created');
+		expect(second.versionId).not.toBe(first.versionId);
+		const versions = await client.send(new ListObjectVersionsCommand({ Bucket: lockBucket, Prefix: key }));
+		expect(versions.Versions).toHaveLength(2);
+	});
+
+	it('rejects an unknown duplicateCheck, naming the values', async () => {
+		await expect(
+			writeObject({ client, bucket: plainBucket, key: 'k', body: randomBytes(1), duplicateCheck: 'none' as never }),
+		).rejects.toThrow(/duplicateCheck must be "precheck" or "store"/);
 	});
 
 	it('sends Content-MD5 on every PUT, and the store checks it (a wrong MD5 fails)', async () => {
@@ -190,6 +261,7 @@ describe('writeObject: racing writers of one key (RGW 16 ignores If-None-Match i
 	let lockBucket: string;
 	let versionedBucket: string;
 	let plainBucket: string;
+	let raced: S3Client;
 	const versionsOf = async (bucket: string, key: string) =>
 		((await client.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: key }))).Versions ?? []).filter((v) => v.Key === key).map((v) => v.VersionId);
 
@@ -198,8 +270,12 @@ describe('writeObject: racing writers of one key (RGW 16 ignores If-None-Match i
 		lockBucket = await makeBucket(client, { objectLock: true });
 		versionedBucket = await makeBucket(client, { versioning: true });
 		plainBucket = await makeBucket(client);
+		raced = racedClient();
 	});
-	afterAll(() => client?.destroy());
+	afterAll(() => {
+		client?.destroy();
+		raced?.destroy();
+	});
 
 	it.each([
 		['Object Lock (versioned)', () => lockBucket],
@@ -231,7 +307,7 @@ describe('writeObject: racing writers of one key (RGW 16 ignores If-None-Match i
 		const first = await writeObject({ client, bucket: versionedBucket, key, body });
 		expect(first.status).toBe('created');
 		// the loser's PUT reaches the store after the winner's (its HeadObject saw nothing)
-		const loser = await writeObject({ client, bucket: versionedBucket, key, body: randomBytes(70), precheck: false });
+		const loser = await writeObject({ client: raced, bucket: versionedBucket, key, body: randomBytes(70) });
 		expect(loser).toEqual({ ...first, status: 'duplicate' });
 		expect(loser.extraVersionId).toBeUndefined();
 		expect(await versionsOf(versionedBucket, key)).toEqual([first.versionId]);
@@ -242,7 +318,7 @@ describe('writeObject: racing writers of one key (RGW 16 ignores If-None-Match i
 		const key = `race/${randomBytes(8).toString('hex')}.pgp`;
 		const objectLock = { mode: 'GOVERNANCE' as const, retainUntil: new Date(Date.now() + 24 * 3600 * 1000) };
 		const first = await writeObject({ client, bucket: lockBucket, key, body: randomBytes(64), objectLock });
-		const loser = await writeObject({ client, bucket: lockBucket, key, body: randomBytes(70), objectLock, precheck: false });
+		const loser = await writeObject({ client: raced, bucket: lockBucket, key, body: randomBytes(70), objectLock });
 		expect(loser.status).toBe('duplicate');
 		expect(loser.versionId).toBe(first.versionId);
 		expect(loser.extraVersionId).toEqual(expect.any(String));

@@ -67,7 +67,7 @@ describe('S3 Archive node, Write', () => {
 		expect(byName.bucket.default).toBe('');
 		const optionNames = (byName.options.options as Array<{ name: string }>).map((o) => o.name).sort();
 		expect(optionNames).toEqual(
-			['kmsKeyId', 'legalHold', 'mediaBinaryPropertyName', 'objectKey', 'objectLockMode', 'retainFor', 'serverSideEncryption', 'storageClass'].sort(),
+			['duplicateCheck', 'kmsKeyId', 'legalHold', 'mediaBinaryPropertyName', 'objectKey', 'objectLockMode', 'retainFor', 'serverSideEncryption', 'storageClass'].sort(),
 		);
 		expect(node.description.credentials?.[0]).toEqual({ name: 's3ArchiveApi', required: true, testedBy: 's3ArchiveApiTest' });
 	});
@@ -181,6 +181,24 @@ describe('S3 Archive node, Write', () => {
 		});
 		expect(output[0][0].json.archive).toMatchObject({ status: 'created', bucket: other, key: 'manual/(a)+b=c:d@e.pgp' });
 		expect(await listAllKeys(client, other)).toEqual(['manual/(a)+b=c:d@e.pgp']);
+	});
+
+	it("Duplicate Check 'Store Rejects Duplicates' writes once on a store that honours If-None-Match, with no HeadObject first", async () => {
+		const plain = await makeBucket(client);
+		const parameters = {
+			operation: 'write',
+			binaryPropertyName: 'data',
+			prefix: 'archive',
+			retentionClass: 'default',
+			bucket: plain,
+			options: { duplicateCheck: 'store' },
+		};
+		const first = await run({ items: [recordItem()], parameters });
+		const second = await run({ items: [recordItem()], parameters });
+		const [a, b] = [first.output[0][0].json.archive, second.output[0][0].json.archive] as Array<{ status: string; key: string; sha256: string }>;
+		expect(a.status).toBe('created');
+		expect(b).toEqual({ ...a, status: 'duplicate' });
+		expect(await listAllKeys(client, plain)).toEqual([a.key]);
 	});
 
 	it('streams a binary with an id as a multipart upload (parts ≥ 5 MiB from 64 KiB chunks), then reports the duplicate', async () => {
