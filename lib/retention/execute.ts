@@ -3,7 +3,7 @@ import { DeleteObjectsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { DateTime, Duration } from 'luxon';
 
 import { storeErrorCode } from '../archive';
-import { planSweep, type PlanSweepOptions } from './plan';
+import { buildSweepPlan, type PlanSweepOptions } from './plan';
 import {
 	DEFAULT_REPORT_LOCK,
 	findInterruptedRuns,
@@ -30,13 +30,25 @@ import {
 
 /** Largest DeleteObjects batch S3 accepts. */
 export const MAX_DELETE_BATCH = 1000;
+/** DeleteObjects requests in flight at once unless `batchesInFlight` says otherwise. */
+export const DEFAULT_BATCHES_IN_FLIGHT = 4;
+/** Most DeleteObjects requests `batchesInFlight` allows at once. */
+export const MAX_BATCHES_IN_FLIGHT = 32;
 
-/** Options of {@link executeSweep}. */
-export interface ExecuteSweepOptions extends PlanSweepOptions {
-	/** At most this many versions are deleted in this run; the rest are `deferred`. Default unlimited. */
+/**
+ * Options of {@link executeSweep}: those of `planSweep` except `concurrency`, which only sizes the
+ * dry run's lock lookups (executeSweep sends none).
+ */
+export interface ExecuteSweepOptions extends Omit<PlanSweepOptions, 'concurrency'> {
+	/** At most this many versions are attempted in this run; the rest are `deferred`. Default unlimited. */
 	maxDeletions?: number;
 	/** Versions per DeleteObjects request, 1–1000. Default 1000. */
 	batchSize?: number;
+	/**
+	 * DeleteObjects requests in flight at once, 1–32. Default 4. Whatever the value, the report lists
+	 * its entries in the order of the write-ahead plan.
+	 */
+	batchesInFlight?: number;
 	/** Signs the deletion report (detached OpenPGP); without it the report is unsigned. */
 	signer?: ReportSigner | null;
 	/** Object Lock of plan and report, when the bucket has Object Lock. Default GOVERNANCE P7Y; null: none. */
@@ -154,12 +166,24 @@ function buildReport(options: {
 	};
 }
 
-async function deleteBatch(
-	client: S3Client,
-	bucket: string,
-	batch: PlannedVersion[],
-): Promise<Map<string, { ok: true } | { ok: false; reason: string }>> {
-	const outcomes = new Map<string, { ok: true } | { ok: false; reason: string }>();
+type Outcome = { ok: true } | { ok: false; reason: string };
+
+/**
+ * Why the store refused one version. On an Object Lock bucket a per-key `AccessDenied` is the store
+ * enforcing retain-until (GOVERNANCE or COMPLIANCE; no bypass header is ever sent) or a legal hold.
+ */
+function refusalReason(code: string | undefined, message: string | undefined, objectLockEnabled: boolean): string {
+	const said = `${code ?? 'Error'}${message ? `: ${message}` : ''}`;
+	if (code === 'AccessDenied' && objectLockEnabled) return `refused by the store: Object Lock retention or legal hold (${said})`;
+	return `refused by the store (${said})`;
+}
+
+/**
+ * One DeleteObjects request for `batch` (version ids, `Quiet: false`, Content-MD5, never
+ * `x-amz-bypass-governance-retention`). Never throws: a failed request marks every version of the batch.
+ */
+async function deleteBatch(client: S3Client, bucket: string, batch: PlannedVersion[], objectLockEnabled: boolean): Promise<Map<string, Outcome>> {
+	const outcomes = new Map<string, Outcome>();
 	try {
 		const response = await client.send(
 			withContentMd5(
@@ -176,7 +200,7 @@ async function deleteBatch(
 			if (error.Key) {
 				outcomes.set(versionRef(error.Key, error.VersionId ?? 'null'), {
 					ok: false,
-					reason: `${error.Code ?? 'Error'}${error.Message ? `: ${error.Message}` : ''}`,
+					reason: refusalReason(error.Code, error.Message, objectLockEnabled),
 				});
 			}
 		}
@@ -188,24 +212,38 @@ async function deleteBatch(
 }
 
 /**
- * Executes a sweep: plans it (`planSweep`), writes the reports of interrupted earlier runs, writes a
- * write-ahead plan object (`<prefix>/_reports/<runId>/plan.json`), deletes the planned versions by
- * version id with DeleteObjects (batches of ≤ 1000, Content-MD5 instead of the SDK's CRC32 header,
- * `Quiet: false` so each key is answered), then writes the signed deletion report
- * (`report.json` + `report.json.asc`).
+ * Executes a sweep: plans it from the listing (expiry and matters, as `planSweep` does, but without
+ * the per-version lock lookups), writes the reports of interrupted earlier runs, writes a write-ahead
+ * plan object (`<prefix>/_reports/<runId>/plan.json`) naming every version it will attempt, deletes
+ * them by version id with DeleteObjects (batches of ≤ 1000, `batchesInFlight` requests at once,
+ * Content-MD5 instead of the SDK's CRC32 header, `Quiet: false` so each key is answered), then writes
+ * the signed deletion report (`report.json` + `report.json.asc`) with one entry per attempted version
+ * in the plan's order.
  *
- * - Per-key errors (e.g. `AccessDenied` for a version locked after planning) become `skipped` entries
- *   with the store's code and message; a failed request marks its whole batch `skipped`. Nothing is lost.
- * - `maxDeletions` caps the run; the rest is `deferred` to the next run.
- * - Safe to interrupt and rerun: each run re-plans from the listing (deleted versions are gone, so
- *   nothing is attempted twice), and a run that stopped before its report gets one from the next run
- *   started more than `recoverAfter` (default 1 hour) after it. Two sweeps running at once both
+ * - Matters (`lib/retention/holds.ts`) and unexpired records are decided before anything is sent:
+ *   such versions are never in a DeleteObjects request.
+ * - Object Lock: no GetObjectLegalHold / GetObjectRetention per version (that is the dry run's job,
+ *   `planSweep`, which says why a version stays). DeleteObjects is sent without the bypass-governance
+ *   header, so the store refuses versions under retain-until (GOVERNANCE or COMPLIANCE) or a legal
+ *   hold; each refusal is a `skipped` entry, reason "refused by the store: Object Lock retention or
+ *   legal hold (AccessDenied: …)". Other per-key errors are `skipped` with the store's code and
+ *   message; a failed request marks its whole batch `skipped`. Nothing is lost.
+ * - A delete marker over versions that are themselves planned is sent only after all of them were
+ *   deleted (in a last round of batches): if the store refused one, the marker stays (`skipped`, so
+ *   the retained version does not become current again); if one was deferred, so is the marker.
+ * - `maxDeletions` caps the versions attempted; the rest are `deferred` to the next run.
+ * - Safe to interrupt and rerun: `signal` stops new batches (those in flight finish and are
+ *   reported; the rest are `deferred`); each run re-plans from the listing (deleted versions are gone,
+ *   so nothing is attempted twice), and a run that stopped before its report gets one from the next
+ *   run started more than `recoverAfter` (default 1 hour) after it. Two sweeps running at once both
  *   delete the same versions (DeleteObjects is idempotent) and each reports them.
  * - When nothing is planned for deletion, no plan or report object is written.
  *
- * Requests: those of `planSweep`, + 1 ListObjectsV2 per 1000 objects under `_reports/` (+ 1 GetObject
- * and 2–3 PutObject per interrupted run), + 1 PutObject (plan) + ⌈D / batchSize⌉ DeleteObjects + 1–2
- * PutObject (report, signature).
+ * Requests: ⌈V / pageSize⌉ ListObjectVersions + 1 GetObjectLockConfiguration (+ the registry reads
+ * of `loadHolds` when `matters` is not given), + 1 ListObjectsV2 per 1000 objects under `_reports/`
+ * (+ 1 GetObject and 2–3 PutObject per interrupted run), + 1 HeadObject and 1 PutObject (plan),
+ * + ⌈D / batchSize⌉ DeleteObjects (+ ⌈M / batchSize⌉ for M delete markers over planned versions),
+ * + 2–4 HEAD / PutObject (report, signature).
  *
  * @throws RetentionError for bad options or when the plan / report cannot be written (`StoreError`);
  *   whatever the signer throws. If the report fails after deletions, the next run writes it.
@@ -215,13 +253,17 @@ export async function executeSweep(options: ExecuteSweepOptions): Promise<SweepR
 	if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_DELETE_BATCH) {
 		throw new RetentionError('InvalidInput', `batchSize must be an integer from 1 to ${MAX_DELETE_BATCH}`);
 	}
+	const batchesInFlight = options.batchesInFlight ?? DEFAULT_BATCHES_IN_FLIGHT;
+	if (!Number.isInteger(batchesInFlight) || batchesInFlight < 1 || batchesInFlight > MAX_BATCHES_IN_FLIGHT) {
+		throw new RetentionError('InvalidInput', `batchesInFlight must be an integer from 1 to ${MAX_BATCHES_IN_FLIGHT}`);
+	}
 	const maxDeletions = options.maxDeletions ?? Number.POSITIVE_INFINITY;
 	if (!(maxDeletions >= 0)) throw new RetentionError('InvalidInput', 'maxDeletions must be 0 or more');
 	const now = options.now ?? new Date();
 	const runId = options.runId ?? newRunId(now);
 	const lock = options.reportLock === undefined ? DEFAULT_REPORT_LOCK : options.reportLock;
 
-	const plan = await planSweep(options);
+	const plan = await buildSweepPlan(options, { readLockStatus: false });
 	const recoveredRuns = await recoverInterruptedRuns(options, plan, plan.objectLockEnabled);
 	const { deletions, protected: _protected, ...planSummary } = plan;
 	void _protected;
@@ -284,43 +326,98 @@ export async function executeSweep(options: ExecuteSweepOptions): Promise<SweepR
 		objectLockEnabled: plan.objectLockEnabled,
 	});
 
-	const perClass = new Map(result.classes.map((entry) => [entry.retentionClass, entry]));
-	let attempted = 0;
-	for (let start = 0; start < attempt.length; start += batchSize) {
-		if (options.signal?.aborted) break;
-		const batch = attempt.slice(start, start + batchSize);
-		const outcomes = await deleteBatch(options.client, options.bucket, batch);
-		result.deleteRequests += 1;
-		attempted += batch.length;
-		const at = new Date().toISOString();
-		for (const version of batch) {
-			const outcome = outcomes.get(versionRef(version.key, version.versionId)) ?? {
-				ok: false as const,
-				reason: 'NoAnswer: the store did not report this version as deleted or failed',
-			};
-			const entry: DeletionEntry = {
-				key: version.key,
-				versionId: version.versionId,
-				isDeleteMarker: version.isDeleteMarker,
-				size: version.size,
-				retentionClass: version.retentionClass,
-				recordDate: version.recordDate,
-				sha256: options.sha256Lookup ? await options.sha256Lookup(version.key, version.versionId) : null,
-				status: outcome.ok ? 'deleted' : 'skipped',
-				reason: outcome.ok ? `retention expired ${version.expiresAt}` : outcome.reason,
-				at,
-			};
-			result.entries.push(entry);
-			const target = outcome.ok ? 'deleted' : 'skipped';
-			for (const bucketTally of [result[target], perClass.get(version.retentionClass)![target]]) {
-				bucketTally.count += 1;
-				bucketTally.bytes += version.size;
+	// A delete marker waits for the planned versions under it (see above); everything else goes first.
+	const plannedVersionsByKey = new Map<string, number[]>();
+	deletions.forEach((version, index) => {
+		if (version.isDeleteMarker) return;
+		const list = plannedVersionsByKey.get(version.key);
+		if (list) list.push(index);
+		else plannedVersionsByKey.set(version.key, [index]);
+	});
+	const first: number[] = [];
+	const markersAfter: number[] = [];
+	attempt.forEach((version, index) => {
+		(version.isDeleteMarker && plannedVersionsByKey.has(version.key) ? markersAfter : first).push(index);
+	});
+
+	/** Outcome per index of `attempt`; none = not attempted (deferred). */
+	const outcomes = new Array<(Outcome & { at: string }) | undefined>(attempt.length);
+	const sendInBatches = async (indices: number[]) => {
+		const batches: number[][] = [];
+		for (let start = 0; start < indices.length; start += batchSize) batches.push(indices.slice(start, start + batchSize));
+		let next = 0;
+		const lane = async () => {
+			while (next < batches.length && !options.signal?.aborted) {
+				const batch = batches[next++];
+				const answered = await deleteBatch(
+					options.client,
+					options.bucket,
+					batch.map((index) => attempt[index]),
+					plan.objectLockEnabled,
+				);
+				result.deleteRequests += 1;
+				const at = new Date().toISOString();
+				for (const index of batch) {
+					const version = attempt[index];
+					outcomes[index] = {
+						...(answered.get(versionRef(version.key, version.versionId)) ?? {
+							ok: false as const,
+							reason: 'NoAnswer: the store did not report this version as deleted or failed',
+						}),
+						at,
+					};
+				}
 			}
+		};
+		await Promise.all(Array.from({ length: Math.min(batchesInFlight, batches.length) }, lane));
+	};
+
+	await sendInBatches(first);
+	if (markersAfter.length > 0 && !options.signal?.aborted) {
+		const ready: number[] = [];
+		for (const index of markersAfter) {
+			const under = plannedVersionsByKey.get(attempt[index].key)!;
+			const refused = under.find((i) => i < attempt.length && outcomes[i] && !outcomes[i]!.ok);
+			if (refused !== undefined) {
+				outcomes[index] = {
+					ok: false,
+					reason: `not sent: the store kept version ${deletions[refused].versionId} under this delete marker, which would become current again`,
+					at: new Date().toISOString(),
+				};
+			} else if (under.every((i) => i < attempt.length && outcomes[i]?.ok)) {
+				ready.push(index);
+			}
+			// else: a version under it was deferred or not attempted, and so is the marker
 		}
+		await sendInBatches(ready);
 	}
-	for (const version of attempt.slice(attempted)) {
-		deferred.count += 1;
-		deferred.bytes += version.size;
+
+	const perClass = new Map(result.classes.map((entry) => [entry.retentionClass, entry]));
+	for (let index = 0; index < attempt.length; index++) {
+		const version = attempt[index];
+		const outcome = outcomes[index];
+		if (!outcome) {
+			deferred.count += 1;
+			deferred.bytes += version.size;
+			continue;
+		}
+		result.entries.push({
+			key: version.key,
+			versionId: version.versionId,
+			isDeleteMarker: version.isDeleteMarker,
+			size: version.size,
+			retentionClass: version.retentionClass,
+			recordDate: version.recordDate,
+			sha256: options.sha256Lookup ? await options.sha256Lookup(version.key, version.versionId) : null,
+			status: outcome.ok ? 'deleted' : 'skipped',
+			reason: outcome.ok ? `retention expired ${version.expiresAt}` : outcome.reason,
+			at: outcome.at,
+		});
+		const target = outcome.ok ? 'deleted' : 'skipped';
+		for (const bucketTally of [result[target], perClass.get(version.retentionClass)![target]]) {
+			bucketTally.count += 1;
+			bucketTally.bytes += version.size;
+		}
 	}
 
 	const written = await writeDeletionReport({

@@ -20,7 +20,7 @@ export {
 	type HoldCommandResult,
 } from './holds';
 export { planSweep, type PlanSweepOptions } from './plan';
-export { executeSweep, MAX_DELETE_BATCH, type ExecuteSweepOptions } from './execute';
+export { executeSweep, MAX_DELETE_BATCH, DEFAULT_BATCHES_IN_FLIGHT, MAX_BATCHES_IN_FLIGHT, type ExecuteSweepOptions } from './execute';
 export {
 	REPORTS_FOLDER,
 	DEFAULT_REPORT_LOCK,

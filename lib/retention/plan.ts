@@ -84,6 +84,17 @@ function meansNotSet(error: unknown): boolean {
  *   listing fails. Per-version lock lookups that fail do not throw (decision `error`).
  */
 export async function planSweep(options: PlanSweepOptions): Promise<SweepPlan> {
+	return await buildSweepPlan(options, { readLockStatus: true });
+}
+
+/**
+ * The planner behind {@link planSweep} and `executeSweep`. With `readLockStatus: false` (executeSweep)
+ * no per-version GetObjectLegalHold / GetObjectRetention is sent: expired candidates stay `delete`
+ * even on an Object Lock bucket, the store refuses the locked and legal-held ones at DeleteObjects,
+ * and no delete marker is marked `marker-over-retained-version` (executeSweep deletes a marker only
+ * after every version under it was deleted). Matters and expiry are decided the same way.
+ */
+export async function buildSweepPlan(options: PlanSweepOptions, mode: { readLockStatus: boolean }): Promise<SweepPlan> {
 	const policy = resolvePolicy(options.policy);
 	const now = options.now ?? new Date();
 	const nowMillis = now.getTime();
@@ -176,7 +187,7 @@ export async function planSweep(options: PlanSweepOptions): Promise<SweepPlan> {
 	}
 
 	// Per-version lock state, only for the candidates that would otherwise be deleted.
-	const candidates = objectLockEnabled
+	const candidates = objectLockEnabled && mode.readLockStatus
 		? all.filter((version) => version.decision === 'delete' && !version.isDeleteMarker)
 		: [];
 	await mapLimit(candidates, options.concurrency ?? 16, async (version) => {
@@ -235,6 +246,7 @@ export async function planSweep(options: PlanSweepOptions): Promise<SweepPlan> {
 		evaluatedAt: now.toISOString(),
 		policy,
 		objectLockEnabled,
+		lockStatusRead: objectLockEnabled && mode.readLockStatus,
 		matterIds: activeMatters.map((matter) => matter.matterId),
 		classes: [...summaries.values()],
 		totals,

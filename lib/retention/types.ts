@@ -161,6 +161,12 @@ export interface SweepPlan {
 	policy: RetentionPolicy;
 	/** Whether the bucket has Object Lock enabled (GetObjectLockConfiguration). */
 	objectLockEnabled: boolean;
+	/**
+	 * Whether each deletion candidate's legal hold and retention were read (planSweep on an Object
+	 * Lock bucket). False in executeSweep's plan: there the store refuses locked and legal-held
+	 * versions at DeleteObjects, so they count under `delete` here and come back as `skipped` entries.
+	 */
+	lockStatusRead: boolean;
 	/** Active matters applied. */
 	matterIds: string[];
 	classes: ClassSummary[];
@@ -185,9 +191,14 @@ export interface DeletionEntry {
 	recordDate: string;
 	/** SHA-256 of the deleted ciphertext when a seal manifest knows it, else null. */
 	sha256: string | null;
-	/** `deleted`, or `skipped` (the store refused; see `reason`). */
+	/** `deleted`, or `skipped` (not deleted; see `reason`). */
 	status: 'deleted' | 'skipped';
-	/** `retention expired <expiresAt>` for deletions; the store's code and message for skips. */
+	/**
+	 * `retention expired <expiresAt>` for deletions. For skips: `refused by the store: Object Lock
+	 * retention or legal hold (AccessDenied: …)` on an Object Lock bucket, `refused by the store (<code>:
+	 * <message>)` for other per-key errors, `DeleteObjects failed: <code>` when the request failed, or
+	 * `not sent: …` for a delete marker kept over a version the store refused.
+	 */
 	reason: string;
 	/** ISO 8601 UTC time the store answered. */
 	at: string;

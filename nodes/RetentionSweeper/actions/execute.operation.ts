@@ -59,13 +59,14 @@ async function reportSigner(this: IExecuteFunctions): Promise<ReportSigner> {
 }
 
 /**
- * Execute: deletes every expired, unheld, unlocked version (write-ahead plan, DeleteObjects batches,
+ * Execute: deletes every expired version no matter holds (write-ahead plan, DeleteObjects batches,
  * signed report under `<prefix>/_reports/<runId>/`) and outputs a summary with counts and bytes.
- * Versions the store refuses are listed under `skippedEntries` with the reason.
+ * On Object Lock buckets the store refuses versions under retention or legal hold; they are listed
+ * under `skippedEntries` with the reason, as is any other version the store did not delete.
  */
 export async function execute(this: IExecuteFunctions, i: number, context: SweeperContext): Promise<INodeExecutionData[]> {
 	const bucket = resolveBucket.call(this, i, context);
-	const options = this.getNodeParameter('sweepOptions', i, {}) as { concurrency?: number; batchSize?: number };
+	const options = this.getNodeParameter('sweepOptions', i, {}) as { batchSize?: number; batchesInFlight?: number };
 	const maxDeletions = this.getNodeParameter('maxDeletions', i, 10000) as number;
 	const lockMode = this.getNodeParameter('reportLockMode', i, 'GOVERNANCE') as string;
 	const reportLock: ReportLock | null =
@@ -82,7 +83,7 @@ export async function execute(this: IExecuteFunctions, i: number, context: Sweep
 		sha256Lookup: await loadSealedHashes({ client: context.client, bucket, prefix: policy.prefix }),
 		maxDeletions: maxDeletions > 0 ? maxDeletions : undefined,
 		batchSize: options.batchSize,
-		concurrency: options.concurrency,
+		batchesInFlight: options.batchesInFlight,
 		signer,
 		reportLock,
 		signal: this.getExecutionCancelSignal?.(),

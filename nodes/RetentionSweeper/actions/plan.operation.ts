@@ -23,20 +23,33 @@ export const description: INodeProperties[] = [
 		displayOptions: { show: { operation: ['plan', 'execute'] } },
 		options: [
 			{
-				displayName: 'Lock Lookups in Parallel',
-				name: 'concurrency',
-				type: 'number',
-				typeOptions: { minValue: 1, maxValue: 64 },
-				default: 16,
-				description: 'How many GetObjectLegalHold / GetObjectRetention requests run at once (2 per deletion candidate)',
-			},
-			{
 				displayName: 'Batch Size',
 				name: 'batchSize',
 				type: 'number',
 				typeOptions: { minValue: 1, maxValue: 1000 },
 				default: 1000,
+				displayOptions: { show: { '/operation': ['execute'] } },
 				description: 'Versions per DeleteObjects request (S3 allows up to 1000)',
+			},
+			{
+				displayName: 'Batches in Parallel',
+				name: 'batchesInFlight',
+				type: 'number',
+				typeOptions: { minValue: 1, maxValue: 32 },
+				default: 4,
+				displayOptions: { show: { '/operation': ['execute'] } },
+				description:
+					'How many DeleteObjects requests run at once. The report lists versions in plan order whatever the value. Lower it if the store answers SlowDown or 503.',
+			},
+			{
+				displayName: 'Lock Lookups in Parallel',
+				name: 'concurrency',
+				type: 'number',
+				typeOptions: { minValue: 1, maxValue: 64 },
+				default: 16,
+				displayOptions: { show: { '/operation': ['plan'] } },
+				description:
+					'How many GetObjectLegalHold / GetObjectRetention requests run at once (2 per deletion candidate, Object Lock buckets only). Execute sends none: the store refuses locked versions.',
 			},
 		],
 	},

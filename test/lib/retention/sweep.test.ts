@@ -6,7 +6,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 
 import { createS3Client } from '../../../lib/archive';
-import { executeSweep, placeHold, planSweep, readAuditObject, type ReportDocument } from '../../../lib/retention';
+import { executeSweep, placeHold, planSweep, readAuditObject, type PlanDocument, type ReportDocument } from '../../../lib/retention';
 import { makeBucket, s3Settings } from '../../helpers/s3';
 import { expectedSurvivors, listVersionRefs, putVersion, writePopulation, HEX32 } from './population';
 
@@ -76,25 +76,42 @@ describe.each([11, 2026])('random population (seed %i)', (seed) => {
 		const before = await listVersionRefs(client, bucket);
 		expect(before).toHaveLength(truths.length + 3 /* strays + hold event */);
 
+		// Execute reads no lock status: the store refuses the legal-held and retained versions.
+		const refusable = plan.protected.filter((v) => v.reason === 'legal-hold' || v.reason === 'retain-until');
+		const markersOverPlanned = plan.deletions.filter(
+			(m) => m.isDeleteMarker && plan.deletions.some((v) => !v.isDeleteMarker && v.key === m.key),
+		);
 		const result = await executeSweep({ client, bucket, policy: POLICY });
+		expect(result.plan.lockStatusRead).toBe(false);
+		expect(result.plan.requests.getObjectLegalHold + result.plan.requests.getObjectRetention).toBe(0);
 		expect(result.deleted.count).toBe(expectDeleted);
-		expect(result.skipped.count).toBe(0);
-		expect(result.deleteRequests).toBe(1);
+		expect(result.skipped.count).toBe(refusable.length);
+		// one batch, plus one for the delete markers, sent once the versions under them are gone
+		expect(result.deleteRequests).toBe(markersOverPlanned.length > 0 ? 2 : 1);
 		const after = (await listVersionRefs(client, bucket, `${PREFIX}/`)).filter(
 			(ref) => !ref.startsWith(`${PREFIX}/_reports/`) && !ref.startsWith(`${PREFIX}/_holds/`),
 		);
 		expect(after).toEqual([...expected, ...strays].sort());
 
 		const { document } = await readAuditObject<ReportDocument>(client, bucket, result.reportKey!);
-		expect(document.entries.map((e) => `${e.key}#${e.versionId}`).sort()).toEqual(
-			plan.deletions.map((v) => `${v.key}#${v.versionId}`).sort(),
-		);
-		expect(document.entries.every((e) => e.status === 'deleted' && e.reason.startsWith('retention expired'))).toBe(true);
+		const deleted = document.entries.filter((e) => e.status === 'deleted');
+		const skipped = document.entries.filter((e) => e.status === 'skipped');
+		expect(deleted.map((e) => `${e.key}#${e.versionId}`).sort()).toEqual(plan.deletions.map((v) => `${v.key}#${v.versionId}`).sort());
+		expect(deleted.every((e) => e.reason.startsWith('retention expired'))).toBe(true);
+		expect(skipped.map((e) => `${e.key}#${e.versionId}`).sort()).toEqual(refusable.map((v) => `${v.key}#${v.versionId}`).sort());
+		expect(skipped.every((e) => /^refused by the store: Object Lock retention or legal hold \(AccessDenied/.test(e.reason))).toBe(true);
+		expect(document.summary).toMatchObject({ deleted: { count: expectDeleted }, skipped: { count: refusable.length } });
+		// Entries follow the write-ahead plan's order (the listing order).
+		const { document: written } = await readAuditObject<PlanDocument>(client, bucket, result.planKey!);
+		expect(document.entries.map((e) => `${e.key}#${e.versionId}`)).toEqual(written.deletions.map((d) => `${d.key}#${d.versionId}`));
 
-		// A second run finds nothing more to do and writes nothing.
+		// A second run deletes nothing more; it tries the locked versions again and the store refuses them again.
 		const again = await executeSweep({ client, bucket, policy: POLICY });
 		expect(again.deleted.count).toBe(0);
-		expect(again.planKey).toBeNull();
+		expect(again.skipped.count).toBe(refusable.length);
+		expect((await listVersionRefs(client, bucket, `${PREFIX}/`)).filter((ref) => !ref.startsWith(`${PREFIX}/_`))).toEqual(
+			[...expected, ...strays].sort(),
+		);
 	});
 });
 
