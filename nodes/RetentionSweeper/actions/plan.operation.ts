@@ -62,6 +62,7 @@ export function planSummary(plan: Omit<SweepPlan, 'deletions' | 'protected'>): I
 		prefix: plan.prefix,
 		evaluatedAt: plan.evaluatedAt,
 		objectLockEnabled: plan.objectLockEnabled,
+		lockStatusRead: plan.lockStatusRead,
 		matterIds: plan.matterIds,
 		totals: plan.totals as unknown as IDataObject,
 		classes: plan.classes as unknown as IDataObject[],

@@ -59,6 +59,9 @@ it('describes itself as the issue asks', () => {
 	expect(byName.prefix.default).toBe('archive');
 	expect(byName.classes.type).toBe('fixedCollection');
 	expect(byName.maxDeletions.default).toBe(10000);
+	const sweepOptions = Object.fromEntries((byName.sweepOptions.options as Array<{ name: string; default: unknown; displayOptions?: unknown }>).map((o) => [o.name, o]));
+	expect(sweepOptions.batchesInFlight).toMatchObject({ default: 4, displayOptions: { show: { '/operation': ['execute'] } } });
+	expect(sweepOptions.concurrency).toMatchObject({ displayOptions: { show: { '/operation': ['plan'] } } });
 	expect(description.credentials!.map((c) => c.name)).toEqual(['s3ArchiveApi', 'openPgpPrivateKeyApi']);
 });
 
@@ -122,6 +125,37 @@ it('plan, place hold by phone number, execute with a signed report, release hold
 	expect((unsigned.output[0][0].json as Record<string, any>).signatureKey).toBeNull();
 	expect(await listVersionRefs(client, bucket, 'archive/default/')).toEqual([]);
 	expect(await listVersionRefs(client, bucket, 'archive/mifid/')).toEqual([`${freshMifid}#${versions.mifid}`]);
+});
+
+it('execute on Object Lock: versions the store refuses (legal hold, GOVERNANCE retain-until) are reported, not deleted', async () => {
+	const lockKey = (date: string) => recordObjectKey({ prefix: 'locked', retentionClass: 'default', phoneNumberId: '1055500000', date, pseudonym: HEX32(), recordId: HEX32() });
+	const plain = [lockKey('2018-02-01'), lockKey('2018-02-02'), lockKey('2018-02-03')];
+	const held = lockKey('2018-02-04');
+	const retained = lockKey('2018-02-05');
+	for (const key of plain) await putVersion(client, bucket, key);
+	const versions = {
+		held: await putVersion(client, bucket, held, { legalHold: true }),
+		retained: await putVersion(client, bucket, retained, { lock: { mode: 'GOVERNANCE', until: new Date(Date.now() + 3600_000) } }),
+	};
+	const parameters = { operation: 'execute', prefix: 'locked', classes: CLASSES, signReport: true, reportLockMode: 'none' };
+
+	// the option reaches the engine (which refuses a bad value before anything is sent)
+	await expect(run({ ...parameters, sweepOptions: { batchesInFlight: 33 } })).rejects.toThrow(/batchesInFlight must be an integer from 1 to 32/);
+
+	const executed = await run({ ...parameters, sweepOptions: { batchSize: 1, batchesInFlight: 2 } });
+	const result = executed.output[0][0].json as Record<string, any>;
+	expect(result).toMatchObject({ deleted: { count: 3 }, skipped: { count: 2 }, deleteRequests: 5 });
+	expect(result.plan).toMatchObject({ objectLockEnabled: true, lockStatusRead: false });
+	expect(result.skippedEntries.map((e: any) => [e.key, e.versionId])).toEqual([
+		[held, versions.held],
+		[retained, versions.retained],
+	]);
+	for (const entry of result.skippedEntries) expect(entry.reason).toMatch(/^refused by the store: Object Lock retention or legal hold \(AccessDenied/);
+	expect((await listVersionRefs(client, bucket, 'locked/default/')).sort()).toEqual([`${held}#${versions.held}`, `${retained}#${versions.retained}`].sort());
+	// the signed report says the same
+	const report = JSON.parse((await getObjectBytes(client, bucket, result.reportKey)).toString('utf8'));
+	expect(report.summary).toMatchObject({ deleted: { count: 3 }, skipped: { count: 2 } });
+	expect(report.entries.filter((e: any) => e.status === 'skipped').map((e: any) => e.key)).toEqual([held, retained]);
 });
 
 it('lifecycle shows the rules without applying them', async () => {
