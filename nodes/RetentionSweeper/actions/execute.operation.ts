@@ -17,7 +17,7 @@ export const description: INodeProperties[] = [
 		default: 10000,
 		displayOptions: showForExecute,
 		description:
-			'Most versions deleted in one run; the rest are left for the next run (reported as deferred). 0 means no limit.',
+			'Most versions sent for deletion in one run (versions the store refuses under Object Lock count too); the rest are left for the next run (reported as deferred). 0 means no limit.',
 	},
 	{
 		displayName: 'Sign Report',
