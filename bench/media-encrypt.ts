@@ -5,23 +5,26 @@
  *
  * Contenders (each run is a fresh process, timed and measured for peak RSS the same way):
  * - gpg 2.2: process wall time (its start-up, a few ms, included);
- * - lib/pgp `encrypt` (OpenPGP.js 6, forced SEIPD v1 AES-256), streaming from a file read stream;
- * - PROTOTYPE native SEIPD v1 writer, with SHA-1 on the main thread or on a worker thread (bench/lib/seipd-native.ts: Node/OpenSSL aes-256-cfb + sha1,
- *   PKESK from OpenPGP.js). For both Node contenders the time is the encryption itself (first byte
- *   read to last byte written), without Node's start-up and module loading (an n8n process is warm).
- * Also: interop check of the prototype (gpg, sq, OpenPGP.js decrypt byte-exactly), a CPU profile of
- * both Node paths, a read-chunk-size sweep, and the multipart upload of a 100 MiB ciphertext
+ * - lib/pgp `encrypt` (gnupg profile, stream input: the native SEIPD v1 writer of
+ *   lib/pgp/seipd-stream.ts, AES-256-CFB computed from OpenSSL AES-256-CBC, SHA-1 MDC, PKESK from
+ *   OpenPGP.js), streaming from a file read stream with 1 MiB reads;
+ * - plain OpenPGP.js 6 streaming (`openpgp.encrypt` on `Readable.toWeb`, SEIPD v1 AES-256 forced by a
+ *   session key), as a reference: what lib/pgp did before the native writer.
+ * For both Node contenders the time is the encryption itself (first byte read to last byte written),
+ * without Node's start-up and module loading (an n8n process is warm).
+ * Also: interop check of lib/pgp's output (gpg, sq, lib/pgp decrypt byte-exactly), a CPU profile of
+ * both Node paths, a read-chunk / batch-size sweep, and the multipart upload of a 100 MiB ciphertext
  * (lib/archive writeObjectStream beside a plain lib-storage Upload).
  *
  *   npx tsx bench/media-encrypt.ts [--sizes 100,1024] [--rounds 5] [--big-rounds 3] [--skip-profile]
  *                                  [--skip-upload] [--skip-chunks]
  */
 import { execFileSync } from 'node:child_process';
-import { createHash, randomFillSync } from 'node:crypto';
+import { createHash, randomBytes, randomFillSync } from 'node:crypto';
 import { closeSync, createReadStream, createWriteStream, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
 import { summarizeProfile } from './lib/cpuprofile';
@@ -66,19 +69,40 @@ async function child(): Promise<void> {
 		await session.post('Profiler.start');
 	}
 	const start = now();
-	if (mode === 'openpgp') {
+	if (mode === 'lib') {
 		const result = await pgp.encrypt({ data: createReadStream(input, { highWaterMark: chunk }), recipients: keys, filename: 'media.bin' });
 		await pipeline(result.ciphertext as Readable, createWriteStream(output));
-	} else if (mode === 'native') {
-		const { createNativeEncryptStream } = await import('./lib/seipd-native');
+	} else if (mode === 'seipd') {
+		// The native writer alone, with its internal sizes as flags (for the sweep).
+		const { encryptSeipdV1Stream } = await import('../lib/pgp/seipd-stream');
 		await pgp.assertEncryptionKeys(keys, new Date());
-		const encryptor = await createNativeEncryptStream({
-			encryptionKeys: keys,
+		const ciphertext = await encryptSeipdV1Stream({
+			data: createReadStream(input, { highWaterMark: chunk }),
+			recipients: keys,
 			filename: 'media.bin',
+			date: new Date(),
 			chunkExponent: numberFlag('exp', 20),
-			hashInWorker: hasFlag('worker-hash'),
+			batchBytes: numberFlag('batch', MiB),
 		});
-		await pipeline(createReadStream(input, { highWaterMark: chunk }), encryptor, createWriteStream(output));
+		await pipeline(ciphertext, createWriteStream(output));
+	} else if (mode === 'openpgp') {
+		// Reference: plain OpenPGP.js 6 streaming, SEIPD v1 AES-256 forced by a session key.
+		// require, not import(): the bundled child resolves packages through NODE_PATH.
+		// eslint-disable-next-line @typescript-eslint/no-require-imports
+		const openpgp = require('openpgp') as typeof import('openpgp');
+		const message = await openpgp.createMessage({
+			binary: Readable.toWeb(createReadStream(input, { highWaterMark: chunk })) as unknown as ReadableStream<Uint8Array>,
+			filename: 'media.bin',
+			format: 'binary',
+		});
+		const encrypted = await openpgp.encrypt({
+			message,
+			encryptionKeys: keys,
+			sessionKey: { data: new Uint8Array(randomBytes(32)), algorithm: 'aes256' },
+			format: 'binary',
+			config: { aeadProtect: false },
+		});
+		await pipeline(Readable.fromWeb(encrypted as Parameters<typeof Readable.fromWeb>[0]), createWriteStream(output));
 	} else {
 		throw new Error(`unknown child mode ${mode}`);
 	}
@@ -163,20 +187,20 @@ async function main(): Promise<void> {
 		say('### Media encryption (streaming, no compression, binary output, RSA-3072 recipient)');
 		say('');
 		say(`Machine: ${machineLine(['node', 'openssl', 'openpgp', 'gpg', 'libgcrypt', 'sq'])}.`);
-		say('Command: `npx tsx bench/media-encrypt.ts` (one fresh process per run; rounds of gpg, lib/pgp, native, native+worker with the order rotated; ratio to gpg per round, median of the rounds).');
+		say('Command: `flock /tmp/chat-archive-bench.lock npx tsx bench/media-encrypt.ts` (one fresh process per run; rounds of gpg, lib/pgp, OpenPGP.js with the order rotated; ratio to gpg per round, median of the rounds).');
 		say('');
 
-		// ---- interop of the prototype
-		progress('media: interop check of the native SEIPD v1 prototype');
+		// ---- interop of lib/pgp's output
+		progress('media: interop check of lib/pgp encrypt (native SEIPD v1 writer)');
 		const { decrypt, readPrivateKey } = await import('../lib/pgp');
 		const privateKey = await readPrivateKey({ armoredKey: key.armoredSecretKey });
 		const interopRows: string[][] = [];
 		const interopSizes = [0, 1, 511, 65_536, 65_537, 3 * MiB + 7, 100 * MiB];
-		for (const [size, variant] of interopSizes.flatMap((size) => [[size, 'main'] as const, [size, 'worker'] as const])) {
+		for (const size of interopSizes) {
 			const plain = path.join(work, `interop-${size}.bin`);
 			makeRandomFile(plain, size);
 			const cipher = path.join(work, `interop-${size}.pgp`);
-			await runNode('native', plain, env, ['--out', cipher, '--exp', size > MiB ? '20' : '16', ...(variant === 'worker' ? ['--worker-hash'] : [])]);
+			await runNode('lib', plain, env, ['--out', cipher]);
 			const want = sha256File(plain);
 			const gpgOut = path.join(work, 'gpg.out');
 			execFileSync('gpg', ['--batch', '--yes', '--quiet', '--output', gpgOut, '--decrypt', cipher], { env: key.env, stdio: 'ignore' });
@@ -189,9 +213,11 @@ async function main(): Promise<void> {
 				jsOk = createHash('sha256').update(result.data as Uint8Array).digest('hex') === want ? 'byte-exact' : 'MISMATCH';
 			}
 			const exact = (file: string) => (sha256File(file) === want ? 'byte-exact' : 'MISMATCH');
-			interopRows.push([size >= MiB ? `${fmt(size / MiB, 2)} MiB` : `${size} B`, variant === 'worker' ? 'SHA-1 on a worker' : 'all on main thread', exact(gpgOut), exact(sqOut), jsOk]);
+			interopRows.push([size >= MiB ? `${fmt(size / MiB, 2)} MiB` : `${size} B`, exact(gpgOut), exact(sqOut), jsOk]);
 			rmSync(plain, { force: true });
-			if (size !== 100 * MiB || variant === 'worker') rmSync(cipher, { force: true });
+			rmSync(gpgOut, { force: true });
+			rmSync(sqOut, { force: true });
+			if (size !== 100 * MiB) rmSync(cipher, { force: true });
 			else require('node:fs').renameSync(cipher, path.join(work, 'media-100MiB.pgp'));
 		}
 		const cipherText100 = path.join(work, 'media-100MiB.pgp');
@@ -215,13 +241,14 @@ async function main(): Promise<void> {
 		const profileOut: string[] = [];
 		if (!hasFlag('skip-profile')) {
 			const small = inputs.find((i) => i.mib <= 128) ?? inputs[0];
-			for (const mode of ['openpgp', 'native', 'native+worker']) {
+			for (const mode of ['lib', 'openpgp']) {
 				progress(`media: CPU profile of ${mode} on ${small.mib} MiB`);
 				const file = path.join(work, `${mode}.cpuprofile`);
-				const run = await runNode(mode.replace('+worker', ''), small.file, { ...env, BENCH_UNMINIFIED: '1' }, ['--profile-out', file, ...(mode === 'native+worker' ? ['--worker-hash'] : [])]);
+				const run = await runNode(mode, small.file, { ...env, BENCH_UNMINIFIED: '1' }, ['--profile-out', file]);
 				const summary = summarizeProfile(file, 12);
+				rmSync(file, { force: true });
 				profileOut.push(
-					`CPU profile (main thread) of ${mode === 'openpgp' ? 'lib/pgp encrypt (OpenPGP.js, unminified build)' : mode === 'native' ? 'the native prototype' : 'the native prototype with SHA-1 on a worker'}, ${small.mib} MiB, encryption window only (${fmt(summary.totalMs, 0)} ms sampled, ${fmt(small.mib / (run.ms / 1000))} MiB/s while profiled):`,
+					`CPU profile (main thread) of ${mode === 'lib' ? 'lib/pgp encrypt (native SEIPD v1 writer)' : 'plain OpenPGP.js (unminified build)'}, ${small.mib} MiB, encryption window only (${fmt(summary.totalMs, 0)} ms sampled, ${fmt(small.mib / (run.ms / 1000))} MiB/s while profiled):`,
 				);
 				profileOut.push('');
 				profileOut.push(table(['area', 'self ms', 'share'], summary.areas.slice(0, 9).map((a) => [a.area, fmt(a.ms, 0), `${fmt(a.share * 100, 1)} %`])));
@@ -235,15 +262,16 @@ async function main(): Promise<void> {
 		const chunkRows: string[][] = [];
 		if (!hasFlag('skip-chunks')) {
 			const small = inputs.find((i) => i.mib <= 128) ?? inputs[0];
+			const seipd = (read: number, batch: number, exp: number) => () => runNode('seipd', small.file, env, ['--chunk', String(read), '--batch', String(batch), '--exp', String(exp)]);
 			const variants = [
-				{ name: 'lib/pgp, 64 KiB reads', run: () => runNode('openpgp', small.file, env, ['--chunk', String(64 * 1024)]) },
-				{ name: 'lib/pgp, 256 KiB reads', run: () => runNode('openpgp', small.file, env, ['--chunk', String(256 * 1024)]) },
-				{ name: 'lib/pgp, 1 MiB reads', run: () => runNode('openpgp', small.file, env, ['--chunk', String(MiB)]) },
-				{ name: 'lib/pgp, 4 MiB reads', run: () => runNode('openpgp', small.file, env, ['--chunk', String(4 * MiB)]) },
-				{ name: 'native, 64 KiB reads, 64 KiB partials', run: () => runNode('native', small.file, env, ['--chunk', String(64 * 1024), '--exp', '16']) },
-				{ name: 'native, 1 MiB reads, 1 MiB partials', run: () => runNode('native', small.file, env, ['--chunk', String(MiB), '--exp', '20']) },
-				{ name: 'native + SHA-1 worker, 256 KiB reads', run: () => runNode('native', small.file, env, ['--chunk', String(256 * 1024), '--worker-hash']) },
-				{ name: 'native + SHA-1 worker, 1 MiB reads', run: () => runNode('native', small.file, env, ['--chunk', String(MiB), '--worker-hash']) },
+				{ name: 'lib/pgp, 64 KiB reads', run: () => runNode('lib', small.file, env, ['--chunk', String(64 * 1024)]) },
+				{ name: 'lib/pgp, 256 KiB reads', run: () => runNode('lib', small.file, env, ['--chunk', String(256 * 1024)]) },
+				{ name: 'lib/pgp, 1 MiB reads', run: () => runNode('lib', small.file, env, ['--chunk', String(MiB)]) },
+				{ name: 'lib/pgp, 4 MiB reads', run: () => runNode('lib', small.file, env, ['--chunk', String(4 * MiB)]) },
+				{ name: 'writer, 1 MiB reads, 256 KiB batches, 1 MiB partials', run: seipd(MiB, 256 * 1024, 20) },
+				{ name: 'writer, 1 MiB reads, 4 MiB batches, 1 MiB partials', run: seipd(MiB, 4 * MiB, 20) },
+				{ name: 'writer, 1 MiB reads, 1 MiB batches, 64 KiB partials', run: seipd(MiB, MiB, 16) },
+				{ name: 'OpenPGP.js, 1 MiB reads', run: () => runNode('openpgp', small.file, env, ['--chunk', String(MiB)]) },
 				{ name: 'gpg', run: () => runGpg(key, small.file) },
 			];
 			progress(`media: chunk-size sweep on ${small.mib} MiB (${variants.length} variants × 2)`);
@@ -258,18 +286,17 @@ async function main(): Promise<void> {
 
 		// ---- main comparison
 		const mainRows: string[][] = [];
-		const peaks: Record<string, Record<number, number>> = { gpg: {}, 'lib/pgp': {}, native: {}, 'native+worker': {} };
-		const speed: Record<string, Record<number, number>> = { gpg: {}, 'lib/pgp': {}, native: {}, 'native+worker': {} };
+		const peaks: Record<string, Record<number, number>> = { gpg: {}, 'lib/pgp': {}, 'OpenPGP.js': {} };
+		const speed: Record<string, Record<number, number>> = { gpg: {}, 'lib/pgp': {}, 'OpenPGP.js': {} };
 		for (const input of inputs) {
 			const n = input.mib > 128 ? bigRounds : rounds;
-			progress(`media: ${input.mib} MiB × ${n} rounds (gpg, lib/pgp, native, native+worker)`);
+			progress(`media: ${input.mib} MiB × ${n} rounds (gpg, lib/pgp, OpenPGP.js)`);
 			const samples = await interleave(
 				n,
 				[
 					{ name: 'gpg', run: () => runGpg(key, input.file) },
-					{ name: 'lib/pgp', run: () => runNode('openpgp', input.file, env) },
-					{ name: 'native', run: () => runNode('native', input.file, env) },
-					{ name: 'native+worker', run: () => runNode('native', input.file, env, ['--worker-hash']) },
+					{ name: 'lib/pgp', run: () => runNode('lib', input.file, env) },
+					{ name: 'OpenPGP.js', run: () => runNode('openpgp', input.file, env) },
 				],
 				(name, round, s) => progress(`  ${input.mib} MiB round ${round + 1} ${name}: ${fmt(input.mib / (s.ms / 1000))} MiB/s, ${fmt(s.rssMB, 0)} MB`),
 			);
@@ -283,7 +310,7 @@ async function main(): Promise<void> {
 				speed[name][input.mib] = perRound;
 				mainRows.push([
 					`${input.mib} MiB`,
-					{ native: 'native SEIPD v1 (prototype)', 'native+worker': 'native, SHA-1 on a worker (prototype)', 'lib/pgp': 'lib/pgp encrypt (OpenPGP.js 6)', gpg: 'gpg --encrypt' }[name] ?? name,
+					{ 'lib/pgp': 'lib/pgp encrypt (native SEIPD v1 writer)', 'OpenPGP.js': 'plain OpenPGP.js 6 streaming (reference)', gpg: 'gpg --encrypt' }[name] ?? name,
 					fmt(input.mib / (ms / 1000)),
 					`${fmt(perRound, 2)}×`,
 					s.map((x, r) => fmt(gpgSamples[r].ms / x.ms, 2)).join(' '),
@@ -355,7 +382,7 @@ async function main(): Promise<void> {
 		say('');
 		say(`Node baseline RSS (plain node, lib/pgp and OpenPGP.js loaded, nothing encrypted): ${fmt(baseline.rssMB, 0)} MB.`);
 		const goals: string[] = [];
-		for (const name of ['lib/pgp', 'native', 'native+worker']) {
+		for (const name of ['lib/pgp', 'OpenPGP.js']) {
 			const big = Math.max(...sizesMiB);
 			const smallSize = Math.min(...sizesMiB);
 			const flat = Math.abs((peaks[name][big] ?? NaN) - (peaks[name][smallSize] ?? NaN));
@@ -369,16 +396,16 @@ async function main(): Promise<void> {
 		say(goals.join('\n'));
 		say('');
 		if (chunkRows.length) {
-			say('Read chunk size (100 MiB, 2 interleaved rounds each):');
+			say('Read chunk, batch and partial sizes (100 MiB, 2 interleaved rounds each; "writer" = lib/pgp/seipd-stream alone):');
 			say('');
 			say(table(['variant', 'MiB/s', 'vs gpg', 'RSS MB'], chunkRows));
 			say('');
 		}
-		say('Interop of the native prototype (its output decrypted by each tool, compared by SHA-256):');
+		say('Interop of lib/pgp encrypt (its output decrypted by each tool, compared by SHA-256):');
 		say('');
-		say(table(['plaintext', 'prototype variant', 'gpg --decrypt', 'sq decrypt', 'OpenPGP.js (lib/pgp decrypt)'], interopRows));
+		say(table(['plaintext', 'gpg --decrypt', 'sq decrypt', 'OpenPGP.js (lib/pgp decrypt)'], interopRows));
 		say('');
-		say('`gpg --list-packets` of the prototype\'s 100 MiB output (first lines):');
+		say('`gpg --list-packets` of lib/pgp\'s 100 MiB output (first lines):');
 		say('');
 		say('```');
 		say(packets.join('\n'));

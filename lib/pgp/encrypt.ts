@@ -106,7 +106,9 @@ export async function encrypt(options: EncryptOptions): Promise<EncryptResult> {
 				date,
 			});
 		} catch (error) {
-			throw new PgpError('OPERATION', `Encryption failed: ${innerMessage(error)}`, { cause: error });
+			throw new PgpError('OPERATION', `Encryption failed: ${innerMessage(error)}`, {
+				cause: error,
+			});
 		}
 		return {
 			ciphertext,
