@@ -241,9 +241,10 @@ async function deleteBatch(client: S3Client, bucket: string, batch: PlannedVersi
  *
  * Requests: ⌈V / pageSize⌉ ListObjectVersions + 1 GetObjectLockConfiguration (+ the registry reads
  * of `loadHolds` when `matters` is not given), + 1 ListObjectsV2 per 1000 objects under `_reports/`
- * (+ 1 GetObject and 2–3 PutObject per interrupted run), + 1 HeadObject and 1 PutObject (plan),
- * + ⌈D / batchSize⌉ DeleteObjects (+ ⌈M / batchSize⌉ for M delete markers over planned versions),
- * + 2–4 HEAD / PutObject (report, signature).
+ * (+ 1 GetObject and the report writes per interrupted run), + the plan write, + ⌈D / batchSize⌉
+ * DeleteObjects (+ ⌈M / batchSize⌉ for M delete markers over planned versions), + the report and
+ * signature writes. Each audit object write is a HeadObject and a PutObject (`writeObject`), plus a
+ * ListObjectVersions check on versioned buckets.
  *
  * @throws RetentionError for bad options or when the plan / report cannot be written (`StoreError`);
  *   whatever the signer throws. If the report fails after deletions, the next run writes it.
