@@ -400,13 +400,15 @@ const CONDITIONAL_CONFLICT_ATTEMPTS = 4;
  */
 async function sendConditionally(client: S3Client, command: () => PutObjectCommand) {
 	for (let attempt = 1; ; attempt++) {
-		try {
-			return await client.send(command());
-		} catch (error) {
-			const conflict = storeHttpStatus(error) === 409 && storeErrorCode(error) === 'ConditionalRequestConflict';
-			if (!conflict || attempt >= CONDITIONAL_CONFLICT_ATTEMPTS) throw error;
-			await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
-		}
+		const outcome = await client.send(command()).then(
+			(result) => ({ result, error: undefined }),
+			(error: unknown) => ({ result: undefined, error }),
+		);
+		if (outcome.result) return outcome.result;
+		const conflict = storeHttpStatus(outcome.error) === 409 && storeErrorCode(outcome.error) === 'ConditionalRequestConflict';
+		// the caller maps the store's error (412 → duplicate, else ArchiveError)
+		if (!conflict || attempt >= CONDITIONAL_CONFLICT_ATTEMPTS) return await Promise.reject(outcome.error as Error);
+		await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
 	}
 }
 

@@ -128,6 +128,35 @@ describe('writeObject against the local store', () => {
 		expect(versions.Versions).toHaveLength(2);
 	});
 
+	it('sends the PUT again after 409 ConditionalRequestConflict (AWS: a concurrent conditional write), then reports what the store says', async () => {
+		// RGW never answers 409 here: the first PutObject gets AWS's documented answer from a middleware
+		const conflicted = createS3Client(s3Settings());
+		let puts = 0;
+		conflicted.middlewareStack.add(
+			(next, context) => async (args) => {
+				if (context.commandName === 'PutObjectCommand' && ++puts === 1) {
+					throw Object.assign(new Error('A conflicting operation occurred.'), {
+						name: 'ConditionalRequestConflict',
+						Code: 'ConditionalRequestConflict',
+						$metadata: { httpStatusCode: 409 },
+					});
+				}
+				return await next(args);
+			},
+			{ step: 'initialize', name: 'conflictOnce' },
+		);
+		try {
+			const key = `inm/${randomBytes(8).toString('hex')}.pgp`;
+			const body = randomBytes(10);
+			const result = await writeObject({ client: conflicted, bucket: plainBucket, key, body, duplicateCheck: 'store' });
+			expect(puts).toBe(2);
+			expect(result.status).toBe('created');
+			expect(await getObjectBytes(client, plainBucket, key)).toEqual(body);
+		} finally {
+			conflicted.destroy();
+		}
+	});
+
 	it('rejects an unknown duplicateCheck, naming the values', async () => {
 		await expect(
 			writeObject({ client, bucket: plainBucket, key: 'k', body: randomBytes(1), duplicateCheck: 'none' as never }),
