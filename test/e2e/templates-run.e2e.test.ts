@@ -243,8 +243,12 @@ describe('templates ediscovery-export and retention-sweep-nightly RUN in a real 
 		const report = await getObjectBytes(s3, bucket, reportKey!);
 		const signature = await getObjectBytes(s3, bucket, `${reportKey}.asc`);
 		const parsed = JSON.parse(report.toString('utf8'));
-		const entries = (parsed.deleted ?? parsed.entries) as Array<{ key: string }>;
-		expect(entries.map((e) => e.key).sort()).toEqual([...expired].sort());
+		const entries = (parsed.deleted ?? parsed.entries) as Array<{ key: string; status: string; reason: string }>;
+		expect(entries.filter((e) => e.status === 'deleted').map((e) => e.key).sort()).toEqual([...expired].sort());
+		// what the store refused (Object Lock: legal hold) is named in the report, with the reason
+		const skipped = entries.filter((e) => e.status !== 'deleted');
+		expect(skipped.map((e) => e.key)).toEqual([kept[2]]);
+		expect(skipped[0].reason).toMatch(/^refused by the store: Object Lock retention or legal hold/);
 		expect(gpgVerify(gpg.home, report, signature).good).toBe(true);
 	});
 });

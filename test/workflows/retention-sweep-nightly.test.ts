@@ -109,14 +109,25 @@ describe('template retention-sweep-nightly (in-process n8n-core, local Ceph RGW)
 		const signature = await read(`${reportKey}.asc`);
 		const reportText = report.toString('utf8');
 		for (const key of expired) expect(reportText).toContain(key);
-		for (const key of kept) expect(reportText).not.toContain(`"${key}"`);
+		// the unexpired ones are never sent; the legal-held one is sent and refused by the store
+		const legalHeld = kept[2];
+		for (const key of kept.filter((k) => k !== legalHeld)) expect(reportText).not.toContain(`"${key}"`);
 		expect(gpgVerify(gpg.home, report, signature).good).toBe(true);
 
 		// every deleted version carries the SHA-256 its seal recorded
 		const sealed = new Map(seal.manifest.entries.map((e) => [e.key, e.sha256]));
-		const entries = (JSON.parse(reportText).deleted ?? JSON.parse(reportText).entries) as Array<{ key: string; sha256: string | null }>;
+		const allEntries = (JSON.parse(reportText).deleted ?? JSON.parse(reportText).entries) as Array<{
+			key: string;
+			sha256: string | null;
+			status: 'deleted' | 'skipped';
+			reason: string;
+		}>;
+		const entries = allEntries.filter((e) => e.status === 'deleted');
 		expect(entries.map((e) => e.key).sort()).toEqual([...expired].sort());
 		for (const entry of entries) expect(entry.sha256).toBe(sealed.get(entry.key));
+		const skipped = allEntries.filter((e) => e.status === 'skipped');
+		expect(skipped.map((e) => e.key)).toEqual([legalHeld]);
+		expect(skipped[0].reason).toMatch(/^refused by the store: Object Lock retention or legal hold/);
 
 		// Verify: the deletions are explained by the signed retention report, nothing else changed
 		const verified = await verifySeal({
