@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The demo (README "Set up and run the demo"): the main job on real input, on a fresh machine.
+# The demo (README "Set up on a fresh machine"): the main job on real input, on a fresh machine.
 #  1. installs what it needs (Node 24 when older, npm dependencies, gpg, the local Ceph RGW store),
 #  2. starts the local S3-compatible store on 127.0.0.1:7480,
 #  3. makes a throw-away gpg key pair (in a temp GNUPGHOME, deleted at the end),

