@@ -5,7 +5,7 @@
  * beside a shell loop of `gpg --decrypt` over the same objects.
  *
  * What is timed: ours — the whole export, download included (list + GET + decrypt + render), at the
- * node's default concurrency (4) and at 16; also lib/pgp decrypt alone over the downloaded files (in-process,
+ * concurrency 4 and at the default, 16; also lib/pgp decrypt alone over the downloaded files (in-process,
  * sequential), the like-for-like peer of the gpg loop. gpg — only the decrypt loop
  * (`for f in *.pgp; do gpg --decrypt "$f" > …; done`) over files downloaded beforehand (download not
  * timed), so the comparison is conservative for us.
@@ -109,7 +109,7 @@ async function main(): Promise<void> {
 		for (const e of exports) {
 			const rate = n / (e.ms / 1000);
 			rows.push([
-				`lib/archive exportConversation (list + GET + decrypt + render), concurrency ${e.concurrency}${e.concurrency === 4 ? ' (node default)' : ''}`,
+				`lib/archive exportConversation (list + GET + decrypt + render), concurrency ${e.concurrency}${e.concurrency === 16 ? ' (the default)' : ''}`,
 				String(n),
 				fmt(e.ms / 1000, 1),
 				fmt(rate, 0),
