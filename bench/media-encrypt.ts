@@ -187,7 +187,7 @@ async function main(): Promise<void> {
 		say('### Media encryption (streaming, no compression, binary output, RSA-3072 recipient)');
 		say('');
 		say(`Machine: ${machineLine(['node', 'openssl', 'openpgp', 'gpg', 'libgcrypt', 'sq'])}.`);
-		say('Command: `flock /tmp/chat-archive-bench.lock npx tsx bench/media-encrypt.ts` (one fresh process per run; rounds of gpg, lib/pgp, OpenPGP.js with the order rotated; ratio to gpg per round, median of the rounds).');
+		say(`Command: \`npx tsx bench/media-encrypt.ts ${process.argv.slice(2).join(' ')}\``.replace(/ \`$/, '`') + ' (one fresh process per run; rounds of gpg, lib/pgp, OpenPGP.js with the order rotated; ratio to gpg per round, median of the rounds).');
 		say('');
 
 		// ---- interop of lib/pgp's output
