@@ -30,6 +30,8 @@ export interface RunOptions {
 export interface RunStats {
 	getCredentialsCalls: Record<string, number>;
 	getBinaryStreamCalls: number;
+	/** The chunk size each getBinaryStream call asked for (undefined: n8n's default, 64 KiB). */
+	getBinaryStreamChunkSizes: Array<number | undefined>;
 	getBinaryDataBufferCalls: number;
 	/** Calls of prepareBinaryData (output binaries created, even if the item later fails). */
 	prepareBinaryDataCalls: number;
@@ -70,6 +72,7 @@ export async function runOpenPgp(
 	const stats: RunStats = {
 		getCredentialsCalls: {},
 		getBinaryStreamCalls: 0,
+		getBinaryStreamChunkSizes: [],
 		getBinaryDataBufferCalls: 0,
 		prepareBinaryDataCalls: 0,
 	};
@@ -98,8 +101,9 @@ export async function runOpenPgp(
 					);
 				return binary;
 			},
-			getBinaryStream: async (id: string) => {
+			getBinaryStream: async (id: string, chunkSize?: number) => {
 				stats.getBinaryStreamCalls++;
+				stats.getBinaryStreamChunkSizes.push(chunkSize);
 				const bytes = options.binaryStore?.[id];
 				if (!bytes) throw new Error(`no binary ${id}`);
 				const chunks = Array.from({ length: Math.ceil(bytes.length / 16384) }, (_v, i) =>
