@@ -19,141 +19,18 @@
  * Partial body chunks are 2^k octets (default k = 20, 1 MiB; the first must be ≥ 512 octets,
  * §4.2.2.4); the last chunk of each packet carries a regular length, possibly 0.
  *
- * CFB from CBC. OpenSSL's `aes-256-cfb` encrypt runs well below its `aes-256-cbc` encrypt on x86-64
- * (both are serial, CBC has the tighter loop). Full-block CFB with IV = 0 is
- *     C_1 = P_1 ⊕ E(0),   C_i = P_i ⊕ E(C_{i-1}),
- * and CBC encryption with IV = X is D_1 = E(P_1 ⊕ X), D_i = E(P_i ⊕ D_{i-1}). With X = E(0):
- *     D_1 = E(P_1 ⊕ E(0)) = E(C_1), and by induction D_i = E(C_i),
- * so the CBC outputs are exactly the next CFB keystream blocks: C_1 = P_1 ⊕ E(0) and
- * C_i = P_i ⊕ D_{i-1}. {@link Aes256CfbEncryptor} therefore keeps one long-lived `aes-256-cbc`
- * cipher (no padding, IV = E(0), computed once with `aes-256-ecb`), feeds it whole plaintext
- * blocks, XORs each plaintext block with the previous CBC output (32-bit words, in place), and
- * keeps the last CBC output as the keystream of the next block. A final partial block of r < 16
- * octets is P ⊕ the first r octets of that keystream, as in CFB. The OpenSSL CBC context keeps its
- * chain between `update` calls, so the identity holds across batches.
+ * AES-256-CFB runs on a worker thread ({@link Aes256CfbEncryptor}, `./aes-cfb`) while this thread
+ * reads, frames and SHA-1-hashes the next batch.
  */
-import { createCipheriv, createHash, randomBytes, type Cipheriv, type Hash } from 'node:crypto';
+import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { Readable, Transform, pipeline, type TransformCallback } from 'node:stream';
 import * as openpgp from 'openpgp';
+import { Aes256CfbEncryptor } from './aes-cfb';
 
-/** Octets of plaintext handed to OpenSSL per call (a multiple of 16). */
-const DEFAULT_BATCH_BYTES = 1024 * 1024;
+export { Aes256CfbEncryptor, type Aes256CfbEncryptorOptions } from './aes-cfb';
 
 /** Default partial body chunk exponent: 2^20 octets (1 MiB) per partial chunk. */
 export const DEFAULT_CHUNK_EXPONENT = 20;
-
-/** Options of {@link Aes256CfbEncryptor}. */
-export interface Aes256CfbEncryptorOptions {
-	/** Receives each batch of ciphertext (a new buffer, owned by the receiver). */
-	onCiphertext: (ciphertext: Buffer) => void;
-	/** Plaintext octets per OpenSSL call, rounded down to a multiple of 16. Default 1 MiB. */
-	batchBytes?: number;
-}
-
-/**
- * AES-256 in OpenPGP's full-block CFB mode with an all-zero IV (RFC 4880 §13.9 without resync, as
- * SEIPD packets use), computed from OpenSSL AES-256-CBC (see the module comment). Byte-equal to
- * Node's `createCipheriv('aes-256-cfb', key, Buffer.alloc(16))`. Plaintext is gathered into one
- * reused aligned buffer of `batchBytes`, so ciphertext comes out in batches (the last at `end`).
- */
-export class Aes256CfbEncryptor {
-	private readonly cbc: Cipheriv;
-	/** Keystream for the next plaintext block: E(previous ciphertext block). */
-	private readonly keystream: Buffer;
-	private readonly keystreamWords: Int32Array;
-	private readonly staging: Buffer;
-	private staged = 0;
-	private ended = false;
-
-	constructor(
-		key: Uint8Array,
-		private readonly options: Aes256CfbEncryptorOptions,
-	) {
-		if (key.length !== 32) throw new Error('AES-256 needs a 32-octet key');
-		const batch = Math.max(16, Math.floor((options.batchBytes ?? DEFAULT_BATCH_BYTES) / 16) * 16);
-		const ecb = createCipheriv('aes-256-ecb', key, null);
-		ecb.setAutoPadding(false);
-		const first = ecb.update(Buffer.alloc(16));
-		ecb.final();
-		// Own (aligned) copies: Int32Array views need 4-aligned offsets.
-		this.keystream = Buffer.allocUnsafeSlow(16);
-		first.copy(this.keystream);
-		this.keystreamWords = new Int32Array(this.keystream.buffer, this.keystream.byteOffset, 4);
-		this.cbc = createCipheriv('aes-256-cbc', key, this.keystream);
-		this.cbc.setAutoPadding(false);
-		this.staging = Buffer.allocUnsafeSlow(batch);
-	}
-
-	/** Adds plaintext; emits ciphertext through `onCiphertext` whenever a batch is full. */
-	write(piece: Uint8Array): void {
-		if (this.ended) throw new Error('write after end');
-		let offset = 0;
-		while (offset < piece.length) {
-			const n = Math.min(piece.length - offset, this.staging.length - this.staged);
-			this.staging.set(piece.subarray(offset, offset + n), this.staged);
-			this.staged += n;
-			offset += n;
-			if (this.staged === this.staging.length) this.flushBatch(this.staged);
-		}
-	}
-
-	/** Encrypts what is left, the final partial block included, and emits it. */
-	end(): void {
-		if (this.ended) return;
-		this.ended = true;
-		const full = this.staged - (this.staged % 16);
-		const rest = this.staged - full;
-		if (full > 0) {
-			// Keep the partial tail out of the batch's reach: move it to the front afterwards.
-			const tail = Buffer.from(this.staging.subarray(full, this.staged));
-			this.flushBatch(full);
-			tail.copy(this.staging, 0);
-		}
-		if (rest > 0) {
-			const plaintext = this.staging.subarray(0, rest);
-			const ciphertext = Buffer.allocUnsafe(rest);
-			for (let i = 0; i < rest; i++) ciphertext[i] = plaintext[i] ^ this.keystream[i];
-			this.options.onCiphertext(ciphertext);
-		}
-		this.staged = 0;
-	}
-
-	/** Encrypts the first `length` (a multiple of 16) staged octets. */
-	private flushBatch(length: number): void {
-		const plaintext = this.staging.subarray(0, length);
-		// D_i = E(P_i ⊕ D_{i-1}), D_0 = keystream: D_i is the keystream of block i + 1.
-		const next = this.cbc.update(plaintext);
-		if (next.length !== length) throw new Error('unexpected AES-CBC output length');
-		const words = length >>> 2;
-		if ((next.byteOffset & 3) === 0) {
-			const d = new Int32Array(next.buffer, next.byteOffset, words);
-			const p = new Int32Array(plaintext.buffer, plaintext.byteOffset, words);
-			const k = this.keystreamWords;
-			const l0 = d[words - 4];
-			const l1 = d[words - 3];
-			const l2 = d[words - 2];
-			const l3 = d[words - 1];
-			// In place, from the end: C_i = P_i ⊕ D_{i-1} reads D_{i-1} before it is overwritten.
-			for (let j = words - 1; j >= 4; j--) d[j] = p[j] ^ d[j - 4];
-			d[0] = p[0] ^ k[0];
-			d[1] = p[1] ^ k[1];
-			d[2] = p[2] ^ k[2];
-			d[3] = p[3] ^ k[3];
-			k[0] = l0;
-			k[1] = l1;
-			k[2] = l2;
-			k[3] = l3;
-		} else {
-			// Unaligned output buffer (not seen with OpenSSL 3, kept for safety): byte loop.
-			const last = Buffer.from(next.subarray(length - 16, length));
-			for (let i = length - 1; i >= 16; i--) next[i] = plaintext[i] ^ next[i - 16];
-			for (let i = 0; i < 16; i++) next[i] = plaintext[i] ^ this.keystream[i];
-			last.copy(this.keystream);
-		}
-		this.staged = 0;
-		this.options.onCiphertext(next);
-	}
-}
 
 /** Regular (non-partial) new-format body length, RFC 4880 §4.2.2.1–4.2.2.3. */
 export function regularLength(length: number): Buffer {
@@ -229,13 +106,13 @@ export interface SeipdV1StreamOptions {
 	date: Date;
 	/** Partial body chunk exponent k (2^k octets per chunk), 9–30. Default 20 (1 MiB). */
 	chunkExponent?: number;
-	/** Plaintext octets per OpenSSL call. Default 1 MiB. */
+	/** Plaintext octets per batch handed to the AES worker thread. Default 1 MiB. */
 	batchBytes?: number;
 }
 
 /**
  * Encrypting transform: plaintext octets in, the binary OpenPGP message out (PKESKs first).
- * Memory: about one partial chunk of plaintext, one of ciphertext and one batch.
+ * Memory: about one partial chunk of plaintext, one of ciphertext, and the AES ring (three batches).
  */
 export class SeipdV1Encryptor extends Transform {
 	private readonly cfb: Aes256CfbEncryptor;
@@ -262,7 +139,10 @@ export class SeipdV1Encryptor extends Transform {
 		this.outer.write(Buffer.from([1]));
 		this.cfb = new Aes256CfbEncryptor(sessionKey, {
 			batchBytes: options.batchBytes,
-			onCiphertext: (ciphertext) => this.outer.write(ciphertext),
+			// A job may finish after the stream was destroyed: nothing more to deliver then.
+			onCiphertext: (ciphertext) => {
+				if (!this.destroyed) this.outer.write(ciphertext);
+			},
 		});
 		const prefix = randomBytes(18);
 		prefix[16] = prefix[14];
@@ -281,10 +161,12 @@ export class SeipdV1Encryptor extends Transform {
 	override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
 		try {
 			this.literal.write(chunk);
-			callback();
 		} catch (error) {
 			callback(error as Error);
+			return;
 		}
+		// Take the next chunk once the CBC jobs have caught up (at most one batch waiting).
+		this.cfb.ready().then(() => callback(), callback);
 	}
 
 	override _flush(callback: TransformCallback): void {
@@ -294,12 +176,19 @@ export class SeipdV1Encryptor extends Transform {
 			const mdcHeader = Buffer.from([0xd3, 0x14]);
 			this.plaintext(mdcHeader);
 			this.cfb.write(this.sha1.digest());
-			this.cfb.end();
-			this.outer.end();
-			callback();
 		} catch (error) {
 			callback(error as Error);
+			return;
 		}
+		this.cfb.end().then(() => {
+			this.outer.end();
+			callback();
+		}, callback);
+	}
+
+	override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+		this.cfb.destroy();
+		callback(error);
 	}
 
 	/** SEIPD plaintext (prefix, literal packet, MDC header): hashed for the MDC, then encrypted. */

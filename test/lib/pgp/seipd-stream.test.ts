@@ -1,11 +1,16 @@
 /**
  * The native SEIPD v1 stream writer (lib/pgp/seipd-stream.ts) and the `encrypt` path that uses it:
- * the CFB-from-CBC core against Node's aes-256-cfb, byte-exact decryption by gpg 2.2, sq 0.27 and
- * lib/pgp (`decrypt`, `decryptToSpool`) at sizes around block, partial-chunk and batch boundaries,
- * several recipients, packet layout, source errors, and which inputs take the native path.
+ * the CFB-from-CBC core (on its worker thread) against Node's aes-256-cfb, byte-exact decryption by
+ * gpg 2.2, sq 0.27 and lib/pgp (`decrypt`, `decryptToSpool`) at sizes around block, partial-chunk
+ * and batch boundaries, several recipients, streams sharing the worker, a process ending by itself,
+ * packet layout, source errors, and which inputs take the native path.
  * Keys are generated at test time.
  */
+import { execFileSync } from 'node:child_process';
 import { createCipheriv, randomBytes, randomInt } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 
 import {
@@ -46,43 +51,57 @@ function choppedStream(data: Buffer, seed = 0): Readable {
 }
 
 /** The whole CFB output of the core for `data` fed in `pieces` sizes. */
-function coreEncrypt(key: Buffer, data: Buffer, batchBytes: number, maxPiece: number): Buffer {
+async function coreEncrypt(
+	key: Buffer,
+	data: Buffer,
+	batchBytes: number,
+	maxPiece: number,
+): Promise<Buffer> {
 	const out: Buffer[] = [];
 	const encryptor = new Aes256CfbEncryptor(key, { batchBytes, onCiphertext: (c) => out.push(c) });
 	let offset = 0;
+	let piece = 0;
 	while (offset < data.length) {
 		const n = Math.min(data.length - offset, randomInt(1, maxPiece + 1));
 		// Copies at odd offsets inside a bigger buffer: pieces whose byteOffset is not 4-aligned.
 		const holder = Buffer.alloc(n + 3);
 		data.copy(holder, 3, offset, offset + n);
 		encryptor.write(holder.subarray(3));
+		// The holder is reused at once: write() must have copied it.
+		holder.fill(0xa5);
 		offset += n;
+		// Sometimes write on while jobs are queued, sometimes wait as a stream does.
+		if (piece++ % 3 !== 2) await encryptor.ready();
 	}
-	encryptor.end();
+	await encryptor.end();
 	return Buffer.concat(out);
 }
 
 describe('Aes256CfbEncryptor (CFB computed from CBC)', () => {
-	it('equals Node aes-256-cfb (IV 0) on random sizes, splits and batch sizes', () => {
+	it('equals Node aes-256-cfb (IV 0) on random sizes, splits and batch sizes', async () => {
 		const sizes = [0, 1, 15, 16, 17, 31, 32, 33, 4095, 4096, 4097, 65_536 + 5];
 		for (let i = 0; i < 24; i++) sizes.push(randomInt(0, 3 * MiB));
-		sizes.forEach((size, i) => {
+		for (const [i, size] of sizes.entries()) {
 			const key = randomBytes(32);
 			const data = randomBytes(size);
-			const batch = [16, 48, 1000, 64 * KiB, MiB][i % 5];
+			// Tiny batches (one job per 16 or 48 octets) only on small inputs (slow otherwise).
+			const batch =
+				size < 100_000
+					? [16, 48, 1000, 64 * KiB, MiB][i % 5]
+					: [1008, 4096, 48_000, 64 * KiB, MiB][i % 5];
 			const want = createCipheriv('aes-256-cfb', key, Buffer.alloc(16)).update(data);
 			// 1-byte pieces only on small inputs (slow otherwise).
 			const maxPiece =
 				size < 100_000 ? [1, 17, 4096, 300_000][i % 4] : [300_000, 17, 4096, 65_536][i % 4];
-			const got = coreEncrypt(key, data, batch, maxPiece);
+			const got = await coreEncrypt(key, data, batch, maxPiece);
 			expect({ size, batch, equal: got.equals(want) }).toEqual({ size, batch, equal: true });
-		});
+		}
 	});
 
-	it('differs from CFB when the key differs (the comparison can fail)', () => {
+	it('differs from CFB when the key differs (the comparison can fail)', async () => {
 		const data = randomBytes(100_000);
 		const want = createCipheriv('aes-256-cfb', randomBytes(32), Buffer.alloc(16)).update(data);
-		expect(coreEncrypt(randomBytes(32), data, MiB, 50_000).equals(want)).toBe(false);
+		expect((await coreEncrypt(randomBytes(32), data, MiB, 50_000)).equals(want)).toBe(false);
 	});
 
 	it('refuses a key that is not 32 bytes', () => {
@@ -261,6 +280,52 @@ describe('encrypt (stream, gnupg profile) → native SEIPD v1 writer', () => {
 		ciphertext.destroy();
 		await new Promise((resolve) => setImmediate(resolve));
 		expect(source.destroyed).toBe(true);
+	});
+
+	it('six streams at once share the AES worker thread: each decrypts to its own plaintext', async () => {
+		const plaintexts = [0, 5, 3 * MiB + 1, MiB, 700_001, 2 * MiB + 15].map((n) => randomBytes(n));
+		const ciphertexts = await Promise.all(
+			plaintexts.map(async (plaintext, i) => {
+				const result = await encrypt({
+					data: choppedStream(plaintext, i + 7),
+					recipients: eccPublic,
+				});
+				return collect(result.ciphertext as Readable);
+			}),
+		);
+		for (const [i, ciphertext] of ciphertexts.entries()) {
+			expect({ i, equal: gpgDecrypt(ecc.home, ciphertext).equals(plaintexts[i]) }).toEqual({
+				i,
+				equal: true,
+			});
+		}
+	});
+
+	it('a process that encrypts ends by itself, with the whole ciphertext written', async () => {
+		const work = mkdtempSync(join(tmpdir(), 'seipd-exit-'));
+		try {
+			const plaintext = randomBytes(5 * MiB + 3);
+			writeFileSync(join(work, 'in.bin'), plaintext);
+			writeFileSync(join(work, 'key.asc'), ecc.publicKeyArmored);
+			const started = Date.now();
+			const stdout = execFileSync(
+				join(__dirname, '../../../node_modules/.bin/tsx'),
+				[
+					join(__dirname, 'encrypt-exit-child.ts'),
+					join(work, 'in.bin'),
+					join(work, 'key.asc'),
+					join(work, 'out.pgp'),
+				],
+				{ timeout: 60_000 },
+			).toString();
+			expect(stdout).toBe('written\n');
+			expect(Date.now() - started).toBeLessThan(60_000);
+			expect(gpgDecrypt(ecc.home, readFileSync(join(work, 'out.pgp'))).equals(plaintext)).toBe(
+				true,
+			);
+		} finally {
+			rmSync(work, { recursive: true, force: true });
+		}
 	});
 
 	it('buffers, armor, signing, compression and the rfc9580 profile stay on OpenPGP.js', async () => {

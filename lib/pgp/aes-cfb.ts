@@ -1,0 +1,352 @@
+/**
+ * AES-256 in OpenPGP's full-block CFB mode (RFC 4880 §13.9 without the resync step, as SEIPD v1
+ * packets use, §5.13), run on a worker thread with Node's native crypto (OpenSSL).
+ *
+ * CFB from CBC. OpenSSL's `aes-256-cfb` encrypt runs well below its `aes-256-cbc` encrypt on x86-64
+ * (both are serial, CBC has the tighter loop). Full-block CFB with IV = 0 is
+ *     C_1 = P_1 ⊕ E(0),   C_i = P_i ⊕ E(C_{i-1}),
+ * and CBC encryption with IV = X is D_1 = E(P_1 ⊕ X), D_i = E(P_i ⊕ D_{i-1}). With X = E(0):
+ *     D_1 = E(P_1 ⊕ E(0)) = E(C_1), and by induction D_i = E(C_i),
+ * so the CBC outputs are exactly the next CFB keystream blocks: C_1 = P_1 ⊕ E(0) and
+ * C_i = P_i ⊕ D_{i-1}. The worker keeps one long-lived `aes-256-cbc` cipher per stream (no padding,
+ * IV = E(0) from `aes-256-ecb`; the OpenSSL context keeps its chain between calls), feeds it whole
+ * plaintext blocks, XORs each plaintext block with the previous CBC output (32-bit words, in place)
+ * and keeps the last CBC output as the keystream of the next block. A final partial block of
+ * r < 16 octets is P ⊕ the first r octets of that keystream, as in CFB.
+ *
+ * Off the main thread. AES is the larger half of the CPU work of a SEIPD writer (SHA-1 for the MDC
+ * is the other), and CFB encryption is serial, so it cannot be split; a worker thread runs it
+ * while the main thread reads, frames and hashes the next batch, which a single-threaded writer
+ * (gpg) cannot do. Each stream owns three batch buffers that travel to the worker and back
+ * (transferred, so never copied between threads and never reallocated: the plaintext is copied
+ * once, into them); the ciphertext is the worker's CBC output XORed in place and transferred. One worker
+ * per process serves every stream (created on first use; it keeps the process alive only while a
+ * batch is with it); if it dies, the streams open on it fail and the next one starts a new worker.
+ */
+import { createCipheriv } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
+
+/** Octets of plaintext per batch handed to the worker (a multiple of 16). */
+const DEFAULT_BATCH_BYTES = 1024 * 1024;
+
+/** Batch buffers per stream: one being staged, up to two with the worker. */
+const BATCH_BUFFERS = 3;
+
+/**
+ * The worker's code (plain CommonJS, evaluated by `new Worker(code, { eval: true })`, so it needs no
+ * build step). Messages in: `{ type: 'open', id, key, iv }`, `{ type: 'batch', id, plaintext,
+ * length, final }` (plaintext: a transferred ArrayBuffer), `{ type: 'close', id }`. Messages out,
+ * per batch and in order: `{ id, plaintext, ciphertext }` (the plaintext buffer handed back for
+ * reuse, the ciphertext in the CBC output's own buffer, both transferred), or `{ id, error }`.
+ */
+const WORKER_CODE = `
+'use strict';
+const { parentPort } = require('node:worker_threads');
+const { createCipheriv } = require('node:crypto');
+const streams = new Map();
+function batch(s, m) {
+	const length = m.length;
+	const full = length - (length % 16);
+	const rest = length - full;
+	const k = s.keystream;
+	let out;
+	if (full > 0) {
+		const d = s.cbc.update(new Uint8Array(m.plaintext, 0, full));
+		if (d.length !== full || (d.byteOffset & 3) !== 0) throw new Error('unexpected AES-CBC output');
+		// C_i = P_i xor D_{i-1} (D_0 = keystream), in place over D from the end.
+		const words = full >>> 2;
+		const dw = new Int32Array(d.buffer, d.byteOffset, words);
+		const pw = new Int32Array(m.plaintext, 0, words);
+		const l0 = dw[words - 4], l1 = dw[words - 3], l2 = dw[words - 2], l3 = dw[words - 1];
+		for (let j = words - 1; j >= 4; j--) dw[j] = pw[j] ^ dw[j - 4];
+		dw[0] = pw[0] ^ k[0];
+		dw[1] = pw[1] ^ k[1];
+		dw[2] = pw[2] ^ k[2];
+		dw[3] = pw[3] ^ k[3];
+		k[0] = l0; k[1] = l1; k[2] = l2; k[3] = l3;
+		out = new Uint8Array(d.buffer, d.byteOffset, full);
+	}
+	if (rest > 0) {
+		const whole = new Uint8Array(length);
+		if (out) whole.set(out);
+		const p = new Uint8Array(m.plaintext, full, rest);
+		const kb = new Uint8Array(k.buffer);
+		for (let i = 0; i < rest; i++) whole[full + i] = p[i] ^ kb[i];
+		out = whole;
+	}
+	return out || new Uint8Array(0);
+}
+parentPort.on('message', (m) => {
+	try {
+		if (m.type === 'open') {
+			const cbc = createCipheriv('aes-256-cbc', m.key, m.iv);
+			cbc.setAutoPadding(false);
+			const keystream = new Int32Array(4);
+			new Uint8Array(keystream.buffer).set(m.iv);
+			streams.set(m.id, { cbc, keystream });
+			return;
+		}
+		if (m.type === 'close') {
+			streams.delete(m.id);
+			return;
+		}
+		const s = streams.get(m.id);
+		if (!s) return;
+		const ciphertext = batch(s, m);
+		if (m.final) streams.delete(m.id);
+		const reply = { id: m.id, plaintext: m.plaintext, ciphertext };
+		try {
+			parentPort.postMessage(reply, [m.plaintext, ciphertext.buffer]);
+		} catch {
+			// A buffer that cannot be transferred is copied instead.
+			parentPort.postMessage(reply, [m.plaintext]);
+		}
+	} catch (error) {
+		streams.delete(m.id);
+		parentPort.postMessage({ id: m.id, error: String((error && error.message) || error) });
+	}
+});
+`;
+
+interface WorkerReply {
+	id: number;
+	plaintext?: ArrayBuffer;
+	ciphertext?: Uint8Array;
+	error?: string;
+}
+
+interface Session {
+	deliver(reply: WorkerReply): void;
+	fail(error: Error): void;
+}
+
+/**
+ * The process-wide CFB worker: started on first use, referenced only while batches are with it (so
+ * a pending batch keeps the process alive, and an idle or abandoned stream does not).
+ */
+class CfbWorkerHost {
+	private worker: Worker | undefined;
+	private readonly sessions = new Map<number, Session>();
+	private nextId = 1;
+	private inFlight = 0;
+
+	open(session: Session, key: Uint8Array, iv: Uint8Array): number {
+		const worker = this.worker ?? this.start();
+		const id = this.nextId++;
+		this.sessions.set(id, session);
+		worker.postMessage({ type: 'open', id, key, iv });
+		return id;
+	}
+
+	/** Hands a batch over (its buffer is transferred: detached here until it comes back). */
+	post(id: number, plaintext: ArrayBuffer, length: number, final: boolean): void {
+		const worker = this.worker;
+		if (!worker) return;
+		if (this.inFlight++ === 0) worker.ref();
+		worker.postMessage({ type: 'batch', id, plaintext, length, final }, [plaintext]);
+	}
+
+	close(id: number): void {
+		if (!this.sessions.delete(id)) return;
+		this.worker?.postMessage({ type: 'close', id });
+	}
+
+	private start(): Worker {
+		const worker = new Worker(WORKER_CODE, { eval: true, name: 'chat-archive AES-CFB' });
+		worker.unref();
+		worker.on('message', (reply: WorkerReply) => {
+			if (--this.inFlight === 0) worker.unref();
+			this.sessions.get(reply.id)?.deliver(reply);
+		});
+		const die = (error: Error) => {
+			if (this.worker !== worker) return;
+			this.worker = undefined;
+			this.inFlight = 0;
+			const open = [...this.sessions.values()];
+			this.sessions.clear();
+			for (const session of open) session.fail(error);
+		};
+		worker.on('error', (error) => die(error));
+		worker.on('exit', (code) => die(new Error(`the AES-CFB worker thread exited (code ${code})`)));
+		this.worker = worker;
+		return worker;
+	}
+}
+
+const host = new CfbWorkerHost();
+
+/** Options of {@link Aes256CfbEncryptor}. */
+export interface Aes256CfbEncryptorOptions {
+	/** Receives the ciphertext, in order, a batch at a time (a new buffer, owned by the receiver). */
+	onCiphertext: (ciphertext: Buffer) => void;
+	/** Plaintext octets per batch handed to the worker, rounded down to a multiple of 16. Default 1 MiB. */
+	batchBytes?: number;
+}
+
+/**
+ * AES-256 in OpenPGP's full-block CFB mode with an all-zero IV, computed on the CFB worker thread
+ * (see the module comment). Byte-equal to Node's `createCipheriv('aes-256-cfb', key, Buffer.alloc(16))`.
+ *
+ * Use: `write()` plaintext pieces (synchronous: copied into the batch being staged), `await
+ * ready()` before writing more when the writer should hold back (it resolves once a batch buffer is
+ * free to stage into), and `await end()` once. Ciphertext reaches `onCiphertext` asynchronously, in
+ * order, a batch at a time; all of it has been delivered when `end()` resolves. `destroy()` drops a
+ * stream that will not be ended. Memory: three batch buffers per stream, passed to the worker and
+ * back (transferred, reused), plus the ciphertext of the batches in flight.
+ *
+ * @throws `Error('AES-256 needs a 32-octet key')` from the constructor; `ready()`/`end()` reject
+ *  with the worker's error (then the encryptor is dead), `write()` throws it.
+ */
+export class Aes256CfbEncryptor {
+	private readonly batchBytes: number;
+	private readonly id: number;
+	/** Batch buffers not staged into and not with the worker. */
+	private readonly free: ArrayBuffer[] = [];
+	/** Batch being staged into, or undefined while every buffer is with the worker. */
+	private staging: Uint8Array | undefined;
+	private staged = 0;
+	private withWorker = 0;
+	/** Pieces written while every buffer was with the worker, staged as buffers come back. */
+	private overflow: Buffer[] = [];
+	private ended = false;
+	private closed = false;
+	private failure: Error | undefined;
+	private waiters: Array<{ resolve: () => void; reject: (error: Error) => void; idle: boolean }> =
+		[];
+
+	constructor(
+		key: Uint8Array,
+		private readonly options: Aes256CfbEncryptorOptions,
+	) {
+		if (key.length !== 32) throw new Error('AES-256 needs a 32-octet key');
+		this.batchBytes = Math.max(
+			16,
+			Math.floor((options.batchBytes ?? DEFAULT_BATCH_BYTES) / 16) * 16,
+		);
+		const ecb = createCipheriv('aes-256-ecb', key, null);
+		ecb.setAutoPadding(false);
+		const iv = ecb.update(Buffer.alloc(16));
+		ecb.final();
+		for (let i = 1; i < BATCH_BUFFERS; i++) this.free.push(new ArrayBuffer(this.batchBytes));
+		this.staging = new Uint8Array(new ArrayBuffer(this.batchBytes));
+		this.id = host.open(
+			{ deliver: (reply) => this.deliver(reply), fail: (error) => this.fail(error) },
+			Uint8Array.from(key),
+			Uint8Array.from(iv),
+		);
+	}
+
+	/** Adds plaintext (copied; the caller may reuse `piece`). Never waits: see `ready()`. */
+	write(piece: Uint8Array): void {
+		if (this.ended) throw new Error('write after end');
+		if (this.failure) throw this.failure;
+		let offset = 0;
+		while (offset < piece.length) {
+			if (!this.staging) {
+				// Every buffer is with the worker (a write bigger than them all): set the rest aside.
+				this.overflow.push(Buffer.from(piece.subarray(offset)));
+				return;
+			}
+			const n = Math.min(piece.length - offset, this.batchBytes - this.staged);
+			this.staging.set(piece.subarray(offset, offset + n), this.staged);
+			this.staged += n;
+			offset += n;
+			if (this.staged === this.batchBytes) this.send(false);
+		}
+	}
+
+	/** Resolves when a batch buffer is free to stage into and nothing is set aside; rejects on failure. */
+	ready(): Promise<void> {
+		return this.wait(false);
+	}
+
+	/**
+	 * Encrypts what is left, the final partial block included, and resolves once every ciphertext
+	 * octet has reached `onCiphertext`.
+	 */
+	async end(): Promise<void> {
+		if (!this.ended) {
+			await this.wait(false);
+			this.ended = true;
+			this.send(true);
+		}
+		return this.wait(true);
+	}
+
+	/** Drops the stream (no more ciphertext is delivered). */
+	destroy(): void {
+		this.ended = true;
+		this.release();
+	}
+
+	/** Hands the staged batch to the worker and takes a free buffer (or none). */
+	private send(final: boolean): void {
+		host.post(this.id, this.staging!.buffer as ArrayBuffer, this.staged, final);
+		this.withWorker++;
+		this.staged = 0;
+		const next = this.free.pop();
+		this.staging = next ? new Uint8Array(next) : undefined;
+	}
+
+	private deliver(reply: WorkerReply): void {
+		if (this.closed) return;
+		if (reply.error !== undefined) {
+			this.fail(new Error(`AES-CFB worker: ${reply.error}`));
+			return;
+		}
+		this.withWorker--;
+		if (this.staging) this.free.push(reply.plaintext!);
+		else this.staging = new Uint8Array(reply.plaintext!);
+		const ciphertext = reply.ciphertext!;
+		try {
+			if (ciphertext.length > 0) {
+				this.options.onCiphertext(
+					Buffer.from(ciphertext.buffer, ciphertext.byteOffset, ciphertext.length),
+				);
+			}
+			// Stage what was set aside while every buffer was with the worker.
+			const aside = this.overflow;
+			this.overflow = [];
+			for (const piece of aside) this.write(piece);
+		} catch (error) {
+			this.fail(error);
+			return;
+		}
+		if (this.ended && this.withWorker === 0) this.release();
+		this.settle();
+	}
+
+	private fail(error: unknown): void {
+		if (this.failure) return;
+		this.failure = error instanceof Error ? error : new Error(String(error));
+		this.release();
+		this.settle();
+	}
+
+	private release(): void {
+		if (this.closed) return;
+		this.closed = true;
+		host.close(this.id);
+	}
+
+	/** Resolves or rejects the waiters whose condition now holds. */
+	private settle(): void {
+		const keep: typeof this.waiters = [];
+		for (const waiter of this.waiters) {
+			if (this.failure) waiter.reject(this.failure);
+			else if (this.holds(waiter.idle)) waiter.resolve();
+			else keep.push(waiter);
+		}
+		this.waiters = keep;
+	}
+
+	private holds(idle: boolean): boolean {
+		return idle ? this.withWorker === 0 : this.staging !== undefined && this.overflow.length === 0;
+	}
+
+	private wait(idle: boolean): Promise<void> {
+		if (this.failure) return Promise.reject(this.failure);
+		if (this.holds(idle)) return Promise.resolve();
+		return new Promise((resolve, reject) => this.waiters.push({ resolve, reject, idle }));
+	}
+}
