@@ -20,14 +20,18 @@
  * (gpg) cannot do. Each stream owns three batch buffers that travel to the worker and back
  * (transferred, so never copied between threads and never reallocated: the plaintext is copied
  * once, into them); the ciphertext is the worker's CBC output XORed in place and transferred. One worker
- * per process serves every stream (created on first use; it keeps the process alive only while a
- * batch is with it); if it dies, the streams open on it fail and the next one starts a new worker.
+ * per process serves every stream (created on first use, ended after 30 s without streams; it keeps
+ * the process alive only while a batch is with it); if it dies, the streams open on it fail and the
+ * next one starts a new worker.
  */
 import { createCipheriv } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 
 /** Octets of plaintext per batch handed to the worker (a multiple of 16). */
 const DEFAULT_BATCH_BYTES = 1024 * 1024;
+
+/** The worker thread ends after this long without an open stream (it costs about 20 MB of RSS). */
+let workerIdleMs = 30_000;
 
 /** Batch buffers per stream: one being staged, up to two with the worker. */
 const BATCH_BUFFERS = 3;
@@ -129,9 +133,11 @@ class CfbWorkerHost {
 	private readonly sessions = new Map<number, Session>();
 	private nextId = 1;
 	private inFlight = 0;
+	private idleTimer: NodeJS.Timeout | undefined;
 
 	open(session: Session, key: Uint8Array, iv: Uint8Array): number {
 		const worker = this.worker ?? this.start();
+		clearTimeout(this.idleTimer);
 		const id = this.nextId++;
 		this.sessions.set(id, session);
 		worker.postMessage({ type: 'open', id, key, iv });
@@ -149,6 +155,24 @@ class CfbWorkerHost {
 	close(id: number): void {
 		if (!this.sessions.delete(id)) return;
 		this.worker?.postMessage({ type: 'close', id });
+		if (this.sessions.size === 0) {
+			// Give the thread's memory back when no stream has used it for a while.
+			clearTimeout(this.idleTimer);
+			this.idleTimer = setTimeout(() => this.stopIdle(), workerIdleMs);
+			this.idleTimer.unref();
+		}
+	}
+
+	get running(): boolean {
+		return this.worker !== undefined;
+	}
+
+	/** Ends the worker when no stream is open (the next stream starts a new one). */
+	private stopIdle(): void {
+		const worker = this.worker;
+		if (!worker || this.sessions.size > 0) return;
+		this.worker = undefined;
+		void worker.terminate();
 	}
 
 	private start(): Worker {
@@ -174,6 +198,19 @@ class CfbWorkerHost {
 }
 
 const host = new CfbWorkerHost();
+
+/**
+ * Sets how long the AES worker thread stays up without an open stream (milliseconds, default
+ * 30 000), and tells whether it is running now. For tests and for hosts that tune memory.
+ */
+export function cfbWorker(options: { idleMs?: number } = {}): { running: boolean } {
+	if (options.idleMs !== undefined) {
+		if (!Number.isFinite(options.idleMs) || options.idleMs < 0)
+			throw new RangeError('idleMs must be ≥ 0');
+		workerIdleMs = options.idleMs;
+	}
+	return { running: host.running };
+}
 
 /** Options of {@link Aes256CfbEncryptor}. */
 export interface Aes256CfbEncryptorOptions {

@@ -24,6 +24,7 @@ import {
 	type PublicKey,
 } from '../../../lib/pgp';
 import * as seipdStream from '../../../lib/pgp/seipd-stream';
+import { cfbWorker } from '../../../lib/pgp/aes-cfb';
 import { Aes256CfbEncryptor, encryptSeipdV1Stream } from '../../../lib/pgp/seipd-stream';
 import { type GpgHome, gpg, gpgDecrypt, makeGpgHome, sqDecrypt } from '../../helpers/gpg';
 
@@ -298,6 +299,25 @@ describe('encrypt (stream, gnupg profile) → native SEIPD v1 writer', () => {
 				i,
 				equal: true,
 			});
+		}
+	});
+
+	it('the AES worker thread ends when idle, and the next stream starts a new one', async () => {
+		cfbWorker({ idleMs: 50 });
+		try {
+			const first = randomBytes(300_000);
+			const one = await encrypt({ data: choppedStream(first), recipients: eccPublic });
+			const ciphertextOne = await collect(one.ciphertext as Readable);
+			expect(cfbWorker().running).toBe(true);
+			await new Promise((resolve) => setTimeout(resolve, 400));
+			expect(cfbWorker().running).toBe(false);
+			const second = randomBytes(200_001);
+			const two = await encrypt({ data: choppedStream(second), recipients: eccPublic });
+			const ciphertextTwo = await collect(two.ciphertext as Readable);
+			expect(gpgDecrypt(ecc.home, ciphertextOne).equals(first)).toBe(true);
+			expect(gpgDecrypt(ecc.home, ciphertextTwo).equals(second)).toBe(true);
+		} finally {
+			cfbWorker({ idleMs: 30_000 });
 		}
 	});
 
