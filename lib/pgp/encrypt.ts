@@ -59,9 +59,9 @@ export function toOpenPgpInput(data: PgpInput): Uint8Array | ReadableStream<Uint
  * `filename` (default `data.bin`), which every decrypting party can see.
  *
  * Stream input in the `gnupg` profile, binary, unsigned and uncompressed (media files) goes through
- * the native writer of `./seipd-stream` (OpenSSL AES-256 + SHA-1, the same packets; PKESKs still
- * from OpenPGP.js), about 1.4× the throughput of OpenPGP.js's web streams (docs/benchmarks.md); everything
- * else through OpenPGP.js.
+ * the native writer of `./seipd-stream` (OpenSSL AES-256 on a worker thread + SHA-1, the same packets;
+ * PKESKs still from OpenPGP.js), 1.6–1.9× the throughput of OpenPGP.js's web streams
+ * (docs/benchmarks.md); everything else through OpenPGP.js.
  *
  * @returns {@link EncryptResult}: buffer input gives `Uint8Array` (binary) or `string` (armored);
  *  stream input gives a Node `Readable` (errors surface as stream errors)
