@@ -23,6 +23,7 @@ import {
 	type WriteResult,
 } from '../../../lib/archive';
 import { resolveBucket, type ArchiveContext } from './common';
+import { BINARY_READ_CHUNK_BYTES } from '../../shared/binary';
 
 const showForWrite = { show: { operation: ['write'] } };
 
@@ -297,7 +298,7 @@ export async function execute(
 			? await writeObjectStream({
 					...writeOptions,
 					client: context.client,
-					openBody: async () => await this.helpers.getBinaryStream(binaryData.id!),
+					openBody: async () => await this.helpers.getBinaryStream(binaryData.id!, BINARY_READ_CHUNK_BYTES),
 				})
 			: await writeObject({
 					...writeOptions,

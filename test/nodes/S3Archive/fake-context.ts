@@ -31,7 +31,7 @@ export const node: INode = {
 };
 
 export function fakeExecuteFunctions(options: FakeOptions): IExecuteFunctions & { streamOpens: number } {
-	const state = { streamOpens: 0 };
+	const state = { streamOpens: 0, chunkSizes: [] as Array<number | undefined> };
 	const binary = (i: number, prop: string): IBinaryData => {
 		const data = options.items[i].binary?.[prop];
 		if (!data) throw new NodeOperationError(node, `This operation expects the node's input data to contain a binary file '${prop}', but none was found`, { itemIndex: i });
@@ -60,16 +60,20 @@ export function fakeExecuteFunctions(options: FakeOptions): IExecuteFunctions & 
 				}
 				return { data: buffer.toString('base64'), fileName, mimeType: mimeType ?? 'application/octet-stream', fileSize: String(buffer.length) };
 			},
-			getBinaryStream: async (id: string) => {
+			getBinaryStream: async (id: string, chunkSize?: number) => {
 				state.streamOpens++;
+				state.chunkSizes.push(chunkSize);
 				const open = options.streams?.[id];
 				if (!open) throw new Error(`no binary ${id}`);
 				return open();
 			},
 		},
 	};
+	Object.defineProperty(fake, 'streamChunkSizes', { get: () => state.chunkSizes });
 	return Object.defineProperty(fake, 'streamOpens', { get: () => state.streamOpens }) as unknown as IExecuteFunctions & {
 		streamOpens: number;
+		/** The chunk size each getBinaryStream call asked for (undefined: n8n's default, 64 KiB). */
+		streamChunkSizes: Array<number | undefined>;
 	};
 }
 

@@ -216,6 +216,8 @@ describe('S3 Archive node, Write', () => {
 		expect(archive.etag).toMatch(/-2$/); // two parts of 8 MiB + rest
 		expect(archive.versionId).toEqual(expect.any(String));
 		expect(context.streamOpens).toBe(2);
+		// Both passes (hash, upload) read 1 MiB chunks, not n8n's default 64 KiB.
+		expect(context.streamChunkSizes).toEqual([1024 * 1024, 1024 * 1024]);
 		const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: archive.key }));
 		expect(head.Metadata?.sha256).toBe(archive.sha256);
 		expect((await getObjectBytes(client, bucket, archive.key)).equals(patternBytes(size))).toBe(true);
