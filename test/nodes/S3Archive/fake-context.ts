@@ -30,7 +30,9 @@ export const node: INode = {
 	parameters: {},
 };
 
-export function fakeExecuteFunctions(options: FakeOptions): IExecuteFunctions & { streamOpens: number } {
+export function fakeExecuteFunctions(
+	options: FakeOptions,
+): IExecuteFunctions & { streamOpens: number; streamChunkSizes: Array<number | undefined> } {
 	const state = { streamOpens: 0, chunkSizes: [] as Array<number | undefined> };
 	const binary = (i: number, prop: string): IBinaryData => {
 		const data = options.items[i].binary?.[prop];
