@@ -5,8 +5,12 @@
  */
 import { performance } from 'node:perf_hooks';
 
+/** Median of `values` (the mean of the two middle values for an even count); NaN when empty. */
 export function median(values: number[]): number {
-	return percentile(values, 50);
+	if (values.length === 0) return Number.NaN;
+	const sorted = [...values].sort((a, b) => a - b);
+	const middle = sorted.length >> 1;
+	return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
 /** Nearest-rank percentile (p in 0..100) of a copy of `values`; NaN when empty. */

