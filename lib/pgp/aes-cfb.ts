@@ -167,6 +167,13 @@ class CfbWorkerHost {
 		return this.worker !== undefined;
 	}
 
+	/** Ends the worker now: the streams open on it fail (as when the thread dies); the next starts a new one. */
+	async terminate(): Promise<void> {
+		const worker = this.worker;
+		if (!worker) return;
+		await worker.terminate();
+	}
+
 	/** Ends the worker when no stream is open (the next stream starts a new one). */
 	private stopIdle(): void {
 		const worker = this.worker;
@@ -210,6 +217,15 @@ export function cfbWorker(options: { idleMs?: number } = {}): { running: boolean
 		workerIdleMs = options.idleMs;
 	}
 	return { running: host.running };
+}
+
+/**
+ * Ends the AES worker thread now. Streams still encrypting on it fail with
+ * `AES-CFB worker thread exited` (their consumers see a stream error, nothing is silently cut short);
+ * the next stream starts a new thread. For tests and for hosts shutting down.
+ */
+export async function terminateCfbWorker(): Promise<void> {
+	await host.terminate();
 }
 
 /** Options of {@link Aes256CfbEncryptor}. */

@@ -24,7 +24,7 @@ import {
 	type PublicKey,
 } from '../../../lib/pgp';
 import * as seipdStream from '../../../lib/pgp/seipd-stream';
-import { cfbWorker } from '../../../lib/pgp/aes-cfb';
+import { cfbWorker, terminateCfbWorker } from '../../../lib/pgp/aes-cfb';
 import { Aes256CfbEncryptor, encryptSeipdV1Stream } from '../../../lib/pgp/seipd-stream';
 import { type GpgHome, gpg, gpgDecrypt, makeGpgHome, sqDecrypt } from '../../helpers/gpg';
 
@@ -319,6 +319,28 @@ describe('encrypt (stream, gnupg profile) → native SEIPD v1 writer', () => {
 		} finally {
 			cfbWorker({ idleMs: 30_000 });
 		}
+	});
+
+	it('the AES worker dying mid-stream fails the ciphertext stream (nothing cut short silently)', async () => {
+		const source = new Readable({
+			read() {
+				setImmediate(() => this.push(randomBytes(256 * KiB)));
+			},
+		});
+		const result = await encrypt({ data: source, recipients: eccPublic });
+		const ciphertext = result.ciphertext as Readable;
+		const failed = new Promise<Error>((resolve) => ciphertext.once('error', resolve));
+		await new Promise<void>((resolve) => ciphertext.once('data', () => resolve()));
+		ciphertext.resume();
+		await terminateCfbWorker();
+		expect((await failed).message).toMatch(/AES-CFB worker thread exited/);
+		expect(cfbWorker().running).toBe(false);
+		// The next stream starts a new worker.
+		const plaintext = randomBytes(100_000);
+		const again = await encrypt({ data: choppedStream(plaintext), recipients: eccPublic });
+		expect(
+			gpgDecrypt(ecc.home, await collect(again.ciphertext as Readable)).equals(plaintext),
+		).toBe(true);
 	});
 
 	it('a process that encrypts ends by itself, with the whole ciphertext written', async () => {
