@@ -32,7 +32,7 @@ import {
 } from '@aws-sdk/client-s3';
 
 import { parseObjectKey, recordObjectKey } from '../lib/archive';
-import { createReportSigner, DEFAULT_BATCHES_IN_FLIGHT, executeSweep, withContentMd5, type Matter } from '../lib/retention';
+import { createReportSigner, DEFAULT_BATCHES_IN_FLIGHT, executeSweep, type Matter } from '../lib/retention';
 import { generateKey } from './lib/keys';
 import { machineLine } from './lib/machine';
 import { PhaseClock } from './lib/phases';
@@ -133,7 +133,7 @@ async function bareLoop(client: S3Client, bucket: string, versioned: boolean, in
 		if (objects.length === 0) return;
 		while (pending.size >= inFlight) await Promise.race(pending);
 		const request = client
-			.send(withContentMd5(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: objects, Quiet: true } })))
+			.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: objects, Quiet: true } }))
 			.then((r) => {
 				deleted += objects.length - (r.Errors?.length ?? 0);
 			})

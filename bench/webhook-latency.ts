@@ -15,7 +15,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { createS3Client } from '../lib/archive';
+import { createS3Client } from '../lib/s3';
 import {
 	api,
 	E2E_DIR,

@@ -8,7 +8,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
-import { createS3Client } from '../lib/archive';
+import { createS3Client } from '../lib/s3';
 import { InProcessN8n, loadTemplate } from '../test/helpers/n8n-runner';
 import { getObjectBytes, listAllKeys, makeBucket, s3Settings } from '../test/helpers/s3';
 

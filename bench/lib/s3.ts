@@ -15,8 +15,7 @@ import {
 	S3Client,
 } from '@aws-sdk/client-s3';
 
-import { createS3Client } from '../../lib/archive/client';
-import { withContentMd5 } from '../../lib/retention/store';
+import { createS3Client } from '../../lib/s3';
 import { mapLimit } from './stats';
 
 export interface StoreSettings {
@@ -124,14 +123,14 @@ export async function emptyBucket(client: S3Client, bucket: string): Promise<num
 		let failures = 0;
 		await mapLimit(pages, 4, async (objects) => {
 			const result = await client.send(
-				withContentMd5(new DeleteObjectsCommand({ Bucket: bucket, BypassGovernanceRetention: true, Delete: { Objects: objects, Quiet: true } })),
+				new DeleteObjectsCommand({ Bucket: bucket, BypassGovernanceRetention: true, Delete: { Objects: objects, Quiet: true } }),
 			);
 			removed += objects.length - (result.Errors?.length ?? 0);
 			for (const error of result.Errors ?? []) {
 				failures += 1;
 				if (error.Key) {
 					await client
-						.send(withContentMd5(new PutObjectLegalHoldCommand({ Bucket: bucket, Key: error.Key, VersionId: error.VersionId, LegalHold: { Status: 'OFF' } })))
+						.send(new PutObjectLegalHoldCommand({ Bucket: bucket, Key: error.Key, VersionId: error.VersionId, LegalHold: { Status: 'OFF' } }))
 						.catch(() => undefined);
 				}
 			}

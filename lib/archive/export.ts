@@ -1,10 +1,10 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 
 import { decrypt, type PrivateKey } from '../pgp';
+import { mapLimit, readAll } from '../s3';
 import { getObject } from './get';
 import { phoneNumberPseudonym } from './layout';
 import { listObjects, type ListedObject } from './list';
-import { mapWithLimit } from './seal';
 import {
 	renderTranscriptHtml,
 	renderTranscriptText,
@@ -46,7 +46,7 @@ export interface ExportOptions {
 	includeStatuses?: boolean;
 	/** Refuse exports of more records than this (default 50 000): the export lives in memory. */
 	maxRecords?: number;
-	/** GetObject + decrypt in flight (default 16: GET latency, not CPU, bounds an export; bench/export.ts measured 2.4× over 4). */
+	/** GetObject + decrypt in flight (default 16: GET latency, not CPU, bounds an export; docs/benchmarks.md). */
 	concurrency?: number;
 	/** Export time shown in the transcript header (default now). */
 	now?: Date;
@@ -79,12 +79,6 @@ export interface ExportResult {
 	transcriptText: Buffer;
 	/** HTML transcript, UTF-8, self-contained. */
 	transcriptHtml: Buffer;
-}
-
-async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
-	const chunks: Buffer[] = [];
-	for await (const chunk of stream) chunks.push(Buffer.from(chunk as Uint8Array));
-	return Buffer.concat(chunks);
 }
 
 function sortTime(record: Record<string, unknown>): string {
@@ -161,7 +155,7 @@ export async function exportConversation(options: ExportOptions): Promise<Export
 		}
 	}
 
-	const decrypted = await mapWithLimit(recordObjects, options.concurrency ?? 16, async (object) => {
+	const decrypted = await mapLimit(recordObjects, options.concurrency ?? 16, async (object) => {
 		const got = await getObject({ client, bucket, key: object.key, verify: true });
 		const ciphertext = await readAll(got.body);
 		let plaintext: Uint8Array;

@@ -1,10 +1,13 @@
-import { createHash } from 'node:crypto';
-import { Readable, Transform } from 'node:stream';
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { Readable } from 'node:stream';
+import type { S3Client } from '@aws-sdk/client-s3';
 
-import { toArchiveError } from './errors';
+import {
+	getObject as getStoredObject,
+	unquoteEtag,
+	verifiedStream,
+	SHA256_METADATA_KEY,
+} from '../s3';
 import { ArchiveError } from './types';
-import { SHA256_METADATA_KEY } from './write';
 
 /** An archived object being read: its body as a stream plus what the store says about it. */
 export interface GetResult {
@@ -45,44 +48,33 @@ export async function getObject(options: {
 	verify?: boolean;
 }): Promise<GetResult> {
 	const { client, bucket, key } = options;
-	if (!bucket || !key) throw new ArchiveError('bucket and key are required', { code: 'InvalidInput' });
-	let response;
-	try {
-		response = await client.send(
-			new GetObjectCommand({ Bucket: bucket, Key: key, ...(options.versionId ? { VersionId: options.versionId } : {}) }),
-		);
-	} catch (error) {
-		throw toArchiveError(error, { operation: 'GetObject', bucket, key });
-	}
+	if (!bucket || !key)
+		throw new ArchiveError('bucket and key are required', { code: 'InvalidInput' });
+	const response = await getStoredObject(client, {
+		Bucket: bucket,
+		Key: key,
+		VersionId: options.versionId,
+	});
 	const sha256 = response.Metadata?.[SHA256_METADATA_KEY] ?? null;
-	const source = response.Body as Readable;
-	let body: Readable = source;
-	if (options.verify !== false && sha256) {
-		const hash = createHash('sha256');
-		const checker = new Transform({
-			transform(chunk: Buffer, _encoding, callback) {
-				hash.update(chunk);
-				callback(null, chunk);
-			},
-			flush(callback) {
-				const actual = hash.digest('hex');
-				callback(
-					actual === sha256
-						? undefined
-						: new ArchiveError(`s3://${bucket}/${key}: SHA-256 of the bytes does not match x-amz-meta-sha256`, {
+	const body =
+		options.verify !== false && sha256
+			? verifiedStream(
+					response.Body,
+					{ sha256 },
+					() =>
+						new ArchiveError(
+							`s3://${bucket}/${key}: SHA-256 of the bytes does not match x-amz-meta-sha256`,
+							{
 								code: 'IntegrityError',
-							}),
-				);
-			},
-		});
-		source.on('error', (error) => checker.destroy(error));
-		body = source.pipe(checker);
-	}
+							},
+						),
+				)
+			: response.Body;
 	return {
 		bucket,
 		key,
 		versionId: response.VersionId ?? null,
-		etag: response.ETag ? response.ETag.replace(/^"|"$/g, '') : null,
+		etag: unquoteEtag(response.ETag),
 		size: response.ContentLength ?? 0,
 		contentType: response.ContentType ?? null,
 		lastModified: response.LastModified ?? null,

@@ -1,17 +1,26 @@
 /**
- * Archive engine: writes encrypted records to S3-compatible storage under a key layout that
- * reveals no personal data. One module per verb; no n8n import.
+ * Archive engine: encrypted records on S3-compatible storage under a key layout that reveals no
+ * personal data, built on the S3 transport (`lib/s3`). No n8n import. Its verbs:
+ * - key layout, pseudonyms, record ids, the index-key rule (layout.ts) and the key of an item (record-key.ts);
+ * - {@link writeObject} (write.ts) and {@link writeObjectStream} (write-stream.ts): each object once,
+ *   duplicates recognised (dedupe.ts);
+ * - {@link getObject} (get.ts), {@link listObjects} (list.ts), {@link checkBucket} (setup-check.ts);
+ * - {@link sealPrefix} (seal.ts: the manifest format in manifest.ts, Merkle tree in merkle.ts),
+ *   {@link verifySeal} (verify.ts), {@link loadSealedHashes} (sealed-hashes.ts);
+ * - {@link exportConversation} (export.ts) with its transcripts (transcript.ts).
  */
 export * from './types';
-export { createS3Client } from './client';
-export { toArchiveError, storeErrorCode, storeHttpStatus, type StoreCallContext } from './errors';
 export * from './layout';
+export * from './record-key';
 export * from './write';
+export * from './write-stream';
 export * from './setup-check';
 export * from './get';
 export * from './list';
 export * from './merkle';
+export * from './manifest';
 export * from './seal';
+export * from './sealed-hashes';
 export * from './verify';
 export * from './transcript';
 export * from './export';

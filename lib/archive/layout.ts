@@ -27,16 +27,28 @@ export const RECORD_SUFFIX = '.pgp';
 /** Suffix of an encrypted media object belonging to a record. */
 export const MEDIA_SUFFIX = '.media.pgp';
 
-const MAX_KEY_BYTES = 1024;
-const MIN_INDEX_KEY_LENGTH = 16;
+/** Longest object key S3 accepts, in UTF-8 bytes (S3 User Guide, "Naming objects"). */
+export const MAX_KEY_BYTES = 1024;
 
-function assertIndexKey(indexKey: string): void {
+/** Shortest index key accepted, in characters. */
+export const MIN_INDEX_KEY_LENGTH = 16;
+
+/**
+ * The one check of an index key, wherever one is used (key layout, lookups, holds, encrypt at
+ * capture, credential tests): a secret of at least {@link MIN_INDEX_KEY_LENGTH} characters.
+ *
+ * @param credential the credential that holds it, named in the message.
+ * @returns the index key.
+ * @throws ArchiveError `InvalidInput` naming the credential field (never the value).
+ */
+export function assertIndexKey(indexKey: unknown, credential = 'S3 Archive Store'): string {
 	if (typeof indexKey !== 'string' || indexKey.length < MIN_INDEX_KEY_LENGTH) {
 		throw new ArchiveError(
-			`indexKey must be a secret of at least ${MIN_INDEX_KEY_LENGTH} characters (set "Index Key" in the S3 Archive Store credential)`,
+			`indexKey must be a secret of at least ${MIN_INDEX_KEY_LENGTH} characters (set "Index Key" in the ${credential} credential)`,
 			{ code: 'InvalidInput' },
 		);
 	}
+	return indexKey;
 }
 
 function hmac32(indexKey: string, message: string): string {
@@ -241,10 +253,15 @@ function keyDirectory(parts: ObjectKeyParts): string {
 }
 
 function checkLength(key: string): string {
-	if (Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES) {
+	if (keyTooLong(key)) {
 		throw invalid('prefix', `makes the object key longer than ${MAX_KEY_BYTES} bytes`);
 	}
 	return key;
+}
+
+/** Whether a key is longer than S3 accepts ({@link MAX_KEY_BYTES} UTF-8 bytes). */
+export function keyTooLong(key: string): boolean {
+	return Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES;
 }
 
 /**

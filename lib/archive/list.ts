@@ -1,6 +1,6 @@
-import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 
-import { toArchiveError } from './errors';
+import { listObjects as listStoredObjects, unquoteEtag } from '../s3';
 import {
 	assertPhoneNumberIdFilter,
 	normalizePrefix,
@@ -90,24 +90,13 @@ export async function* listObjects(options: {
 	}
 	const startAfter = sortedByDate && from ? `${listPrefix}${from.replace(/-/g, '/')}` : undefined;
 
-	let token: string | undefined;
-	let first = true;
-	do {
-		let page;
-		try {
-			page = await client.send(
-				new ListObjectsV2Command({
-					Bucket: bucket,
-					Prefix: listPrefix,
-					MaxKeys: options.pageSize ?? 1000,
-					...(token ? { ContinuationToken: token } : first && startAfter ? { StartAfter: startAfter } : {}),
-				}),
-			);
-		} catch (error) {
-			throw toArchiveError(error, { operation: 'ListObjectsV2', bucket });
-		}
-		first = false;
-		for (const object of page.Contents ?? []) {
+	const pages = listStoredObjects(
+		client,
+		{ Bucket: bucket, Prefix: listPrefix, ...(startAfter ? { StartAfter: startAfter } : {}) },
+		{ pageSize: options.pageSize },
+	);
+	for await (const page of pages) {
+		for (const object of page) {
 			if (!object.Key) continue;
 			const parsed = parseObjectKey(object.Key);
 			if (!parsed || parsed.prefix !== prefix) continue;
@@ -124,11 +113,10 @@ export async function* listObjects(options: {
 				...parsed,
 				key: object.Key,
 				size: object.Size ?? 0,
-				etag: object.ETag ? object.ETag.replace(/^"|"$/g, '') : null,
+				etag: unquoteEtag(object.ETag),
 				lastModified: object.LastModified ?? null,
 				storageClass: object.StorageClass ?? null,
 			};
 		}
-		token = page.IsTruncated ? page.NextContinuationToken : undefined;
-	} while (token);
+	}
 }

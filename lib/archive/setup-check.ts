@@ -1,14 +1,15 @@
-import { createHash, randomBytes } from 'node:crypto';
-import {
-	DeleteObjectCommand,
-	GetBucketVersioningCommand,
-	GetObjectLockConfigurationCommand,
-	HeadBucketCommand,
-	PutObjectCommand,
-	type S3Client,
-} from '@aws-sdk/client-s3';
+import { randomBytes } from 'node:crypto';
+import type { S3Client } from '@aws-sdk/client-s3';
 
-import { storeErrorCode, storeHttpStatus, toArchiveError } from './errors';
+import {
+	bucketVersioning,
+	deleteObject,
+	headBucket,
+	objectLockConfiguration,
+	putObject,
+	storeHttpStatus,
+	type ObjectLockConfiguration,
+} from '../s3';
 import type { DuplicateCheck } from './types';
 
 /** What {@link checkBucket} found out about a bucket and its store. */
@@ -16,14 +17,7 @@ export interface SetupReport {
 	bucket: string;
 	/** `Enabled`, `Suspended`, or `Disabled` (never enabled). */
 	versioning: 'Enabled' | 'Suspended' | 'Disabled';
-	objectLock: {
-		/** Object Lock is enabled on the bucket (per-object retention and legal hold are possible). */
-		enabled: boolean;
-		/** `supported` / `not-configured` (store supports it, bucket lacks it) / `unsupported` (501 etc.). */
-		support: 'supported' | 'not-configured' | 'unsupported';
-		/** Bucket default retention (applies to every new version), or null. */
-		defaultRetention: { mode: 'GOVERNANCE' | 'COMPLIANCE'; days?: number; years?: number } | null;
-	};
+	objectLock: ObjectLockConfiguration;
 	/**
 	 * `If-None-Match: *` on PutObject: `honoured` (412 on an existing key), `ignored` (the store wrote
 	 * again: duplicates are then caught only by the HeadObject pre-check), or `not-tested`.
@@ -63,46 +57,17 @@ export async function checkBucket(options: {
 }): Promise<SetupReport> {
 	const { client, bucket } = options;
 	const warnings: string[] = [];
-	try {
-		await client.send(new HeadBucketCommand({ Bucket: bucket }));
-	} catch (error) {
-		throw toArchiveError(error, { operation: 'HeadBucket', bucket });
-	}
+	await headBucket(client, bucket);
 
 	let versioning: SetupReport['versioning'] = 'Disabled';
-	try {
-		const response = await client.send(new GetBucketVersioningCommand({ Bucket: bucket }));
-		versioning = response.Status === 'Enabled' ? 'Enabled' : response.Status === 'Suspended' ? 'Suspended' : 'Disabled';
-	} catch (error) {
-		if (storeHttpStatus(error) !== 501) throw toArchiveError(error, { operation: 'GetBucketVersioning', bucket });
+	const versioningState = await bucketVersioning(client, bucket);
+	if (versioningState === 'unsupported') {
 		warnings.push('The store does not implement bucket versioning (501): Object Lock is impossible here.');
+	} else {
+		versioning = versioningState;
 	}
 
-	const objectLock: SetupReport['objectLock'] = { enabled: false, support: 'not-configured', defaultRetention: null };
-	try {
-		const response = await client.send(new GetObjectLockConfigurationCommand({ Bucket: bucket }));
-		const configuration = response.ObjectLockConfiguration;
-		objectLock.enabled = configuration?.ObjectLockEnabled === 'Enabled';
-		objectLock.support = 'supported';
-		const retention = configuration?.Rule?.DefaultRetention;
-		if (retention?.Mode) {
-			objectLock.defaultRetention = {
-				mode: retention.Mode,
-				...(retention.Days ? { days: retention.Days } : {}),
-				...(retention.Years ? { years: retention.Years } : {}),
-			};
-		}
-	} catch (error) {
-		const code = storeErrorCode(error);
-		const status = storeHttpStatus(error);
-		if (code === 'ObjectLockConfigurationNotFoundError' || status === 404) {
-			objectLock.support = 'not-configured';
-		} else if (status === 501 || code === 'NotImplemented') {
-			objectLock.support = 'unsupported';
-		} else {
-			throw toArchiveError(error, { operation: 'GetObjectLockConfiguration', bucket });
-		}
-	}
+	const objectLock = await objectLockConfiguration(client, bucket);
 	if (!objectLock.enabled) {
 		warnings.push(
 			objectLock.support === 'unsupported'
@@ -120,34 +85,25 @@ export async function checkBucket(options: {
 	if (options.probeWrites !== false) {
 		const key = `${(options.probePrefix ?? '_setup-check').replace(/\/+$/, '')}/${Date.now()}-${randomBytes(6).toString('hex')}.probe`;
 		const body = Buffer.from('setup-check probe');
-		const put = (ifNoneMatch: boolean) =>
-			client.send(
-				new PutObjectCommand({
-					Bucket: bucket,
-					Key: key,
-					Body: body,
-					ContentMD5: createHash('md5').update(body).digest('base64'),
-					...(ifNoneMatch ? { IfNoneMatch: '*' } : {}),
-				}),
-			);
 		const versions: Array<string | undefined> = [];
 		const attempt = async (ifNoneMatch: boolean): Promise<unknown> => {
 			try {
-				versions.push((await put(ifNoneMatch)).VersionId);
+				const put = await putObject(client, { Bucket: bucket, Key: key, Body: body, ...(ifNoneMatch ? { IfNoneMatch: '*' } : {}) });
+				versions.push(put.VersionId);
 				return undefined;
 			} catch (error) {
 				return error ?? new Error('PutObject failed');
 			}
 		};
 		const firstError = await attempt(false);
-		if (firstError) throw toArchiveError(firstError, { operation: 'PutObject (probe)', bucket, key });
+		if (firstError) throw firstError;
 		const secondError = await attempt(true);
 		if (!secondError) conditionalWrites = 'ignored';
 		else if (storeHttpStatus(secondError) === 412) conditionalWrites = 'honoured';
-		else throw toArchiveError(secondError, { operation: 'PutObject If-None-Match (probe)', bucket, key });
+		else throw secondError;
 		for (const versionId of versions) {
 			try {
-				await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId }));
+				await deleteObject(client, bucket, key, versionId);
 			} catch {
 				probeObjectsLeft.push(versionId ? `${key}?versionId=${versionId}` : key);
 			}

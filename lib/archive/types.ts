@@ -1,34 +1,12 @@
 /**
- * Types of the archive engine (`lib/archive`): S3 connection settings, the record fields the
- * object key layout reads, write options and results, and the one error class every verb throws.
- *
- * No n8n import here: the engine is plain TypeScript used by the S3 Archive node and by tests.
+ * Types of the archive engine (`lib/archive`): the record fields the object key layout reads, write
+ * options and results, and the seal manifest. The engine's error class is `ArchiveError` of the S3
+ * transport (`lib/s3/errors.ts`): a failed store call and a broken rule of the archive are one class.
  */
+import type { ObjectLockParams } from '../s3';
 
-/** How the AWS SDK computes and validates flexible checksums (CRC32 etc.). */
-export type ChecksumMode = 'WHEN_REQUIRED' | 'WHEN_SUPPORTED';
-
-/**
- * Connection settings for an S3-compatible store.
- *
- * - `endpoint`: full URL, e.g. `https://s3.us-east-1.amazonaws.com` or `http://127.0.0.1:7480`.
- * - `region`: signing region (`us-east-1` for Ceph RGW's default zonegroup).
- * - `forcePathStyle`: `https://host/bucket/key` instead of `https://bucket.host/key` (default `true`;
- *   virtual-host style breaks MinIO behind custom domains, n8n-io/n8n #10467).
- * - `checksumMode`: applied to both `requestChecksumCalculation` and `responseChecksumValidation`
- *   (default `WHEN_REQUIRED`: R2, B2, older MinIO reject the SDK's default CRC32 headers).
- * - `ignoreTlsErrors`: accept self-signed certificates (default `false`; only for private stores).
- */
-export interface S3Settings {
-	endpoint: string;
-	region: string;
-	accessKeyId: string;
-	secretAccessKey: string;
-	sessionToken?: string;
-	forcePathStyle?: boolean;
-	checksumMode?: ChecksumMode;
-	ignoreTlsErrors?: boolean;
-}
+export { ArchiveError } from '../s3';
+export type { ObjectLockParams, LockRetention, ObjectLockMode } from '../s3';
 
 /** Who the conversation is with, as the WhatsApp capture record carries it. */
 export interface Counterparty {
@@ -50,15 +28,6 @@ export interface ArchiveRecordFields {
 	received_at?: string | null;
 	counterparty?: Counterparty | null;
 	idempotency_key: string;
-}
-
-/** S3 Object Lock parameters for one PUT (the bucket must have Object Lock enabled). */
-export interface ObjectLockParams {
-	mode: 'GOVERNANCE' | 'COMPLIANCE';
-	/** Retain-until date (the store keeps the version at least until then). */
-	retainUntil: Date;
-	/** Also place a legal hold (`x-amz-object-lock-legal-hold: ON`). */
-	legalHold?: boolean;
 }
 
 /** Options shared by {@link writeObject} and {@link writeObjectStream}. */
@@ -122,40 +91,18 @@ export interface WriteResult {
 }
 
 /**
- * The one error class of the archive engine. Keeps the store's error code, HTTP status and
- * message; never contains an object body, credentials or plaintext.
+ * Result of `writeObject` / `writeObjectStream`: a {@link WriteResult}, plus `extraVersionId` in the
+ * one case where this call left a surplus version behind.
  */
-export class ArchiveError extends Error {
-	/** The store's error code (e.g. `AccessDenied`, `NoSuchBucket`) or an engine code (`InvalidInput`). */
-	readonly code: string;
-	/** HTTP status of the failing response, when there was one. */
-	readonly httpStatusCode?: number;
-	/** The store's own message, unchanged. */
-	readonly storeMessage?: string;
-	/** The request id the store returned, for support tickets. */
-	readonly requestId?: string;
-	/** A hint naming how to fix the problem, when one is known. */
-	readonly hint?: string;
-
-	constructor(
-		message: string,
-		details: {
-			code: string;
-			httpStatusCode?: number;
-			storeMessage?: string;
-			requestId?: string;
-			hint?: string;
-			cause?: unknown;
-		},
-	) {
-		super(message, details.cause !== undefined ? { cause: details.cause } : undefined);
-		this.name = 'ArchiveError';
-		this.code = details.code;
-		this.httpStatusCode = details.httpStatusCode;
-		this.storeMessage = details.storeMessage;
-		this.requestId = details.requestId;
-		this.hint = details.hint;
-	}
+export interface ArchiveWriteResult extends WriteResult {
+	/**
+	 * Only with `status: 'duplicate'`, after a race in a versioned bucket: the version *this call*
+	 * created although an older version of the key already existed (another writer won), and which
+	 * could not be deleted — it carries Object Lock retention or a legal hold (sent with the write,
+	 * or the bucket's default retention), or the delete failed. It is another ciphertext of the same
+	 * record (nothing lost, nothing overwritten), kept visible here instead of hidden.
+	 */
+	extraVersionId?: string;
 }
 
 /**

@@ -1,56 +1,52 @@
 import { createHash } from 'node:crypto';
-import type { Readable } from 'node:stream';
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 
 import { verify as verifySignature, type PublicKey } from '../pgp';
-import { toArchiveError } from './errors';
 import {
-	compareSealEntries,
-	hashStream,
-	listSealableVersions,
-	mapWithLimit,
+	getObjectBytes,
+	getOptionalObjectBytes,
+	hashObject,
+	headObject,
+	mapLimit,
 	metadataSha256,
-	sealMerkleRoot,
-	type StoreVersion,
-} from './seal';
-import { ArchiveError, type SealEntry, type SealManifest } from './types';
-import { SHA256_METADATA_KEY } from './write';
+	type ListedVersion,
+} from '../s3';
+import { compareSealEntries, parseManifest, sealMerkleRoot } from './manifest';
+import { listSealableVersions } from './seal';
+import { ArchiveError, type SealEntry } from './types';
 
 /**
  * Verify: checks a seal manifest's OpenPGP signature and recomputes what it sealed from the store.
  *
  * Outcomes per sealed version: `ok`, `altered` (size, `x-amz-meta-sha256` or the recomputed content
  * hash differs), `missing` (no longer in the store), or `deletedByRetention` (missing, and listed as
- * `deleted` in a deletion report of the retention sweeper under `<archive prefix>/_reports/<run>/`
- * whose detached signature verifies). Versions in the store under the sealed prefix that the manifest
+ * deleted by a record the caller vouches for: `recordedDeletions`, e.g. the retention sweeper's
+ * signed reports read by `recordedDeletions` of lib/retention). Versions in the store under the sealed prefix that the manifest
  * does not list are `unsealed` (new objects, overwrites = new versions, delete markers).
  */
 
-/** Folder (under the archive prefix) where the retention sweeper stores its runs (lib/retention/report.ts). */
-export const RETENTION_REPORTS_FOLDER = '_reports';
-
-/**
- * The part of a retention deletion report Verify reads (`report.json` of lib/retention,
- * `type: 'chat-archive.deletion-report'`, version 1). Declared here so the archive engine does not
- * depend on the retention engine; the fields are a subset of its `ReportDocument`.
- */
-export interface RetentionReportView {
-	type: 'chat-archive.deletion-report';
-	version: 1;
+/** One recorded deletion of a version (for example an entry of a signed retention report). */
+export interface RecordedDeletion {
 	runId: string;
-	bucket: string;
-	prefix: string;
-	finishedAt: string;
-	entries: Array<{
-		key: string;
-		versionId: string;
-		isDeleteMarker: boolean;
-		size: number;
-		sha256: string | null;
-		status: 'deleted' | 'skipped';
-		reason: string;
-		at: string;
-	}>;
+	/** Key of the object that records it. */
+	reportKey: string;
+	/** Whether that record's signature verified. */
+	verified: boolean;
+	/** When the store confirmed the deletion (ISO 8601 UTC). */
+	deletedAt: string;
+	reason: string;
+	/** The ciphertext SHA-256 the record names, when it names one. */
+	sha256: string | null;
+}
+
+/** Deletions recorded outside the seal, as {@link verifySeal} consults them. */
+export interface RecordedDeletions {
+	/** The record of a version's deletion (a verified record wins over an unverified one), if any. */
+	find(key: string, versionId: string): RecordedDeletion | undefined;
+	/** Records read, verified, and the keys of those that did not verify. */
+	read: number;
+	verified: number;
+	unverifiedKeys: string[];
 }
 
 /** A sealed version that is no longer in the store. */
@@ -60,11 +56,11 @@ export interface MissingVersion {
 	deleteMarker: boolean;
 	size: number;
 	sha256: string | null;
-	/** Set when a retention report lists it as deleted but that report's signature did not verify. */
+	/** Set when a deletion record names it but that record did not verify (e.g. an unsigned report). */
 	unverifiedReportKey?: string;
 }
 
-/** A sealed version whose deletion a signed retention report records. */
+/** A sealed version whose deletion a verified record explains. */
 export interface RetentionDeletion extends MissingVersion {
 	runId: string;
 	reportKey: string;
@@ -106,8 +102,12 @@ export interface VerifySealOptions {
 	manifestKey: string;
 	/** Public keys allowed to have signed the manifest (RFC 4880 §5.2.4 verification). */
 	verificationKeys: PublicKey[];
-	/** Public keys allowed to sign retention reports; default `verificationKeys`. */
-	reportVerificationKeys?: PublicKey[];
+	/**
+	 * Deletions recorded outside the seal, read only when a sealed version is missing: a sealed
+	 * version recorded as deleted by a verified record is `deletedByRetention`, not `missing`. Given
+	 * the archive prefix of the manifest. Default: none (every missing version is `missing`).
+	 */
+	recordedDeletions?: (archivePrefix: string) => Promise<RecordedDeletions>;
 	/** Download every sealed version and recompute its SHA-256 (default true); false compares metadata only. */
 	hashContent?: boolean;
 	/** Check `prev_manifest_sha256` against the stored previous manifest (default true). */
@@ -136,10 +136,21 @@ export interface VerifySealResult {
 		reason: string | null;
 	};
 	merkleRoot: { recorded: string; recomputed: string; matches: boolean };
-	chain: { prevManifestKey: string | null; prevManifestSha256: string | null; status: 'ok' | 'mismatch' | 'missing' | 'none' | 'not-checked' };
+	chain: {
+		prevManifestKey: string | null;
+		prevManifestSha256: string | null;
+		status: 'ok' | 'mismatch' | 'missing' | 'none' | 'not-checked';
+	};
 	/** Manifest-level findings (bad counts, unsorted entries, other bucket, chain break…), readable sentences. */
 	problems: string[];
-	counts: { sealed: number; ok: number; missing: number; altered: number; deletedByRetention: number; unsealed: number };
+	counts: {
+		sealed: number;
+		ok: number;
+		missing: number;
+		altered: number;
+		deletedByRetention: number;
+		unsealed: number;
+	};
 	missing: MissingVersion[];
 	altered: AlteredVersion[];
 	deletedByRetention: RetentionDeletion[];
@@ -147,125 +158,7 @@ export interface VerifySealResult {
 	retentionReports: { read: number; verified: number; unverifiedKeys: string[] };
 }
 
-async function readBytes(client: S3Client, bucket: string, key: string): Promise<Buffer> {
-	try {
-		const response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-		return Buffer.from(await response.Body!.transformToByteArray());
-	} catch (error) {
-		throw toArchiveError(error, { operation: 'GetObject', bucket, key });
-	}
-}
-
-async function readOptionalBytes(client: S3Client, bucket: string, key: string): Promise<Buffer | null> {
-	try {
-		return await readBytes(client, bucket, key);
-	} catch (error) {
-		if (error instanceof ArchiveError && (error.httpStatusCode === 404 || error.code === 'NoSuchKey')) return null;
-		throw toArchiveError(error, { operation: 'GetObject', bucket, key });
-	}
-}
-
-function parseManifest(bytes: Buffer, key: string): SealManifest {
-	let manifest: SealManifest | null = null;
-	try {
-		manifest = JSON.parse(bytes.toString('utf8')) as SealManifest;
-	} catch {
-		manifest = null;
-	}
-	if (!manifest || manifest.type !== 'chat-archive.seal-manifest' || manifest.version !== 1 || !Array.isArray(manifest.entries)) {
-		throw new ArchiveError(`${key} is not a seal manifest (type chat-archive.seal-manifest, version 1)`, {
-			code: 'InvalidManifest',
-		});
-	}
-	return manifest;
-}
-
 const versionKey = (key: string, versionId: string) => `${versionId}\u0000${key}`;
-
-/** GetObject of one version: its metadata SHA-256 and the SHA-256 and size of its bytes. */
-async function downloadAndHash(
-	client: S3Client,
-	bucket: string,
-	key: string,
-	versionId: string,
-): Promise<{ sha256Metadata: string | null; sha256: string; size: number }> {
-	try {
-		const response = await client.send(
-			new GetObjectCommand({ Bucket: bucket, Key: key, ...(versionId !== 'null' ? { VersionId: versionId } : {}) }),
-		);
-		const { sha256, size } = await hashStream(response.Body as Readable);
-		return { sha256Metadata: response.Metadata?.[SHA256_METADATA_KEY] ?? null, sha256, size };
-	} catch (error) {
-		throw toArchiveError(error, { operation: 'GetObject', bucket, key });
-	}
-}
-
-/**
- * Deletions recorded in retention reports under `<archivePrefix>/_reports/`: each `report.json`
- * (ListObjectsV2 + GetObject) with its `report.json.asc` checked against `verificationKeys`.
- * Returns `deleted` entries by version, with whether their report verified.
- */
-export async function readRetentionDeletions(options: {
-	client: S3Client;
-	bucket: string;
-	archivePrefix: string;
-	verificationKeys: PublicKey[];
-}): Promise<{
-	deletions: Map<string, { report: RetentionReportView; reportKey: string; verified: boolean; entry: RetentionReportView['entries'][number] }>;
-	read: number;
-	verified: number;
-	unverifiedKeys: string[];
-}> {
-	const { client, bucket } = options;
-	const folder = `${options.archivePrefix}/${RETENTION_REPORTS_FOLDER}/`;
-	const reportKeys: string[] = [];
-	let token: string | undefined;
-	do {
-		let page;
-		try {
-			page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: folder, ContinuationToken: token }));
-		} catch (error) {
-			throw toArchiveError(error, { operation: 'ListObjectsV2', bucket });
-		}
-		for (const object of page.Contents ?? []) if (object.Key?.endsWith('/report.json')) reportKeys.push(object.Key);
-		token = page.IsTruncated ? page.NextContinuationToken : undefined;
-	} while (token);
-
-	const deletions = new Map<string, { report: RetentionReportView; reportKey: string; verified: boolean; entry: RetentionReportView['entries'][number] }>();
-	let verifiedCount = 0;
-	const unverifiedKeys: string[] = [];
-	for (const reportKey of reportKeys.sort()) {
-		const bytes = await readBytes(client, bucket, reportKey);
-		let report: RetentionReportView;
-		try {
-			report = JSON.parse(bytes.toString('utf8')) as RetentionReportView;
-		} catch {
-			unverifiedKeys.push(reportKey);
-			continue;
-		}
-		if (report?.type !== 'chat-archive.deletion-report' || !Array.isArray(report.entries)) continue;
-		const signature = await readOptionalBytes(client, bucket, `${reportKey}.asc`);
-		let verified = false;
-		if (signature && options.verificationKeys.length) {
-			try {
-				verified = (await verifySignature({ data: bytes, signature: signature.toString('utf8'), verificationKeys: options.verificationKeys })).valid;
-			} catch {
-				verified = false;
-			}
-		}
-		if (verified) verifiedCount++;
-		else unverifiedKeys.push(reportKey);
-		if (report.bucket !== undefined && report.bucket !== bucket) continue;
-		for (const entry of report.entries) {
-			if (entry?.status !== 'deleted' || typeof entry.key !== 'string') continue;
-			const id = versionKey(entry.key, String(entry.versionId));
-			const known = deletions.get(id);
-			// a verified record wins over an unverified one
-			if (!known || (!known.verified && verified)) deletions.set(id, { report, reportKey, verified, entry });
-		}
-	}
-	return { deletions, read: reportKeys.length, verified: verifiedCount, unverifiedKeys };
-}
 
 /**
  * Verifies a seal:
@@ -278,9 +171,8 @@ export async function readRetentionDeletions(options: {
  * 4. lists every version under the sealed prefix again (ListObjectVersions, all pages) and compares:
  *    size from the listing, `x-amz-meta-sha256` (HeadObject), and with `hashContent` the SHA-256 of
  *    the bytes (GetObject, streamed);
- * 5. for missing versions, reads the retention sweeper's deletion reports under
- *    `<archive prefix>/_reports/` (only when something is missing) and moves versions recorded as
- *    deleted in a report with a valid signature to `deletedByRetention`.
+ * 5. for missing versions, consults `recordedDeletions` (only when something is missing) and moves
+ *    versions whose deletion a verified record explains to `deletedByRetention`.
  *
  * A bad signature, a tampered manifest or missing/altered versions are results (`valid: false`),
  * not errors.
@@ -291,17 +183,25 @@ export async function readRetentionDeletions(options: {
  */
 export async function verifySeal(options: VerifySealOptions): Promise<VerifySealResult> {
 	const { client, bucket, manifestKey } = options;
-	if (!bucket || !manifestKey) throw new ArchiveError('bucket and manifestKey are required', { code: 'InvalidInput' });
+	if (!bucket || !manifestKey)
+		throw new ArchiveError('bucket and manifestKey are required', { code: 'InvalidInput' });
 	if (!options.verificationKeys?.length) {
-		throw new ArchiveError('At least one verification public key is required to check the seal signature', { code: 'InvalidInput' });
+		throw new ArchiveError(
+			'At least one verification public key is required to check the seal signature',
+			{ code: 'InvalidInput' },
+		);
 	}
 	const signatureKey = `${manifestKey}.asc`;
-	const bytes = await readBytes(client, bucket, manifestKey);
-	const signatureBytes = await readBytes(client, bucket, signatureKey);
+	const bytes = await getObjectBytes(client, bucket, manifestKey);
+	const signatureBytes = await getObjectBytes(client, bucket, signatureKey);
 	const manifest = parseManifest(bytes, manifestKey);
 	const problems: string[] = [];
 
-	const checked = await verifySignature({ data: bytes, signature: signatureBytes.toString('utf8'), verificationKeys: options.verificationKeys });
+	const checked = await verifySignature({
+		data: bytes,
+		signature: signatureBytes.toString('utf8'),
+		verificationKeys: options.verificationKeys,
+	});
 	const best = checked.signatures.find((s) => s.valid) ?? checked.signatures[0];
 	const signature = {
 		valid: checked.valid,
@@ -313,8 +213,13 @@ export async function verifySeal(options: VerifySealOptions): Promise<VerifySeal
 
 	const entries: SealEntry[] = manifest.entries;
 	const recomputed = sealMerkleRoot(entries);
-	const merkleRoot = { recorded: manifest.merkle_root, recomputed, matches: recomputed === manifest.merkle_root };
-	if (!merkleRoot.matches) problems.push('The Merkle root recomputed from the entries differs from merkle_root');
+	const merkleRoot = {
+		recorded: manifest.merkle_root,
+		recomputed,
+		matches: recomputed === manifest.merkle_root,
+	};
+	if (!merkleRoot.matches)
+		problems.push('The Merkle root recomputed from the entries differs from merkle_root');
 	for (let i = 1; i < entries.length; i++) {
 		if (compareSealEntries(entries[i - 1], entries[i]) >= 0) {
 			problems.push('Entries are not sorted by key then version id (or contain a duplicate)');
@@ -330,7 +235,8 @@ export async function verifySeal(options: VerifySealOptions): Promise<VerifySeal
 	) {
 		problems.push('counts do not match the entries');
 	}
-	if (manifest.bucket !== bucket) problems.push(`The manifest was made for bucket "${manifest.bucket}", not "${bucket}"`);
+	if (manifest.bucket !== bucket)
+		problems.push(`The manifest was made for bucket "${manifest.bucket}", not "${bucket}"`);
 
 	let chain: VerifySealResult['chain'] = {
 		prevManifestKey: manifest.prev_manifest_key ?? null,
@@ -338,13 +244,17 @@ export async function verifySeal(options: VerifySealOptions): Promise<VerifySeal
 		status: manifest.prev_manifest_key ? 'not-checked' : 'none',
 	};
 	if (manifest.prev_manifest_key && options.checkChain !== false) {
-		const previous = await readOptionalBytes(client, bucket, manifest.prev_manifest_key);
+		const previous = await getOptionalObjectBytes(client, bucket, manifest.prev_manifest_key);
 		if (!previous) {
 			chain = { ...chain, status: 'missing' };
 			problems.push(`The previous manifest ${manifest.prev_manifest_key} is missing`);
-		} else if (createHash('sha256').update(previous).digest('hex') !== manifest.prev_manifest_sha256) {
+		} else if (
+			createHash('sha256').update(previous).digest('hex') !== manifest.prev_manifest_sha256
+		) {
 			chain = { ...chain, status: 'mismatch' };
-			problems.push(`The previous manifest ${manifest.prev_manifest_key} does not match prev_manifest_sha256`);
+			problems.push(
+				`The previous manifest ${manifest.prev_manifest_key} does not match prev_manifest_sha256`,
+			);
 		} else {
 			chain = { ...chain, status: 'ok' };
 		}
@@ -353,16 +263,21 @@ export async function verifySeal(options: VerifySealOptions): Promise<VerifySeal
 	const archivePrefix = manifest.archive_prefix;
 	const listedPrefix = manifest.listed_prefix;
 	const sealsPrefix = manifest.seals_prefix;
-	const inStore = new Map<string, StoreVersion>();
-	for await (const version of listSealableVersions({ client, bucket, archivePrefix, listedPrefix })) {
-		if (sealsPrefix && version.key.startsWith(`${sealsPrefix}/`)) continue;
+	const inStore = new Map<string, ListedVersion>();
+	for await (const version of listSealableVersions({
+		client,
+		bucket,
+		archivePrefix,
+		listedPrefix,
+		sealsPrefix,
+	})) {
 		inStore.set(versionKey(version.key, version.versionId), version);
 	}
 
 	const sealedIds = new Set<string>();
 	const sealedKeys = new Set<string>();
 	const missingEntries: SealEntry[] = [];
-	const present: Array<{ entry: SealEntry; found: StoreVersion }> = [];
+	const present: Array<{ entry: SealEntry; found: ListedVersion }> = [];
 	for (const entry of entries) {
 		const id = versionKey(entry.key, entry.version_id);
 		sealedIds.add(id);
@@ -373,35 +288,47 @@ export async function verifySeal(options: VerifySealOptions): Promise<VerifySeal
 	}
 
 	const hashContent = options.hashContent !== false;
-	const checks = await mapWithLimit(present, options.concurrency ?? 8, async ({ entry, found }): Promise<AlteredVersion | null> => {
-		const reasons: string[] = [];
-		if (found.isDeleteMarker !== entry.delete_marker) reasons.push('delete-marker');
-		if (found.size !== entry.size) reasons.push('size');
-		let sha256Metadata: string | null = null;
-		let sha256Computed: string | null = null;
-		let size = found.size;
-		if (!found.isDeleteMarker && !entry.delete_marker) {
-			if (hashContent) {
-				const hashed = await downloadAndHash(client, bucket, entry.key, entry.version_id);
-				sha256Metadata = hashed.sha256Metadata;
-				sha256Computed = hashed.sha256;
-				size = hashed.size;
-				if (hashed.size !== entry.size && !reasons.includes('size')) reasons.push('size');
-				if (hashed.sha256 !== entry.sha256) reasons.push('content');
-			} else {
-				sha256Metadata = await metadataSha256(client, bucket, entry.key, entry.version_id);
+	const checks = await mapLimit(
+		present,
+		options.concurrency ?? 8,
+		async ({ entry, found }): Promise<AlteredVersion | null> => {
+			const reasons: string[] = [];
+			if (found.isDeleteMarker !== entry.delete_marker) reasons.push('delete-marker');
+			if (found.size !== entry.size) reasons.push('size');
+			let sha256Metadata: string | null = null;
+			let sha256Computed: string | null = null;
+			let size = found.size;
+			if (!found.isDeleteMarker && !entry.delete_marker) {
+				if (hashContent) {
+					const hashed = await hashObject(client, bucket, entry.key, entry.version_id);
+					sha256Metadata = hashed.sha256Metadata;
+					sha256Computed = hashed.sha256;
+					size = hashed.size;
+					if (hashed.size !== entry.size && !reasons.includes('size')) reasons.push('size');
+					if (hashed.sha256 !== entry.sha256) reasons.push('content');
+				} else {
+					sha256Metadata = metadataSha256(
+						(
+							await headObject(client, {
+								Bucket: bucket,
+								Key: entry.key,
+								VersionId: entry.version_id,
+							})
+						).Metadata,
+					);
+				}
+				if (sha256Metadata && sha256Metadata !== entry.sha256) reasons.push('sha256-metadata');
 			}
-			if (sha256Metadata && sha256Metadata !== entry.sha256) reasons.push('sha256-metadata');
-		}
-		if (!reasons.length) return null;
-		return {
-			key: entry.key,
-			versionId: entry.version_id,
-			reasons,
-			sealed: { size: entry.size, sha256: entry.sha256 },
-			found: { size, sha256Metadata, sha256Computed },
-		};
-	});
+			if (!reasons.length) return null;
+			return {
+				key: entry.key,
+				versionId: entry.version_id,
+				reasons,
+				sealed: { size: entry.size, sha256: entry.sha256 },
+				found: { size, sha256Metadata, sha256Computed },
+			};
+		},
+	);
 	const altered = checks.filter((c): c is AlteredVersion => c !== null);
 
 	const sealedAt = Date.parse(manifest.created_at);
@@ -413,24 +340,35 @@ export async function verifySeal(options: VerifySealOptions): Promise<VerifySeal
 			versionId: version.versionId,
 			deleteMarker: version.isDeleteMarker,
 			size: version.size,
-			lastModified: version.lastModified,
+			lastModified: version.lastModified?.toISOString() ?? null,
 			keySealed: sealedKeys.has(version.key),
-			afterSeal: version.lastModified !== null && Date.parse(version.lastModified) > sealedAt,
+			afterSeal: version.lastModified !== null && version.lastModified.getTime() > sealedAt,
 		});
 	}
-	unsealed.sort((a, b) => compareSealEntries({ key: a.key, version_id: a.versionId }, { key: b.key, version_id: b.versionId }));
+	unsealed.sort((a, b) =>
+		compareSealEntries(
+			{ key: a.key, version_id: a.versionId },
+			{ key: b.key, version_id: b.versionId },
+		),
+	);
 
 	const missing: MissingVersion[] = [];
 	const deletedByRetention: RetentionDeletion[] = [];
-	let retentionReports: VerifySealResult['retentionReports'] = { read: 0, verified: 0, unverifiedKeys: [] };
+	let retentionReports: VerifySealResult['retentionReports'] = {
+		read: 0,
+		verified: 0,
+		unverifiedKeys: [],
+	};
 	if (missingEntries.length) {
-		const reports = await readRetentionDeletions({
-			client,
-			bucket,
-			archivePrefix,
-			verificationKeys: options.reportVerificationKeys ?? options.verificationKeys,
-		});
-		retentionReports = { read: reports.read, verified: reports.verified, unverifiedKeys: reports.unverifiedKeys };
+		const recorded = options.recordedDeletions
+			? await options.recordedDeletions(archivePrefix)
+			: null;
+		if (recorded)
+			retentionReports = {
+				read: recorded.read,
+				verified: recorded.verified,
+				unverifiedKeys: recorded.unverifiedKeys,
+			};
 		for (const entry of missingEntries) {
 			const base: MissingVersion = {
 				key: entry.key,
@@ -439,18 +377,18 @@ export async function verifySeal(options: VerifySealOptions): Promise<VerifySeal
 				size: entry.size,
 				sha256: entry.sha256,
 			};
-			const recorded = reports.deletions.get(versionKey(entry.key, entry.version_id));
-			if (recorded?.verified) {
+			const deletion = recorded?.find(entry.key, entry.version_id);
+			if (deletion?.verified) {
 				deletedByRetention.push({
 					...base,
-					runId: recorded.report.runId,
-					reportKey: recorded.reportKey,
-					deletedAt: recorded.entry.at,
-					reason: recorded.entry.reason,
-					sha256Matches: recorded.entry.sha256 ? recorded.entry.sha256 === entry.sha256 : null,
+					runId: deletion.runId,
+					reportKey: deletion.reportKey,
+					deletedAt: deletion.deletedAt,
+					reason: deletion.reason,
+					sha256Matches: deletion.sha256 ? deletion.sha256 === entry.sha256 : null,
 				});
 			} else {
-				missing.push(recorded ? { ...base, unverifiedReportKey: recorded.reportKey } : base);
+				missing.push(deletion ? { ...base, unverifiedReportKey: deletion.reportKey } : base);
 			}
 		}
 	}

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { DeleteObjectsCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { DateTime, Duration } from 'luxon';
 
-import { storeErrorCode } from '../archive';
+import { deleteObjects, mapLimit, storeErrorCode, type LockRetention } from '../s3';
 import { buildSweepPlan, type PlanSweepOptions } from './plan';
 import {
 	DEFAULT_REPORT_LOCK,
@@ -16,12 +16,10 @@ import {
 	type PlanDocument,
 	type ReportDocument,
 } from './report';
-import { withContentMd5 } from './store';
 import {
 	RetentionError,
 	type DeletionEntry,
 	type PlannedVersion,
-	type ReportLock,
 	type ReportSigner,
 	type SweepPlan,
 	type SweepResult,
@@ -52,7 +50,7 @@ export interface ExecuteSweepOptions extends Omit<PlanSweepOptions, 'concurrency
 	/** Signs the deletion report (detached OpenPGP); without it the report is unsigned. */
 	signer?: ReportSigner | null;
 	/** Object Lock of plan and report, when the bucket has Object Lock. Default GOVERNANCE P7Y; null: none. */
-	reportLock?: ReportLock | null;
+	reportLock?: LockRetention | null;
 	/** SHA-256 of a version's ciphertext from a seal manifest, when one is known. Default: none (null). */
 	sha256Lookup?: (key: string, versionId: string) => string | null | Promise<string | null>;
 	/** Stops between batches when aborted (e.g. the workflow was cancelled); the report is still written. */
@@ -75,18 +73,34 @@ const versionRef = (key: string, versionId: string) => `${key}\u0000${versionId}
  * versions of `plan`) is reported `deleted`; one still present is `skipped` ("not deleted by the
  * interrupted run"); one whose class left the policy cannot be checked and is `skipped` too.
  */
-async function recoverInterruptedRuns(options: ExecuteSweepOptions, plan: SweepPlan, objectLockEnabled: boolean): Promise<string[]> {
+async function recoverInterruptedRuns(
+	options: ExecuteSweepOptions,
+	plan: SweepPlan,
+	objectLockEnabled: boolean,
+): Promise<string[]> {
 	const cutoff = DateTime.utc().minus(Duration.fromISO(options.recoverAfter ?? 'PT1H'));
-	const runIds = (await findInterruptedRuns(options.client, options.bucket, plan.prefix)).filter((runId) => {
-		const started = DateTime.fromFormat(runId.slice(0, 16), "yyyyLLdd'T'HHmmss'Z'", { zone: 'utc' });
-		return started.isValid && started < cutoff;
-	});
+	const runIds = (await findInterruptedRuns(options.client, options.bucket, plan.prefix)).filter(
+		(runId) => {
+			const started = DateTime.fromFormat(runId.slice(0, 16), "yyyyLLdd'T'HHmmss'Z'", {
+				zone: 'utc',
+			});
+			return started.isValid && started < cutoff;
+		},
+	);
 	if (runIds.length === 0) return [];
-	const present = new Set([...plan.deletions, ...plan.protected].map((version) => versionRef(version.key, version.versionId)));
+	const present = new Set(
+		[...plan.deletions, ...plan.protected].map((version) =>
+			versionRef(version.key, version.versionId),
+		),
+	);
 	const classes = new Set(plan.policy.classes.map((retentionClass) => retentionClass.name));
 	for (const runId of runIds) {
 		const { planKey } = runObjectKeys(plan.prefix, runId);
-		const { document, bytes } = await readAuditObject<PlanDocument>(options.client, options.bucket, planKey);
+		const { document, bytes } = await readAuditObject<PlanDocument>(
+			options.client,
+			options.bucket,
+			planKey,
+		);
 		const at = new Date().toISOString();
 		const entries: DeletionEntry[] = [];
 		for (const planned of document.deletions ?? []) {
@@ -99,7 +113,9 @@ async function recoverInterruptedRuns(options: ExecuteSweepOptions, plan: SweepP
 				size: planned.size,
 				retentionClass: planned.retentionClass,
 				recordDate: planned.recordDate,
-				sha256: options.sha256Lookup ? await options.sha256Lookup(planned.key, planned.versionId) : null,
+				sha256: options.sha256Lookup
+					? await options.sha256Lookup(planned.key, planned.versionId)
+					: null,
 				status: checkable && !stillThere ? 'deleted' : 'skipped',
 				reason: !checkable
 					? 'class no longer in the policy: outcome of the interrupted run unknown'
@@ -166,35 +182,46 @@ function buildReport(options: {
 	};
 }
 
+/** The store's answer for one version: deleted, or why not. */
 type Outcome = { ok: true } | { ok: false; reason: string };
 
 /**
  * Why the store refused one version. On an Object Lock bucket a per-key `AccessDenied` is the store
  * enforcing retain-until (GOVERNANCE or COMPLIANCE; no bypass header is ever sent) or a legal hold.
  */
-function refusalReason(code: string | undefined, message: string | undefined, objectLockEnabled: boolean): string {
+function refusalReason(
+	code: string | undefined,
+	message: string | undefined,
+	objectLockEnabled: boolean,
+): string {
 	const said = `${code ?? 'Error'}${message ? `: ${message}` : ''}`;
-	if (code === 'AccessDenied' && objectLockEnabled) return `refused by the store: Object Lock retention or legal hold (${said})`;
+	if (code === 'AccessDenied' && objectLockEnabled)
+		return `refused by the store: Object Lock retention or legal hold (${said})`;
 	return `refused by the store (${said})`;
 }
 
 /**
- * One DeleteObjects request for `batch` (version ids, `Quiet: false`, Content-MD5, never
+ * One DeleteObjects request for `batch` (version ids, `Quiet: false`, never
  * `x-amz-bypass-governance-retention`). Never throws: a failed request marks every version of the batch.
  */
-async function deleteBatch(client: S3Client, bucket: string, batch: PlannedVersion[], objectLockEnabled: boolean): Promise<Map<string, Outcome>> {
+async function deleteBatch(
+	client: S3Client,
+	bucket: string,
+	batch: PlannedVersion[],
+	objectLockEnabled: boolean,
+): Promise<Map<string, Outcome>> {
 	const outcomes = new Map<string, Outcome>();
 	try {
-		const response = await client.send(
-			withContentMd5(
-				new DeleteObjectsCommand({
-					Bucket: bucket,
-					Delete: { Objects: batch.map((version) => ({ Key: version.key, VersionId: version.versionId })), Quiet: false },
-				}),
-			),
-		);
+		const response = await deleteObjects(client, {
+			Bucket: bucket,
+			Delete: {
+				Objects: batch.map((version) => ({ Key: version.key, VersionId: version.versionId })),
+				Quiet: false,
+			},
+		});
 		for (const deleted of response.Deleted ?? []) {
-			if (deleted.Key) outcomes.set(versionRef(deleted.Key, deleted.VersionId ?? 'null'), { ok: true });
+			if (deleted.Key)
+				outcomes.set(versionRef(deleted.Key, deleted.VersionId ?? 'null'), { ok: true });
 		}
 		for (const error of response.Errors ?? []) {
 			if (error.Key) {
@@ -206,9 +233,197 @@ async function deleteBatch(client: S3Client, bucket: string, batch: PlannedVersi
 		}
 	} catch (error) {
 		const reason = `DeleteObjects failed: ${storeErrorCode(error)}`;
-		for (const version of batch) outcomes.set(versionRef(version.key, version.versionId), { ok: false, reason });
+		for (const version of batch)
+			outcomes.set(versionRef(version.key, version.versionId), { ok: false, reason });
 	}
 	return outcomes;
+}
+
+/** The options of a run, checked, with their defaults. */
+interface RunSettings {
+	batchSize: number;
+	batchesInFlight: number;
+	maxDeletions: number;
+	runId: string;
+	lock: LockRetention | null;
+}
+
+/** @throws RetentionError `InvalidInput` naming the option and its range. */
+function runSettings(options: ExecuteSweepOptions): RunSettings {
+	const batchSize = options.batchSize ?? MAX_DELETE_BATCH;
+	if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_DELETE_BATCH) {
+		throw new RetentionError(
+			'InvalidInput',
+			`batchSize must be an integer from 1 to ${MAX_DELETE_BATCH}`,
+		);
+	}
+	const batchesInFlight = options.batchesInFlight ?? DEFAULT_BATCHES_IN_FLIGHT;
+	if (
+		!Number.isInteger(batchesInFlight) ||
+		batchesInFlight < 1 ||
+		batchesInFlight > MAX_BATCHES_IN_FLIGHT
+	) {
+		throw new RetentionError(
+			'InvalidInput',
+			`batchesInFlight must be an integer from 1 to ${MAX_BATCHES_IN_FLIGHT}`,
+		);
+	}
+	const maxDeletions = options.maxDeletions ?? Number.POSITIVE_INFINITY;
+	if (!(maxDeletions >= 0))
+		throw new RetentionError('InvalidInput', 'maxDeletions must be 0 or more');
+	return {
+		batchSize,
+		batchesInFlight,
+		maxDeletions,
+		runId: options.runId ?? newRunId(options.now ?? new Date()),
+		lock: options.reportLock === undefined ? DEFAULT_REPORT_LOCK : options.reportLock,
+	};
+}
+
+/** The write-ahead plan document of the versions this run attempts. */
+function planDocument(
+	options: ExecuteSweepOptions,
+	plan: SweepPlan,
+	runId: string,
+	attempt: PlannedVersion[],
+	deferred: Tally,
+): PlanDocument {
+	return {
+		type: 'chat-archive.sweep-plan',
+		version: 1,
+		runId,
+		bucket: options.bucket,
+		prefix: plan.prefix,
+		createdAt: new Date().toISOString(),
+		policy: plan.policy,
+		matterIds: plan.matterIds,
+		deferred,
+		deletions: attempt.map((version) => ({
+			key: version.key,
+			versionId: version.versionId,
+			isDeleteMarker: version.isDeleteMarker,
+			size: version.size,
+			retentionClass: version.retentionClass,
+			recordDate: version.recordDate,
+			expiresAt: version.expiresAt,
+		})),
+	};
+}
+
+/**
+ * Sends the attempted versions in DeleteObjects batches, `batchesInFlight` at a time, and returns the
+ * store's answer per index of `attempt` (none: not attempted because `signal` stopped the run). A delete
+ * marker over planned versions goes in a last round, only once every version under it was deleted.
+ */
+async function deleteAttempted(
+	options: ExecuteSweepOptions,
+	settings: RunSettings,
+	plan: SweepPlan,
+	attempt: PlannedVersion[],
+): Promise<{ outcomes: Array<(Outcome & { at: string }) | undefined>; requests: number }> {
+	const { deletions } = plan;
+	const plannedVersionsByKey = new Map<string, number[]>();
+	deletions.forEach((version, index) => {
+		if (version.isDeleteMarker) return;
+		const list = plannedVersionsByKey.get(version.key);
+		if (list) list.push(index);
+		else plannedVersionsByKey.set(version.key, [index]);
+	});
+	const first: number[] = [];
+	const markersAfter: number[] = [];
+	attempt.forEach((version, index) => {
+		(version.isDeleteMarker && plannedVersionsByKey.has(version.key) ? markersAfter : first).push(
+			index,
+		);
+	});
+
+	const outcomes = new Array<(Outcome & { at: string }) | undefined>(attempt.length);
+	let requests = 0;
+	const sendInBatches = async (indices: number[]) => {
+		const batches: number[][] = [];
+		for (let start = 0; start < indices.length; start += settings.batchSize)
+			batches.push(indices.slice(start, start + settings.batchSize));
+		await mapLimit(batches, settings.batchesInFlight, async (batch) => {
+			if (options.signal?.aborted) return;
+			const answered = await deleteBatch(
+				options.client,
+				options.bucket,
+				batch.map((index) => attempt[index]),
+				plan.objectLockEnabled,
+			);
+			requests += 1;
+			const at = new Date().toISOString();
+			for (const index of batch) {
+				const version = attempt[index];
+				outcomes[index] = {
+					...(answered.get(versionRef(version.key, version.versionId)) ?? {
+						ok: false as const,
+						reason: 'NoAnswer: the store did not report this version as deleted or failed',
+					}),
+					at,
+				};
+			}
+		});
+	};
+
+	await sendInBatches(first);
+	if (markersAfter.length > 0 && !options.signal?.aborted) {
+		const ready: number[] = [];
+		for (const index of markersAfter) {
+			const under = plannedVersionsByKey.get(attempt[index].key)!;
+			const refused = under.find((i) => i < attempt.length && outcomes[i] && !outcomes[i]!.ok);
+			if (refused !== undefined) {
+				outcomes[index] = {
+					ok: false,
+					reason: `not sent: the store kept version ${deletions[refused].versionId} under this delete marker, which would become current again`,
+					at: new Date().toISOString(),
+				};
+			} else if (under.every((i) => i < attempt.length && outcomes[i]?.ok)) {
+				ready.push(index);
+			}
+			// else: a version under it was deferred or not attempted, and so is the marker
+		}
+		await sendInBatches(ready);
+	}
+	return { outcomes, requests };
+}
+
+/** Turns the store's answers into report entries and tallies (per run and per class); unanswered ones are deferred. */
+async function recordOutcomes(
+	options: ExecuteSweepOptions,
+	result: SweepResult,
+	attempt: PlannedVersion[],
+	outcomes: Array<(Outcome & { at: string }) | undefined>,
+): Promise<void> {
+	const perClass = new Map(result.classes.map((entry) => [entry.retentionClass, entry]));
+	for (let index = 0; index < attempt.length; index++) {
+		const version = attempt[index];
+		const outcome = outcomes[index];
+		if (!outcome) {
+			result.deferred.count += 1;
+			result.deferred.bytes += version.size;
+			continue;
+		}
+		result.entries.push({
+			key: version.key,
+			versionId: version.versionId,
+			isDeleteMarker: version.isDeleteMarker,
+			size: version.size,
+			retentionClass: version.retentionClass,
+			recordDate: version.recordDate,
+			sha256: options.sha256Lookup
+				? await options.sha256Lookup(version.key, version.versionId)
+				: null,
+			status: outcome.ok ? 'deleted' : 'skipped',
+			reason: outcome.ok ? `retention expired ${version.expiresAt}` : outcome.reason,
+			at: outcome.at,
+		});
+		const target = outcome.ok ? 'deleted' : 'skipped';
+		for (const bucketTally of [result[target], perClass.get(version.retentionClass)![target]]) {
+			bucketTally.count += 1;
+			bucketTally.bytes += version.size;
+		}
+	}
 }
 
 /**
@@ -239,45 +454,29 @@ async function deleteBatch(client: S3Client, bucket: string, batch: PlannedVersi
  *   delete the same versions (DeleteObjects is idempotent) and each reports them.
  * - When nothing is planned for deletion, no plan or report object is written.
  *
- * Requests: ⌈V / pageSize⌉ ListObjectVersions + 1 GetObjectLockConfiguration (+ the registry reads
- * of `loadHolds` when `matters` is not given), + 1 ListObjectsV2 per 1000 objects under `_reports/`
- * (+ 1 GetObject and the report writes per interrupted run), + the plan write, + ⌈D / batchSize⌉
- * DeleteObjects (+ ⌈M / batchSize⌉ for M delete markers over planned versions), + the report and
- * signature writes. Each audit object write is a HeadObject and a PutObject (`writeObject`), plus a
- * ListObjectVersions check on versioned buckets.
+ * Requests: the plan's listing (see `planSweep`, without lock lookups), the `_reports/` listing and the
+ * reports of interrupted runs, the plan write, one DeleteObjects per batch (and per batch of delete
+ * markers over planned versions), the report and signature writes (docs/benchmarks.md counts them).
  *
  * @throws RetentionError for bad options or when the plan / report cannot be written (`StoreError`);
  *   whatever the signer throws. If the report fails after deletions, the next run writes it.
  */
 export async function executeSweep(options: ExecuteSweepOptions): Promise<SweepResult> {
-	const batchSize = options.batchSize ?? MAX_DELETE_BATCH;
-	if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_DELETE_BATCH) {
-		throw new RetentionError('InvalidInput', `batchSize must be an integer from 1 to ${MAX_DELETE_BATCH}`);
-	}
-	const batchesInFlight = options.batchesInFlight ?? DEFAULT_BATCHES_IN_FLIGHT;
-	if (!Number.isInteger(batchesInFlight) || batchesInFlight < 1 || batchesInFlight > MAX_BATCHES_IN_FLIGHT) {
-		throw new RetentionError('InvalidInput', `batchesInFlight must be an integer from 1 to ${MAX_BATCHES_IN_FLIGHT}`);
-	}
-	const maxDeletions = options.maxDeletions ?? Number.POSITIVE_INFINITY;
-	if (!(maxDeletions >= 0)) throw new RetentionError('InvalidInput', 'maxDeletions must be 0 or more');
-	const now = options.now ?? new Date();
-	const runId = options.runId ?? newRunId(now);
-	const lock = options.reportLock === undefined ? DEFAULT_REPORT_LOCK : options.reportLock;
-
+	const settings = runSettings(options);
 	const plan = await buildSweepPlan(options, { readLockStatus: false });
 	const recoveredRuns = await recoverInterruptedRuns(options, plan, plan.objectLockEnabled);
 	const { deletions, protected: _protected, ...planSummary } = plan;
 	void _protected;
 
-	const attempt = deletions.slice(0, Math.min(deletions.length, maxDeletions));
+	const attempt = deletions.slice(0, Math.min(deletions.length, settings.maxDeletions));
 	const deferred = tally();
 	for (const version of deletions.slice(attempt.length)) {
 		deferred.count += 1;
 		deferred.bytes += version.size;
 	}
-	const keys = runObjectKeys(plan.prefix, runId);
+	const keys = runObjectKeys(plan.prefix, settings.runId);
 	const result: SweepResult = {
-		runId,
+		runId: settings.runId,
 		bucket: options.bucket,
 		prefix: plan.prefix,
 		planKey: attempt.length ? keys.planKey : null,
@@ -287,7 +486,11 @@ export async function executeSweep(options: ExecuteSweepOptions): Promise<SweepR
 		deleted: tally(),
 		skipped: tally(),
 		deferred,
-		classes: plan.classes.map((summary) => ({ retentionClass: summary.retentionClass, deleted: tally(), skipped: tally() })),
+		classes: plan.classes.map((summary) => ({
+			retentionClass: summary.retentionClass,
+			deleted: tally(),
+			skipped: tally(),
+		})),
 		entries: [],
 		deleteRequests: 0,
 		recoveredRuns,
@@ -295,153 +498,43 @@ export async function executeSweep(options: ExecuteSweepOptions): Promise<SweepR
 	};
 	if (attempt.length === 0) return result;
 
-	const startedAt = new Date().toISOString();
-	const planDocument: PlanDocument = {
-		type: 'chat-archive.sweep-plan',
-		version: 1,
-		runId,
-		bucket: options.bucket,
-		prefix: plan.prefix,
-		createdAt: startedAt,
-		policy: plan.policy,
-		matterIds: plan.matterIds,
-		deferred,
-		deletions: attempt.map((version) => ({
-			key: version.key,
-			versionId: version.versionId,
-			isDeleteMarker: version.isDeleteMarker,
-			size: version.size,
-			retentionClass: version.retentionClass,
-			recordDate: version.recordDate,
-			expiresAt: version.expiresAt,
-		})),
-	};
-	const planBytes = jsonBytes(planDocument);
+	const written = planDocument(options, plan, settings.runId, attempt, deferred);
+	const planBytes = jsonBytes(written);
 	await writeAuditObject({
 		client: options.client,
 		bucket: options.bucket,
 		key: keys.planKey,
 		body: planBytes,
 		contentType: 'application/json',
-		lock,
+		lock: settings.lock,
 		objectLockEnabled: plan.objectLockEnabled,
 	});
 
-	// A delete marker waits for the planned versions under it (see above); everything else goes first.
-	const plannedVersionsByKey = new Map<string, number[]>();
-	deletions.forEach((version, index) => {
-		if (version.isDeleteMarker) return;
-		const list = plannedVersionsByKey.get(version.key);
-		if (list) list.push(index);
-		else plannedVersionsByKey.set(version.key, [index]);
-	});
-	const first: number[] = [];
-	const markersAfter: number[] = [];
-	attempt.forEach((version, index) => {
-		(version.isDeleteMarker && plannedVersionsByKey.has(version.key) ? markersAfter : first).push(index);
-	});
+	const { outcomes, requests } = await deleteAttempted(options, settings, plan, attempt);
+	result.deleteRequests = requests;
+	await recordOutcomes(options, result, attempt, outcomes);
 
-	/** Outcome per index of `attempt`; none = not attempted (deferred). */
-	const outcomes = new Array<(Outcome & { at: string }) | undefined>(attempt.length);
-	const sendInBatches = async (indices: number[]) => {
-		const batches: number[][] = [];
-		for (let start = 0; start < indices.length; start += batchSize) batches.push(indices.slice(start, start + batchSize));
-		let next = 0;
-		const lane = async () => {
-			while (next < batches.length && !options.signal?.aborted) {
-				const batch = batches[next++];
-				const answered = await deleteBatch(
-					options.client,
-					options.bucket,
-					batch.map((index) => attempt[index]),
-					plan.objectLockEnabled,
-				);
-				result.deleteRequests += 1;
-				const at = new Date().toISOString();
-				for (const index of batch) {
-					const version = attempt[index];
-					outcomes[index] = {
-						...(answered.get(versionRef(version.key, version.versionId)) ?? {
-							ok: false as const,
-							reason: 'NoAnswer: the store did not report this version as deleted or failed',
-						}),
-						at,
-					};
-				}
-			}
-		};
-		await Promise.all(Array.from({ length: Math.min(batchesInFlight, batches.length) }, lane));
-	};
-
-	await sendInBatches(first);
-	if (markersAfter.length > 0 && !options.signal?.aborted) {
-		const ready: number[] = [];
-		for (const index of markersAfter) {
-			const under = plannedVersionsByKey.get(attempt[index].key)!;
-			const refused = under.find((i) => i < attempt.length && outcomes[i] && !outcomes[i]!.ok);
-			if (refused !== undefined) {
-				outcomes[index] = {
-					ok: false,
-					reason: `not sent: the store kept version ${deletions[refused].versionId} under this delete marker, which would become current again`,
-					at: new Date().toISOString(),
-				};
-			} else if (under.every((i) => i < attempt.length && outcomes[i]?.ok)) {
-				ready.push(index);
-			}
-			// else: a version under it was deferred or not attempted, and so is the marker
-		}
-		await sendInBatches(ready);
-	}
-
-	const perClass = new Map(result.classes.map((entry) => [entry.retentionClass, entry]));
-	for (let index = 0; index < attempt.length; index++) {
-		const version = attempt[index];
-		const outcome = outcomes[index];
-		if (!outcome) {
-			deferred.count += 1;
-			deferred.bytes += version.size;
-			continue;
-		}
-		result.entries.push({
-			key: version.key,
-			versionId: version.versionId,
-			isDeleteMarker: version.isDeleteMarker,
-			size: version.size,
-			retentionClass: version.retentionClass,
-			recordDate: version.recordDate,
-			sha256: options.sha256Lookup ? await options.sha256Lookup(version.key, version.versionId) : null,
-			status: outcome.ok ? 'deleted' : 'skipped',
-			reason: outcome.ok ? `retention expired ${version.expiresAt}` : outcome.reason,
-			at: outcome.at,
-		});
-		const target = outcome.ok ? 'deleted' : 'skipped';
-		for (const bucketTally of [result[target], perClass.get(version.retentionClass)![target]]) {
-			bucketTally.count += 1;
-			bucketTally.bytes += version.size;
-		}
-	}
-
-	const written = await writeDeletionReport({
+	const report = await writeDeletionReport({
 		client: options.client,
 		bucket: options.bucket,
 		prefix: plan.prefix,
 		report: buildReport({
-			runId,
+			runId: settings.runId,
 			bucket: options.bucket,
 			prefix: plan.prefix,
 			planKey: keys.planKey,
 			planBytes,
-			startedAt,
+			startedAt: written.createdAt,
 			recovered: false,
 			entries: result.entries,
 			deferred,
 		}),
 		signer: options.signer,
-		lock,
+		lock: settings.lock,
 		objectLockEnabled: plan.objectLockEnabled,
 	});
-	result.reportKey = written.reportKey;
-	result.signatureKey = written.signatureKey;
-	result.signerFingerprint = written.signerFingerprint;
+	result.reportKey = report.reportKey;
+	result.signatureKey = report.signatureKey;
+	result.signerFingerprint = report.signerFingerprint;
 	return result;
 }

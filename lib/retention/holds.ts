@@ -1,18 +1,27 @@
 import { randomBytes } from 'node:crypto';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectLegalHoldCommand, type S3Client } from '@aws-sdk/client-s3';
-import { DateTime, Duration } from 'luxon';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { DateTime } from 'luxon';
 
 import {
 	normalizePrefix,
 	normalizeRetentionClass,
 	parseObjectKey,
 	phoneNumberPseudonym,
-	storeErrorCode,
 	writeObject,
 	type ParsedObjectKey,
 } from '../archive';
-import { bucketHasObjectLock, listVersions, mapLimit, storeError, withContentMd5 } from './store';
-import { RetentionError, type HoldEvent, type HoldScope, type Matter, type ReportLock } from './types';
+import {
+	bucketHasObjectLock,
+	getObjectBytes,
+	listKeys,
+	listVersions,
+	lockUntil,
+	mapLimit,
+	setLegalHold,
+	storeErrorCode,
+	type LockRetention,
+} from '../s3';
+import { RetentionError, type HoldEvent, type HoldScope, type Matter } from './types';
 
 /**
  * Legal-hold matter registry. Each place / release is a new JSON object
@@ -57,7 +66,10 @@ export function normalizeMatterId(matterId: string): string {
  * @throws RetentionError `InvalidHoldScope` naming the bad field (dates, pseudonyms, classes, ids, or
  *   phone numbers without an index key).
  */
-export function normalizeScope(scope: HoldScope & { phoneNumbers?: string[] }, indexKey?: string): HoldScope {
+export function normalizeScope(
+	scope: HoldScope & { phoneNumbers?: string[] },
+	indexKey?: string,
+): HoldScope {
 	const clean = (values: string[] | undefined) =>
 		(values ?? []).map((value) => String(value).trim()).filter((value) => value !== '');
 	const result: HoldScope = {};
@@ -65,22 +77,30 @@ export function normalizeScope(scope: HoldScope & { phoneNumbers?: string[] }, i
 	for (const id of phoneNumberIds) {
 		// the rule, never the value: a phone number typed into the wrong field must not reach the logs
 		if (!/^\d{1,64}$/.test(id) && id !== '_unknown') {
-			throw invalidScope('A phone_number_id must be a WhatsApp phone number ID: 1–64 digits (or "_unknown")');
+			throw invalidScope(
+				'A phone_number_id must be a WhatsApp phone number ID: 1–64 digits (or "_unknown")',
+			);
 		}
 	}
 	if (phoneNumberIds.length) result.phoneNumberIds = [...new Set(phoneNumberIds)];
 	const pseudonyms = clean(scope.pseudonyms).map((value) => value.toLowerCase());
 	for (const pseudonym of pseudonyms) {
-		if (!/^[0-9a-f]{32}$/.test(pseudonym)) throw invalidScope('A counterparty pseudonym must be 32 hex characters');
+		if (!/^[0-9a-f]{32}$/.test(pseudonym))
+			throw invalidScope('A counterparty pseudonym must be 32 hex characters');
 	}
 	const phoneNumbers = clean(scope.phoneNumbers);
 	if (phoneNumbers.length) {
-		if (!indexKey) throw invalidScope('Counterparty phone numbers need the index key of the S3 Archive credential to be matched');
+		if (!indexKey)
+			throw invalidScope(
+				'Counterparty phone numbers need the index key of the S3 Archive credential to be matched',
+			);
 		for (const phoneNumber of phoneNumbers) {
 			try {
 				pseudonyms.push(phoneNumberPseudonym({ indexKey, phoneNumber }));
 			} catch (error) {
-				throw invalidScope(`A counterparty phone number could not be used: ${(error as Error).message}`);
+				throw invalidScope(
+					`A counterparty phone number could not be used: ${(error as Error).message}`,
+				);
 			}
 		}
 	}
@@ -90,11 +110,14 @@ export function normalizeScope(scope: HoldScope & { phoneNumbers?: string[] }, i
 		if (!value) continue;
 		const day = value.slice(0, 10);
 		if (!DAY.test(day) || !DateTime.fromISO(day, { zone: 'utc' }).isValid) {
-			throw invalidScope(`Scope "${field}" must be a date yyyy-mm-dd (got "${value.slice(0, 30)}")`);
+			throw invalidScope(
+				`Scope "${field}" must be a date yyyy-mm-dd (got "${value.slice(0, 30)}")`,
+			);
 		}
 		result[field] = day;
 	}
-	if (result.from && result.to && result.from > result.to) throw invalidScope('Scope "from" is after "to"');
+	if (result.from && result.to && result.from > result.to)
+		throw invalidScope('Scope "from" is after "to"');
 	const classes = clean(scope.classes);
 	if (classes.length) {
 		try {
@@ -110,8 +133,12 @@ export function normalizeScope(scope: HoldScope & { phoneNumbers?: string[] }, i
  * Whether a parsed archive key (`parseObjectKey` of `lib/archive`) falls in a scope: every given
  * criterion must match (phone_number_id, pseudonym, record date within from..to inclusive, class).
  */
-export function matchesScope(scope: HoldScope, key: Pick<ParsedObjectKey, 'phoneNumberId' | 'pseudonym' | 'date' | 'retentionClass'>): boolean {
-	if (scope.phoneNumberIds?.length && !scope.phoneNumberIds.includes(key.phoneNumberId)) return false;
+export function matchesScope(
+	scope: HoldScope,
+	key: Pick<ParsedObjectKey, 'phoneNumberId' | 'pseudonym' | 'date' | 'retentionClass'>,
+): boolean {
+	if (scope.phoneNumberIds?.length && !scope.phoneNumberIds.includes(key.phoneNumberId))
+		return false;
 	if (scope.pseudonyms?.length && !scope.pseudonyms.includes(key.pseudonym)) return false;
 	if (scope.classes?.length && !scope.classes.includes(key.retentionClass)) return false;
 	if (scope.from && key.date < scope.from) return false;
@@ -120,7 +147,10 @@ export function matchesScope(scope: HoldScope, key: Pick<ParsedObjectKey, 'phone
 }
 
 function notAHoldEvent(key: string): RetentionError {
-	return new RetentionError('InvalidInput', `Hold registry object ${key} is not a hold event (JSON of type chat-archive.hold-event)`);
+	return new RetentionError(
+		'InvalidInput',
+		`Hold registry object ${key} is not a hold event (JSON of type chat-archive.hold-event)`,
+	);
 }
 
 /** Result of {@link loadHolds}. */
@@ -134,8 +164,8 @@ export interface LoadHoldsResult {
  * Reads the matter registry (ListObjectsV2 under `<prefix>/_holds/`, one GetObject per event, at most
  * `concurrency` (default 16) at a time) and replays the events per matter in time order.
  *
- * @throws RetentionError `StoreError` when listing or reading fails, `InvalidInput` when an event
- *   object is not a hold event (the registry must not be guessed at).
+ * @throws RetentionError `InvalidInput` when an event object is not a hold event (the registry must
+ *   not be guessed at); ArchiveError when listing or reading fails.
  */
 export async function loadHolds(options: {
 	client: S3Client;
@@ -146,30 +176,14 @@ export async function loadHolds(options: {
 	const prefix = normalizePrefix(options.prefix);
 	const folder = `${prefix}/${HOLDS_FOLDER}/`;
 	const requests = { listObjectsV2: 0, getObject: 0 };
-	const keys: string[] = [];
-	let token: string | undefined;
-	do {
-		let page;
-		try {
-			page = await options.client.send(
-				new ListObjectsV2Command({ Bucket: options.bucket, Prefix: folder, ContinuationToken: token }),
-			);
-		} catch (error) {
-			throw storeError(error, 'ListObjectsV2', options.bucket, folder);
-		}
-		requests.listObjectsV2 += 1;
-		for (const object of page.Contents ?? []) if (object.Key?.endsWith('.json')) keys.push(object.Key);
-		token = page.IsTruncated ? page.NextContinuationToken : undefined;
-	} while (token);
+	const keys = (
+		await listKeys(options.client, options.bucket, folder, {
+			onPage: () => (requests.listObjectsV2 += 1),
+		})
+	).filter((key) => key.endsWith('.json'));
 
 	const events = await mapLimit(keys, options.concurrency ?? 16, async (key) => {
-		let text: string;
-		try {
-			const response = await options.client.send(new GetObjectCommand({ Bucket: options.bucket, Key: key }));
-			text = await response.Body!.transformToString('utf-8');
-		} catch (error) {
-			throw storeError(error, 'GetObject', options.bucket, key);
-		}
+		const text = (await getObjectBytes(options.client, options.bucket, key)).toString('utf8');
 		requests.getObject += 1;
 		let event: HoldEvent;
 		try {
@@ -177,12 +191,18 @@ export async function loadHolds(options: {
 		} catch {
 			throw notAHoldEvent(key);
 		}
-		if (event?.type !== 'chat-archive.hold-event' || !event.matterId || (event.action !== 'place' && event.action !== 'release')) {
+		if (
+			event?.type !== 'chat-archive.hold-event' ||
+			!event.matterId ||
+			(event.action !== 'place' && event.action !== 'release')
+		) {
 			throw notAHoldEvent(key);
 		}
 		return { key, event };
 	});
-	events.sort((a, b) => (a.event.at < b.event.at ? -1 : a.event.at > b.event.at ? 1 : a.key < b.key ? -1 : 1));
+	events.sort((a, b) =>
+		a.event.at < b.event.at ? -1 : a.event.at > b.event.at ? 1 : a.key < b.key ? -1 : 1,
+	);
 
 	const matters = new Map<string, Matter>();
 	for (const { key, event } of events) {
@@ -255,16 +275,14 @@ async function applyLegalHoldFlags(options: {
 	};
 	if (!result.objectLockEnabled) return result;
 	for (const listPrefix of scopeListPrefixes(options.prefix, options.scope)) {
-		for await (const page of listVersions({
-			client: options.client,
-			bucket: options.bucket,
-			prefix: listPrefix,
+		for await (const page of listVersions(options.client, options.bucket, listPrefix, {
 			onPage: () => (result.requests += 1),
 		})) {
 			const targets = page.filter((version) => {
 				if (version.isDeleteMarker) return false;
 				const parsed = parseObjectKey(version.key);
-				if (!parsed || parsed.prefix !== options.prefix || !matchesScope(options.scope, parsed)) return false;
+				if (!parsed || parsed.prefix !== options.prefix || !matchesScope(options.scope, parsed))
+					return false;
 				result.matched += 1;
 				if (options.otherScopes.some((scope) => matchesScope(scope, parsed))) {
 					result.keptForOtherMatters += 1;
@@ -275,19 +293,19 @@ async function applyLegalHoldFlags(options: {
 			await mapLimit(targets, options.concurrency, async (version) => {
 				result.requests += 1;
 				try {
-					await options.client.send(
-						withContentMd5(
-							new PutObjectLegalHoldCommand({
-								Bucket: options.bucket,
-								Key: version.key,
-								VersionId: version.versionId,
-								LegalHold: { Status: options.status },
-							}),
-						),
-					);
+					await setLegalHold(options.client, {
+						bucket: options.bucket,
+						key: version.key,
+						versionId: version.versionId,
+						status: options.status,
+					});
 					result.changed += 1;
 				} catch (error) {
-					result.failed.push({ key: version.key, versionId: version.versionId, code: storeErrorCode(error) });
+					result.failed.push({
+						key: version.key,
+						versionId: version.versionId,
+						code: storeErrorCode(error),
+					});
 				}
 			});
 		}
@@ -300,31 +318,22 @@ async function recordEvent(options: {
 	bucket: string;
 	prefix: string;
 	event: HoldEvent;
-	lock?: ReportLock;
+	lock?: LockRetention;
 	objectLockEnabled: boolean;
 }): Promise<string> {
-	const stamp = DateTime.fromISO(options.event.at, { zone: 'utc' }).toFormat("yyyyLLdd'T'HHmmssSSS'Z'");
+	const stamp = DateTime.fromISO(options.event.at, { zone: 'utc' }).toFormat(
+		"yyyyLLdd'T'HHmmssSSS'Z'",
+	);
 	const key = `${options.prefix}/${HOLDS_FOLDER}/${options.event.matterId}/${stamp}-${options.event.action}-${randomBytes(4).toString('hex')}.json`;
 	const body = Buffer.from(JSON.stringify(options.event, null, 2) + '\n', 'utf8');
-	try {
-		await writeObject({
-			client: options.client,
-			bucket: options.bucket,
-			key,
-			body,
-			contentType: 'application/json',
-			...(options.lock && options.objectLockEnabled
-				? {
-						objectLock: {
-							mode: options.lock.mode,
-							retainUntil: DateTime.utc().plus(Duration.fromISO(options.lock.retention)).toJSDate(),
-						},
-					}
-				: {}),
-		});
-	} catch (error) {
-		throw storeError(error, 'PutObject', options.bucket, key);
-	}
+	await writeObject({
+		client: options.client,
+		bucket: options.bucket,
+		key,
+		body,
+		contentType: 'application/json',
+		...(options.lock && options.objectLockEnabled ? { objectLock: lockUntil(options.lock) } : {}),
+	});
 	return key;
 }
 
@@ -341,7 +350,7 @@ export interface HoldCommandOptions {
 	/** Also set / clear the S3 legal-hold flag on matching versions. Default true. */
 	applyLegalHoldFlag?: boolean;
 	/** Object Lock for the event object (only when the bucket has Object Lock). Default none. */
-	eventLock?: ReportLock;
+	eventLock?: LockRetention;
 	/** Parallel PutObjectLegalHold requests. Default 16. */
 	concurrency?: number;
 	now?: Date;
@@ -373,7 +382,10 @@ function requireText(value: string, field: string): string {
  *   when the matter is already held (release it first or use another id), `StoreError`.
  */
 export async function placeHold(
-	options: HoldCommandOptions & { scope: HoldScope & { phoneNumbers?: string[] }; indexKey?: string },
+	options: HoldCommandOptions & {
+		scope: HoldScope & { phoneNumbers?: string[] };
+		indexKey?: string;
+	},
 ): Promise<HoldCommandResult> {
 	const prefix = normalizePrefix(options.prefix);
 	const matterId = normalizeMatterId(options.matterId);
@@ -382,7 +394,10 @@ export async function placeHold(
 	const reason = requireText(options.reason, 'Reason');
 	const { matters } = await loadHolds({ client: options.client, bucket: options.bucket, prefix });
 	if (matters.some((matter) => matter.matterId === matterId && matter.active)) {
-		throw new RetentionError('MatterAlreadyActive', `Matter ${matterId} is already on hold; release it first or use another matter id`);
+		throw new RetentionError(
+			'MatterAlreadyActive',
+			`Matter ${matterId} is already on hold; release it first or use another matter id`,
+		);
 	}
 	const event: HoldEvent = {
 		type: 'chat-archive.hold-event',
@@ -409,7 +424,15 @@ export async function placeHold(
 					concurrency: options.concurrency ?? 16,
 				});
 	return {
-		matter: { matterId, active: true, scope, placedAt: event.at, placedBy: actor, reason, eventKeys: [eventKey] },
+		matter: {
+			matterId,
+			active: true,
+			scope,
+			placedAt: event.at,
+			placedBy: actor,
+			reason,
+			eventKeys: [eventKey],
+		},
 		eventKey,
 		legalHold,
 	};
@@ -429,7 +452,11 @@ export async function releaseHold(options: HoldCommandOptions): Promise<HoldComm
 	const reason = requireText(options.reason, 'Reason');
 	const { matters } = await loadHolds({ client: options.client, bucket: options.bucket, prefix });
 	const matter = matters.find((candidate) => candidate.matterId === matterId && candidate.active);
-	if (!matter) throw new RetentionError('MatterNotFound', `Matter ${matterId} is not on hold in s3://${options.bucket}/${prefix}/${HOLDS_FOLDER}/`);
+	if (!matter)
+		throw new RetentionError(
+			'MatterNotFound',
+			`Matter ${matterId} is not on hold in s3://${options.bucket}/${prefix}/${HOLDS_FOLDER}/`,
+		);
 	const event: HoldEvent = {
 		type: 'chat-archive.hold-event',
 		version: 1,
@@ -451,11 +478,19 @@ export async function releaseHold(options: HoldCommandOptions): Promise<HoldComm
 					prefix,
 					scope: matter.scope,
 					status: 'OFF',
-					otherScopes: matters.filter((other) => other.active && other.matterId !== matterId).map((other) => other.scope),
+					otherScopes: matters
+						.filter((other) => other.active && other.matterId !== matterId)
+						.map((other) => other.scope),
 					concurrency: options.concurrency ?? 16,
 				});
 	return {
-		matter: { ...matter, active: false, releasedAt: event.at, releasedBy: actor, eventKeys: [...matter.eventKeys, eventKey] },
+		matter: {
+			...matter,
+			active: false,
+			releasedAt: event.at,
+			releasedBy: actor,
+			eventKeys: [...matter.eventKeys, eventKey],
+		},
 		eventKey,
 		legalHold,
 	};

@@ -1,8 +1,12 @@
 /**
- * Retention engine: decides from the archive's key layout which object versions have outlived their
- * retention class, honours legal-hold matters, S3 legal-hold flags and Object Lock, deletes by
- * version id with a write-ahead plan and a signed deletion report, and compiles the policy into a
- * bucket lifecycle configuration. One module per verb; no n8n import.
+ * Retention engine: deletes archived records whose retention class has run out, never what a matter,
+ * a legal-hold flag or Object Lock still protects, built on the S3 transport (`lib/s3`). No n8n
+ * import. Its verbs:
+ * - {@link resolvePolicy} and the retention clock (policy.ts);
+ * - {@link placeHold} / {@link releaseHold} / {@link loadHolds}: the matter registry (holds.ts);
+ * - {@link planSweep}: the dry run (plan.ts); {@link executeSweep}: deletion with a write-ahead plan (execute.ts);
+ * - plans, signed deletion reports and {@link recordedDeletions} for Verify Seal (report.ts, signer.ts);
+ * - {@link compileLifecycle} / {@link showLifecycle} / {@link applyLifecycle}: bucket lifecycle rules (lifecycle.ts).
  */
 export * from './types';
 export { resolvePolicy, parseDuration, expiresAt, expiredBefore, KNOWN_CLASS_FLOORS, DEFAULT_MINIMUM } from './policy';
@@ -28,12 +32,12 @@ export {
 	findInterruptedRuns,
 	readAuditObject,
 	readDeletionReports,
+	recordedDeletions,
 	newRunId,
 	type StoredDeletionReport,
 	type PlanDocument,
 	type ReportDocument,
 } from './report';
-export { withContentMd5, listVersions, bucketHasObjectLock, type ListedVersion } from './store';
 export { createReportSigner } from './signer';
 export {
 	compileLifecycle,

@@ -1,14 +1,8 @@
-import {
-	GetBucketLifecycleConfigurationCommand,
-	PutBucketLifecycleConfigurationCommand,
-	type LifecycleRule,
-	type S3Client,
-} from '@aws-sdk/client-s3';
+import type { LifecycleRule, S3Client } from '@aws-sdk/client-s3';
 import { DateTime, Duration } from 'luxon';
 
-import { storeErrorCode } from '../archive';
+import { bucketLifecycleRules, putBucketLifecycleRules } from '../s3';
 import { resolvePolicy } from './policy';
-import { storeError, withContentMd5 } from './store';
 import type { RetentionClass, RetentionPolicy, RetentionPolicyInput } from './types';
 
 /**
@@ -123,16 +117,6 @@ export interface LifecycleChange {
 	notes: string[];
 }
 
-async function currentRules(client: S3Client, bucket: string): Promise<LifecycleRule[]> {
-	try {
-		const result = await client.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket }));
-		return result.Rules ?? [];
-	} catch (error) {
-		if (storeErrorCode(error) === 'NoSuchLifecycleConfiguration') return [];
-		throw storeError(error, 'GetBucketLifecycleConfiguration', bucket);
-	}
-}
-
 const canonical = (rule: LifecycleRule | undefined) =>
 	rule
 		? JSON.stringify({
@@ -151,7 +135,7 @@ const canonical = (rule: LifecycleRule | undefined) =>
  * the proposed configuration (rules of other owners kept; rules with our ID prefix for this archive
  * prefix replaced by the compiled ones), and which of ours change.
  *
- * @throws RetentionError for a bad policy or `StoreError`.
+ * @throws RetentionError for a bad policy; ArchiveError from the store.
  */
 export async function showLifecycle(options: {
 	client: S3Client;
@@ -160,7 +144,7 @@ export async function showLifecycle(options: {
 }): Promise<LifecycleChange> {
 	const policy = resolvePolicy(options.policy);
 	const compiled = compileLifecycle(policy);
-	const current = await currentRules(options.client, options.bucket);
+	const current = await bucketLifecycleRules(options.client, options.bucket);
 	const ours = (rule: LifecycleRule) => (rule.ID ?? '').startsWith(`${LIFECYCLE_RULE_PREFIX}${policy.prefix}/`);
 	const byId = new Map(current.filter(ours).map((rule) => [rule.ID, rule]));
 	const newIds = new Set(compiled.rules.map((rule) => rule.ID));
@@ -179,8 +163,8 @@ export async function showLifecycle(options: {
  * Applies the compiled rules (PutBucketLifecycleConfiguration with Content-MD5, the whole
  * configuration as shown by {@link showLifecycle}); does nothing when none of our rules change.
  *
- * @throws RetentionError for a bad policy or `StoreError` (e.g. AccessDenied, or a store without
- *   lifecycle support such as an older emulator).
+ * @throws RetentionError for a bad policy; ArchiveError from the store (e.g. AccessDenied, or a store
+ *   without lifecycle support).
  */
 export async function applyLifecycle(options: {
 	client: S3Client;
@@ -189,17 +173,6 @@ export async function applyLifecycle(options: {
 }): Promise<LifecycleChange> {
 	const change = await showLifecycle(options);
 	if (change.changed.length === 0 && change.removed.length === 0) return change;
-	try {
-		await options.client.send(
-			withContentMd5(
-				new PutBucketLifecycleConfigurationCommand({
-					Bucket: options.bucket,
-					LifecycleConfiguration: { Rules: change.proposed },
-				}),
-			),
-		);
-	} catch (error) {
-		throw storeError(error, 'PutBucketLifecycleConfiguration', options.bucket);
-	}
+	await putBucketLifecycleRules(options.client, options.bucket, change.proposed);
 	return { ...change, applied: true };
 }

@@ -1,17 +1,19 @@
-import { GetObjectLegalHoldCommand, GetObjectRetentionCommand, type S3Client } from '@aws-sdk/client-s3';
-import { DateTime } from 'luxon';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { DateTime } from 'luxon';
 
-import { parseObjectKey, storeErrorCode, storeHttpStatus } from '../archive';
+import { parseObjectKey } from '../archive';
+import { bucketHasObjectLock, listVersions, mapLimit, versionLockStatus } from '../s3';
 import { loadHolds, matchesScope } from './holds';
 import { expiredBefore, expiresAt, resolvePolicy } from './policy';
-import { bucketHasObjectLock, listVersions, mapLimit } from './store';
 import type {
 	ClassSummary,
 	Matter,
 	PlannedVersion,
 	RequestCounts,
+	RetentionClass,
 	RetentionPolicy,
 	RetentionPolicyInput,
+	SweepDecision,
 	SweepPlan,
 	Tally,
 } from './types';
@@ -41,16 +43,6 @@ const add = (tally: Tally, bytes: number) => {
 	tally.bytes += bytes;
 };
 
-/** Codes a store answers with when a version has no retention / no legal hold set. */
-function meansNotSet(error: unknown): boolean {
-	const code = storeErrorCode(error);
-	return (
-		code === 'NoSuchObjectLockConfiguration' ||
-		code === 'ObjectLockConfigurationNotFoundError' ||
-		(storeHttpStatus(error) === 404 && code !== 'NoSuchKey' && code !== 'NoSuchVersion' && code !== 'NoSuchBucket')
-	);
-}
-
 /**
  * Plans a sweep (dry run; nothing is changed): lists every object version and delete marker under
  * `<prefix>/<class>/` for each class of the policy and decides, per version:
@@ -70,11 +62,11 @@ function meansNotSet(error: unknown): boolean {
  * Keys under the prefix that are not in a configured class, or do not follow the layout
  * (`_holds/`, `_reports/`, stray files), are counted as `unmanaged` and never deleted.
  *
- * Store requests: ⌈V / pageSize⌉ × ListObjectVersions (V = versions and markers under each class
- * prefix, at least one per class) + 1 GetObjectLockConfiguration + (Object Lock buckets only) 2 × C
- * (GetObjectLegalHold and GetObjectRetention per deletion candidate C: expired, not matter-held, not a
- * delete marker), at most `concurrency` at a time; plus the registry reads of `loadHolds` when
- * `matters` is not given. The counts made are returned in `requests`.
+ * Store requests: the listing of each class prefix, one GetObjectLockConfiguration, and on Object
+ * Lock buckets a GetObjectLegalHold and a GetObjectRetention per deletion candidate (expired, not
+ * matter-held, not a delete marker), at most `concurrency` at a time; plus the registry reads of
+ * `loadHolds` when `matters` is not given. The counts made are returned in `requests`
+ * (docs/benchmarks.md has the formula per archive size).
  *
  * Memory: one entry per expired version (unexpired versions are only counted), so a plan over an
  * archive with a large expired backlog holds that backlog; cap runs with `maxDeletions` or use
@@ -94,10 +86,12 @@ export async function planSweep(options: PlanSweepOptions): Promise<SweepPlan> {
  * and no delete marker is marked `marker-over-retained-version` (executeSweep deletes a marker only
  * after every version under it was deleted). Matters and expiry are decided the same way.
  */
-export async function buildSweepPlan(options: PlanSweepOptions, mode: { readLockStatus: boolean }): Promise<SweepPlan> {
+export async function buildSweepPlan(
+	options: PlanSweepOptions,
+	mode: { readLockStatus: boolean },
+): Promise<SweepPlan> {
 	const policy = resolvePolicy(options.policy);
 	const now = options.now ?? new Date();
-	const nowMillis = now.getTime();
 	const requests: RequestCounts = {
 		listObjectVersions: 0,
 		getObjectLockConfiguration: 0,
@@ -106,60 +100,125 @@ export async function buildSweepPlan(options: PlanSweepOptions, mode: { readLock
 		listObjectsV2: 0,
 		getObject: 0,
 	};
-	let matters = options.matters;
-	if (!matters) {
-		const loaded = await loadHolds({ client: options.client, bucket: options.bucket, prefix: policy.prefix });
-		requests.listObjectsV2 += loaded.requests.listObjectsV2;
-		requests.getObject += loaded.requests.getObject;
-		matters = loaded.matters;
-	}
-	const activeMatters = matters.filter((matter) => matter.active);
-
+	const activeMatters = (await mattersToHonour(options, policy, requests)).filter(
+		(matter) => matter.active,
+	);
 	requests.getObjectLockConfiguration += 1;
 	const objectLockEnabled = await bucketHasObjectLock(options.client, options.bucket);
+	const listing = await listExpiredVersions(options, policy, activeMatters, now, requests);
+	const lockStatusRead = objectLockEnabled && mode.readLockStatus;
+	if (lockStatusRead) await readLockStatus(options, listing.expired, now, requests);
+	keepMarkersOverRetainedVersions(listing.expired);
+	const { totals, deletions, protectedVersions } = tallyDecisions(listing);
+	return {
+		bucket: options.bucket,
+		prefix: policy.prefix,
+		evaluatedAt: now.toISOString(),
+		policy,
+		objectLockEnabled,
+		lockStatusRead,
+		matterIds: activeMatters.map((matter) => matter.matterId),
+		classes: [...listing.summaries.values()],
+		totals,
+		unmanaged: listing.unmanaged,
+		deletions,
+		protected: protectedVersions,
+		requests,
+	};
+}
 
-	const summaries = new Map<string, ClassSummary>();
-	/** Expired versions only (unexpired ones are just counted). */
-	const all: PlannedVersion[] = [];
-	const unexpiredTotal = emptyTally();
-	const unmanaged = emptyTally();
+/** The matters given, else the registry under `<prefix>/_holds/` (`loadHolds`; its requests counted). */
+async function mattersToHonour(
+	options: PlanSweepOptions,
+	policy: RetentionPolicy,
+	requests: RequestCounts,
+): Promise<Matter[]> {
+	if (options.matters) return options.matters;
+	const loaded = await loadHolds({
+		client: options.client,
+		bucket: options.bucket,
+		prefix: policy.prefix,
+	});
+	requests.listObjectsV2 += loaded.requests.listObjectsV2;
+	requests.getObject += loaded.requests.getObject;
+	return loaded.matters;
+}
+
+/** What listing the class prefixes found: expired versions (kept in memory), the rest counted. */
+interface Listing {
+	summaries: Map<string, ClassSummary>;
+	/** Expired versions only; unexpired ones are just counted. */
+	expired: PlannedVersion[];
+	unexpired: Tally;
+	unmanaged: Tally;
+}
+
+function classSummary(retentionClass: RetentionClass, now: Date): ClassSummary {
+	return {
+		retentionClass: retentionClass.name,
+		retention: retentionClass.retention,
+		expiredBefore: expiredBefore(now, retentionClass),
+		delete: emptyTally(),
+		keep: emptyTally(),
+		held: emptyTally(),
+		locked: emptyTally(),
+		error: emptyTally(),
+	};
+}
+
+/**
+ * Lists every version and delete marker under `<prefix>/<class>/` of each class and decides expiry
+ * (from the record date in the key) and matter holds. Versions that do not follow the layout or
+ * belong to no class are `unmanaged`.
+ */
+async function listExpiredVersions(
+	options: PlanSweepOptions,
+	policy: RetentionPolicy,
+	activeMatters: Matter[],
+	now: Date,
+	requests: RequestCounts,
+): Promise<Listing> {
+	const listing: Listing = {
+		summaries: new Map(),
+		expired: [],
+		unexpired: emptyTally(),
+		unmanaged: emptyTally(),
+	};
 	for (const retentionClass of policy.classes) {
-		summaries.set(retentionClass.name, {
-			retentionClass: retentionClass.name,
-			retention: retentionClass.retention,
-			expiredBefore: expiredBefore(now, retentionClass),
-			delete: emptyTally(),
-			keep: emptyTally(),
-			held: emptyTally(),
-			locked: emptyTally(),
-			error: emptyTally(),
-		});
-		const classPrefix = `${policy.prefix}/${retentionClass.name}/`;
-		for await (const page of listVersions({
-			client: options.client,
-			bucket: options.bucket,
-			prefix: classPrefix,
-			pageSize: options.pageSize,
-			onPage: () => (requests.listObjectVersions += 1),
-		})) {
+		const summary = classSummary(retentionClass, now);
+		listing.summaries.set(retentionClass.name, summary);
+		const pages = listVersions(
+			options.client,
+			options.bucket,
+			`${policy.prefix}/${retentionClass.name}/`,
+			{
+				pageSize: options.pageSize,
+				onPage: () => (requests.listObjectVersions += 1),
+			},
+		);
+		for await (const page of pages) {
 			for (const version of page) {
 				const parsed = parseObjectKey(version.key);
-				if (!parsed || parsed.prefix !== policy.prefix || parsed.retentionClass !== retentionClass.name) {
-					add(unmanaged, version.size);
+				if (
+					!parsed ||
+					parsed.prefix !== policy.prefix ||
+					parsed.retentionClass !== retentionClass.name
+				) {
+					add(listing.unmanaged, version.size);
 					continue;
 				}
 				let expiry: DateTime;
 				try {
 					expiry = expiresAt(parsed.date, retentionClass);
 				} catch {
-					add(unmanaged, version.size);
+					add(listing.unmanaged, version.size);
 					continue;
 				}
-				if (expiry.toMillis() > nowMillis) {
+				if (expiry.toMillis() > now.getTime()) {
 					// Unexpired: counted, not kept in memory. Every version of a key shares its expiry (the
 					// date is in the key), so an unexpired version never sits beside an expired marker.
-					add(summaries.get(retentionClass.name)!.keep, version.size);
-					add(unexpiredTotal, version.size);
+					add(summary.keep, version.size);
+					add(listing.unexpired, version.size);
 					continue;
 				}
 				const planned: PlannedVersion = {
@@ -181,78 +240,79 @@ export async function buildSweepPlan(options: PlanSweepOptions, mode: { readLock
 					planned.reason = 'matter';
 					planned.matterIds = holding.map((matter) => matter.matterId);
 				}
-				all.push(planned);
+				listing.expired.push(planned);
 			}
 		}
 	}
+	return listing;
+}
 
-	// Per-version lock state, only for the candidates that would otherwise be deleted.
-	const candidates = objectLockEnabled && mode.readLockStatus
-		? all.filter((version) => version.decision === 'delete' && !version.isDeleteMarker)
-		: [];
+/** Reads the legal hold and retain-until of each version that would otherwise be deleted (not markers). */
+async function readLockStatus(
+	options: PlanSweepOptions,
+	expired: PlannedVersion[],
+	now: Date,
+	requests: RequestCounts,
+): Promise<void> {
+	const candidates = expired.filter(
+		(version) => version.decision === 'delete' && !version.isDeleteMarker,
+	);
 	await mapLimit(candidates, options.concurrency ?? 16, async (version) => {
-		const target = { Bucket: options.bucket, Key: version.key, VersionId: version.versionId };
-		const [legalHold, retention] = await Promise.all([
-			options.client.send(new GetObjectLegalHoldCommand(target)).then(
-				(result) => ({ on: result.LegalHold?.Status === 'ON' }),
-				(error: unknown) => (meansNotSet(error) ? { on: false } : { error }),
-			),
-			options.client.send(new GetObjectRetentionCommand(target)).then(
-				(result) => ({ mode: result.Retention?.Mode, until: result.Retention?.RetainUntilDate }),
-				(error: unknown) => (meansNotSet(error) ? { mode: undefined, until: undefined } : { error }),
-			),
-		]);
+		const status = await versionLockStatus(options.client, {
+			bucket: options.bucket,
+			key: version.key,
+			versionId: version.versionId,
+		});
 		requests.getObjectLegalHold += 1;
 		requests.getObjectRetention += 1;
-		if ('error' in legalHold || 'error' in retention) {
+		if ('errorCode' in status) {
 			version.decision = 'error';
 			version.reason = 'lock-status-unknown';
-			version.errorCode = storeErrorCode('error' in legalHold ? legalHold.error : (retention as { error: unknown }).error);
-			return;
-		}
-		if (legalHold.on) {
+			version.errorCode = status.errorCode;
+		} else if (status.legalHold) {
 			version.decision = 'held';
 			version.reason = 'legal-hold';
-		} else if (retention.until && new Date(retention.until).getTime() > nowMillis) {
+		} else if (status.retainUntil && status.retainUntil.getTime() > now.getTime()) {
 			version.decision = 'locked';
 			version.reason = 'retain-until';
-			version.retainUntil = new Date(retention.until).toISOString();
-			version.lockMode = retention.mode;
+			version.retainUntil = status.retainUntil.toISOString();
+			version.lockMode = status.mode ?? undefined;
 		}
 	});
+}
 
-	// Keep delete markers whose key still has a retained (non-deleted) version.
-	const retainedKeys = new Set(all.filter((version) => version.decision !== 'delete').map((version) => version.key));
-	for (const version of all) {
+/** Keeps a delete marker whose key still has a retained version (deleting it would surface that version). */
+function keepMarkersOverRetainedVersions(expired: PlannedVersion[]): void {
+	const retainedKeys = new Set(
+		expired.filter((version) => version.decision !== 'delete').map((version) => version.key),
+	);
+	for (const version of expired) {
 		if (version.isDeleteMarker && version.decision === 'delete' && retainedKeys.has(version.key)) {
 			version.decision = 'keep';
 			version.reason = 'marker-over-retained-version';
 		}
 	}
+}
 
-	const totals = { delete: emptyTally(), keep: unexpiredTotal, held: emptyTally(), locked: emptyTally(), error: emptyTally() };
+/** Counts decisions per class and in total, and splits the expired versions into deletions and kept ones. */
+function tallyDecisions(listing: Listing): {
+	totals: SweepPlan['totals'];
+	deletions: PlannedVersion[];
+	protectedVersions: PlannedVersion[];
+} {
+	const totals: Record<SweepDecision, Tally> = {
+		delete: emptyTally(),
+		keep: listing.unexpired,
+		held: emptyTally(),
+		locked: emptyTally(),
+		error: emptyTally(),
+	};
 	const deletions: PlannedVersion[] = [];
 	const protectedVersions: PlannedVersion[] = [];
-	for (const version of all) {
-		const summary = summaries.get(version.retentionClass)!;
-		add(summary[version.decision], version.size);
+	for (const version of listing.expired) {
+		add(listing.summaries.get(version.retentionClass)![version.decision], version.size);
 		add(totals[version.decision], version.size);
-		if (version.decision === 'delete') deletions.push(version);
-		else protectedVersions.push(version);
+		(version.decision === 'delete' ? deletions : protectedVersions).push(version);
 	}
-	return {
-		bucket: options.bucket,
-		prefix: policy.prefix,
-		evaluatedAt: now.toISOString(),
-		policy,
-		objectLockEnabled,
-		lockStatusRead: objectLockEnabled && mode.readLockStatus,
-		matterIds: activeMatters.map((matter) => matter.matterId),
-		classes: [...summaries.values()],
-		totals,
-		unmanaged,
-		deletions,
-		protected: protectedVersions,
-		requests,
-	};
+	return { totals, deletions, protectedVersions };
 }

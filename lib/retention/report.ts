@@ -1,11 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { DateTime, Duration } from 'luxon';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { DateTime } from 'luxon';
 
-import { writeObject } from '../archive';
+import { writeObject, type RecordedDeletion, type RecordedDeletions } from '../archive';
 import { verify, type PublicKey } from '../pgp';
-import { storeError } from './store';
-import { RetentionError, type DeletionEntry, type ReportLock, type ReportSigner } from './types';
+import { getObjectBytes, listKeys, lockUntil, type LockRetention } from '../s3';
+import { RetentionError, type DeletionEntry, type ReportSigner } from './types';
 
 /**
  * Write-ahead sweep plans and signed deletion reports, stored per run under
@@ -25,7 +25,7 @@ import { RetentionError, type DeletionEntry, type ReportLock, type ReportSigner 
 export const REPORTS_FOLDER = '_reports';
 
 /** Default Object Lock of plans and reports (applied only when the bucket has Object Lock). */
-export const DEFAULT_REPORT_LOCK: ReportLock = { mode: 'GOVERNANCE', retention: 'P7Y' };
+export const DEFAULT_REPORT_LOCK: LockRetention = { mode: 'GOVERNANCE', retention: 'P7Y' };
 
 /** Stored write-ahead plan (`plan.json`). */
 export interface PlanDocument {
@@ -39,7 +39,12 @@ export interface PlanDocument {
 	matterIds: string[];
 	/** Planned deletions beyond `maxDeletions`, left for later runs. */
 	deferred: { count: number; bytes: number };
-	deletions: Array<Pick<DeletionEntry, 'key' | 'versionId' | 'isDeleteMarker' | 'size' | 'retentionClass' | 'recordDate'> & { expiresAt: string }>;
+	deletions: Array<
+		Pick<
+			DeletionEntry,
+			'key' | 'versionId' | 'isDeleteMarker' | 'size' | 'retentionClass' | 'recordDate'
+		> & { expiresAt: string }
+	>;
 }
 
 /** Stored deletion report (`report.json`). */
@@ -70,16 +75,24 @@ export function newRunId(now: Date = new Date()): string {
 }
 
 /** Keys of a run's objects. */
-export function runObjectKeys(prefix: string, runId: string): { planKey: string; reportKey: string; signatureKey: string } {
+export function runObjectKeys(
+	prefix: string,
+	runId: string,
+): { planKey: string; reportKey: string; signatureKey: string } {
 	const folder = `${prefix}/${REPORTS_FOLDER}/${runId}`;
-	return { planKey: `${folder}/plan.json`, reportKey: `${folder}/report.json`, signatureKey: `${folder}/report.json.asc` };
+	return {
+		planKey: `${folder}/plan.json`,
+		reportKey: `${folder}/report.json`,
+		signatureKey: `${folder}/report.json.asc`,
+	};
 }
 
 /**
  * Writes one JSON (or text) object once, with Content-MD5, and Object Lock `lock` when
  * `objectLockEnabled`. Returns the SHA-256 hex of the bytes.
  *
- * @throws RetentionError `StoreError` (including a key that already exists: reports are never replaced).
+ * @throws RetentionError `StoreError` when the key already exists (audit objects are never
+ *   replaced); ArchiveError for a failed store call or a bad lock.
  */
 export async function writeAuditObject(options: {
 	client: S3Client;
@@ -87,27 +100,23 @@ export async function writeAuditObject(options: {
 	key: string;
 	body: Uint8Array;
 	contentType: string;
-	lock?: ReportLock | null;
+	lock?: LockRetention | null;
 	objectLockEnabled: boolean;
 }): Promise<string> {
-	const lock = options.objectLockEnabled && options.lock ? options.lock : null;
-	let result;
-	try {
-		result = await writeObject({
-			client: options.client,
-			bucket: options.bucket,
-			key: options.key,
-			body: options.body,
-			contentType: options.contentType,
-			...(lock
-				? { objectLock: { mode: lock.mode, retainUntil: DateTime.utc().plus(Duration.fromISO(lock.retention)).toJSDate() } }
-				: {}),
-		});
-	} catch (error) {
-		throw storeError(error, 'PutObject', options.bucket, options.key);
-	}
+	const lock = options.objectLockEnabled && options.lock ? lockUntil(options.lock) : null;
+	const result = await writeObject({
+		client: options.client,
+		bucket: options.bucket,
+		key: options.key,
+		body: options.body,
+		contentType: options.contentType,
+		...(lock ? { objectLock: lock } : {}),
+	});
 	if (result.status !== 'created') {
-		throw new RetentionError('StoreError', `${options.key} already exists in bucket "${options.bucket}"; audit objects are never replaced`);
+		throw new RetentionError(
+			'StoreError',
+			`${options.key} already exists in bucket "${options.bucket}"; audit objects are never replaced`,
+		);
 	}
 	return createHash('sha256').update(options.body).digest('hex');
 }
@@ -129,14 +138,24 @@ export async function writeDeletionReport(options: {
 	prefix: string;
 	report: ReportDocument;
 	signer?: ReportSigner | null;
-	lock?: ReportLock | null;
+	lock?: LockRetention | null;
 	objectLockEnabled: boolean;
-}): Promise<{ reportKey: string; signatureKey: string | null; signerFingerprint: string | null; sha256: string }> {
+}): Promise<{
+	reportKey: string;
+	signatureKey: string | null;
+	signerFingerprint: string | null;
+	sha256: string;
+}> {
 	const { reportKey, signatureKey } = runObjectKeys(options.prefix, options.report.runId);
 	const body = jsonBytes(options.report);
 	// Sign first: a failing signer leaves no unsigned report behind (the run stays "interrupted").
 	const signed = options.signer ? await options.signer(body) : null;
-	const sha256 = await writeAuditObject({ ...options, key: reportKey, body, contentType: 'application/json' });
+	const sha256 = await writeAuditObject({
+		...options,
+		key: reportKey,
+		body,
+		contentType: 'application/json',
+	});
 	if (signed) {
 		await writeAuditObject({
 			...options,
@@ -157,15 +176,13 @@ function notJson(key: string): RetentionError {
 	return new RetentionError('InvalidInput', `${key} is not JSON`);
 }
 
-/** Reads a JSON audit object (plan or report). @throws RetentionError `StoreError` / `InvalidInput`. */
-export async function readAuditObject<T>(client: S3Client, bucket: string, key: string): Promise<{ document: T; bytes: Buffer }> {
-	let bytes: Buffer;
-	try {
-		const response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-		bytes = Buffer.from(await response.Body!.transformToByteArray());
-	} catch (error) {
-		throw storeError(error, 'GetObject', bucket, key);
-	}
+/** Reads a JSON audit object (plan or report). @throws RetentionError `InvalidInput`; ArchiveError from the store. */
+export async function readAuditObject<T>(
+	client: S3Client,
+	bucket: string,
+	key: string,
+): Promise<{ document: T; bytes: Buffer }> {
+	const bytes = await getObjectBytes(client, bucket, key);
 	try {
 		return { document: JSON.parse(bytes.toString('utf8')) as T, bytes };
 	} catch {
@@ -175,30 +192,23 @@ export async function readAuditObject<T>(client: S3Client, bucket: string, key: 
 
 /**
  * Run ids under `<prefix>/_reports/` that have a `plan.json` but no `report.json` (interrupted runs),
- * oldest first. One ListObjectsV2 per 1000 objects in the folder.
+ * oldest first.
  *
- * @throws RetentionError `StoreError`.
+ * @throws ArchiveError from the store.
  */
-export async function findInterruptedRuns(client: S3Client, bucket: string, prefix: string): Promise<string[]> {
+export async function findInterruptedRuns(
+	client: S3Client,
+	bucket: string,
+	prefix: string,
+): Promise<string[]> {
 	const folder = `${prefix}/${REPORTS_FOLDER}/`;
 	const plans = new Set<string>();
 	const reports = new Set<string>();
-	let token: string | undefined;
-	do {
-		let page;
-		try {
-			page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: folder, ContinuationToken: token }));
-		} catch (error) {
-			throw storeError(error, 'ListObjectsV2', bucket, folder);
-		}
-		for (const object of page.Contents ?? []) {
-			const rest = object.Key?.slice(folder.length) ?? '';
-			const [runId, file] = rest.split('/');
-			if (file === 'plan.json') plans.add(runId);
-			if (file === 'report.json') reports.add(runId);
-		}
-		token = page.IsTruncated ? page.NextContinuationToken : undefined;
-	} while (token);
+	for (const key of await listKeys(client, bucket, folder)) {
+		const [runId, file] = key.slice(folder.length).split('/');
+		if (file === 'plan.json') plans.add(runId);
+		if (file === 'report.json') reports.add(runId);
+	}
 	return [...plans].filter((runId) => !reports.has(runId)).sort();
 }
 
@@ -212,67 +222,115 @@ export interface StoredDeletionReport {
 	signatureValid: boolean | null;
 	/** Upper-case fingerprint of the key that made a valid signature. */
 	signerFingerprint: string | null;
-	report: ReportDocument;
+	/** The report, or null when the object is not a deletion report (not JSON, another type). */
+	report: ReportDocument | null;
+}
+
+/** Whether a parsed object is a deletion report this engine wrote (`chat-archive.deletion-report`). */
+function isDeletionReport(document: unknown): document is ReportDocument {
+	const report = document as Partial<ReportDocument> | null;
+	return report?.type === 'chat-archive.deletion-report' && Array.isArray(report.entries);
 }
 
 /**
- * Reads every deletion report under `<prefix>/_reports/` (for audits and for the S3 Archive node's
+ * Reads every deletion report under `<prefix>/_reports/` (for audits, and for the S3 Archive node's
  * Verify, which must tell deletions recorded by the sweeper from unexplained ones). With
- * `verificationKeys`, each report's detached signature is checked (`verify` of `lib/pgp`).
+ * `verificationKeys`, each report's detached signature is checked (`verify` of `lib/pgp`). An object
+ * named `report.json` that is not a deletion report is listed with `report: null`, never trusted.
  * `deleted` maps `key + "\u0000" + versionId` of every version reported `deleted` (in a report whose
  * signature is valid, when keys are given) to its entry and run id.
  *
- * Requests: 1 ListObjectsV2 per 1000 objects in `_reports/` + 1–2 GetObject per report.
- *
- * @throws RetentionError `StoreError` / `InvalidInput` (a report that is not JSON).
+ * @throws ArchiveError from the store.
  */
 export async function readDeletionReports(options: {
 	client: S3Client;
 	bucket: string;
 	prefix: string;
 	verificationKeys?: PublicKey[];
-}): Promise<{ reports: StoredDeletionReport[]; deleted: Map<string, DeletionEntry & { runId: string }> }> {
+}): Promise<{
+	reports: StoredDeletionReport[];
+	deleted: Map<string, DeletionEntry & { runId: string }>;
+}> {
+	const { client, bucket } = options;
 	const folder = `${options.prefix}/${REPORTS_FOLDER}/`;
-	const files = new Set<string>();
-	let token: string | undefined;
-	do {
-		let page;
-		try {
-			page = await options.client.send(new ListObjectsV2Command({ Bucket: options.bucket, Prefix: folder, ContinuationToken: token }));
-		} catch (error) {
-			throw storeError(error, 'ListObjectsV2', options.bucket, folder);
-		}
-		for (const object of page.Contents ?? []) if (object.Key) files.add(object.Key);
-		token = page.IsTruncated ? page.NextContinuationToken : undefined;
-	} while (token);
+	const files = new Set(await listKeys(client, bucket, folder));
 	const reports: StoredDeletionReport[] = [];
 	const deleted = new Map<string, DeletionEntry & { runId: string }>();
 	for (const reportKey of [...files].filter((key) => key.endsWith('/report.json')).sort()) {
 		const runId = reportKey.slice(folder.length, -'/report.json'.length);
-		const { document, bytes } = await readAuditObject<ReportDocument>(options.client, options.bucket, reportKey);
+		const bytes = await getObjectBytes(client, bucket, reportKey);
+		let document: unknown = null;
+		try {
+			document = JSON.parse(bytes.toString('utf8'));
+		} catch {
+			document = null;
+		}
+		const report = isDeletionReport(document) ? document : null;
 		const signed = files.has(`${reportKey}.asc`);
 		let signatureValid: boolean | null = null;
 		let signerFingerprint: string | null = null;
-		if (signed && options.verificationKeys?.length) {
-			const signature = await readAuditText(options.client, options.bucket, `${reportKey}.asc`);
-			const result = await verify({ data: bytes, signature, verificationKeys: options.verificationKeys }).catch(() => null);
+		if (report && signed && options.verificationKeys?.length) {
+			const signature = (await getObjectBytes(client, bucket, `${reportKey}.asc`)).toString('utf8');
+			const result = await verify({
+				data: bytes,
+				signature,
+				verificationKeys: options.verificationKeys,
+			}).catch(() => null);
 			signatureValid = Boolean(result?.valid);
 			signerFingerprint = result?.signatures.find((entry) => entry.valid)?.fingerprint ?? null;
 		}
-		reports.push({ runId, reportKey, signed, signatureValid, signerFingerprint, report: document });
-		if (options.verificationKeys?.length && signatureValid !== true) continue;
-		for (const entry of document.entries ?? []) {
-			if (entry.status === 'deleted') deleted.set(`${entry.key}\u0000${entry.versionId}`, { ...entry, runId });
+		reports.push({ runId, reportKey, signed, signatureValid, signerFingerprint, report });
+		if (!report || (options.verificationKeys?.length && signatureValid !== true)) continue;
+		for (const entry of report.entries) {
+			if (entry.status === 'deleted')
+				deleted.set(`${entry.key}\u0000${entry.versionId}`, { ...entry, runId });
 		}
 	}
 	return { reports, deleted };
 }
 
-async function readAuditText(client: S3Client, bucket: string, key: string): Promise<string> {
-	try {
-		const response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-		return await response.Body!.transformToString('utf-8');
-	} catch (error) {
-		throw storeError(error, 'GetObject', bucket, key);
-	}
+/**
+ * The sweeper's deletion reports as the deletions Verify Seal consults (`recordedDeletions` of
+ * `verifySeal`): every `deleted` entry of every report about this bucket, marked verified when the
+ * report's detached signature verifies against `verificationKeys`; a verified entry wins over an
+ * unverified one for the same version. Reports that do not verify (or are not reports) are named in
+ * `unverifiedKeys`.
+ */
+export function recordedDeletions(options: {
+	client: S3Client;
+	bucket: string;
+	verificationKeys: PublicKey[];
+}): (archivePrefix: string) => Promise<RecordedDeletions> {
+	return async (archivePrefix) => {
+		const { reports } = await readDeletionReports({ ...options, prefix: archivePrefix });
+		const byVersion = new Map<string, RecordedDeletion>();
+		const unverifiedKeys: string[] = [];
+		let verifiedCount = 0;
+		for (const { report, reportKey, signatureValid } of reports) {
+			const verified = signatureValid === true;
+			if (verified) verifiedCount++;
+			else unverifiedKeys.push(reportKey);
+			if (!report || (report.bucket !== undefined && report.bucket !== options.bucket)) continue;
+			for (const entry of report.entries) {
+				if (entry?.status !== 'deleted' || typeof entry.key !== 'string') continue;
+				const id = `${String(entry.versionId)}\u0000${entry.key}`;
+				const known = byVersion.get(id);
+				if (known && (known.verified || !verified)) continue;
+				byVersion.set(id, {
+					runId: report.runId,
+					reportKey,
+					verified,
+					deletedAt: entry.at,
+					reason: entry.reason,
+					sha256: entry.sha256 ?? null,
+				});
+			}
+		}
+		return {
+			find: (key, versionId) => byVersion.get(`${versionId}\u0000${key}`),
+			read: reports.length,
+			verified: verifiedCount,
+			unverifiedKeys,
+		};
+	};
 }

@@ -2,8 +2,7 @@
  * Types of the retention engine (`lib/retention`): the policy, legal-hold matters, the sweep plan,
  * the execution result and the deletion report. Plain TypeScript: no n8n import.
  */
-import { plainStoreError } from '../archive/errors';
-import { ArchiveError } from '../archive/types';
+import { ArchiveError, plainStoreError } from '../s3';
 
 /** One retention class as configured: name → ISO 8601 duration, with a minimum-age floor. */
 export interface RetentionClassInput {
@@ -237,12 +236,6 @@ export interface SweepResult {
  */
 export type ReportSigner = (data: Uint8Array) => Promise<{ signature: string; signerFingerprint: string }>;
 
-/** Object Lock for the plan and report objects (applied only when the bucket has Object Lock). */
-export interface ReportLock {
-	mode: 'GOVERNANCE' | 'COMPLIANCE';
-	/** ISO 8601 duration from the time of writing, e.g. `P7Y`. */
-	retention: string;
-}
 
 /** Error codes of the retention engine. */
 export type RetentionErrorCode =

@@ -5,7 +5,7 @@ import {
 	type IExecuteFunctions,
 } from 'n8n-workflow';
 
-import { createS3Client, type ChecksumMode, type S3Settings } from '../../lib/archive';
+import { createS3Client, type ChecksumMode, type S3Settings } from '../../lib/s3';
 
 /** What the nodes that use the `s3ArchiveApi` credential share for one execution. */
 export interface ArchiveStore {

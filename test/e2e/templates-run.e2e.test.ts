@@ -17,7 +17,8 @@ import path from 'node:path';
 
 import { ListObjectVersionsCommand, type S3Client } from '@aws-sdk/client-s3';
 
-import { createS3Client, objectKeyForRecord, recordObjectKey, writeObject } from '../../lib/archive';
+import { objectKeyForRecord, recordObjectKey, writeObject } from '../../lib/archive';
+import { createS3Client } from '../../lib/s3';
 import { sealRecord } from '../../lib/capture';
 import { readPublicKeys } from '../../lib/pgp';
 import { gpgVerify, makeGpgHome } from '../helpers/gpg';

@@ -21,7 +21,8 @@ import path from 'node:path';
 
 import { ListObjectVersionsCommand, type S3Client } from '@aws-sdk/client-s3';
 
-import { createS3Client, recordId } from '../../lib/archive';
+import { recordId } from '../../lib/archive';
+import { createS3Client } from '../../lib/s3';
 import { gpgDecrypt, makeGpgHome } from '../helpers/gpg';
 import { getObjectBytes, listAllKeys, makeBucket, s3Settings } from '../helpers/s3';
 import {

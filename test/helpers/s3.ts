@@ -11,7 +11,7 @@ import {
 	type S3Client,
 } from '@aws-sdk/client-s3';
 
-import type { S3Settings } from '../../lib/archive';
+import type { S3Settings } from '../../lib/s3';
 
 /** Connection settings of the local store (env vars override the defaults). */
 export function s3Settings(): S3Settings & { endpoint: string; region: string; accessKeyId: string; secretAccessKey: string } {

@@ -10,7 +10,8 @@ import { Readable } from 'node:stream';
 
 import type { S3Client } from '@aws-sdk/client-s3';
 
-import { createS3Client, writeObject, writeObjectStream } from '../../lib/archive';
+import { writeObject, writeObjectStream } from '../../lib/archive';
+import { createS3Client } from '../../lib/s3';
 import { executeSweep, planSweep } from '../../lib/retention';
 import { getObjectBytes, listAllKeys } from '../helpers/s3';
 import { expectedSurvivors, writePopulation } from '../lib/retention/population';

@@ -16,8 +16,10 @@ import {
 } from '@aws-sdk/client-s3';
 import type { INodeExecutionData, IRun } from 'n8n-workflow';
 
-import { createS3Client, recordObjectKey, sealPrefix, verifySeal, writeObject } from '../../lib/archive';
+import { recordObjectKey, sealPrefix, verifySeal, writeObject } from '../../lib/archive';
+import { createS3Client } from '../../lib/s3';
 import { readPrivateKey } from '../../lib/pgp';
+import { recordedDeletions } from '../../lib/retention';
 import { gpgVerify, makeGpgHome } from '../helpers/gpg';
 import { InProcessN8n, loadTemplate } from '../helpers/n8n-runner';
 import { makeBucket, s3Settings } from '../helpers/s3';
@@ -135,6 +137,7 @@ describe('template retention-sweep-nightly (in-process n8n-core, local Ceph RGW)
 			bucket,
 			manifestKey: seal.manifestKey,
 			verificationKeys: [signingKey.toPublic()],
+			recordedDeletions: recordedDeletions({ client: s3, bucket, verificationKeys: [signingKey.toPublic()] }),
 		});
 		expect(verified.counts).toMatchObject({ missing: 0, altered: 0, deletedByRetention: expired.length, ok: kept.length });
 		expect(verified.deletedByRetention.map((d) => d.key).sort()).toEqual([...expired].sort());

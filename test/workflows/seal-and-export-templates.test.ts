@@ -11,7 +11,8 @@ import path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { IDataObject, INodeExecutionData, IRun } from 'n8n-workflow';
 
-import { createS3Client, verifySeal } from '../../lib/archive';
+import { verifySeal } from '../../lib/archive';
+import { createS3Client } from '../../lib/s3';
 import { normalizeDelivery } from '../../lib/capture';
 import { readPrivateKey } from '../../lib/pgp';
 import { gpgVerify, makeGpgHome } from '../helpers/gpg';

@@ -13,7 +13,7 @@ import path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { IDataObject, INodeExecutionData, IRun } from 'n8n-workflow';
 
-import { createS3Client } from '../../lib/archive';
+import { createS3Client } from '../../lib/s3';
 import { normalizeDelivery } from '../../lib/capture';
 import { gpgDecrypt, makeGpgHome } from '../helpers/gpg';
 import { InProcessN8n, loadTemplate } from '../helpers/n8n-runner';

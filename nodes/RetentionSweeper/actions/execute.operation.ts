@@ -1,7 +1,8 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
 import { loadSealedHashes } from '../../../lib/archive';
-import { createReportSigner, executeSweep, type ReportLock, type ReportSigner } from '../../../lib/retention';
+import { createReportSigner, executeSweep, type ReportSigner } from '../../../lib/retention';
+import type { LockRetention } from '../../../lib/s3';
 import { readPolicy, resolveBucket, type SweeperContext } from './common';
 import { planSummary } from './plan.operation';
 
@@ -69,7 +70,7 @@ export async function execute(this: IExecuteFunctions, i: number, context: Sweep
 	const options = this.getNodeParameter('sweepOptions', i, {}) as { batchSize?: number; batchesInFlight?: number };
 	const maxDeletions = this.getNodeParameter('maxDeletions', i, 10000) as number;
 	const lockMode = this.getNodeParameter('reportLockMode', i, 'GOVERNANCE') as string;
-	const reportLock: ReportLock | null =
+	const reportLock: LockRetention | null =
 		lockMode === 'GOVERNANCE' || lockMode === 'COMPLIANCE'
 			? { mode: lockMode, retention: String(this.getNodeParameter('reportRetention', i, 'P7Y')) }
 			: null;

@@ -6,7 +6,7 @@ import {
 	type INodeProperties,
 } from 'n8n-workflow';
 
-import { daySealScope, sealPrefix, type SealLock } from '../../../lib/archive';
+import { daySealScope, sealPrefix, type LockRetention } from '../../../lib/archive';
 import { assertSigningKey } from '../../../lib/pgp';
 import { resolveBucket, type ArchiveContext } from './common';
 import { unlockPrivateKey } from './get.operation';
@@ -159,7 +159,7 @@ export async function execute(this: IExecuteFunctions, i: number, context: Archi
 	const signingKey = await unlockPrivateKey.call(this, i, 'Seal');
 	await assertSigningKey(signingKey);
 	const lockMode = options.objectLockMode ?? 'GOVERNANCE';
-	const objectLock: SealLock | null = lockMode === 'none' ? null : { mode: lockMode, retention: options.lockRetention?.trim() || 'P7Y' };
+	const objectLock: LockRetention | null = lockMode === 'none' ? null : { mode: lockMode, retention: options.lockRetention?.trim() || 'P7Y' };
 	const result = await sealPrefix({
 		client: context.client,
 		bucket,

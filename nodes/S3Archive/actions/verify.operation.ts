@@ -7,6 +7,7 @@ import {
 } from 'n8n-workflow';
 
 import { verifySeal } from '../../../lib/archive';
+import { recordedDeletions } from '../../../lib/retention';
 import { resolveBucket, type ArchiveContext } from './common';
 import { verificationKeys } from './get.operation';
 
@@ -91,6 +92,8 @@ export async function execute(this: IExecuteFunctions, i: number, context: Archi
 		bucket,
 		manifestKey,
 		verificationKeys: keys,
+		// a sealed version the sweeper deleted is explained by its signed deletion report
+		recordedDeletions: recordedDeletions({ client: context.client, bucket, verificationKeys: keys }),
 		hashContent: options.hashContent !== false,
 		checkChain: options.checkChain !== false,
 	});

@@ -1,7 +1,6 @@
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { ICredentialDataDecryptedObject, INodeCredentialTestResult } from 'n8n-workflow';
 
-import { createS3Client, toArchiveError } from '../../../lib/archive';
+import { createS3Client, listOneObject, toArchiveError } from '../../../lib/s3';
 import { settingsFromCredentials } from '../../shared/archiveStore';
 
 /**
@@ -26,7 +25,7 @@ export async function testS3ArchiveCredential(
 		return { status: 'Error', message: (error as Error).message };
 	}
 	try {
-		await client.send(new ListObjectsV2Command({ Bucket: bucket, MaxKeys: 1 }));
+		await listOneObject(client, bucket);
 		return { status: 'OK', message: `Connected: bucket "${bucket}" is reachable` };
 	} catch (error) {
 		const archiveError = toArchiveError(error, { operation: 'ListObjectsV2', bucket });

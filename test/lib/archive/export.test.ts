@@ -7,15 +7,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 
-import {
-	ArchiveError,
-	createS3Client,
-	exportConversation,
-	mediaObjectKey,
-	objectKeyForRecord,
-	writeObject,
-	type ArchiveRecordFields,
-} from '../../../lib/archive';
+import { ArchiveError, exportConversation, mediaObjectKey, objectKeyForRecord, writeObject, type ArchiveRecordFields } from '../../../lib/archive';
+import { createS3Client } from '../../../lib/s3';
 import { encrypt, readPrivateKey, readPublicKeys, type PrivateKey } from '../../../lib/pgp';
 import { makeGpgHome, type GpgHome } from '../../helpers/gpg';
 import { makeBucket, s3Settings } from '../../helpers/s3';

@@ -1,17 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 
-import {
-	ArchiveError,
-	createS3Client,
-	getObject,
-	listObjects,
-	objectKeyForRecord,
-	phoneNumberPseudonym,
-	recordObjectKey,
-	writeObject,
-	type ListFilter,
-} from '../../../lib/archive';
+import { ArchiveError, getObject, listObjects, objectKeyForRecord, phoneNumberPseudonym, recordObjectKey, writeObject, type ListFilter } from '../../../lib/archive';
+import { createS3Client } from '../../../lib/s3';
 import { makeBucket, s3Settings } from '../../helpers/s3';
 
 const INDEX_KEY = randomBytes(32).toString('hex');

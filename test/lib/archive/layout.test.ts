@@ -1,20 +1,6 @@
 import { createHmac } from 'node:crypto';
 
-import {
-	ArchiveError,
-	assertPhoneNumberIdFilter,
-	counterpartyPseudonym,
-	mediaObjectKey,
-	normalizePrefix,
-	normalizeRetentionClass,
-	objectKeyForRecord,
-	parseObjectKey,
-	phoneNumberIdSegment,
-	phoneNumberPseudonym,
-	recordId,
-	recordObjectKey,
-	UNKNOWN_SEGMENT,
-} from '../../../lib/archive';
+import { ArchiveError, assertPhoneNumberIdFilter, counterpartyPseudonym, mediaObjectKey, normalizePrefix, normalizeRetentionClass, objectKeyForRecord, parseObjectKey, phoneNumberIdSegment, phoneNumberPseudonym, recordId, recordObjectKey, UNKNOWN_SEGMENT } from '../../../lib/archive';
 
 const INDEX_KEY = 'index-key-for-tests-0123456789abcdef';
 const WA_ID = '16505551234';

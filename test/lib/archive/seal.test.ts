@@ -11,21 +11,11 @@ import {
 	type S3Client,
 } from '@aws-sdk/client-s3';
 
-import {
-	createS3Client,
-	daySealScope,
-	loadSealedHashes,
-	objectKeyForRecord,
-	sealLeafLine,
-	sealMerkleRoot,
-	sealPrefix,
-	verifySeal,
-	writeObject,
-	type SealManifest,
-} from '../../../lib/archive';
+import { daySealScope, loadSealedHashes, objectKeyForRecord, sealLeafLine, sealMerkleRoot, sealPrefix, verifySeal, writeObject, type SealManifest } from '../../../lib/archive';
+import { createS3Client } from '../../../lib/s3';
 import { readPrivateKey, readPublicKeys, type PrivateKey, type PublicKey } from '../../../lib/pgp';
 import { createReportSigner } from '../../../lib/retention';
-import { writeDeletionReport, type ReportDocument } from '../../../lib/retention/report';
+import { recordedDeletions, writeDeletionReport, type ReportDocument } from '../../../lib/retention/report';
 import { gpgImport, gpgVerify, makeGpgHome, type GpgHome } from '../../helpers/gpg';
 import { getObjectBytes, makeBucket, s3Settings } from '../../helpers/s3';
 
@@ -145,7 +135,7 @@ describe('sealPrefix and verifySeal (local RGW, lib/pgp, gpg)', () => {
 		});
 
 		it('an untouched store verifies: every version ok', async () => {
-			const result = await verifySeal({ client, bucket, manifestKey: first.manifestKey, verificationKeys: publicKeys });
+			const result = await verifySeal({ client, bucket, manifestKey: first.manifestKey, verificationKeys: publicKeys, recordedDeletions: recordedDeletions({ client, bucket, verificationKeys: publicKeys }) });
 			expect(result.valid).toBe(true);
 			expect(result.signature).toMatchObject({ valid: true, signerFingerprint: signer.fingerprint });
 			expect(result.merkleRoot.matches).toBe(true);
@@ -155,7 +145,7 @@ describe('sealPrefix and verifySeal (local RGW, lib/pgp, gpg)', () => {
 		});
 
 		it('a key the seal was not made with → signature invalid', async () => {
-			const result = await verifySeal({ client, bucket, manifestKey: first.manifestKey, verificationKeys: otherKeys });
+			const result = await verifySeal({ client, bucket, manifestKey: first.manifestKey, verificationKeys: otherKeys, recordedDeletions: recordedDeletions({ client, bucket, verificationKeys: otherKeys }) });
 			expect(result.valid).toBe(false);
 			expect(result.signature.valid).toBe(false);
 			expect(result.counts.ok).toBe(5);
@@ -205,7 +195,7 @@ describe('sealPrefix and verifySeal (local RGW, lib/pgp, gpg)', () => {
 			const added = await writeObject({ client, bucket, key: recordKey(prefix, 6), body: randomBytes(7) });
 			const marker = await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: keys[4] }));
 
-			const result = await verifySeal({ client, bucket, manifestKey: first.manifestKey, verificationKeys: publicKeys });
+			const result = await verifySeal({ client, bucket, manifestKey: first.manifestKey, verificationKeys: publicKeys, recordedDeletions: recordedDeletions({ client, bucket, verificationKeys: publicKeys }) });
 			expect(result.valid).toBe(false);
 			expect(result.signature.valid).toBe(true);
 			expect(result.counts).toEqual({ sealed: 5, ok: 2, missing: 2, altered: 0, deletedByRetention: 1, unsealed: 3 });
@@ -246,7 +236,7 @@ describe('sealPrefix and verifySeal (local RGW, lib/pgp, gpg)', () => {
 			expect(second.manifest.entries.some((e) => e.key.includes('/2026/01/02/'))).toBe(true);
 			expect(second.manifest.entries.some((e) => e.key.includes('/_'))).toBe(false);
 			expect(second.counts.delete_markers).toBe(1);
-			const result = await verifySeal({ client, bucket, manifestKey: second.manifestKey, verificationKeys: publicKeys });
+			const result = await verifySeal({ client, bucket, manifestKey: second.manifestKey, verificationKeys: publicKeys, recordedDeletions: recordedDeletions({ client, bucket, verificationKeys: publicKeys }) });
 			expect(result.chain.status).toBe('ok');
 			// the sealed hashes, as the retention sweeper's sha256Lookup
 			const lookup = await loadSealedHashes({ client, bucket, prefix });
@@ -279,7 +269,7 @@ describe('sealPrefix and verifySeal (local RGW, lib/pgp, gpg)', () => {
 		it('overwrites in place are altered; metadata-only mode sees the metadata change', async () => {
 			expect(seal.objectLock).toBeNull();
 			expect(seal.manifest.entries.map((e) => e.version_id)).toEqual(['null', 'null', 'null']);
-			expect((await verifySeal({ client, bucket, manifestKey: seal.manifestKey, verificationKeys: publicKeys })).valid).toBe(true);
+			expect((await verifySeal({ client, bucket, manifestKey: seal.manifestKey, verificationKeys: publicKeys, recordedDeletions: recordedDeletions({ client, bucket, verificationKeys: publicKeys }) })).valid).toBe(true);
 
 			// same size, other bytes, no metadata (another tool): only the content hash can tell
 			await client.send(new PutObjectCommand({ Bucket: bucket, Key: keys[0], Body: Buffer.from('ciphertext X') }));
@@ -288,7 +278,7 @@ describe('sealPrefix and verifySeal (local RGW, lib/pgp, gpg)', () => {
 			await writeObject({ client, bucket, key: keys[1], body: Buffer.from('other ciphertext 1') });
 			await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: keys[2] }));
 
-			const result = await verifySeal({ client, bucket, manifestKey: seal.manifestKey, verificationKeys: publicKeys });
+			const result = await verifySeal({ client, bucket, manifestKey: seal.manifestKey, verificationKeys: publicKeys, recordedDeletions: recordedDeletions({ client, bucket, verificationKeys: publicKeys }) });
 			expect(result.valid).toBe(false);
 			expect(result.counts).toEqual({ sealed: 3, ok: 0, missing: 1, altered: 2, deletedByRetention: 0, unsealed: 0 });
 			expect(result.missing.map((m) => m.key)).toEqual([keys[2]]);
@@ -296,23 +286,23 @@ describe('sealPrefix and verifySeal (local RGW, lib/pgp, gpg)', () => {
 			expect(altered[keys[0]]).toEqual(['content']);
 			expect(altered[keys[1]]).toEqual(['content', 'sha256-metadata', 'size']);
 
-			const shallow = await verifySeal({ client, bucket, manifestKey: seal.manifestKey, verificationKeys: publicKeys, hashContent: false });
+			const shallow = await verifySeal({ client, bucket, manifestKey: seal.manifestKey, verificationKeys: publicKeys, recordedDeletions: recordedDeletions({ client, bucket, verificationKeys: publicKeys }), hashContent: false });
 			expect(shallow.altered.map((a) => [a.key, a.reasons.sort()])).toEqual([[keys[1], ['sha256-metadata', 'size']]]);
 		});
 
 		it('an edited manifest fails the signature and the Merkle root, and breaks the next link of the chain', async () => {
 			const next = await sealPrefix({ client, bucket, prefix, scope: 'default', signer: signingKey });
 			expect(next.prevManifestKey).toBe(seal.manifestKey);
-			expect((await verifySeal({ client, bucket, manifestKey: next.manifestKey, verificationKeys: publicKeys })).chain.status).toBe('ok');
+			expect((await verifySeal({ client, bucket, manifestKey: next.manifestKey, verificationKeys: publicKeys, recordedDeletions: recordedDeletions({ client, bucket, verificationKeys: publicKeys }) })).chain.status).toBe('ok');
 			const bytes = await getObjectBytes(client, bucket, seal.manifestKey);
 			const manifest = JSON.parse(bytes.toString()) as SealManifest;
 			manifest.entries[0].size += 1;
 			await client.send(new PutObjectCommand({ Bucket: bucket, Key: seal.manifestKey, Body: Buffer.from(JSON.stringify(manifest)) }));
-			const result = await verifySeal({ client, bucket, manifestKey: seal.manifestKey, verificationKeys: publicKeys });
+			const result = await verifySeal({ client, bucket, manifestKey: seal.manifestKey, verificationKeys: publicKeys, recordedDeletions: recordedDeletions({ client, bucket, verificationKeys: publicKeys }) });
 			expect(result.signature.valid).toBe(false);
 			expect(result.merkleRoot.matches).toBe(false);
 			expect(result.problems).toEqual(expect.arrayContaining([expect.stringContaining('Merkle root'), expect.stringContaining('counts')]));
-			const after = await verifySeal({ client, bucket, manifestKey: next.manifestKey, verificationKeys: publicKeys });
+			const after = await verifySeal({ client, bucket, manifestKey: next.manifestKey, verificationKeys: publicKeys, recordedDeletions: recordedDeletions({ client, bucket, verificationKeys: publicKeys }) });
 			expect(after.chain.status).toBe('mismatch');
 			expect(after.signature.valid).toBe(true);
 			expect(after.valid).toBe(false);

@@ -1,6 +1,7 @@
 import { ListObjectVersionsCommand, PutObjectLockConfigurationCommand, type S3Client } from '@aws-sdk/client-s3';
 
-import { ArchiveError, checkBucket, createS3Client } from '../../../lib/archive';
+import { ArchiveError, checkBucket } from '../../../lib/archive';
+import { createS3Client } from '../../../lib/s3';
 import { makeBucket, s3Settings } from '../../helpers/s3';
 
 describe('checkBucket against the local store', () => {

@@ -3,7 +3,8 @@ import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { AbortMultipartUploadCommand, CreateMultipartUploadCommand, ListMultipartUploadsCommand, UploadPartCommand, type S3Client } from '@aws-sdk/client-s3';
 
-import { ArchiveError, createS3Client, writeObjectStream } from '../../../lib/archive';
+import { ArchiveError, writeObjectStream } from '../../../lib/archive';
+import { createS3Client } from '../../../lib/s3';
 import { listAllKeys, makeBucket, s3Settings } from '../../helpers/s3';
 import { patternStream } from '../../nodes/S3Archive/fake-context';
 

@@ -9,7 +9,8 @@ import {
 	type S3Client,
 } from '@aws-sdk/client-s3';
 
-import { ArchiveError, createS3Client, writeObject } from '../../../lib/archive';
+import { ArchiveError, writeObject } from '../../../lib/archive';
+import { createS3Client } from '../../../lib/s3';
 import { getObjectBytes, listAllKeys, makeBucket, s3Settings } from '../../helpers/s3';
 
 const md5 = (body: Uint8Array) => createHash('md5').update(body).digest('base64');

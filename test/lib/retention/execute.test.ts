@@ -5,7 +5,7 @@
  */
 import { GetObjectLegalHoldCommand, GetObjectRetentionCommand, type S3Client } from '@aws-sdk/client-s3';
 
-import { createS3Client } from '../../../lib/archive';
+import { createS3Client } from '../../../lib/s3';
 import {
 	executeSweep,
 	placeHold,

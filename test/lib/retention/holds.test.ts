@@ -1,7 +1,8 @@
 /** Legal-hold matters: registry events, S3 legal-hold flags, scope matching, and their effect on sweeps. */
 import { GetObjectLegalHoldCommand, type S3Client } from '@aws-sdk/client-s3';
 
-import { createS3Client, phoneNumberPseudonym, recordObjectKey } from '../../../lib/archive';
+import { phoneNumberPseudonym, recordObjectKey } from '../../../lib/archive';
+import { createS3Client } from '../../../lib/s3';
 import {
 	executeSweep,
 	loadHolds,

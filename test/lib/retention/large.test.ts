@@ -4,7 +4,7 @@
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 
-import { createS3Client } from '../../../lib/archive';
+import { createS3Client } from '../../../lib/s3';
 import {
 	executeSweep,
 	findInterruptedRuns,

@@ -1,8 +1,8 @@
 /** Lifecycle mode: compiled rules, show (dry run) and apply against the local store. */
 import { GetBucketLifecycleConfigurationCommand, PutBucketLifecycleConfigurationCommand, type S3Client } from '@aws-sdk/client-s3';
 
-import { createS3Client } from '../../../lib/archive';
-import { applyLifecycle, compileLifecycle, lifecycleDays, showLifecycle, withContentMd5 } from '../../../lib/retention';
+import { createS3Client } from '../../../lib/s3';
+import { applyLifecycle, compileLifecycle, lifecycleDays, showLifecycle } from '../../../lib/retention';
 import { makeBucket, s3Settings } from '../../helpers/s3';
 
 const POLICY = {
@@ -54,7 +54,7 @@ it('compiles two rules per class prefix, and one aborting incomplete multipart u
 it('shows, then applies, keeping rules of others and replacing only ours', async () => {
 	const bucket = await makeBucket(client, { objectLock: true });
 	const foreign = { ID: 'someone-else', Status: 'Enabled' as const, Filter: { Prefix: 'tmp/' }, Expiration: { Days: 3 } };
-	await client.send(withContentMd5(new PutBucketLifecycleConfigurationCommand({ Bucket: bucket, LifecycleConfiguration: { Rules: [foreign] } })));
+	await client.send(new PutBucketLifecycleConfigurationCommand({ Bucket: bucket, LifecycleConfiguration: { Rules: [foreign] } }));
 
 	const shown = await showLifecycle({ client, bucket, policy: POLICY });
 	expect(shown.applied).toBe(false);

@@ -2,7 +2,7 @@
 import { GetObjectRetentionCommand, type S3Client } from '@aws-sdk/client-s3';
 import * as openpgp from 'openpgp';
 
-import { createS3Client } from '../../../lib/archive';
+import { createS3Client } from '../../../lib/s3';
 import { verify } from '../../../lib/pgp';
 import {
 	createReportSigner,

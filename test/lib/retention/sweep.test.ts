@@ -5,7 +5,7 @@
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 
-import { createS3Client } from '../../../lib/archive';
+import { createS3Client } from '../../../lib/s3';
 import { executeSweep, placeHold, planSweep, readAuditObject, type PlanDocument, type ReportDocument } from '../../../lib/retention';
 import { makeBucket, s3Settings } from '../../helpers/s3';
 import { expectedSurvivors, listVersionRefs, putVersion, writePopulation, HEX32 } from './population';
@@ -158,7 +158,6 @@ it('reports a version the store refuses as skipped with the reason (locked after
 	await putVersion(client, bucket, key);
 	// The race: a legal hold is placed after planning, just before DeleteObjects is sent.
 	const { PutObjectLegalHoldCommand } = await import('@aws-sdk/client-s3');
-	const { withContentMd5 } = await import('../../../lib/retention');
 	let hooked = false;
 	client.middlewareStack.add(
 		(next, context) => async (args) => {
@@ -166,9 +165,7 @@ it('reports a version the store refuses as skipped with the reason (locked after
 				hooked = true;
 				const listed = await listVersionRefs(client, bucket, `${PREFIX}/default/`);
 				const versionId = listed[0].split('#')[1];
-				await client.send(
-					withContentMd5(new PutObjectLegalHoldCommand({ Bucket: bucket, Key: key, VersionId: versionId, LegalHold: { Status: 'ON' } })),
-				);
+				await client.send(new PutObjectLegalHoldCommand({ Bucket: bucket, Key: key, VersionId: versionId, LegalHold: { Status: 'ON' } }));
 			}
 			return next(args);
 		},

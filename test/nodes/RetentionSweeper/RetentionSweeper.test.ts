@@ -3,7 +3,8 @@ import { GetObjectLegalHoldCommand, type S3Client } from '@aws-sdk/client-s3';
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 import * as openpgp from 'openpgp';
 
-import { createS3Client, phoneNumberPseudonym, recordObjectKey } from '../../../lib/archive';
+import { phoneNumberPseudonym, recordObjectKey } from '../../../lib/archive';
+import { createS3Client } from '../../../lib/s3';
 import { RetentionSweeper } from '../../../nodes/RetentionSweeper/RetentionSweeper.node';
 import { getObjectBytes, makeBucket, s3Settings } from '../../helpers/s3';
 import { HEX32, listVersionRefs, putVersion } from '../../lib/retention/population';

@@ -11,7 +11,8 @@ import path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { ICredentialDataDecryptedObject, IDataObject, INodeExecutionData, IRun } from 'n8n-workflow';
 
-import { createS3Client, writeObject } from '../../../lib/archive';
+import { writeObject } from '../../../lib/archive';
+import { createS3Client } from '../../../lib/s3';
 import { encrypt, readPublicKeys } from '../../../lib/pgp';
 import { S3Archive } from '../../../nodes/S3Archive/S3Archive.node';
 import { gpgDecrypt, makeGpgHome, type GpgHome } from '../../helpers/gpg';

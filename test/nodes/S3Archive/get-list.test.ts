@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { NodeApiError, type INodeExecutionData } from 'n8n-workflow';
 
-import { createS3Client } from '../../../lib/archive';
+import { createS3Client } from '../../../lib/s3';
 import { S3Archive } from '../../../nodes/S3Archive/S3Archive.node';
 import { makeBucket, s3Settings } from '../../helpers/s3';
 import { fakeExecuteFunctions } from './fake-context';

@@ -6,7 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { NodeOperationError, type ICredentialDataDecryptedObject, type IDataObject, type INodeExecutionData } from 'n8n-workflow';
 
-import { createS3Client, objectKeyForRecord, writeObject } from '../../../lib/archive';
+import { objectKeyForRecord, writeObject } from '../../../lib/archive';
+import { createS3Client } from '../../../lib/s3';
 import { S3Archive } from '../../../nodes/S3Archive/S3Archive.node';
 import { gpgVerify, makeGpgHome, type GpgHome } from '../../helpers/gpg';
 import { getObjectBytes, makeBucket, s3Settings } from '../../helpers/s3';

@@ -7,7 +7,8 @@ import {
 } from '@aws-sdk/client-s3';
 import { NodeApiError, NodeOperationError, type INodeExecutionData } from 'n8n-workflow';
 
-import { createS3Client, counterpartyPseudonym, recordId } from '../../../lib/archive';
+import { counterpartyPseudonym, recordId } from '../../../lib/archive';
+import { createS3Client } from '../../../lib/s3';
 import { S3Archive } from '../../../nodes/S3Archive/S3Archive.node';
 import { getObjectBytes, listAllKeys, makeBucket, s3Settings } from '../../helpers/s3';
 import { fakeExecuteFunctions, patternBytes, patternStream, type FakeOptions } from './fake-context';

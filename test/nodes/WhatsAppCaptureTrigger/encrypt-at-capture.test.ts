@@ -11,7 +11,8 @@ import path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { IBinaryData, IDataObject, INodeExecutionData, INodeParameters, IRun } from 'n8n-workflow';
 
-import { createS3Client, objectKeyForRecord } from '../../../lib/archive';
+import { objectKeyForRecord } from '../../../lib/archive';
+import { createS3Client } from '../../../lib/s3';
 import { normalizeDelivery, type CaptureRecord } from '../../../lib/capture';
 import { GraphStandIn } from '../../helpers/graph-stand-in';
 import { gpgDecrypt, makeGpgHome } from '../../helpers/gpg';

@@ -1,5 +1,4 @@
-import { ArchiveError, toArchiveError } from '../../../lib/archive';
-import { plainStoreError } from '../../../lib/archive/errors';
+import { ArchiveError, plainStoreError, toArchiveError } from '../../../lib/s3';
 
 const sdkError = (name: string, status: number, message: string) =>
 	Object.assign(new Error(message), { name, $fault: 'client', $metadata: { httpStatusCode: status, requestId: 'req-1' } });

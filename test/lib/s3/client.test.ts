@@ -1,8 +1,8 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 
-import { ArchiveError, createS3Client, writeObject } from '../../../lib/archive';
-import { DEFAULT_TIMEOUTS } from '../../../lib/archive/client';
+import { writeObject } from '../../../lib/archive';
+import { ArchiveError, createS3Client, DEFAULT_TIMEOUTS } from '../../../lib/s3';
 
 const settings = { endpoint: 'http://127.0.0.1:1', region: 'us-east-1', accessKeyId: 'AKIDTEST', secretAccessKey: 'secret-test' };
 

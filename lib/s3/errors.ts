@@ -1,4 +1,46 @@
-import { ArchiveError } from './types';
+/**
+ * Errors of the S3 transport. A failed store call becomes an {@link ArchiveError} that keeps the
+ * store's code, HTTP status, message and request id, names the operation, bucket and key, and adds a
+ * fix hint when one is known; it never holds a request or response body, nor the live SDK error.
+ */
+
+/**
+ * The one error class of the archive and of its store: every failed store call (the store's code,
+ * e.g. `AccessDenied`, `NoSuchBucket`) and every rule of `lib/archive` (engine codes such as
+ * `InvalidInput`). Never contains an object body, credentials or plaintext.
+ */
+export class ArchiveError extends Error {
+	/** The store's error code (e.g. `AccessDenied`, `NoSuchBucket`) or an engine code (`InvalidInput`). */
+	readonly code: string;
+	/** HTTP status of the failing response, when there was one. */
+	readonly httpStatusCode?: number;
+	/** The store's own message, unchanged. */
+	readonly storeMessage?: string;
+	/** The request id the store returned, for support tickets. */
+	readonly requestId?: string;
+	/** A hint naming how to fix the problem, when one is known. */
+	readonly hint?: string;
+
+	constructor(
+		message: string,
+		details: {
+			code: string;
+			httpStatusCode?: number;
+			storeMessage?: string;
+			requestId?: string;
+			hint?: string;
+			cause?: unknown;
+		},
+	) {
+		super(message, details.cause !== undefined ? { cause: details.cause } : undefined);
+		this.name = 'ArchiveError';
+		this.code = details.code;
+		this.httpStatusCode = details.httpStatusCode;
+		this.storeMessage = details.storeMessage;
+		this.requestId = details.requestId;
+		this.hint = details.hint;
+	}
+}
 
 /** What the engine was doing when a store call failed (used to phrase the error). */
 export interface StoreCallContext {
@@ -44,9 +86,13 @@ export interface PlainStoreError {
  * `StringToSign`, `CanonicalRequest` on SignatureDoesNotMatch) is kept.
  */
 export function plainStoreError(error: unknown): PlainStoreError {
-	const e = (error !== null && typeof error === 'object' ? error : {}) as SdkErrorShape & { code?: unknown };
-	const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
-	const number = (value: unknown): number | undefined => (typeof value === 'number' ? value : undefined);
+	const e = (error !== null && typeof error === 'object' ? error : {}) as SdkErrorShape & {
+		code?: unknown;
+	};
+	const text = (value: unknown): string | undefined =>
+		typeof value === 'string' ? value : undefined;
+	const number = (value: unknown): number | undefined =>
+		typeof value === 'number' ? value : undefined;
 	const metadata = e.$metadata !== null && typeof e.$metadata === 'object' ? e.$metadata : {};
 	const plain: PlainStoreError = {
 		name: text(e.name) ?? 'Error',
@@ -56,7 +102,8 @@ export function plainStoreError(error: unknown): PlainStoreError {
 	if (text(e.Code)) plain.Code = e.Code;
 	if (text(e.code)) plain.code = e.code as string;
 	if (text(e.$fault)) plain.$fault = e.$fault;
-	if (number(metadata.httpStatusCode) !== undefined) plain.$metadata.httpStatusCode = metadata.httpStatusCode;
+	if (number(metadata.httpStatusCode) !== undefined)
+		plain.$metadata.httpStatusCode = metadata.httpStatusCode;
 	if (text(metadata.requestId)) plain.$metadata.requestId = metadata.requestId;
 	if (number(metadata.attempts) !== undefined) plain.$metadata.attempts = metadata.attempts;
 	return plain;
@@ -64,17 +111,27 @@ export function plainStoreError(error: unknown): PlainStoreError {
 
 /** The store's error code (`AccessDenied`…), or the SDK / network error name. */
 export function storeErrorCode(error: unknown): string {
+	if (error instanceof ArchiveError) return error.code;
 	const e = (error ?? {}) as SdkErrorShape & { code?: string };
 	return e.Code ?? (e.name && e.name !== 'Error' ? e.name : undefined) ?? e.code ?? 'UnknownError';
 }
 
 /** The HTTP status of a failed store call, when known. */
 export function storeHttpStatus(error: unknown): number | undefined {
+	if (error instanceof ArchiveError) return error.httpStatusCode;
 	return ((error ?? {}) as SdkErrorShape).$metadata?.httpStatusCode;
 }
 
-function hintFor(code: string, status: number | undefined, context: StoreCallContext): string | undefined {
-	if (context.objectLockSent && (code === 'InvalidRequest' || code === 'InvalidBucketState') && status === 400) {
+function hintFor(
+	code: string,
+	status: number | undefined,
+	context: StoreCallContext,
+): string | undefined {
+	if (
+		context.objectLockSent &&
+		(code === 'InvalidRequest' || code === 'InvalidBucketState') &&
+		status === 400
+	) {
 		return `Bucket "${context.bucket}" does not accept Object Lock parameters: Object Lock is not enabled on it. Fix: archive into a bucket created with Object Lock enabled (ObjectLockEnabledForBucket), or set the Object Lock Mode option to "None".`;
 	}
 	if (!context.key && code === 'NotFound') {
@@ -112,8 +169,13 @@ export function toArchiveError(error: unknown, context: StoreCallContext): Archi
 	const e = (error ?? {}) as SdkErrorShape;
 	const code = storeErrorCode(error);
 	const status = storeHttpStatus(error);
-	const storeMessage = typeof e.message === 'string' && e.message && e.message !== 'UnknownError' ? e.message : undefined;
-	const target = context.bucket ? ` s3://${context.bucket}${context.key ? `/${context.key}` : ''}` : '';
+	const storeMessage =
+		typeof e.message === 'string' && e.message && e.message !== 'UnknownError'
+			? e.message
+			: undefined;
+	const target = context.bucket
+		? ` s3://${context.bucket}${context.key ? `/${context.key}` : ''}`
+		: '';
 	const hint = hintFor(code, status, context);
 	const message =
 		`${context.operation}${target} failed: ${code}${status ? ` (HTTP ${status})` : ''}` +
@@ -127,4 +189,19 @@ export function toArchiveError(error: unknown, context: StoreCallContext): Archi
 		hint,
 		cause: plainStoreError(error),
 	});
+}
+
+/** A conditional request the store refused: 412 PreconditionFailed (`If-None-Match: *` on an existing key). */
+export function isPreconditionFailed(error: unknown): boolean {
+	return storeHttpStatus(error) === 412 || storeErrorCode(error) === 'PreconditionFailed';
+}
+
+/** The key or version does not exist (404, `NoSuchKey`, `NoSuchVersion`, `NotFound`). */
+export function isNotFound(error: unknown): boolean {
+	const code = storeErrorCode(error);
+	return (
+		(storeHttpStatus(error) === 404 && code !== 'NoSuchBucket') ||
+		code === 'NoSuchKey' ||
+		code === 'NoSuchVersion'
+	);
 }

@@ -2,7 +2,32 @@ import { createHash } from 'node:crypto';
 import { Agent as HttpsAgent } from 'node:https';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 
-import { ArchiveError, type S3Settings } from './types';
+import { ArchiveError } from './errors';
+
+/** How the AWS SDK computes and validates flexible checksums (CRC32 etc.). */
+export type ChecksumMode = 'WHEN_REQUIRED' | 'WHEN_SUPPORTED';
+
+/**
+ * Connection settings for an S3-compatible store.
+ *
+ * - `endpoint`: full URL, e.g. `https://s3.us-east-1.amazonaws.com` or `http://127.0.0.1:7480`.
+ * - `region`: signing region (`us-east-1` for Ceph RGW's default zonegroup).
+ * - `forcePathStyle`: `https://host/bucket/key` instead of `https://bucket.host/key` (default `true`;
+ *   see docs/stores.md).
+ * - `checksumMode`: applied to both `requestChecksumCalculation` and `responseChecksumValidation`
+ *   (default `WHEN_REQUIRED`; see docs/stores.md for the stores that reject the SDK's CRC32 headers).
+ * - `ignoreTlsErrors`: accept self-signed certificates (default `false`; only for private stores).
+ */
+export interface S3Settings {
+	endpoint: string;
+	region: string;
+	accessKeyId: string;
+	secretAccessKey: string;
+	sessionToken?: string;
+	forcePathStyle?: boolean;
+	checksumMode?: ChecksumMode;
+	ignoreTlsErrors?: boolean;
+}
 
 /**
  * Time limits of the HTTP requests a client makes (all optional, in milliseconds; `0` disables the
@@ -53,9 +78,71 @@ export function clientStoreIdentity(client: S3Client): string | undefined {
 function timeout(value: number | undefined, fallback: number, name: string): number {
 	if (value === undefined || value === null) return fallback;
 	if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-		throw new ArchiveError(`${name} must be a number of milliseconds ≥ 0`, { code: 'InvalidInput' });
+		throw new ArchiveError(`${name} must be a number of milliseconds ≥ 0`, {
+			code: 'InvalidInput',
+		});
 	}
 	return Math.floor(value);
+}
+
+/**
+ * The requests that carry `Content-MD5` (RFC 1864) over their in-memory body, with whether the
+ * SDK's flexible-checksum headers are removed from them.
+ *
+ * - PutObject and UploadPart: S3 demands an integrity header on writes with Object Lock parameters
+ *   and on every part uploaded into an Object Lock bucket (S3 API reference, PutObject / UploadPart,
+ *   "Content-MD5"); under `WHEN_REQUIRED` the SDK sends none, so the MD5 is added. Any checksum the
+ *   SDK adds under `WHEN_SUPPORTED` stays (a multipart upload may have announced one).
+ * - DeleteObjects, PutObjectLegalHold, PutObjectRetention, PutBucketLifecycleConfiguration: the API
+ *   requires an integrity header, and the SDK sends CRC32 on them even under `WHEN_REQUIRED`
+ *   (aws-sdk-js-v3 #6819), which some stores reject (docs/stores.md): the CRC32 headers are replaced
+ *   by Content-MD5.
+ */
+export const CONTENT_MD5_COMMANDS: Readonly<Record<string, { replaceChecksums: boolean }>> = {
+	PutObjectCommand: { replaceChecksums: false },
+	UploadPartCommand: { replaceChecksums: false },
+	DeleteObjectsCommand: { replaceChecksums: true },
+	PutObjectLegalHoldCommand: { replaceChecksums: true },
+	PutObjectRetentionCommand: { replaceChecksums: true },
+	PutBucketLifecycleConfigurationCommand: { replaceChecksums: true },
+};
+
+/**
+ * The client's one Content-MD5 policy ({@link CONTENT_MD5_COMMANDS}), a build-step middleware of low
+ * priority: it runs after the SDK's checksum middleware and before signing. Streamed bodies are left
+ * alone (their length is unknown here).
+ */
+function addContentMd5Policy(client: S3Client): void {
+	client.middlewareStack.add(
+		(next, context) => async (args) => {
+			const policy = CONTENT_MD5_COMMANDS[context.commandName ?? ''];
+			const request = args.request as { headers?: Record<string, string>; body?: unknown };
+			const body =
+				typeof request.body === 'string' ? Buffer.from(request.body, 'utf8') : request.body;
+			if (policy && request.headers && body instanceof Uint8Array) {
+				const names = Object.keys(request.headers).map(
+					(name) => [name, name.toLowerCase()] as const,
+				);
+				const hasMd5 = names.some(([, lower]) => lower === 'content-md5');
+				if (policy.replaceChecksums) {
+					for (const [name, lower] of names) {
+						if (
+							lower.startsWith('x-amz-checksum-') ||
+							lower === 'x-amz-sdk-checksum-algorithm' ||
+							lower === 'content-md5'
+						) {
+							delete request.headers[name];
+						}
+					}
+				}
+				if (policy.replaceChecksums || !hasMd5) {
+					request.headers['content-md5'] = createHash('md5').update(body).digest('base64');
+				}
+			}
+			return await next(args);
+		},
+		{ step: 'build', priority: 'low', name: 'chatArchiveContentMd5', override: true },
+	);
 }
 
 /**
@@ -69,9 +156,7 @@ function timeout(value: number | undefined, fallback: number, name: string): num
  *   request until the response headers 120 s, HEAD requests 5 s), through the SDK's Node handler
  *   (`@smithy/node-http-handler` `connectionTimeout`, `requestTimeout`, `throwOnRequestTimeout: true`
  *   so a breach is an error, not a logged warning); a timed-out attempt is retried by the SDK.
- * - Every `UploadPart` carries `Content-MD5` (added by a build-step middleware), so multipart uploads
- *   into Object Lock buckets satisfy stores that demand an integrity header on every part
- *   (S3 API reference, UploadPart / "Content-MD5"; Object Lock "Checksum required").
+ * - Content-MD5 policy ({@link CONTENT_MD5_COMMANDS}): see {@link addContentMd5Policy}.
  *
  * @throws ArchiveError `InvalidInput` when the endpoint is not an http(s) URL, keys are missing or a
  * timeout is not a number ≥ 0.
@@ -94,9 +179,21 @@ export function createS3Client(settings: S3Settings & S3Timeouts): S3Client {
 			code: 'InvalidInput',
 		});
 	}
-	const connectionTimeout = timeout(settings.connectionTimeoutMs, DEFAULT_TIMEOUTS.connectionTimeoutMs, 'connectionTimeoutMs');
-	const requestTimeout = timeout(settings.requestTimeoutMs, DEFAULT_TIMEOUTS.requestTimeoutMs, 'requestTimeoutMs');
-	const headTimeout = timeout(settings.headTimeoutMs, DEFAULT_TIMEOUTS.headTimeoutMs, 'headTimeoutMs');
+	const connectionTimeout = timeout(
+		settings.connectionTimeoutMs,
+		DEFAULT_TIMEOUTS.connectionTimeoutMs,
+		'connectionTimeoutMs',
+	);
+	const requestTimeout = timeout(
+		settings.requestTimeoutMs,
+		DEFAULT_TIMEOUTS.requestTimeoutMs,
+		'requestTimeoutMs',
+	);
+	const headTimeout = timeout(
+		settings.headTimeoutMs,
+		DEFAULT_TIMEOUTS.headTimeoutMs,
+		'headTimeoutMs',
+	);
 	const checksumMode = settings.checksumMode ?? 'WHEN_REQUIRED';
 	const config: S3ClientConfig = {
 		endpoint: settings.endpoint,
@@ -114,13 +211,18 @@ export function createS3Client(settings: S3Settings & S3Timeouts): S3Client {
 		connectionTimeout,
 		requestTimeout,
 		throwOnRequestTimeout: true,
-		...(settings.ignoreTlsErrors ? { httpsAgent: new HttpsAgent({ rejectUnauthorized: false }) } : {}),
+		...(settings.ignoreTlsErrors
+			? { httpsAgent: new HttpsAgent({ rejectUnauthorized: false }) }
+			: {}),
 	};
 	const client = new S3Client(config);
 	storeIdentities.set(client, `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`);
 	// HEAD requests get their own, shorter limit: the handler takes a per-request `requestTimeout`.
 	const handler = client.config.requestHandler as unknown as {
-		handle: (request: { method?: string }, options?: { requestTimeout?: number }) => Promise<unknown>;
+		handle: (
+			request: { method?: string },
+			options?: { requestTimeout?: number },
+		) => Promise<unknown>;
 	};
 	const handle = handler.handle.bind(handler);
 	handler.handle = async (request, options = {}) =>
@@ -130,20 +232,6 @@ export function createS3Client(settings: S3Settings & S3Timeouts): S3Client {
 				? { ...options, requestTimeout: headTimeout }
 				: options,
 		);
-	client.middlewareStack.add(
-		(next, context) => async (args) => {
-			const request = args.request as { headers?: Record<string, string>; body?: unknown };
-			if (
-				context.commandName === 'UploadPartCommand' &&
-				request.headers &&
-				!Object.keys(request.headers).some((h) => h.toLowerCase() === 'content-md5') &&
-				request.body instanceof Uint8Array
-			) {
-				request.headers['content-md5'] = createHash('md5').update(request.body).digest('base64');
-			}
-			return await next(args);
-		},
-		{ step: 'build', name: 'chatArchiveUploadPartContentMd5', override: true },
-	);
+	addContentMd5Policy(client);
 	return client;
 }

@@ -1,0 +1,134 @@
+import {
+	assertIndexKey,
+	indexKeyCheck,
+	keyTooLong,
+	MEDIA_SUFFIX,
+	objectKeyForRecord,
+	recordDate,
+	RECORD_SUFFIX,
+	type ObjectKeyParts,
+} from './layout';
+import { ArchiveError, type ArchiveRecordFields } from './types';
+
+/**
+ * Where an item of the capture pipeline is filed (docs/FORMAT.md, "Object keys"): a plaintext
+ * capture record, or an item encrypted at capture whose routing fields already carry the HMACs.
+ */
+
+/**
+ * The clear routing fields of an item encrypted at capture (lib/capture) that the key layout reads:
+ * the record id and counterparty pseudonym were computed there under the same index key, which
+ * `index_key_check` identifies.
+ */
+export interface EncryptedItemFields {
+	encrypted: true;
+	record_id: string;
+	counterparty_pseudonym?: string | null;
+	index_key_check?: string;
+	phone_number_id?: string | null;
+	timestamp?: string | null;
+	received_at?: string | null;
+}
+
+/** Whether an item's JSON is the routing fields of a record encrypted at capture (no plaintext fields). */
+export function isEncryptedItem(item: object): item is EncryptedItemFields {
+	const fields = item as Partial<EncryptedItemFields> & { idempotency_key?: unknown };
+	return (
+		fields.encrypted === true &&
+		typeof fields.record_id === 'string' &&
+		fields.idempotency_key === undefined
+	);
+}
+
+/**
+ * The key parts of an item: from a plaintext capture record (pseudonym and record id computed under
+ * `indexKey`), or from an item encrypted at capture (`record_id` and `counterparty_pseudonym` taken as
+ * they are, after checking that `index_key_check` is this index key's).
+ *
+ * A `phone_number_id` that is not a plain digit string or is missing files the record under `_unknown`
+ * (`phoneNumberIdSegment`) instead of failing: a failed item is answered 500 and the sender's retries
+ * would fail the same way, losing the delivery. The exact value stays in the ciphertext.
+ *
+ * @throws ArchiveError `InvalidInput` for a short index key or an item without `idempotency_key`;
+ *   also for an item encrypted under another index key.
+ */
+export function itemKeyParts(
+	item: object,
+	options: { indexKey: string; prefix: string; retentionClass: string },
+): ObjectKeyParts {
+	const indexKey = assertIndexKey(options.indexKey);
+	const { prefix, retentionClass } = options;
+	if (isEncryptedItem(item)) {
+		if (item.index_key_check !== indexKeyCheck(indexKey)) {
+			throw new ArchiveError(
+				"The item was encrypted at capture under another Index Key than this credential's",
+				{
+					code: 'InvalidInput',
+					hint: 'Set the same Index Key in the WhatsApp Capture credential and in the S3 Archive Store credential',
+				},
+			);
+		}
+		return {
+			prefix,
+			retentionClass,
+			phoneNumberId: item.phone_number_id ?? null,
+			date: recordDate({
+				timestamp: item.timestamp ?? null,
+				received_at: item.received_at ?? null,
+			}),
+			pseudonym: item.counterparty_pseudonym ?? null,
+			recordId: item.record_id,
+		};
+	}
+	const record = item as Partial<ArchiveRecordFields>;
+	if (typeof record.idempotency_key !== 'string' || !record.idempotency_key) {
+		throw new ArchiveError('The item has no idempotency_key to derive the object key from', {
+			code: 'InvalidInput',
+			hint: 'Feed records from the WhatsApp Capture Trigger (through the OpenPGP node, keeping the JSON, or with Encrypt at Capture on), or set Options → Object Key',
+		});
+	}
+	const { pseudonym, recordId, date } = objectKeyForRecord({
+		indexKey,
+		prefix,
+		retentionClass,
+		record: record as ArchiveRecordFields,
+	});
+	return {
+		prefix,
+		retentionClass,
+		phoneNumberId: record.phone_number_id ?? null,
+		date,
+		pseudonym,
+		recordId,
+	};
+}
+
+/**
+ * Checks an object key given instead of the computed one: relative, no empty, `.` or `..` segments,
+ * at most 1024 UTF-8 bytes. Such a key is visible to the storage provider: it must carry no phone
+ * number, name or wamid (the caller's responsibility).
+ *
+ * @throws ArchiveError `InvalidInput` naming the rule.
+ */
+export function checkObjectKey(key: string, field = 'Object Key'): string {
+	const problems = [
+		[key.startsWith('/'), 'must not start with "/"'],
+		[
+			key.split('/').some((s) => s === '' || s === '.' || s === '..'),
+			'must not contain empty, "." or ".." segments',
+		],
+		[keyTooLong(key), 'must be at most 1024 bytes'],
+	] as const;
+	for (const [bad, rule] of problems) {
+		if (bad) throw new ArchiveError(`${field} ${rule}`, { code: 'InvalidInput' });
+	}
+	return key;
+}
+
+/** The key of a record's media beside its record key: `<record id>.media.pgp`. */
+export function mediaKeyBeside(recordKey: string): string {
+	const base = recordKey.endsWith(RECORD_SUFFIX)
+		? recordKey.slice(0, -RECORD_SUFFIX.length)
+		: recordKey;
+	return checkObjectKey(`${base}${MEDIA_SUFFIX}`);
+}

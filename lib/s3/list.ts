@@ -1,0 +1,217 @@
+import {
+	ListMultipartUploadsCommand,
+	ListObjectVersionsCommand,
+	paginateListObjectsV2,
+	type ListObjectsV2CommandInput,
+	type MultipartUpload,
+	type S3Client,
+	type _Object,
+} from '@aws-sdk/client-s3';
+
+import { ArchiveError, toArchiveError } from './errors';
+import { unquoteEtag } from './objects';
+
+/** ListObjectVersions and ListObjectsV2 return at most 1000 entries a page (S3 API reference). */
+export const MAX_PAGE_SIZE = 1000;
+
+/** What the listers below pass to `onPage`: one call per request sent. */
+export interface PageOptions {
+	/** Entries per request, 1–1000 (default 1000). */
+	pageSize?: number;
+	/** Called once per request (for request counts). */
+	onPage?: () => void;
+}
+
+/**
+ * Every object under `input.Prefix`, page by page, with the SDK's paginator (ListObjectsV2 with
+ * ContinuationToken; `StartAfter` applies to the first request).
+ *
+ * @throws ArchiveError with the store's code.
+ */
+export async function* listObjects(
+	client: S3Client,
+	input: ListObjectsV2CommandInput,
+	options: PageOptions = {},
+): AsyncGenerator<_Object[]> {
+	const pages = paginateListObjectsV2(
+		{ client, pageSize: options.pageSize ?? input.MaxKeys ?? MAX_PAGE_SIZE },
+		input,
+	);
+	try {
+		for await (const page of pages) {
+			options.onPage?.();
+			yield page.Contents ?? [];
+		}
+	} catch (error) {
+		throw toArchiveError(error, { operation: 'ListObjectsV2', bucket: input.Bucket });
+	}
+}
+
+/** The keys of every object under `prefix` (ListObjectsV2, all pages). */
+export async function listKeys(
+	client: S3Client,
+	bucket: string,
+	prefix: string,
+	options: PageOptions = {},
+): Promise<string[]> {
+	const keys: string[] = [];
+	for await (const page of listObjects(client, { Bucket: bucket, Prefix: prefix }, options)) {
+		for (const object of page) if (object.Key) keys.push(object.Key);
+	}
+	return keys;
+}
+
+/** One version or delete marker, as {@link listVersions} lists it. */
+export interface ListedVersion {
+	key: string;
+	/** The store's version id; `null` (the string) for objects written while versioning was off. */
+	versionId: string;
+	isDeleteMarker: boolean;
+	isLatest: boolean;
+	/** Bytes (0 for delete markers). */
+	size: number;
+	lastModified: Date | null;
+	/** ETag without quotes; null for delete markers. */
+	etag: string | null;
+}
+
+/**
+ * Pages of a listing that S3 continues with markers instead of a token (ListObjectVersions,
+ * ListMultipartUploads: the SDK has no paginator for them). `send` makes one request from the
+ * markers of the previous page (none for the first); `next` returns the markers of the following page,
+ * or null when the listing is complete.
+ *
+ * @throws ArchiveError `IncompleteListing` when the store says a listing is truncated but gives no
+ * marker to continue from (it would otherwise loop or stop early without saying so).
+ */
+async function* markerPages<Markers, Page>(
+	operation: string,
+	bucket: string,
+	send: (markers: Markers | undefined) => Promise<Page>,
+	next: (page: Page) => { truncated: boolean; markers: Markers | null },
+	onPage?: () => void,
+): AsyncGenerator<Page> {
+	let markers: Markers | undefined;
+	for (;;) {
+		let page: Page;
+		try {
+			page = await send(markers);
+		} catch (error) {
+			throw toArchiveError(error, { operation, bucket });
+		}
+		onPage?.();
+		yield page;
+		const following = next(page);
+		if (!following.truncated) return;
+		if (!following.markers) {
+			throw new ArchiveError(
+				`${operation} on bucket "${bucket}" said the listing is truncated but gave no marker to continue from`,
+				{
+					code: 'IncompleteListing',
+				},
+			);
+		}
+		markers = following.markers;
+	}
+}
+
+/**
+ * Every version and delete marker under `prefix`, page by page (ListObjectVersions with
+ * `KeyMarker` / `VersionIdMarker`), each page in the store's order: by key, and per key newest first.
+ *
+ * @throws ArchiveError with the store's code, or `IncompleteListing`.
+ */
+export async function* listVersions(
+	client: S3Client,
+	bucket: string,
+	prefix: string,
+	options: PageOptions = {},
+): AsyncGenerator<ListedVersion[]> {
+	type Markers = { KeyMarker?: string; VersionIdMarker?: string };
+	const pages = markerPages(
+		'ListObjectVersions',
+		bucket,
+		async (markers: Markers | undefined) =>
+			await client.send(
+				new ListObjectVersionsCommand({
+					Bucket: bucket,
+					Prefix: prefix,
+					MaxKeys: options.pageSize ?? MAX_PAGE_SIZE,
+					...markers,
+				}),
+			),
+		(page) => ({
+			truncated: page.IsTruncated === true,
+			markers: page.NextKeyMarker
+				? { KeyMarker: page.NextKeyMarker, VersionIdMarker: page.NextVersionIdMarker }
+				: null,
+		}),
+		options.onPage,
+	);
+	for await (const page of pages) {
+		const entries: ListedVersion[] = [];
+		for (const version of page.Versions ?? []) {
+			if (!version.Key) continue;
+			entries.push({
+				key: version.Key,
+				versionId: version.VersionId ?? 'null',
+				isDeleteMarker: false,
+				isLatest: version.IsLatest === true,
+				size: version.Size ?? 0,
+				lastModified: version.LastModified ?? null,
+				etag: unquoteEtag(version.ETag),
+			});
+		}
+		for (const marker of page.DeleteMarkers ?? []) {
+			if (!marker.Key) continue;
+			entries.push({
+				key: marker.Key,
+				versionId: marker.VersionId ?? 'null',
+				isDeleteMarker: true,
+				isLatest: marker.IsLatest === true,
+				size: 0,
+				lastModified: marker.LastModified ?? null,
+				etag: null,
+			});
+		}
+		// Versions and DeleteMarkers arrive as two lists; restore the store's order (key, newest first).
+		entries.sort((a, b) =>
+			a.key < b.key
+				? -1
+				: a.key > b.key
+					? 1
+					: (b.lastModified?.getTime() ?? 0) - (a.lastModified?.getTime() ?? 0),
+		);
+		yield entries;
+	}
+}
+
+/**
+ * The incomplete multipart uploads under `prefix`, page by page (ListMultipartUploads with
+ * `KeyMarker` / `UploadIdMarker`).
+ *
+ * @throws ArchiveError with the store's code, or `IncompleteListing`.
+ */
+export async function* listMultipartUploads(
+	client: S3Client,
+	bucket: string,
+	prefix: string,
+): AsyncGenerator<MultipartUpload[]> {
+	type Markers = { KeyMarker?: string; UploadIdMarker?: string };
+	const pages = markerPages(
+		'ListMultipartUploads',
+		bucket,
+		async (markers: Markers | undefined) =>
+			await client.send(
+				new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: prefix, ...markers }),
+			),
+		(page) => ({
+			truncated: page.IsTruncated === true,
+			markers:
+				page.NextKeyMarker || page.NextUploadIdMarker
+					? { KeyMarker: page.NextKeyMarker, UploadIdMarker: page.NextUploadIdMarker }
+					: null,
+		}),
+	);
+	for await (const page of pages) yield page.Uploads ?? [];
+}
