@@ -27,7 +27,7 @@ import type { Message } from 'openpgp';
 
 import { classify, decrypt, readMessageFrom, reportSignatures } from './decrypt';
 import { isNodeReadable } from './encrypt';
-import { innerMessage } from './keys';
+import { innerMessage } from './errors';
 import {
 	PgpError,
 	type DecryptStreamOptions,

@@ -9,7 +9,9 @@ import { inflateRawSync, inflateSync } from 'node:zlib';
 import * as openpgp from 'openpgp';
 import type { Key, Message, PublicKey } from 'openpgp';
 
-import { fingerprintOf, innerMessage, repairArmoredText } from './keys';
+import { repairArmoredText } from './armor';
+import { innerMessage } from './errors';
+import { fingerprintOf } from './fingerprint';
 import { PgpError, type DecryptOptions, type DecryptResult, type SignatureReport } from './types';
 
 /**

@@ -7,13 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import * as openpgp from 'openpgp';
 
-import {
-	assertEncryptionKeys,
-	assertProfileCompatible,
-	assertSigningKey,
-	fingerprintOf,
-	innerMessage,
-} from './keys';
+import { assertEncryptionKeys, assertProfileCompatible, assertSigningKey } from './check';
+import { innerMessage } from './errors';
+import { fingerprintOf } from './fingerprint';
 import { encryptSeipdV1Stream } from './seipd-stream';
 import {
 	DEFAULT_PROFILE,

@@ -5,7 +5,9 @@
  */
 import * as openpgp from 'openpgp';
 
-import { assertSigningKey, fingerprintOf, innerMessage } from './keys';
+import { assertSigningKey } from './check';
+import { innerMessage } from './errors';
+import { fingerprintOf } from './fingerprint';
 import { PgpError, type SignOptions, type SignResult } from './types';
 
 /**

@@ -6,7 +6,8 @@
 import * as openpgp from 'openpgp';
 
 import { readMessageFrom, reportSignatures } from './decrypt';
-import { innerMessage, repairArmoredText } from './keys';
+import { repairArmoredText } from './armor';
+import { innerMessage } from './errors';
 import { PgpError, type VerifyOptions, type VerifyResult } from './types';
 
 async function readSignatureFrom(signature: Uint8Array | string): Promise<openpgp.Signature> {
