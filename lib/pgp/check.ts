@@ -1,5 +1,3 @@
-/* eslint-disable @n8n/community-nodes/require-node-api-error -- lib/ has no n8n import: engine errors are
-   PgpError (safe messages, cause kept) and nodes/OpenPgp/actions/common.ts maps them to NodeOperationError. */
 /**
  * Checking a key before use: does it fit the compatibility profile, and does it have a valid
  * encryption or signing (sub)key at a date; if not, the reason, in words a person can act on
