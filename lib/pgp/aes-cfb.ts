@@ -3,8 +3,8 @@
  * packets use, §5.13), run on a worker thread (aes-cfb.worker.ts) with Node's native crypto
  * (OpenSSL).
  *
- * CFB from CBC. OpenSSL's `aes-256-cfb` encrypt runs well below its `aes-256-cbc` encrypt on x86-64
- * (both are serial, CBC has the tighter loop). Full-block CFB with IV = 0 is
+ * CFB from CBC. OpenSSL encrypts `aes-256-cbc` faster than `aes-256-cfb` on x86-64, though both are
+ * serial (figures: docs/benchmarks.md, "Media encryption"). Full-block CFB with IV = 0 is
  *     C_1 = P_1 ⊕ E(0),   C_i = P_i ⊕ E(C_{i-1}),
  * and CBC encryption with IV = X is D_1 = E(P_1 ⊕ X), D_i = E(P_i ⊕ D_{i-1}). With X = E(0):
  *     D_1 = E(P_1 ⊕ E(0)) = E(C_1), and by induction D_i = E(C_i),
@@ -34,7 +34,10 @@ import type { CfbReply, CfbRequest } from './aes-cfb.protocol';
 /** Octets of plaintext per batch handed to the worker (a multiple of 16). */
 const DEFAULT_BATCH_BYTES = 1024 * 1024;
 
-/** The worker thread ends after this long without an open stream (it costs about 20 MB of RSS). */
+/**
+ * The worker thread ends after this long without an open stream: it holds a Node environment of
+ * its own, memory given back once no stream needs it.
+ */
 let workerIdleMs = 30_000;
 
 /** Batch buffers per stream: one being staged, up to two with the worker. */

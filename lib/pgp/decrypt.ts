@@ -299,8 +299,10 @@ async function decryptTolerantInflate(
 
 /**
  * Decrypt a message with one or more unlocked private keys; check signatures when
- * `verificationKeys` are given. Buffers the whole message: plan for about 4× the plaintext in
- * memory (for large input use `decryptToSpool` of `./decrypt-stream`, bounded memory). SEIPD v1 without MDC (RFC 4880 §5.13) is refused (OpenPGP.js default).
+ * `verificationKeys` are given. Holds the whole message and its plaintext in memory, several times
+ * the plaintext size (docs/OPENPGP.md §4); for large input use `decryptToSpool` of
+ * `./decrypt-stream` (bounded memory). SEIPD v1 without MDC (RFC 4880 §5.13) is refused (OpenPGP.js
+ * default).
  *
  * With `expectSigned`, a message without a valid signature of one of `verificationKeys` is refused.
  * Without it, signatures are reported (valid or not, with the reason) but do not block.

@@ -117,7 +117,9 @@ export async function readPublicKeys(options: ReadPublicKeysOptions): Promise<Pu
 
 /**
  * Read one private key and unlock it (repairing the paste like {@link readPublicKeys}).
- * Unlocking takes 150–600 ms: do it once per execution, not per item.
+ * Unlocking is slow by design (the passphrase goes through the key's S2K, RFC 4880 §3.7.1.3, and
+ * OpenPGP.js then validates the key): do it once per execution, not per item (timings:
+ * docs/OPENPGP.md §7).
  *
  * @returns the unlocked private key (a decrypted clone; the input is not kept)
  * @throws PgpError `KEY_FORMAT` (no private key, a public key instead, several private keys),
