@@ -1,5 +1,3 @@
-/* eslint-disable @n8n/community-nodes/require-node-api-error -- lib/ has no n8n import: Graph failures are
-   GraphApiError (safe message, no token) and the trigger maps them to NodeOperationError / media_error. */
 /**
  * The only place of the capture engine that speaks HTTP to Meta's Graph API (Meta, "Graph API –
  * Overview", "Handling Errors"). Plain `fetch` (Node's undici), so the engine stays free of n8n.

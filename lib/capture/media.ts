@@ -1,5 +1,3 @@
-/* eslint-disable @n8n/community-nodes/require-node-api-error -- lib/ has no n8n import: failed attempts are
-   internal AttemptFailure values turned into a content-free media_error; nothing is thrown to n8n. */
 /**
  * Media download of the capture engine (Meta, "WhatsApp Cloud API – Media": "Retrieve media URL"
  * and "Download media"): `GET /<version>/<MEDIA_ID>` with the access token gives

@@ -1,9 +1,10 @@
 /**
  * AES-256 in OpenPGP's full-block CFB mode (RFC 4880 §13.9 without the resync step, as SEIPD v1
- * packets use, §5.13), run on a worker thread with Node's native crypto (OpenSSL).
+ * packets use, §5.13), run on a worker thread (aes-cfb.worker.ts) with Node's native crypto
+ * (OpenSSL).
  *
- * CFB from CBC. OpenSSL's `aes-256-cfb` encrypt runs well below its `aes-256-cbc` encrypt on x86-64
- * (both are serial, CBC has the tighter loop). Full-block CFB with IV = 0 is
+ * CFB from CBC. OpenSSL encrypts `aes-256-cbc` faster than `aes-256-cfb` on x86-64, though both are
+ * serial (figures: docs/benchmarks.md, "Media encryption"). Full-block CFB with IV = 0 is
  *     C_1 = P_1 ⊕ E(0),   C_i = P_i ⊕ E(C_{i-1}),
  * and CBC encryption with IV = X is D_1 = E(P_1 ⊕ X), D_i = E(P_i ⊕ D_{i-1}). With X = E(0):
  *     D_1 = E(P_1 ⊕ E(0)) = E(C_1), and by induction D_i = E(C_i),
@@ -25,102 +26,32 @@
  * next one starts a new worker.
  */
 import { createCipheriv } from 'node:crypto';
+import { extname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+
+import type { CfbReply, CfbRequest } from './aes-cfb.protocol';
 
 /** Octets of plaintext per batch handed to the worker (a multiple of 16). */
 const DEFAULT_BATCH_BYTES = 1024 * 1024;
 
-/** The worker thread ends after this long without an open stream (it costs about 20 MB of RSS). */
+/**
+ * The worker thread ends after this long without an open stream: it holds a Node environment of
+ * its own, memory given back once no stream needs it.
+ */
 let workerIdleMs = 30_000;
 
 /** Batch buffers per stream: one being staged, up to two with the worker. */
 const BATCH_BUFFERS = 3;
 
 /**
- * The worker's code (plain CommonJS, evaluated by `new Worker(code, { eval: true })`, so it needs no
- * build step). Messages in: `{ type: 'open', id, key, iv }`, `{ type: 'batch', id, plaintext,
- * length, final }` (plaintext: a transferred ArrayBuffer), `{ type: 'close', id }`. Messages out,
- * per batch and in order: `{ id, plaintext, ciphertext }` (the plaintext buffer handed back for
- * reuse, the ciphertext in the CBC output's own buffer, both transferred), or `{ id, error }`.
+ * The worker's file, next to this module and with its extension: `aes-cfb.worker.js` beside the
+ * compiled module (dist/), `aes-cfb.worker.ts` when this module runs from source (ts-jest, tsx),
+ * which Node runs by stripping its types.
  */
-const WORKER_CODE = `
-'use strict';
-const { parentPort } = require('node:worker_threads');
-const { createCipheriv } = require('node:crypto');
-const streams = new Map();
-function batch(s, m) {
-	const length = m.length;
-	const full = length - (length % 16);
-	const rest = length - full;
-	const k = s.keystream;
-	let out;
-	if (full > 0) {
-		const d = s.cbc.update(new Uint8Array(m.plaintext, 0, full));
-		if (d.length !== full || (d.byteOffset & 3) !== 0) throw new Error('unexpected AES-CBC output');
-		// C_i = P_i xor D_{i-1} (D_0 = keystream), in place over D from the end.
-		const words = full >>> 2;
-		const dw = new Int32Array(d.buffer, d.byteOffset, words);
-		const pw = new Int32Array(m.plaintext, 0, words);
-		const l0 = dw[words - 4], l1 = dw[words - 3], l2 = dw[words - 2], l3 = dw[words - 1];
-		for (let j = words - 1; j >= 4; j--) dw[j] = pw[j] ^ dw[j - 4];
-		dw[0] = pw[0] ^ k[0];
-		dw[1] = pw[1] ^ k[1];
-		dw[2] = pw[2] ^ k[2];
-		dw[3] = pw[3] ^ k[3];
-		k[0] = l0; k[1] = l1; k[2] = l2; k[3] = l3;
-		out = new Uint8Array(d.buffer, d.byteOffset, full);
-	}
-	if (rest > 0) {
-		const whole = new Uint8Array(length);
-		if (out) whole.set(out);
-		const p = new Uint8Array(m.plaintext, full, rest);
-		const kb = new Uint8Array(k.buffer);
-		for (let i = 0; i < rest; i++) whole[full + i] = p[i] ^ kb[i];
-		out = whole;
-	}
-	return out || new Uint8Array(0);
-}
-parentPort.on('message', (m) => {
-	try {
-		if (m.type === 'open') {
-			const cbc = createCipheriv('aes-256-cbc', m.key, m.iv);
-			cbc.setAutoPadding(false);
-			const keystream = new Int32Array(4);
-			new Uint8Array(keystream.buffer).set(m.iv);
-			streams.set(m.id, { cbc, keystream });
-			return;
-		}
-		if (m.type === 'close') {
-			streams.delete(m.id);
-			return;
-		}
-		const s = streams.get(m.id);
-		if (!s) return;
-		const ciphertext = batch(s, m);
-		if (m.final) streams.delete(m.id);
-		const reply = { id: m.id, plaintext: m.plaintext, ciphertext };
-		try {
-			parentPort.postMessage(reply, [m.plaintext, ciphertext.buffer]);
-		} catch {
-			// A buffer that cannot be transferred is copied instead.
-			parentPort.postMessage(reply, [m.plaintext]);
-		}
-	} catch (error) {
-		streams.delete(m.id);
-		parentPort.postMessage({ id: m.id, error: String((error && error.message) || error) });
-	}
-});
-`;
-
-interface WorkerReply {
-	id: number;
-	plaintext?: ArrayBuffer;
-	ciphertext?: Uint8Array;
-	error?: string;
-}
+const WORKER_FILE = join(__dirname, `aes-cfb.worker${extname(__filename)}`);
 
 interface Session {
-	deliver(reply: WorkerReply): void;
+	deliver(reply: CfbReply): void;
 	fail(error: Error): void;
 }
 
@@ -140,7 +71,7 @@ class CfbWorkerHost {
 		clearTimeout(this.idleTimer);
 		const id = this.nextId++;
 		this.sessions.set(id, session);
-		worker.postMessage({ type: 'open', id, key, iv });
+		worker.postMessage({ type: 'open', id, key, iv } satisfies CfbRequest);
 		return id;
 	}
 
@@ -149,12 +80,14 @@ class CfbWorkerHost {
 		const worker = this.worker;
 		if (!worker) return;
 		if (this.inFlight++ === 0) worker.ref();
-		worker.postMessage({ type: 'batch', id, plaintext, length, final }, [plaintext]);
+		worker.postMessage({ type: 'batch', id, plaintext, length, final } satisfies CfbRequest, [
+			plaintext,
+		]);
 	}
 
 	close(id: number): void {
 		if (!this.sessions.delete(id)) return;
-		this.worker?.postMessage({ type: 'close', id });
+		this.worker?.postMessage({ type: 'close', id } satisfies CfbRequest);
 		if (this.sessions.size === 0) {
 			// Give the thread's memory back when no stream has used it for a while.
 			clearTimeout(this.idleTimer);
@@ -183,9 +116,9 @@ class CfbWorkerHost {
 	}
 
 	private start(): Worker {
-		const worker = new Worker(WORKER_CODE, { eval: true, name: 'chat-archive AES-CFB' });
+		const worker = new Worker(WORKER_FILE, { name: 'chat-archive AES-CFB' });
 		worker.unref();
-		worker.on('message', (reply: WorkerReply) => {
+		worker.on('message', (reply: CfbReply) => {
 			if (--this.inFlight === 0) worker.unref();
 			this.sessions.get(reply.id)?.deliver(reply);
 		});
@@ -341,16 +274,16 @@ export class Aes256CfbEncryptor {
 		this.staging = next ? new Uint8Array(next) : undefined;
 	}
 
-	private deliver(reply: WorkerReply): void {
+	private deliver(reply: CfbReply): void {
 		if (this.closed) return;
 		if (reply.error !== undefined) {
 			this.fail(new Error(`AES-CFB worker: ${reply.error}`));
 			return;
 		}
 		this.withWorker--;
-		if (this.staging) this.free.push(reply.plaintext!);
-		else this.staging = new Uint8Array(reply.plaintext!);
-		const ciphertext = reply.ciphertext!;
+		if (this.staging) this.free.push(reply.plaintext);
+		else this.staging = new Uint8Array(reply.plaintext);
+		const ciphertext = reply.ciphertext;
 		try {
 			if (ciphertext.length > 0) {
 				this.options.onCiphertext(

@@ -1,11 +1,9 @@
-/* eslint-disable @n8n/community-nodes/require-node-api-error -- lib/ has no n8n import: engine errors are
-   PgpError (safe messages, cause kept) and nodes/OpenPgp/actions/common.ts maps them to NodeOperationError. */
 /**
  * Streaming decryption with bounded memory, without ever releasing unauthenticated plaintext.
  *
  * OpenPGP.js, by default, reads the whole plaintext of a SEIPD v1 message (RFC 4880 §5.13) into
  * memory before it hands out the first byte, because the MDC (§5.14) that authenticates it comes
- * last: about 4× the plaintext size in memory. With `config.allowUnauthenticatedStream` it streams,
+ * last (memory: docs/OPENPGP.md §4). With `config.allowUnauthenticatedStream` it streams,
  * but then releases plaintext that is not yet authenticated.
  *
  * Here the message is decrypted with `allowUnauthenticatedStream: true` into a temporary spool
@@ -27,7 +25,7 @@ import type { Message } from 'openpgp';
 
 import { classify, decrypt, readMessageFrom, reportSignatures } from './decrypt';
 import { isNodeReadable } from './encrypt';
-import { innerMessage } from './keys';
+import { innerMessage } from './errors';
 import {
 	PgpError,
 	type DecryptStreamOptions,
@@ -223,7 +221,7 @@ function resultFrom(
 
 /**
  * Decrypt a message as a stream into an encrypted temporary spool file, with memory bounded
- * independently of the message size (about 100–150 MB for any size; see docs/OPENPGP.md), and
+ * independently of the message size (figures: docs/OPENPGP.md §4), and
  * hand the plaintext out only after it has been authenticated:
  *
  * - SEIPD v1 (RFC 4880 §5.13): the MDC (SHA-1 over the whole plaintext, §5.14) is checked at the

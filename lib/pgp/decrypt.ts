@@ -1,5 +1,3 @@
-/* eslint-disable @n8n/community-nodes/require-node-api-error -- lib/ has no n8n import: engine errors are
-   PgpError (safe messages, cause kept) and nodes/OpenPgp/actions/common.ts maps them to NodeOperationError. */
 /**
  * Decryption (and signature checking) of OpenPGP messages from gpg, sq or OpenPGP.js: binary or
  * armored, compressed (ZIP, ZLIB, BZip2), signed, hidden recipients (`gpg --throw-keyids`).
@@ -9,7 +7,9 @@ import { inflateRawSync, inflateSync } from 'node:zlib';
 import * as openpgp from 'openpgp';
 import type { Key, Message, PublicKey } from 'openpgp';
 
-import { fingerprintOf, innerMessage, repairArmoredText } from './keys';
+import { repairArmoredText } from './armor';
+import { innerMessage } from './errors';
+import { fingerprintOf } from './fingerprint';
 import { PgpError, type DecryptOptions, type DecryptResult, type SignatureReport } from './types';
 
 /**
@@ -299,8 +299,10 @@ async function decryptTolerantInflate(
 
 /**
  * Decrypt a message with one or more unlocked private keys; check signatures when
- * `verificationKeys` are given. Buffers the whole message: plan for about 4× the plaintext in
- * memory (for large input use `decryptToSpool` of `./decrypt-stream`, bounded memory). SEIPD v1 without MDC (RFC 4880 §5.13) is refused (OpenPGP.js default).
+ * `verificationKeys` are given. Holds the whole message and its plaintext in memory, several times
+ * the plaintext size (docs/OPENPGP.md §4); for large input use `decryptToSpool` of
+ * `./decrypt-stream` (bounded memory). SEIPD v1 without MDC (RFC 4880 §5.13) is refused (OpenPGP.js
+ * default).
  *
  * With `expectSigned`, a message without a valid signature of one of `verificationKeys` is refused.
  * Without it, signatures are reported (valid or not, with the reason) but do not block.

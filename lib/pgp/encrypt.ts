@@ -1,5 +1,3 @@
-/* eslint-disable @n8n/community-nodes/require-node-api-error -- lib/ has no n8n import: engine errors are
-   PgpError (safe messages, cause kept) and nodes/OpenPgp/actions/common.ts maps them to NodeOperationError. */
 /**
  * Public-key encryption (optionally signed) of bytes or streams.
  */
@@ -7,13 +5,9 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import * as openpgp from 'openpgp';
 
-import {
-	assertEncryptionKeys,
-	assertProfileCompatible,
-	assertSigningKey,
-	fingerprintOf,
-	innerMessage,
-} from './keys';
+import { assertEncryptionKeys, assertProfileCompatible, assertSigningKey } from './check';
+import { innerMessage } from './errors';
+import { fingerprintOf } from './fingerprint';
 import { encryptSeipdV1Stream } from './seipd-stream';
 import {
 	DEFAULT_PROFILE,
@@ -39,7 +33,8 @@ export function isWebStream(value: unknown): value is ReadableStream<Uint8Array>
 
 /**
  * Bring any supported input to what OpenPGP.js 6 takes: a `Uint8Array` or a web `ReadableStream`.
- * A Node `Readable` goes through `Readable.toWeb` (OpenPGP.js 6 dropped Node streams, #1716).
+ * A Node `Readable` goes through `Readable.toWeb` (OpenPGP.js 6 takes web streams only,
+ * openpgpjs/openpgpjs#1716).
  */
 export function toOpenPgpInput(data: PgpInput): Uint8Array | ReadableStream<Uint8Array> {
 	if (isNodeReadable(data)) return Readable.toWeb(data) as unknown as ReadableStream<Uint8Array>;
@@ -60,8 +55,8 @@ export function toOpenPgpInput(data: PgpInput): Uint8Array | ReadableStream<Uint
  *
  * Stream input in the `gnupg` profile, binary, unsigned and uncompressed (media files) goes through
  * the native writer of `./seipd-stream` (OpenSSL AES-256 on a worker thread + SHA-1, the same packets;
- * PKESKs still from OpenPGP.js), 1.6–1.9× the throughput of OpenPGP.js's web streams
- * (docs/benchmarks.md); everything else through OpenPGP.js.
+ * PKESKs still from OpenPGP.js), faster than OpenPGP.js's web streams (figures: docs/benchmarks.md,
+ * "Media encryption"); everything else through OpenPGP.js.
  *
  * @returns {@link EncryptResult}: buffer input gives `Uint8Array` (binary) or `string` (armored);
  *  stream input gives a Node `Readable` (errors surface as stream errors)

@@ -1,11 +1,11 @@
-/* eslint-disable @n8n/community-nodes/require-node-api-error -- lib/ has no n8n import: engine errors are
-   PgpError (safe messages, cause kept) and nodes/OpenPgp/actions/common.ts maps them to NodeOperationError. */
 /**
  * Signing: detached signatures or inline signed messages over binary data.
  */
 import * as openpgp from 'openpgp';
 
-import { assertSigningKey, fingerprintOf, innerMessage } from './keys';
+import { assertSigningKey } from './check';
+import { innerMessage } from './errors';
+import { fingerprintOf } from './fingerprint';
 import { PgpError, type SignOptions, type SignResult } from './types';
 
 /**

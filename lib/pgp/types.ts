@@ -290,7 +290,8 @@ export interface DecryptStreamOptions {
 	/**
 	 * Read the whole message again as bytes. Used only for the one fallback that needs a second
 	 * pass (ZIP/ZLIB packets with bytes after the deflate end, as sq 0.27 writes them); that
-	 * fallback is buffered (about 4× the plaintext in memory). Without it, such stream input fails.
+	 * fallback is buffered (the whole message in memory, docs/OPENPGP.md §4). Without it, such stream
+	 * input fails.
 	 */
 	reread?: () => Promise<Uint8Array>;
 	/** Directory for the temporary spool file (a private sub-directory is created). Default `os.tmpdir()`. */

@@ -1,12 +1,11 @@
-/* eslint-disable @n8n/community-nodes/require-node-api-error -- lib/ has no n8n import: engine errors are
-   PgpError (safe messages, cause kept) and nodes/OpenPgp/actions/common.ts maps them to NodeOperationError. */
 /**
  * Signature verification: detached signatures over data, or inline signed messages.
  */
 import * as openpgp from 'openpgp';
 
 import { readMessageFrom, reportSignatures } from './decrypt';
-import { innerMessage, repairArmoredText } from './keys';
+import { repairArmoredText } from './armor';
+import { innerMessage } from './errors';
 import { PgpError, type VerifyOptions, type VerifyResult } from './types';
 
 async function readSignatureFrom(signature: Uint8Array | string): Promise<openpgp.Signature> {

@@ -370,8 +370,8 @@ describe('decryptToSpool', () => {
 			expect(report.sha256).toBe(hash.digest('hex'));
 			expect(report.leftovers).toEqual([]);
 			expect(readdirSync(spools)).toEqual([]);
-			// +100 to +120 MB on a quiet machine; +166 MB once with the CPU shared with another test run
-			// (V8 frees buffers later when it gets less CPU). Buffering the whole message would add +630 MB.
+			// The bound leaves room for V8 freeing buffers later when it shares the CPU; buffering the
+			// whole message would pass it by far (figures: docs/OPENPGP.md §4).
 			expect(growthMb).toBeLessThanOrEqual(200);
 		} finally {
 			rmSync(work, { recursive: true, force: true });

@@ -1,0 +1,158 @@
+/**
+ * Checking a key before use: does it fit the compatibility profile, and does it have a valid
+ * encryption or signing (sub)key at a date; if not, the reason, in words a person can act on
+ * (`encryption subkey expired on 2026-03-01`, `key is revoked`, …). Keys are named by fingerprint.
+ */
+import * as openpgp from 'openpgp';
+import type { Key, Subkey } from 'openpgp';
+
+import { innerMessage } from './errors';
+import { fingerprintOf } from './fingerprint';
+import { PgpError, type CompatibilityProfile } from './types';
+
+/** Algorithms RFC 9580 added (X25519 25, X448 26, Ed25519 27, Ed448 28): unknown to GnuPG 2.2 / sq 0.27. */
+const RFC9580_ALGORITHMS: Record<number, string> = {
+	25: 'X25519',
+	26: 'X448',
+	27: 'Ed25519',
+	28: 'Ed448',
+};
+
+/** `YYYY-MM-DD` (UTC) of a date, for messages. */
+export function formatDay(date: Date): string {
+	return date.toISOString().slice(0, 10);
+}
+
+/**
+ * Check that a key fits the GnuPG-compatible profile: a v4 key (RFC 4880) without any of the
+ * RFC 9580 algorithms 25–28 (RFC 9580 §9.1) in its primary key or subkeys.
+ *
+ * @returns a reason when it does not fit, else undefined
+ */
+export function gnupgIncompatibility(key: Key): string | undefined {
+	const fingerprint = fingerprintOf(key);
+	if (key.keyPacket.version !== 4) {
+		return `Key ${fingerprint} is a version ${key.keyPacket.version} key (RFC 9580), which GnuPG 2.2 and sq 0.27 cannot read; use a v4 key or the rfc9580 profile.`;
+	}
+	const packets = [key.keyPacket, ...key.subkeys.map((subkey) => subkey.keyPacket)];
+	for (const packet of packets) {
+		const algorithm = Number(packet.algorithm);
+		const name = RFC9580_ALGORITHMS[algorithm];
+		if (name) {
+			return `Key ${fingerprint} uses ${name} (public-key algorithm ${algorithm}, RFC 9580), which GnuPG 2.2 and sq 0.27 cannot use; use an RSA or ed25519/cv25519 (legacy) v4 key, or the rfc9580 profile.`;
+		}
+	}
+	return undefined;
+}
+
+/**
+ * Throw when a key does not fit the given profile (see {@link gnupgIncompatibility}).
+ *
+ * @throws PgpError `INCOMPATIBLE_KEY` naming the fingerprint
+ */
+export function assertProfileCompatible(key: Key, profile: CompatibilityProfile): void {
+	if (profile !== 'gnupg') return;
+	const problem = gnupgIncompatibility(key);
+	if (problem) throw new PgpError('INCOMPATIBLE_KEY', problem, { fingerprint: fingerprintOf(key) });
+}
+
+function latestExpiry(subkeys: Subkey[]): Date | undefined {
+	let latest: Date | undefined;
+	for (const subkey of subkeys) {
+		const created = subkey.getCreationTime().getTime();
+		for (const signature of subkey.bindingSignatures) {
+			if (signature.keyNeverExpires || !signature.keyExpirationTime) continue;
+			const expiry = new Date(created + signature.keyExpirationTime * 1000);
+			if (!latest || expiry > latest) latest = expiry;
+		}
+	}
+	return latest;
+}
+
+function hasFlag(subkey: Subkey, flag: number): boolean {
+	return subkey.bindingSignatures.some(
+		(signature) => signature.keyFlags !== null && ((signature.keyFlags?.[0] ?? 0) & flag) !== 0,
+	);
+}
+
+/** Why a key has no valid (sub)key for `purpose` at `date`, from the OpenPGP.js error that said so. */
+export async function explainProblem(
+	key: Key,
+	error: unknown,
+	purpose: 'encryption' | 'signing',
+	date: Date,
+): Promise<string> {
+	const inner = innerMessage(error);
+	if (/Primary key is revoked/i.test(inner) || (await key.isRevoked(undefined, undefined, date))) {
+		return 'key is revoked';
+	}
+	if (/Primary key is expired/i.test(inner)) {
+		const expiry = await key.getExpirationTime().catch(() => null);
+		return expiry instanceof Date ? `key expired on ${formatDay(expiry)}` : 'key is expired';
+	}
+	const flag =
+		purpose === 'encryption'
+			? openpgp.enums.keyFlags.encryptCommunication | openpgp.enums.keyFlags.encryptStorage
+			: openpgp.enums.keyFlags.signData;
+	const relevant = key.subkeys.filter((subkey) => hasFlag(subkey, flag));
+	if (/Subkey is expired/i.test(inner)) {
+		const expiry = latestExpiry(relevant);
+		return expiry
+			? `${purpose} subkey expired on ${formatDay(expiry)}`
+			: `${purpose} subkey is expired`;
+	}
+	if (/Subkey is revoked/i.test(inner)) return `${purpose} subkey is revoked`;
+	const weak = /too weak/i.test(inner);
+	if (weak) {
+		const info = key.getAlgorithmInfo() as { algorithm: string; bits?: number };
+		if (info.algorithm.startsWith('rsa') && info.bits && info.bits < 2047) {
+			return `RSA-${info.bits} is too weak (at least 2048 bits required)`;
+		}
+		if (/\b(dsa|elgamal)\b/i.test(inner) || /^(dsa|elgamal)$/.test(info.algorithm)) {
+			return 'DSA and ElGamal keys are refused as too weak (OpenPGP.js default); use an RSA-3072 or ed25519/cv25519 key';
+		}
+		return `weak algorithm: ${inner.replace(/\.+$/, '')}`;
+	}
+	if (/None of the key flags is set/i.test(inner)) {
+		return 'the key has no key-usage flags (old BouncyCastle-made key); re-export it from a current tool';
+	}
+	return `no valid ${purpose} key: ${inner}`;
+}
+
+/**
+ * Throw unless every key has a valid encryption (sub)key at `date`.
+ *
+ * @throws PgpError `UNUSABLE_KEY`, e.g. "Cannot encrypt to key <FPR>: encryption subkey expired on 2026-03-01"
+ */
+export async function assertEncryptionKeys(keys: Key[], date: Date = new Date()): Promise<void> {
+	for (const key of keys) {
+		try {
+			await key.getEncryptionKey(undefined, date);
+		} catch (error) {
+			const fingerprint = fingerprintOf(key);
+			const reason = await explainProblem(key, error, 'encryption', date);
+			throw new PgpError('UNUSABLE_KEY', `Cannot encrypt to key ${fingerprint}: ${reason}.`, {
+				fingerprint,
+				cause: error,
+			});
+		}
+	}
+}
+
+/**
+ * Throw unless the key has a valid signing (sub)key at `date`.
+ *
+ * @throws PgpError `UNUSABLE_KEY`, e.g. "Cannot sign with key <FPR>: key is revoked"
+ */
+export async function assertSigningKey(key: Key, date: Date = new Date()): Promise<void> {
+	try {
+		await key.getSigningKey(undefined, date);
+	} catch (error) {
+		const fingerprint = fingerprintOf(key);
+		const reason = await explainProblem(key, error, 'signing', date);
+		throw new PgpError('UNUSABLE_KEY', `Cannot sign with key ${fingerprint}: ${reason}.`, {
+			fingerprint,
+			cause: error,
+		});
+	}
+}
