@@ -55,17 +55,15 @@ export interface WriteOptions {
  *
  * - `precheck` (default; safe on every S3-compatible store): HeadObject before the PUT,
  *   `If-None-Match: *` on the PUT, and in a versioned bucket a ListObjectVersions (Prefix = key)
- *   after a created PUT to settle races between processes. Up to 3 requests per record in a versioned
- *   bucket (Object Lock buckets are versioned), 2 in an unversioned one. Needed on stores that ignore
- *   `If-None-Match` (Ceph RGW 16 in versioned buckets), where the store alone would keep every copy as
- *   another version.
+ *   after a created PUT to settle races between processes. Needed on stores that ignore
+ *   `If-None-Match` in versioned buckets (docs/stores.md), where the store alone would keep every
+ *   copy as another version.
  * - `store`: `If-None-Match: *` alone (S3 conditional writes; RFC 9110 §13.1.2): one request per
  *   record; a 412 PreconditionFailed (or 409 ConditionalRequestConflict between concurrent writers)
  *   becomes `duplicate`. Only for buckets where the S3 Archive node's Setup Check (`checkBucket`)
- *   reports `conditionalWrites: 'honoured'` (AWS S3 since 2024-08, MinIO, Ceph RGW in unversioned
- *   buckets): a store that ignores the header stores a repeated record as another version. Applies to
- *   single PutObject writes (records, and media up to the part size); multipart uploads keep the full
- *   check (Ceph RGW 16 ignores `If-None-Match` on CompleteMultipartUpload).
+ *   reports `conditionalWrites: 'honoured'`: a store that ignores the header stores a repeated record
+ *   as another version. Applies to single PutObject writes (records, and media up to the part size);
+ *   multipart uploads keep the full check (docs/stores.md).
  */
 export type DuplicateCheck = 'precheck' | 'store';
 

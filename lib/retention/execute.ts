@@ -456,7 +456,7 @@ async function recordOutcomes(
  *
  * Requests: the plan's listing (see `planSweep`, without lock lookups), the `_reports/` listing and the
  * reports of interrupted runs, the plan write, one DeleteObjects per batch (and per batch of delete
- * markers over planned versions), the report and signature writes (docs/benchmarks.md counts them).
+ * markers over planned versions), the report and signature writes (docs/benchmarks.md, "Requests per operation").
  *
  * @throws RetentionError for bad options or when the plan / report cannot be written (`StoreError`);
  *   whatever the signer throws. If the report fails after deletions, the next run writes it.

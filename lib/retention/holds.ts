@@ -375,9 +375,6 @@ function requireText(value: string, field: string): string {
  * first), then sets the legal-hold flag ON (PutObjectLegalHold with Content-MD5) on every version in
  * scope when the bucket has Object Lock. From then on `planSweep` keeps every version in scope.
  *
- * Requests: 1 ListObjectsV2 + E GetObject (registry) + 1 PutObject + 1 GetObjectLockConfiguration +
- * ListObjectVersions pages over the scope's prefixes + 1 PutObjectLegalHold per version in scope.
- *
  * @throws RetentionError `InvalidInput` / `InvalidHoldScope` for bad input, `MatterAlreadyActive`
  *   when the matter is already held (release it first or use another id), `StoreError`.
  */

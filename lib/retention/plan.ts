@@ -66,7 +66,7 @@ const add = (tally: Tally, bytes: number) => {
  * Lock buckets a GetObjectLegalHold and a GetObjectRetention per deletion candidate (expired, not
  * matter-held, not a delete marker), at most `concurrency` at a time; plus the registry reads of
  * `loadHolds` when `matters` is not given. The counts made are returned in `requests`
- * (docs/benchmarks.md has the formula per archive size).
+ * (docs/benchmarks.md, "Requests per operation").
  *
  * Memory: one entry per expired version (unexpired versions are only counted), so a plan over an
  * archive with a large expired backlog holds that backlog; cap runs with `maxDeletions` or use

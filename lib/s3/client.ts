@@ -11,7 +11,7 @@ export type ChecksumMode = 'WHEN_REQUIRED' | 'WHEN_SUPPORTED';
  * Connection settings for an S3-compatible store.
  *
  * - `endpoint`: full URL, e.g. `https://s3.us-east-1.amazonaws.com` or `http://127.0.0.1:7480`.
- * - `region`: signing region (`us-east-1` for Ceph RGW's default zonegroup).
+ * - `region`: signing region (docs/stores.md for stores that name it otherwise).
  * - `forcePathStyle`: `https://host/bucket/key` instead of `https://bucket.host/key` (default `true`;
  *   see docs/stores.md).
  * - `checksumMode`: applied to both `requestChecksumCalculation` and `responseChecksumValidation`
@@ -95,7 +95,7 @@ function timeout(value: number | undefined, fallback: number, name: string): num
  *   SDK adds under `WHEN_SUPPORTED` stays (a multipart upload may have announced one).
  * - DeleteObjects, PutObjectLegalHold, PutObjectRetention, PutBucketLifecycleConfiguration: the API
  *   requires an integrity header, and the SDK sends CRC32 on them even under `WHEN_REQUIRED`
- *   (aws-sdk-js-v3 #6819), which some stores reject (docs/stores.md): the CRC32 headers are replaced
+ *   (docs/stores.md), which some stores reject: the CRC32 headers are replaced
  *   by Content-MD5.
  */
 export const CONTENT_MD5_COMMANDS: Readonly<Record<string, { replaceChecksums: boolean }>> = {
@@ -149,11 +149,10 @@ function addContentMd5Policy(client: S3Client): void {
  * Builds an `S3Client` for an S3-compatible store from plain settings.
  *
  * - `forcePathStyle` defaults to `true`; `checksumMode` defaults to `WHEN_REQUIRED` and is applied to
- *   both `requestChecksumCalculation` and `responseChecksumValidation` (AWS SDK v3 ≥ 3.729 otherwise
- *   sends CRC32 / `aws-chunked` bodies that R2, B2, older MinIO and RGW 16 streams reject).
+ *   both `requestChecksumCalculation` and `responseChecksumValidation` (the SDK's default checksums
+ *   are rejected by several stores: docs/stores.md).
  * - `ignoreTlsErrors: true` installs an `https.Agent({ rejectUnauthorized: false })`.
- * - Requests are time-limited ({@link S3Timeouts}, defaults {@link DEFAULT_TIMEOUTS}: connect 5 s,
- *   request until the response headers 120 s, HEAD requests 5 s), through the SDK's Node handler
+ * - Requests are time-limited ({@link S3Timeouts}, defaults {@link DEFAULT_TIMEOUTS}), through the SDK's Node handler
  *   (`@smithy/node-http-handler` `connectionTimeout`, `requestTimeout`, `throwOnRequestTimeout: true`
  *   so a breach is an error, not a logged warning); a timed-out attempt is retried by the SDK.
  * - Content-MD5 policy ({@link CONTENT_MD5_COMMANDS}): see {@link addContentMd5Policy}.

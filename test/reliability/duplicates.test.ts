@@ -2,9 +2,9 @@
  * Duplicates and concurrency: every fixture delivery sent 3 times at once, statuses before their
  * messages, batches split and re-ordered and sent concurrently → all answered 200, no write error,
  * exactly one object key per idempotency key. Run on an Object Lock (versioned) bucket and on an
- * unversioned one; the number of *versions* per key is measured and reported: RGW 16 ignores
- * If-None-Match in versioned buckets, so writers racing past writeObject's HeadObject pre-check can
- * each store a version of the same key (nothing lost, but not "exactly once" at the version level).
+ * unversioned one; the number of *versions* per key is counted too: on a store that ignores
+ * If-None-Match in versioned buckets (docs/stores.md), writers racing past the HeadObject pre-check
+ * would each store a version of the same key, which the writer's version check must undo.
  */
 import type { IDataObject } from 'n8n-workflow';
 
@@ -125,16 +125,9 @@ describe.each([
 		expect(keys.size).toBe(keyOf.size); // and every object key to one idempotency key
 	});
 
-	// Versioned (Object Lock) bucket on RGW 16: measured 21 extra versions on 11 keys out of 11 for
-	// 3 concurrent identical deliveries — the race is the common case, not a corner case. Each extra
-	// version is another ciphertext of the same record (nothing lost, nothing overwritten).
-	// Root cause: lib/archive/write.ts writeObject relies on HeadObject-then-PutObject; RGW 16 ignores
-	// `If-None-Match: *` in versioned buckets, so concurrent writers all pass the HeadObject.
-	// Fix: (1) in lib/archive/write.ts, single-flight writes per `bucket/key` in the process (a
-	// Map<string, Promise<WriteResult>>; later callers await the first and get `status: 'duplicate'`),
-	// which covers Meta's concurrent retries reaching one n8n; (2) for several workers, after a
-	// `created` PUT in a versioned bucket, ListObjectVersions(Prefix=key): when an older version exists,
-	// report `duplicate` (and delete the own version by VersionId when it is not locked).
+	// Concurrent identical deliveries into a versioned (Object Lock) bucket on a store that ignores
+	// `If-None-Match: *` there (docs/stores.md) race past the HeadObject pre-check: single-flight in the
+	// process and the version check after a created PUT must leave one version per key.
 	it('one version per object key (no racing duplicates)', () => {
 		expect(extraVersions).toBe(0);
 		expect(extraVersionsReported).toEqual([]); // no lock is set: a losing version is always deleted

@@ -133,17 +133,10 @@ describe('fuzzing the template workflow (in-process n8n, encrypt at capture → 
 		expect(unhandled).toEqual([]);
 	});
 
-	// Meta caps deliveries at 3 MB; nothing in the envelope caps nesting. A value nested deeper than
-	// V8's recursion limit for JSON.stringify / structuredClone (~4–5k levels) parses fine
-	// (JSON.parse is iterative) and is normalized into records whose `raw` / `content` keep it, but
-	// the records cannot be serialized: the encrypt node fails, the workflow fails, the delivery is
-	// answered 500 and every retry of Meta fails the same way — the delivery is neither archived nor
-	// quarantined (lost after 7 days of retries).
-	// Root cause: lib/capture/normalize.ts keeps parsed values of unbounded depth in records
-	// (`raw`, `content.value`); the quarantine path is only taken when JSON.parse fails.
-	// Fix: in normalizeDelivery, after JSON.parse, measure nesting depth iteratively (or try
-	// JSON.stringify(parsed) in a try/catch) and quarantine bodies deeper than a limit
-	// (e.g. 1000, reason `too_deep`), keeping the raw bytes as base64 like every other quarantine.
+	// Nothing in the envelope caps nesting. A value nested deeper than V8's recursion limit for
+	// JSON.stringify / structuredClone parses fine (JSON.parse is iterative), but a record holding it
+	// could not be serialized: every retry would fail the same way and the delivery would be lost. Such
+	// a body is quarantined (reason `too_deep`, the raw bytes kept) instead of normalized.
 	it('a signed delivery nested 10 000 levels deep is archived (normalized or quarantined), not lost', async () => {
 		const depth = 10_000;
 		const nested = '['.repeat(depth) + '"' + FUZZ_CANARY + '"' + ']'.repeat(depth);
@@ -159,16 +152,10 @@ describe('fuzzing the template workflow (in-process n8n, encrypt at capture → 
 		expect(pipeline.records(run).map((r) => [r.record_kind, (r.content as IDataObject | null)?.reason])).toEqual([['quarantine', 'too_deep']]);
 	});
 
-	// A signed delivery whose metadata.phone_number_id is not `[A-Za-z0-9_-]{1,64}` (a space, non-ASCII
-	// digits, a slash, 65 chars) is normalized (the id kept as sent), but the S3 Archive node cannot
-	// derive its object key: `Invalid phone_number_id …` (InvalidInput), the execution fails, the
-	// delivery is answered 500, Meta's retries fail the same way: lost. The error message also echoes
-	// the delivery's value into logs and the saved error execution.
-	// Root cause: lib/archive/layout.ts normalizePhoneNumberId throws for ids outside
-	// /^[A-Za-z0-9_-]{1,64}$/ and nodes/S3Archive/actions/write.operation.ts lets it fail the item.
-	// Fix: for record writes, file such records under the `_unknown` segment (or `_invalid`) — the
-	// original value stays inside the encrypted record — instead of throwing; keep the strict check
-	// for user-entered filters (list, holds).
+	// A signed delivery whose metadata.phone_number_id is not a plain digit string (a space, non-ASCII
+	// digits, a slash, 65 chars) is filed under the `_unknown` segment, its exact value kept inside the
+	// encrypted record: failing the item would answer 500 and every retry would fail the same way, and
+	// the error would echo the value into logs. The strict check stays for user-entered filters.
 	it('records with a malformed phone_number_id are archived, not lost', async () => {
 		const statuses: number[] = [];
 		const keys: string[] = [];

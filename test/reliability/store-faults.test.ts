@@ -162,13 +162,9 @@ describe('single PutObject (writeObject)', () => {
 		if (!options.objectLock) expect(versions).toHaveLength(1);
 	});
 
-	// A store that accepts the connection and never answers: nothing bounds the request.
-	// Root cause: lib/archive/client.ts createS3Client configures no requestHandler timeouts; the
-	// AWS SDK's NodeHttpHandler defaults to none (requestTimeout 0), so writeObject (and the S3
-	// Archive node, and the webhook answer with "respond after workflow") wait forever.
-	// Fix: in createS3Client, `requestHandler: new NodeHttpHandler({ connectionTimeout: 5_000,
-	// requestTimeout: 60_000, throwOnRequestTimeout: true, httpsAgent })` (@smithy/node-http-handler),
-	// with the timeout as a credential option; the SDK then retries the timed-out attempt.
+	// A store that accepts the connection and never answers: the AWS SDK's Node handler sets no
+	// timeout of its own, so only the client's time limits (lib/s3 createS3Client) end the write
+	// (and the S3 Archive node, and a webhook answered after the workflow).
 	it('a stalled store (accepts, never answers) → the write fails within 20 s', async () => {
 		const k = key();
 		proxy.fault({ kind: 'stall', match: 'HeadObject' });
@@ -191,14 +187,11 @@ describe('single PutObject (writeObject)', () => {
 	}, 30_000);
 });
 
-// ArchiveError keeps the AWS SDK error as `cause`; its `$response.body` is the live IncomingMessage,
-// and through its socket (`socket._httpMessage._header`) the signed request headers are reachable:
-// `Authorization: AWS4-HMAC-SHA256 Credential=<access key id>/…` and, with temporary credentials,
-// `x-amz-security-token`. This suite saw the access key id in a deep inspection of an ArchiveError
-// (multipart 503). Any logger or error tracker that serializes errors deeply can leak it.
-// Root cause: lib/archive/errors.ts toArchiveError passes `cause: error` (the raw SDK error).
-// Fix: keep a plain copy instead — `cause: { name, Code, message, $fault, $metadata }` — or delete
-// `$response` from the SDK error before keeping it.
+// An AWS SDK error's `$response.body` is the live IncomingMessage, and through its socket
+// (`socket._httpMessage._header`) the signed request headers are reachable: `Authorization:
+// AWS4-HMAC-SHA256 Credential=<access key id>/…` and, with temporary credentials,
+// `x-amz-security-token`. A store error must keep only a plain copy of it as `cause`, so that a logger
+// or error tracker that serializes errors deeply cannot leak them.
 it('a store error keeps no live HTTP object (socket, request headers) reachable', async () => {
 	const bucket = await store.bucket({ versioning: true });
 	proxy.fault({ kind: 'status', status: 503, match: 'PutObject' });
@@ -246,16 +239,9 @@ describe('multipart upload (writeObjectStream, 12 MiB in 5 MiB parts)', () => {
 	});
 
 	// The store stops after the first part (every later request, AbortMultipartUpload included, is
-	// refused), then comes back. The write fails with a clear error and the rerun stores the object,
-	// but the first upload's parts stay behind as an incomplete multipart upload: the abort could not
-	// reach the store and nothing retries it.
-	// Root cause: lib/archive/write.ts writeObjectStream aborts only once, at failure time (lib-storage
-	// `leavePartsOnError: false`), and nothing cleans up later; lib/retention/lifecycle.ts
-	// compileLifecycle emits no AbortIncompleteMultipartUpload rule.
-	// Fix: (1) compileLifecycle adds `{ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } }`
-	// under the archive prefix (the store then removes stale uploads); (2) writeObjectStream, before
-	// CreateMultipartUpload, lists ListMultipartUploads(Prefix=key) and aborts uploads of that key
-	// initiated earlier (a rerun cleans up after the interrupted run).
+	// refused), then comes back. The write fails with a clear error; the rerun aborts the incomplete
+	// upload the first attempt left behind (its abort could not reach the store) and stores the object.
+	// Uploads never retried are the lifecycle rule's job (AbortIncompleteMultipartUpload).
 	it('store stopped mid-multipart, then back → rerun stores one object and no incomplete upload remains', async () => {
 		const k = key();
 		let parts = 0;

@@ -157,7 +157,7 @@ export function fuzzer(seed: number, options: { bigBodyBytes?: number; maxDepth?
 		if (value && typeof value === 'object') {
 			const out: Record<string, unknown> = {};
 			for (const [k, v] of Object.entries(value)) {
-				// phone_number_id is left alone here: its malformed values are a separate, known-bug test
+				// phone_number_id is left alone here: its malformed values have a test of their own
 				if (k === 'phone_number_id') {
 					out[k] = v;
 					continue;

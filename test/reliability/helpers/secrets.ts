@@ -35,7 +35,7 @@ export function liveHttpPath(root: unknown, maxDepth = 8): string | null {
 	return walk(root, 'error', 0);
 }
 
-/** A copy of an error graph without live HTTP objects (see the known-bug test in store-faults). */
+/** A copy of an error graph without live HTTP objects (see the live-HTTP-object test in store-faults). */
 function withoutLiveHttp(root: unknown): unknown {
 	const seen = new Map<unknown, unknown>();
 	const copy = (value: unknown, depth: number): unknown => {
