@@ -54,20 +54,22 @@ export const DEFAULT_SEAL_LOCK: LockRetention = { mode: 'GOVERNANCE', retention:
  *
  * @throws ArchiveError with the store's code.
  */
-export async function* listSealableVersions(options: {
+export async function listSealableVersions(options: {
 	client: S3Client;
 	bucket: string;
 	archivePrefix: string;
 	listedPrefix: string;
 	sealsPrefix?: string | null;
-}): AsyncGenerator<ListedVersion> {
+}): Promise<ListedVersion[]> {
+	const sealable: ListedVersion[] = [];
 	for await (const page of listVersions(options.client, options.bucket, options.listedPrefix)) {
 		for (const version of page) {
 			if (isControlKey(options.archivePrefix, version.key)) continue;
 			if (options.sealsPrefix && version.key.startsWith(`${options.sealsPrefix}/`)) continue;
-			yield version;
+			sealable.push(version);
 		}
 	}
+	return sealable;
 }
 
 /** The newest seal manifest under `sealsPrefix/` (by seal id in the file name), or null. */
@@ -178,16 +180,13 @@ export async function sealPrefix(options: SealOptions): Promise<SealResult> {
 	const listedPrefix = sealListedPrefix(archivePrefix, scope);
 	const now = options.now ?? new Date();
 
-	const versions: ListedVersion[] = [];
-	for await (const version of listSealableVersions({
+	const versions = await listSealableVersions({
 		client,
 		bucket,
 		archivePrefix,
 		listedPrefix,
 		sealsPrefix,
-	})) {
-		versions.push(version);
-	}
+	});
 
 	let hashedByDownload = 0;
 	const entries = await mapLimit(

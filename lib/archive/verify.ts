@@ -264,15 +264,14 @@ export async function verifySeal(options: VerifySealOptions): Promise<VerifySeal
 	const listedPrefix = manifest.listed_prefix;
 	const sealsPrefix = manifest.seals_prefix;
 	const inStore = new Map<string, ListedVersion>();
-	for await (const version of listSealableVersions({
+	const listed = await listSealableVersions({
 		client,
 		bucket,
 		archivePrefix,
 		listedPrefix,
 		sealsPrefix,
-	})) {
-		inStore.set(versionKey(version.key, version.versionId), version);
-	}
+	});
+	for (const version of listed) inStore.set(versionKey(version.key, version.versionId), version);
 
 	const sealedIds = new Set<string>();
 	const sealedKeys = new Set<string>();

@@ -1,5 +1,8 @@
 import type { JsonObject, RecordContext } from './types';
 
+/** Message types whose content carries a media id (Graph API media, Twilio media URLs). */
+export const MEDIA_MESSAGE_TYPES = ['image', 'audio', 'video', 'document', 'sticker'] as const;
+
 /**
  * Message types this engine knows (Meta, "messages webhook reference" and its per-type subpages;
  * `edit`/`revoke` from the coexistence `smb_message_echoes` / `messages` references). A message whose
@@ -7,11 +10,7 @@ import type { JsonObject, RecordContext } from './types';
  */
 export const KNOWN_MESSAGE_TYPES = [
 	'text',
-	'image',
-	'audio',
-	'video',
-	'document',
-	'sticker',
+	...MEDIA_MESSAGE_TYPES,
 	'location',
 	'contacts',
 	'interactive',

@@ -7,12 +7,11 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 
-import { isObject, stringOrNull } from './content';
+import { isObject, MEDIA_MESSAGE_TYPES, stringOrNull } from './content';
 import { GraphApiError, graphRequest, networkReason, type GraphEndpoint } from './graph';
 import type { CaptureRecord } from './types';
 
-/** Message types whose content carries a Graph API media id. */
-export const MEDIA_MESSAGE_TYPES = ['image', 'audio', 'video', 'document', 'sticker'] as const;
+export { MEDIA_MESSAGE_TYPES };
 
 /** Largest media Meta allows (documents: 100 MB), used as the default byte limit. */
 export const DEFAULT_MAX_MEDIA_BYTES = 100 * 1024 * 1024;

@@ -17,8 +17,6 @@ import type {
 	JsonObject,
 	NormalizeOptions,
 	QuarantineRaw,
-	RecordContext,
-	RecordKind,
 } from './types';
 import { PROVIDER, SCHEMA_VERSION } from './types';
 
@@ -356,19 +354,20 @@ function eventRecord(delivery: DeliveryFacts, change: ChangeFacts, position: str
 }
 
 /** The per-element part of a record. */
-interface ElementFields {
-	record_kind: RecordKind;
-	direction: Direction | null;
-	wamid: string | null;
-	type: string;
-	timestamp: string | null;
-	counterparty: Counterparty;
-	content: JsonObject | null;
-	context: RecordContext | null;
-	original_wamid: string | null;
-	position: string;
-	idempotency_key: string;
-}
+type ElementFields = Pick<
+	CaptureRecord,
+	| 'record_kind'
+	| 'direction'
+	| 'wamid'
+	| 'type'
+	| 'timestamp'
+	| 'counterparty'
+	| 'content'
+	| 'context'
+	| 'original_wamid'
+	| 'position'
+	| 'idempotency_key'
+>;
 
 /** Assembles a record in the documented field order. */
 function baseRecord(delivery: DeliveryFacts, change: ChangeFacts, element: ElementFields): CaptureRecord {

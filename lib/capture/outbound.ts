@@ -8,18 +8,14 @@
  */
 import { createHash } from 'node:crypto';
 
-import { isObject, stringOrNull } from './content';
+import { isObject, MEDIA_MESSAGE_TYPES, stringOrNull } from './content';
 import { PROVIDER, SCHEMA_VERSION, type CaptureRecord, type JsonObject } from './types';
 
 /** Message types the Cloud API accepts in `type` (send side; `template` exists only here). */
 export const OUTBOUND_MESSAGE_TYPES = [
 	'text',
 	'template',
-	'image',
-	'audio',
-	'video',
-	'document',
-	'sticker',
+	...MEDIA_MESSAGE_TYPES,
 	'location',
 	'contacts',
 	'interactive',

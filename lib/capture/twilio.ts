@@ -6,6 +6,7 @@
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
+import { MEDIA_MESSAGE_TYPES } from './content';
 import type { CaptureRecord, Counterparty, JsonObject, RecordContext } from './types';
 import { SCHEMA_VERSION, TWILIO_PROVIDER } from './types';
 
@@ -190,11 +191,7 @@ export function normalizeTwilioWebhook(options: NormalizeTwilioOptions): Capture
 /** Message types Twilio reports in `MessageType` for WhatsApp. */
 const TWILIO_MESSAGE_TYPES = [
 	'text',
-	'image',
-	'audio',
-	'video',
-	'document',
-	'sticker',
+	...MEDIA_MESSAGE_TYPES,
 	'location',
 	'button',
 	'interactive',

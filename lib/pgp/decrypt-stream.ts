@@ -23,7 +23,7 @@ import { pipeline } from 'node:stream/promises';
 import * as openpgp from 'openpgp';
 import type { Message } from 'openpgp';
 
-import { classify, decrypt, readMessageFrom, reportSignatures } from './decrypt';
+import { classify, decrypt, messageDecrypter, readMessageFrom, reportSignatures } from './decrypt';
 import { isNodeReadable } from './encrypt';
 import { innerMessage } from './errors';
 import {
@@ -242,25 +242,13 @@ function resultFrom(
  *  file is left behind
  */
 export async function decryptToSpool(options: DecryptStreamOptions): Promise<DecryptStreamResult> {
-	if (!options.decryptionKeys || options.decryptionKeys.length === 0) {
-		throw new PgpError('NO_RECIPIENTS', 'A private key is required to decrypt.');
-	}
 	const verificationKeys = options.verificationKeys ?? [];
-	if (options.expectSigned && verificationKeys.length === 0) {
-		throw new PgpError(
-			'SIGNATURE',
-			'A signature is required, but no verification (signer) keys were given.',
-		);
-	}
+	const decryptMessage = messageDecrypter(options, { allowUnauthenticatedStream: true });
 	const input = options.data;
 	const inMemory = typeof input === 'string' || input instanceof Uint8Array ? input : undefined;
 	const reread: (() => Promise<Uint8Array | string>) | undefined =
 		options.reread ?? (inMemory !== undefined ? async () => inMemory : undefined);
 	const { message, abort } = await readStreamingMessage(options.data);
-	const config: openpgp.PartialConfig = { allowUnauthenticatedStream: true };
-	if (options.maxDecompressedBytes !== undefined) {
-		config.maxDecompressedMessageSize = options.maxDecompressedBytes;
-	}
 	let spool: Spool;
 	try {
 		spool = await Spool.create(options.tempDirectory ?? tmpdir());
@@ -277,15 +265,7 @@ export async function decryptToSpool(options: DecryptStreamOptions): Promise<Dec
 	try {
 		let result;
 		try {
-			result = await openpgp.decrypt({
-				message,
-				decryptionKeys: options.decryptionKeys,
-				verificationKeys: verificationKeys.length > 0 ? verificationKeys : undefined,
-				expectSigned: options.expectSigned === true,
-				format: 'binary',
-				date: options.date,
-				config,
-			});
+			result = await decryptMessage(message);
 			const data = result.data as Uint8Array | ReadableStream<Uint8Array>;
 			await spool.fill(
 				data instanceof Uint8Array

@@ -298,6 +298,45 @@ async function decryptTolerantInflate(
 }
 
 /**
+ * The OpenPGP.js decryption that `decrypt` and `decryptToSpool` share, after the checks both make: a
+ * private key is given, and a required signature has signer keys. `config` adds to the
+ * decompressed-size limit.
+ *
+ * @throws PgpError `NO_RECIPIENTS`, `SIGNATURE`
+ */
+export function messageDecrypter(
+	options: Pick<
+		DecryptOptions,
+		'decryptionKeys' | 'verificationKeys' | 'expectSigned' | 'date' | 'maxDecompressedBytes'
+	>,
+	config: openpgp.PartialConfig = {},
+): (message: Message<Uint8Array>) => ReturnType<typeof openpgp.decrypt<Uint8Array>> {
+	if (!options.decryptionKeys || options.decryptionKeys.length === 0) {
+		throw new PgpError('NO_RECIPIENTS', 'A private key is required to decrypt.');
+	}
+	const verificationKeys = options.verificationKeys ?? [];
+	if (options.expectSigned && verificationKeys.length === 0) {
+		throw new PgpError(
+			'SIGNATURE',
+			'A signature is required, but no verification (signer) keys were given.',
+		);
+	}
+	const limit = options.maxDecompressedBytes;
+	const fullConfig: openpgp.PartialConfig =
+		limit === undefined ? config : { ...config, maxDecompressedMessageSize: limit };
+	return async (message) =>
+		await openpgp.decrypt({
+			message,
+			decryptionKeys: options.decryptionKeys,
+			verificationKeys: verificationKeys.length > 0 ? verificationKeys : undefined,
+			expectSigned: options.expectSigned === true,
+			format: 'binary',
+			date: options.date,
+			config: fullConfig,
+		});
+}
+
+/**
  * Decrypt a message with one or more unlocked private keys; check signatures when
  * `verificationKeys` are given. Holds the whole message and its plaintext in memory, several times
  * the plaintext size (docs/OPENPGP.md §4); for large input use `decryptToSpool` of
@@ -312,32 +351,12 @@ async function decryptTolerantInflate(
  *  recipient key IDs), `INTEGRITY`, `SIGNATURE`, `PASSPHRASE`, `OPERATION`
  */
 export async function decrypt(options: DecryptOptions): Promise<DecryptResult> {
-	if (!options.decryptionKeys || options.decryptionKeys.length === 0) {
-		throw new PgpError('NO_RECIPIENTS', 'A private key is required to decrypt.');
-	}
 	const verificationKeys = options.verificationKeys ?? [];
-	if (options.expectSigned && verificationKeys.length === 0) {
-		throw new PgpError(
-			'SIGNATURE',
-			'A signature is required, but no verification (signer) keys were given.',
-		);
-	}
+	const decryptMessage = messageDecrypter(options);
 	const message = await readMessageFrom(options.data);
-	const config: openpgp.PartialConfig = {};
-	if (options.maxDecompressedBytes !== undefined) {
-		config.maxDecompressedMessageSize = options.maxDecompressedBytes;
-	}
 	let result;
 	try {
-		result = await openpgp.decrypt({
-			message,
-			decryptionKeys: options.decryptionKeys,
-			verificationKeys: verificationKeys.length > 0 ? verificationKeys : undefined,
-			expectSigned: options.expectSigned === true,
-			format: 'binary',
-			date: options.date,
-			config,
-		});
+		result = await decryptMessage(message);
 	} catch (error) {
 		if (!/Trailing junk/i.test(innerMessage(error))) throw classify(error, message, options);
 		let inner: Message<Uint8Array> | undefined;

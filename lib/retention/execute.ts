@@ -67,6 +67,18 @@ export interface ExecuteSweepOptions extends Omit<PlanSweepOptions, 'concurrency
 const tally = (): Tally => ({ count: 0, bytes: 0 });
 const versionRef = (key: string, versionId: string) => `${key}\u0000${versionId}`;
 
+/** The fields of a planned version that plans and reports record. */
+function recordedVersion(version: PlanDocument['deletions'][number] | PlannedVersion) {
+	return {
+		key: version.key,
+		versionId: version.versionId,
+		isDeleteMarker: version.isDeleteMarker,
+		size: version.size,
+		retentionClass: version.retentionClass,
+		recordDate: version.recordDate,
+	};
+}
+
 /**
  * Writes the reports of earlier runs that stopped between their write-ahead plan and their report.
  * A planned version that is no longer listed (neither among the current deletions nor the protected
@@ -107,12 +119,7 @@ async function recoverInterruptedRuns(
 			const stillThere = present.has(versionRef(planned.key, planned.versionId));
 			const checkable = classes.has(planned.retentionClass);
 			entries.push({
-				key: planned.key,
-				versionId: planned.versionId,
-				isDeleteMarker: planned.isDeleteMarker,
-				size: planned.size,
-				retentionClass: planned.retentionClass,
-				recordDate: planned.recordDate,
+				...recordedVersion(planned),
 				sha256: options.sha256Lookup
 					? await options.sha256Lookup(planned.key, planned.versionId)
 					: null,
@@ -299,12 +306,7 @@ function planDocument(
 		matterIds: plan.matterIds,
 		deferred,
 		deletions: attempt.map((version) => ({
-			key: version.key,
-			versionId: version.versionId,
-			isDeleteMarker: version.isDeleteMarker,
-			size: version.size,
-			retentionClass: version.retentionClass,
-			recordDate: version.recordDate,
+			...recordedVersion(version),
 			expiresAt: version.expiresAt,
 		})),
 	};
@@ -405,12 +407,7 @@ async function recordOutcomes(
 			continue;
 		}
 		result.entries.push({
-			key: version.key,
-			versionId: version.versionId,
-			isDeleteMarker: version.isDeleteMarker,
-			size: version.size,
-			retentionClass: version.retentionClass,
-			recordDate: version.recordDate,
+			...recordedVersion(version),
 			sha256: options.sha256Lookup
 				? await options.sha256Lookup(version.key, version.versionId)
 				: null,

@@ -371,6 +371,51 @@ function requireText(value: string, field: string): string {
 }
 
 /**
+ * Writes a place or release event (the registry object first), then sets (place) or clears (release)
+ * the legal-hold flag on the versions in its scope, unless `applyLegalHoldFlag` is false; on release,
+ * versions another active matter covers (`otherScopes`) keep their flag.
+ */
+async function recordAndFlag(
+	options: HoldCommandOptions,
+	change: {
+		prefix: string;
+		event: Omit<HoldEvent, 'type' | 'version' | 'at'>;
+		otherScopes: HoldScope[];
+	},
+): Promise<{ event: HoldEvent; eventKey: string; legalHold: LegalHoldFlagResult | null }> {
+	const event: HoldEvent = {
+		type: 'chat-archive.hold-event',
+		version: 1,
+		matterId: change.event.matterId,
+		action: change.event.action,
+		at: (options.now ?? new Date()).toISOString(),
+		actor: change.event.actor,
+		reason: change.event.reason,
+		scope: change.event.scope,
+	};
+	const objectLockEnabled = await bucketHasObjectLock(options.client, options.bucket);
+	const eventKey = await recordEvent({
+		...options,
+		prefix: change.prefix,
+		event,
+		objectLockEnabled,
+	});
+	const legalHold =
+		options.applyLegalHoldFlag === false
+			? null
+			: await applyLegalHoldFlags({
+					client: options.client,
+					bucket: options.bucket,
+					prefix: change.prefix,
+					scope: event.scope,
+					status: event.action === 'place' ? 'ON' : 'OFF',
+					otherScopes: change.otherScopes,
+					concurrency: options.concurrency ?? 16,
+				});
+	return { event, eventKey, legalHold };
+}
+
+/**
  * Places a legal hold: records a `place` event for a new matter (the registry object is written
  * first), then sets the legal-hold flag ON (PutObjectLegalHold with Content-MD5) on every version in
  * scope when the bucket has Object Lock. From then on `planSweep` keeps every version in scope.
@@ -396,30 +441,11 @@ export async function placeHold(
 			`Matter ${matterId} is already on hold; release it first or use another matter id`,
 		);
 	}
-	const event: HoldEvent = {
-		type: 'chat-archive.hold-event',
-		version: 1,
-		matterId,
-		action: 'place',
-		at: (options.now ?? new Date()).toISOString(),
-		actor,
-		reason,
-		scope,
-	};
-	const objectLockEnabled = await bucketHasObjectLock(options.client, options.bucket);
-	const eventKey = await recordEvent({ ...options, prefix, event, objectLockEnabled });
-	const legalHold =
-		options.applyLegalHoldFlag === false
-			? null
-			: await applyLegalHoldFlags({
-					client: options.client,
-					bucket: options.bucket,
-					prefix,
-					scope,
-					status: 'ON',
-					otherScopes: [],
-					concurrency: options.concurrency ?? 16,
-				});
+	const { event, eventKey, legalHold } = await recordAndFlag(options, {
+		prefix,
+		event: { matterId, action: 'place', actor, reason, scope },
+		otherScopes: [],
+	});
 	return {
 		matter: {
 			matterId,
@@ -454,32 +480,13 @@ export async function releaseHold(options: HoldCommandOptions): Promise<HoldComm
 			'MatterNotFound',
 			`Matter ${matterId} is not on hold in s3://${options.bucket}/${prefix}/${HOLDS_FOLDER}/`,
 		);
-	const event: HoldEvent = {
-		type: 'chat-archive.hold-event',
-		version: 1,
-		matterId,
-		action: 'release',
-		at: (options.now ?? new Date()).toISOString(),
-		actor,
-		reason,
-		scope: matter.scope,
-	};
-	const objectLockEnabled = await bucketHasObjectLock(options.client, options.bucket);
-	const eventKey = await recordEvent({ ...options, prefix, event, objectLockEnabled });
-	const legalHold =
-		options.applyLegalHoldFlag === false
-			? null
-			: await applyLegalHoldFlags({
-					client: options.client,
-					bucket: options.bucket,
-					prefix,
-					scope: matter.scope,
-					status: 'OFF',
-					otherScopes: matters
-						.filter((other) => other.active && other.matterId !== matterId)
-						.map((other) => other.scope),
-					concurrency: options.concurrency ?? 16,
-				});
+	const { event, eventKey, legalHold } = await recordAndFlag(options, {
+		prefix,
+		event: { matterId, action: 'release', actor, reason, scope: matter.scope },
+		otherScopes: matters
+			.filter((other) => other.active && other.matterId !== matterId)
+			.map((other) => other.scope),
+	});
 	return {
 		matter: {
 			...matter,
