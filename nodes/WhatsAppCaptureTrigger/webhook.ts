@@ -7,7 +7,7 @@ import {
 	verifySignature,
 	type CaptureRecord,
 } from '../../lib/capture';
-import { parseFingerprints, readPublicKeys } from '../../lib/pgp';
+import { credentialPublicKeys } from '../shared/credentials';
 import { buildItems, type MediaSettings, type SealSettings } from './items';
 import { twilioWebhook } from './twilio';
 
@@ -156,11 +156,7 @@ async function sealSettings(this: IWebhookFunctions, indexKey: string | undefine
 	if (typeof indexKey !== 'string' || indexKey.length < 16) {
 		throw new Error('the capture credential has no Index Key of at least 16 characters');
 	}
-	const keys = await this.getCredentials('openPgpPublicKeysApi');
-	const recipients = await readPublicKeys({
-		armoredKeys: String(keys.publicKeys ?? ''),
-		expectedFingerprints: parseFingerprints(String(keys.expectedFingerprints ?? '')),
-		profile: 'gnupg',
-	});
+	// the gnupg profile: the trigger's ciphertext must be readable by GnuPG 2.2
+	const recipients = await credentialPublicKeys.call(this, { profile: 'gnupg' });
 	return { recipients, indexKey };
 }

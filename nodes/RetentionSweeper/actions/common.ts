@@ -10,7 +10,7 @@ import {
 import { ArchiveError } from '../../../lib/archive';
 import { PgpError } from '../../../lib/pgp';
 import { RetentionError, type RetentionPolicyInput } from '../../../lib/retention';
-import type { ArchiveStore } from '../../shared/archiveStore';
+import type { ArchiveStore } from '../../shared/credentials';
 
 /** Shared parameters: bucket override, prefix, and the retention classes. */
 export const commonDescription: INodeProperties[] = [

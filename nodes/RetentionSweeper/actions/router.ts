@@ -1,6 +1,6 @@
 import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 
-import { openArchiveStore } from '../../shared/archiveStore';
+import { openArchiveStore } from '../../shared/credentials';
 import { runPerItem, type ItemOperation } from '../../shared/runPerItem';
 import { toNodeError, type SweeperContext } from './common';
 import * as execute from './execute.operation';

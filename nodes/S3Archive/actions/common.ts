@@ -7,7 +7,7 @@ import {
 } from 'n8n-workflow';
 
 import { ArchiveError } from '../../../lib/archive';
-import type { ArchiveStore } from '../../shared/archiveStore';
+import type { ArchiveStore } from '../../shared/credentials';
 
 
 /** The bucket override, shared by every operation. */

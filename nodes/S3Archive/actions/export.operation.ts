@@ -6,8 +6,8 @@ import {
 } from 'n8n-workflow';
 
 import { exportConversation } from '../../../lib/archive';
+import { credentialPrivateKey } from '../../shared/credentials';
 import { resolveBucket, type ArchiveContext } from './common';
-import { unlockPrivateKey } from './get.operation';
 
 const showForExport = { show: { operation: ['export'] } };
 
@@ -118,7 +118,7 @@ export async function execute(this: IExecuteFunctions, i: number, context: Archi
 			description: 'A phone number lookup needs the Index Key the records were written with',
 		});
 	}
-	const privateKey = await unlockPrivateKey.call(this, i, 'Export');
+	const privateKey = await credentialPrivateKey.call(this, { itemIndex: i, purpose: 'Export' });
 	const result = await exportConversation({
 		client: context.client,
 		bucket,

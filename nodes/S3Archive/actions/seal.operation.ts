@@ -8,8 +8,8 @@ import {
 
 import { daySealScope, sealPrefix, type SealLock } from '../../../lib/archive';
 import { assertSigningKey } from '../../../lib/pgp';
+import { credentialPrivateKey } from '../../shared/credentials';
 import { resolveBucket, type ArchiveContext } from './common';
-import { unlockPrivateKey } from './get.operation';
 
 const showForSeal = { show: { operation: ['seal'] } };
 
@@ -156,7 +156,7 @@ export async function execute(this: IExecuteFunctions, i: number, context: Archi
 		scope = String(this.getNodeParameter('sealFolder', i, ''));
 		if (!scope.trim()) throw new NodeOperationError(this.getNode(), 'Folder is required', { itemIndex: i });
 	}
-	const signingKey = await unlockPrivateKey.call(this, i, 'Seal');
+	const signingKey = await credentialPrivateKey.call(this, { itemIndex: i, purpose: 'Seal' });
 	await assertSigningKey(signingKey);
 	const lockMode = options.objectLockMode ?? 'GOVERNANCE';
 	const objectLock: SealLock | null = lockMode === 'none' ? null : { mode: lockMode, retention: options.lockRetention?.trim() || 'P7Y' };

@@ -7,8 +7,9 @@ import {
 } from 'n8n-workflow';
 
 import { verifySeal } from '../../../lib/archive';
+import type { PublicKey } from '../../../lib/pgp';
+import { credentialPrivateKey, credentialPublicKeysIfSet } from '../../shared/credentials';
 import { resolveBucket, type ArchiveContext } from './common';
-import { verificationKeys } from './get.operation';
 
 const showForVerify = { show: { operation: ['verify'] } };
 
@@ -67,6 +68,25 @@ export const description: INodeProperties[] = [
 		],
 	},
 ];
+
+/**
+ * Verification keys: the OpenPGP Public Keys credential (pinned to its expected fingerprints) when
+ * attached, else the public part of the OpenPGP Private Key credential.
+ *
+ * @throws NodeOperationError when neither credential is attached.
+ */
+async function verificationKeys(this: IExecuteFunctions, itemIndex: number): Promise<PublicKey[]> {
+	const publicKeys = await credentialPublicKeysIfSet.call(this, { profile: 'rfc9580', itemIndex });
+	if (publicKeys) return publicKeys;
+	const privateKey = await credentialPrivateKey.call(this, { itemIndex, purpose: 'Verify' }).catch(() => null);
+	if (!privateKey) {
+		throw new NodeOperationError(this.getNode(), "Verify needs the signer's public key", {
+			itemIndex,
+			description: 'Select an "OpenPGP Public Keys" credential holding the seal signer\'s public key',
+		});
+	}
+	return [privateKey.toPublic()];
+}
 
 interface VerifyNodeOptions {
 	maxListed?: number;

@@ -2,7 +2,7 @@ import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { ICredentialDataDecryptedObject, INodeCredentialTestResult } from 'n8n-workflow';
 
 import { createS3Client, toArchiveError } from '../../../lib/archive';
-import { settingsFromCredentials } from '../../shared/archiveStore';
+import { s3SettingsFrom } from '../../shared/credentials';
 
 /**
  * Credential test for `s3ArchiveApi`: ListObjectsV2 with MaxKeys=1 on the credential's bucket
@@ -21,7 +21,7 @@ export async function testS3ArchiveCredential(
 	}
 	let client;
 	try {
-		client = createS3Client(settingsFromCredentials(credentials));
+		client = createS3Client(s3SettingsFrom(credentials));
 	} catch (error) {
 		return { status: 'Error', message: (error as Error).message };
 	}
