@@ -1,4 +1,6 @@
-import type { IExecuteFunctions, INode, INodeExecutionData, NodeApiError, NodeOperationError } from 'n8n-workflow';
+import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
+
+import { toNodeError, type ErrorHints } from './errors';
 
 /** One operation of a node: its per-item `execute`, given the execution's shared context. */
 export interface ItemOperation<Context> {
@@ -12,8 +14,8 @@ export interface PerItemRouting<Context> {
 	openContext(this: IExecuteFunctions): Promise<Context> | Context;
 	/** Releases the context after the last item (e.g. destroys the S3 client's sockets). */
 	closeContext?(context: Context): void;
-	/** Maps an engine error to n8n's error types (NodeOperationError / NodeApiError with itemIndex). */
-	toNodeError(node: INode, error: unknown, itemIndex: number): NodeApiError | NodeOperationError;
+	/** What the node adds to mapped errors (nodes/shared/errors.ts `toNodeError`). */
+	errorHints?: ErrorHints;
 }
 
 /**
@@ -43,7 +45,7 @@ export async function runPerItem<Context>(
 				context ??= await routing.openContext.call(this);
 				results.push(...(await operation.execute.call(this, i, context)));
 			} catch (error) {
-				const nodeError = routing.toNodeError(this.getNode(), error, i);
+				const nodeError = toNodeError(this.getNode(), error, i, routing.errorHints);
 				if (!this.continueOnFail()) throw nodeError;
 				results.push({
 					json: {

@@ -4,12 +4,11 @@ import {
 	type IBinaryData,
 	type IDataObject,
 	type IExecuteFunctions,
-	type INode,
 	type INodeExecutionData,
 	type INodeProperties,
 } from 'n8n-workflow';
 
-import { PgpError, readPublicKeys, type PublicKey } from '../../../lib/pgp';
+import { readPublicKeys, type PublicKey } from '../../../lib/pgp';
 import { BINARY_READ_CHUNK_BYTES } from '../../shared/binary';
 
 /** MIME type of OpenPGP messages (RFC 3156 §4). */
@@ -98,36 +97,6 @@ export async function streamToBuffer(stream: Readable): Promise<Buffer> {
 export function withSuffix(fileName: string, suffix: string): string {
 	const name = fileName.trim() || `data${suffix}`;
 	return name.toLowerCase().endsWith(suffix) ? name : `${name}${suffix}`;
-}
-
-/** Hint shown under the error message, by engine error code. */
-function descriptionFor(error: PgpError): string | undefined {
-	switch (error.code) {
-		case 'PRIVATE_KEY_IN_PUBLIC_FIELD':
-		case 'UNEXPECTED_FINGERPRINT':
-		case 'MISSING_EXPECTED_FINGERPRINT':
-		case 'KEY_FORMAT':
-			return 'Check the keys in the OpenPGP credential or in the node options';
-		case 'INCOMPATIBLE_KEY':
-			return 'Use a key GnuPG 2.2 can read, or set Options → Compatibility Profile to RFC 9580';
-		case 'UNUSABLE_KEY':
-			return 'Renew or replace the key (e.g. "gpg --quick-set-expire"), then paste the new public key';
-		case 'PASSPHRASE':
-			return 'Check the passphrase in the OpenPGP Private Key credential';
-		default:
-			return undefined;
-	}
-}
-
-/**
- * Turn any error into the NodeOperationError to throw for item `itemIndex`. Engine messages are
- * safe to show (fingerprints only, no key material or plaintext); n8n errors pass through.
- */
-export function toNodeError(node: INode, error: unknown, itemIndex: number): NodeOperationError {
-	if (error instanceof NodeOperationError) return error;
-	const message = error instanceof Error ? error.message : String(error);
-	const description = error instanceof PgpError ? descriptionFor(error) : undefined;
-	return new NodeOperationError(node, message, { itemIndex, description });
 }
 
 /** What every operation's `execute` receives. */

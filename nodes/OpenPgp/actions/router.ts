@@ -1,7 +1,7 @@
 import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 
 import { runPerItem } from '../../shared/runPerItem';
-import { PastedKeys, toNodeError, type OperationContext, type OperationExecute } from './common';
+import { PastedKeys, type OperationContext, type OperationExecute } from './common';
 import * as decrypt from './decrypt.operation';
 import * as encrypt from './encrypt.operation';
 import * as inspectKey from './inspectKey.operation';
@@ -27,6 +27,5 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 		openContext(this: IExecuteFunctions): OperationContext {
 			return { pastedKeys: new PastedKeys() };
 		},
-		toNodeError,
 	});
 }

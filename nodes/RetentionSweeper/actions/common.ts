@@ -1,15 +1,6 @@
-import {
-	NodeApiError,
-	NodeOperationError,
-	type IExecuteFunctions,
-	type INode,
-	type INodeProperties,
-	type JsonObject,
-} from 'n8n-workflow';
+import { NodeOperationError, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
 
-import { ArchiveError } from '../../../lib/archive';
-import { PgpError } from '../../../lib/pgp';
-import { RetentionError, type RetentionPolicyInput } from '../../../lib/retention';
+import type { RetentionPolicyInput } from '../../../lib/retention';
 import type { ArchiveStore } from '../../shared/credentials';
 
 /** Shared parameters: bucket override, prefix, and the retention classes. */
@@ -106,35 +97,4 @@ export function splitList(value: unknown): string[] {
 		.split(/[,\n]/)
 		.map((part) => part.trim())
 		.filter((part) => part !== '');
-}
-
-const INPUT_CODES = new Set(['InvalidPolicy', 'PolicyBelowMinimum', 'InvalidInput', 'InvalidHoldScope', 'MatterNotFound', 'MatterAlreadyActive']);
-
-/**
- * Engine error → n8n error: policy, scope and matter problems → NodeOperationError; store failures →
- * NodeApiError with the store's code and status; key problems (PgpError) → NodeOperationError naming
- * the OpenPGP Private Key credential. Never includes bodies, keys or passphrases.
- */
-export function toNodeError(node: INode, error: unknown, itemIndex: number): NodeApiError | NodeOperationError {
-	if (error instanceof NodeApiError || error instanceof NodeOperationError) return error;
-	if (error instanceof RetentionError && INPUT_CODES.has(error.code)) {
-		return new NodeOperationError(node, error.message, { itemIndex });
-	}
-	if (error instanceof PgpError) {
-		return new NodeOperationError(node, error.message, {
-			itemIndex,
-			description: 'Check the OpenPGP Private Key credential used to sign deletion reports',
-		});
-	}
-	if (error instanceof RetentionError || error instanceof ArchiveError) {
-		const code = error instanceof RetentionError ? (error.storeCode ?? error.code) : error.code;
-		const status = error.httpStatusCode;
-		const response: JsonObject = { message: error.message, code, ...(status ? { httpCode: String(status) } : {}) };
-		return new NodeApiError(node, response, {
-			itemIndex,
-			message: error.message,
-			...(status ? { httpCode: String(status) } : {}),
-		});
-	}
-	return new NodeOperationError(node, error instanceof Error ? error.message : String(error), { itemIndex });
 }

@@ -1,12 +1,5 @@
-import {
-	NodeApiError,
-	NodeOperationError,
-	type INode,
-	type INodeProperties,
-	type JsonObject,
-} from 'n8n-workflow';
+import { NodeOperationError, type INode, type INodeProperties } from 'n8n-workflow';
 
-import { ArchiveError } from '../../../lib/archive';
 import type { ArchiveStore } from '../../shared/credentials';
 
 
@@ -43,32 +36,4 @@ export function resolveBucket(node: INode, override: string, context: ArchiveCon
 		});
 	}
 	return bucket;
-}
-
-/**
- * Turns an engine error into the n8n error to throw: `InvalidInput` → NodeOperationError (bad input,
- * the message names the field and the fix); store failures → NodeApiError keeping the store's code,
- * HTTP status and message. Errors already from n8n pass through. Bodies are never included.
- */
-export function toNodeError(node: INode, error: unknown, itemIndex: number): NodeApiError | NodeOperationError {
-	if (error instanceof NodeApiError || error instanceof NodeOperationError) return error;
-	if (error instanceof ArchiveError) {
-		if (error.code === 'InvalidInput') {
-			return new NodeOperationError(node, error.message, { itemIndex });
-		}
-		const response: JsonObject = {
-			message: error.message,
-			code: error.code,
-			...(error.httpStatusCode ? { httpCode: String(error.httpStatusCode) } : {}),
-			...(error.requestId ? { requestId: error.requestId } : {}),
-		};
-		return new NodeApiError(node, response, {
-			itemIndex,
-			message: error.message,
-			description: error.hint ?? error.storeMessage,
-			...(error.httpStatusCode ? { httpCode: String(error.httpStatusCode) } : {}),
-		});
-	}
-	const message = error instanceof Error ? error.message : String(error);
-	return new NodeOperationError(node, message, { itemIndex });
 }

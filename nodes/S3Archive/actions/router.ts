@@ -2,7 +2,7 @@ import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 
 import { openArchiveStore } from '../../shared/credentials';
 import { runPerItem, type ItemOperation } from '../../shared/runPerItem';
-import { toNodeError, type ArchiveContext } from './common';
+import type { ArchiveContext } from './common';
 import * as exportOperation from './export.operation';
 import * as get from './get.operation';
 import * as list from './list.operation';
@@ -22,6 +22,5 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 		operations,
 		openContext: openArchiveStore,
 		closeContext: (context: ArchiveContext) => context.client.destroy(),
-		toNodeError,
 	});
 }
