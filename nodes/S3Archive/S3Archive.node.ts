@@ -6,7 +6,6 @@ import {
 	type INodeTypeDescription,
 } from 'n8n-workflow';
 
-import { bucketDescription, prefixDescription } from './actions/common';
 import * as exportOperation from './actions/export.operation';
 import * as get from './actions/get.operation';
 import * as list from './actions/list.operation';
@@ -16,6 +15,7 @@ import * as setupCheck from './actions/setupCheck.operation';
 import * as verify from './actions/verify.operation';
 import * as write from './actions/write.operation';
 import { credentialTest } from '../shared/credentialTests';
+import { bucketDescription, prefixDescription } from '../shared/storeLocation';
 
 /**
  * S3 Archive: writes encrypted records to S3-compatible storage once, under a key layout that
@@ -105,7 +105,7 @@ export class S3Archive implements INodeType {
 				default: 'write',
 			},
 			bucketDescription,
-			prefixDescription,
+			{ ...prefixDescription, displayOptions: { show: { operation: ['write', 'list', 'seal', 'export'] } } },
 			...write.description,
 			...get.description,
 			...list.description,

@@ -1,25 +1,13 @@
-import { NodeOperationError, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
+import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 
 import type { RetentionPolicyInput } from '../../../lib/retention';
 import type { ArchiveStore } from '../../shared/credentials';
+import { bucketDescription, prefixDescription } from '../../shared/storeLocation';
 
 /** Shared parameters: bucket override, prefix, and the retention classes. */
 export const commonDescription: INodeProperties[] = [
-	{
-		displayName: 'Bucket',
-		name: 'bucket',
-		type: 'string',
-		default: '',
-		description: "Leave empty to use the credential's bucket",
-	},
-	{
-		displayName: 'Prefix',
-		name: 'prefix',
-		type: 'string',
-		default: 'archive',
-		required: true,
-		description: 'Archive prefix the S3 Archive node writes under (first part of every key), e.g. archive',
-	},
+	bucketDescription,
+	prefixDescription,
 	{
 		displayName: 'Retention Classes',
 		name: 'classes',
@@ -65,18 +53,6 @@ export const commonDescription: INodeProperties[] = [
 
 /** What every operation receives: one S3 client per execution plus the credential's bucket and index key. */
 export type SweeperContext = ArchiveStore;
-
-
-/** The node's bucket override, else the credential's. @throws NodeOperationError when both are empty. */
-export function resolveBucket(this: IExecuteFunctions, i: number, context: SweeperContext): string {
-	const bucket = String(this.getNodeParameter('bucket', i, '') ?? '').trim() || context.bucket;
-	if (!bucket) {
-		throw new NodeOperationError(this.getNode(), 'No bucket: set Bucket in the S3 Archive Store credential or in the node', {
-			itemIndex: i,
-		});
-	}
-	return bucket;
-}
 
 /** The policy from the node's Prefix and Retention Classes (validated later by `resolvePolicy`). */
 export function readPolicy(this: IExecuteFunctions, i: number): RetentionPolicyInput {

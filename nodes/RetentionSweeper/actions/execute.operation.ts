@@ -3,7 +3,8 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodePropertie
 import { loadSealedHashes } from '../../../lib/archive';
 import { executeSweep, type ReportLock } from '../../../lib/retention';
 import { credentialReportSigner } from '../../shared/credentials';
-import { readPolicy, resolveBucket, type SweeperContext } from './common';
+import { resolveBucket } from '../../shared/storeLocation';
+import { readPolicy, type SweeperContext } from './common';
 import { planSummary } from './plan.operation';
 
 const showForExecute = { show: { operation: ['execute'] } };

@@ -1,7 +1,8 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
 import { placeHold } from '../../../lib/retention';
-import { resolveBucket, splitList, type SweeperContext } from './common';
+import { resolveBucket } from '../../shared/storeLocation';
+import { splitList, type SweeperContext } from './common';
 
 const showForHolds = { show: { operation: ['placeHold', 'releaseHold'] } };
 const showForPlace = { show: { operation: ['placeHold'] } };

@@ -1,7 +1,8 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
 import { planSweep, type SweepPlan } from '../../../lib/retention';
-import { readPolicy, resolveBucket, type SweeperContext } from './common';
+import { resolveBucket } from '../../shared/storeLocation';
+import { readPolicy, type SweeperContext } from './common';
 
 /** Parameters shown for Plan and Execute. */
 export const description: INodeProperties[] = [

@@ -1,7 +1,8 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
 import { releaseHold } from '../../../lib/retention';
-import { resolveBucket, type SweeperContext } from './common';
+import { resolveBucket } from '../../shared/storeLocation';
+import type { SweeperContext } from './common';
 
 /** Release Hold has no parameters beyond the matter fields shared with Place Hold. */
 export const description: INodeProperties[] = [];

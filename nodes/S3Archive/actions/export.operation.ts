@@ -7,7 +7,8 @@ import {
 
 import { exportConversation } from '../../../lib/archive';
 import { credentialPrivateKey } from '../../shared/credentials';
-import { resolveBucket, type ArchiveContext } from './common';
+import { resolveBucket } from '../../shared/storeLocation';
+import type { ArchiveContext } from './common';
 
 const showForExport = { show: { operation: ['export'] } };
 
@@ -102,7 +103,7 @@ interface ExportNodeOptions {
  * no plaintext) in its JSON.
  */
 export async function execute(this: IExecuteFunctions, i: number, context: ArchiveContext): Promise<INodeExecutionData[]> {
-	const bucket = resolveBucket(this.getNode(), this.getNodeParameter('bucket', i, '') as string, context, i);
+	const bucket = resolveBucket.call(this, i, context);
 	const prefix = this.getNodeParameter('prefix', i, 'archive') as string;
 	const phoneNumber = String(this.getNodeParameter('exportPhoneNumber', i, '')).trim();
 	const options = this.getNodeParameter('exportOptions', i, {}) as ExportNodeOptions;

@@ -3,7 +3,8 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodePropertie
 import { getObject } from '../../../lib/archive';
 import { decrypt } from '../../../lib/pgp';
 import { credentialPrivateKey } from '../../shared/credentials';
-import { resolveBucket, type ArchiveContext } from './common';
+import { resolveBucket } from '../../shared/storeLocation';
+import type { ArchiveContext } from './common';
 
 const showForGet = { show: { operation: ['get'] } };
 
@@ -84,7 +85,7 @@ export async function execute(
 	i: number,
 	context: ArchiveContext,
 ): Promise<INodeExecutionData[]> {
-	const bucket = resolveBucket(this.getNode(), this.getNodeParameter('bucket', i, '') as string, context, i);
+	const bucket = resolveBucket.call(this, i, context);
 	const key = (this.getNodeParameter('key', i) as string).trim();
 	const versionId = (this.getNodeParameter('versionId', i, '') as string).trim() || undefined;
 	const property = (this.getNodeParameter('outputBinaryPropertyName', i, 'data') as string).trim() || 'data';

@@ -6,7 +6,8 @@ import {
 } from 'n8n-workflow';
 
 import { listObjects, phoneNumberPseudonym, type ListFilter } from '../../../lib/archive';
-import { resolveBucket, type ArchiveContext } from './common';
+import { resolveBucket } from '../../shared/storeLocation';
+import type { ArchiveContext } from './common';
 
 const showForList = { show: { operation: ['list'] } };
 
@@ -103,7 +104,7 @@ export async function execute(
 	i: number,
 	context: ArchiveContext,
 ): Promise<INodeExecutionData[]> {
-	const bucket = resolveBucket(this.getNode(), this.getNodeParameter('bucket', i, '') as string, context, i);
+	const bucket = resolveBucket.call(this, i, context);
 	const prefix = this.getNodeParameter('prefix', i, 'archive') as string;
 	const returnAll = this.getNodeParameter('returnAll', i, false) as boolean;
 	const limit = returnAll ? Infinity : (this.getNodeParameter('limit', i, 50) as number);

@@ -9,7 +9,8 @@ import {
 import { daySealScope, sealPrefix, type SealLock } from '../../../lib/archive';
 import { assertSigningKey } from '../../../lib/pgp';
 import { credentialPrivateKey } from '../../shared/credentials';
-import { resolveBucket, type ArchiveContext } from './common';
+import { resolveBucket } from '../../shared/storeLocation';
+import type { ArchiveContext } from './common';
 
 const showForSeal = { show: { operation: ['seal'] } };
 
@@ -130,7 +131,7 @@ function yesterdayUtc(): string {
  * The manifest entries are not put into the item (they can be many): read the manifest with Get.
  */
 export async function execute(this: IExecuteFunctions, i: number, context: ArchiveContext): Promise<INodeExecutionData[]> {
-	const bucket = resolveBucket(this.getNode(), this.getNodeParameter('bucket', i, '') as string, context, i);
+	const bucket = resolveBucket.call(this, i, context);
 	const prefix = this.getNodeParameter('prefix', i, 'archive') as string;
 	const mode = this.getNodeParameter('sealScope', i, 'day') as 'day' | 'folder' | 'all';
 	const options = this.getNodeParameter('sealOptions', i, {}) as SealNodeOptions;

@@ -1,7 +1,8 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
 import { checkBucket } from '../../../lib/archive';
-import { resolveBucket, type ArchiveContext } from './common';
+import { resolveBucket } from '../../shared/storeLocation';
+import type { ArchiveContext } from './common';
 
 const showForSetupCheck = { show: { operation: ['setupCheck'] } };
 
@@ -27,7 +28,7 @@ export async function execute(
 	i: number,
 	context: ArchiveContext,
 ): Promise<INodeExecutionData[]> {
-	const bucket = resolveBucket(this.getNode(), this.getNodeParameter('bucket', i, '') as string, context, i);
+	const bucket = resolveBucket.call(this, i, context);
 	const probeWrites = this.getNodeParameter('probeWrites', i, true) as boolean;
 	const report = await checkBucket({ client: context.client, bucket, probeWrites });
 	return [{ json: { setupCheck: report as unknown as IDataObject }, pairedItem: { item: i } }];

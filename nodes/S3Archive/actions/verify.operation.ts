@@ -9,7 +9,8 @@ import {
 import { verifySeal } from '../../../lib/archive';
 import type { PublicKey } from '../../../lib/pgp';
 import { credentialPrivateKey, credentialPublicKeysIfSet } from '../../shared/credentials';
-import { resolveBucket, type ArchiveContext } from './common';
+import { resolveBucket } from '../../shared/storeLocation';
+import type { ArchiveContext } from './common';
 
 const showForVerify = { show: { operation: ['verify'] } };
 
@@ -101,7 +102,7 @@ interface VerifyNodeOptions {
  * `{ valid, verify: { signature, merkleRoot, chain, problems, counts, missing, altered, deletedByRetention, unsealed, … } }`.
  */
 export async function execute(this: IExecuteFunctions, i: number, context: ArchiveContext): Promise<INodeExecutionData[]> {
-	const bucket = resolveBucket(this.getNode(), this.getNodeParameter('bucket', i, '') as string, context, i);
+	const bucket = resolveBucket.call(this, i, context);
 	const manifestKey = String(this.getNodeParameter('manifestKey', i, '')).trim();
 	if (!manifestKey) throw new NodeOperationError(this.getNode(), 'Manifest Key is required', { itemIndex: i });
 	const options = this.getNodeParameter('verifyOptions', i, {}) as VerifyNodeOptions;

@@ -22,7 +22,8 @@ import {
 	type WriteOptions,
 	type WriteResult,
 } from '../../../lib/archive';
-import { resolveBucket, type ArchiveContext } from './common';
+import { resolveBucket } from '../../shared/storeLocation';
+import type { ArchiveContext } from './common';
 import { BINARY_READ_CHUNK_BYTES } from '../../shared/binary';
 
 const showForWrite = { show: { operation: ['write'] } };
@@ -273,7 +274,7 @@ export async function execute(
 	const binaryPropertyName = (this.getNodeParameter('binaryPropertyName', i, 'data') as string).trim();
 	const prefix = this.getNodeParameter('prefix', i, 'archive') as string;
 	const retentionClass = this.getNodeParameter('retentionClass', i, 'default') as string;
-	const bucket = resolveBucket(this.getNode(), this.getNodeParameter('bucket', i, '') as string, context, i);
+	const bucket = resolveBucket.call(this, i, context);
 	const options = this.getNodeParameter('options', i, {}) as WriteNodeOptions;
 
 	const override = (options.objectKey ?? '').trim();
