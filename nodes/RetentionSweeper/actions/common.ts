@@ -1,6 +1,6 @@
-import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
-import type { RetentionPolicyInput } from '../../../lib/retention';
+import type { HoldCommandOptions, HoldCommandResult, RetentionPolicyInput, SweepPlan } from '../../../lib/retention';
 import type { ArchiveStore } from '../../shared/credentials';
 import { bucketDescription, prefixDescription } from '../../shared/storeLocation';
 
@@ -51,6 +51,53 @@ export const commonDescription: INodeProperties[] = [
 	},
 ];
 
+const showForHolds = { show: { operation: ['placeHold', 'releaseHold'] } };
+
+/** Parameters shared by Place Hold and Release Hold. */
+export const matterDescription: INodeProperties[] = [
+	{
+		displayName: 'Matter ID',
+		name: 'matterId',
+		type: 'string',
+		default: '',
+		required: true,
+		displayOptions: showForHolds,
+		placeholder: 'SEC-2026-014',
+		description: 'Identifier of the matter (case, investigation): letters, digits, ".", "_" or "-"',
+	},
+	{
+		displayName: 'Actor',
+		name: 'actor',
+		type: 'string',
+		default: '',
+		required: true,
+		displayOptions: showForHolds,
+		placeholder: 'legal@example.org',
+		description: 'Who places or releases the hold; recorded in the registry',
+	},
+	{
+		displayName: 'Reason',
+		name: 'reason',
+		type: 'string',
+		default: '',
+		required: true,
+		displayOptions: showForHolds,
+		placeholder: 'Litigation 2026-CV-1234',
+		description: 'Why; recorded in the registry. Do not name counterparties here.',
+	},
+];
+
+/** Shared by Place Hold and Release Hold, shown after Place Hold's scope. */
+export const legalHoldFlagDescription: INodeProperties = {
+	displayName: 'Update S3 Legal Hold Flags',
+	name: 'applyLegalHoldFlag',
+	type: 'boolean',
+	default: true,
+	displayOptions: showForHolds,
+	description:
+		'Whether to also set (place) or clear (release) the S3 legal-hold flag on every matching object version, so lifecycle rules and other tools respect the hold (needs Object Lock on the bucket)',
+};
+
 /** What every operation receives: one S3 client per execution plus the credential's bucket and index key. */
 export type SweeperContext = ArchiveStore;
 
@@ -73,4 +120,53 @@ export function splitList(value: unknown): string[] {
 		.split(/[,\n]/)
 		.map((part) => part.trim())
 		.filter((part) => part !== '');
+}
+
+/** The matter fields of Place Hold and Release Hold: prefix, matter, who, why, and the S3 flag choice. */
+export function readMatter(this: IExecuteFunctions, i: number): Pick<
+	HoldCommandOptions,
+	'prefix' | 'matterId' | 'actor' | 'reason' | 'applyLegalHoldFlag'
+> {
+	return {
+		prefix: String(this.getNodeParameter('prefix', i, 'archive')),
+		matterId: String(this.getNodeParameter('matterId', i, '')),
+		actor: String(this.getNodeParameter('actor', i, '')),
+		reason: String(this.getNodeParameter('reason', i, '')),
+		applyLegalHoldFlag: this.getNodeParameter('applyLegalHoldFlag', i, true) as boolean,
+	};
+}
+
+/** The output item of Place Hold and Release Hold: the matter (pseudonyms only) and the flag counts. */
+export function holdItem(
+	operation: 'placeHold' | 'releaseHold',
+	bucket: string,
+	result: HoldCommandResult,
+	i: number,
+): INodeExecutionData {
+	return {
+		json: {
+			operation,
+			bucket,
+			matter: result.matter as unknown as IDataObject,
+			eventKey: result.eventKey,
+			legalHold: result.legalHold as unknown as IDataObject,
+		},
+		pairedItem: { item: i },
+	};
+}
+
+/** The plan without its version lists, for output items. */
+export function planSummary(plan: Omit<SweepPlan, 'deletions' | 'protected'>): IDataObject {
+	return {
+		bucket: plan.bucket,
+		prefix: plan.prefix,
+		evaluatedAt: plan.evaluatedAt,
+		objectLockEnabled: plan.objectLockEnabled,
+		lockStatusRead: plan.lockStatusRead,
+		matterIds: plan.matterIds,
+		totals: plan.totals as unknown as IDataObject,
+		classes: plan.classes as unknown as IDataObject[],
+		unmanaged: plan.unmanaged as unknown as IDataObject,
+		requests: plan.requests as unknown as IDataObject,
+	};
 }

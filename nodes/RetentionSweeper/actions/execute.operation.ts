@@ -4,8 +4,7 @@ import { loadSealedHashes } from '../../../lib/archive';
 import { executeSweep, type ReportLock } from '../../../lib/retention';
 import { credentialReportSigner } from '../../shared/credentials';
 import { resolveBucket } from '../../shared/storeLocation';
-import { readPolicy, type SweeperContext } from './common';
-import { planSummary } from './plan.operation';
+import { planSummary, readPolicy, type SweeperContext } from './common';
 
 const showForExecute = { show: { operation: ['execute'] } };
 
