@@ -8,23 +8,8 @@ import {
 	sealMediaStream,
 	sealRecord,
 	type CaptureRecord,
-	type GraphEndpoint,
 } from '../../lib/capture';
-import type { PublicKey } from '../../lib/pgp';
-
-/** Media download settings (Download Media on). */
-export interface MediaSettings {
-	graph: GraphEndpoint;
-	accessToken: string;
-	attempts: number;
-	backoffMs: number;
-}
-
-/** Encrypt-at-capture settings (Encrypt at Capture on). */
-export interface SealSettings {
-	recipients: PublicKey[];
-	indexKey: string;
-}
+import type { MediaSettings, SealSettings } from './types';
 
 /** What the trigger turns into items. */
 export interface ItemPlan {
