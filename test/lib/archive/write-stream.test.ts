@@ -5,7 +5,7 @@ import { AbortMultipartUploadCommand, CreateMultipartUploadCommand, ListMultipar
 
 import { ArchiveError, createS3Client, writeObjectStream } from '../../../lib/archive';
 import { listAllKeys, makeBucket, s3Settings } from '../../helpers/s3';
-import { patternStream } from '../../nodes/S3Archive/fake-context';
+import { patternStream } from '../../helpers/pattern';
 
 const MiB = 1024 * 1024;
 

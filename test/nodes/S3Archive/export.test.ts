@@ -14,10 +14,10 @@ import type { ICredentialDataDecryptedObject, IDataObject, INodeExecutionData, I
 import { createS3Client, writeObject } from '../../../lib/archive';
 import { encrypt, readPublicKeys } from '../../../lib/pgp';
 import { S3Archive } from '../../../nodes/S3Archive/S3Archive.node';
+import { executeContext } from '../../helpers/execute-context';
 import { gpgDecrypt, makeGpgHome, type GpgHome } from '../../helpers/gpg';
 import { binaryBytes, InProcessN8n, loadTemplate } from '../../helpers/n8n-runner';
 import { makeBucket, s3Settings } from '../../helpers/s3';
-import { fakeExecuteFunctions } from './fake-context';
 
 const FIXTURES = path.join(__dirname, '..', '..', 'fixtures', 'whatsapp');
 const deliveries = readdirSync(FIXTURES)
@@ -47,20 +47,15 @@ describe('S3 Archive node, Export Conversation and Get with Decrypt (capture via
 		creds: Record<string, ICredentialDataDecryptedObject>,
 		options: { items?: INodeExecutionData[]; continueOnFail?: boolean } = {},
 	): Promise<INodeExecutionData[]> {
-		const all = { s3ArchiveApi: s3Credential(), ...creds };
-		const context = fakeExecuteFunctions({
+		const context = executeContext({
+			nodeType: node,
 			items: options.items ?? [{ json: {} }],
 			parameters,
-			credentials: all.s3ArchiveApi,
+			credentials: { s3ArchiveApi: s3Credential(), ...creds },
 			continueOnFail: options.continueOnFail,
 		});
-		let privateKeyReads = 0;
-		(context as unknown as { getCredentials: (name: string) => Promise<ICredentialDataDecryptedObject> }).getCredentials = async (name) => {
-			if (!all[name as keyof typeof all]) throw new Error(`Node does not have any credentials set for "${name}"`);
-			if (name === 'openPgpPrivateKeyApi') privateKeyReads++;
-			return all[name as keyof typeof all];
-		};
 		const [output] = await node.execute.call(context);
+		const privateKeyReads = context.stats.getCredentialsCalls.openPgpPrivateKeyApi ?? 0;
 		if (privateKeyReads > 1) throw new Error(`private key read ${privateKeyReads} times in one execution`);
 		return output;
 	}

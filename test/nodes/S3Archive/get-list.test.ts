@@ -4,8 +4,8 @@ import { NodeApiError, type INodeExecutionData } from 'n8n-workflow';
 
 import { createS3Client } from '../../../lib/archive';
 import { S3Archive } from '../../../nodes/S3Archive/S3Archive.node';
+import { executeContext } from '../../helpers/execute-context';
 import { makeBucket, s3Settings } from '../../helpers/s3';
-import { fakeExecuteFunctions } from './fake-context';
 
 const INDEX_KEY = randomBytes(32).toString('hex');
 
@@ -15,7 +15,7 @@ describe('S3 Archive node: Get and List', () => {
 	const node = new S3Archive();
 	const credentials = () => ({ ...s3Settings(), bucket, indexKey: INDEX_KEY });
 	const run = async (parameters: Record<string, unknown>, items: INodeExecutionData[] = [{ json: {} }]) =>
-		await node.execute.call(fakeExecuteFunctions({ items, parameters, credentials: credentials() }));
+		await node.execute.call(executeContext({ nodeType: node, items, parameters, credentials: { s3ArchiveApi: credentials() } }));
 	const written: Array<{ key: string; versionId: string; body: Buffer }> = [];
 
 	beforeAll(async () => {

@@ -8,9 +8,9 @@ import { NodeOperationError, type ICredentialDataDecryptedObject, type IDataObje
 
 import { createS3Client, objectKeyForRecord, writeObject } from '../../../lib/archive';
 import { S3Archive } from '../../../nodes/S3Archive/S3Archive.node';
+import { executeContext } from '../../helpers/execute-context';
 import { gpgVerify, makeGpgHome, type GpgHome } from '../../helpers/gpg';
 import { getObjectBytes, makeBucket, s3Settings } from '../../helpers/s3';
-import { fakeExecuteFunctions } from './fake-context';
 
 const INDEX_KEY = randomBytes(32).toString('hex');
 const node = new S3Archive();
@@ -37,16 +37,13 @@ describe('S3 Archive node, Seal and Verify', () => {
 		creds: Record<string, ICredentialDataDecryptedObject>,
 		options: { items?: INodeExecutionData[]; continueOnFail?: boolean } = {},
 	): Promise<INodeExecutionData[]> {
-		const context = fakeExecuteFunctions({
+		const context = executeContext({
+			nodeType: node,
 			items: options.items ?? [{ json: {} }],
 			parameters,
-			credentials: creds.s3ArchiveApi,
+			credentials: creds,
 			continueOnFail: options.continueOnFail,
 		});
-		(context as unknown as { getCredentials: (name: string) => Promise<ICredentialDataDecryptedObject> }).getCredentials = async (name) => {
-			if (!creds[name]) throw new Error(`Node does not have any credentials set for "${name}"`);
-			return creds[name];
-		};
 		const [output] = await node.execute.call(context);
 		return output;
 	}
