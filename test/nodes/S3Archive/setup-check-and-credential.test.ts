@@ -39,7 +39,7 @@ describe('S3 Archive node: Setup Check and credential test', () => {
 		const context = executeContext({
 			nodeType: node,
 			items: [{ json: {} }],
-			parameters: { operation: 'setupCheck', bucket: '', probeWrites: true },
+			parameters: { resource: 'bucket', operation: 'setupCheck', bucket: '', probeWrites: true },
 			credentials: { s3ArchiveApi: credentials() },
 		});
 		const output = await node.execute.call(context);

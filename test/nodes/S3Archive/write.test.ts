@@ -45,7 +45,7 @@ describe('S3 Archive node, Write', () => {
 	const run = async (options: Partial<ExecuteContextOptions> & { items: INodeExecutionData[] }) => {
 		const context = executeContext({
 			nodeType: node,
-			parameters: { operation: 'write', binaryPropertyName: 'data', prefix: 'archive', retentionClass: 'default', bucket: '', options: {} },
+			parameters: { resource: 'record', operation: 'write', binaryPropertyName: 'data', prefix: 'archive', retentionClass: 'default', bucket: '', options: {} },
 			credentials: { s3ArchiveApi: credentials(bucket) },
 			...options,
 		});
@@ -61,8 +61,13 @@ describe('S3 Archive node, Write', () => {
 
 	it('describes its parameters with the names and defaults the template relies on', () => {
 		const byName = Object.fromEntries(node.description.properties.map((p) => [p.name, p]));
+		// one Operation parameter per resource: Record's is the one shown by default
+		const operation = node.description.properties.find(
+			(p) => p.name === 'operation' && p.displayOptions?.show?.resource?.includes(byName.resource.default as string),
+		)!;
 		expect(node.description.name).toBe('s3Archive');
-		expect(byName.operation.default).toBe('write');
+		expect(byName.resource.default).toBe('record');
+		expect(operation.default).toBe('write');
 		expect(byName.binaryPropertyName.default).toBe('data');
 		expect(byName.prefix.default).toBe('archive');
 		expect(byName.retentionClass.default).toBe('default');
@@ -122,7 +127,7 @@ describe('S3 Archive node, Write', () => {
 			items: [recordItem({ idempotency_key: `106000000000002:${WAMID}:lock` })],
 			credentials: { s3ArchiveApi: credentials(lockBucket) },
 			parameters: {
-				operation: 'write', binaryPropertyName: 'data', prefix: 'archive', retentionClass: 'finra-6y', bucket: '',
+				resource: 'record', operation: 'write', binaryPropertyName: 'data', prefix: 'archive', retentionClass: 'finra-6y', bucket: '',
 				options: { objectLockMode: 'COMPLIANCE', retainFor: 'P1D', legalHold: true },
 			},
 		});
@@ -139,7 +144,7 @@ describe('S3 Archive node, Write', () => {
 		const error = await run({
 			items: [recordItem()],
 			credentials: { s3ArchiveApi: credentials(plain) },
-			parameters: { operation: 'write', binaryPropertyName: 'data', prefix: 'archive', retentionClass: 'default', options: { objectLockMode: 'GOVERNANCE', retainFor: 'P1D' } },
+			parameters: { resource: 'record', operation: 'write', binaryPropertyName: 'data', prefix: 'archive', retentionClass: 'default', options: { objectLockMode: 'GOVERNANCE', retainFor: 'P1D' } },
 		}).catch((e: unknown) => e);
 		expect(error).toBeInstanceOf(NodeApiError);
 		expect((error as NodeApiError).message).toMatch(/Object Lock is not enabled/);
@@ -154,14 +159,14 @@ describe('S3 Archive node, Write', () => {
 
 		const badPrefix = await run({
 			items: [recordItem()],
-			parameters: { operation: 'write', binaryPropertyName: 'data', prefix: '/abs', retentionClass: 'default', options: {} },
+			parameters: { resource: 'record', operation: 'write', binaryPropertyName: 'data', prefix: '/abs', retentionClass: 'default', options: {} },
 		}).catch((e: unknown) => e);
 		expect(badPrefix).toBeInstanceOf(NodeOperationError);
 		expect((badPrefix as Error).message).toMatch(/prefix/);
 
 		const badRetain = await run({
 			items: [recordItem()],
-			parameters: { operation: 'write', binaryPropertyName: 'data', prefix: 'a', retentionClass: 'default', options: { objectLockMode: 'COMPLIANCE', retainFor: '6 years' } },
+			parameters: { resource: 'record', operation: 'write', binaryPropertyName: 'data', prefix: 'a', retentionClass: 'default', options: { objectLockMode: 'COMPLIANCE', retainFor: '6 years' } },
 		}).catch((e: unknown) => e);
 		expect((badRetain as Error).message).toMatch(/Retain For/);
 
@@ -179,7 +184,7 @@ describe('S3 Archive node, Write', () => {
 		const { output } = await run({
 			items: [recordItem()],
 			credentials: { s3ArchiveApi: credentials('no-such-bucket-used') },
-			parameters: { operation: 'write', binaryPropertyName: 'data', prefix: 'archive', retentionClass: 'default', bucket: other, options: { objectKey: 'manual/(a)+b=c:d@e.pgp' } },
+			parameters: { resource: 'record', operation: 'write', binaryPropertyName: 'data', prefix: 'archive', retentionClass: 'default', bucket: other, options: { objectKey: 'manual/(a)+b=c:d@e.pgp' } },
 		});
 		expect(output[0][0].json.archive).toMatchObject({ status: 'created', bucket: other, key: 'manual/(a)+b=c:d@e.pgp' });
 		expect(await listAllKeys(client, other)).toEqual(['manual/(a)+b=c:d@e.pgp']);
@@ -188,6 +193,7 @@ describe('S3 Archive node, Write', () => {
 	it("Duplicate Check 'Store Rejects Duplicates' writes once on a store that honours If-None-Match, with no HeadObject first", async () => {
 		const plain = await makeBucket(client);
 		const parameters = {
+			resource: 'record',
 			operation: 'write',
 			binaryPropertyName: 'data',
 			prefix: 'archive',

@@ -1,14 +1,13 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
-import { getObject } from '../../../lib/archive';
-import { decrypt } from '../../../lib/pgp';
-import { credentialPrivateKey } from '../../shared/credentials';
-import { resolveBucket } from '../../shared/storeLocation';
-import type { ArchiveContext } from './common';
+import { getObject } from '../../../../lib/archive';
+import { decrypt } from '../../../../lib/pgp';
+import { credentialPrivateKey, type ArchiveStore } from '../../../shared/credentials';
+import { resolveBucket } from '../../../shared/storeLocation';
 
-const showForGet = { show: { operation: ['get'] } };
+const showForGet = { show: { resource: ['record'], operation: ['get'] } };
 
-/** Parameters of the Get operation. */
+/** Parameters of Record → Get. */
 export const description: INodeProperties[] = [
 	{
 		displayName: 'Object Key',
@@ -72,7 +71,7 @@ function parseJson(bytes: Uint8Array): unknown {
 }
 
 /**
- * Get: downloads one object version (streamed into n8n's binary data store) and outputs it as a
+ * Record → Get: downloads one object version (streamed into n8n's binary data store) and outputs it as a
  * binary with `{ archive: { bucket, key, versionId, etag, size, sha256, contentType, lastModified, objectLock } }`.
  *
  * With Decrypt on, the ciphertext is read into memory, decrypted with the private key credential
@@ -83,7 +82,7 @@ function parseJson(bytes: Uint8Array): unknown {
 export async function execute(
 	this: IExecuteFunctions,
 	i: number,
-	context: ArchiveContext,
+	context: ArchiveStore,
 ): Promise<INodeExecutionData[]> {
 	const bucket = resolveBucket.call(this, i, context);
 	const key = (this.getNodeParameter('key', i) as string).trim();

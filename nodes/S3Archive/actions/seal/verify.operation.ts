@@ -6,15 +6,14 @@ import {
 	type INodeProperties,
 } from 'n8n-workflow';
 
-import { verifySeal } from '../../../lib/archive';
-import type { PublicKey } from '../../../lib/pgp';
-import { credentialPrivateKey, credentialPublicKeysIfSet } from '../../shared/credentials';
-import { resolveBucket } from '../../shared/storeLocation';
-import type { ArchiveContext } from './common';
+import { verifySeal } from '../../../../lib/archive';
+import type { PublicKey } from '../../../../lib/pgp';
+import { credentialPrivateKey, credentialPublicKeysIfSet, type ArchiveStore } from '../../../shared/credentials';
+import { resolveBucket } from '../../../shared/storeLocation';
 
-const showForVerify = { show: { operation: ['verify'] } };
+const showForVerify = { show: { resource: ['seal'], operation: ['verify'] } };
 
-/** Parameters of the Verify operation. */
+/** Parameters of Seal → Verify. */
 export const description: INodeProperties[] = [
 	{
 		displayName: 'Manifest Key',
@@ -24,7 +23,7 @@ export const description: INodeProperties[] = [
 		required: true,
 		placeholder: 'archive/_seals/default/106000000000002/2026/01/01/20260102T010000000Z-1a2b3c4d.json',
 		displayOptions: showForVerify,
-		description: 'Key of the seal manifest, e.g. the "manifestKey" of a Seal result; its signature is the same key + .asc',
+		description: 'Key of the seal manifest, e.g. the "manifestKey" of a Seal → Create result; its signature is the same key + .asc',
 	},
 	{
 		displayName: 'Options',
@@ -97,11 +96,11 @@ interface VerifyNodeOptions {
 }
 
 /**
- * Verify: checks a seal's signature (with the OpenPGP Public Keys credential, else the public part of
+ * Seal → Verify: checks a seal's signature (with the OpenPGP Public Keys credential, else the public part of
  * the private key credential) and recomputes it from the store. Outputs
  * `{ valid, verify: { signature, merkleRoot, chain, problems, counts, missing, altered, deletedByRetention, unsealed, … } }`.
  */
-export async function execute(this: IExecuteFunctions, i: number, context: ArchiveContext): Promise<INodeExecutionData[]> {
+export async function execute(this: IExecuteFunctions, i: number, context: ArchiveStore): Promise<INodeExecutionData[]> {
 	const bucket = resolveBucket.call(this, i, context);
 	const manifestKey = String(this.getNodeParameter('manifestKey', i, '')).trim();
 	if (!manifestKey) throw new NodeOperationError(this.getNode(), 'Manifest Key is required', { itemIndex: i });

@@ -6,15 +6,14 @@ import {
 	type INodeProperties,
 } from 'n8n-workflow';
 
-import { daySealScope, sealPrefix, type SealLock } from '../../../lib/archive';
-import { assertSigningKey } from '../../../lib/pgp';
-import { credentialPrivateKey } from '../../shared/credentials';
-import { resolveBucket } from '../../shared/storeLocation';
-import type { ArchiveContext } from './common';
+import { daySealScope, sealPrefix, type SealLock } from '../../../../lib/archive';
+import { assertSigningKey } from '../../../../lib/pgp';
+import { credentialPrivateKey, type ArchiveStore } from '../../../shared/credentials';
+import { resolveBucket } from '../../../shared/storeLocation';
 
-const showForSeal = { show: { operation: ['seal'] } };
+const showForSeal = { show: { resource: ['seal'], operation: ['seal'] } };
 
-/** Parameters of the Seal operation. */
+/** Parameters of Seal → Create (operation value `seal`). */
 export const description: INodeProperties[] = [
 	{
 		displayName: 'What to Seal',
@@ -35,7 +34,7 @@ export const description: INodeProperties[] = [
 		type: 'string',
 		default: 'default',
 		required: true,
-		displayOptions: { show: { operation: ['seal'], sealScope: ['day'] } },
+		displayOptions: { show: { resource: ['seal'], operation: ['seal'], sealScope: ['day'] } },
 		description: 'Retention class of the day folder (the second key segment)',
 	},
 	{
@@ -44,7 +43,7 @@ export const description: INodeProperties[] = [
 		type: 'string',
 		default: '',
 		required: true,
-		displayOptions: { show: { operation: ['seal'], sealScope: ['day'] } },
+		displayOptions: { show: { resource: ['seal'], operation: ['seal'], sealScope: ['day'] } },
 		description: 'WhatsApp business phone number ID of the day folder',
 	},
 	{
@@ -52,7 +51,7 @@ export const description: INodeProperties[] = [
 		name: 'sealDate',
 		type: 'dateTime',
 		default: '',
-		displayOptions: { show: { operation: ['seal'], sealScope: ['day'] } },
+		displayOptions: { show: { resource: ['seal'], operation: ['seal'], sealScope: ['day'] } },
 		description: 'UTC day to seal; empty seals yesterday (UTC), for a daily schedule',
 	},
 	{
@@ -62,7 +61,7 @@ export const description: INodeProperties[] = [
 		default: '',
 		required: true,
 		placeholder: 'default/106000000000002/2026/01',
-		displayOptions: { show: { operation: ['seal'], sealScope: ['folder'] } },
+		displayOptions: { show: { resource: ['seal'], operation: ['seal'], sealScope: ['folder'] } },
 		description: 'Folder below the prefix to seal (without the prefix)',
 	},
 	{
@@ -125,12 +124,12 @@ function yesterdayUtc(): string {
 }
 
 /**
- * Seal: lists every object version of the chosen scope, writes a signed, hash-chained manifest
+ * Seal → Create: lists every object version of the chosen scope, writes a signed, hash-chained manifest
  * (Merkle root over the versions) under `<prefix>/_seals/` and outputs
  * `{ seal: { sealId, manifestKey, signatureKey, manifestSha256, merkleRoot, prevManifestKey, counts, … } }`.
- * The manifest entries are not put into the item (they can be many): read the manifest with Get.
+ * The manifest entries are not put into the item (they can be many): read the manifest with Record → Get.
  */
-export async function execute(this: IExecuteFunctions, i: number, context: ArchiveContext): Promise<INodeExecutionData[]> {
+export async function execute(this: IExecuteFunctions, i: number, context: ArchiveStore): Promise<INodeExecutionData[]> {
 	const bucket = resolveBucket.call(this, i, context);
 	const prefix = this.getNodeParameter('prefix', i, 'archive') as string;
 	const mode = this.getNodeParameter('sealScope', i, 'day') as 'day' | 'folder' | 'all';

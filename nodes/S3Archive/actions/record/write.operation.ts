@@ -21,14 +21,14 @@ import {
 	type ObjectLockParams,
 	type WriteOptions,
 	type WriteResult,
-} from '../../../lib/archive';
-import { resolveBucket } from '../../shared/storeLocation';
-import type { ArchiveContext } from './common';
-import { BINARY_READ_CHUNK_BYTES } from '../../shared/binary';
+} from '../../../../lib/archive';
+import { BINARY_READ_CHUNK_BYTES } from '../../../shared/binary';
+import type { ArchiveStore } from '../../../shared/credentials';
+import { resolveBucket } from '../../../shared/storeLocation';
 
-const showForWrite = { show: { operation: ['write'] } };
+const showForWrite = { show: { resource: ['record'], operation: ['write'] } };
 
-/** Parameters of the Write operation. */
+/** Parameters of Record → Write. */
 export const description: INodeProperties[] = [
 	{
 		displayName: 'Input Binary Field',
@@ -217,7 +217,7 @@ function keyPartsFor(
 	json: IDataObject,
 	prefix: string,
 	retentionClass: string,
-	context: ArchiveContext,
+	context: ArchiveStore,
 	i: number,
 ): ObjectKeyParts {
 	if (!context.indexKey) {
@@ -260,14 +260,14 @@ function keyPartsFor(
 }
 
 /**
- * Write: stores the item's binary (ciphertext) once under the archive key layout
+ * Record → Write: stores the item's binary (ciphertext) once under the archive key layout
  * (`lib/archive/layout.ts`), computed from the item's record fields, and outputs only the
  * archive result plus routing fields (never the input JSON, which may hold plaintext).
  */
 export async function execute(
 	this: IExecuteFunctions,
 	i: number,
-	context: ArchiveContext,
+	context: ArchiveStore,
 ): Promise<INodeExecutionData[]> {
 	const item = this.getInputData()[i];
 	const json = item.json as IDataObject;

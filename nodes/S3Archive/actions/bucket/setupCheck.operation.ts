@@ -1,12 +1,12 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
-import { checkBucket } from '../../../lib/archive';
-import { resolveBucket } from '../../shared/storeLocation';
-import type { ArchiveContext } from './common';
+import { checkBucket } from '../../../../lib/archive';
+import type { ArchiveStore } from '../../../shared/credentials';
+import { resolveBucket } from '../../../shared/storeLocation';
 
-const showForSetupCheck = { show: { operation: ['setupCheck'] } };
+const showForSetupCheck = { show: { resource: ['bucket'], operation: ['setupCheck'] } };
 
-/** Parameters of the Setup Check operation. */
+/** Parameters of Bucket → Setup Check. */
 export const description: INodeProperties[] = [
 	{
 		displayName: 'Test Conditional Writes',
@@ -20,13 +20,13 @@ export const description: INodeProperties[] = [
 ];
 
 /**
- * Setup Check: probes the bucket (versioning, Object Lock, default retention, conditional writes)
+ * Bucket → Setup Check: probes the bucket (versioning, Object Lock, default retention, conditional writes)
  * and outputs the report as `{ setupCheck: SetupReport }`.
  */
 export async function execute(
 	this: IExecuteFunctions,
 	i: number,
-	context: ArchiveContext,
+	context: ArchiveStore,
 ): Promise<INodeExecutionData[]> {
 	const bucket = resolveBucket.call(this, i, context);
 	const probeWrites = this.getNodeParameter('probeWrites', i, true) as boolean;

@@ -5,14 +5,13 @@ import {
 	type INodeProperties,
 } from 'n8n-workflow';
 
-import { exportConversation } from '../../../lib/archive';
-import { credentialPrivateKey } from '../../shared/credentials';
-import { resolveBucket } from '../../shared/storeLocation';
-import type { ArchiveContext } from './common';
+import { exportConversation } from '../../../../lib/archive';
+import { credentialPrivateKey, type ArchiveStore } from '../../../shared/credentials';
+import { resolveBucket } from '../../../shared/storeLocation';
 
-const showForExport = { show: { operation: ['export'] } };
+const showForExport = { show: { resource: ['conversation'], operation: ['export'] } };
 
-/** Parameters of the Export operation. */
+/** Parameters of Conversation → Export. */
 export const description: INodeProperties[] = [
 	{
 		displayName: 'Counterparty Phone Number',
@@ -97,12 +96,12 @@ interface ExportNodeOptions {
 }
 
 /**
- * Export (eDiscovery): decrypts one conversation and outputs one item with three binary files,
+ * Conversation → Export (eDiscovery): decrypts one conversation and outputs one item with three binary files,
  * `jsonl` (`export.jsonl`, one record per line, in order), `html` (`transcript.html`) and `text`
  * (`transcript.txt`), and `{ export: { pseudonym, counts, period, sources } }` (object keys only,
  * no plaintext) in its JSON.
  */
-export async function execute(this: IExecuteFunctions, i: number, context: ArchiveContext): Promise<INodeExecutionData[]> {
+export async function execute(this: IExecuteFunctions, i: number, context: ArchiveStore): Promise<INodeExecutionData[]> {
 	const bucket = resolveBucket.call(this, i, context);
 	const prefix = this.getNodeParameter('prefix', i, 'archive') as string;
 	const phoneNumber = String(this.getNodeParameter('exportPhoneNumber', i, '')).trim();
