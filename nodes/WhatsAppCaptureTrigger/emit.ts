@@ -3,11 +3,12 @@ import type { IDataObject, IWebhookFunctions, IWebhookResponseData } from 'n8n-w
 import { filterRecords, type CaptureRecord } from '../../lib/capture';
 import { credentialPublicKeys } from '../shared/credentials';
 import { buildItems } from './items';
-import type { CaptureOptions, MediaSettings, SealSettings } from './types';
+import type { CaptureOptions, MediaSettings, EncryptSettings } from './types';
 
 /**
- * Shared tail of both providers: filters, builds (and seals) items, answers 200 without execution when
- * every record was filtered out, and 500 (so the sender retries) when sealing is misconfigured.
+ * Shared tail of both providers: filters, builds (and encrypts) items, answers 200 without execution
+ * when every record was filtered out, and 500 (so the sender retries) when Encrypt at Capture is
+ * misconfigured.
  */
 export async function emit(
 	this: IWebhookFunctions,
@@ -28,10 +29,10 @@ export async function emit(
 		return { noWebhookResponse: true };
 	}
 
-	let seal: SealSettings | undefined;
+	let encryption: EncryptSettings | undefined;
 	if (this.getNodeParameter('encryptAtCapture', false) === true) {
 		try {
-			seal = await sealSettings.call(this, input.indexKey);
+			encryption = await encryptSettings.call(this, input.indexKey);
 		} catch (error) {
 			// Fail closed: never emit plaintext when encryption was asked for; the sender retries.
 			this.logger.error(`WhatsApp Capture Trigger: cannot encrypt at capture: ${(error as Error).message}`);
@@ -48,13 +49,13 @@ export async function emit(
 		filteredOut: dropped,
 		contentType: input.contentType,
 		media: input.media,
-		seal,
+		encryption,
 	});
 	return { workflowData: [items.map((item) => ({ ...item, json: item.json as IDataObject }))] };
 }
 
 /** Recipients (OpenPGP Public Keys credential, pinned fingerprints) and the index key. */
-async function sealSettings(this: IWebhookFunctions, indexKey: string | undefined): Promise<SealSettings> {
+async function encryptSettings(this: IWebhookFunctions, indexKey: string | undefined): Promise<EncryptSettings> {
 	if (typeof indexKey !== 'string' || indexKey.length < 16) {
 		throw new Error('the capture credential has no Index Key of at least 16 characters');
 	}

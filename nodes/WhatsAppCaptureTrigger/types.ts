@@ -38,7 +38,7 @@ export interface MediaSettings {
 }
 
 /** Encrypt-at-capture settings (Encrypt at Capture on). */
-export interface SealSettings {
+export interface EncryptSettings {
 	recipients: PublicKey[];
 	indexKey: string;
 }

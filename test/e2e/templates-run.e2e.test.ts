@@ -18,7 +18,7 @@ import path from 'node:path';
 import { ListObjectVersionsCommand, type S3Client } from '@aws-sdk/client-s3';
 
 import { createS3Client, objectKeyForRecord, recordObjectKey, writeObject } from '../../lib/archive';
-import { sealRecord } from '../../lib/capture';
+import { encryptRecord } from '../../lib/capture';
 import { readPublicKeys } from '../../lib/pgp';
 import { gpgVerify, makeGpgHome } from '../helpers/gpg';
 import { getObjectBytes, makeBucket, s3Settings } from '../helpers/s3';
@@ -155,7 +155,7 @@ describe('templates ediscovery-export and retention-sweep-nightly RUN in a real 
 			records.push(...JSON.parse(readFileSync(path.join(EXPECTED, file), 'utf8')));
 		}
 		for (const record of records) {
-			const { ciphertext } = await sealRecord({ record, recipients, indexKey: INDEX_KEY });
+			const { ciphertext } = await encryptRecord({ record, recipients, indexKey: INDEX_KEY });
 			const { key } = objectKeyForRecord({ indexKey: INDEX_KEY, prefix: 'archive', retentionClass: 'default', record });
 			await writeObject({ client: s3, bucket, key, body: Buffer.from(ciphertext), contentType: 'application/pgp-encrypted' });
 		}

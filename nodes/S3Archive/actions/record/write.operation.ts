@@ -203,7 +203,7 @@ function validateKeyOverride(this: IExecuteFunctions, key: string, i: number): s
 
 /**
  * The key parts of an item: from a plaintext capture record (pseudonym and record id computed
- * under the credential's index key), or from an item sealed by the trigger's Encrypt at Capture
+ * under the credential's index key), or from an item encrypted by the trigger's Encrypt at Capture
  * (`encrypted: true`, with `record_id` and `counterparty_pseudonym` precomputed under the same
  * index key, checked through `index_key_check`). See docs/FORMAT.md, "Object keys".
  *
@@ -226,10 +226,10 @@ function keyPartsFor(
 			description: 'Set Index Key in the credential (a secret of at least 16 characters)',
 		});
 	}
-	const sealed = json.encrypted === true && typeof json.record_id === 'string' && json.idempotency_key === undefined;
-	if (sealed) {
+	const encryptedAtCapture = json.encrypted === true && typeof json.record_id === 'string' && json.idempotency_key === undefined;
+	if (encryptedAtCapture) {
 		if (json.index_key_check !== indexKeyCheck(context.indexKey)) {
-			throw new NodeOperationError(this.getNode(), "The item was sealed under another Index Key than this credential's", {
+			throw new NodeOperationError(this.getNode(), "The item was encrypted at capture under another Index Key than this credential's", {
 				itemIndex: i,
 				description: 'Set the same Index Key in the WhatsApp Capture credential and in the S3 Archive Store credential',
 			});
