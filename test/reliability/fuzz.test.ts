@@ -165,7 +165,7 @@ describe('fuzzing the template workflow (in-process n8n, encrypt at capture → 
 	// delivery is answered 500, Meta's retries fail the same way: lost. The error message also echoes
 	// the delivery's value into logs and the saved error execution.
 	// Root cause: lib/archive/layout.ts normalizePhoneNumberId throws for ids outside
-	// /^[A-Za-z0-9_-]{1,64}$/ and nodes/S3Archive/actions/write.operation.ts lets it fail the item.
+	// /^[A-Za-z0-9_-]{1,64}$/ and nodes/S3Archive/actions/record/write.operation.ts lets it fail the item.
 	// Fix: for record writes, file such records under the `_unknown` segment (or `_invalid`) — the
 	// original value stays inside the encrypted record — instead of throwing; keep the strict check
 	// for user-entered filters (list, holds).
