@@ -7,7 +7,7 @@
  * - {@link filterRecords} (filter.ts): user filters on records;
  * - {@link buildDeliveryItem} (delivery.ts): the one-item-per-delivery shape;
  * - {@link downloadMedia} (media.ts): Graph API media lookup + streamed, SHA-256-checked download;
- * - {@link sealRecord} / {@link sealMediaStream} (seal.ts): encrypt at capture + routing fields;
+ * - {@link encryptRecord} / {@link encryptMediaStream} (encrypt.ts): encrypt at capture + routing fields;
  * - {@link createSubscription} & co. (subscription.ts): app subscription and WABA / phone overrides;
  * - {@link normalizeOutbound} (outbound.ts): the business's API sends as outbound records;
  * - {@link verifyTwilioSignature} / {@link normalizeTwilioWebhook} (twilio.ts): Twilio WhatsApp;
@@ -39,14 +39,14 @@ export {
 } from './media';
 export {
 	PGP_MIME_TYPE,
+	encryptMediaStream,
+	encryptRecord,
 	routingFields,
-	sealMediaStream,
-	sealRecord,
-	type SealMediaOptions,
-	type SealRecordOptions,
-	type SealRecordResult,
-	type SealedRouting,
-} from './seal';
+	type EncryptMediaOptions,
+	type EncryptRecordOptions,
+	type EncryptRecordResult,
+	type EncryptedRouting,
+} from './encrypt';
 export {
 	SubscriptionError,
 	checkSubscription,

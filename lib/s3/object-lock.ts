@@ -58,9 +58,7 @@ export function lockUntil(
 	if (!text || !duration.isValid || duration.toMillis() <= 0) {
 		throw new ArchiveError(
 			`${options.field ?? 'Object Lock retention'} "${text}" is not a positive ISO 8601 duration (e.g. P7Y, P90D)`,
-			{
-				code: 'InvalidInput',
-			},
+			{ code: 'InvalidInput', hint: 'Object Lock needs a retention period, e.g. P6Y (six years) or P90D' },
 		);
 	}
 	const from = DateTime.fromJSDate(options.from ?? new Date(), { zone: 'utc' });

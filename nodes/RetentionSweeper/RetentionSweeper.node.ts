@@ -8,7 +8,7 @@ import {
 
 import { credentialTest } from '../shared/credentialTests';
 
-import { commonDescription } from './actions/common';
+import { commonDescription, legalHoldFlagDescription, matterDescription } from './actions/common';
 import * as execute from './actions/execute.operation';
 import * as lifecycle from './actions/lifecycle.operation';
 import * as placeHold from './actions/placeHold.operation';
@@ -89,8 +89,9 @@ export class RetentionSweeper implements INodeType {
 			...commonDescription,
 			...plan.description,
 			...execute.description,
-			...placeHold.matterDescription,
+			...matterDescription,
 			...placeHold.description,
+			legalHoldFlagDescription,
 			...releaseHold.description,
 			...lifecycle.description,
 		],

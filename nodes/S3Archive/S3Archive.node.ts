@@ -6,21 +6,19 @@ import {
 	type INodeTypeDescription,
 } from 'n8n-workflow';
 
-import { bucketDescription, prefixDescription } from './actions/common';
-import * as exportOperation from './actions/export.operation';
-import * as get from './actions/get.operation';
-import * as list from './actions/list.operation';
+import * as bucket from './actions/bucket/Bucket.resource';
+import * as conversation from './actions/conversation/Conversation.resource';
+import * as record from './actions/record/Record.resource';
 import { router } from './actions/router';
-import * as seal from './actions/seal.operation';
-import * as setupCheck from './actions/setupCheck.operation';
-import * as verify from './actions/verify.operation';
-import * as write from './actions/write.operation';
+import * as seal from './actions/seal/Seal.resource';
 import { credentialTest } from '../shared/credentialTests';
+import { bucketDescription, prefixDescription } from '../shared/storeLocation';
 
 /**
  * S3 Archive: writes encrypted records to S3-compatible storage once, under a key layout that
- * reveals no personal data, optionally with S3 Object Lock; reads, lists, seals (signed Merkle
- * manifests), verifies seals and exports conversations. The verbs live in `actions/`.
+ * reveals no personal data, optionally with S3 Object Lock; reads and lists them, seals them (signed
+ * Merkle manifests) and verifies seals, exports conversations and checks the bucket's set-up.
+ * Resources in `actions/<resource>/` (`<Resource>.resource.ts` gathers its `<verb>.operation.ts` files).
  */
 export class S3Archive implements INodeType {
 	description: INodeTypeDescription = {
@@ -29,20 +27,26 @@ export class S3Archive implements INodeType {
 		icon: { light: 'file:s3archive.svg', dark: 'file:s3archive.dark.svg' },
 		group: ['output'],
 		version: 1,
-		subtitle: '={{$parameter["operation"]}}',
+		subtitle: '={{$parameter["operation"] + ": " + $parameter["resource"]}}',
 		description: 'Archive encrypted records on S3-compatible storage with Object Lock',
 		defaults: { name: 'S3 Archive' },
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
+		// Operation values are unique across resources, so `operation` alone selects the credentials.
+		// The private key's rule is a `hide` list: n8n's editor (nodeTypesUtils getMainAuthField /
+		// findAlternativeAuthField) takes an options parameter whose every value appears in the
+		// credentials' `show` rules for the node's authentication field and hides it, and with it what
+		// depends on it; a `show` list naming seal and verify would do that to Seal's Operation and Resource.
 		credentials: [
 			{ name: 's3ArchiveApi', required: true, testedBy: 's3ArchiveApiTest' },
 			{
-				// decrypts (Get with Decrypt, Export), signs (Seal), or gives Verify the signer's public key
+				// decrypts (Record → Get with Decrypt, Conversation → Export), signs (Seal → Create), or
+				// gives Seal → Verify the signer's public key
 				name: 'openPgpPrivateKeyApi',
 				required: false,
 				testedBy: 'openPgpPrivateKeyApiTest',
-				displayOptions: { show: { operation: ['get', 'seal', 'verify', 'export'] } },
+				displayOptions: { hide: { operation: ['write', 'list', 'setupCheck'] } },
 			},
 			{
 				// the seal signer's public key(s) for Verify (else the private key's public part is used)
@@ -54,65 +58,49 @@ export class S3Archive implements INodeType {
 		],
 		properties: [
 			{
-				displayName: 'Operation',
-				name: 'operation',
+				displayName: 'Resource',
+				name: 'resource',
 				type: 'options',
 				noDataExpression: true,
 				options: [
 					{
-						name: 'Export Conversation',
-						value: 'export',
-						action: 'Export a conversation',
-						description: 'Decrypt one counterparty\'s records in order: JSONL plus HTML and text transcripts (eDiscovery)',
+						name: 'Bucket',
+						value: 'bucket',
+						description: "The archive bucket's versioning, Object Lock and write support",
 					},
 					{
-						name: 'Get',
-						value: 'get',
-						action: 'Get an archived object',
-						description: 'Download one object version as binary, checking its SHA-256',
+						name: 'Conversation',
+						value: 'conversation',
+						description: 'All archived records of one counterparty, decrypted for eDiscovery',
 					},
 					{
-						name: 'List',
-						value: 'list',
-						action: 'List archived objects',
-						description: 'List objects by retention class, phone number ID, dates or counterparty',
+						name: 'Record',
+						value: 'record',
+						description: 'Encrypted records and media in the archive',
 					},
 					{
 						name: 'Seal',
 						value: 'seal',
-						action: 'Seal a day or prefix',
-						description: 'Sign a hash-chained manifest (Merkle root) of every object version under a prefix',
-					},
-					{
-						name: 'Setup Check',
-						value: 'setupCheck',
-						action: 'Check the bucket set up',
-						description: 'Report versioning, Object Lock, default retention and conditional write support',
-					},
-					{
-						name: 'Verify Seal',
-						value: 'verify',
-						action: 'Verify a seal',
-						description: 'Check a seal signature and report missing, altered and unsealed object versions',
-					},
-					{
-						name: 'Write',
-						value: 'write',
-						action: 'Write an encrypted record',
-						description: 'Store the binary ciphertext once under the archive key layout',
+						description: 'Signed manifests that make changes to the archive evident',
 					},
 				],
-				default: 'write',
+				default: 'record',
 			},
+			record.operationDescription,
+			seal.operationDescription,
+			conversation.operationDescription,
+			bucket.operationDescription,
 			bucketDescription,
-			prefixDescription,
-			...write.description,
-			...get.description,
-			...list.description,
-			...setupCheck.description,
+			{
+				...prefixDescription,
+				displayOptions: {
+					show: { resource: ['record', 'seal', 'conversation'], operation: ['write', 'list', 'seal', 'export'] },
+				},
+			},
+			...record.description,
 			...seal.description,
-			...verify.description,
-			...exportOperation.description,
+			...conversation.description,
+			...bucket.description,
 		],
 	};
 

@@ -14,8 +14,9 @@ import {
 	MESSAGE_FIELDS,
 } from '../../lib/capture';
 import { credentialTest } from '../shared/credentialTests';
+import { metaWebhook } from './meta';
 import { subscriptionMethods } from './subscription';
-import { captureWebhook } from './webhook';
+import { twilioWebhook } from './twilio';
 
 /** `snake_case` → `Snake Case` for option labels. */
 function label(value: string): string {
@@ -46,8 +47,10 @@ const forMeta = { show: { provider: ['metaCloud'] } };
  * - `webhookMethods`: Meta registration by Subscription Mode (manual, app subscription, WABA or phone
  *   number override), remembered in the workflow's static data.
  *
- * Files: `webhook.ts` (Meta), `twilio.ts` (Twilio), `items.ts` (media, encryption, items),
- * `subscription.ts` (webhookMethods). Logic lives in `lib/capture`.
+ * Files: `meta.ts` (Meta webhook), `twilio.ts` (Twilio webhook), `emit.ts` (what both do with the
+ * records: filter, encrypt settings, items, answer), `items.ts` (media, encryption, items),
+ * `subscription.ts` (webhookMethods), `types.ts` (credential fields, options, settings). Logic lives
+ * in `lib/capture`.
  */
 export class WhatsAppCaptureTrigger implements INodeType {
 	description: INodeTypeDescription = {
@@ -321,6 +324,7 @@ export class WhatsAppCaptureTrigger implements INodeType {
 	webhookMethods = { default: subscriptionMethods };
 
 	async webhook(this: IWebhookFunctions): Promise<IWebhookResponseData> {
-		return await captureWebhook.call(this);
+		const provider = this.getNodeParameter('provider', 'metaCloud');
+		return provider === 'twilio' ? await twilioWebhook.call(this) : await metaWebhook.call(this);
 	}
 }

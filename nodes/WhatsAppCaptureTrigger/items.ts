@@ -5,26 +5,11 @@ import {
 	buildDeliveryItem,
 	downloadMedia,
 	mediaReference,
-	sealMediaStream,
-	sealRecord,
+	encryptMediaStream,
+	encryptRecord,
 	type CaptureRecord,
-	type GraphEndpoint,
 } from '../../lib/capture';
-import type { PublicKey } from '../../lib/pgp';
-
-/** Media download settings (Download Media on). */
-export interface MediaSettings {
-	graph: GraphEndpoint;
-	accessToken: string;
-	attempts: number;
-	backoffMs: number;
-}
-
-/** Encrypt-at-capture settings (Encrypt at Capture on). */
-export interface SealSettings {
-	recipients: PublicKey[];
-	indexKey: string;
-}
+import type { MediaSettings, EncryptSettings } from './types';
 
 /** What the trigger turns into items. */
 export interface ItemPlan {
@@ -34,7 +19,7 @@ export interface ItemPlan {
 	filteredOut: number;
 	contentType?: string;
 	media?: MediaSettings;
-	seal?: SealSettings;
+	encryption?: EncryptSettings;
 }
 
 /**
@@ -47,7 +32,7 @@ export async function buildItems(this: IWebhookFunctions, plan: ItemPlan): Promi
 	const mediaBinaries: Array<IBinaryKeyData[string] | undefined> = [];
 	if (plan.media) {
 		for (const [index, record] of plan.records.entries()) {
-			mediaBinaries[index] = await attachMedia.call(this, record, plan.media, plan.seal);
+			mediaBinaries[index] = await attachMedia.call(this, record, plan.media, plan.encryption);
 		}
 	}
 
@@ -62,10 +47,10 @@ export async function buildItems(this: IWebhookFunctions, plan: ItemPlan): Promi
 		mediaBinaries.forEach((media, index) => {
 			if (media) binary[`media_${index}`] = media;
 		});
-		if (plan.seal) {
-			const sealed = await sealRecord({ record: delivery, ...plan.seal });
-			binary.data = await this.helpers.prepareBinaryData(Buffer.from(sealed.ciphertext), 'record.pgp', PGP_MIME_TYPE);
-			return [{ json: sealed.routing as unknown as IDataObject, binary }];
+		if (plan.encryption) {
+			const encrypted = await encryptRecord({ record: delivery, ...plan.encryption });
+			binary.data = await this.helpers.prepareBinaryData(Buffer.from(encrypted.ciphertext), 'record.pgp', PGP_MIME_TYPE);
+			return [{ json: encrypted.routing as unknown as IDataObject, binary }];
 		}
 		return [withBinary({ json: delivery as unknown as IDataObject }, binary)];
 	}
@@ -74,10 +59,10 @@ export async function buildItems(this: IWebhookFunctions, plan: ItemPlan): Promi
 	for (const [index, record] of plan.records.entries()) {
 		const binary: IBinaryKeyData = {};
 		if (mediaBinaries[index]) binary.media = mediaBinaries[index];
-		if (plan.seal) {
-			const sealed = await sealRecord({ record, ...plan.seal });
-			binary.data = await this.helpers.prepareBinaryData(Buffer.from(sealed.ciphertext), 'record.pgp', PGP_MIME_TYPE);
-			items.push({ json: sealed.routing as unknown as IDataObject, binary });
+		if (plan.encryption) {
+			const encrypted = await encryptRecord({ record, ...plan.encryption });
+			binary.data = await this.helpers.prepareBinaryData(Buffer.from(encrypted.ciphertext), 'record.pgp', PGP_MIME_TYPE);
+			items.push({ json: encrypted.routing as unknown as IDataObject, binary });
 		} else {
 			items.push(withBinary({ json: record as unknown as IDataObject }, binary));
 		}
@@ -87,13 +72,13 @@ export async function buildItems(this: IWebhookFunctions, plan: ItemPlan): Promi
 
 /**
  * Downloads the media of one record (when it is a media message), streamed into n8n's binary store,
- * encrypted on the way when sealing. Sets `media_status` and the other `media_*` fields on the record.
+ * encrypted on the way with Encrypt at Capture. Sets `media_status` and the other `media_*` fields on the record.
  */
 async function attachMedia(
 	this: IWebhookFunctions,
 	record: CaptureRecord,
 	media: MediaSettings,
-	seal: SealSettings | undefined,
+	encryption: EncryptSettings | undefined,
 ): Promise<IBinaryKeyData[string] | undefined> {
 	const reference = mediaReference(record);
 	if (!reference) return undefined;
@@ -112,8 +97,8 @@ async function attachMedia(
 		attempts: media.attempts,
 		backoffMs: media.backoffMs,
 		consume: async (stream, info) => {
-			if (seal) {
-				const ciphertext = await sealMediaStream({ stream, recipients: seal.recipients });
+			if (encryption) {
+				const ciphertext = await encryptMediaStream({ stream, recipients: encryption.recipients });
 				return await this.helpers.prepareBinaryData(ciphertext, 'media.pgp', PGP_MIME_TYPE);
 			}
 			const fileName = reference.fileName ?? `${record.type}-${reference.mediaId}`;

@@ -10,7 +10,7 @@ import {
 	type SubscriptionState,
 	type SubscriptionTarget,
 } from '../../lib/capture';
-import type { CaptureCredentials } from './webhook';
+import type { CaptureCredentials } from './types';
 
 /** Key of the remembered subscription in the node's workflow static data. */
 const STATE_KEY = 'subscription';

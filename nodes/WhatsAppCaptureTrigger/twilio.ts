@@ -1,14 +1,8 @@
 import type { IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
 
 import { normalizeTwilioWebhook, parseTwilioForm, verifyTwilioSignature } from '../../lib/capture';
-import { emit, type CaptureOptions } from './webhook';
-
-/** Credential fields of the Twilio WhatsApp credential. */
-interface TwilioCredentials {
-	accountSid?: string;
-	authToken?: string;
-	indexKey?: string;
-}
+import { emit } from './emit';
+import type { CaptureOptions, TwilioCredentials } from './types';
 
 /**
  * `webhook()` for Provider = Twilio WhatsApp: `POST` only (form-encoded). Verifies

@@ -1,6 +1,5 @@
 import {
 	NodeConnectionTypes,
-	NodeOperationError,
 	type IExecuteFunctions,
 	type INodeExecutionData,
 	type INodeType,
@@ -52,8 +51,6 @@ export class WhatsAppRecord implements INodeType {
 		return await runPerItem.call(this, {
 			operations: { normalizeOutbound },
 			openContext: () => undefined,
-			toNodeError: (node, error, itemIndex) =>
-				error instanceof NodeOperationError ? error : new NodeOperationError(node, error as Error, { itemIndex }),
 		});
 	}
 }

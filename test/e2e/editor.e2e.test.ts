@@ -218,7 +218,7 @@ describe('the pack in the n8n editor (headless Chromium)', () => {
 			'WhatsApp Capture (Meta App)',
 			CAPTURE,
 		],
-		['Archive Record', 'node-s3-archive', ['Operation'], 'S3 Archive Store', CAPTURE],
+		['Archive Record', 'node-s3-archive', ['Resource', 'Operation'], 'S3 Archive Store', CAPTURE],
 		['Encrypt Record', 'node-openpgp', ['Operation', 'Output Format'], 'OpenPGP Public Keys', OPENPGP],
 		['Plan (dry run)', 'node-retention-sweeper', ['Operation'], 'S3 Archive Store', SWEEP],
 	])('opens the parameter panel of %s', async (nodeName, shot, labels, credentialName, workflow) => {

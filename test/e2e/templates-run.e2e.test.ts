@@ -19,7 +19,7 @@ import { ListObjectVersionsCommand, type S3Client } from '@aws-sdk/client-s3';
 
 import { objectKeyForRecord, recordObjectKey, writeObject } from '../../lib/archive';
 import { createS3Client } from '../../lib/s3';
-import { sealRecord } from '../../lib/capture';
+import { encryptRecord } from '../../lib/capture';
 import { readPublicKeys } from '../../lib/pgp';
 import { gpgVerify, makeGpgHome } from '../helpers/gpg';
 import { getObjectBytes, makeBucket, s3Settings } from '../helpers/s3';
@@ -156,7 +156,7 @@ describe('templates ediscovery-export and retention-sweep-nightly RUN in a real 
 			records.push(...JSON.parse(readFileSync(path.join(EXPECTED, file), 'utf8')));
 		}
 		for (const record of records) {
-			const { ciphertext } = await sealRecord({ record, recipients, indexKey: INDEX_KEY });
+			const { ciphertext } = await encryptRecord({ record, recipients, indexKey: INDEX_KEY });
 			const { key } = objectKeyForRecord({ indexKey: INDEX_KEY, prefix: 'archive', retentionClass: 'default', record });
 			await writeObject({ client: s3, bucket, key, body: Buffer.from(ciphertext), contentType: 'application/pgp-encrypted' });
 		}

@@ -101,19 +101,19 @@ const s3Credential = () => {
  * The fixture texts rewritten to markers of their own for the Encrypt at Capture workflow (the same
  * replacements applied to the expected records), so its plaintext can be told apart in n8n's files.
  */
-const SEAL_TAG = randomBytes(4).toString('hex');
-const SEALED: Record<string, string> = {
-	'Dana Example': `Sealed Dana ${SEAL_TAG}`,
-	'Can you confirm the bond order': `Sealed bond order ${SEAL_TAG}`,
-	'Signed term sheet': `Sealed term sheet ${SEAL_TAG}`,
-	'Confirmed, ticket 4411 booked': `Sealed ticket ${SEAL_TAG}`,
-	'1 Example Plaza': `Sealed Plaza ${SEAL_TAG}`,
-	'Yes, proceed': `Sealed proceed ${SEAL_TAG}`,
-	'wamid.HBgL': `wamid.SEALED${SEAL_TAG}`,
+const ENCRYPTED_TAG = randomBytes(4).toString('hex');
+const ENCRYPTED: Record<string, string> = {
+	'Dana Example': `Encrypted Dana ${ENCRYPTED_TAG}`,
+	'Can you confirm the bond order': `Encrypted bond order ${ENCRYPTED_TAG}`,
+	'Signed term sheet': `Encrypted term sheet ${ENCRYPTED_TAG}`,
+	'Confirmed, ticket 4411 booked': `Encrypted ticket ${ENCRYPTED_TAG}`,
+	'1 Example Plaza': `Encrypted Plaza ${ENCRYPTED_TAG}`,
+	'Yes, proceed': `Encrypted proceed ${ENCRYPTED_TAG}`,
+	'wamid.HBgL': `wamid.ENCRYPTED${ENCRYPTED_TAG}`,
 };
-const sealText = (text: string) =>
-	Object.entries(SEALED).reduce((t, [from, to]) => t.split(from).join(to), text);
-const sealedState: { bucket?: string } = {};
+const encryptedText = (text: string) =>
+	Object.entries(ENCRYPTED).reduce((t, [from, to]) => t.split(from).join(to), text);
+const encryptedState: { bucket?: string } = {};
 /** Body of the one delivery sent to the control workflow (Encrypt at Capture off, OpenPGP node). */
 const CONTROL_MARKER = `E2E control plaintext ${randomBytes(6).toString('hex')}`;
 const CONTROL_NAME = `Control Person ${randomBytes(3).toString('hex')}`;
@@ -257,7 +257,7 @@ describe('template whatsapp-capture-archive in a real n8n (community package fro
 		if (userFolder) stopN8n(userFolder);
 		await gpg?.cleanup();
 		results.bucket = bucket;
-		results.sealedBucket = sealedState.bucket;
+		results.encryptedBucket = encryptedState.bucket;
 		writeFileSync(path.join(E2E_DIR, 'results-capture.json'), JSON.stringify(results, null, 2));
 	});
 
@@ -488,12 +488,12 @@ describe('template whatsapp-capture-archive in a real n8n (community package fro
 	});
 
 	it('the template as shipped, every execution saved: 200, objects decrypt to the records, executions listed', async () => {
-		// its own bucket (the sealed deliveries map to the same record ids as the fixtures)
-		const sealedBucket = await makeBucket(s3, { objectLock: true, prefix: 'e2e-sealed' });
-		sealedState.bucket = sealedBucket;
-		const store = await createCredential('S3 Archive Store, sealed (e2e)', 's3ArchiveApi', {
+		// its own bucket (the encrypted deliveries map to the same record ids as the fixtures)
+		const encryptedBucket = await makeBucket(s3, { objectLock: true, prefix: 'e2e-encrypted' });
+		encryptedState.bucket = encryptedBucket;
+		const store = await createCredential('S3 Archive Store, encrypted at capture (e2e)', 's3ArchiveApi', {
 			...s3Credential(),
-			bucket: sealedBucket,
+			bucket: encryptedBucket,
 		});
 		const webhookId = randomUUID();
 		// unchanged nodes and connections; only the settings keep every execution this time
@@ -509,9 +509,9 @@ describe('template whatsapp-capture-archive in a real n8n (community package fro
 		const expectedById = new Map<string, Record<string, unknown>>();
 		const answers: number[] = [];
 		for (const file of deliveries) {
-			const raw = Buffer.from(sealText(readFileSync(path.join(FIXTURES, file), 'utf8')));
+			const raw = Buffer.from(encryptedText(readFileSync(path.join(FIXTURES, file), 'utf8')));
 			answers.push((await post(url, raw, sign(raw))).status);
-			for (const record of JSON.parse(sealText(JSON.stringify(expectedRecords(file))))) {
+			for (const record of JSON.parse(encryptedText(JSON.stringify(expectedRecords(file))))) {
 				expectedById.set(
 					recordId({ indexKey: INDEX_KEY, idempotencyKey: String(record.idempotency_key) }),
 					record,
@@ -520,7 +520,7 @@ describe('template whatsapp-capture-archive in a real n8n (community package fro
 		}
 		note('every execution saved: answers', answers);
 		expect(answers).toEqual(answers.map(() => 200));
-		const keys = (await listAllKeys(s3, sealedBucket)).filter(
+		const keys = (await listAllKeys(s3, encryptedBucket)).filter(
 			(k) => k.endsWith('.pgp') && !k.endsWith('.media.pgp'),
 		);
 		note('every execution saved: objects', keys.length);
@@ -529,7 +529,7 @@ describe('template whatsapp-capture-archive in a real n8n (community package fro
 			const expected = expectedById.get(path.basename(key, '.pgp'));
 			expect(expected).toBeDefined();
 			const decrypted = JSON.parse(
-				gpgDecrypt(gpg.home, await getObjectBytes(s3, sealedBucket, key)).toString('utf8'),
+				gpgDecrypt(gpg.home, await getObjectBytes(s3, encryptedBucket, key)).toString('utf8'),
 			);
 			const { media_status: _status, media_error: _error, ...record } = decrypted;
 			expect({ ...record, received_at: 'x', delivery_sha256: 'x' }).toEqual({
@@ -607,16 +607,16 @@ describe('template whatsapp-capture-archive in a real n8n (community package fro
 	});
 
 	it('n8n data folder: plaintext of the captured deliveries before and after execution pruning', async () => {
-		const sealedMarkers = Object.values(SEALED);
-		const markers = [...MARKERS, FAILURE_MARKER, ...sealedMarkers, CONTROL_MARKER, CONTROL_NAME];
+		const encryptedMarkers = Object.values(ENCRYPTED);
+		const markers = [...MARKERS, FAILURE_MARKER, ...encryptedMarkers, CONTROL_MARKER, CONTROL_NAME];
 		const controlHits = (scan: ReturnType<typeof scanDataFolder>) =>
 			Object.values(scan.hits).reduce(
 				(sum, counts) => sum + (counts[CONTROL_MARKER] ?? 0) + (counts[CONTROL_NAME] ?? 0),
 				0,
 			);
-		const sealedHits = (scan: ReturnType<typeof scanDataFolder>) =>
+		const encryptedHits = (scan: ReturnType<typeof scanDataFolder>) =>
 			Object.values(scan.hits).reduce(
-				(sum, counts) => sum + sealedMarkers.reduce((s, m) => s + (counts[m] ?? 0), 0),
+				(sum, counts) => sum + encryptedMarkers.reduce((s, m) => s + (counts[m] ?? 0), 0),
 				0,
 			);
 		const fixtureHits = (scan: ReturnType<typeof scanDataFolder>) =>
@@ -642,11 +642,11 @@ describe('template whatsapp-capture-archive in a real n8n (community package fro
 		note('raw scan of .n8n after capture, n8n stopped, before pruning', before);
 		// Encrypt at Capture (as shipped): nothing readable even in saved executions, free pages and WAL frames
 		note('plaintext hits before pruning: fixtures (executions not saved)', fixtureHits(before));
-		note('plaintext hits before pruning: sealed deliveries (all executions saved)', sealedHits(before));
+		note('plaintext hits before pruning: encrypted deliveries (all executions saved)', encryptedHits(before));
 		note('plaintext hits before pruning: failing delivery (error execution saved)', failureHits(before));
 		// the control (Encrypt at Capture off, its execution saved): the same scan does find plaintext
 		note('plaintext hits before pruning: control, encrypt at capture off (1 delivery, saved)', controlHits(before));
-		expect(sealedHits(before)).toBe(0);
+		expect(encryptedHits(before)).toBe(0);
 		expect(fixtureHits(before)).toBe(0);
 		expect(failureHits(before)).toBe(0);
 		expect(controlHits(before)).toBeGreaterThan(0);
@@ -702,7 +702,7 @@ describe('template whatsapp-capture-archive in a real n8n (community package fro
 		const vacuumed = scanDataFolder(userFolder, markers);
 		note('raw scan of .n8n after offline wal_checkpoint(TRUNCATE) + VACUUM', vacuumed);
 		const allHits = (scan: ReturnType<typeof scanDataFolder>) =>
-			fixtureHits(scan) + sealedHits(scan) + failureHits(scan);
+			fixtureHits(scan) + encryptedHits(scan) + failureHits(scan);
 		results.plaintextHits = {
 			beforePruning: allHits(before),
 			afterPruning: allHits(after),
@@ -722,7 +722,7 @@ describe('template whatsapp-capture-archive in a real n8n (community package fro
 		expect(pending).toBe(0);
 		expect(liveAfter).toBe(0);
 		expect(fixtureHits(after)).toBe(0);
-		expect(sealedHits(after)).toBe(0);
+		expect(encryptedHits(after)).toBe(0);
 		expect(failureHits(after)).toBe(0);
 		expect(fixtureHits(vacuumed)).toBe(0);
 	}, 300_000);

@@ -175,7 +175,7 @@ describe('template whatsapp-capture-archive (in-process n8n-core, local Ceph RGW
 	});
 
 	it('an item the archive write refuses goes to the quarantine branch, still encrypted: nothing is lost', async () => {
-		// a store credential with another index key: Archive Record refuses every sealed item
+		// a store credential with another index key: Archive Record refuses every item encrypted at capture
 		const settings = s3Settings();
 		const quarantineBucket = await makeBucket(s3, { objectLock: true });
 		const other = new InProcessN8n({

@@ -4,19 +4,11 @@ import {
 	type IBinaryData,
 	type IDataObject,
 	type IExecuteFunctions,
-	type INode,
 	type INodeExecutionData,
 	type INodeProperties,
 } from 'n8n-workflow';
 
-import {
-	PgpError,
-	parseFingerprints,
-	readPrivateKey,
-	readPublicKeys,
-	type PrivateKey,
-	type PublicKey,
-} from '../../../lib/pgp';
+import { readPublicKeys, type PublicKey } from '../../../lib/pgp';
 import { BINARY_READ_CHUNK_BYTES } from '../../shared/binary';
 
 /** MIME type of OpenPGP messages (RFC 3156 §4). */
@@ -26,54 +18,19 @@ export const PGP_MIME_TYPE = 'application/pgp-encrypted';
 export const PGP_SIGNATURE_MIME_TYPE = 'application/pgp-signature';
 
 /**
- * Keys for one execution, each read (and the private key unlocked) at most once, on first use.
- * Keys pasted in parameters (expressions may differ per item) are cached per distinct text.
+ * Public keys pasted in parameters (expressions may differ per item), read once per distinct text in
+ * one execution. The credentials' keys are read through nodes/shared/credentials.ts.
  */
-export class KeyCache {
-	private publicKeysPromise?: Promise<PublicKey[]>;
+export class PastedKeys {
+	private readonly byText = new Map<string, Promise<PublicKey[]>>();
 
-	private privateKeyPromise?: Promise<PrivateKey>;
-
-	private readonly textKeys = new Map<string, Promise<PublicKey[]>>();
-
-	constructor(private readonly functions: IExecuteFunctions) {}
-
-	/**
-	 * Public keys of the `openPgpPublicKeysApi` credential, pinned to its expected fingerprints.
-	 * Read in the lenient `rfc9580` profile; `encrypt` checks the profile chosen per item.
-	 */
-	async credentialPublicKeys(): Promise<PublicKey[]> {
-		this.publicKeysPromise ??= (async () => {
-			const credentials = await this.functions.getCredentials('openPgpPublicKeysApi');
-			return await readPublicKeys({
-				armoredKeys: String(credentials.publicKeys ?? ''),
-				expectedFingerprints: parseFingerprints(String(credentials.expectedFingerprints ?? '')),
-				profile: 'rfc9580',
-			});
-		})();
-		return await this.publicKeysPromise;
-	}
-
-	/** The unlocked private key of the `openPgpPrivateKeyApi` credential. */
-	async credentialPrivateKey(): Promise<PrivateKey> {
-		this.privateKeyPromise ??= (async () => {
-			const credentials = await this.functions.getCredentials('openPgpPrivateKeyApi');
-			return await readPrivateKey({
-				armoredKey: String(credentials.privateKey ?? ''),
-				passphrase: credentials.passphrase ? String(credentials.passphrase) : undefined,
-				profile: 'rfc9580',
-			});
-		})();
-		return await this.privateKeyPromise;
-	}
-
-	/** Public keys pasted in a parameter (empty text gives no keys). */
-	async keysFromText(text: string): Promise<PublicKey[]> {
+	/** The keys of an armored text (empty text gives no keys). */
+	async read(text: string): Promise<PublicKey[]> {
 		if (!text.trim()) return [];
-		let promise = this.textKeys.get(text);
+		let promise = this.byText.get(text);
 		if (!promise) {
 			promise = readPublicKeys({ armoredKeys: text, profile: 'rfc9580' });
-			this.textKeys.set(text, promise);
+			this.byText.set(text, promise);
 		}
 		return await promise;
 	}
@@ -142,39 +99,9 @@ export function withSuffix(fileName: string, suffix: string): string {
 	return name.toLowerCase().endsWith(suffix) ? name : `${name}${suffix}`;
 }
 
-/** Hint shown under the error message, by engine error code. */
-function descriptionFor(error: PgpError): string | undefined {
-	switch (error.code) {
-		case 'PRIVATE_KEY_IN_PUBLIC_FIELD':
-		case 'UNEXPECTED_FINGERPRINT':
-		case 'MISSING_EXPECTED_FINGERPRINT':
-		case 'KEY_FORMAT':
-			return 'Check the keys in the OpenPGP credential or in the node options';
-		case 'INCOMPATIBLE_KEY':
-			return 'Use a key GnuPG 2.2 can read, or set Options → Compatibility Profile to RFC 9580';
-		case 'UNUSABLE_KEY':
-			return 'Renew or replace the key (e.g. "gpg --quick-set-expire"), then paste the new public key';
-		case 'PASSPHRASE':
-			return 'Check the passphrase in the OpenPGP Private Key credential';
-		default:
-			return undefined;
-	}
-}
-
-/**
- * Turn any error into the NodeOperationError to throw for item `itemIndex`. Engine messages are
- * safe to show (fingerprints only, no key material or plaintext); n8n errors pass through.
- */
-export function toNodeError(node: INode, error: unknown, itemIndex: number): NodeOperationError {
-	if (error instanceof NodeOperationError) return error;
-	const message = error instanceof Error ? error.message : String(error);
-	const description = error instanceof PgpError ? descriptionFor(error) : undefined;
-	return new NodeOperationError(node, message, { itemIndex, description });
-}
-
 /** What every operation's `execute` receives. */
 export interface OperationContext {
-	keys: KeyCache;
+	pastedKeys: PastedKeys;
 }
 
 /** The shape every `<verb>.operation.ts` exports. */

@@ -8,6 +8,7 @@ import {
 } from 'n8n-workflow';
 
 import { decryptToSpool } from '../../../lib/pgp';
+import { credentialPrivateKey } from '../../shared/credentials';
 import {
 	getByPath,
 	readBinaryInput,
@@ -241,8 +242,8 @@ export async function execute(
 		data = value;
 	}
 
-	const privateKey = await context.keys.credentialPrivateKey();
-	const verificationKeys = await context.keys.keysFromText(options.signerPublicKeys ?? '');
+	const privateKey = await credentialPrivateKey.call(this);
+	const verificationKeys = await context.pastedKeys.read(options.signerPublicKeys ?? '');
 	const result = await decryptToSpool({
 		data,
 		reread,

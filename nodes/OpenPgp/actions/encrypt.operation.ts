@@ -7,6 +7,7 @@ import {
 } from 'n8n-workflow';
 
 import { encrypt, type CompatibilityProfile } from '../../../lib/pgp';
+import { credentialPrivateKey, credentialPublicKeys } from '../../shared/credentials';
 import {
 	PGP_MIME_TYPE,
 	plaintextInputDescription,
@@ -179,13 +180,13 @@ export async function execute(
 	const options = this.getNodeParameter('options', itemIndex, {}) as EncryptOperationOptions;
 	const outputFormat = this.getNodeParameter('outputFormat', itemIndex) as 'binary' | 'armored';
 	const recipients = uniqueKeys(
-		await context.keys.credentialPublicKeys(),
-		await context.keys.keysFromText(options.additionalRecipients ?? ''),
+		// the lenient profile for reading; `encrypt` checks the profile chosen per item
+		await credentialPublicKeys.call(this, { profile: 'rfc9580' }),
+		await context.pastedKeys.read(options.additionalRecipients ?? ''),
 	);
 	const signWith = this.getNodeParameter('signWith', itemIndex, 'none') as 'none' | 'credential';
-	// Unlocked once per execution (KeyCache), before the input stream is opened.
-	const signingKey =
-		signWith === 'credential' ? await context.keys.credentialPrivateKey() : undefined;
+	// Unlocked once per execution, before the input stream is opened.
+	const signingKey = signWith === 'credential' ? await credentialPrivateKey.call(this) : undefined;
 	const { data, innerName, source } = await readPlaintext.call(this, itemIndex, { stream: true });
 	const result = await encrypt({
 		data,

@@ -1,7 +1,7 @@
 import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 
 import { runPerItem } from '../../shared/runPerItem';
-import { KeyCache, toNodeError, type OperationContext, type OperationExecute } from './common';
+import { PastedKeys, type OperationContext, type OperationExecute } from './common';
 import * as decrypt from './decrypt.operation';
 import * as encrypt from './encrypt.operation';
 import * as inspectKey from './inspectKey.operation';
@@ -17,16 +17,15 @@ const operations: Record<string, { execute: OperationExecute }> = {
 };
 
 /**
- * Runs the selected operation for every input item. Keys are read (and a private key unlocked)
- * once per execution through one {@link KeyCache}. Every output item carries `pairedItem`; under
+ * Runs the selected operation for every input item. Credential keys are read (and a private key
+ * unlocked) once per execution (nodes/shared/credentials.ts), pasted keys once per text ({@link PastedKeys}). Every output item carries `pairedItem`; under
  * "Continue On Fail" a failed item yields `{ json: { error: { message, name, code } }, pairedItem }`.
  */
 export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	return await runPerItem.call(this, {
 		operations,
 		openContext(this: IExecuteFunctions): OperationContext {
-			return { keys: new KeyCache(this) };
+			return { pastedKeys: new PastedKeys() };
 		},
-		toNodeError,
 	});
 }

@@ -6,11 +6,11 @@ import type {
 } from 'n8n-workflow';
 
 import { sign } from '../../../lib/pgp';
+import { credentialPrivateKey } from '../../shared/credentials';
 import {
 	PGP_SIGNATURE_MIME_TYPE,
 	plaintextInputDescription,
 	readPlaintext,
-	type OperationContext,
 } from './common';
 
 const showForSign = { show: { operation: ['sign'] } };
@@ -85,7 +85,6 @@ export const description: INodeProperties[] = [
 export async function execute(
 	this: IExecuteFunctions,
 	itemIndex: number,
-	context: OperationContext,
 ): Promise<INodeExecutionData[]> {
 	const item = this.getInputData()[itemIndex];
 	const signatureType = this.getNodeParameter('signatureType', itemIndex) as 'detached' | 'inline';
@@ -98,7 +97,7 @@ export async function execute(
 		stream: false,
 		omitField: signatureField,
 	});
-	const signingKey = await context.keys.credentialPrivateKey();
+	const signingKey = await credentialPrivateKey.call(this);
 	const result = await sign({
 		data: data as Uint8Array,
 		signingKey,

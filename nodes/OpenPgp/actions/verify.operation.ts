@@ -7,13 +7,13 @@ import {
 } from 'n8n-workflow';
 
 import { verify } from '../../../lib/pgp';
+import { credentialPublicKeys } from '../../shared/credentials';
 import {
 	getByPath,
 	plaintextInputDescription,
 	readPlaintext,
 	safeFileName,
 	signatureJson,
-	type OperationContext,
 } from './common';
 
 const showForVerify = { show: { operation: ['verify'] } };
@@ -117,12 +117,11 @@ interface VerifyOperationOptions {
 export async function execute(
 	this: IExecuteFunctions,
 	itemIndex: number,
-	context: OperationContext,
 ): Promise<INodeExecutionData[]> {
 	const item = this.getInputData()[itemIndex];
 	const options = this.getNodeParameter('options', itemIndex, {}) as VerifyOperationOptions;
 	const signatureType = this.getNodeParameter('signatureType', itemIndex) as 'detached' | 'inline';
-	const verificationKeys = await context.keys.credentialPublicKeys();
+	const verificationKeys = await credentialPublicKeys.call(this, { profile: 'rfc9580' });
 
 	let signature: Uint8Array | string | undefined;
 	let omitField: string | undefined;

@@ -1,13 +1,7 @@
 import type { ICredentialDataDecryptedObject, INodeCredentialTestResult } from 'n8n-workflow';
 
-import {
-	formatDay,
-	inspectKey,
-	parseFingerprints,
-	readPrivateKey,
-	readPublicKeys,
-	type KeyReport,
-} from '../../../lib/pgp';
+import { formatDay, inspectKey, type KeyReport } from '../../../lib/pgp';
+import { privateKeyFrom, publicKeysFrom } from '../../shared/credentials';
 
 function expiryText(report: KeyReport): string {
 	const expiries = [report.expires, report.encryptionKeyExpires].filter(
@@ -34,11 +28,7 @@ export async function testPublicKeysCredential(
 	date: Date = new Date(),
 ): Promise<INodeCredentialTestResult> {
 	try {
-		const keys = await readPublicKeys({
-			armoredKeys: String(credentials.publicKeys ?? ''),
-			expectedFingerprints: parseFingerprints(String(credentials.expectedFingerprints ?? '')),
-			profile: 'rfc9580',
-		});
+		const keys = await publicKeysFrom(credentials, 'rfc9580');
 		const reports = await Promise.all(keys.map(async (key) => await inspectKey({ key, date })));
 		const unusable = reports.find((report) => !report.usableForEncryption);
 		if (unusable) {
@@ -67,11 +57,7 @@ export async function testPrivateKeyCredential(
 	date: Date = new Date(),
 ): Promise<INodeCredentialTestResult> {
 	try {
-		const key = await readPrivateKey({
-			armoredKey: String(credentials.privateKey ?? ''),
-			passphrase: credentials.passphrase ? String(credentials.passphrase) : undefined,
-			profile: 'rfc9580',
-		});
+		const key = await privateKeyFrom(credentials);
 		const report = await inspectKey({ key, date });
 		if (!report.usableForEncryption && !report.usableForSigning) {
 			return {

@@ -1,34 +1,13 @@
-import {
-	NodeApiError,
-	NodeOperationError,
-	type IExecuteFunctions,
-	type INode,
-	type INodeProperties,
-	type JsonObject,
-} from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
-import { ArchiveError } from '../../../lib/archive';
-import { PgpError } from '../../../lib/pgp';
-import { RetentionError, type RetentionPolicyInput } from '../../../lib/retention';
-import type { ArchiveStore } from '../../shared/archiveStore';
+import type { HoldCommandOptions, HoldCommandResult, RetentionPolicyInput, SweepPlan } from '../../../lib/retention';
+import type { ArchiveStore } from '../../shared/credentials';
+import { bucketDescription, prefixDescription } from '../../shared/storeLocation';
 
 /** Shared parameters: bucket override, prefix, and the retention classes. */
 export const commonDescription: INodeProperties[] = [
-	{
-		displayName: 'Bucket',
-		name: 'bucket',
-		type: 'string',
-		default: '',
-		description: "Leave empty to use the credential's bucket",
-	},
-	{
-		displayName: 'Prefix',
-		name: 'prefix',
-		type: 'string',
-		default: 'archive',
-		required: true,
-		description: 'Archive prefix the S3 Archive node writes under (first part of every key), e.g. archive',
-	},
+	bucketDescription,
+	prefixDescription,
 	{
 		displayName: 'Retention Classes',
 		name: 'classes',
@@ -72,20 +51,55 @@ export const commonDescription: INodeProperties[] = [
 	},
 ];
 
+const showForHolds = { show: { operation: ['placeHold', 'releaseHold'] } };
+
+/** Parameters shared by Place Hold and Release Hold. */
+export const matterDescription: INodeProperties[] = [
+	{
+		displayName: 'Matter ID',
+		name: 'matterId',
+		type: 'string',
+		default: '',
+		required: true,
+		displayOptions: showForHolds,
+		placeholder: 'SEC-2026-014',
+		description: 'Identifier of the matter (case, investigation): letters, digits, ".", "_" or "-"',
+	},
+	{
+		displayName: 'Actor',
+		name: 'actor',
+		type: 'string',
+		default: '',
+		required: true,
+		displayOptions: showForHolds,
+		placeholder: 'legal@example.org',
+		description: 'Who places or releases the hold; recorded in the registry',
+	},
+	{
+		displayName: 'Reason',
+		name: 'reason',
+		type: 'string',
+		default: '',
+		required: true,
+		displayOptions: showForHolds,
+		placeholder: 'Litigation 2026-CV-1234',
+		description: 'Why; recorded in the registry. Do not name counterparties here.',
+	},
+];
+
+/** Shared by Place Hold and Release Hold, shown after Place Hold's scope. */
+export const legalHoldFlagDescription: INodeProperties = {
+	displayName: 'Update S3 Legal Hold Flags',
+	name: 'applyLegalHoldFlag',
+	type: 'boolean',
+	default: true,
+	displayOptions: showForHolds,
+	description:
+		'Whether to also set (place) or clear (release) the S3 legal-hold flag on every matching object version, so lifecycle rules and other tools respect the hold (needs Object Lock on the bucket)',
+};
+
 /** What every operation receives: one S3 client per execution plus the credential's bucket and index key. */
 export type SweeperContext = ArchiveStore;
-
-
-/** The node's bucket override, else the credential's. @throws NodeOperationError when both are empty. */
-export function resolveBucket(this: IExecuteFunctions, i: number, context: SweeperContext): string {
-	const bucket = String(this.getNodeParameter('bucket', i, '') ?? '').trim() || context.bucket;
-	if (!bucket) {
-		throw new NodeOperationError(this.getNode(), 'No bucket: set Bucket in the S3 Archive Store credential or in the node', {
-			itemIndex: i,
-		});
-	}
-	return bucket;
-}
 
 /** The policy from the node's Prefix and Retention Classes (validated later by `resolvePolicy`). */
 export function readPolicy(this: IExecuteFunctions, i: number): RetentionPolicyInput {
@@ -108,33 +122,51 @@ export function splitList(value: unknown): string[] {
 		.filter((part) => part !== '');
 }
 
-const INPUT_CODES = new Set(['InvalidPolicy', 'PolicyBelowMinimum', 'InvalidInput', 'InvalidHoldScope', 'MatterNotFound', 'MatterAlreadyActive']);
+/** The matter fields of Place Hold and Release Hold: prefix, matter, who, why, and the S3 flag choice. */
+export function readMatter(this: IExecuteFunctions, i: number): Pick<
+	HoldCommandOptions,
+	'prefix' | 'matterId' | 'actor' | 'reason' | 'applyLegalHoldFlag'
+> {
+	return {
+		prefix: String(this.getNodeParameter('prefix', i, 'archive')),
+		matterId: String(this.getNodeParameter('matterId', i, '')),
+		actor: String(this.getNodeParameter('actor', i, '')),
+		reason: String(this.getNodeParameter('reason', i, '')),
+		applyLegalHoldFlag: this.getNodeParameter('applyLegalHoldFlag', i, true) as boolean,
+	};
+}
 
-/**
- * Engine error → n8n error: policy, scope and matter problems → NodeOperationError; store failures →
- * NodeApiError with the store's code and status; key problems (PgpError) → NodeOperationError naming
- * the OpenPGP Private Key credential. Never includes bodies, keys or passphrases.
- */
-export function toNodeError(node: INode, error: unknown, itemIndex: number): NodeApiError | NodeOperationError {
-	if (error instanceof NodeApiError || error instanceof NodeOperationError) return error;
-	if (error instanceof RetentionError && INPUT_CODES.has(error.code)) {
-		return new NodeOperationError(node, error.message, { itemIndex });
-	}
-	if (error instanceof PgpError) {
-		return new NodeOperationError(node, error.message, {
-			itemIndex,
-			description: 'Check the OpenPGP Private Key credential used to sign deletion reports',
-		});
-	}
-	if (error instanceof RetentionError || error instanceof ArchiveError) {
-		const code = error instanceof RetentionError ? (error.storeCode ?? error.code) : error.code;
-		const status = error.httpStatusCode;
-		const response: JsonObject = { message: error.message, code, ...(status ? { httpCode: String(status) } : {}) };
-		return new NodeApiError(node, response, {
-			itemIndex,
-			message: error.message,
-			...(status ? { httpCode: String(status) } : {}),
-		});
-	}
-	return new NodeOperationError(node, error instanceof Error ? error.message : String(error), { itemIndex });
+/** The output item of Place Hold and Release Hold: the matter (pseudonyms only) and the flag counts. */
+export function holdItem(
+	operation: 'placeHold' | 'releaseHold',
+	bucket: string,
+	result: HoldCommandResult,
+	i: number,
+): INodeExecutionData {
+	return {
+		json: {
+			operation,
+			bucket,
+			matter: result.matter as unknown as IDataObject,
+			eventKey: result.eventKey,
+			legalHold: result.legalHold as unknown as IDataObject,
+		},
+		pairedItem: { item: i },
+	};
+}
+
+/** The plan without its version lists, for output items. */
+export function planSummary(plan: Omit<SweepPlan, 'deletions' | 'protected'>): IDataObject {
+	return {
+		bucket: plan.bucket,
+		prefix: plan.prefix,
+		evaluatedAt: plan.evaluatedAt,
+		objectLockEnabled: plan.objectLockEnabled,
+		lockStatusRead: plan.lockStatusRead,
+		matterIds: plan.matterIds,
+		totals: plan.totals as unknown as IDataObject,
+		classes: plan.classes as unknown as IDataObject[],
+		unmanaged: plan.unmanaged as unknown as IDataObject,
+		requests: plan.requests as unknown as IDataObject,
+	};
 }

@@ -1,10 +1,11 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
 import { loadSealedHashes } from '../../../lib/archive';
-import { createReportSigner, executeSweep, type ReportSigner } from '../../../lib/retention';
+import { executeSweep } from '../../../lib/retention';
 import type { LockRetention } from '../../../lib/s3';
-import { readPolicy, resolveBucket, type SweeperContext } from './common';
-import { planSummary } from './plan.operation';
+import { credentialReportSigner } from '../../shared/credentials';
+import { resolveBucket } from '../../shared/storeLocation';
+import { planSummary, readPolicy, type SweeperContext } from './common';
 
 const showForExecute = { show: { operation: ['execute'] } };
 
@@ -51,14 +52,6 @@ export const description: INodeProperties[] = [
 	},
 ];
 
-async function reportSigner(this: IExecuteFunctions): Promise<ReportSigner> {
-	const credentials = await this.getCredentials('openPgpPrivateKeyApi');
-	return await createReportSigner({
-		armoredKey: String(credentials.privateKey ?? ''),
-		passphrase: credentials.passphrase ? String(credentials.passphrase) : undefined,
-	});
-}
-
 /**
  * Execute: deletes every expired version no matter holds (write-ahead plan, DeleteObjects batches,
  * signed report under `<prefix>/_reports/<runId>/`) and outputs a summary with counts and bytes.
@@ -74,7 +67,7 @@ export async function execute(this: IExecuteFunctions, i: number, context: Sweep
 		lockMode === 'GOVERNANCE' || lockMode === 'COMPLIANCE'
 			? { mode: lockMode, retention: String(this.getNodeParameter('reportRetention', i, 'P7Y')) }
 			: null;
-	const signer = (this.getNodeParameter('signReport', i, true) as boolean) ? await reportSigner.call(this) : null;
+	const signer = (this.getNodeParameter('signReport', i, true) as boolean) ? await credentialReportSigner.call(this) : null;
 	const policy = readPolicy.call(this, i);
 	const result = await executeSweep({
 		client: context.client,

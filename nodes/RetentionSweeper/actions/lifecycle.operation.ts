@@ -1,7 +1,8 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
 import { applyLifecycle, showLifecycle } from '../../../lib/retention';
-import { readPolicy, resolveBucket, type SweeperContext } from './common';
+import { resolveBucket } from '../../shared/storeLocation';
+import { readPolicy, type SweeperContext } from './common';
 
 /** Parameters of the Lifecycle operation. */
 export const description: INodeProperties[] = [

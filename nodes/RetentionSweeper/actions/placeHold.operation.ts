@@ -1,44 +1,10 @@
-import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
 import { placeHold } from '../../../lib/retention';
-import { resolveBucket, splitList, type SweeperContext } from './common';
+import { resolveBucket } from '../../shared/storeLocation';
+import { holdItem, readMatter, splitList, type SweeperContext } from './common';
 
-const showForHolds = { show: { operation: ['placeHold', 'releaseHold'] } };
 const showForPlace = { show: { operation: ['placeHold'] } };
-
-/** Parameters shared by Place Hold and Release Hold. */
-export const matterDescription: INodeProperties[] = [
-	{
-		displayName: 'Matter ID',
-		name: 'matterId',
-		type: 'string',
-		default: '',
-		required: true,
-		displayOptions: showForHolds,
-		placeholder: 'SEC-2026-014',
-		description: 'Identifier of the matter (case, investigation): letters, digits, ".", "_" or "-"',
-	},
-	{
-		displayName: 'Actor',
-		name: 'actor',
-		type: 'string',
-		default: '',
-		required: true,
-		displayOptions: showForHolds,
-		placeholder: 'legal@example.org',
-		description: 'Who places or releases the hold; recorded in the registry',
-	},
-	{
-		displayName: 'Reason',
-		name: 'reason',
-		type: 'string',
-		default: '',
-		required: true,
-		displayOptions: showForHolds,
-		placeholder: 'Litigation 2026-CV-1234',
-		description: 'Why; recorded in the registry. Do not name counterparties here.',
-	},
-];
 
 /** Parameters of Place Hold (the scope). */
 export const description: INodeProperties[] = [
@@ -92,15 +58,6 @@ export const description: INodeProperties[] = [
 		displayOptions: showForPlace,
 		description: 'Retention classes in scope, comma-separated. Empty: all.',
 	},
-	{
-		displayName: 'Update S3 Legal Hold Flags',
-		name: 'applyLegalHoldFlag',
-		type: 'boolean',
-		default: true,
-		displayOptions: showForHolds,
-		description:
-			'Whether to also set (place) or clear (release) the S3 legal-hold flag on every matching object version, so lifecycle rules and other tools respect the hold (needs Object Lock on the bucket)',
-	},
 ];
 
 /** Formats a dateTime parameter as its UTC day, or undefined when empty. */
@@ -120,10 +77,7 @@ export async function execute(this: IExecuteFunctions, i: number, context: Sweep
 	const result = await placeHold({
 		client: context.client,
 		bucket,
-		prefix: String(this.getNodeParameter('prefix', i, 'archive')),
-		matterId: String(this.getNodeParameter('matterId', i, '')),
-		actor: String(this.getNodeParameter('actor', i, '')),
-		reason: String(this.getNodeParameter('reason', i, '')),
+		...readMatter.call(this, i),
 		indexKey: context.indexKey,
 		scope: {
 			phoneNumberIds: splitList(this.getNodeParameter('phoneNumberIds', i, '')),
@@ -133,18 +87,6 @@ export async function execute(this: IExecuteFunctions, i: number, context: Sweep
 			to: day(this.getNodeParameter('to', i, '')),
 			classes: splitList(this.getNodeParameter('scopeClasses', i, '')),
 		},
-		applyLegalHoldFlag: this.getNodeParameter('applyLegalHoldFlag', i, true) as boolean,
 	});
-	return [
-		{
-			json: {
-				operation: 'placeHold',
-				bucket,
-				matter: result.matter as unknown as IDataObject,
-				eventKey: result.eventKey,
-				legalHold: result.legalHold as unknown as IDataObject,
-			},
-			pairedItem: { item: i },
-		},
-	];
+	return [holdItem('placeHold', bucket, result, i)];
 }

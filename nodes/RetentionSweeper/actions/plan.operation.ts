@@ -1,7 +1,8 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
-import { planSweep, type SweepPlan } from '../../../lib/retention';
-import { readPolicy, resolveBucket, type SweeperContext } from './common';
+import { planSweep } from '../../../lib/retention';
+import { resolveBucket } from '../../shared/storeLocation';
+import { planSummary, readPolicy, type SweeperContext } from './common';
 
 /** Parameters shown for Plan and Execute. */
 export const description: INodeProperties[] = [
@@ -54,22 +55,6 @@ export const description: INodeProperties[] = [
 		],
 	},
 ];
-
-/** The plan without its version lists, for output items. */
-export function planSummary(plan: Omit<SweepPlan, 'deletions' | 'protected'>): IDataObject {
-	return {
-		bucket: plan.bucket,
-		prefix: plan.prefix,
-		evaluatedAt: plan.evaluatedAt,
-		objectLockEnabled: plan.objectLockEnabled,
-		lockStatusRead: plan.lockStatusRead,
-		matterIds: plan.matterIds,
-		totals: plan.totals as unknown as IDataObject,
-		classes: plan.classes as unknown as IDataObject[],
-		unmanaged: plan.unmanaged as unknown as IDataObject,
-		requests: plan.requests as unknown as IDataObject,
-	};
-}
 
 /**
  * Plan (dry run): what a sweep would delete, keep, hold and find locked, per class, with counts and

@@ -1,9 +1,10 @@
-import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
 import { releaseHold } from '../../../lib/retention';
-import { resolveBucket, type SweeperContext } from './common';
+import { resolveBucket } from '../../shared/storeLocation';
+import { holdItem, readMatter, type SweeperContext } from './common';
 
-/** Release Hold has no parameters beyond the matter fields shared with Place Hold. */
+/** Release Hold has no parameters beyond the matter fields shared with Place Hold (common.ts). */
 export const description: INodeProperties[] = [];
 
 /**
@@ -12,25 +13,6 @@ export const description: INodeProperties[] = [];
  */
 export async function execute(this: IExecuteFunctions, i: number, context: SweeperContext): Promise<INodeExecutionData[]> {
 	const bucket = resolveBucket.call(this, i, context);
-	const result = await releaseHold({
-		client: context.client,
-		bucket,
-		prefix: String(this.getNodeParameter('prefix', i, 'archive')),
-		matterId: String(this.getNodeParameter('matterId', i, '')),
-		actor: String(this.getNodeParameter('actor', i, '')),
-		reason: String(this.getNodeParameter('reason', i, '')),
-		applyLegalHoldFlag: this.getNodeParameter('applyLegalHoldFlag', i, true) as boolean,
-	});
-	return [
-		{
-			json: {
-				operation: 'releaseHold',
-				bucket,
-				matter: result.matter as unknown as IDataObject,
-				eventKey: result.eventKey,
-				legalHold: result.legalHold as unknown as IDataObject,
-			},
-			pairedItem: { item: i },
-		},
-	];
+	const result = await releaseHold({ client: context.client, bucket, ...readMatter.call(this, i) });
+	return [holdItem('releaseHold', bucket, result, i)];
 }

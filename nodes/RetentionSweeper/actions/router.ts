@@ -1,8 +1,8 @@
 import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 
-import { openArchiveStore } from '../../shared/archiveStore';
+import { openArchiveStore } from '../../shared/credentials';
 import { runPerItem, type ItemOperation } from '../../shared/runPerItem';
-import { toNodeError, type SweeperContext } from './common';
+import type { SweeperContext } from './common';
 import * as execute from './execute.operation';
 import * as lifecycle from './lifecycle.operation';
 import * as placeHold from './placeHold.operation';
@@ -21,6 +21,7 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 		operations,
 		openContext: openArchiveStore,
 		closeContext: (context: SweeperContext) => context.client.destroy(),
-		toNodeError,
+		// a key problem here is the report signer's
+		errorHints: { pgp: 'Check the OpenPGP Private Key credential used to sign deletion reports' },
 	});
 }

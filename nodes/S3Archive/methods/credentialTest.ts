@@ -1,7 +1,7 @@
 import type { ICredentialDataDecryptedObject, INodeCredentialTestResult } from 'n8n-workflow';
 
 import { createS3Client, listOneObject, toArchiveError } from '../../../lib/s3';
-import { settingsFromCredentials } from '../../shared/archiveStore';
+import { s3SettingsFrom } from '../../shared/credentials';
 
 /**
  * Credential test for `s3ArchiveApi`: ListObjectsV2 with MaxKeys=1 on the credential's bucket
@@ -20,7 +20,7 @@ export async function testS3ArchiveCredential(
 	}
 	let client;
 	try {
-		client = createS3Client(settingsFromCredentials(credentials));
+		client = createS3Client(s3SettingsFrom(credentials));
 	} catch (error) {
 		return { status: 'Error', message: (error as Error).message };
 	}

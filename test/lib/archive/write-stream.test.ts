@@ -6,7 +6,7 @@ import { AbortMultipartUploadCommand, CreateMultipartUploadCommand, ListMultipar
 import { ArchiveError, writeObjectStream } from '../../../lib/archive';
 import { createS3Client } from '../../../lib/s3';
 import { listAllKeys, makeBucket, s3Settings } from '../../helpers/s3';
-import { patternStream } from '../../nodes/S3Archive/fake-context';
+import { patternStream } from '../../helpers/pattern';
 
 const MiB = 1024 * 1024;
 

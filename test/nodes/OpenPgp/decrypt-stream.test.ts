@@ -7,8 +7,11 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { OpenPgp } from '../../../nodes/OpenPgp/OpenPgp.node';
+import { binaryBytes, type ExecuteContextOptions, runNode } from '../../helpers/execute-context';
 import { type GpgHome, gpgEncrypt, makeGpgHome, sqEncrypt } from '../../helpers/gpg';
-import { binaryBytes, runOpenPgp } from './fake-execute';
+
+const runOpenPgp = async (options: Omit<ExecuteContextOptions, 'nodeType'>) => await runNode(new OpenPgp(), options);
 
 describe('OpenPGP node: Decrypt, streamed', () => {
 	let me: GpgHome;

@@ -4,6 +4,8 @@
 import { randomBytes } from 'node:crypto';
 import { NodeOperationError } from 'n8n-workflow';
 
+import { OpenPgp } from '../../../nodes/OpenPgp/OpenPgp.node';
+import { binaryBytes, type ExecuteContextOptions, inlineBinary, runNode } from '../../helpers/execute-context';
 import {
 	type GpgHome,
 	gpgDecrypt,
@@ -11,7 +13,8 @@ import {
 	gpgImport,
 	makeGpgHome,
 } from '../../helpers/gpg';
-import { binaryBytes, inlineBinary, runOpenPgp } from './fake-execute';
+
+const runOpenPgp = async (options: Omit<ExecuteContextOptions, 'nodeType'>) => await runNode(new OpenPgp(), options);
 
 const record = {
 	wamid: 'wamid.HBgLMTU1NTAxMjM0NTYVAgASGBQzQTk',

@@ -4,6 +4,8 @@
  */
 import { randomBytes } from 'node:crypto';
 
+import { OpenPgp } from '../../../nodes/OpenPgp/OpenPgp.node';
+import { binaryBytes, type ExecuteContextOptions, inlineBinary, runNode } from '../../helpers/execute-context';
 import {
 	type GpgHome,
 	gpgEncrypt,
@@ -12,7 +14,8 @@ import {
 	makeGpgHome,
 	sqEncrypt,
 } from '../../helpers/gpg';
-import { binaryBytes, inlineBinary, runOpenPgp } from './fake-execute';
+
+const runOpenPgp = async (options: Omit<ExecuteContextOptions, 'nodeType'>) => await runNode(new OpenPgp(), options);
 
 const record = { wamid: 'wamid.TEST', text: 'hallo ✓', n: 3 };
 

@@ -6,9 +6,9 @@ import * as openpgp from 'openpgp';
 import { phoneNumberPseudonym, recordObjectKey } from '../../../lib/archive';
 import { createS3Client } from '../../../lib/s3';
 import { RetentionSweeper } from '../../../nodes/RetentionSweeper/RetentionSweeper.node';
+import { executeContext } from '../../helpers/execute-context';
 import { getObjectBytes, makeBucket, s3Settings } from '../../helpers/s3';
 import { HEX32, listVersionRefs, putVersion } from '../../lib/retention/population';
-import { fakeExecuteFunctions } from './fake-context';
 
 const INDEX_KEY = 'node-test-index-key-0123456789abcdef';
 const ALICE = '+44 7700 900123';
@@ -22,7 +22,8 @@ const sweeper = new RetentionSweeper();
 
 const s3Credential = () => ({ ...s3Settings(), forcePathStyle: true, checksumMode: 'WHEN_REQUIRED', bucket, indexKey: INDEX_KEY });
 const run = async (parameters: Record<string, unknown> | Array<Record<string, unknown>>, extra: { continueOnFail?: boolean; items?: number } = {}) => {
-	const context = fakeExecuteFunctions({
+	const context = executeContext({
+		nodeType: sweeper,
 		items: Array.from({ length: extra.items ?? 1 }, () => ({ json: {} })),
 		parameters,
 		credentials: { s3ArchiveApi: s3Credential(), openPgpPrivateKeyApi: { privateKey: armoredKey, passphrase: 'pw' } },
@@ -84,7 +85,7 @@ it('plan, place hold by phone number, execute with a signed report, release hold
 	expect(planJson.totals.delete).toEqual({ count: 2, bytes: expect.any(Number) });
 	expect(planJson.classes.find((c: any) => c.retentionClass === 'mifid').keep.count).toBe(1);
 	expect(planJson.deletions).toHaveLength(2);
-	expect(planned.context.credentialReads).toEqual(['s3ArchiveApi']);
+	expect(planned.context.stats.credentialReads).toEqual(['s3ArchiveApi']);
 
 	const placed = await run({
 		operation: 'placeHold',
@@ -105,7 +106,7 @@ it('plan, place hold by phone number, execute with a signed report, release hold
 	const result = executed.output[0][0].json as Record<string, any>;
 	expect(result).toMatchObject({ operation: 'execute', deleted: { count: 1 }, skipped: { count: 0 }, deferred: { count: 0 }, skippedEntries: [] });
 	expect(result.signerFingerprint).toBe(publicKey.getFingerprint().toUpperCase());
-	expect(executed.context.credentialReads).toEqual(['s3ArchiveApi', 'openPgpPrivateKeyApi']);
+	expect(executed.context.stats.credentialReads).toEqual(['s3ArchiveApi', 'openPgpPrivateKeyApi']);
 	const report = await getObjectBytes(client, bucket, result.reportKey);
 	const signature = (await getObjectBytes(client, bucket, result.signatureKey)).toString();
 	const verified = await openpgp.verify({
@@ -184,7 +185,8 @@ it('bad input: NodeOperationError with itemIndex, or an error item under Continu
 });
 
 it('store failures become NodeApiError with the store code', async () => {
-	const context = fakeExecuteFunctions({
+	const context = executeContext({
+		nodeType: sweeper,
 		parameters: { operation: 'plan', prefix: 'archive', classes: CLASSES, bucket: 'no-such-bucket-retention-test' },
 		credentials: { s3ArchiveApi: s3Credential() },
 	});

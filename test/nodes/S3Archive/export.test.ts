@@ -15,10 +15,10 @@ import { writeObject } from '../../../lib/archive';
 import { createS3Client } from '../../../lib/s3';
 import { encrypt, readPublicKeys } from '../../../lib/pgp';
 import { S3Archive } from '../../../nodes/S3Archive/S3Archive.node';
+import { executeContext } from '../../helpers/execute-context';
 import { gpgDecrypt, makeGpgHome, type GpgHome } from '../../helpers/gpg';
 import { binaryBytes, InProcessN8n, loadTemplate } from '../../helpers/n8n-runner';
 import { makeBucket, s3Settings } from '../../helpers/s3';
-import { fakeExecuteFunctions } from './fake-context';
 
 const FIXTURES = path.join(__dirname, '..', '..', 'fixtures', 'whatsapp');
 const deliveries = readdirSync(FIXTURES)
@@ -48,20 +48,15 @@ describe('S3 Archive node, Export Conversation and Get with Decrypt (capture via
 		creds: Record<string, ICredentialDataDecryptedObject>,
 		options: { items?: INodeExecutionData[]; continueOnFail?: boolean } = {},
 	): Promise<INodeExecutionData[]> {
-		const all = { s3ArchiveApi: s3Credential(), ...creds };
-		const context = fakeExecuteFunctions({
+		const context = executeContext({
+			nodeType: node,
 			items: options.items ?? [{ json: {} }],
 			parameters,
-			credentials: all.s3ArchiveApi,
+			credentials: { s3ArchiveApi: s3Credential(), ...creds },
 			continueOnFail: options.continueOnFail,
 		});
-		let privateKeyReads = 0;
-		(context as unknown as { getCredentials: (name: string) => Promise<ICredentialDataDecryptedObject> }).getCredentials = async (name) => {
-			if (!all[name as keyof typeof all]) throw new Error(`Node does not have any credentials set for "${name}"`);
-			if (name === 'openPgpPrivateKeyApi') privateKeyReads++;
-			return all[name as keyof typeof all];
-		};
 		const [output] = await node.execute.call(context);
+		const privateKeyReads = context.stats.getCredentialsCalls.openPgpPrivateKeyApi ?? 0;
 		if (privateKeyReads > 1) throw new Error(`private key read ${privateKeyReads} times in one execution`);
 		return output;
 	}
@@ -122,7 +117,7 @@ describe('S3 Archive node, Export Conversation and Get with Decrypt (capture via
 			.sort((a, b) => String(a.timestamp).localeCompare(String(b.timestamp)) || String(a.wamid).localeCompare(String(b.wamid)));
 		expect(dana.length).toBeGreaterThanOrEqual(8);
 
-		const output = await run({ operation: 'export', prefix: 'archive', exportPhoneNumber: '+1 (555) 010-0123' }, { openPgpPrivateKeyApi: privateKey() });
+		const output = await run({ resource: 'conversation', operation: 'export', prefix: 'archive', exportPhoneNumber: '+1 (555) 010-0123' }, { openPgpPrivateKeyApi: privateKey() });
 		expect(output).toHaveLength(1);
 		const [item] = output;
 		expect(item.pairedItem).toEqual({ item: 0 });
@@ -144,7 +139,7 @@ describe('S3 Archive node, Export Conversation and Get with Decrypt (capture via
 	});
 
 	it('Get with Decrypt: JSON records as json.data, other plaintext as binary; without a key → error item', async () => {
-		const [exported] = await run({ operation: 'export', prefix: 'archive', exportPhoneNumber: '15550100456' }, { openPgpPrivateKeyApi: privateKey() });
+		const [exported] = await run({ resource: 'conversation', operation: 'export', prefix: 'archive', exportPhoneNumber: '15550100456' }, { openPgpPrivateKeyApi: privateKey() });
 		const sources = (exported.json.export as { sources: Array<{ key: string }> }).sources;
 		expect(sources).toHaveLength(1);
 		const recipients = await readPublicKeys({ armoredKeys: gpg.publicKeyArmored });
@@ -154,7 +149,7 @@ describe('S3 Archive node, Export Conversation and Get with Decrypt (capture via
 
 		const items = [{ json: {} }, { json: {} }];
 		const perItem = { key: [sources[0].key, mediaKey] };
-		const context = (key: string) => ({ operation: 'get', key, decrypt: true, outputBinaryPropertyName: 'file' });
+		const context = (key: string) => ({ resource: 'record', operation: 'get', key, decrypt: true, outputBinaryPropertyName: 'file' });
 		const [record] = await run(context(perItem.key[0]), { openPgpPrivateKeyApi: privateKey() });
 		expect(record.json.data).toEqual(captured.find((r) => (r.counterparty as IDataObject | null)?.wa_id === '15550100456'));
 		expect((record.json.archive as IDataObject).decrypted).toBe(true);
@@ -169,15 +164,15 @@ describe('S3 Archive node, Export Conversation and Get with Decrypt (capture via
 		expect(twice.map((i) => i.pairedItem)).toEqual([{ item: 0 }, { item: 1 }]);
 
 		// without Decrypt the ciphertext comes back as before
-		const [raw] = await run({ operation: 'get', key: perItem.key[0] }, {});
+		const [raw] = await run({ resource: 'record', operation: 'get', key: perItem.key[0] }, {});
 		expect(raw.binary!.data.mimeType).toBe('application/pgp-encrypted');
 
 		const failed = await run(context(perItem.key[0]), {}, { continueOnFail: true });
 		expect((failed[0].json.error as IDataObject).message).toMatch(/Decrypt needs an OpenPGP Private Key credential/);
-		await expect(run({ operation: 'export', prefix: 'archive', exportPhoneNumber: '15550100456' }, {})).rejects.toThrow(
+		await expect(run({ resource: 'conversation', operation: 'export', prefix: 'archive', exportPhoneNumber: '15550100456' }, {})).rejects.toThrow(
 			/Export needs an OpenPGP Private Key credential/,
 		);
-		await expect(run({ operation: 'export', prefix: 'archive' }, { openPgpPrivateKeyApi: privateKey() })).rejects.toThrow(
+		await expect(run({ resource: 'conversation', operation: 'export', prefix: 'archive' }, { openPgpPrivateKeyApi: privateKey() })).rejects.toThrow(
 			/Counterparty Phone Number/,
 		);
 	});

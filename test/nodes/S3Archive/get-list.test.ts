@@ -4,8 +4,8 @@ import { NodeApiError, type INodeExecutionData } from 'n8n-workflow';
 
 import { createS3Client } from '../../../lib/s3';
 import { S3Archive } from '../../../nodes/S3Archive/S3Archive.node';
+import { executeContext } from '../../helpers/execute-context';
 import { makeBucket, s3Settings } from '../../helpers/s3';
-import { fakeExecuteFunctions } from './fake-context';
 
 const INDEX_KEY = randomBytes(32).toString('hex');
 
@@ -15,7 +15,7 @@ describe('S3 Archive node: Get and List', () => {
 	const node = new S3Archive();
 	const credentials = () => ({ ...s3Settings(), bucket, indexKey: INDEX_KEY });
 	const run = async (parameters: Record<string, unknown>, items: INodeExecutionData[] = [{ json: {} }]) =>
-		await node.execute.call(fakeExecuteFunctions({ items, parameters, credentials: credentials() }));
+		await node.execute.call(executeContext({ nodeType: node, items, parameters, credentials: { s3ArchiveApi: credentials() } }));
 	const written: Array<{ key: string; versionId: string; body: Buffer }> = [];
 
 	beforeAll(async () => {
@@ -29,7 +29,7 @@ describe('S3 Archive node: Get and List', () => {
 		for (const [n, r] of records.entries()) {
 			const body = randomBytes(50 + n);
 			const [[out]] = await run(
-				{ operation: 'write', binaryPropertyName: 'data', prefix: 'archive', retentionClass: 'default', options: {} },
+				{ resource: 'record', operation: 'write', binaryPropertyName: 'data', prefix: 'archive', retentionClass: 'default', options: {} },
 				[
 					{
 						json: {
@@ -51,12 +51,13 @@ describe('S3 Archive node: Get and List', () => {
 	afterAll(() => client?.destroy());
 
 	it('List finds a counterparty by phone number, within dates, with a limit', async () => {
-		const [all] = await run({ operation: 'list', prefix: 'archive', returnAll: true, filters: {} });
+		const [all] = await run({ resource: 'record', operation: 'list', prefix: 'archive', returnAll: true, filters: {} });
 		expect(all.map((i) => i.json.key).sort()).toEqual(written.map((w) => w.key).sort());
 		expect(all[0].pairedItem).toEqual({ item: 0 });
 		expect(JSON.stringify(all)).not.toContain('5511999990001');
 
 		const [person] = await run({
+			resource: 'record',
 			operation: 'list',
 			prefix: 'archive',
 			returnAll: true,
@@ -65,6 +66,7 @@ describe('S3 Archive node: Get and List', () => {
 		expect(person.map((i) => i.json.key)).toEqual([written[0].key, written[2].key]);
 
 		const [dated] = await run({
+			resource: 'record',
 			operation: 'list',
 			prefix: 'archive',
 			returnAll: true,
@@ -72,22 +74,22 @@ describe('S3 Archive node: Get and List', () => {
 		});
 		expect(dated.map((i) => i.json.date)).toEqual(['2026-05-02', '2026-05-03']);
 
-		const [limited] = await run({ operation: 'list', prefix: 'archive', returnAll: false, limit: 2, filters: {} });
+		const [limited] = await run({ resource: 'record', operation: 'list', prefix: 'archive', returnAll: false, limit: 2, filters: {} });
 		expect(limited).toHaveLength(2);
 	});
 
 	it('Get returns the version as binary with its lock state, and refuses tampered bytes', async () => {
-		const [[item]] = await run({ operation: 'get', key: written[1].key, versionId: written[1].versionId, outputBinaryPropertyName: 'file', verifySha256: true });
+		const [[item]] = await run({ resource: 'record', operation: 'get', key: written[1].key, versionId: written[1].versionId, outputBinaryPropertyName: 'file', verifySha256: true });
 		expect(Buffer.from(item.binary!.file.data, 'base64')).toEqual(written[1].body);
 		expect(item.json.archive).toMatchObject({ key: written[1].key, versionId: written[1].versionId, size: written[1].body.length, objectLock: { legalHold: false } });
 
 		const head = item.json.archive as { sha256: string };
 		await client.send(new PutObjectCommand({ Bucket: bucket, Key: written[1].key, Body: 'forged', Metadata: { sha256: head.sha256 } }));
-		await expect(run({ operation: 'get', key: written[1].key, versionId: '', outputBinaryPropertyName: 'data', verifySha256: true })).rejects.toThrow(/SHA-256/);
-		const [[unchecked]] = await run({ operation: 'get', key: written[1].key, versionId: '', outputBinaryPropertyName: 'data', verifySha256: false });
+		await expect(run({ resource: 'record', operation: 'get', key: written[1].key, versionId: '', outputBinaryPropertyName: 'data', verifySha256: true })).rejects.toThrow(/SHA-256/);
+		const [[unchecked]] = await run({ resource: 'record', operation: 'get', key: written[1].key, versionId: '', outputBinaryPropertyName: 'data', verifySha256: false });
 		expect(Buffer.from(unchecked.binary!.data.data, 'base64').toString()).toBe('forged');
 
-		const missing = await run({ operation: 'get', key: 'archive/nope.pgp', versionId: '', outputBinaryPropertyName: 'data' }).catch((e: unknown) => e);
+		const missing = await run({ resource: 'record', operation: 'get', key: 'archive/nope.pgp', versionId: '', outputBinaryPropertyName: 'data' }).catch((e: unknown) => e);
 		expect(missing).toBeInstanceOf(NodeApiError);
 		expect((missing as Error).message).toMatch(/NoSuchKey/);
 	});

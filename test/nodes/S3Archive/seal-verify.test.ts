@@ -4,14 +4,22 @@
  */
 import { randomBytes } from 'node:crypto';
 import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { NodeOperationError, type ICredentialDataDecryptedObject, type IDataObject, type INodeExecutionData } from 'n8n-workflow';
+import {
+	NodeHelpers,
+	NodeOperationError,
+	type ICredentialDataDecryptedObject,
+	type IDataObject,
+	type INode,
+	type INodeExecutionData,
+	type INodeParameters,
+} from 'n8n-workflow';
 
 import { objectKeyForRecord, writeObject } from '../../../lib/archive';
 import { createS3Client } from '../../../lib/s3';
 import { S3Archive } from '../../../nodes/S3Archive/S3Archive.node';
+import { executeContext } from '../../helpers/execute-context';
 import { gpgVerify, makeGpgHome, type GpgHome } from '../../helpers/gpg';
 import { getObjectBytes, makeBucket, s3Settings } from '../../helpers/s3';
-import { fakeExecuteFunctions } from './fake-context';
 
 const INDEX_KEY = randomBytes(32).toString('hex');
 const node = new S3Archive();
@@ -38,16 +46,13 @@ describe('S3 Archive node, Seal and Verify', () => {
 		creds: Record<string, ICredentialDataDecryptedObject>,
 		options: { items?: INodeExecutionData[]; continueOnFail?: boolean } = {},
 	): Promise<INodeExecutionData[]> {
-		const context = fakeExecuteFunctions({
+		const context = executeContext({
+			nodeType: node,
 			items: options.items ?? [{ json: {} }],
 			parameters,
-			credentials: creds.s3ArchiveApi,
+			credentials: creds,
 			continueOnFail: options.continueOnFail,
 		});
-		(context as unknown as { getCredentials: (name: string) => Promise<ICredentialDataDecryptedObject> }).getCredentials = async (name) => {
-			if (!creds[name]) throw new Error(`Node does not have any credentials set for "${name}"`);
-			return creds[name];
-		};
 		const [output] = await node.execute.call(context);
 		return output;
 	}
@@ -84,8 +89,9 @@ describe('S3 Archive node, Seal and Verify', () => {
 	const publicKeys = (armored: string) => ({ openPgpPublicKeysApi: { publicKeys: armored, expectedFingerprints: '' } });
 
 	it('describes Seal, Verify and Export with their parameters and the OpenPGP credentials', () => {
-		const operation = node.description.properties.find((p) => p.name === 'operation')!;
-		expect((operation.options as Array<{ value: string }>).map((o) => o.value)).toEqual(
+		// one Operation parameter per resource
+		const operations = node.description.properties.filter((p) => p.name === 'operation');
+		expect(operations.flatMap((operation) => (operation.options as Array<{ value: string }>).map((o) => o.value))).toEqual(
 			expect.arrayContaining(['seal', 'verify', 'export', 'get']),
 		);
 		const names = node.description.properties.map((p) => p.name);
@@ -95,9 +101,39 @@ describe('S3 Archive node, Seal and Verify', () => {
 		expect(node.description.credentials!.map((c) => c.name)).toEqual(['s3ArchiveApi', 'openPgpPrivateKeyApi', 'openPgpPublicKeysApi']);
 	});
 
+	it("n8n's own NodeHelpers: which credentials each resource and operation needs (with defaults)", () => {
+		const description = node.description;
+		const active = (parameters: Record<string, unknown>) => {
+			const resolved = NodeHelpers.getNodeParameters(description.properties, parameters as INodeParameters, true, false, { typeVersion: 1 }, description);
+			const instance = { id: 'n', name: 'S3 Archive', type: 'n8n-nodes-chat-archive.s3Archive', typeVersion: 1, position: [0, 0], parameters: resolved ?? {} } as INode;
+			return [...(NodeHelpers.getActiveCredentialTypes(instance, description) ?? [])].sort();
+		};
+		expect(active({})).toEqual(['s3ArchiveApi']); // Record → Write
+		expect(active({ resource: 'record', operation: 'get' })).toEqual(['openPgpPrivateKeyApi', 's3ArchiveApi']);
+		expect(active({ resource: 'record', operation: 'list' })).toEqual(['s3ArchiveApi']);
+		expect(active({ resource: 'seal' })).toEqual(['openPgpPrivateKeyApi', 's3ArchiveApi']); // Seal → Create
+		expect(active({ resource: 'seal', operation: 'verify' })).toEqual(['openPgpPrivateKeyApi', 'openPgpPublicKeysApi', 's3ArchiveApi']);
+		expect(active({ resource: 'conversation' })).toEqual(['openPgpPrivateKeyApi', 's3ArchiveApi']);
+		expect(active({ resource: 'bucket' })).toEqual(['s3ArchiveApi']);
+
+		// n8n's editor hides an options parameter (and what depends on it) as the node's authentication
+		// field when every one of its values appears in the credentials' `show` rules (editor-ui
+		// nodeTypesUtils findAlternativeAuthField): no Resource or Operation parameter may qualify
+		const shown: Record<string, string[]> = {};
+		for (const credential of description.credentials ?? []) {
+			for (const [name, values] of Object.entries(credential.displayOptions?.show ?? {})) {
+				shown[name] = [...(shown[name] ?? []), ...(values ?? []).map(String)];
+			}
+		}
+		const authLike = description.properties.filter(
+			(p) => p.name in shown && (p.options ?? []).every((o) => 'value' in o && shown[p.name].includes(String(o.value))),
+		);
+		expect(authLike).toEqual([]);
+	});
+
 	it('Seal (yesterday by default) → Verify valid; a deleted version → not valid, named; Fail When Not Valid → error item', async () => {
 		const [sealed] = await run(
-			{ operation: 'seal', prefix: 'archive', sealScope: 'day', sealPhoneNumberId: '106000000000002', sealRetentionClass: 'default' },
+			{ resource: 'seal', operation: 'seal', prefix: 'archive', sealScope: 'day', sealPhoneNumberId: '106000000000002', sealRetentionClass: 'default' },
 			credentials(privateKey()),
 		);
 		const seal = sealed.json.seal as IDataObject;
@@ -111,26 +147,26 @@ describe('S3 Archive node, Seal and Verify', () => {
 
 		// the public keys credential, or the private key's public part
 		for (const creds of [publicKeys(signer.publicKeyArmored), privateKey()]) {
-			const [verified] = await run({ operation: 'verify', manifestKey }, credentials(creds));
+			const [verified] = await run({ resource: 'seal', operation: 'verify', manifestKey }, credentials(creds));
 			expect(verified.json.valid).toBe(true);
 			expect((verified.json.verify as IDataObject).counts).toEqual({ sealed: 3, ok: 3, missing: 0, altered: 0, deletedByRetention: 0, unsealed: 0 });
 		}
-		const [wrongKey] = await run({ operation: 'verify', manifestKey }, credentials(publicKeys(stranger.publicKeyArmored)));
+		const [wrongKey] = await run({ resource: 'seal', operation: 'verify', manifestKey }, credentials(publicKeys(stranger.publicKeyArmored)));
 		expect(wrongKey.json.valid).toBe(false);
 		expect(((wrongKey.json.verify as IDataObject).signature as IDataObject).valid).toBe(false);
 
 		await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: keys[1], VersionId: versionIds[1] }));
-		const [tampered] = await run({ operation: 'verify', manifestKey }, credentials(publicKeys(signer.publicKeyArmored)));
+		const [tampered] = await run({ resource: 'seal', operation: 'verify', manifestKey }, credentials(publicKeys(signer.publicKeyArmored)));
 		expect(tampered.json.valid).toBe(false);
 		const report = tampered.json.verify as { missing: Array<{ key: string; versionId: string }>; counts: IDataObject };
 		expect(report.missing).toEqual([expect.objectContaining({ key: keys[1], versionId: versionIds[1] })]);
 		expect(report.counts).toMatchObject({ ok: 2, missing: 1 });
-		const [cut] = await run({ operation: 'verify', manifestKey, verifyOptions: { maxListed: 0 } }, credentials(privateKey()));
+		const [cut] = await run({ resource: 'seal', operation: 'verify', manifestKey, verifyOptions: { maxListed: 0 } }, credentials(privateKey()));
 		expect((cut.json.verify as IDataObject).missing).toEqual([]);
 		expect((cut.json.verify as IDataObject).truncated).toEqual(['missing']);
 		expect(((cut.json.verify as IDataObject).counts as IDataObject).missing).toBe(1);
 
-		const failing = { operation: 'verify', manifestKey, verifyOptions: { failWhenInvalid: true } };
+		const failing = { resource: 'seal', operation: 'verify', manifestKey, verifyOptions: { failWhenInvalid: true } };
 		await expect(run(failing, credentials(publicKeys(signer.publicKeyArmored)))).rejects.toThrow(/does not verify: signature valid, 1 missing/);
 		const errorItems = await run(failing, credentials(publicKeys(signer.publicKeyArmored)), {
 			items: [{ json: {} }, { json: {} }],
@@ -142,36 +178,36 @@ describe('S3 Archive node, Seal and Verify', () => {
 
 	it('Seal of a folder and of the whole prefix chain to the earlier seals', async () => {
 		const [folder] = await run(
-			{ operation: 'seal', prefix: 'archive', sealScope: 'folder', sealFolder: 'default/106000000000002', sealOptions: { objectLockMode: 'none' } },
+			{ resource: 'seal', operation: 'seal', prefix: 'archive', sealScope: 'folder', sealFolder: 'default/106000000000002', sealOptions: { objectLockMode: 'none' } },
 			credentials(privateKey()),
 		);
-		const [all] = await run({ operation: 'seal', prefix: 'archive', sealScope: 'all' }, credentials(privateKey()));
+		const [all] = await run({ resource: 'seal', operation: 'seal', prefix: 'archive', sealScope: 'all' }, credentials(privateKey()));
 		const folderSeal = folder.json.seal as IDataObject;
 		const allSeal = all.json.seal as IDataObject;
 		expect(folderSeal.objectLock).toBeNull();
 		expect(folderSeal.prevManifestKey).toEqual(expect.stringMatching(/^archive\/_seals\/default\/106000000000002\/\d{4}\/\d\d\/\d\d\//));
 		expect(allSeal.prevManifestKey).toBe(folderSeal.manifestKey);
 		expect(String(allSeal.manifestKey)).toMatch(/^archive\/_seals\/_all\//);
-		const [verified] = await run({ operation: 'verify', manifestKey: allSeal.manifestKey }, credentials(privateKey()));
+		const [verified] = await run({ resource: 'seal', operation: 'verify', manifestKey: allSeal.manifestKey }, credentials(privateKey()));
 		expect(verified.json.valid).toBe(true);
 		expect(((verified.json.verify as IDataObject).chain as IDataObject).status).toBe('ok');
 	});
 
 	it('names what is missing: no private key for Seal, no keys for Verify, no phone number id', async () => {
 		await expect(
-			run({ operation: 'seal', prefix: 'archive', sealScope: 'day', sealPhoneNumberId: '106000000000002' }, credentials({})),
+			run({ resource: 'seal', operation: 'seal', prefix: 'archive', sealScope: 'day', sealPhoneNumberId: '106000000000002' }, credentials({})),
 		).rejects.toThrow(/Seal needs an OpenPGP Private Key credential/);
-		await expect(run({ operation: 'verify', manifestKey: 'archive/_seals/x.json' }, credentials({}))).rejects.toThrow(
+		await expect(run({ resource: 'seal', operation: 'verify', manifestKey: 'archive/_seals/x.json' }, credentials({}))).rejects.toThrow(
 			/Verify needs the signer's public key/,
 		);
-		const error = await run({ operation: 'seal', prefix: 'archive', sealScope: 'day', sealPhoneNumberId: ' ' }, credentials(privateKey())).catch(
+		const error = await run({ resource: 'seal', operation: 'seal', prefix: 'archive', sealScope: 'day', sealPhoneNumberId: ' ' }, credentials(privateKey())).catch(
 			(e: unknown) => e,
 		);
 		expect(error).toBeInstanceOf(NodeOperationError);
 		expect((error as NodeOperationError).message).toMatch(/Phone Number ID is required/);
 		const wrongPassphrase = { openPgpPrivateKeyApi: { privateKey: signer.secretKeyArmored, passphrase: 'wrong' } };
 		await expect(
-			run({ operation: 'seal', prefix: 'archive', sealScope: 'all' }, credentials(wrongPassphrase)),
+			run({ resource: 'seal', operation: 'seal', prefix: 'archive', sealScope: 'all' }, credentials(wrongPassphrase)),
 		).rejects.toThrow(/passphrase/i);
 	});
 });

@@ -4,8 +4,8 @@ import type { ICredentialTestFunctions } from 'n8n-workflow';
 
 import { createS3Client } from '../../../lib/s3';
 import { S3Archive } from '../../../nodes/S3Archive/S3Archive.node';
+import { executeContext } from '../../helpers/execute-context';
 import { makeBucket, s3Settings } from '../../helpers/s3';
-import { fakeExecuteFunctions } from './fake-context';
 
 const INDEX_KEY = randomBytes(32).toString('hex');
 
@@ -36,10 +36,11 @@ describe('S3 Archive node: Setup Check and credential test', () => {
 	afterAll(() => client?.destroy());
 
 	it('Setup Check outputs the bucket report', async () => {
-		const context = fakeExecuteFunctions({
+		const context = executeContext({
+			nodeType: node,
 			items: [{ json: {} }],
-			parameters: { operation: 'setupCheck', bucket: '', probeWrites: true },
-			credentials: credentials(),
+			parameters: { resource: 'bucket', operation: 'setupCheck', bucket: '', probeWrites: true },
+			credentials: { s3ArchiveApi: credentials() },
 		});
 		const output = await node.execute.call(context);
 		expect(output[0]).toHaveLength(1);

@@ -10,8 +10,9 @@ import { NodeApiError, NodeOperationError, type INodeExecutionData } from 'n8n-w
 import { counterpartyPseudonym, recordId } from '../../../lib/archive';
 import { createS3Client } from '../../../lib/s3';
 import { S3Archive } from '../../../nodes/S3Archive/S3Archive.node';
+import { executeContext, type ExecuteContextOptions } from '../../helpers/execute-context';
+import { patternBytes, patternStream } from '../../helpers/pattern';
 import { getObjectBytes, listAllKeys, makeBucket, s3Settings } from '../../helpers/s3';
-import { fakeExecuteFunctions, patternBytes, patternStream, type FakeOptions } from './fake-context';
 
 const INDEX_KEY = randomBytes(32).toString('hex');
 const WA_ID = '447700900123';
@@ -42,10 +43,11 @@ describe('S3 Archive node, Write', () => {
 	const node = new S3Archive();
 
 	const credentials = (b: string) => ({ ...s3Settings(), forcePathStyle: true, checksumMode: 'WHEN_REQUIRED', bucket: b, indexKey: INDEX_KEY });
-	const run = async (options: Partial<FakeOptions> & { items: INodeExecutionData[] }) => {
-		const context = fakeExecuteFunctions({
-			parameters: { operation: 'write', binaryPropertyName: 'data', prefix: 'archive', retentionClass: 'default', bucket: '', options: {} },
-			credentials: credentials(bucket),
+	const run = async (options: Partial<ExecuteContextOptions> & { items: INodeExecutionData[] }) => {
+		const context = executeContext({
+			nodeType: node,
+			parameters: { resource: 'record', operation: 'write', binaryPropertyName: 'data', prefix: 'archive', retentionClass: 'default', bucket: '', options: {} },
+			credentials: { s3ArchiveApi: credentials(bucket) },
 			...options,
 		});
 		return { output: await node.execute.call(context), context };
@@ -60,8 +62,13 @@ describe('S3 Archive node, Write', () => {
 
 	it('describes its parameters with the names and defaults the template relies on', () => {
 		const byName = Object.fromEntries(node.description.properties.map((p) => [p.name, p]));
+		// one Operation parameter per resource: Record's is the one shown by default
+		const operation = node.description.properties.find(
+			(p) => p.name === 'operation' && p.displayOptions?.show?.resource?.includes(byName.resource.default as string),
+		)!;
 		expect(node.description.name).toBe('s3Archive');
-		expect(byName.operation.default).toBe('write');
+		expect(byName.resource.default).toBe('record');
+		expect(operation.default).toBe('write');
 		expect(byName.binaryPropertyName.default).toBe('data');
 		expect(byName.prefix.default).toBe('archive');
 		expect(byName.retentionClass.default).toBe('default');
@@ -119,9 +126,9 @@ describe('S3 Archive node, Write', () => {
 	it('applies Object Lock from Options (COMPLIANCE, Retain For P1D, legal hold)', async () => {
 		const { output } = await run({
 			items: [recordItem({ idempotency_key: `106000000000002:${WAMID}:lock` })],
-			credentials: credentials(lockBucket),
+			credentials: { s3ArchiveApi: credentials(lockBucket) },
 			parameters: {
-				operation: 'write', binaryPropertyName: 'data', prefix: 'archive', retentionClass: 'finra-6y', bucket: '',
+				resource: 'record', operation: 'write', binaryPropertyName: 'data', prefix: 'archive', retentionClass: 'finra-6y', bucket: '',
 				options: { objectLockMode: 'COMPLIANCE', retainFor: 'P1D', legalHold: true },
 			},
 		});
@@ -137,8 +144,8 @@ describe('S3 Archive node, Write', () => {
 		const plain = await makeBucket(client);
 		const error = await run({
 			items: [recordItem()],
-			credentials: credentials(plain),
-			parameters: { operation: 'write', binaryPropertyName: 'data', prefix: 'archive', retentionClass: 'default', options: { objectLockMode: 'GOVERNANCE', retainFor: 'P1D' } },
+			credentials: { s3ArchiveApi: credentials(plain) },
+			parameters: { resource: 'record', operation: 'write', binaryPropertyName: 'data', prefix: 'archive', retentionClass: 'default', options: { objectLockMode: 'GOVERNANCE', retainFor: 'P1D' } },
 		}).catch((e: unknown) => e);
 		expect(error).toBeInstanceOf(NodeApiError);
 		expect((error as NodeApiError).message).toMatch(/Object Lock is not enabled/);
@@ -153,14 +160,14 @@ describe('S3 Archive node, Write', () => {
 
 		const badPrefix = await run({
 			items: [recordItem()],
-			parameters: { operation: 'write', binaryPropertyName: 'data', prefix: '/abs', retentionClass: 'default', options: {} },
+			parameters: { resource: 'record', operation: 'write', binaryPropertyName: 'data', prefix: '/abs', retentionClass: 'default', options: {} },
 		}).catch((e: unknown) => e);
 		expect(badPrefix).toBeInstanceOf(NodeOperationError);
 		expect((badPrefix as Error).message).toMatch(/prefix/);
 
 		const badRetain = await run({
 			items: [recordItem()],
-			parameters: { operation: 'write', binaryPropertyName: 'data', prefix: 'a', retentionClass: 'default', options: { objectLockMode: 'COMPLIANCE', retainFor: '6 years' } },
+			parameters: { resource: 'record', operation: 'write', binaryPropertyName: 'data', prefix: 'a', retentionClass: 'default', options: { objectLockMode: 'COMPLIANCE', retainFor: '6 years' } },
 		}).catch((e: unknown) => e);
 		expect((badRetain as Error).message).toMatch(/Retain For/);
 
@@ -177,8 +184,8 @@ describe('S3 Archive node, Write', () => {
 		const other = await makeBucket(client);
 		const { output } = await run({
 			items: [recordItem()],
-			credentials: credentials('no-such-bucket-used'),
-			parameters: { operation: 'write', binaryPropertyName: 'data', prefix: 'archive', retentionClass: 'default', bucket: other, options: { objectKey: 'manual/(a)+b=c:d@e.pgp' } },
+			credentials: { s3ArchiveApi: credentials('no-such-bucket-used') },
+			parameters: { resource: 'record', operation: 'write', binaryPropertyName: 'data', prefix: 'archive', retentionClass: 'default', bucket: other, options: { objectKey: 'manual/(a)+b=c:d@e.pgp' } },
 		});
 		expect(output[0][0].json.archive).toMatchObject({ status: 'created', bucket: other, key: 'manual/(a)+b=c:d@e.pgp' });
 		expect(await listAllKeys(client, other)).toEqual(['manual/(a)+b=c:d@e.pgp']);
@@ -187,6 +194,7 @@ describe('S3 Archive node, Write', () => {
 	it("Duplicate Check 'Store Rejects Duplicates' writes once on a store that honours If-None-Match, with no HeadObject first", async () => {
 		const plain = await makeBucket(client);
 		const parameters = {
+			resource: 'record',
 			operation: 'write',
 			binaryPropertyName: 'data',
 			prefix: 'archive',
@@ -208,22 +216,22 @@ describe('S3 Archive node, Write', () => {
 			...recordItem({ idempotency_key: `106000000000002:${WAMID}:big` }),
 			binary: { data: { id: 'filesystem-v2:big', data: '', mimeType: 'application/pgp-encrypted' } },
 		};
-		const streams = { 'filesystem-v2:big': () => patternStream(size, 64 * 1024) };
-		const { output, context } = await run({ items: [item], streams });
+		const binaryStore = { 'filesystem-v2:big': () => patternStream(size, 64 * 1024) };
+		const { output, context } = await run({ items: [item], binaryStore });
 		const archive = output[0][0].json.archive as { status: string; key: string; etag: string; size: number; sha256: string; versionId: string };
 		expect(archive.status).toBe('created');
 		expect(archive.size).toBe(size);
 		expect(archive.sha256).toBe(createHash('sha256').update(patternBytes(size)).digest('hex'));
 		expect(archive.etag).toMatch(/-2$/); // two parts of 8 MiB + rest
 		expect(archive.versionId).toEqual(expect.any(String));
-		expect(context.streamOpens).toBe(2);
+		expect(context.stats.getBinaryStreamCalls).toBe(2);
 		// Both passes (hash, upload) read 1 MiB chunks, not n8n's default 64 KiB.
-		expect(context.streamChunkSizes).toEqual([1024 * 1024, 1024 * 1024]);
+		expect(context.stats.getBinaryStreamChunkSizes).toEqual([1024 * 1024, 1024 * 1024]);
 		const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: archive.key }));
 		expect(head.Metadata?.sha256).toBe(archive.sha256);
 		expect((await getObjectBytes(client, bucket, archive.key)).equals(patternBytes(size))).toBe(true);
 
-		const again = await run({ items: [item], streams });
+		const again = await run({ items: [item], binaryStore });
 		expect((again.output[0][0].json.archive as { status: string }).status).toBe('duplicate');
 	});
 
@@ -235,9 +243,9 @@ describe('S3 Archive node, Write', () => {
 			binary: { data: { id: 'filesystem-v2:fail', data: '', mimeType: 'application/pgp-encrypted' } },
 		};
 		// first pass (hashing) succeeds, second pass (upload) fails after 17 MiB (two parts sent)
-		const streams = { 'filesystem-v2:fail': () => patternStream(size, 100 * 1024, ++opens === 2 ? 17 * 1024 * 1024 : undefined) };
+		const binaryStore = { 'filesystem-v2:fail': () => patternStream(size, 100 * 1024, ++opens === 2 ? 17 * 1024 * 1024 : undefined) };
 		const failBucket = await makeBucket(client, { objectLock: true });
-		const error = await run({ items: [item], streams, credentials: credentials(failBucket) }).catch((e: unknown) => e);
+		const error = await run({ items: [item], binaryStore, credentials: { s3ArchiveApi: credentials(failBucket) } }).catch((e: unknown) => e);
 		expect(error).toBeInstanceOf(Error);
 		expect(await listAllKeys(client, failBucket)).toEqual([]);
 		const uploads = await client.send(new ListMultipartUploadsCommand({ Bucket: failBucket }));

@@ -291,7 +291,7 @@ describe('Encrypt at Capture + Download Media (in-process n8n-core, Graph stand-
 		},
 	);
 
-	it('One Item per Delivery + Encrypt at Capture + Download Media: one sealed item, media as media_<record index>', async () => {
+	it('One Item per Delivery + Encrypt at Capture + Download Media: one encrypted item, media as media_<record index>', async () => {
 		const n8n = await runner({ ...encryptParameters, outputMode: 'perDelivery', responseTiming: 'immediately' }, false);
 		const body = documentDelivery('3000000000000001', documentBytes);
 		const { status, run } = await post(n8n, body);

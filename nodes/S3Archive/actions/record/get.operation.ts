@@ -1,18 +1,13 @@
-import {
-	NodeOperationError,
-	type IDataObject,
-	type IExecuteFunctions,
-	type INodeExecutionData,
-	type INodeProperties,
-} from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
-import { getObject } from '../../../lib/archive';
-import { decrypt, parseFingerprints, readPrivateKey, readPublicKeys, type PrivateKey, type PublicKey } from '../../../lib/pgp';
-import { resolveBucket, type ArchiveContext } from './common';
+import { getObject } from '../../../../lib/archive';
+import { decrypt } from '../../../../lib/pgp';
+import { credentialPrivateKey, type ArchiveStore } from '../../../shared/credentials';
+import { resolveBucket } from '../../../shared/storeLocation';
 
-const showForGet = { show: { operation: ['get'] } };
+const showForGet = { show: { resource: ['record'], operation: ['get'] } };
 
-/** Parameters of the Get operation. */
+/** Parameters of Record → Get. */
 export const description: INodeProperties[] = [
 	{
 		displayName: 'Object Key',
@@ -59,71 +54,6 @@ export const description: INodeProperties[] = [
 	},
 ];
 
-const privateKeys = new WeakMap<object, Promise<PrivateKey>>();
-
-/**
- * The unlocked private key of the `openPgpPrivateKeyApi` credential, read and unlocked once per
- * execution (cached per IExecuteFunctions). Shared by Get (decrypt), Seal (sign) and Export.
- *
- * @throws NodeOperationError when no such credential is attached; PgpError (`KEY_FORMAT`,
- *   `PASSPHRASE`…) when the key cannot be read or unlocked.
- */
-export async function unlockPrivateKey(this: IExecuteFunctions, itemIndex: number, purpose: string): Promise<PrivateKey> {
-	let promise = privateKeys.get(this);
-	if (!promise) {
-		promise = (async () => {
-			let credentials;
-			try {
-				credentials = await this.getCredentials('openPgpPrivateKeyApi', itemIndex);
-			} catch {
-				throw new NodeOperationError(this.getNode(), `${purpose} needs an OpenPGP Private Key credential`, {
-					itemIndex,
-					description: 'Select an "OpenPGP Private Key" credential on this node',
-				});
-			}
-			return await readPrivateKey({
-				armoredKey: String(credentials.privateKey ?? ''),
-				passphrase: credentials.passphrase ? String(credentials.passphrase) : undefined,
-				profile: 'rfc9580',
-			});
-		})();
-		privateKeys.set(this, promise);
-		// a failed unlock is not cached: the next item reports it again
-		promise.catch(() => privateKeys.delete(this));
-	}
-	return await promise;
-}
-
-/**
- * Verification keys: the `openPgpPublicKeysApi` credential (pinned to its expected fingerprints) when
- * attached, else the public part of the `openPgpPrivateKeyApi` credential.
- *
- * @throws NodeOperationError when neither credential is attached.
- */
-export async function verificationKeys(this: IExecuteFunctions, itemIndex: number): Promise<PublicKey[]> {
-	let credentials;
-	try {
-		credentials = await this.getCredentials('openPgpPublicKeysApi', itemIndex);
-	} catch {
-		credentials = undefined;
-	}
-	if (credentials?.publicKeys) {
-		return await readPublicKeys({
-			armoredKeys: String(credentials.publicKeys),
-			expectedFingerprints: parseFingerprints(String(credentials.expectedFingerprints ?? '')),
-			profile: 'rfc9580',
-		});
-	}
-	const privateKey = await unlockPrivateKey.call(this, itemIndex, 'Verify').catch(() => null);
-	if (!privateKey) {
-		throw new NodeOperationError(this.getNode(), 'Verify needs the signer\'s public key', {
-			itemIndex,
-			description: 'Select an "OpenPGP Public Keys" credential holding the seal signer\'s public key',
-		});
-	}
-	return [privateKey.toPublic()];
-}
-
 async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
 	const chunks: Buffer[] = [];
 	for await (const chunk of stream) chunks.push(Buffer.from(chunk as Uint8Array));
@@ -141,7 +71,7 @@ function parseJson(bytes: Uint8Array): unknown {
 }
 
 /**
- * Get: downloads one object version (streamed into n8n's binary data store) and outputs it as a
+ * Record → Get: downloads one object version (streamed into n8n's binary data store) and outputs it as a
  * binary with `{ archive: { bucket, key, versionId, etag, size, sha256, contentType, lastModified, objectLock } }`.
  *
  * With Decrypt on, the ciphertext is read into memory, decrypted with the private key credential
@@ -152,15 +82,15 @@ function parseJson(bytes: Uint8Array): unknown {
 export async function execute(
 	this: IExecuteFunctions,
 	i: number,
-	context: ArchiveContext,
+	context: ArchiveStore,
 ): Promise<INodeExecutionData[]> {
-	const bucket = resolveBucket(this.getNode(), this.getNodeParameter('bucket', i, '') as string, context, i);
+	const bucket = resolveBucket.call(this, i, context);
 	const key = (this.getNodeParameter('key', i) as string).trim();
 	const versionId = (this.getNodeParameter('versionId', i, '') as string).trim() || undefined;
 	const property = (this.getNodeParameter('outputBinaryPropertyName', i, 'data') as string).trim() || 'data';
 	const verify = this.getNodeParameter('verifySha256', i, true) as boolean;
 	const decryptOn = this.getNodeParameter('decrypt', i, false) as boolean;
-	const privateKey = decryptOn ? await unlockPrivateKey.call(this, i, 'Decrypt') : null;
+	const privateKey = decryptOn ? await credentialPrivateKey.call(this, { itemIndex: i, purpose: 'Decrypt' }) : null;
 	const result = await getObject({ client: context.client, bucket, key, versionId, verify });
 	const fileName = key.split('/').pop() || 'object.pgp';
 	const archive: IDataObject = {

@@ -5,12 +5,13 @@ import {
 	type INodeProperties,
 } from 'n8n-workflow';
 
-import { listObjects, phoneNumberPseudonym, type ListFilter } from '../../../lib/archive';
-import { resolveBucket, type ArchiveContext } from './common';
+import { listObjects, phoneNumberPseudonym, type ListFilter } from '../../../../lib/archive';
+import type { ArchiveStore } from '../../../shared/credentials';
+import { resolveBucket } from '../../../shared/storeLocation';
 
-const showForList = { show: { operation: ['list'] } };
+const showForList = { show: { resource: ['record'], operation: ['list'] } };
 
-/** Parameters of the List operation. */
+/** Parameters of Record → List. */
 export const description: INodeProperties[] = [
 	{
 		displayName: 'Return All',
@@ -26,7 +27,7 @@ export const description: INodeProperties[] = [
 		type: 'number',
 		typeOptions: { minValue: 1 },
 		default: 50,
-		displayOptions: { show: { operation: ['list'], returnAll: [false] } },
+		displayOptions: { show: { resource: ['record'], operation: ['list'], returnAll: [false] } },
 		description: 'Max number of results to return',
 	},
 	{
@@ -95,15 +96,15 @@ interface ListNodeFilters {
 }
 
 /**
- * List: one item per archived object matching the filters (key parts, size, ETag, last modified),
+ * Record → List: one item per archived object matching the filters (key parts, size, ETag, last modified),
  * through all ListObjectsV2 pages; bodies are not downloaded.
  */
 export async function execute(
 	this: IExecuteFunctions,
 	i: number,
-	context: ArchiveContext,
+	context: ArchiveStore,
 ): Promise<INodeExecutionData[]> {
-	const bucket = resolveBucket(this.getNode(), this.getNodeParameter('bucket', i, '') as string, context, i);
+	const bucket = resolveBucket.call(this, i, context);
 	const prefix = this.getNodeParameter('prefix', i, 'archive') as string;
 	const returnAll = this.getNodeParameter('returnAll', i, false) as boolean;
 	const limit = returnAll ? Infinity : (this.getNodeParameter('limit', i, 50) as number);

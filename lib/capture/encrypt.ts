@@ -19,7 +19,7 @@ export const PGP_MIME_TYPE = 'application/pgp-encrypted';
  * No field holds a phone number, a name, a wamid (which base64-encodes the counterparty's number),
  * message content or a media file name.
  */
-export interface SealedRouting {
+export interface EncryptedRouting {
 	schema_version: 1;
 	record_kind: RecordKind | 'delivery';
 	provider: Provider;
@@ -49,7 +49,7 @@ export interface SealedRouting {
 	/** Why the media download failed (content-free). */
 	media_error?: string;
 	/**
-	 * {@link indexKeyCheck} of the index key used: lets the S3 Archive node refuse items sealed under
+	 * {@link indexKeyCheck} of the index key used: lets the S3 Archive node refuse items encrypted under
 	 * another index key than its own (their pseudonyms would not match its lookups). Reveals nothing
 	 * about the key.
 	 */
@@ -60,8 +60,8 @@ export interface SealedRouting {
 	recipient_fingerprints: string[];
 }
 
-/** Options of {@link sealRecord}. */
-export interface SealRecordOptions {
+/** Options of {@link encryptRecord}. */
+export interface EncryptRecordOptions {
 	/** The plaintext record or per-delivery item; serialized whole with `JSON.stringify`. */
 	record: CaptureRecord | DeliveryItem;
 	/** Recipients, from `readPublicKeys` on the OpenPGP Public Keys credential. */
@@ -72,12 +72,12 @@ export interface SealRecordOptions {
 	profile?: CompatibilityProfile;
 }
 
-/** Result of {@link sealRecord}. */
-export interface SealRecordResult {
+/** Result of {@link encryptRecord}. */
+export interface EncryptRecordResult {
 	/** Binary OpenPGP message of `JSON.stringify(record)` (literal file name `record.json`). */
 	ciphertext: Uint8Array;
 	/** The clear routing fields. */
-	routing: SealedRouting;
+	routing: EncryptedRouting;
 }
 
 /**
@@ -86,7 +86,7 @@ export interface SealRecordResult {
  * @throws PgpError from `lib/pgp` (no recipients, unusable key…), ArchiveError `InvalidInput` when the
  *   index key is shorter than 16 characters or the record has no idempotency key.
  */
-export async function sealRecord(options: SealRecordOptions): Promise<SealRecordResult> {
+export async function encryptRecord(options: EncryptRecordOptions): Promise<EncryptRecordResult> {
 	const routing = routingFields(options.record, options.indexKey);
 	const result = await encrypt({
 		data: Buffer.from(JSON.stringify(options.record), 'utf8'),
@@ -100,8 +100,8 @@ export async function sealRecord(options: SealRecordOptions): Promise<SealRecord
 	};
 }
 
-/** Options of {@link sealMediaStream}. */
-export interface SealMediaOptions {
+/** Options of {@link encryptMediaStream}. */
+export interface EncryptMediaOptions {
 	/** The plaintext media bytes, streamed. */
 	stream: Readable;
 	recipients: PublicKey[];
@@ -115,7 +115,7 @@ export interface SealMediaOptions {
  * @returns a Node `Readable` of the binary OpenPGP message; source errors surface on it.
  * @throws PgpError as `lib/pgp`'s `encrypt`.
  */
-export async function sealMediaStream(options: SealMediaOptions): Promise<Readable> {
+export async function encryptMediaStream(options: EncryptMediaOptions): Promise<Readable> {
 	const result = await encrypt({
 		data: options.stream,
 		recipients: options.recipients,
@@ -135,7 +135,7 @@ export async function sealMediaStream(options: SealMediaOptions): Promise<Readab
 export function routingFields(
 	record: CaptureRecord | DeliveryItem,
 	indexKey: string,
-): Omit<SealedRouting, 'recipient_fingerprints'> {
+): Omit<EncryptedRouting, 'recipient_fingerprints'> {
 	const id = recordId({ indexKey, idempotencyKey: record.idempotency_key });
 	if (record.record_kind === 'delivery') {
 		return {
@@ -158,7 +158,7 @@ export function routingFields(
 			encrypted: true,
 		};
 	}
-	const routing: Omit<SealedRouting, 'recipient_fingerprints'> = {
+	const routing: Omit<EncryptedRouting, 'recipient_fingerprints'> = {
 		schema_version: 1,
 		record_kind: record.record_kind,
 		provider: record.provider,

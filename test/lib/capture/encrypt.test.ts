@@ -1,17 +1,17 @@
-/** sealRecord / routingFields: ciphertext gpg can read, routing fields that match the archive layout. */
+/** encryptRecord / routingFields: ciphertext gpg can read, routing fields that match the archive layout. */
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 
 import { counterpartyPseudonym, objectKeyForRecord, recordId } from '../../../lib/archive';
 import { indexKeyCheck } from '../../../lib/archive';
-import { buildDeliveryItem, normalizeDelivery, routingFields, sealMediaStream, sealRecord } from '../../../lib/capture';
+import { buildDeliveryItem, encryptMediaStream, encryptRecord, normalizeDelivery, routingFields } from '../../../lib/capture';
 import { readPublicKeys } from '../../../lib/pgp';
 import { gpgDecrypt, gpgDecryptWithStatus, makeGpgHome } from '../../helpers/gpg';
 import { deliveryFixtures, fixtureBody } from './fixtures';
 
 const INDEX_KEY = randomBytes(32).toString('hex');
 
-describe('sealRecord / routingFields', () => {
+describe('encryptRecord / routingFields', () => {
 	let gpg: Awaited<ReturnType<typeof makeGpgHome>>;
 	beforeAll(async () => {
 		gpg = await makeGpgHome();
@@ -36,25 +36,25 @@ describe('sealRecord / routingFields', () => {
 		}
 	});
 
-	it('sealRecord: SEIPD v1 (gpg-readable) of the full record JSON; per-delivery items seal too', async () => {
+	it('encryptRecord: SEIPD v1 (gpg-readable) of the full record JSON; per-delivery items too', async () => {
 		const recipients = await readPublicKeys({ armoredKeys: gpg.publicKeyArmored });
 		const [record] = normalizeDelivery({ rawBody: fixtureBody('inbound-text'), receivedAt: new Date(), signatureVerified: true });
-		const sealed = await sealRecord({ record, recipients, indexKey: INDEX_KEY });
-		expect(JSON.parse(gpgDecrypt(gpg.home, sealed.ciphertext).toString('utf8'))).toEqual(JSON.parse(JSON.stringify(record)));
-		expect(gpgDecryptWithStatus(gpg.home, sealed.ciphertext).status).toMatch(/DECRYPTION_INFO \d+ 9 0/); // mdc, AES-256, no AEAD
-		expect(sealed.routing.recipient_fingerprints).toEqual([gpg.fingerprint]);
+		const encrypted = await encryptRecord({ record, recipients, indexKey: INDEX_KEY });
+		expect(JSON.parse(gpgDecrypt(gpg.home, encrypted.ciphertext).toString('utf8'))).toEqual(JSON.parse(JSON.stringify(record)));
+		expect(gpgDecryptWithStatus(gpg.home, encrypted.ciphertext).status).toMatch(/DECRYPTION_INFO \d+ 9 0/); // mdc, AES-256, no AEAD
+		expect(encrypted.routing.recipient_fingerprints).toEqual([gpg.fingerprint]);
 
 		const body = fixtureBody('location-and-reaction-batch');
 		const delivery = buildDeliveryItem({ records: normalizeDelivery({ rawBody: body, receivedAt: new Date(), signatureVerified: true }), rawBody: body, filteredOut: 0 });
-		const sealedDelivery = await sealRecord({ record: delivery, recipients, indexKey: INDEX_KEY });
-		expect(sealedDelivery.routing).toMatchObject({ record_kind: 'delivery', type: 'delivery', counterparty_pseudonym: null, encrypted: true });
-		expect(JSON.parse(gpgDecrypt(gpg.home, sealedDelivery.ciphertext).toString('utf8')).body_base64).toBe(body.toString('base64'));
+		const encryptedDelivery = await encryptRecord({ record: delivery, recipients, indexKey: INDEX_KEY });
+		expect(encryptedDelivery.routing).toMatchObject({ record_kind: 'delivery', type: 'delivery', counterparty_pseudonym: null, encrypted: true });
+		expect(JSON.parse(gpgDecrypt(gpg.home, encryptedDelivery.ciphertext).toString('utf8')).body_base64).toBe(body.toString('base64'));
 	});
 
-	it('sealMediaStream: streamed, gpg decrypts to the bytes', async () => {
+	it('encryptMediaStream: streamed, gpg decrypts to the bytes', async () => {
 		const recipients = await readPublicKeys({ armoredKeys: gpg.publicKeyArmored });
 		const bytes = randomBytes(3 * 1024 * 1024);
-		const ciphertext = await sealMediaStream({ stream: Readable.from([bytes.subarray(0, 1e6), bytes.subarray(1e6)]), recipients });
+		const ciphertext = await encryptMediaStream({ stream: Readable.from([bytes.subarray(0, 1e6), bytes.subarray(1e6)]), recipients });
 		const chunks: Buffer[] = [];
 		for await (const chunk of ciphertext) chunks.push(Buffer.from(chunk as Uint8Array));
 		expect(gpgDecrypt(gpg.home, Buffer.concat(chunks)).equals(bytes)).toBe(true);

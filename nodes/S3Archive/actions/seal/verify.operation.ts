@@ -6,14 +6,15 @@ import {
 	type INodeProperties,
 } from 'n8n-workflow';
 
-import { verifySeal } from '../../../lib/archive';
-import { recordedDeletions } from '../../../lib/retention';
-import { resolveBucket, type ArchiveContext } from './common';
-import { verificationKeys } from './get.operation';
+import { verifySeal } from '../../../../lib/archive';
+import type { PublicKey } from '../../../../lib/pgp';
+import { recordedDeletions } from '../../../../lib/retention';
+import { credentialPrivateKey, credentialPublicKeysIfSet, type ArchiveStore } from '../../../shared/credentials';
+import { resolveBucket } from '../../../shared/storeLocation';
 
-const showForVerify = { show: { operation: ['verify'] } };
+const showForVerify = { show: { resource: ['seal'], operation: ['verify'] } };
 
-/** Parameters of the Verify operation. */
+/** Parameters of Seal → Verify. */
 export const description: INodeProperties[] = [
 	{
 		displayName: 'Manifest Key',
@@ -23,7 +24,7 @@ export const description: INodeProperties[] = [
 		required: true,
 		placeholder: 'archive/_seals/default/106000000000002/2026/01/01/20260102T010000000Z-1a2b3c4d.json',
 		displayOptions: showForVerify,
-		description: 'Key of the seal manifest, e.g. the "manifestKey" of a Seal result; its signature is the same key + .asc',
+		description: 'Key of the seal manifest, e.g. the "manifestKey" of a Seal → Create result; its signature is the same key + .asc',
 	},
 	{
 		displayName: 'Options',
@@ -69,6 +70,25 @@ export const description: INodeProperties[] = [
 	},
 ];
 
+/**
+ * Verification keys: the OpenPGP Public Keys credential (pinned to its expected fingerprints) when
+ * attached, else the public part of the OpenPGP Private Key credential.
+ *
+ * @throws NodeOperationError when neither credential is attached.
+ */
+async function verificationKeys(this: IExecuteFunctions, itemIndex: number): Promise<PublicKey[]> {
+	const publicKeys = await credentialPublicKeysIfSet.call(this, { profile: 'rfc9580', itemIndex });
+	if (publicKeys) return publicKeys;
+	const privateKey = await credentialPrivateKey.call(this, { itemIndex, purpose: 'Verify' }).catch(() => null);
+	if (!privateKey) {
+		throw new NodeOperationError(this.getNode(), "Verify needs the signer's public key", {
+			itemIndex,
+			description: 'Select an "OpenPGP Public Keys" credential holding the seal signer\'s public key',
+		});
+	}
+	return [privateKey.toPublic()];
+}
+
 interface VerifyNodeOptions {
 	maxListed?: number;
 	checkChain?: boolean;
@@ -77,12 +97,12 @@ interface VerifyNodeOptions {
 }
 
 /**
- * Verify: checks a seal's signature (with the OpenPGP Public Keys credential, else the public part of
+ * Seal → Verify: checks a seal's signature (with the OpenPGP Public Keys credential, else the public part of
  * the private key credential) and recomputes it from the store. Outputs
  * `{ valid, verify: { signature, merkleRoot, chain, problems, counts, missing, altered, deletedByRetention, unsealed, … } }`.
  */
-export async function execute(this: IExecuteFunctions, i: number, context: ArchiveContext): Promise<INodeExecutionData[]> {
-	const bucket = resolveBucket(this.getNode(), this.getNodeParameter('bucket', i, '') as string, context, i);
+export async function execute(this: IExecuteFunctions, i: number, context: ArchiveStore): Promise<INodeExecutionData[]> {
+	const bucket = resolveBucket.call(this, i, context);
 	const manifestKey = String(this.getNodeParameter('manifestKey', i, '')).trim();
 	if (!manifestKey) throw new NodeOperationError(this.getNode(), 'Manifest Key is required', { itemIndex: i });
 	const options = this.getNodeParameter('verifyOptions', i, {}) as VerifyNodeOptions;

@@ -6,14 +6,14 @@ import {
 	type INodeProperties,
 } from 'n8n-workflow';
 
-import { daySealScope, sealPrefix, type LockRetention } from '../../../lib/archive';
-import { assertSigningKey } from '../../../lib/pgp';
-import { resolveBucket, type ArchiveContext } from './common';
-import { unlockPrivateKey } from './get.operation';
+import { daySealScope, sealPrefix, type LockRetention } from '../../../../lib/archive';
+import { assertSigningKey } from '../../../../lib/pgp';
+import { credentialPrivateKey, type ArchiveStore } from '../../../shared/credentials';
+import { resolveBucket } from '../../../shared/storeLocation';
 
-const showForSeal = { show: { operation: ['seal'] } };
+const showForSeal = { show: { resource: ['seal'], operation: ['seal'] } };
 
-/** Parameters of the Seal operation. */
+/** Parameters of Seal → Create (operation value `seal`). */
 export const description: INodeProperties[] = [
 	{
 		displayName: 'What to Seal',
@@ -34,7 +34,7 @@ export const description: INodeProperties[] = [
 		type: 'string',
 		default: 'default',
 		required: true,
-		displayOptions: { show: { operation: ['seal'], sealScope: ['day'] } },
+		displayOptions: { show: { resource: ['seal'], operation: ['seal'], sealScope: ['day'] } },
 		description: 'Retention class of the day folder (the second key segment)',
 	},
 	{
@@ -43,7 +43,7 @@ export const description: INodeProperties[] = [
 		type: 'string',
 		default: '',
 		required: true,
-		displayOptions: { show: { operation: ['seal'], sealScope: ['day'] } },
+		displayOptions: { show: { resource: ['seal'], operation: ['seal'], sealScope: ['day'] } },
 		description: 'WhatsApp business phone number ID of the day folder',
 	},
 	{
@@ -51,7 +51,7 @@ export const description: INodeProperties[] = [
 		name: 'sealDate',
 		type: 'dateTime',
 		default: '',
-		displayOptions: { show: { operation: ['seal'], sealScope: ['day'] } },
+		displayOptions: { show: { resource: ['seal'], operation: ['seal'], sealScope: ['day'] } },
 		description: 'UTC day to seal; empty seals yesterday (UTC), for a daily schedule',
 	},
 	{
@@ -61,7 +61,7 @@ export const description: INodeProperties[] = [
 		default: '',
 		required: true,
 		placeholder: 'default/106000000000002/2026/01',
-		displayOptions: { show: { operation: ['seal'], sealScope: ['folder'] } },
+		displayOptions: { show: { resource: ['seal'], operation: ['seal'], sealScope: ['folder'] } },
 		description: 'Folder below the prefix to seal (without the prefix)',
 	},
 	{
@@ -124,13 +124,13 @@ function yesterdayUtc(): string {
 }
 
 /**
- * Seal: lists every object version of the chosen scope, writes a signed, hash-chained manifest
+ * Seal → Create: lists every object version of the chosen scope, writes a signed, hash-chained manifest
  * (Merkle root over the versions) under `<prefix>/_seals/` and outputs
  * `{ seal: { sealId, manifestKey, signatureKey, manifestSha256, merkleRoot, prevManifestKey, counts, … } }`.
- * The manifest entries are not put into the item (they can be many): read the manifest with Get.
+ * The manifest entries are not put into the item (they can be many): read the manifest with Record → Get.
  */
-export async function execute(this: IExecuteFunctions, i: number, context: ArchiveContext): Promise<INodeExecutionData[]> {
-	const bucket = resolveBucket(this.getNode(), this.getNodeParameter('bucket', i, '') as string, context, i);
+export async function execute(this: IExecuteFunctions, i: number, context: ArchiveStore): Promise<INodeExecutionData[]> {
+	const bucket = resolveBucket.call(this, i, context);
 	const prefix = this.getNodeParameter('prefix', i, 'archive') as string;
 	const mode = this.getNodeParameter('sealScope', i, 'day') as 'day' | 'folder' | 'all';
 	const options = this.getNodeParameter('sealOptions', i, {}) as SealNodeOptions;
@@ -156,7 +156,7 @@ export async function execute(this: IExecuteFunctions, i: number, context: Archi
 		scope = String(this.getNodeParameter('sealFolder', i, ''));
 		if (!scope.trim()) throw new NodeOperationError(this.getNode(), 'Folder is required', { itemIndex: i });
 	}
-	const signingKey = await unlockPrivateKey.call(this, i, 'Seal');
+	const signingKey = await credentialPrivateKey.call(this, { itemIndex: i, purpose: 'Seal' });
 	await assertSigningKey(signingKey);
 	const lockMode = options.objectLockMode ?? 'GOVERNANCE';
 	const objectLock: LockRetention | null = lockMode === 'none' ? null : { mode: lockMode, retention: options.lockRetention?.trim() || 'P7Y' };

@@ -1,4 +1,3 @@
-import { Duration, DateTime } from 'luxon';
 import {
 	NodeOperationError,
 	type IDataObject,
@@ -8,26 +7,25 @@ import {
 } from 'n8n-workflow';
 
 import {
-	indexKeyCheck,
-	mediaObjectKey,
-	objectKeyForRecord,
-	recordDate,
+	checkObjectKey,
+	itemKeyParts,
+	mediaKeyBeside,
 	recordObjectKey,
 	writeObject,
 	writeObjectStream,
-	type ArchiveRecordFields,
 	type DuplicateCheck,
-	type ObjectKeyParts,
 	type ObjectLockParams,
 	type WriteOptions,
 	type WriteResult,
-} from '../../../lib/archive';
-import { resolveBucket, type ArchiveContext } from './common';
-import { BINARY_READ_CHUNK_BYTES } from '../../shared/binary';
+} from '../../../../lib/archive';
+import { lockUntil } from '../../../../lib/s3';
+import { BINARY_READ_CHUNK_BYTES } from '../../../shared/binary';
+import type { ArchiveStore } from '../../../shared/credentials';
+import { resolveBucket } from '../../../shared/storeLocation';
 
-const showForWrite = { show: { operation: ['write'] } };
+const showForWrite = { show: { resource: ['record'], operation: ['write'] } };
 
-/** Parameters of the Write operation. */
+/** Parameters of Record → Write. */
 export const description: INodeProperties[] = [
 	{
 		displayName: 'Input Binary Field',
@@ -165,6 +163,7 @@ interface WriteNodeOptions {
 	kmsKeyId?: string;
 }
 
+/** Options → Object Lock Mode and Retain For as the lock of the new versions, or none. */
 function objectLockFrom(this: IExecuteFunctions, options: WriteNodeOptions, i: number): ObjectLockParams | undefined {
 	const mode = options.objectLockMode ?? 'none';
 	const retainFor = (options.retainFor ?? '').trim();
@@ -177,108 +176,31 @@ function objectLockFrom(this: IExecuteFunctions, options: WriteNodeOptions, i: n
 		}
 		return undefined;
 	}
-	const duration = Duration.fromISO(retainFor);
-	if (!retainFor || !duration.isValid || duration.toMillis() <= 0) {
-		throw new NodeOperationError(
-			this.getNode(),
-			`Retain For "${retainFor}" is not a positive ISO 8601 duration`,
-			{ itemIndex: i, description: 'Object Lock needs a retention period, e.g. P6Y (six years) or P90D' },
-		);
-	}
-	return { mode, retainUntil: DateTime.utc().plus(duration).toJSDate(), legalHold: options.legalHold === true };
-}
-
-function validateKeyOverride(this: IExecuteFunctions, key: string, i: number): string {
-	const problems = [
-		[key.startsWith('/'), 'must not start with "/"'],
-		[key.split('/').some((s) => s === '' || s === '.' || s === '..'), 'must not contain empty, "." or ".." segments'],
-		[Buffer.byteLength(key, 'utf8') > 1024, 'must be at most 1024 bytes'],
-	] as const;
-	for (const [bad, rule] of problems) {
-		if (bad) throw new NodeOperationError(this.getNode(), `Options → Object Key ${rule}`, { itemIndex: i });
-	}
-	return key;
+	return { ...lockUntil({ mode, retention: retainFor }, { field: 'Retain For' }), legalHold: options.legalHold === true };
 }
 
 /**
- * The key parts of an item: from a plaintext capture record (pseudonym and record id computed
- * under the credential's index key), or from an item sealed by the trigger's Encrypt at Capture
- * (`encrypted: true`, with `record_id` and `counterparty_pseudonym` precomputed under the same
- * index key, checked through `index_key_check`). See docs/FORMAT.md, "Object keys".
- *
- * A `phone_number_id` that is not a plain digit string (a space, non-ASCII digits, `/`, more than
- * 64 characters) or is missing files the record under `_unknown` (lib/archive/layout.ts
- * `phoneNumberIdSegment`) instead of failing the item: a failed item is answered 500 and Meta's
- * retries would fail the same way, losing the delivery. The exact value stays in the ciphertext.
- */
-function keyPartsFor(
-	this: IExecuteFunctions,
-	json: IDataObject,
-	prefix: string,
-	retentionClass: string,
-	context: ArchiveContext,
-	i: number,
-): ObjectKeyParts {
-	if (!context.indexKey) {
-		throw new NodeOperationError(this.getNode(), 'The S3 Archive Store credential has no Index Key', {
-			itemIndex: i,
-			description: 'Set Index Key in the credential (a secret of at least 16 characters)',
-		});
-	}
-	const sealed = json.encrypted === true && typeof json.record_id === 'string' && json.idempotency_key === undefined;
-	if (sealed) {
-		if (json.index_key_check !== indexKeyCheck(context.indexKey)) {
-			throw new NodeOperationError(this.getNode(), "The item was sealed under another Index Key than this credential's", {
-				itemIndex: i,
-				description: 'Set the same Index Key in the WhatsApp Capture credential and in the S3 Archive Store credential',
-			});
-		}
-		return {
-			prefix,
-			retentionClass,
-			phoneNumberId: (json.phone_number_id as string | null | undefined) ?? null,
-			date: recordDate({ timestamp: (json.timestamp as string | null) ?? null, received_at: json.received_at as string }),
-			pseudonym: (json.counterparty_pseudonym as string | null | undefined) ?? null,
-			recordId: json.record_id as string,
-		};
-	}
-	if (typeof json.idempotency_key !== 'string' || !json.idempotency_key) {
-		throw new NodeOperationError(this.getNode(), 'The item has no idempotency_key to derive the object key from', {
-			itemIndex: i,
-			description:
-				'Feed records from the WhatsApp Capture Trigger (through the OpenPGP node, keeping the JSON, or with Encrypt at Capture on), or set Options → Object Key',
-		});
-	}
-	const { pseudonym, recordId, date } = objectKeyForRecord({
-		indexKey: context.indexKey,
-		prefix,
-		retentionClass,
-		record: json as unknown as ArchiveRecordFields,
-	});
-	return { prefix, retentionClass, phoneNumberId: (json.phone_number_id as string | null) ?? null, date, pseudonym, recordId };
-}
-
-/**
- * Write: stores the item's binary (ciphertext) once under the archive key layout
+ * Record → Write: stores the item's binary (ciphertext) once under the archive key layout
  * (`lib/archive/layout.ts`), computed from the item's record fields, and outputs only the
  * archive result plus routing fields (never the input JSON, which may hold plaintext).
  */
 export async function execute(
 	this: IExecuteFunctions,
 	i: number,
-	context: ArchiveContext,
+	context: ArchiveStore,
 ): Promise<INodeExecutionData[]> {
 	const item = this.getInputData()[i];
 	const json = item.json as IDataObject;
 	const binaryPropertyName = (this.getNodeParameter('binaryPropertyName', i, 'data') as string).trim();
 	const prefix = this.getNodeParameter('prefix', i, 'archive') as string;
 	const retentionClass = this.getNodeParameter('retentionClass', i, 'default') as string;
-	const bucket = resolveBucket(this.getNode(), this.getNodeParameter('bucket', i, '') as string, context, i);
+	const bucket = resolveBucket.call(this, i, context);
 	const options = this.getNodeParameter('options', i, {}) as WriteNodeOptions;
 
 	const override = (options.objectKey ?? '').trim();
-	const parts = override ? undefined : keyPartsFor.call(this, json, prefix, retentionClass, context, i);
-	const key = override ? validateKeyOverride.call(this, override, i) : recordObjectKey(parts!);
+	const key = override
+		? checkObjectKey(override, 'Options → Object Key')
+		: recordObjectKey(itemKeyParts(json, { indexKey: context.indexKey, prefix, retentionClass }));
 	const lock = objectLockFrom.call(this, options, i);
 	const write = async (property: string, objectKey: string) => {
 		const binaryData = this.helpers.assertBinaryData(i, property);
@@ -311,8 +233,7 @@ export async function execute(
 	const mediaProperty = (options.mediaBinaryPropertyName ?? 'media').trim();
 	let media: WriteResult | undefined;
 	if (mediaProperty && mediaProperty !== binaryPropertyName && item.binary?.[mediaProperty]) {
-		// beside the record: <record id>.media.pgp, or the override's name with .media.pgp
-		media = await write(mediaProperty, parts ? mediaObjectKey(parts) : `${key.replace(/\.pgp$/, '')}.media.pgp`);
+		media = await write(mediaProperty, mediaKeyBeside(key));
 	}
 	const result = await write(binaryPropertyName, key);
 

@@ -1,11 +1,12 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
-import { checkBucket } from '../../../lib/archive';
-import { resolveBucket, type ArchiveContext } from './common';
+import { checkBucket } from '../../../../lib/archive';
+import type { ArchiveStore } from '../../../shared/credentials';
+import { resolveBucket } from '../../../shared/storeLocation';
 
-const showForSetupCheck = { show: { operation: ['setupCheck'] } };
+const showForSetupCheck = { show: { resource: ['bucket'], operation: ['setupCheck'] } };
 
-/** Parameters of the Setup Check operation. */
+/** Parameters of Bucket → Setup Check. */
 export const description: INodeProperties[] = [
 	{
 		displayName: 'Test Conditional Writes',
@@ -19,15 +20,15 @@ export const description: INodeProperties[] = [
 ];
 
 /**
- * Setup Check: probes the bucket (versioning, Object Lock, default retention, conditional writes)
+ * Bucket → Setup Check: probes the bucket (versioning, Object Lock, default retention, conditional writes)
  * and outputs the report as `{ setupCheck: SetupReport }`.
  */
 export async function execute(
 	this: IExecuteFunctions,
 	i: number,
-	context: ArchiveContext,
+	context: ArchiveStore,
 ): Promise<INodeExecutionData[]> {
-	const bucket = resolveBucket(this.getNode(), this.getNodeParameter('bucket', i, '') as string, context, i);
+	const bucket = resolveBucket.call(this, i, context);
 	const probeWrites = this.getNodeParameter('probeWrites', i, true) as boolean;
 	const report = await checkBucket({ client: context.client, bucket, probeWrites });
 	return [{ json: { setupCheck: report as unknown as IDataObject }, pairedItem: { item: i } }];

@@ -5,13 +5,13 @@ import {
 	type INodeProperties,
 } from 'n8n-workflow';
 
-import { exportConversation } from '../../../lib/archive';
-import { resolveBucket, type ArchiveContext } from './common';
-import { unlockPrivateKey } from './get.operation';
+import { exportConversation } from '../../../../lib/archive';
+import { credentialPrivateKey, type ArchiveStore } from '../../../shared/credentials';
+import { resolveBucket } from '../../../shared/storeLocation';
 
-const showForExport = { show: { operation: ['export'] } };
+const showForExport = { show: { resource: ['conversation'], operation: ['export'] } };
 
-/** Parameters of the Export operation. */
+/** Parameters of Conversation → Export. */
 export const description: INodeProperties[] = [
 	{
 		displayName: 'Counterparty Phone Number',
@@ -96,13 +96,13 @@ interface ExportNodeOptions {
 }
 
 /**
- * Export (eDiscovery): decrypts one conversation and outputs one item with three binary files,
+ * Conversation → Export (eDiscovery): decrypts one conversation and outputs one item with three binary files,
  * `jsonl` (`export.jsonl`, one record per line, in order), `html` (`transcript.html`) and `text`
  * (`transcript.txt`), and `{ export: { pseudonym, counts, period, sources } }` (object keys only,
  * no plaintext) in its JSON.
  */
-export async function execute(this: IExecuteFunctions, i: number, context: ArchiveContext): Promise<INodeExecutionData[]> {
-	const bucket = resolveBucket(this.getNode(), this.getNodeParameter('bucket', i, '') as string, context, i);
+export async function execute(this: IExecuteFunctions, i: number, context: ArchiveStore): Promise<INodeExecutionData[]> {
+	const bucket = resolveBucket.call(this, i, context);
 	const prefix = this.getNodeParameter('prefix', i, 'archive') as string;
 	const phoneNumber = String(this.getNodeParameter('exportPhoneNumber', i, '')).trim();
 	const options = this.getNodeParameter('exportOptions', i, {}) as ExportNodeOptions;
@@ -118,7 +118,7 @@ export async function execute(this: IExecuteFunctions, i: number, context: Archi
 			description: 'A phone number lookup needs the Index Key the records were written with',
 		});
 	}
-	const privateKey = await unlockPrivateKey.call(this, i, 'Export');
+	const privateKey = await credentialPrivateKey.call(this, { itemIndex: i, purpose: 'Export' });
 	const result = await exportConversation({
 		client: context.client,
 		bucket,

@@ -1,0 +1,65 @@
+import type { IDataObject, IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
+
+import { filterRecords, type CaptureRecord } from '../../lib/capture';
+import { credentialPublicKeys } from '../shared/credentials';
+import { buildItems } from './items';
+import type { CaptureOptions, MediaSettings, EncryptSettings } from './types';
+
+/**
+ * Shared tail of both providers: filters, builds (and encrypts) items, answers 200 without execution
+ * when every record was filtered out, and 500 (so the sender retries) when Encrypt at Capture is
+ * misconfigured.
+ */
+export async function emit(
+	this: IWebhookFunctions,
+	input: {
+		records: CaptureRecord[];
+		rawBody: Buffer;
+		contentType?: string;
+		options: CaptureOptions;
+		media?: MediaSettings;
+		indexKey?: string;
+	},
+): Promise<IWebhookResponseData> {
+	const res = this.getResponseObject();
+	const { kept, dropped } = filterRecords(input.records, input.options);
+	if (kept.length === 0) {
+		// Every record was filtered out on purpose: acknowledge, start no execution.
+		res.status(200).type('text/plain').send('');
+		return { noWebhookResponse: true };
+	}
+
+	let encryption: EncryptSettings | undefined;
+	if (this.getNodeParameter('encryptAtCapture', false) === true) {
+		try {
+			encryption = await encryptSettings.call(this, input.indexKey);
+		} catch (error) {
+			// Fail closed: never emit plaintext when encryption was asked for; the sender retries.
+			this.logger.error(`WhatsApp Capture Trigger: cannot encrypt at capture: ${(error as Error).message}`);
+			res.status(500).json({ error: 'capture encryption is not configured' });
+			return { noWebhookResponse: true };
+		}
+	}
+
+	const outputMode = this.getNodeParameter('outputMode', 'perRecord') === 'perDelivery' ? 'perDelivery' : 'perRecord';
+	const items = await buildItems.call(this, {
+		records: kept,
+		outputMode,
+		rawBody: input.rawBody,
+		filteredOut: dropped,
+		contentType: input.contentType,
+		media: input.media,
+		encryption,
+	});
+	return { workflowData: [items.map((item) => ({ ...item, json: item.json as IDataObject }))] };
+}
+
+/** Recipients (OpenPGP Public Keys credential, pinned fingerprints) and the index key. */
+async function encryptSettings(this: IWebhookFunctions, indexKey: string | undefined): Promise<EncryptSettings> {
+	if (typeof indexKey !== 'string' || indexKey.length < 16) {
+		throw new Error('the capture credential has no Index Key of at least 16 characters');
+	}
+	// the gnupg profile: the trigger's ciphertext must be readable by GnuPG 2.2
+	const recipients = await credentialPublicKeys.call(this, { profile: 'gnupg' });
+	return { recipients, indexKey };
+}

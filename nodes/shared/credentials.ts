@@ -1,0 +1,222 @@
+/**
+ * The one place that turns the pack's credentials into what the engines take: the S3 Archive Store
+ * credential into an S3 client, bucket and index key; the OpenPGP Public Keys credential into public
+ * keys pinned to their expected fingerprints; the OpenPGP Private Key credential into an unlocked
+ * private key (or a deletion-report signer).
+ *
+ * Keys are read once per execution: cached per execution context (`IExecuteFunctions` of one node
+ * run, `IWebhookFunctions` of one webhook request), so a node unlocks its private key once however
+ * many items it processes. A failed read is not cached: the next item reports it again.
+ */
+import type { S3Client } from '@aws-sdk/client-s3';
+import {
+	NodeOperationError,
+	type ICredentialDataDecryptedObject,
+	type IExecuteFunctions,
+	type INode,
+} from 'n8n-workflow';
+
+import { createS3Client, type ChecksumMode, type S3Settings } from '../../lib/s3';
+import {
+	parseFingerprints,
+	readPrivateKey,
+	readPublicKeys,
+	type CompatibilityProfile,
+	type PrivateKey,
+	type PublicKey,
+} from '../../lib/pgp';
+import { createReportSigner, type ReportSigner } from '../../lib/retention';
+
+const S3_ARCHIVE = 's3ArchiveApi';
+const PUBLIC_KEYS = 'openPgpPublicKeysApi';
+const PRIVATE_KEY = 'openPgpPrivateKeyApi';
+
+/** What reads credentials: a node's execute context or a trigger's webhook context. */
+export interface CredentialSource {
+	getCredentials(type: string, itemIndex?: number): Promise<ICredentialDataDecryptedObject>;
+	getNode(): INode;
+}
+
+const perExecution = new WeakMap<object, Map<string, Promise<unknown>>>();
+
+/** `make()` once per execution context and key; a rejected result is dropped so the next call retries. */
+async function oncePerExecution<T>(context: object, key: string, make: () => Promise<T>): Promise<T> {
+	let cache = perExecution.get(context);
+	if (!cache) {
+		cache = new Map();
+		perExecution.set(context, cache);
+	}
+	let promise = cache.get(key) as Promise<T> | undefined;
+	if (!promise) {
+		const made = make();
+		promise = made;
+		cache.set(key, made);
+		made.catch(() => {
+			if (cache.get(key) === made) cache.delete(key);
+		});
+	}
+	return await promise;
+}
+
+// S3 Archive Store credential
+
+/** What the nodes that use the S3 Archive Store credential share for one execution. */
+export interface ArchiveStore {
+	client: S3Client;
+	/** Bucket from the credential (a node parameter may override it). */
+	bucket: string;
+	/** Secret for counterparty pseudonyms and record ids (from the credential). */
+	indexKey: string;
+}
+
+/** The S3 Archive Store credential's fields as engine settings (lib/archive `createS3Client`). */
+export function s3SettingsFrom(credentials: ICredentialDataDecryptedObject): S3Settings {
+	return {
+		endpoint: String(credentials.endpoint ?? '').trim(),
+		region: String(credentials.region ?? '').trim() || 'us-east-1',
+		accessKeyId: String(credentials.accessKeyId ?? '').trim(),
+		secretAccessKey: String(credentials.secretAccessKey ?? ''),
+		sessionToken: credentials.sessionToken ? String(credentials.sessionToken) : undefined,
+		forcePathStyle: credentials.forcePathStyle !== false,
+		checksumMode: (credentials.checksumMode as ChecksumMode) || 'WHEN_REQUIRED',
+		ignoreTlsErrors: credentials.ignoreTlsErrors === true,
+	};
+}
+
+/**
+ * Reads the S3 Archive Store credential and builds the S3 client. Not cached here: the per-item loop
+ * (`runPerItem`) opens the store once per execution and destroys the client after the last item.
+ *
+ * @throws NodeOperationError when the credential's endpoint or keys are unusable.
+ */
+export async function openArchiveStore(this: IExecuteFunctions): Promise<ArchiveStore> {
+	const credentials = await this.getCredentials(S3_ARCHIVE);
+	try {
+		return {
+			client: createS3Client(s3SettingsFrom(credentials)),
+			bucket: String(credentials.bucket ?? '').trim(),
+			indexKey: String(credentials.indexKey ?? ''),
+		};
+	} catch (error) {
+		throw new NodeOperationError(this.getNode(), error as Error, {
+			description: 'Check the S3 Archive Store credential',
+		});
+	}
+}
+
+// OpenPGP Public Keys credential
+
+/**
+ * The public keys of an OpenPGP Public Keys credential, pinned to its expected fingerprints.
+ *
+ * @throws PgpError (`KEY_FORMAT`, `PRIVATE_KEY_IN_PUBLIC_FIELD`, `UNEXPECTED_FINGERPRINT`…).
+ */
+export async function publicKeysFrom(
+	credentials: ICredentialDataDecryptedObject,
+	profile: CompatibilityProfile,
+): Promise<PublicKey[]> {
+	return await readPublicKeys({
+		armoredKeys: String(credentials.publicKeys ?? ''),
+		expectedFingerprints: parseFingerprints(String(credentials.expectedFingerprints ?? '')),
+		profile,
+	});
+}
+
+/** Which profile to read keys in (`rfc9580` in the action nodes, `gnupg` in the trigger), for which item. */
+export interface PublicKeysOptions {
+	profile: CompatibilityProfile;
+	itemIndex?: number;
+}
+
+/** The node's OpenPGP Public Keys credential as public keys ({@link publicKeysFrom}), once per execution. */
+export async function credentialPublicKeys(this: CredentialSource, options: PublicKeysOptions): Promise<PublicKey[]> {
+	return await oncePerExecution(this, `${PUBLIC_KEYS}:${options.profile}`, async () =>
+		await publicKeysFrom(await this.getCredentials(PUBLIC_KEYS, options.itemIndex), options.profile),
+	);
+}
+
+/**
+ * Like {@link credentialPublicKeys} for a credential the node may leave out: undefined when none is
+ * attached or it holds no keys.
+ */
+export async function credentialPublicKeysIfSet(
+	this: CredentialSource,
+	options: PublicKeysOptions,
+): Promise<PublicKey[] | undefined> {
+	return await oncePerExecution(this, `${PUBLIC_KEYS}?:${options.profile}`, async () => {
+		let credentials: ICredentialDataDecryptedObject;
+		try {
+			credentials = await this.getCredentials(PUBLIC_KEYS, options.itemIndex);
+		} catch {
+			return undefined;
+		}
+		return credentials.publicKeys ? await publicKeysFrom(credentials, options.profile) : undefined;
+	});
+}
+
+// OpenPGP Private Key credential
+
+/** The private key fields of an OpenPGP Private Key credential, as the engines take them. */
+function privateKeyFields(credentials: ICredentialDataDecryptedObject): { armoredKey: string; passphrase?: string } {
+	return {
+		armoredKey: String(credentials.privateKey ?? ''),
+		passphrase: credentials.passphrase ? String(credentials.passphrase) : undefined,
+	};
+}
+
+/**
+ * The unlocked private key of an OpenPGP Private Key credential (`rfc9580` profile).
+ *
+ * @throws PgpError (`KEY_FORMAT`, `PASSPHRASE`…) when the key cannot be read or unlocked.
+ */
+export async function privateKeyFrom(credentials: ICredentialDataDecryptedObject): Promise<PrivateKey> {
+	return await readPrivateKey({ ...privateKeyFields(credentials), profile: 'rfc9580' });
+}
+
+/** For which item, and (when the credential is optional on the node) which operation needs the key. */
+export interface PrivateKeyOptions {
+	itemIndex?: number;
+	/** Names the operation in the error when no credential is attached ("Seal needs …"). */
+	purpose?: string;
+}
+
+/**
+ * The node's OpenPGP Private Key credential as an unlocked key ({@link privateKeyFrom}), once per
+ * execution.
+ *
+ * @throws NodeOperationError "<purpose> needs an OpenPGP Private Key credential" when a `purpose` is
+ *   given and no credential is attached (else n8n's own error); PgpError as {@link privateKeyFrom}.
+ */
+export async function credentialPrivateKey(this: CredentialSource, options: PrivateKeyOptions = {}): Promise<PrivateKey> {
+	return await oncePerExecution(this, PRIVATE_KEY, async () =>
+		await privateKeyFrom(await privateKeyCredential.call(this, options)),
+	);
+}
+
+/**
+ * The node's OpenPGP Private Key credential as the Retention Sweeper's deletion-report signer
+ * (`createReportSigner` of lib/retention: reads and unlocks the key, checks it can sign), once per
+ * execution.
+ *
+ * @throws PgpError as `createReportSigner`.
+ */
+export async function credentialReportSigner(this: CredentialSource): Promise<ReportSigner> {
+	return await oncePerExecution(this, `${PRIVATE_KEY}:reportSigner`, async () =>
+		await createReportSigner(privateKeyFields(await this.getCredentials(PRIVATE_KEY))),
+	);
+}
+
+async function privateKeyCredential(
+	this: CredentialSource,
+	{ itemIndex, purpose }: PrivateKeyOptions,
+): Promise<ICredentialDataDecryptedObject> {
+	if (!purpose) return await this.getCredentials(PRIVATE_KEY, itemIndex);
+	try {
+		return await this.getCredentials(PRIVATE_KEY, itemIndex);
+	} catch {
+		throw new NodeOperationError(this.getNode(), `${purpose} needs an OpenPGP Private Key credential`, {
+			itemIndex,
+			description: 'Select an "OpenPGP Private Key" credential on this node',
+		});
+	}
+}

@@ -1,0 +1,39 @@
+/**
+ * Where in the store a node works, for every node using the S3 Archive Store credential: the Bucket
+ * override and the Prefix parameters, and the bucket an item uses.
+ */
+import { NodeOperationError, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
+
+/** The bucket override: empty uses the credential's bucket. */
+export const bucketDescription: INodeProperties = {
+	displayName: 'Bucket',
+	name: 'bucket',
+	type: 'string',
+	default: '',
+	description: "Leave empty to use the credential's bucket",
+};
+
+/** The archive prefix (first key segment(s)); a node adds `displayOptions` when only some operations use it. */
+export const prefixDescription: INodeProperties = {
+	displayName: 'Prefix',
+	name: 'prefix',
+	type: 'string',
+	default: 'archive',
+	required: true,
+	description: 'First part of every object key of the archive (may contain "/"), e.g. archive or team-a/archive',
+};
+
+/**
+ * The bucket of item `itemIndex`: the node's Bucket parameter, else the credential's.
+ *
+ * @throws NodeOperationError naming both places when both are empty.
+ */
+export function resolveBucket(this: IExecuteFunctions, itemIndex: number, store: { bucket: string }): string {
+	const bucket = String(this.getNodeParameter('bucket', itemIndex, '') ?? '').trim() || store.bucket;
+	if (!bucket) {
+		throw new NodeOperationError(this.getNode(), 'No bucket: set Bucket in the S3 Archive Store credential or in the node', {
+			itemIndex,
+		});
+	}
+	return bucket;
+}
