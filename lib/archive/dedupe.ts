@@ -1,14 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 
-import {
-	clientStoreIdentity,
-	deleteObject,
-	headObject,
-	listVersions,
-	storeHttpStatus,
-	unquoteEtag,
-	SHA256_METADATA_KEY,
-} from '../s3';
+import { clientStoreIdentity, deleteObject, headObject, listVersions, storeHttpStatus, unquoteEtag, SHA256_METADATA_KEY } from '../s3';
 import type { ArchiveWriteResult, WriteResult } from './types';
 
 /**
@@ -68,11 +60,7 @@ export async function singleFlight(
 }
 
 /** The object stored under `key` (HeadObject), as a `duplicate` result. @throws ArchiveError. */
-async function describeExisting(
-	client: S3Client,
-	bucket: string,
-	key: string,
-): Promise<WriteResult> {
+async function describeExisting(client: S3Client, bucket: string, key: string): Promise<WriteResult> {
 	const head = await headObject(client, { Bucket: bucket, Key: key });
 	return {
 		status: 'duplicate',
@@ -91,11 +79,7 @@ async function describeExisting(
  *
  * @throws ArchiveError for other failures.
  */
-export async function findExisting(
-	client: S3Client,
-	bucket: string,
-	key: string,
-): Promise<WriteResult | null> {
+export async function findExisting(client: S3Client, bucket: string, key: string): Promise<WriteResult | null> {
 	try {
 		return await describeExisting(client, bucket, key);
 	} catch (error) {
@@ -106,24 +90,12 @@ export async function findExisting(
 }
 
 /** The `duplicate` result after a 412; when the keys may not read (403), the details are null. */
-export async function duplicateAfterPreconditionFailed(
-	client: S3Client,
-	bucket: string,
-	key: string,
-): Promise<WriteResult> {
+export async function duplicateAfterPreconditionFailed(client: S3Client, bucket: string, key: string): Promise<WriteResult> {
 	try {
 		return await describeExisting(client, bucket, key);
 	} catch (error) {
 		if (storeHttpStatus(error) === 403) {
-			return {
-				status: 'duplicate',
-				bucket,
-				key,
-				versionId: null,
-				etag: null,
-				size: null,
-				sha256: null,
-			};
+			return { status: 'duplicate', bucket, key, versionId: null, etag: null, size: null, sha256: null };
 		}
 		throw error;
 	}

@@ -5,13 +5,7 @@ import { mapLimit, readAll } from '../s3';
 import { getObject } from './get';
 import { phoneNumberPseudonym } from './layout';
 import { listObjects, type ListedObject } from './list';
-import {
-	renderTranscriptHtml,
-	renderTranscriptText,
-	transcriptLine,
-	type TranscriptHeader,
-	type TranscriptRecord,
-} from './transcript';
+import { renderTranscriptHtml, renderTranscriptText, transcriptLine, type TranscriptHeader, type TranscriptRecord } from './transcript';
 import { ArchiveError } from './types';
 
 /**

@@ -1,12 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 
-import {
-	getObject as getStoredObject,
-	unquoteEtag,
-	verifiedStream,
-	SHA256_METADATA_KEY,
-} from '../s3';
+import { getObject as getStoredObject, unquoteEtag, verifiedStream, SHA256_METADATA_KEY } from '../s3';
 import { ArchiveError } from './types';
 
 /** An archived object being read: its body as a stream plus what the store says about it. */

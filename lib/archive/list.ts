@@ -1,13 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 
 import { listObjects as listStoredObjects, unquoteEtag } from '../s3';
-import {
-	assertPhoneNumberIdFilter,
-	normalizePrefix,
-	normalizeRetentionClass,
-	parseObjectKey,
-	type ParsedObjectKey,
-} from './layout';
+import { assertPhoneNumberIdFilter, normalizePrefix, normalizeRetentionClass, parseObjectKey, type ParsedObjectKey } from './layout';
 import { ArchiveError } from './types';
 
 /** One archived object as listed (no body is downloaded). */

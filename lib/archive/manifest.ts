@@ -40,10 +40,7 @@ export function sealLeafLine(entry: SealEntry): Buffer {
 }
 
 /** Orders entries by key (UTF-8 byte order, as S3 lists) then version id (code unit order). */
-export function compareSealEntries(
-	a: Pick<SealEntry, 'key' | 'version_id'>,
-	b: Pick<SealEntry, 'key' | 'version_id'>,
-): number {
+export function compareSealEntries(a: Pick<SealEntry, 'key' | 'version_id'>, b: Pick<SealEntry, 'key' | 'version_id'>): number {
 	const byKey = Buffer.compare(Buffer.from(a.key, 'utf8'), Buffer.from(b.key, 'utf8'));
 	if (byKey !== 0) return byKey;
 	return a.version_id < b.version_id ? -1 : a.version_id > b.version_id ? 1 : 0;

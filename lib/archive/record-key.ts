@@ -1,13 +1,4 @@
-import {
-	assertIndexKey,
-	indexKeyCheck,
-	keyTooLong,
-	MEDIA_SUFFIX,
-	objectKeyForRecord,
-	recordDate,
-	RECORD_SUFFIX,
-	type ObjectKeyParts,
-} from './layout';
+import { assertIndexKey, indexKeyCheck, keyTooLong, MEDIA_SUFFIX, objectKeyForRecord, recordDate, RECORD_SUFFIX, type ObjectKeyParts } from './layout';
 import { ArchiveError, type ArchiveRecordFields } from './types';
 
 /**
@@ -52,10 +43,7 @@ export function isEncryptedItem(item: object): item is EncryptedItemFields {
  * @throws ArchiveError `InvalidInput` for a short index key or an item without `idempotency_key`;
  *   also for an item encrypted under another index key.
  */
-export function itemKeyParts(
-	item: object,
-	options: { indexKey: string; prefix: string; retentionClass: string },
-): ObjectKeyParts {
+export function itemKeyParts(item: object, options: { indexKey: string; prefix: string; retentionClass: string }): ObjectKeyParts {
 	const indexKey = assertIndexKey(options.indexKey);
 	const { prefix, retentionClass } = options;
 	if (isEncryptedItem(item)) {

@@ -2,30 +2,8 @@ import { createHash } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 
 import { sign, type PrivateKey } from '../pgp';
-import {
-	bucketHasObjectLock,
-	hashObject,
-	headObject,
-	listKeys,
-	listVersions,
-	lockUntil,
-	mapLimit,
-	metadataSha256,
-	type ListedVersion,
-	type LockRetention,
-} from '../s3';
-import {
-	compareSealEntries,
-	isControlKey,
-	LEAF_ENCODING,
-	manifestBytes,
-	newSealId,
-	normalizeSealScope,
-	sealListedPrefix,
-	sealMerkleRoot,
-	SEALS_FOLDER,
-	WHOLE_ARCHIVE_SCOPE,
-} from './manifest';
+import { bucketHasObjectLock, hashObject, headObject, listKeys, listVersions, lockUntil, mapLimit, metadataSha256, type ListedVersion, type LockRetention } from '../s3';
+import { compareSealEntries, isControlKey, LEAF_ENCODING, manifestBytes, newSealId, normalizeSealScope, sealListedPrefix, sealMerkleRoot, SEALS_FOLDER, WHOLE_ARCHIVE_SCOPE } from './manifest';
 import { normalizePrefix } from './layout';
 import { ArchiveError, type ManifestSigner, type SealEntry, type SealManifest } from './types';
 import { writeObject } from './write';
@@ -139,10 +117,7 @@ export interface SealResult {
 	manifest: SealManifest;
 }
 
-async function signWith(
-	signer: ManifestSigner | PrivateKey,
-	data: Uint8Array,
-): Promise<{ signature: string; signerFingerprint: string }> {
+async function signWith(signer: ManifestSigner | PrivateKey, data: Uint8Array): Promise<{ signature: string; signerFingerprint: string }> {
 	if (typeof signer === 'function') return await signer(data);
 	const result = await sign({ data, signingKey: signer, detached: true, armor: true });
 	return { signature: String(result.signature), signerFingerprint: result.signerFingerprint };

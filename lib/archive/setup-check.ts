@@ -1,15 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 
-import {
-	bucketVersioning,
-	deleteObject,
-	headBucket,
-	objectLockConfiguration,
-	putObject,
-	storeHttpStatus,
-	type ObjectLockConfiguration,
-} from '../s3';
+import { bucketVersioning, deleteObject, headBucket, objectLockConfiguration, putObject, storeHttpStatus, type ObjectLockConfiguration } from '../s3';
 import type { DuplicateCheck } from './types';
 
 /** What {@link checkBucket} found out about a bucket and its store. */

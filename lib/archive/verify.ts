@@ -2,15 +2,7 @@ import { createHash } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 
 import { verify as verifySignature, type PublicKey } from '../pgp';
-import {
-	getObjectBytes,
-	getOptionalObjectBytes,
-	hashObject,
-	headObject,
-	mapLimit,
-	metadataSha256,
-	type ListedVersion,
-} from '../s3';
+import { getObjectBytes, getOptionalObjectBytes, hashObject, headObject, mapLimit, metadataSha256, type ListedVersion } from '../s3';
 import { compareSealEntries, parseManifest, sealMerkleRoot } from './manifest';
 import { listSealableVersions } from './seal';
 import { ArchiveError, type SealEntry } from './types';

@@ -1,23 +1,8 @@
 import type { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 
-import {
-	abortMultipartUpload,
-	hashStream,
-	headObject,
-	isPreconditionFailed,
-	listMultipartUploads,
-	storeHttpStatus,
-	unquoteEtag,
-	uploadMultipart,
-	verifiedStream,
-} from '../s3';
-import {
-	duplicateAfterPreconditionFailed,
-	findExisting,
-	settleVersionRace,
-	singleFlight,
-} from './dedupe';
+import { abortMultipartUpload, hashStream, headObject, isPreconditionFailed, listMultipartUploads, storeHttpStatus, unquoteEtag, uploadMultipart, verifiedStream } from '../s3';
+import { duplicateAfterPreconditionFailed, findExisting, settleVersionRace, singleFlight } from './dedupe';
 import { ArchiveError, type ArchiveWriteResult, type WriteOptions } from './types';
 import { putOnce, putParams, sendsLock, validateWriteOptions } from './write';
 
@@ -161,15 +146,7 @@ async function uploadOnce(options: StreamWriteOptions): Promise<ArchiveWriteResu
 	} catch (error) {
 		if (storeHttpStatus(error) === 403) {
 			// write-only keys: the upload succeeded, only its description is unavailable
-			return {
-				status: 'created',
-				bucket,
-				key,
-				versionId,
-				etag: null,
-				size: first.size,
-				sha256: first.sha256,
-			};
+			return { status: 'created', bucket, key, versionId, etag: null, size: first.size, sha256: first.sha256 };
 		}
 		throw error;
 	}

@@ -2,12 +2,7 @@ import { createHash } from 'node:crypto';
 import type { PutObjectCommandInput, S3Client } from '@aws-sdk/client-s3';
 
 import { isPreconditionFailed, putObject, unquoteEtag, SHA256_METADATA_KEY } from '../s3';
-import {
-	duplicateAfterPreconditionFailed,
-	findExisting,
-	settleVersionRace,
-	singleFlight,
-} from './dedupe';
+import { duplicateAfterPreconditionFailed, findExisting, settleVersionRace, singleFlight } from './dedupe';
 import { ArchiveError, type ArchiveWriteResult, type WriteOptions } from './types';
 
 export { SHA256_METADATA_KEY } from '../s3';
@@ -165,9 +160,7 @@ export async function writeObject(
 }
 
 /** {@link writeObject} without the single-flight (the caller holds it). */
-export async function putOnce(
-	options: WriteOptions & { client: S3Client; body: Buffer | Uint8Array },
-): Promise<ArchiveWriteResult> {
+export async function putOnce(options: WriteOptions & { client: S3Client; body: Buffer | Uint8Array }): Promise<ArchiveWriteResult> {
 	const { client, bucket, key, body } = options;
 	const storeDecides = options.duplicateCheck === 'store';
 	if (!storeDecides) {

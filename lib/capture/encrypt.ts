@@ -132,51 +132,41 @@ export async function encryptMediaStream(options: EncryptMediaOptions): Promise<
  *
  * @throws ArchiveError `InvalidInput` for a short index key or a missing idempotency key.
  */
-export function routingFields(
-	record: CaptureRecord | DeliveryItem,
-	indexKey: string,
-): Omit<EncryptedRouting, 'recipient_fingerprints'> {
-	const id = recordId({ indexKey, idempotencyKey: record.idempotency_key });
-	if (record.record_kind === 'delivery') {
-		return {
-			schema_version: 1,
-			record_kind: 'delivery',
-			provider: record.records[0]?.provider ?? 'whatsapp_cloud',
-			direction: null,
-			type: 'delivery',
-			field: null,
-			waba_id: null,
-			phone_number_id: record.phone_number_id,
-			timestamp: null,
-			received_at: record.received_at,
-			counterparty_pseudonym: null,
-			record_id: id,
-			delivery_sha256: record.delivery_sha256,
-			signature_verified: record.signature_verified,
-			graph_api_version: record.graph_api_version,
-			index_key_check: indexKeyCheck(indexKey),
-			encrypted: true,
-		};
-	}
+export function routingFields(record: CaptureRecord | DeliveryItem, indexKey: string): Omit<EncryptedRouting, 'recipient_fingerprints'> {
+	// A per-delivery item is filed like a record of kind `delivery` without counterparty or time.
+	const view =
+		record.record_kind === 'delivery'
+			? {
+					record_kind: 'delivery' as const,
+					provider: record.records[0]?.provider ?? 'whatsapp_cloud',
+					direction: null,
+					type: 'delivery',
+					field: null,
+					waba_id: null,
+					timestamp: null,
+					counterparty: null,
+				}
+			: record;
 	const routing: Omit<EncryptedRouting, 'recipient_fingerprints'> = {
 		schema_version: 1,
-		record_kind: record.record_kind,
-		provider: record.provider,
-		direction: record.direction,
-		type: record.type,
-		field: record.field,
-		waba_id: record.waba_id,
+		record_kind: view.record_kind,
+		provider: view.provider,
+		direction: view.direction,
+		type: view.type,
+		field: view.field,
+		waba_id: view.waba_id,
 		phone_number_id: record.phone_number_id,
-		timestamp: record.timestamp,
+		timestamp: view.timestamp,
 		received_at: record.received_at,
-		counterparty_pseudonym: counterpartyPseudonym({ indexKey, counterparty: record.counterparty }),
-		record_id: id,
+		counterparty_pseudonym: counterpartyPseudonym({ indexKey, counterparty: view.counterparty }),
+		record_id: recordId({ indexKey, idempotencyKey: record.idempotency_key }),
 		delivery_sha256: record.delivery_sha256,
 		signature_verified: record.signature_verified,
 		graph_api_version: record.graph_api_version,
 		index_key_check: indexKeyCheck(indexKey),
 		encrypted: true,
 	};
+	if (record.record_kind === 'delivery') return routing;
 	if (record.media_status !== undefined) routing.media_status = record.media_status;
 	if (record.media_size !== undefined) routing.media_size = record.media_size;
 	if (record.media_error !== undefined) routing.media_error = record.media_error;

@@ -1,23 +1,7 @@
 import { createHash } from 'node:crypto';
 
-import {
-	isObject,
-	messageContent,
-	messageContext,
-	messageType,
-	originalWamid,
-	statusContent,
-	statusType,
-	stringOrNull,
-} from './content';
-import type {
-	CaptureRecord,
-	Counterparty,
-	Direction,
-	JsonObject,
-	NormalizeOptions,
-	QuarantineRaw,
-} from './types';
+import { isObject, messageContent, messageContext, messageType, originalWamid, statusContent, statusType, stringOrNull } from './content';
+import type { CaptureRecord, Counterparty, Direction, JsonObject, NormalizeOptions, QuarantineRaw } from './types';
 import { PROVIDER, SCHEMA_VERSION } from './types';
 
 /** `object` value of a WhatsApp Business Account webhook envelope. */
@@ -174,12 +158,7 @@ function entryRecords(delivery: DeliveryFacts, entry: unknown, position: string)
 }
 
 /** Records of one `entry[].changes[]` element. */
-function changeRecords(
-	delivery: DeliveryFacts,
-	entry: JsonObject,
-	change: unknown,
-	position: string,
-): CaptureRecord[] {
+function changeRecords(delivery: DeliveryFacts, entry: JsonObject, change: unknown, position: string): CaptureRecord[] {
 	const changeObject = isObject(change) ? change : {};
 	const value = isObject(change) ? change.value : change;
 	const valueObject = isObject(value) ? value : {};
@@ -220,12 +199,7 @@ function changeRecords(
 }
 
 /** Calls `visit` for each element of `list` when it is an array (non-objects become `{}` plus `value`). */
-function eachElement(
-	list: unknown,
-	position: string,
-	key: string,
-	visit: (element: JsonObject, at: string) => void,
-): void {
+function eachElement(list: unknown, position: string, key: string, visit: (element: JsonObject, at: string) => void): void {
 	if (!Array.isArray(list)) return;
 	list.forEach((element: unknown, index: number) => {
 		visit(isObject(element) ? element : { value: element }, `${position}.${key}[${index}]`);
@@ -274,12 +248,7 @@ function messageRecord(
 }
 
 /** A `status` record from `statuses[]`. */
-function statusRecord(
-	delivery: DeliveryFacts,
-	change: ChangeFacts,
-	status: JsonObject,
-	position: string,
-): CaptureRecord {
+function statusRecord(delivery: DeliveryFacts, change: ChangeFacts, status: JsonObject, position: string): CaptureRecord {
 	const wamid = stringOrNull(status.id);
 	const statusValue = stringOrNull(status.status);
 	const isGroup = status.recipient_type === 'group';
@@ -306,12 +275,7 @@ function statusRecord(
 }
 
 /** An `error` record from a value-level `errors[]` (Meta "messages webhook reference", `errors`). */
-function errorRecord(
-	delivery: DeliveryFacts,
-	change: ChangeFacts,
-	error: JsonObject,
-	position: string,
-): CaptureRecord {
+function errorRecord(delivery: DeliveryFacts, change: ChangeFacts, error: JsonObject, position: string): CaptureRecord {
 	return baseRecord(delivery, change, {
 		record_kind: 'error',
 		direction: null,
@@ -437,11 +401,7 @@ function quarantineRecord(
  * `contacts[]` entry (matched on wa_id or user_id): the contact supplies the name and any identifier
  * the element lacked.
  */
-function resolveCounterparty(
-	contacts: JsonObject[],
-	waId: string | null,
-	userId: string | null,
-): Counterparty {
+function resolveCounterparty(contacts: JsonObject[], waId: string | null, userId: string | null): Counterparty {
 	const contact = contacts.find(
 		(candidate) =>
 			(waId !== null && candidate.wa_id === waId) || (userId !== null && candidate.user_id === userId),

@@ -111,10 +111,7 @@ export async function checkSubscription(graph: GraphEndpoint, target: Subscripti
  * @throws SubscriptionError when settings are missing or another callback URL holds the slot
  *   (app subscription / WABA override / phone override); GraphApiError when Graph refuses.
  */
-export async function createSubscription(
-	graph: GraphEndpoint,
-	target: SubscriptionTarget,
-): Promise<SubscriptionState> {
+export async function createSubscription(graph: GraphEndpoint, target: SubscriptionTarget): Promise<SubscriptionState> {
 	const state: SubscriptionState = {
 		mode: target.mode,
 		callbackUrl: target.callbackUrl,

@@ -76,12 +76,7 @@ function hasFlag(subkey: Subkey, flag: number): boolean {
 }
 
 /** Why a key has no valid (sub)key for `purpose` at `date`, from the OpenPGP.js error that said so. */
-export async function explainProblem(
-	key: Key,
-	error: unknown,
-	purpose: 'encryption' | 'signing',
-	date: Date,
-): Promise<string> {
+export async function explainProblem(key: Key, error: unknown, purpose: 'encryption' | 'signing', date: Date): Promise<string> {
 	const inner = innerMessage(error);
 	if (/Primary key is revoked/i.test(inner) || (await key.isRevoked(undefined, undefined, date))) {
 		return 'key is revoked';
@@ -119,24 +114,26 @@ export async function explainProblem(
 	return `no valid ${purpose} key: ${inner}`;
 }
 
+/** Throws `UNUSABLE_KEY` naming the key and why, unless it has a valid (sub)key for `purpose` at `date`. */
+async function assertUsable(key: Key, purpose: 'encryption' | 'signing', date: Date): Promise<void> {
+	try {
+		if (purpose === 'encryption') await key.getEncryptionKey(undefined, date);
+		else await key.getSigningKey(undefined, date);
+	} catch (error) {
+		const fingerprint = fingerprintOf(key);
+		const reason = await explainProblem(key, error, purpose, date);
+		const what = purpose === 'encryption' ? `Cannot encrypt to key ${fingerprint}` : `Cannot sign with key ${fingerprint}`;
+		throw new PgpError('UNUSABLE_KEY', `${what}: ${reason}.`, { fingerprint, cause: error });
+	}
+}
+
 /**
  * Throw unless every key has a valid encryption (sub)key at `date`.
  *
  * @throws PgpError `UNUSABLE_KEY`, e.g. "Cannot encrypt to key <FPR>: encryption subkey expired on 2026-03-01"
  */
 export async function assertEncryptionKeys(keys: Key[], date: Date = new Date()): Promise<void> {
-	for (const key of keys) {
-		try {
-			await key.getEncryptionKey(undefined, date);
-		} catch (error) {
-			const fingerprint = fingerprintOf(key);
-			const reason = await explainProblem(key, error, 'encryption', date);
-			throw new PgpError('UNUSABLE_KEY', `Cannot encrypt to key ${fingerprint}: ${reason}.`, {
-				fingerprint,
-				cause: error,
-			});
-		}
-	}
+	for (const key of keys) await assertUsable(key, 'encryption', date);
 }
 
 /**
@@ -145,14 +142,5 @@ export async function assertEncryptionKeys(keys: Key[], date: Date = new Date())
  * @throws PgpError `UNUSABLE_KEY`, e.g. "Cannot sign with key <FPR>: key is revoked"
  */
 export async function assertSigningKey(key: Key, date: Date = new Date()): Promise<void> {
-	try {
-		await key.getSigningKey(undefined, date);
-	} catch (error) {
-		const fingerprint = fingerprintOf(key);
-		const reason = await explainProblem(key, error, 'signing', date);
-		throw new PgpError('UNUSABLE_KEY', `Cannot sign with key ${fingerprint}: ${reason}.`, {
-			fingerprint,
-			cause: error,
-		});
-	}
+	await assertUsable(key, 'signing', date);
 }

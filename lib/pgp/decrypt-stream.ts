@@ -26,12 +26,7 @@ import type { Message } from 'openpgp';
 import { classify, decrypt, messageDecrypter, readMessageFrom, reportSignatures } from './decrypt';
 import { isNodeReadable } from './encrypt';
 import { innerMessage } from './errors';
-import {
-	PgpError,
-	type DecryptStreamOptions,
-	type DecryptStreamResult,
-	type SignatureReport,
-} from './types';
+import { PgpError, type DecryptStreamOptions, type DecryptStreamResult, type SignatureReport } from './types';
 
 /** Chunk size used to feed in-memory ciphertext to OpenPGP.js as a stream. */
 const FEED_CHUNK = 64 * 1024;
@@ -199,11 +194,7 @@ async function collect(stream: Readable): Promise<Buffer> {
 	return Buffer.concat(chunks);
 }
 
-function resultFrom(
-	spool: Spool,
-	filename: string,
-	signatures: SignatureReport[],
-): DecryptStreamResult {
+function resultFrom(spool: Spool, filename: string, signatures: SignatureReport[]): DecryptStreamResult {
 	return {
 		size: spool.size,
 		filename,

@@ -231,10 +231,7 @@ const CFB_CIPHERS: Record<string, string> = {
  * @returns the inner message, or undefined when the message is not of that shape (no SEIPD v1 with AES)
  * @throws PgpError `INTEGRITY` when the MDC does not match
  */
-async function decryptTolerantInflate(
-	message: Message<Uint8Array>,
-	options: DecryptOptions,
-): Promise<Message<Uint8Array> | undefined> {
+async function decryptTolerantInflate(message: Message<Uint8Array>, options: DecryptOptions): Promise<Message<Uint8Array> | undefined> {
 	const seipd = message.packets.find(
 		(packet) => (packet.constructor as unknown as { tag: number }).tag === 18,
 	) as unknown as { version: number; encrypted: unknown } | undefined;

@@ -9,13 +9,7 @@ import { assertEncryptionKeys, assertProfileCompatible, assertSigningKey } from 
 import { innerMessage } from './errors';
 import { fingerprintOf } from './fingerprint';
 import { encryptSeipdV1Stream } from './seipd-stream';
-import {
-	DEFAULT_PROFILE,
-	PgpError,
-	type EncryptOptions,
-	type EncryptResult,
-	type PgpInput,
-} from './types';
+import { DEFAULT_PROFILE, PgpError, type EncryptOptions, type EncryptResult, type PgpInput } from './types';
 
 /** True for a Node.js `Readable` (OpenPGP.js 6 accepts only web streams). */
 export function isNodeReadable(value: unknown): value is Readable {

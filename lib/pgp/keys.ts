@@ -13,12 +13,7 @@ import { repairArmoredText, type ArmorBlock } from './armor';
 import { assertProfileCompatible } from './check';
 import { innerMessage } from './errors';
 import { fingerprintOf, parseFingerprints } from './fingerprint';
-import {
-	DEFAULT_PROFILE,
-	PgpError,
-	type ReadPrivateKeyOptions,
-	type ReadPublicKeysOptions,
-} from './types';
+import { DEFAULT_PROFILE, PgpError, type ReadPrivateKeyOptions, type ReadPublicKeysOptions } from './types';
 
 async function readBlockKeys(block: ArmorBlock, blockNumber: number): Promise<Key[]> {
 	try {
@@ -32,9 +27,7 @@ async function readBlockKeys(block: ArmorBlock, blockNumber: number): Promise<Ke
 	}
 }
 
-async function readAllKeys(
-	input: string | Uint8Array,
-): Promise<Array<{ key: Key; blockNumber: number; blockType: string }>> {
+async function readAllKeys(input: string | Uint8Array): Promise<Array<{ key: Key; blockNumber: number; blockType: string }>> {
 	const repaired = repairArmoredText(input);
 	if (repaired.binary) {
 		let keys: Key[];

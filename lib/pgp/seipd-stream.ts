@@ -215,9 +215,7 @@ export interface EncryptSeipdV1StreamOptions extends SeipdV1StreamOptions {
  *  destroying it destroys the source.
  * @throws what `encryptSessionKey` throws (no usable encryption key…)
  */
-export async function encryptSeipdV1Stream(
-	options: EncryptSeipdV1StreamOptions,
-): Promise<Readable> {
+export async function encryptSeipdV1Stream(options: EncryptSeipdV1StreamOptions): Promise<Readable> {
 	const sessionKey = new Uint8Array(randomBytes(32));
 	const pkesks = await openpgp.encryptSessionKey({
 		data: sessionKey,

@@ -4,27 +4,8 @@ import { DateTime, Duration } from 'luxon';
 
 import { deleteObjects, mapLimit, storeErrorCode, type LockRetention } from '../s3';
 import { buildSweepPlan, type PlanSweepOptions } from './plan';
-import {
-	DEFAULT_REPORT_LOCK,
-	findInterruptedRuns,
-	jsonBytes,
-	newRunId,
-	readAuditObject,
-	runObjectKeys,
-	writeAuditObject,
-	writeDeletionReport,
-	type PlanDocument,
-	type ReportDocument,
-} from './report';
-import {
-	RetentionError,
-	type DeletionEntry,
-	type PlannedVersion,
-	type ReportSigner,
-	type SweepPlan,
-	type SweepResult,
-	type Tally,
-} from './types';
+import { DEFAULT_REPORT_LOCK, findInterruptedRuns, jsonBytes, newRunId, readAuditObject, runObjectKeys, writeAuditObject, writeDeletionReport, type PlanDocument, type ReportDocument } from './report';
+import { RetentionError, type DeletionEntry, type PlannedVersion, type ReportSigner, type SweepPlan, type SweepResult, type Tally } from './types';
 
 /** Largest DeleteObjects batch S3 accepts. */
 export const MAX_DELETE_BATCH = 1000;
@@ -85,11 +66,7 @@ function recordedVersion(version: PlanDocument['deletions'][number] | PlannedVer
  * versions of `plan`) is reported `deleted`; one still present is `skipped` ("not deleted by the
  * interrupted run"); one whose class left the policy cannot be checked and is `skipped` too.
  */
-async function recoverInterruptedRuns(
-	options: ExecuteSweepOptions,
-	plan: SweepPlan,
-	objectLockEnabled: boolean,
-): Promise<string[]> {
+async function recoverInterruptedRuns(options: ExecuteSweepOptions, plan: SweepPlan, objectLockEnabled: boolean): Promise<string[]> {
 	const cutoff = DateTime.utc().minus(Duration.fromISO(options.recoverAfter ?? 'PT1H'));
 	const runIds = (await findInterruptedRuns(options.client, options.bucket, plan.prefix)).filter(
 		(runId) => {
@@ -196,11 +173,7 @@ type Outcome = { ok: true } | { ok: false; reason: string };
  * Why the store refused one version. On an Object Lock bucket a per-key `AccessDenied` is the store
  * enforcing retain-until (GOVERNANCE or COMPLIANCE; no bypass header is ever sent) or a legal hold.
  */
-function refusalReason(
-	code: string | undefined,
-	message: string | undefined,
-	objectLockEnabled: boolean,
-): string {
+function refusalReason(code: string | undefined, message: string | undefined, objectLockEnabled: boolean): string {
 	const said = `${code ?? 'Error'}${message ? `: ${message}` : ''}`;
 	if (code === 'AccessDenied' && objectLockEnabled)
 		return `refused by the store: Object Lock retention or legal hold (${said})`;

@@ -2,25 +2,8 @@ import { randomBytes } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { DateTime } from 'luxon';
 
-import {
-	normalizePrefix,
-	normalizeRetentionClass,
-	parseObjectKey,
-	phoneNumberPseudonym,
-	writeObject,
-	type ParsedObjectKey,
-} from '../archive';
-import {
-	bucketHasObjectLock,
-	getObjectBytes,
-	listKeys,
-	listVersions,
-	lockUntil,
-	mapLimit,
-	setLegalHold,
-	storeErrorCode,
-	type LockRetention,
-} from '../s3';
+import { normalizePrefix, normalizeRetentionClass, parseObjectKey, phoneNumberPseudonym, writeObject, type ParsedObjectKey } from '../archive';
+import { bucketHasObjectLock, getObjectBytes, listKeys, listVersions, lockUntil, mapLimit, setLegalHold, storeErrorCode, type LockRetention } from '../s3';
 import { RetentionError, type HoldEvent, type HoldScope, type Matter } from './types';
 
 /**
@@ -66,10 +49,7 @@ export function normalizeMatterId(matterId: string): string {
  * @throws RetentionError `InvalidHoldScope` naming the bad field (dates, pseudonyms, classes, ids, or
  *   phone numbers without an index key).
  */
-export function normalizeScope(
-	scope: HoldScope & { phoneNumbers?: string[] },
-	indexKey?: string,
-): HoldScope {
+export function normalizeScope(scope: HoldScope & { phoneNumbers?: string[] }, indexKey?: string): HoldScope {
 	const clean = (values: string[] | undefined) =>
 		(values ?? []).map((value) => String(value).trim()).filter((value) => value !== '');
 	const result: HoldScope = {};

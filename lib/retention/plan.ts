@@ -5,18 +5,7 @@ import { parseObjectKey } from '../archive';
 import { bucketHasObjectLock, listVersions, mapLimit, versionLockStatus } from '../s3';
 import { loadHolds, matchesScope } from './holds';
 import { expiredBefore, expiresAt, resolvePolicy } from './policy';
-import type {
-	ClassSummary,
-	Matter,
-	PlannedVersion,
-	RequestCounts,
-	RetentionClass,
-	RetentionPolicy,
-	RetentionPolicyInput,
-	SweepDecision,
-	SweepPlan,
-	Tally,
-} from './types';
+import type { ClassSummary, Matter, PlannedVersion, RequestCounts, RetentionClass, RetentionPolicy, RetentionPolicyInput, SweepDecision, SweepPlan, Tally } from './types';
 
 /** Options of {@link planSweep}. */
 export interface PlanSweepOptions {
@@ -86,10 +75,7 @@ export async function planSweep(options: PlanSweepOptions): Promise<SweepPlan> {
  * and no delete marker is marked `marker-over-retained-version` (executeSweep deletes a marker only
  * after every version under it was deleted). Matters and expiry are decided the same way.
  */
-export async function buildSweepPlan(
-	options: PlanSweepOptions,
-	mode: { readLockStatus: boolean },
-): Promise<SweepPlan> {
+export async function buildSweepPlan(options: PlanSweepOptions, mode: { readLockStatus: boolean }): Promise<SweepPlan> {
 	const policy = resolvePolicy(options.policy);
 	const now = options.now ?? new Date();
 	const requests: RequestCounts = {
@@ -128,11 +114,7 @@ export async function buildSweepPlan(
 }
 
 /** The matters given, else the registry under `<prefix>/_holds/` (`loadHolds`; its requests counted). */
-async function mattersToHonour(
-	options: PlanSweepOptions,
-	policy: RetentionPolicy,
-	requests: RequestCounts,
-): Promise<Matter[]> {
+async function mattersToHonour(options: PlanSweepOptions, policy: RetentionPolicy, requests: RequestCounts): Promise<Matter[]> {
 	if (options.matters) return options.matters;
 	const loaded = await loadHolds({
 		client: options.client,
@@ -248,12 +230,7 @@ async function listExpiredVersions(
 }
 
 /** Reads the legal hold and retain-until of each version that would otherwise be deleted (not markers). */
-async function readLockStatus(
-	options: PlanSweepOptions,
-	expired: PlannedVersion[],
-	now: Date,
-	requests: RequestCounts,
-): Promise<void> {
+async function readLockStatus(options: PlanSweepOptions, expired: PlannedVersion[], now: Date, requests: RequestCounts): Promise<void> {
 	const candidates = expired.filter(
 		(version) => version.decision === 'delete' && !version.isDeleteMarker,
 	);

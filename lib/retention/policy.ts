@@ -1,13 +1,7 @@
 import { DateTime, Duration } from 'luxon';
 
 import { normalizePrefix, normalizeRetentionClass } from '../archive';
-import {
-	RetentionError,
-	type RetentionClass,
-	type RetentionClassInput,
-	type RetentionPolicy,
-	type RetentionPolicyInput,
-} from './types';
+import { RetentionError, type RetentionClass, type RetentionClassInput, type RetentionPolicy, type RetentionPolicyInput } from './types';
 
 /**
  * Floors for well-known class names (used when a class gives no `minimum`): a policy that names a

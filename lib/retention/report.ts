@@ -75,10 +75,7 @@ export function newRunId(now: Date = new Date()): string {
 }
 
 /** Keys of a run's objects. */
-export function runObjectKeys(
-	prefix: string,
-	runId: string,
-): { planKey: string; reportKey: string; signatureKey: string } {
+export function runObjectKeys(prefix: string, runId: string): { planKey: string; reportKey: string; signatureKey: string } {
 	const folder = `${prefix}/${REPORTS_FOLDER}/${runId}`;
 	return {
 		planKey: `${folder}/plan.json`,
@@ -177,11 +174,7 @@ function notJson(key: string): RetentionError {
 }
 
 /** Reads a JSON audit object (plan or report). @throws RetentionError `InvalidInput`; ArchiveError from the store. */
-export async function readAuditObject<T>(
-	client: S3Client,
-	bucket: string,
-	key: string,
-): Promise<{ document: T; bytes: Buffer }> {
+export async function readAuditObject<T>(client: S3Client, bucket: string, key: string): Promise<{ document: T; bytes: Buffer }> {
 	const bytes = await getObjectBytes(client, bucket, key);
 	try {
 		return { document: JSON.parse(bytes.toString('utf8')) as T, bytes };
@@ -196,11 +189,7 @@ export async function readAuditObject<T>(
  *
  * @throws ArchiveError from the store.
  */
-export async function findInterruptedRuns(
-	client: S3Client,
-	bucket: string,
-	prefix: string,
-): Promise<string[]> {
+export async function findInterruptedRuns(client: S3Client, bucket: string, prefix: string): Promise<string[]> {
 	const folder = `${prefix}/${REPORTS_FOLDER}/`;
 	const plans = new Set<string>();
 	const reports = new Set<string>();

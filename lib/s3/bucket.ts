@@ -1,13 +1,4 @@
-import {
-	GetBucketLifecycleConfigurationCommand,
-	GetBucketVersioningCommand,
-	HeadBucketCommand,
-	ListObjectsV2Command,
-	PutBucketLifecycleConfigurationCommand,
-	type GetBucketVersioningCommandOutput,
-	type LifecycleRule,
-	type S3Client,
-} from '@aws-sdk/client-s3';
+import { GetBucketLifecycleConfigurationCommand, GetBucketVersioningCommand, HeadBucketCommand, ListObjectsV2Command, PutBucketLifecycleConfigurationCommand, type GetBucketVersioningCommandOutput, type LifecycleRule, type S3Client } from '@aws-sdk/client-s3';
 
 import { storeErrorCode, storeHttpStatus, toArchiveError } from './errors';
 import { storeCall } from './send';
@@ -28,10 +19,7 @@ export async function headBucket(client: S3Client, bucket: string): Promise<void
  *
  * @throws ArchiveError for other failures.
  */
-export async function bucketVersioning(
-	client: S3Client,
-	bucket: string,
-): Promise<'Enabled' | 'Suspended' | 'Disabled' | 'unsupported'> {
+export async function bucketVersioning(client: S3Client, bucket: string): Promise<'Enabled' | 'Suspended' | 'Disabled' | 'unsupported'> {
 	try {
 		const response = await storeCall<GetBucketVersioningCommandOutput>(
 			{
@@ -52,10 +40,7 @@ export async function bucketVersioning(
 }
 
 /** The bucket's lifecycle rules (none when it has no lifecycle configuration). @throws ArchiveError. */
-export async function bucketLifecycleRules(
-	client: S3Client,
-	bucket: string,
-): Promise<LifecycleRule[]> {
+export async function bucketLifecycleRules(client: S3Client, bucket: string): Promise<LifecycleRule[]> {
 	try {
 		const result = await client.send(
 			new GetBucketLifecycleConfigurationCommand({ Bucket: bucket }),
@@ -68,11 +53,7 @@ export async function bucketLifecycleRules(
 }
 
 /** PutBucketLifecycleConfiguration of the whole rule set (Content-MD5 from the client). @throws ArchiveError. */
-export async function putBucketLifecycleRules(
-	client: S3Client,
-	bucket: string,
-	rules: LifecycleRule[],
-): Promise<void> {
+export async function putBucketLifecycleRules(client: S3Client, bucket: string, rules: LifecycleRule[]): Promise<void> {
 	await storeCall(
 		{
 			operation: 'PutBucketLifecycleConfiguration',

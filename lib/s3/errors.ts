@@ -122,11 +122,7 @@ export function storeHttpStatus(error: unknown): number | undefined {
 	return ((error ?? {}) as SdkErrorShape).$metadata?.httpStatusCode;
 }
 
-function hintFor(
-	code: string,
-	status: number | undefined,
-	context: StoreCallContext,
-): string | undefined {
+function hintFor(code: string, status: number | undefined, context: StoreCallContext): string | undefined {
 	if (
 		context.objectLockSent &&
 		(code === 'InvalidRequest' || code === 'InvalidBucketState') &&

@@ -1,12 +1,4 @@
-import {
-	ListMultipartUploadsCommand,
-	ListObjectVersionsCommand,
-	paginateListObjectsV2,
-	type ListObjectsV2CommandInput,
-	type MultipartUpload,
-	type S3Client,
-	type _Object,
-} from '@aws-sdk/client-s3';
+import { ListMultipartUploadsCommand, ListObjectVersionsCommand, paginateListObjectsV2, type DeleteMarkerEntry, type ListObjectsV2CommandInput, type MultipartUpload, type ObjectVersion, type S3Client, type _Object } from '@aws-sdk/client-s3';
 
 import { ArchiveError, toArchiveError } from './errors';
 import { unquoteEtag } from './objects';
@@ -48,12 +40,7 @@ export async function* listObjects(
 }
 
 /** The keys of every object under `prefix` (ListObjectsV2, all pages). */
-export async function listKeys(
-	client: S3Client,
-	bucket: string,
-	prefix: string,
-	options: PageOptions = {},
-): Promise<string[]> {
+export async function listKeys(client: S3Client, bucket: string, prefix: string, options: PageOptions = {}): Promise<string[]> {
 	const keys: string[] = [];
 	for await (const page of listObjects(client, { Bucket: bucket, Prefix: prefix }, options)) {
 		for (const object of page) if (object.Key) keys.push(object.Key);
@@ -78,19 +65,18 @@ export interface ListedVersion {
 /**
  * Pages of a listing that S3 continues with markers instead of a token (ListObjectVersions,
  * ListMultipartUploads: the SDK has no paginator for them). `send` makes one request from the
- * markers of the previous page (none for the first); `next` returns the markers of the following page,
- * or null when the listing is complete.
+ * markers of the previous page (none for the first); `next` reads the markers of the following page
+ * from a truncated one.
  *
  * @throws ArchiveError `IncompleteListing` when the store says a listing is truncated but gives no
  * marker to continue from (it would otherwise loop or stop early without saying so).
  */
-async function* markerPages<Markers, Page>(
-	operation: string,
-	bucket: string,
+async function* markerPages<Markers, Page extends { IsTruncated?: boolean }>(
+	context: { operation: string; bucket: string; onPage?: () => void },
 	send: (markers: Markers | undefined) => Promise<Page>,
-	next: (page: Page) => { truncated: boolean; markers: Markers | null },
-	onPage?: () => void,
+	next: (page: Page) => Markers | null,
 ): AsyncGenerator<Page> {
+	const { operation, bucket } = context;
 	let markers: Markers | undefined;
 	for (;;) {
 		let page: Page;
@@ -99,20 +85,32 @@ async function* markerPages<Markers, Page>(
 		} catch (error) {
 			throw toArchiveError(error, { operation, bucket });
 		}
-		onPage?.();
+		context.onPage?.();
 		yield page;
+		if (page.IsTruncated !== true) return;
 		const following = next(page);
-		if (!following.truncated) return;
-		if (!following.markers) {
-			throw new ArchiveError(
-				`${operation} on bucket "${bucket}" said the listing is truncated but gave no marker to continue from`,
-				{
-					code: 'IncompleteListing',
-				},
-			);
+		if (!following) {
+			throw new ArchiveError(`${operation} on bucket "${bucket}" said the listing is truncated but gave no marker to continue from`, {
+				code: 'IncompleteListing',
+			});
 		}
-		markers = following.markers;
+		markers = following;
 	}
+}
+
+/** One entry of a ListObjectVersions page as a {@link ListedVersion}; null without a key. */
+function listedVersion(item: ObjectVersion | DeleteMarkerEntry, isDeleteMarker: boolean): ListedVersion | null {
+	if (!item.Key) return null;
+	const version = isDeleteMarker ? undefined : (item as ObjectVersion);
+	return {
+		key: item.Key,
+		versionId: item.VersionId ?? 'null',
+		isDeleteMarker,
+		isLatest: item.IsLatest === true,
+		size: version?.Size ?? 0,
+		lastModified: item.LastModified ?? null,
+		etag: version ? unquoteEtag(version.ETag) : null,
+	};
 }
 
 /**
@@ -121,67 +119,21 @@ async function* markerPages<Markers, Page>(
  *
  * @throws ArchiveError with the store's code, or `IncompleteListing`.
  */
-export async function* listVersions(
-	client: S3Client,
-	bucket: string,
-	prefix: string,
-	options: PageOptions = {},
-): AsyncGenerator<ListedVersion[]> {
+export async function* listVersions(client: S3Client, bucket: string, prefix: string, options: PageOptions = {}): AsyncGenerator<ListedVersion[]> {
 	type Markers = { KeyMarker?: string; VersionIdMarker?: string };
 	const pages = markerPages(
-		'ListObjectVersions',
-		bucket,
+		{ operation: 'ListObjectVersions', bucket, onPage: options.onPage },
 		async (markers: Markers | undefined) =>
-			await client.send(
-				new ListObjectVersionsCommand({
-					Bucket: bucket,
-					Prefix: prefix,
-					MaxKeys: options.pageSize ?? MAX_PAGE_SIZE,
-					...markers,
-				}),
-			),
-		(page) => ({
-			truncated: page.IsTruncated === true,
-			markers: page.NextKeyMarker
-				? { KeyMarker: page.NextKeyMarker, VersionIdMarker: page.NextVersionIdMarker }
-				: null,
-		}),
-		options.onPage,
+			await client.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: prefix, MaxKeys: options.pageSize ?? MAX_PAGE_SIZE, ...markers })),
+		(page) => (page.NextKeyMarker ? { KeyMarker: page.NextKeyMarker, VersionIdMarker: page.NextVersionIdMarker } : null),
 	);
 	for await (const page of pages) {
-		const entries: ListedVersion[] = [];
-		for (const version of page.Versions ?? []) {
-			if (!version.Key) continue;
-			entries.push({
-				key: version.Key,
-				versionId: version.VersionId ?? 'null',
-				isDeleteMarker: false,
-				isLatest: version.IsLatest === true,
-				size: version.Size ?? 0,
-				lastModified: version.LastModified ?? null,
-				etag: unquoteEtag(version.ETag),
-			});
-		}
-		for (const marker of page.DeleteMarkers ?? []) {
-			if (!marker.Key) continue;
-			entries.push({
-				key: marker.Key,
-				versionId: marker.VersionId ?? 'null',
-				isDeleteMarker: true,
-				isLatest: marker.IsLatest === true,
-				size: 0,
-				lastModified: marker.LastModified ?? null,
-				etag: null,
-			});
-		}
+		const entries = [
+			...(page.Versions ?? []).map((version) => listedVersion(version, false)),
+			...(page.DeleteMarkers ?? []).map((marker) => listedVersion(marker, true)),
+		].filter((entry): entry is ListedVersion => entry !== null);
 		// Versions and DeleteMarkers arrive as two lists; restore the store's order (key, newest first).
-		entries.sort((a, b) =>
-			a.key < b.key
-				? -1
-				: a.key > b.key
-					? 1
-					: (b.lastModified?.getTime() ?? 0) - (a.lastModified?.getTime() ?? 0),
-		);
+		entries.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : (b.lastModified?.getTime() ?? 0) - (a.lastModified?.getTime() ?? 0)));
 		yield entries;
 	}
 }
@@ -192,26 +144,12 @@ export async function* listVersions(
  *
  * @throws ArchiveError with the store's code, or `IncompleteListing`.
  */
-export async function* listMultipartUploads(
-	client: S3Client,
-	bucket: string,
-	prefix: string,
-): AsyncGenerator<MultipartUpload[]> {
+export async function* listMultipartUploads(client: S3Client, bucket: string, prefix: string): AsyncGenerator<MultipartUpload[]> {
 	type Markers = { KeyMarker?: string; UploadIdMarker?: string };
 	const pages = markerPages(
-		'ListMultipartUploads',
-		bucket,
-		async (markers: Markers | undefined) =>
-			await client.send(
-				new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: prefix, ...markers }),
-			),
-		(page) => ({
-			truncated: page.IsTruncated === true,
-			markers:
-				page.NextKeyMarker || page.NextUploadIdMarker
-					? { KeyMarker: page.NextKeyMarker, UploadIdMarker: page.NextUploadIdMarker }
-					: null,
-		}),
+		{ operation: 'ListMultipartUploads', bucket },
+		async (markers: Markers | undefined) => await client.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: prefix, ...markers })),
+		(page) => (page.NextKeyMarker || page.NextUploadIdMarker ? { KeyMarker: page.NextKeyMarker, UploadIdMarker: page.NextUploadIdMarker } : null),
 	);
 	for await (const page of pages) yield page.Uploads ?? [];
 }

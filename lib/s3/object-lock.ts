@@ -1,11 +1,4 @@
-import {
-	GetObjectLegalHoldCommand,
-	GetObjectLockConfigurationCommand,
-	GetObjectRetentionCommand,
-	PutObjectLegalHoldCommand,
-	type GetObjectLockConfigurationCommandOutput,
-	type S3Client,
-} from '@aws-sdk/client-s3';
+import { GetObjectLegalHoldCommand, GetObjectLockConfigurationCommand, GetObjectRetentionCommand, PutObjectLegalHoldCommand, type GetObjectLockConfigurationCommandOutput, type S3Client } from '@aws-sdk/client-s3';
 import { DateTime, Duration } from 'luxon';
 
 import { ArchiveError, storeErrorCode, storeHttpStatus } from './errors';
@@ -43,10 +36,7 @@ export interface LockRetention {
  * @throws ArchiveError `InvalidInput` when the mode is unknown or the period is not a positive ISO
  *   8601 duration.
  */
-export function lockUntil(
-	lock: LockRetention,
-	options: { from?: Date; field?: string } = {},
-): ObjectLockParams {
+export function lockUntil(lock: LockRetention, options: { from?: Date; field?: string } = {}): ObjectLockParams {
 	if (lock.mode !== 'GOVERNANCE' && lock.mode !== 'COMPLIANCE') {
 		throw new ArchiveError(
 			`Object Lock mode must be GOVERNANCE or COMPLIANCE (got "${String(lock.mode)}")`,
@@ -82,10 +72,7 @@ export interface ObjectLockConfiguration {
  *
  * @throws ArchiveError for other failures (`NoSuchBucket`, `AccessDenied`…).
  */
-export async function objectLockConfiguration(
-	client: S3Client,
-	bucket: string,
-): Promise<ObjectLockConfiguration> {
+export async function objectLockConfiguration(client: S3Client, bucket: string): Promise<ObjectLockConfiguration> {
 	try {
 		const response = await storeCall<GetObjectLockConfigurationCommandOutput>(
 			{ operation: 'GetObjectLockConfiguration', bucket },

@@ -1,21 +1,5 @@
 import type { Readable } from 'node:stream';
-import {
-	AbortMultipartUploadCommand,
-	DeleteObjectCommand,
-	DeleteObjectsCommand,
-	GetObjectCommand,
-	HeadObjectCommand,
-	PutObjectCommand,
-	type DeleteObjectsCommandInput,
-	type DeleteObjectsCommandOutput,
-	type GetObjectCommandInput,
-	type GetObjectCommandOutput,
-	type HeadObjectCommandInput,
-	type HeadObjectCommandOutput,
-	type PutObjectCommandInput,
-	type PutObjectCommandOutput,
-	type S3Client,
-} from '@aws-sdk/client-s3';
+import { AbortMultipartUploadCommand, DeleteObjectCommand, DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, type DeleteObjectsCommandInput, type DeleteObjectsCommandOutput, type GetObjectCommandInput, type GetObjectCommandOutput, type HeadObjectCommandInput, type HeadObjectCommandOutput, type PutObjectCommandInput, type PutObjectCommandOutput, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 
 import { ArchiveError, storeErrorCode, storeHttpStatus, toArchiveError } from './errors';
@@ -83,11 +67,7 @@ export async function getObject(
 }
 
 /** The whole body of a small object (GetObject). @throws ArchiveError. */
-export async function getObjectBytes(
-	client: S3Client,
-	bucket: string,
-	key: string,
-): Promise<Buffer> {
+export async function getObjectBytes(client: S3Client, bucket: string, key: string): Promise<Buffer> {
 	const response = await getObject(client, { Bucket: bucket, Key: key });
 	try {
 		return await readAll(response.Body);
@@ -97,11 +77,7 @@ export async function getObjectBytes(
 }
 
 /** {@link getObjectBytes}, or null when the key does not exist. @throws ArchiveError. */
-export async function getOptionalObjectBytes(
-	client: S3Client,
-	bucket: string,
-	key: string,
-): Promise<Buffer | null> {
+export async function getOptionalObjectBytes(client: S3Client, bucket: string, key: string): Promise<Buffer | null> {
 	try {
 		return await getObjectBytes(client, bucket, key);
 	} catch (error) {
@@ -149,10 +125,7 @@ function lockParamsSent(input: PutObjectCommandInput): boolean {
  * @throws ArchiveError with the store's code (412 `PreconditionFailed` when `If-None-Match: *` found
  *   the key; a fix hint when Object Lock parameters went to a bucket without Object Lock).
  */
-export async function putObject(
-	client: S3Client,
-	input: PutObjectCommandInput,
-): Promise<PutObjectCommandOutput> {
+export async function putObject(client: S3Client, input: PutObjectCommandInput): Promise<PutObjectCommandOutput> {
 	for (let attempt = 1; ; attempt++) {
 		try {
 			return await client.send(new PutObjectCommand(input));
@@ -205,12 +178,7 @@ export async function uploadMultipart(
 }
 
 /** AbortMultipartUpload of one upload. @throws ArchiveError. */
-export async function abortMultipartUpload(
-	client: S3Client,
-	bucket: string,
-	key: string,
-	uploadId: string,
-): Promise<void> {
+export async function abortMultipartUpload(client: S3Client, bucket: string, key: string, uploadId: string): Promise<void> {
 	await storeCall(
 		{
 			operation: 'AbortMultipartUpload',
@@ -225,12 +193,7 @@ export async function abortMultipartUpload(
 }
 
 /** DeleteObject of one version (never with the bypass-governance header). @throws ArchiveError. */
-export async function deleteObject(
-	client: S3Client,
-	bucket: string,
-	key: string,
-	versionId?: string | null,
-): Promise<void> {
+export async function deleteObject(client: S3Client, bucket: string, key: string, versionId?: string | null): Promise<void> {
 	await storeCall(
 		{
 			operation: 'DeleteObject',
@@ -250,10 +213,7 @@ export async function deleteObject(
  *
  * @throws ArchiveError when the request as a whole fails.
  */
-export async function deleteObjects(
-	client: S3Client,
-	input: DeleteObjectsCommandInput,
-): Promise<DeleteObjectsCommandOutput> {
+export async function deleteObjects(client: S3Client, input: DeleteObjectsCommandInput): Promise<DeleteObjectsCommandOutput> {
 	if (input.BypassGovernanceRetention) {
 		throw new ArchiveError('DeleteObjects is never sent with the bypass-governance header', {
 			code: 'InvalidInput',

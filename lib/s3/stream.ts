@@ -44,11 +44,7 @@ export async function readAll(stream: AsyncIterable<unknown>): Promise<Buffer> {
  * for a download, or proof that a source read twice gave the same bytes. Source errors reach the
  * returned stream.
  */
-export function verifiedStream(
-	source: Readable,
-	expected: { sha256: string; size?: number },
-	mismatch: () => Error,
-): Readable {
+export function verifiedStream(source: Readable, expected: { sha256: string; size?: number }, mismatch: () => Error): Readable {
 	const hash = createHash('sha256');
 	let size = 0;
 	const checker = new Transform({

@@ -1,22 +1,12 @@
-import type {
-	INodePropertyOptions,
-	INodeType,
-	INodeTypeDescription,
-	IWebhookFunctions,
-	IWebhookResponseData,
-} from 'n8n-workflow';
+import type { INodePropertyOptions, INodeType, INodeTypeDescription, IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
 
-import {
-	KNOWN_EVENT_FIELDS,
-	KNOWN_MESSAGE_TYPES,
-	KNOWN_STATUS_VALUES,
-	MESSAGE_FIELDS,
-} from '../../lib/capture';
+import { KNOWN_EVENT_FIELDS, KNOWN_MESSAGE_TYPES, KNOWN_STATUS_VALUES, MESSAGE_FIELDS } from '../../lib/capture';
 import { credentialTest } from '../shared/credentialTests';
 import { metaWebhook } from './meta';
 import { subscriptionMethods } from './subscription';
 import { twilioWebhook } from './twilio';
+import { optionsCollection } from '../shared/parameters';
 
 /** `snake_case` → `Snake Case` for option labels. */
 function label(value: string): string {
@@ -254,13 +244,7 @@ export class WhatsAppCaptureTrigger implements INodeType {
 				description:
 					'Whether to download the file of each image, audio, video, document and sticker message through the Graph API (needs the Access Token), check its SHA-256 and attach it as binary "media"',
 			},
-			{
-				displayName: 'Options',
-				name: 'options',
-				type: 'collection',
-				placeholder: 'Add option',
-				default: {},
-				options: [
+			optionsCollection([
 					{
 						displayName: 'Fields',
 						name: 'fields',
@@ -314,8 +298,7 @@ export class WhatsAppCaptureTrigger implements INodeType {
 						description:
 							"Twilio signs the URL exactly as configured in the Twilio Console. Set it here when n8n sits behind a proxy that changes scheme, host or port; empty uses this node's production URL.",
 					},
-				],
-			},
+				]),
 		],
 };
 

@@ -1,5 +1,6 @@
 import type { IDataObject, IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
 
+import { assertIndexKey } from '../../lib/archive';
 import { filterRecords, type CaptureRecord } from '../../lib/capture';
 import { credentialPublicKeys } from '../shared/credentials';
 import { buildItems } from './items';
@@ -56,10 +57,20 @@ export async function emit(
 
 /** Recipients (OpenPGP Public Keys credential, pinned fingerprints) and the index key. */
 async function encryptSettings(this: IWebhookFunctions, indexKey: string | undefined): Promise<EncryptSettings> {
-	if (typeof indexKey !== 'string' || indexKey.length < 16) {
-		throw new Error('the capture credential has no Index Key of at least 16 characters');
-	}
+	const key = assertIndexKey(indexKey, 'WhatsApp Capture or Twilio WhatsApp');
 	// the gnupg profile: the trigger's ciphertext must be readable by GnuPG 2.2
 	const recipients = await credentialPublicKeys.call(this, { profile: 'gnupg' });
-	return { recipients, indexKey };
+	return { recipients, indexKey: key };
+}
+
+/**
+ * The raw body bytes of the request (n8n keeps them for webhooks), which every signature is computed
+ * over; without them the request is refused 401 here and null is returned.
+ */
+export function rawBodyOf(this: IWebhookFunctions, trigger: string): Buffer | null {
+	const rawBody: unknown = (this.getRequestObject() as { rawBody?: unknown }).rawBody;
+	if (Buffer.isBuffer(rawBody)) return rawBody;
+	this.logger.warn(`${trigger}: request has no raw body; refused (401)`);
+	this.getResponseObject().status(401).json({ error: 'raw body unavailable' });
+	return null;
 }

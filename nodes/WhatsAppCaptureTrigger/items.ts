@@ -1,14 +1,6 @@
 import type { IBinaryKeyData, IDataObject, INodeExecutionData, IWebhookFunctions } from 'n8n-workflow';
 
-import {
-	PGP_MIME_TYPE,
-	buildDeliveryItem,
-	downloadMedia,
-	mediaReference,
-	encryptMediaStream,
-	encryptRecord,
-	type CaptureRecord,
-} from '../../lib/capture';
+import { PGP_MIME_TYPE, buildDeliveryItem, downloadMedia, mediaReference, encryptMediaStream, encryptRecord, type CaptureRecord } from '../../lib/capture';
 import type { MediaSettings, EncryptSettings } from './types';
 
 /** What the trigger turns into items. */

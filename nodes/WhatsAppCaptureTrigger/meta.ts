@@ -1,7 +1,7 @@
 import type { IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
 
 import { answerHandshake, normalizeDelivery, verifySignature } from '../../lib/capture';
-import { emit } from './emit';
+import { emit, rawBodyOf } from './emit';
 import type { CaptureCredentials, CaptureOptions, MediaSettings } from './types';
 
 /**
@@ -27,12 +27,8 @@ export async function metaWebhook(this: IWebhookFunctions): Promise<IWebhookResp
 	}
 
 	const req = this.getRequestObject();
-	const rawBody: unknown = (req as { rawBody?: unknown }).rawBody;
-	if (!Buffer.isBuffer(rawBody)) {
-		this.logger.warn('WhatsApp Capture Trigger: request has no raw body; refused (401)');
-		res.status(401).json({ error: 'raw body unavailable' });
-		return { noWebhookResponse: true };
-	}
+	const rawBody = rawBodyOf.call(this, 'WhatsApp Capture Trigger');
+	if (!rawBody) return { noWebhookResponse: true };
 
 	const header = req.headers['x-hub-signature-256'];
 	const signature = verifySignature({

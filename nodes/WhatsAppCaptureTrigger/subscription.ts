@@ -1,15 +1,6 @@
 import { NodeOperationError, type IHookFunctions } from 'n8n-workflow';
 
-import {
-	GraphApiError,
-	SubscriptionError,
-	checkSubscription,
-	createSubscription,
-	deleteSubscription,
-	type SubscriptionMode,
-	type SubscriptionState,
-	type SubscriptionTarget,
-} from '../../lib/capture';
+import { GraphApiError, SubscriptionError, checkSubscription, createSubscription, deleteSubscription, type SubscriptionMode, type SubscriptionState, type SubscriptionTarget } from '../../lib/capture';
 import type { CaptureCredentials } from './types';
 
 /** Key of the remembered subscription in the node's workflow static data. */

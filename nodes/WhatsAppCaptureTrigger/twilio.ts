@@ -1,7 +1,7 @@
 import type { IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
 
 import { normalizeTwilioWebhook, parseTwilioForm, verifyTwilioSignature } from '../../lib/capture';
-import { emit } from './emit';
+import { emit, rawBodyOf } from './emit';
 import type { CaptureOptions, TwilioCredentials } from './types';
 
 /**
@@ -18,12 +18,8 @@ export async function twilioWebhook(this: IWebhookFunctions): Promise<IWebhookRe
 	}
 	const credentials = await this.getCredentials<TwilioCredentials>('twilioWhatsAppApi');
 	const req = this.getRequestObject();
-	const rawBody: unknown = (req as { rawBody?: unknown }).rawBody;
-	if (!Buffer.isBuffer(rawBody)) {
-		this.logger.warn('WhatsApp Capture Trigger (Twilio): request has no raw body; refused (401)');
-		res.status(401).json({ error: 'raw body unavailable' });
-		return { noWebhookResponse: true };
-	}
+	const rawBody = rawBodyOf.call(this, 'WhatsApp Capture Trigger (Twilio)');
+	if (!rawBody) return { noWebhookResponse: true };
 	const options = this.getNodeParameter('options', {}) as CaptureOptions;
 	const params = parseTwilioForm(rawBody);
 	const header = req.headers['x-twilio-signature'];

@@ -1,9 +1,4 @@
-import type {
-	ICredentialDataDecryptedObject,
-	ICredentialsDecrypted,
-	ICredentialTestFunctions,
-	INodeCredentialTestResult,
-} from 'n8n-workflow';
+import type { ICredentialDataDecryptedObject, ICredentialsDecrypted, ICredentialTestFunctions, INodeCredentialTestResult } from 'n8n-workflow';
 
 import { testPrivateKeyCredential, testPublicKeysCredential } from '../OpenPgp/methods/credentialTest';
 import { testS3ArchiveCredential } from '../S3Archive/methods/credentialTest';

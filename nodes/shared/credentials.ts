@@ -9,22 +9,10 @@
  * many items it processes. A failed read is not cached: the next item reports it again.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
-import {
-	NodeOperationError,
-	type ICredentialDataDecryptedObject,
-	type IExecuteFunctions,
-	type INode,
-} from 'n8n-workflow';
+import { NodeOperationError, type ICredentialDataDecryptedObject, type IExecuteFunctions, type INode } from 'n8n-workflow';
 
 import { createS3Client, type ChecksumMode, type S3Settings } from '../../lib/s3';
-import {
-	parseFingerprints,
-	readPrivateKey,
-	readPublicKeys,
-	type CompatibilityProfile,
-	type PrivateKey,
-	type PublicKey,
-} from '../../lib/pgp';
+import { parseFingerprints, readPrivateKey, readPublicKeys, type CompatibilityProfile, type PrivateKey, type PublicKey } from '../../lib/pgp';
 import { createReportSigner, type ReportSigner } from '../../lib/retention';
 
 const S3_ARCHIVE = 's3ArchiveApi';

@@ -1,8 +1,8 @@
 /**
  * Where in the store a node works, for every node using the S3 Archive Store credential: the Bucket
- * override and the Prefix parameters, and the bucket an item uses.
+ * override and the Prefix parameters, the bucket an item uses, and the Object Lock modes offered.
  */
-import { NodeOperationError, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
+import { NodeOperationError, type IExecuteFunctions, type INodeProperties, type INodePropertyOptions } from 'n8n-workflow';
 
 /** The bucket override: empty uses the credential's bucket. */
 export const bucketDescription: INodeProperties = {
@@ -20,7 +20,8 @@ export const prefixDescription: INodeProperties = {
 	type: 'string',
 	default: 'archive',
 	required: true,
-	description: 'First part of every object key of the archive (may contain "/"), e.g. archive or team-a/archive',
+	description:
+		'First part of every object key of the archive (may contain "/"), e.g. archive or team-a/archive',
 };
 
 /**
@@ -31,9 +32,32 @@ export const prefixDescription: INodeProperties = {
 export function resolveBucket(this: IExecuteFunctions, itemIndex: number, store: { bucket: string }): string {
 	const bucket = String(this.getNodeParameter('bucket', itemIndex, '') ?? '').trim() || store.bucket;
 	if (!bucket) {
-		throw new NodeOperationError(this.getNode(), 'No bucket: set Bucket in the S3 Archive Store credential or in the node', {
-			itemIndex,
-		});
+		throw new NodeOperationError(this.getNode(), 'No bucket: set Bucket in the S3 Archive Store credential or in the node', { itemIndex });
 	}
 	return bucket;
+}
+
+/** The bucket ({@link resolveBucket}) and the archive Prefix parameter of item `itemIndex`. */
+export function storeLocation(this: IExecuteFunctions, itemIndex: number, store: { bucket: string }): { bucket: string; prefix: string } {
+	return { bucket: resolveBucket.call(this, itemIndex, store), prefix: String(this.getNodeParameter('prefix', itemIndex, 'archive') ?? '') };
+}
+
+/**
+ * The choices of an Object Lock mode parameter (S3 User Guide, "Object Lock retention modes"), with
+ * what None means where it is offered.
+ */
+export function objectLockModeOptions(none: string): INodePropertyOptions[] {
+	return [
+		{
+			name: 'Governance',
+			value: 'GOVERNANCE',
+			description: 'Principals with s3:BypassGovernanceRetention can still delete it',
+		},
+		{
+			name: 'Compliance',
+			value: 'COMPLIANCE',
+			description: 'Nobody can delete it before the date',
+		},
+		{ name: 'None', value: 'none', description: none },
+	];
 }

@@ -1,12 +1,5 @@
 import type { Readable } from 'node:stream';
-import {
-	NodeOperationError,
-	type IBinaryData,
-	type IDataObject,
-	type IExecuteFunctions,
-	type INodeExecutionData,
-	type INodeProperties,
-} from 'n8n-workflow';
+import { NodeOperationError, type IBinaryData, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 
 import { readPublicKeys, type PublicKey } from '../../../lib/pgp';
 import { BINARY_READ_CHUNK_BYTES } from '../../shared/binary';

@@ -1,32 +1,20 @@
 import type { Readable } from 'node:stream';
-import {
-	NodeOperationError,
-	type IDataObject,
-	type IExecuteFunctions,
-	type INodeExecutionData,
-	type INodeProperties,
-} from 'n8n-workflow';
+import { NodeOperationError, updateDisplayOptions, type IDataObject, type IDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 
 import { decryptToSpool } from '../../../lib/pgp';
 import { credentialPrivateKey } from '../../shared/credentials';
-import {
-	getByPath,
-	readBinaryInput,
-	safeFileName,
-	signatureJson,
-	type OperationContext,
-} from './common';
+import { getByPath, readBinaryInput, safeFileName, signatureJson, type OperationContext } from './common';
+import { optionsCollection } from '../../shared/parameters';
 
-const showForDecrypt = { show: { operation: ['decrypt'] } };
+const showForDecrypt: IDisplayOptions = { show: { operation: ['decrypt'] } };
 
 /** Parameters of the Decrypt operation. */
-export const description: INodeProperties[] = [
+const properties: INodeProperties[] = [
 	{
 		displayName:
 			'Messages GnuPG 2.4 writes in its OCB mode (LibrePGP "AEAD Encrypted Data", packet type 20) decrypt about 100× slower here (0.5–2 MB/s, against 100+ MB/s for the usual format): to avoid them, remove the AEAD feature from YOUR key in GnuPG 2.4 (Arch Wiki, GnuPG, "Disable unsupported AEAD mechanism": gpg --edit-key KEY, showpref, setpref without AEAD, save) and give senders the re-exported public key. See docs/OPENPGP.md.',
 		name: 'ocbNotice',
 		type: 'notice',
-		displayOptions: showForDecrypt,
 		default: '',
 	},
 	{
@@ -34,7 +22,6 @@ export const description: INodeProperties[] = [
 		name: 'ciphertextSource',
 		type: 'options',
 		noDataExpression: true,
-		displayOptions: showForDecrypt,
 		options: [
 			{
 				name: 'Binary File',
@@ -53,7 +40,7 @@ export const description: INodeProperties[] = [
 		displayName: 'Input Binary Field',
 		name: 'inputBinaryPropertyName',
 		type: 'string',
-		displayOptions: { show: { operation: ['decrypt'], ciphertextSource: ['binary'] } },
+		displayOptions: { show: { ciphertextSource: ['binary'] } },
 		default: 'data',
 		required: true,
 		description: 'Name of the binary property holding the message',
@@ -62,7 +49,7 @@ export const description: INodeProperties[] = [
 		displayName: 'Ciphertext Field',
 		name: 'ciphertextField',
 		type: 'string',
-		displayOptions: { show: { operation: ['decrypt'], ciphertextSource: ['field'] } },
+		displayOptions: { show: { ciphertextSource: ['field'] } },
 		default: 'encrypted',
 		required: true,
 		description: 'Dot path of the JSON field holding the armored message',
@@ -72,7 +59,6 @@ export const description: INodeProperties[] = [
 		name: 'decryptedOutput',
 		type: 'options',
 		noDataExpression: true,
-		displayOptions: showForDecrypt,
 		options: [
 			{
 				name: 'Auto',
@@ -96,19 +82,12 @@ export const description: INodeProperties[] = [
 		displayName: 'Output Binary Field',
 		name: 'outputBinaryPropertyName',
 		type: 'string',
-		displayOptions: { show: { operation: ['decrypt'], decryptedOutput: ['auto', 'binary'] } },
+		displayOptions: { show: { decryptedOutput: ['auto', 'binary'] } },
 		default: 'data',
 		required: true,
 		description: 'Name of the binary property that receives binary plaintext',
 	},
-	{
-		displayName: 'Options',
-		name: 'options',
-		type: 'collection',
-		placeholder: 'Add option',
-		displayOptions: showForDecrypt,
-		default: {},
-		options: [
+	optionsCollection([
 			{
 				displayName: 'Expect Signed',
 				name: 'expectSigned',
@@ -152,9 +131,10 @@ export const description: INodeProperties[] = [
 				description:
 					'Armored public keys whose signatures are checked (expressions allowed); needed for Expect Signed',
 			},
-		],
-	},
+		]),
 ];
+
+export const description = updateDisplayOptions(showForDecrypt, properties);
 
 interface DecryptOperationOptions {
 	expectSigned?: boolean;
@@ -203,11 +183,7 @@ function hasExtension(fileName: string): boolean {
  * other values under `data`); other plaintext goes to a binary property next to the input JSON.
  * Signature results (signer fingerprint, validity, reason) go to the metadata field (default `pgp`).
  */
-export async function execute(
-	this: IExecuteFunctions,
-	itemIndex: number,
-	context: OperationContext,
-): Promise<INodeExecutionData[]> {
+export async function execute(this: IExecuteFunctions, itemIndex: number, context: OperationContext): Promise<INodeExecutionData[]> {
 	const item = this.getInputData()[itemIndex];
 	const options = this.getNodeParameter('options', itemIndex, {}) as DecryptOperationOptions;
 	const ciphertextSource = this.getNodeParameter('ciphertextSource', itemIndex) as

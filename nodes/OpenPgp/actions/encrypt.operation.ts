@@ -1,34 +1,21 @@
 import { Readable } from 'node:stream';
-import {
-	type IDataObject,
-	type IExecuteFunctions,
-	type INodeExecutionData,
-	type INodeProperties,
-} from 'n8n-workflow';
+import { updateDisplayOptions, type IDataObject, type IDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 
 import { encrypt, type CompatibilityProfile } from '../../../lib/pgp';
 import { credentialPrivateKey, credentialPublicKeys } from '../../shared/credentials';
-import {
-	PGP_MIME_TYPE,
-	plaintextInputDescription,
-	readPlaintext,
-	streamToBuffer,
-	uniqueKeys,
-	withSuffix,
-	type OperationContext,
-} from './common';
+import { PGP_MIME_TYPE, plaintextInputDescription, readPlaintext, streamToBuffer, uniqueKeys, withSuffix, type OperationContext } from './common';
+import { optionsCollection } from '../../shared/parameters';
 
-const showForEncrypt = { show: { operation: ['encrypt'] } };
+const showForEncrypt: IDisplayOptions = { show: { operation: ['encrypt'] } };
 
 /** Parameters of the Encrypt operation. */
-export const description: INodeProperties[] = [
+const properties: INodeProperties[] = [
 	...plaintextInputDescription('encrypt', 'Encrypt'),
 	{
 		displayName: 'Output Format',
 		name: 'outputFormat',
 		type: 'options',
 		noDataExpression: true,
-		displayOptions: showForEncrypt,
 		options: [
 			{
 				name: 'Binary (.pgp)',
@@ -47,7 +34,7 @@ export const description: INodeProperties[] = [
 		displayName: 'Output Binary Field',
 		name: 'outputBinaryPropertyName',
 		type: 'string',
-		displayOptions: { show: { operation: ['encrypt'], outputFormat: ['binary'] } },
+		displayOptions: { show: { outputFormat: ['binary'] } },
 		default: 'data',
 		required: true,
 		description: 'Name of the binary property that receives the ciphertext',
@@ -56,7 +43,7 @@ export const description: INodeProperties[] = [
 		displayName: 'Output Field',
 		name: 'outputField',
 		type: 'string',
-		displayOptions: { show: { operation: ['encrypt'], outputFormat: ['armored'] } },
+		displayOptions: { show: { outputFormat: ['armored'] } },
 		default: 'encrypted',
 		required: true,
 		description: 'Name of the JSON field that receives the armored message',
@@ -66,7 +53,6 @@ export const description: INodeProperties[] = [
 		name: 'signWith',
 		type: 'options',
 		noDataExpression: true,
-		displayOptions: showForEncrypt,
 		options: [
 			{
 				name: "Don't Sign",
@@ -82,14 +68,7 @@ export const description: INodeProperties[] = [
 		],
 		default: 'none',
 	},
-	{
-		displayName: 'Options',
-		name: 'options',
-		type: 'collection',
-		placeholder: 'Add option',
-		displayOptions: showForEncrypt,
-		default: {},
-		options: [
+	optionsCollection([
 			{
 				displayName: 'Additional Recipients',
 				name: 'additionalRecipients',
@@ -153,9 +132,10 @@ export const description: INodeProperties[] = [
 				description:
 					'Name of the output binary (".pgp" is appended when missing). Default: record.pgp for JSON, data.pgp for binaries. The name stored inside the ciphertext is always neutral.',
 			},
-		],
-	},
+		]),
 ];
+
+export const description = updateDisplayOptions(showForEncrypt, properties);
 
 interface EncryptOperationOptions {
 	additionalRecipients?: string;
@@ -171,11 +151,7 @@ interface EncryptOperationOptions {
  * keeps the input JSON unchanged and carries the ciphertext in a binary property
  * (`application/pgp-encrypted`, `*.pgp`), or in a JSON field when armored output is chosen.
  */
-export async function execute(
-	this: IExecuteFunctions,
-	itemIndex: number,
-	context: OperationContext,
-): Promise<INodeExecutionData[]> {
+export async function execute(this: IExecuteFunctions, itemIndex: number, context: OperationContext): Promise<INodeExecutionData[]> {
 	const item = this.getInputData()[itemIndex];
 	const options = this.getNodeParameter('options', itemIndex, {}) as EncryptOperationOptions;
 	const outputFormat = this.getNodeParameter('outputFormat', itemIndex) as 'binary' | 'armored';

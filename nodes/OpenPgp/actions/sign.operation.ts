@@ -1,29 +1,19 @@
-import type {
-	IDataObject,
-	IExecuteFunctions,
-	INodeExecutionData,
-	INodeProperties,
-} from 'n8n-workflow';
+import { updateDisplayOptions, type IDataObject, type IDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 
 import { sign } from '../../../lib/pgp';
 import { credentialPrivateKey } from '../../shared/credentials';
-import {
-	PGP_SIGNATURE_MIME_TYPE,
-	plaintextInputDescription,
-	readPlaintext,
-} from './common';
+import { PGP_SIGNATURE_MIME_TYPE, plaintextInputDescription, readPlaintext } from './common';
 
-const showForSign = { show: { operation: ['sign'] } };
+const showForSign: IDisplayOptions = { show: { operation: ['sign'] } };
 
 /** Parameters of the Sign operation. */
-export const description: INodeProperties[] = [
+const properties: INodeProperties[] = [
 	...plaintextInputDescription('sign', 'Sign'),
 	{
 		displayName: 'Signature Type',
 		name: 'signatureType',
 		type: 'options',
 		noDataExpression: true,
-		displayOptions: showForSign,
 		options: [
 			{
 				name: 'Detached',
@@ -43,7 +33,6 @@ export const description: INodeProperties[] = [
 		name: 'signatureFormat',
 		type: 'options',
 		noDataExpression: true,
-		displayOptions: showForSign,
 		options: [
 			{
 				name: 'ASCII Armored Text in a JSON Field',
@@ -60,7 +49,7 @@ export const description: INodeProperties[] = [
 		displayName: 'Signature Field',
 		name: 'signatureField',
 		type: 'string',
-		displayOptions: { show: { operation: ['sign'], signatureFormat: ['armored'] } },
+		displayOptions: { show: { signatureFormat: ['armored'] } },
 		default: 'signature',
 		required: true,
 		description:
@@ -70,12 +59,14 @@ export const description: INodeProperties[] = [
 		displayName: 'Signature Binary Field',
 		name: 'signatureBinaryPropertyName',
 		type: 'string',
-		displayOptions: { show: { operation: ['sign'], signatureFormat: ['binary'] } },
+		displayOptions: { show: { signatureFormat: ['binary'] } },
 		default: 'signature',
 		required: true,
 		description: 'Binary property receiving the signature (.sig) or signed message (.pgp)',
 	},
 ];
+
+export const description = updateDisplayOptions(showForSign, properties);
 
 /**
  * Sign one item with the private key of the `openPgpPrivateKeyApi` credential (unlocked once per

@@ -1,31 +1,19 @@
-import {
-	NodeOperationError,
-	type IDataObject,
-	type IExecuteFunctions,
-	type INodeExecutionData,
-	type INodeProperties,
-} from 'n8n-workflow';
+import { NodeOperationError, updateDisplayOptions, type IDataObject, type IDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 
 import { verify } from '../../../lib/pgp';
 import { credentialPublicKeys } from '../../shared/credentials';
-import {
-	getByPath,
-	plaintextInputDescription,
-	readPlaintext,
-	safeFileName,
-	signatureJson,
-} from './common';
+import { getByPath, plaintextInputDescription, readPlaintext, safeFileName, signatureJson } from './common';
+import { optionsCollection } from '../../shared/parameters';
 
-const showForVerify = { show: { operation: ['verify'] } };
+const showForVerify: IDisplayOptions = { show: { operation: ['verify'] } };
 
 /** Parameters of the Verify operation. */
-export const description: INodeProperties[] = [
+const properties: INodeProperties[] = [
 	{
 		displayName: 'Signature Type',
 		name: 'signatureType',
 		type: 'options',
 		noDataExpression: true,
-		displayOptions: showForVerify,
 		options: [
 			{
 				name: 'Detached',
@@ -46,7 +34,7 @@ export const description: INodeProperties[] = [
 		name: 'signatureSource',
 		type: 'options',
 		noDataExpression: true,
-		displayOptions: { show: { operation: ['verify'], signatureType: ['detached'] } },
+		displayOptions: { show: { signatureType: ['detached'] } },
 		options: [
 			{ name: 'JSON Field (Armored)', value: 'field' },
 			{ name: 'Binary File', value: 'binary' },
@@ -58,7 +46,7 @@ export const description: INodeProperties[] = [
 		name: 'signatureField',
 		type: 'string',
 		displayOptions: {
-			show: { operation: ['verify'], signatureType: ['detached'], signatureSource: ['field'] },
+			show: { signatureType: ['detached'], signatureSource: ['field'] },
 		},
 		default: 'signature',
 		required: true,
@@ -70,20 +58,13 @@ export const description: INodeProperties[] = [
 		name: 'signatureBinaryPropertyName',
 		type: 'string',
 		displayOptions: {
-			show: { operation: ['verify'], signatureType: ['detached'], signatureSource: ['binary'] },
+			show: { signatureType: ['detached'], signatureSource: ['binary'] },
 		},
 		default: 'signature',
 		required: true,
 		description: 'Binary property holding the signature (.sig or .asc)',
 	},
-	{
-		displayName: 'Options',
-		name: 'options',
-		type: 'collection',
-		placeholder: 'Add option',
-		displayOptions: showForVerify,
-		default: {},
-		options: [
+	optionsCollection([
 			{
 				displayName: 'Error If Not Valid',
 				name: 'errorIfInvalid',
@@ -99,9 +80,10 @@ export const description: INodeProperties[] = [
 				default: 'verification',
 				description: 'JSON field receiving the result (valid, signer fingerprints, reasons)',
 			},
-		],
-	},
+		]),
 ];
+
+export const description = updateDisplayOptions(showForVerify, properties);
 
 interface VerifyOperationOptions {
 	errorIfInvalid?: boolean;

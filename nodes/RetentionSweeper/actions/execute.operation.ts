@@ -1,23 +1,22 @@
-import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import { updateDisplayOptions, type IDataObject, type IDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 
 import { loadSealedHashes } from '../../../lib/archive';
 import { executeSweep } from '../../../lib/retention';
 import type { LockRetention } from '../../../lib/s3';
 import { credentialReportSigner } from '../../shared/credentials';
-import { resolveBucket } from '../../shared/storeLocation';
+import { objectLockModeOptions, resolveBucket } from '../../shared/storeLocation';
 import { planSummary, readPolicy, type SweeperContext } from './common';
 
-const showForExecute = { show: { operation: ['execute'] } };
+const showForExecute: IDisplayOptions = { show: { operation: ['execute'] } };
 
 /** Parameters of the Execute operation. */
-export const description: INodeProperties[] = [
+const properties: INodeProperties[] = [
 	{
 		displayName: 'Max Deletions',
 		name: 'maxDeletions',
 		type: 'number',
 		typeOptions: { minValue: 0 },
 		default: 10000,
-		displayOptions: showForExecute,
 		description:
 			'Most versions sent for deletion in one run (versions the store refuses under Object Lock count too); the rest are left for the next run (reported as deferred). 0 means no limit.',
 	},
@@ -26,31 +25,29 @@ export const description: INodeProperties[] = [
 		name: 'signReport',
 		type: 'boolean',
 		default: true,
-		displayOptions: showForExecute,
-		description: 'Whether to sign the deletion report with the OpenPGP Private Key credential (detached signature report.JSON.asc, checkable with gpg --verify)',
+		description:
+			'Whether to sign the deletion report with the OpenPGP Private Key credential (detached signature report.JSON.asc, checkable with gpg --verify)',
 	},
 	{
 		displayName: 'Report Object Lock',
 		name: 'reportLockMode',
 		type: 'options',
 		default: 'GOVERNANCE',
-		displayOptions: showForExecute,
-		options: [
-			{ name: 'Governance', value: 'GOVERNANCE', description: 'Locked; principals with s3:BypassGovernanceRetention can still remove it' },
-			{ name: 'Compliance', value: 'COMPLIANCE', description: 'Nobody can remove it before the retention ends' },
-			{ name: 'None', value: 'none', description: 'No Object Lock on plan and report objects' },
-		],
-		description: 'Object Lock of the plan and report objects (used only when the bucket has Object Lock enabled)',
+		options: objectLockModeOptions('No Object Lock on plan and report objects'),
+		description:
+			'Object Lock of the plan and report objects (used only when the bucket has Object Lock enabled)',
 	},
 	{
 		displayName: 'Report Retention',
 		name: 'reportRetention',
 		type: 'string',
 		default: 'P7Y',
-		displayOptions: { show: { operation: ['execute'], reportLockMode: ['GOVERNANCE', 'COMPLIANCE'] } },
+		displayOptions: { show: { reportLockMode: ['GOVERNANCE', 'COMPLIANCE'] } },
 		description: 'ISO 8601 duration the plan and report objects stay locked, e.g. P7Y',
 	},
 ];
+
+export const description = updateDisplayOptions(showForExecute, properties);
 
 /**
  * Execute: deletes every expired version no matter holds (write-ahead plan, DeleteObjects batches,
@@ -60,14 +57,19 @@ export const description: INodeProperties[] = [
  */
 export async function execute(this: IExecuteFunctions, i: number, context: SweeperContext): Promise<INodeExecutionData[]> {
 	const bucket = resolveBucket.call(this, i, context);
-	const options = this.getNodeParameter('sweepOptions', i, {}) as { batchSize?: number; batchesInFlight?: number };
+	const options = this.getNodeParameter('sweepOptions', i, {}) as {
+		batchSize?: number;
+		batchesInFlight?: number;
+	};
 	const maxDeletions = this.getNodeParameter('maxDeletions', i, 10000) as number;
 	const lockMode = this.getNodeParameter('reportLockMode', i, 'GOVERNANCE') as string;
 	const reportLock: LockRetention | null =
 		lockMode === 'GOVERNANCE' || lockMode === 'COMPLIANCE'
 			? { mode: lockMode, retention: String(this.getNodeParameter('reportRetention', i, 'P7Y')) }
 			: null;
-	const signer = (this.getNodeParameter('signReport', i, true) as boolean) ? await credentialReportSigner.call(this) : null;
+	const signer = (this.getNodeParameter('signReport', i, true) as boolean)
+		? await credentialReportSigner.call(this)
+		: null;
 	const policy = readPolicy.call(this, i);
 	const result = await executeSweep({
 		client: context.client,
@@ -97,7 +99,9 @@ export async function execute(this: IExecuteFunctions, i: number, context: Sweep
 		classes: result.classes as unknown as IDataObject[],
 		deleteRequests: result.deleteRequests,
 		recoveredRuns: result.recoveredRuns,
-		skippedEntries: result.entries.filter((entry) => entry.status === 'skipped') as unknown as IDataObject[],
+		skippedEntries: result.entries.filter(
+			(entry) => entry.status === 'skipped',
+		) as unknown as IDataObject[],
 		plan: planSummary(result.plan),
 	};
 	return [{ json, pairedItem: { item: i } }];

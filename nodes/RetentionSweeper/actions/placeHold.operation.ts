@@ -1,19 +1,18 @@
-import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import { updateDisplayOptions, type IDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 
 import { placeHold } from '../../../lib/retention';
 import { resolveBucket } from '../../shared/storeLocation';
 import { holdItem, readMatter, splitList, type SweeperContext } from './common';
 
-const showForPlace = { show: { operation: ['placeHold'] } };
+const showForPlace: IDisplayOptions = { show: { operation: ['placeHold'] } };
 
 /** Parameters of Place Hold (the scope). */
-export const description: INodeProperties[] = [
+const properties: INodeProperties[] = [
 	{
 		displayName: 'Phone Number IDs',
 		name: 'phoneNumberIds',
 		type: 'string',
 		default: '',
-		displayOptions: showForPlace,
 		description: 'WhatsApp business phone number IDs in scope, comma-separated. Empty: all.',
 	},
 	{
@@ -21,7 +20,6 @@ export const description: INodeProperties[] = [
 		name: 'counterpartyPhoneNumbers',
 		type: 'string',
 		default: '',
-		displayOptions: showForPlace,
 		placeholder: '+44 7700 900123, +1 650 555 1234',
 		description:
 			"Counterparties in scope, comma-separated; turned into pseudonyms with the credential's index key and never stored. Empty: all.",
@@ -31,15 +29,14 @@ export const description: INodeProperties[] = [
 		name: 'pseudonyms',
 		type: 'string',
 		default: '',
-		displayOptions: showForPlace,
-		description: 'Counterparty pseudonyms (32 hex characters, as in object keys) in scope, comma-separated',
+		description:
+			'Counterparty pseudonyms (32 hex characters, as in object keys) in scope, comma-separated',
 	},
 	{
 		displayName: 'From Date',
 		name: 'from',
 		type: 'dateTime',
 		default: '',
-		displayOptions: showForPlace,
 		description: 'First record date in scope (UTC day, inclusive). Empty: no lower bound.',
 	},
 	{
@@ -47,7 +44,6 @@ export const description: INodeProperties[] = [
 		name: 'to',
 		type: 'dateTime',
 		default: '',
-		displayOptions: showForPlace,
 		description: 'Last record date in scope (UTC day, inclusive). Empty: no upper bound.',
 	},
 	{
@@ -55,10 +51,11 @@ export const description: INodeProperties[] = [
 		name: 'scopeClasses',
 		type: 'string',
 		default: '',
-		displayOptions: showForPlace,
 		description: 'Retention classes in scope, comma-separated. Empty: all.',
 	},
 ];
+
+export const description = updateDisplayOptions(showForPlace, properties);
 
 /** Formats a dateTime parameter as its UTC day, or undefined when empty. */
 function day(value: unknown): string | undefined {

@@ -1,5 +1,6 @@
 import type { ICredentialDataDecryptedObject, INodeCredentialTestResult } from 'n8n-workflow';
 
+import { assertIndexKey } from '../../../lib/archive';
 import { createS3Client, listOneObject, toArchiveError } from '../../../lib/s3';
 import { s3SettingsFrom } from '../../shared/credentials';
 
@@ -8,15 +9,17 @@ import { s3SettingsFrom } from '../../shared/credentials';
  * (S3 API reference, ListObjectsV2), chosen over HeadBucket because its error responses carry the
  * store's XML code and message (HeadBucket errors have no body). On failure returns the store's own
  * code and message (wrong region, bad signature, unknown key, no such bucket) with a fix hint.
- * Also refuses an empty bucket and an Index Key shorter than 16 characters.
+ * Also refuses an empty bucket and an index key `assertIndexKey` of lib/archive refuses.
  */
 export async function testS3ArchiveCredential(
 	credentials: ICredentialDataDecryptedObject,
 ): Promise<INodeCredentialTestResult> {
 	const bucket = String(credentials.bucket ?? '').trim();
 	if (!bucket) return { status: 'Error', message: 'Bucket is empty: set the archive bucket name' };
-	if (String(credentials.indexKey ?? '').length < 16) {
-		return { status: 'Error', message: 'Index Key must be a secret of at least 16 characters' };
+	try {
+		assertIndexKey(credentials.indexKey);
+	} catch (error) {
+		return { status: 'Error', message: (error as Error).message };
 	}
 	let client;
 	try {

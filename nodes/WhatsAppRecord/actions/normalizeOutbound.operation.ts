@@ -1,24 +1,18 @@
-import {
-	NodeOperationError,
-	type IDataObject,
-	type IExecuteFunctions,
-	type INodeExecutionData,
-	type INodeProperties,
-} from 'n8n-workflow';
+import { NodeOperationError, updateDisplayOptions, type IDataObject, type IDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 
 import { OutboundError, normalizeOutbound } from '../../../lib/capture';
+import { optionsCollection } from '../../shared/parameters';
 
-const showForOperation = { show: { operation: ['normalizeOutbound'] } };
+const showForOperation: IDisplayOptions = { show: { operation: ['normalizeOutbound'] } };
 
 /** Parameters of the Normalize Outbound operation. */
-export const description: INodeProperties[] = [
+const properties: INodeProperties[] = [
 	{
 		displayName:
 			"Place this node after n8n's WhatsApp node (Send Message / Send Template). Its output (the Graph API response with the new wamid) is this node's input; give the request body you sent below.",
 		name: 'outboundNotice',
 		type: 'notice',
 		default: '',
-		displayOptions: showForOperation,
 	},
 	{
 		displayName: 'Phone Number ID',
@@ -26,17 +20,17 @@ export const description: INodeProperties[] = [
 		type: 'string',
 		default: '',
 		required: true,
-		displayOptions: showForOperation,
 		placeholder: '106540352242922',
-		description: 'The business phone number ID the message was sent from (the "Sender Phone Number" of the WhatsApp node)',
+		description:
+			'The business phone number ID the message was sent from (the "Sender Phone Number" of the WhatsApp node)',
 	},
 	{
 		displayName: 'Request Body',
 		name: 'request',
 		type: 'json',
-		default: '{\n  "messaging_product": "whatsapp",\n  "to": "",\n  "type": "text",\n  "text": { "body": "" }\n}',
+		default:
+			'{\n  "messaging_product": "whatsapp",\n  "to": "",\n  "type": "text",\n  "text": { "body": "" }\n}',
 		required: true,
-		displayOptions: showForOperation,
 		description:
 			'The body sent to POST /{phone_number_id}/messages: messaging_product, to, type and the type object (text, template, image, document, interactive…), context.message_id for replies. Use expressions to rebuild it from the values given to the WhatsApp node.',
 	},
@@ -46,17 +40,10 @@ export const description: INodeProperties[] = [
 		type: 'json',
 		default: '={{ $json }}',
 		required: true,
-		displayOptions: showForOperation,
-		description: 'The Graph API response of the send: { messaging_product, contacts: [{ input, wa_id }], messages: [{ ID, message_status? }] }. Default: the input item (the WhatsApp node output).',
+		description:
+			'The Graph API response of the send: { messaging_product, contacts: [{ input, wa_id }], messages: [{ ID, message_status? }] }. Default: the input item (the WhatsApp node output).',
 	},
-	{
-		displayName: 'Options',
-		name: 'options',
-		type: 'collection',
-		placeholder: 'Add option',
-		default: {},
-		displayOptions: showForOperation,
-		options: [
+	optionsCollection([
 			{
 				displayName: 'Graph API Version',
 				name: 'graphApiVersion',
@@ -79,9 +66,10 @@ export const description: INodeProperties[] = [
 				default: '',
 				description: 'WABA of the sending number, stamped on the record',
 			},
-		],
-	},
+		]),
 ];
+
+export const description = updateDisplayOptions(showForOperation, properties);
 
 interface NormalizeOutboundNodeOptions {
 	graphApiVersion?: string;
@@ -93,11 +81,16 @@ interface NormalizeOutboundNodeOptions {
  * Normalize Outbound: one outbound `message` record (lib/capture `normalizeOutbound`) per input item,
  * in the same shape as the trigger's records, ready for the OpenPGP and S3 Archive nodes.
  */
-export async function execute(this: IExecuteFunctions, itemIndex: number): Promise<INodeExecutionData[]> {
+export async function execute(
+	this: IExecuteFunctions,
+	itemIndex: number,
+): Promise<INodeExecutionData[]> {
 	const options = this.getNodeParameter('options', itemIndex, {}) as NormalizeOutboundNodeOptions;
 	const sentAt = options.sentAt ? new Date(options.sentAt) : undefined;
 	if (sentAt && Number.isNaN(sentAt.getTime())) {
-		throw new NodeOperationError(this.getNode(), 'Options → Sent At is not a valid date', { itemIndex });
+		throw new NodeOperationError(this.getNode(), 'Options → Sent At is not a valid date', {
+			itemIndex,
+		});
 	}
 	try {
 		const record = normalizeOutbound({

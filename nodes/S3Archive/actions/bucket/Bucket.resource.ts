@@ -1,6 +1,7 @@
 import type { INodeProperties } from 'n8n-workflow';
 
 import type { ArchiveStore } from '../../../shared/credentials';
+import { operationParameter } from '../../../shared/parameters';
 import type { OperationTable } from '../../../shared/runPerItem';
 import * as setupCheck from './setupCheck.operation';
 
@@ -8,24 +9,19 @@ import * as setupCheck from './setupCheck.operation';
 export const operations: OperationTable<ArchiveStore> = { setupCheck };
 
 /** The Bucket operations (shown for resource Bucket). */
-export const operationDescription: INodeProperties = {
-	displayName: 'Operation',
-	name: 'operation',
-	type: 'options',
-	noDataExpression: true,
-	displayOptions: { show: { resource: ['bucket'] } },
-	options: [
+export const operationDescription = operationParameter(
+	'bucket',
+	[
 		{
 			name: 'Setup Check',
 			value: 'setupCheck',
 			action: 'Check the bucket set up',
-			description: 'Report versioning, Object Lock, default retention and conditional write support',
+			description:
+				'Report versioning, Object Lock, default retention and conditional write support',
 		},
 	],
-	default: 'setupCheck',
-};
+	'setupCheck',
+);
 
 /** The parameters of the Bucket operations. */
-export const description: INodeProperties[] = [
-	...setupCheck.description,
-];
+export const description: INodeProperties[] = [...setupCheck.description];

@@ -1,33 +1,32 @@
-import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import { updateDisplayOptions, type IDataObject, type IDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 
 import { checkBucket } from '../../../../lib/archive';
 import type { ArchiveStore } from '../../../shared/credentials';
 import { resolveBucket } from '../../../shared/storeLocation';
 
-const showForSetupCheck = { show: { resource: ['bucket'], operation: ['setupCheck'] } };
+const showForSetupCheck: IDisplayOptions = {
+	show: { resource: ['bucket'], operation: ['setupCheck'] },
+};
 
 /** Parameters of Bucket → Setup Check. */
-export const description: INodeProperties[] = [
+const properties: INodeProperties[] = [
 	{
 		displayName: 'Test Conditional Writes',
 		name: 'probeWrites',
 		type: 'boolean',
 		default: true,
-		displayOptions: showForSetupCheck,
 		description:
 			'Whether to write two tiny probe objects under _setup-check/ to see if the store honours If-None-Match (a bucket default retention keeps them until it ends)',
 	},
 ];
 
+export const description = updateDisplayOptions(showForSetupCheck, properties);
+
 /**
  * Bucket → Setup Check: probes the bucket (versioning, Object Lock, default retention, conditional writes)
  * and outputs the report as `{ setupCheck: SetupReport }`.
  */
-export async function execute(
-	this: IExecuteFunctions,
-	i: number,
-	context: ArchiveStore,
-): Promise<INodeExecutionData[]> {
+export async function execute(this: IExecuteFunctions, i: number, context: ArchiveStore): Promise<INodeExecutionData[]> {
 	const bucket = resolveBucket.call(this, i, context);
 	const probeWrites = this.getNodeParameter('probeWrites', i, true) as boolean;
 	const report = await checkBucket({ client: context.client, bucket, probeWrites });

@@ -1,6 +1,7 @@
 import type { INodeProperties } from 'n8n-workflow';
 
 import type { ArchiveStore } from '../../../shared/credentials';
+import { operationParameter } from '../../../shared/parameters';
 import type { OperationTable } from '../../../shared/runPerItem';
 import * as exportConversation from './export.operation';
 
@@ -8,24 +9,19 @@ import * as exportConversation from './export.operation';
 export const operations: OperationTable<ArchiveStore> = { export: exportConversation };
 
 /** The Conversation operations (shown for resource Conversation). */
-export const operationDescription: INodeProperties = {
-	displayName: 'Operation',
-	name: 'operation',
-	type: 'options',
-	noDataExpression: true,
-	displayOptions: { show: { resource: ['conversation'] } },
-	options: [
+export const operationDescription = operationParameter(
+	'conversation',
+	[
 		{
 			name: 'Export',
 			value: 'export',
 			action: 'Export a conversation',
-			description: "Decrypt one counterparty's records in order: JSONL plus HTML and text transcripts (eDiscovery)",
+			description:
+				"Decrypt one counterparty's records in order: JSONL plus HTML and text transcripts (eDiscovery)",
 		},
 	],
-	default: 'export',
-};
+	'export',
+);
 
 /** The parameters of the Conversation operations. */
-export const description: INodeProperties[] = [
-	...exportConversation.description,
-];
+export const description: INodeProperties[] = [...exportConversation.description];

@@ -1,25 +1,22 @@
-import {
-	NodeOperationError,
-	type IExecuteFunctions,
-	type INodeExecutionData,
-	type INodeProperties,
-} from 'n8n-workflow';
+import { NodeOperationError, updateDisplayOptions, type IDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 
-import { exportConversation } from '../../../../lib/archive';
+import { assertIndexKey, exportConversation } from '../../../../lib/archive';
 import { credentialPrivateKey, type ArchiveStore } from '../../../shared/credentials';
-import { resolveBucket } from '../../../shared/storeLocation';
+import { storeLocation } from '../../../shared/storeLocation';
+import { recordFilters } from '../common.descriptions';
 
-const showForExport = { show: { resource: ['conversation'], operation: ['export'] } };
+const showForExport: IDisplayOptions = {
+	show: { resource: ['conversation'], operation: ['export'] },
+};
 
 /** Parameters of Conversation → Export. */
-export const description: INodeProperties[] = [
+const properties: INodeProperties[] = [
 	{
 		displayName: 'Counterparty Phone Number',
 		name: 'exportPhoneNumber',
 		type: 'string',
 		default: '',
 		placeholder: '+16505551234',
-		displayOptions: showForExport,
 		description:
 			"The person whose conversation to export: turned into its pseudonym with the credential's Index Key, never sent to the store. Leave empty to give a pseudonym in Options.",
 	},
@@ -29,7 +26,6 @@ export const description: INodeProperties[] = [
 		type: 'collection',
 		placeholder: 'Add option',
 		default: {},
-		displayOptions: showForExport,
 		options: [
 			{
 				displayName: 'Counterparty Pseudonym',
@@ -38,13 +34,7 @@ export const description: INodeProperties[] = [
 				default: '',
 				description: 'The 32-hex pseudonym from the object keys, instead of the phone number',
 			},
-			{
-				displayName: 'From Date',
-				name: 'from',
-				type: 'dateTime',
-				default: '',
-				description: 'First UTC day included',
-			},
+			recordFilters.from,
 			{
 				displayName: 'Include Statuses',
 				name: 'includeStatuses',
@@ -60,30 +50,14 @@ export const description: INodeProperties[] = [
 				default: 50000,
 				description: 'Stop with an error when more records match (the export is built in memory)',
 			},
-			{
-				displayName: 'Phone Number ID',
-				name: 'phoneNumberId',
-				type: 'string',
-				default: '',
-				description: 'Only records captured on this WhatsApp business phone number ID',
-			},
-			{
-				displayName: 'Retention Class',
-				name: 'retentionClass',
-				type: 'string',
-				default: '',
-				description: 'Only this retention class (empty: all)',
-			},
-			{
-				displayName: 'To Date',
-				name: 'to',
-				type: 'dateTime',
-				default: '',
-				description: 'Last UTC day included',
-			},
+			recordFilters.phoneNumberId,
+			recordFilters.retentionClass,
+			recordFilters.to,
 		],
 	},
 ];
+
+export const description = updateDisplayOptions(showForExport, properties);
 
 interface ExportNodeOptions {
 	pseudonym?: string;
@@ -102,22 +76,21 @@ interface ExportNodeOptions {
  * no plaintext) in its JSON.
  */
 export async function execute(this: IExecuteFunctions, i: number, context: ArchiveStore): Promise<INodeExecutionData[]> {
-	const bucket = resolveBucket.call(this, i, context);
-	const prefix = this.getNodeParameter('prefix', i, 'archive') as string;
+	const { bucket, prefix } = storeLocation.call(this, i, context);
 	const phoneNumber = String(this.getNodeParameter('exportPhoneNumber', i, '')).trim();
 	const options = this.getNodeParameter('exportOptions', i, {}) as ExportNodeOptions;
 	const pseudonym = options.pseudonym?.trim() || undefined;
 	if (!phoneNumber && !pseudonym) {
-		throw new NodeOperationError(this.getNode(), 'Give the Counterparty Phone Number (or a Counterparty Pseudonym in Options)', {
-			itemIndex: i,
-		});
+		throw new NodeOperationError(
+			this.getNode(),
+			'Give the Counterparty Phone Number (or a Counterparty Pseudonym in Options)',
+			{
+				itemIndex: i,
+			},
+		);
 	}
-	if (phoneNumber && !pseudonym && !context.indexKey) {
-		throw new NodeOperationError(this.getNode(), 'The S3 Archive Store credential has no Index Key', {
-			itemIndex: i,
-			description: 'A phone number lookup needs the Index Key the records were written with',
-		});
-	}
+	// a phone number lookup needs the index key the records were written with: checked before unlocking the key
+	if (phoneNumber && !pseudonym) assertIndexKey(context.indexKey);
 	const privateKey = await credentialPrivateKey.call(this, { itemIndex: i, purpose: 'Export' });
 	const result = await exportConversation({
 		client: context.client,

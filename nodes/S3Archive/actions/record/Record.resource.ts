@@ -1,6 +1,7 @@
 import type { INodeProperties } from 'n8n-workflow';
 
 import type { ArchiveStore } from '../../../shared/credentials';
+import { operationParameter } from '../../../shared/parameters';
 import type { OperationTable } from '../../../shared/runPerItem';
 import * as get from './get.operation';
 import * as list from './list.operation';
@@ -10,13 +11,9 @@ import * as write from './write.operation';
 export const operations: OperationTable<ArchiveStore> = { write, get, list };
 
 /** The Record operations (shown for resource Record). */
-export const operationDescription: INodeProperties = {
-	displayName: 'Operation',
-	name: 'operation',
-	type: 'options',
-	noDataExpression: true,
-	displayOptions: { show: { resource: ['record'] } },
-	options: [
+export const operationDescription = operationParameter(
+	'record',
+	[
 		{
 			name: 'Get',
 			value: 'get',
@@ -36,8 +33,8 @@ export const operationDescription: INodeProperties = {
 			description: 'Store the binary ciphertext once under the archive key layout',
 		},
 	],
-	default: 'write',
-};
+	'write',
+);
 
 /** The parameters of the Record operations. */
 export const description: INodeProperties[] = [

@@ -1,21 +1,20 @@
-import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import { updateDisplayOptions, type IDataObject, type IDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 
 import { getObject } from '../../../../lib/archive';
 import { decrypt } from '../../../../lib/pgp';
 import { credentialPrivateKey, type ArchiveStore } from '../../../shared/credentials';
 import { resolveBucket } from '../../../shared/storeLocation';
 
-const showForGet = { show: { resource: ['record'], operation: ['get'] } };
+const showForGet: IDisplayOptions = { show: { resource: ['record'], operation: ['get'] } };
 
 /** Parameters of Record → Get. */
-export const description: INodeProperties[] = [
+const properties: INodeProperties[] = [
 	{
 		displayName: 'Object Key',
 		name: 'key',
 		type: 'string',
 		default: '',
 		required: true,
-		displayOptions: showForGet,
 		description: 'Key of the archived object, e.g. the "key" of a Write or List result',
 	},
 	{
@@ -23,7 +22,6 @@ export const description: INodeProperties[] = [
 		name: 'versionId',
 		type: 'string',
 		default: '',
-		displayOptions: showForGet,
 		description: 'Version to read; empty reads the current version',
 	},
 	{
@@ -32,7 +30,6 @@ export const description: INodeProperties[] = [
 		type: 'string',
 		default: 'data',
 		required: true,
-		displayOptions: showForGet,
 		description: 'Name of the binary property to put the ciphertext in',
 	},
 	{
@@ -40,19 +37,20 @@ export const description: INodeProperties[] = [
 		name: 'verifySha256',
 		type: 'boolean',
 		default: true,
-		displayOptions: showForGet,
-		description: 'Whether to fail when the bytes do not match the SHA-256 recorded at write time (x-amz-meta-sha256)',
+		description:
+			'Whether to fail when the bytes do not match the SHA-256 recorded at write time (x-amz-meta-sha256)',
 	},
 	{
 		displayName: 'Decrypt',
 		name: 'decrypt',
 		type: 'boolean',
 		default: false,
-		displayOptions: showForGet,
 		description:
 			'Whether to decrypt the object with the OpenPGP Private Key credential: JSON plaintext (a record) is output as JSON in "data", anything else as binary',
 	},
 ];
+
+export const description = updateDisplayOptions(showForGet, properties);
 
 async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
 	const chunks: Buffer[] = [];
@@ -79,18 +77,17 @@ function parseJson(bytes: Uint8Array): unknown {
  * plaintext is a JSON object or array, else as binary (file name from the OpenPGP literal packet,
  * else the key's file name without `.pgp`). `archive.decrypted` is then true.
  */
-export async function execute(
-	this: IExecuteFunctions,
-	i: number,
-	context: ArchiveStore,
-): Promise<INodeExecutionData[]> {
+export async function execute(this: IExecuteFunctions, i: number, context: ArchiveStore): Promise<INodeExecutionData[]> {
 	const bucket = resolveBucket.call(this, i, context);
 	const key = (this.getNodeParameter('key', i) as string).trim();
 	const versionId = (this.getNodeParameter('versionId', i, '') as string).trim() || undefined;
-	const property = (this.getNodeParameter('outputBinaryPropertyName', i, 'data') as string).trim() || 'data';
+	const property =
+		(this.getNodeParameter('outputBinaryPropertyName', i, 'data') as string).trim() || 'data';
 	const verify = this.getNodeParameter('verifySha256', i, true) as boolean;
 	const decryptOn = this.getNodeParameter('decrypt', i, false) as boolean;
-	const privateKey = decryptOn ? await credentialPrivateKey.call(this, { itemIndex: i, purpose: 'Decrypt' }) : null;
+	const privateKey = decryptOn
+		? await credentialPrivateKey.call(this, { itemIndex: i, purpose: 'Decrypt' })
+		: null;
 	const result = await getObject({ client: context.client, bucket, key, versionId, verify });
 	const fileName = key.split('/').pop() || 'object.pgp';
 	const archive: IDataObject = {
@@ -117,7 +114,11 @@ export async function execute(
 			return [{ json: { archive, data: parsed as IDataObject }, pairedItem: { item: i } }];
 		}
 		const plainName = plaintext.filename || fileName.replace(/\.pgp$/, '') || 'data.bin';
-		const binary = await this.helpers.prepareBinaryData(Buffer.from(plaintext.data), plainName, 'application/octet-stream');
+		const binary = await this.helpers.prepareBinaryData(
+			Buffer.from(plaintext.data),
+			plainName,
+			'application/octet-stream',
+		);
 		return [{ json: { archive }, binary: { [property]: binary }, pairedItem: { item: i } }];
 	}
 	const binary = await this.helpers.prepareBinaryData(

@@ -1,24 +1,19 @@
-import {
-	NodeOperationError,
-	type IExecuteFunctions,
-	type INodeExecutionData,
-	type INodeProperties,
-} from 'n8n-workflow';
+import { updateDisplayOptions, type IDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 
 import { listObjects, phoneNumberPseudonym, type ListFilter } from '../../../../lib/archive';
 import type { ArchiveStore } from '../../../shared/credentials';
-import { resolveBucket } from '../../../shared/storeLocation';
+import { storeLocation } from '../../../shared/storeLocation';
+import { recordFilters } from '../common.descriptions';
 
-const showForList = { show: { resource: ['record'], operation: ['list'] } };
+const showForList: IDisplayOptions = { show: { resource: ['record'], operation: ['list'] } };
 
 /** Parameters of Record → List. */
-export const description: INodeProperties[] = [
+const properties: INodeProperties[] = [
 	{
 		displayName: 'Return All',
 		name: 'returnAll',
 		type: 'boolean',
 		default: false,
-		displayOptions: showForList,
 		description: 'Whether to return all results or only up to a given limit',
 	},
 	{
@@ -27,7 +22,7 @@ export const description: INodeProperties[] = [
 		type: 'number',
 		typeOptions: { minValue: 1 },
 		default: 50,
-		displayOptions: { show: { resource: ['record'], operation: ['list'], returnAll: [false] } },
+		displayOptions: { show: { returnAll: [false] } },
 		description: 'Max number of results to return',
 	},
 	{
@@ -36,7 +31,6 @@ export const description: INodeProperties[] = [
 		type: 'collection',
 		placeholder: 'Add filter',
 		default: {},
-		displayOptions: showForList,
 		options: [
 			{
 				displayName: 'Counterparty Phone Number',
@@ -47,13 +41,7 @@ export const description: INodeProperties[] = [
 				description:
 					"Only this person's records: the number is turned into its pseudonym with the credential's Index Key and never sent to the store",
 			},
-			{
-				displayName: 'From Date',
-				name: 'from',
-				type: 'dateTime',
-				default: '',
-				description: 'First UTC day included',
-			},
+			recordFilters.from,
 			{
 				displayName: 'Include Media',
 				name: 'includeMedia',
@@ -61,30 +49,14 @@ export const description: INodeProperties[] = [
 				default: true,
 				description: 'Whether to include encrypted media objects (.media.pgp) as well as records',
 			},
-			{
-				displayName: 'Phone Number ID',
-				name: 'phoneNumberId',
-				type: 'string',
-				default: '',
-				description: 'WhatsApp business phone number ID the records were captured on',
-			},
-			{
-				displayName: 'Retention Class',
-				name: 'retentionClass',
-				type: 'string',
-				default: '',
-				description: 'Only this retention class (empty: all)',
-			},
-			{
-				displayName: 'To Date',
-				name: 'to',
-				type: 'dateTime',
-				default: '',
-				description: 'Last UTC day included',
-			},
+			recordFilters.phoneNumberId,
+			recordFilters.retentionClass,
+			recordFilters.to,
 		],
 	},
 ];
+
+export const description = updateDisplayOptions(showForList, properties);
 
 interface ListNodeFilters {
 	counterpartyPhoneNumber?: string;
@@ -99,26 +71,19 @@ interface ListNodeFilters {
  * Record → List: one item per archived object matching the filters (key parts, size, ETag, last modified),
  * through all ListObjectsV2 pages; bodies are not downloaded.
  */
-export async function execute(
-	this: IExecuteFunctions,
-	i: number,
-	context: ArchiveStore,
-): Promise<INodeExecutionData[]> {
-	const bucket = resolveBucket.call(this, i, context);
-	const prefix = this.getNodeParameter('prefix', i, 'archive') as string;
+export async function execute(this: IExecuteFunctions, i: number, context: ArchiveStore): Promise<INodeExecutionData[]> {
+	const { bucket, prefix } = storeLocation.call(this, i, context);
 	const returnAll = this.getNodeParameter('returnAll', i, false) as boolean;
 	const limit = returnAll ? Infinity : (this.getNodeParameter('limit', i, 50) as number);
 	const filters = this.getNodeParameter('filters', i, {}) as ListNodeFilters;
 
 	let pseudonym: string | undefined;
 	if (filters.counterpartyPhoneNumber?.trim()) {
-		if (!context.indexKey) {
-			throw new NodeOperationError(this.getNode(), 'The S3 Archive Store credential has no Index Key', {
-				itemIndex: i,
-				description: 'A phone number lookup needs the Index Key the records were written with',
-			});
-		}
-		pseudonym = phoneNumberPseudonym({ indexKey: context.indexKey, phoneNumber: filters.counterpartyPhoneNumber });
+		// the number becomes its pseudonym under the credential's index key (checked there)
+		pseudonym = phoneNumberPseudonym({
+			indexKey: context.indexKey,
+			phoneNumber: filters.counterpartyPhoneNumber,
+		});
 	}
 	const filter: ListFilter = {
 		prefix,

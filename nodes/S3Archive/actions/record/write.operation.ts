@@ -1,40 +1,24 @@
-import {
-	NodeOperationError,
-	type IDataObject,
-	type IExecuteFunctions,
-	type INodeExecutionData,
-	type INodeProperties,
-} from 'n8n-workflow';
+import { NodeOperationError, updateDisplayOptions, type IDataObject, type IDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 
-import {
-	checkObjectKey,
-	itemKeyParts,
-	mediaKeyBeside,
-	recordObjectKey,
-	writeObject,
-	writeObjectStream,
-	type DuplicateCheck,
-	type ObjectLockParams,
-	type WriteOptions,
-	type WriteResult,
-} from '../../../../lib/archive';
+import { checkObjectKey, itemKeyParts, mediaKeyBeside, recordObjectKey, writeObject, writeObjectStream, type DuplicateCheck, type ObjectLockParams, type WriteOptions, type WriteResult } from '../../../../lib/archive';
 import { lockUntil } from '../../../../lib/s3';
 import { BINARY_READ_CHUNK_BYTES } from '../../../shared/binary';
 import type { ArchiveStore } from '../../../shared/credentials';
-import { resolveBucket } from '../../../shared/storeLocation';
+import { objectLockModeOptions, storeLocation } from '../../../shared/storeLocation';
+import { optionsCollection } from '../../../shared/parameters';
 
-const showForWrite = { show: { resource: ['record'], operation: ['write'] } };
+const showForWrite: IDisplayOptions = { show: { resource: ['record'], operation: ['write'] } };
 
 /** Parameters of Record → Write. */
-export const description: INodeProperties[] = [
+const properties: INodeProperties[] = [
 	{
 		displayName: 'Input Binary Field',
 		name: 'binaryPropertyName',
 		type: 'string',
 		default: 'data',
 		required: true,
-		displayOptions: showForWrite,
-		description: 'Name of the binary property holding the ciphertext (e.g. the output of the OpenPGP node)',
+		description:
+			'Name of the binary property holding the ciphertext (e.g. the output of the OpenPGP node)',
 	},
 	{
 		displayName: 'Retention Class',
@@ -42,17 +26,10 @@ export const description: INodeProperties[] = [
 		type: 'string',
 		default: 'default',
 		required: true,
-		displayOptions: showForWrite,
-		description: 'Second part of the key, naming the retention rule that applies (e.g. default, finra-6y)',
+		description:
+			'Second part of the key, naming the retention rule that applies (e.g. default, finra-6y)',
 	},
-	{
-		displayName: 'Options',
-		name: 'options',
-		type: 'collection',
-		placeholder: 'Add option',
-		default: {},
-		displayOptions: showForWrite,
-		options: [
+	optionsCollection([
 			{
 				displayName: 'Duplicate Check',
 				name: 'duplicateCheck',
@@ -72,7 +49,8 @@ export const description: INodeProperties[] = [
 					},
 				],
 				default: 'precheck',
-				description: 'How a retried delivery (same record, same key) is recognised so it is written once',
+				description:
+					'How a retried delivery (same record, same key) is recognised so it is written once',
 			},
 			{
 				displayName: 'KMS Key ID',
@@ -87,7 +65,8 @@ export const description: INodeProperties[] = [
 				name: 'legalHold',
 				type: 'boolean',
 				default: false,
-				description: 'Whether to place a legal hold on the new object version (needs an Object Lock bucket)',
+				description:
+					'Whether to place a legal hold on the new object version (needs an Object Lock bucket)',
 			},
 			{
 				displayName: 'Media Binary Field',
@@ -109,15 +88,7 @@ export const description: INodeProperties[] = [
 				displayName: 'Object Lock Mode',
 				name: 'objectLockMode',
 				type: 'options',
-				options: [
-					{ name: 'None', value: 'none', description: "Use the bucket's default retention, if any" },
-					{
-						name: 'Governance',
-						value: 'GOVERNANCE',
-						description: 'Users with s3:BypassGovernanceRetention can still delete',
-					},
-					{ name: 'Compliance', value: 'COMPLIANCE', description: 'Nobody can delete before the date' },
-				],
+				options: objectLockModeOptions("Use the bucket's default retention, if any"),
 				default: 'none',
 			},
 			{
@@ -126,7 +97,8 @@ export const description: INodeProperties[] = [
 				type: 'string',
 				default: '',
 				placeholder: 'P6Y',
-				description: 'ISO 8601 duration from now, e.g. P3Y, P6Y, P90D (required with an Object Lock Mode)',
+				description:
+					'ISO 8601 duration from now, e.g. P3Y, P6Y, P90D (required with an Object Lock Mode)',
 			},
 			{
 				displayName: 'Server-Side Encryption',
@@ -147,9 +119,10 @@ export const description: INodeProperties[] = [
 				placeholder: 'STANDARD',
 				description: "Store-specific storage class; empty uses the bucket's default",
 			},
-		],
-	},
+		]),
 ];
+
+export const description = updateDisplayOptions(showForWrite, properties);
 
 interface WriteNodeOptions {
 	duplicateCheck?: DuplicateCheck;
@@ -164,19 +137,31 @@ interface WriteNodeOptions {
 }
 
 /** Options → Object Lock Mode and Retain For as the lock of the new versions, or none. */
-function objectLockFrom(this: IExecuteFunctions, options: WriteNodeOptions, i: number): ObjectLockParams | undefined {
+function objectLockFrom(
+	this: IExecuteFunctions,
+	options: WriteNodeOptions,
+	i: number,
+): ObjectLockParams | undefined {
 	const mode = options.objectLockMode ?? 'none';
 	const retainFor = (options.retainFor ?? '').trim();
 	if (mode === 'none') {
 		if (retainFor) {
-			throw new NodeOperationError(this.getNode(), 'Retain For is set but Object Lock Mode is None', {
-				itemIndex: i,
-				description: 'Choose Governance or Compliance under Options → Object Lock Mode, or clear Retain For',
-			});
+			throw new NodeOperationError(
+				this.getNode(),
+				'Retain For is set but Object Lock Mode is None',
+				{
+					itemIndex: i,
+					description:
+						'Choose Governance or Compliance under Options → Object Lock Mode, or clear Retain For',
+				},
+			);
 		}
 		return undefined;
 	}
-	return { ...lockUntil({ mode, retention: retainFor }, { field: 'Retain For' }), legalHold: options.legalHold === true };
+	return {
+		...lockUntil({ mode, retention: retainFor }, { field: 'Retain For' }),
+		legalHold: options.legalHold === true,
+	};
 }
 
 /**
@@ -184,17 +169,14 @@ function objectLockFrom(this: IExecuteFunctions, options: WriteNodeOptions, i: n
  * (`lib/archive/layout.ts`), computed from the item's record fields, and outputs only the
  * archive result plus routing fields (never the input JSON, which may hold plaintext).
  */
-export async function execute(
-	this: IExecuteFunctions,
-	i: number,
-	context: ArchiveStore,
-): Promise<INodeExecutionData[]> {
+export async function execute(this: IExecuteFunctions, i: number, context: ArchiveStore): Promise<INodeExecutionData[]> {
 	const item = this.getInputData()[i];
 	const json = item.json as IDataObject;
-	const binaryPropertyName = (this.getNodeParameter('binaryPropertyName', i, 'data') as string).trim();
-	const prefix = this.getNodeParameter('prefix', i, 'archive') as string;
+	const binaryPropertyName = (
+		this.getNodeParameter('binaryPropertyName', i, 'data') as string
+	).trim();
 	const retentionClass = this.getNodeParameter('retentionClass', i, 'default') as string;
-	const bucket = resolveBucket.call(this, i, context);
+	const { bucket, prefix } = storeLocation.call(this, i, context);
 	const options = this.getNodeParameter('options', i, {}) as WriteNodeOptions;
 
 	const override = (options.objectKey ?? '').trim();
@@ -212,15 +194,21 @@ export async function execute(
 			legalHold: options.legalHold === true,
 			storageClass: options.storageClass?.trim() || undefined,
 			serverSideEncryption:
-				options.serverSideEncryption && options.serverSideEncryption !== 'none' ? options.serverSideEncryption : undefined,
-			kmsKeyId: options.serverSideEncryption === 'aws:kms' ? options.kmsKeyId?.trim() || undefined : undefined,
+				options.serverSideEncryption && options.serverSideEncryption !== 'none'
+					? options.serverSideEncryption
+					: undefined,
+			kmsKeyId:
+				options.serverSideEncryption === 'aws:kms'
+					? options.kmsKeyId?.trim() || undefined
+					: undefined,
 			duplicateCheck: options.duplicateCheck ?? 'precheck',
 		};
 		return binaryData.id
 			? await writeObjectStream({
 					...writeOptions,
 					client: context.client,
-					openBody: async () => await this.helpers.getBinaryStream(binaryData.id!, BINARY_READ_CHUNK_BYTES),
+					openBody: async () =>
+						await this.helpers.getBinaryStream(binaryData.id!, BINARY_READ_CHUNK_BYTES),
 				})
 			: await writeObject({
 					...writeOptions,

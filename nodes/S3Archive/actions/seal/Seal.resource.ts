@@ -1,6 +1,7 @@
 import type { INodeProperties } from 'n8n-workflow';
 
 import type { ArchiveStore } from '../../../shared/credentials';
+import { operationParameter } from '../../../shared/parameters';
 import type { OperationTable } from '../../../shared/runPerItem';
 import * as create from './create.operation';
 import * as verify from './verify.operation';
@@ -12,31 +13,26 @@ import * as verify from './verify.operation';
 export const operations: OperationTable<ArchiveStore> = { seal: create, verify };
 
 /** The Seal operations (shown for resource Seal). */
-export const operationDescription: INodeProperties = {
-	displayName: 'Operation',
-	name: 'operation',
-	type: 'options',
-	noDataExpression: true,
-	displayOptions: { show: { resource: ['seal'] } },
-	options: [
+export const operationDescription = operationParameter(
+	'seal',
+	[
 		{
 			name: 'Create',
 			value: 'seal',
 			action: 'Seal a day or prefix',
-			description: 'Sign a hash-chained manifest (Merkle root) of every object version under a prefix',
+			description:
+				'Sign a hash-chained manifest (Merkle root) of every object version under a prefix',
 		},
 		{
 			name: 'Verify',
 			value: 'verify',
 			action: 'Verify a seal',
-			description: 'Check a seal signature and report missing, altered and unsealed object versions',
+			description:
+				'Check a seal signature and report missing, altered and unsealed object versions',
 		},
 	],
-	default: 'seal',
-};
+	'seal',
+);
 
 /** The parameters of the Seal operations. */
-export const description: INodeProperties[] = [
-	...create.description,
-	...verify.description,
-];
+export const description: INodeProperties[] = [...create.description, ...verify.description];

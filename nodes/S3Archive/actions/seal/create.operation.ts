@@ -1,32 +1,37 @@
-import {
-	NodeOperationError,
-	type IDataObject,
-	type IExecuteFunctions,
-	type INodeExecutionData,
-	type INodeProperties,
-} from 'n8n-workflow';
+import { NodeOperationError, updateDisplayOptions, type IDataObject, type IDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 
 import { daySealScope, sealPrefix, type LockRetention } from '../../../../lib/archive';
 import { assertSigningKey } from '../../../../lib/pgp';
 import { credentialPrivateKey, type ArchiveStore } from '../../../shared/credentials';
-import { resolveBucket } from '../../../shared/storeLocation';
+import { objectLockModeOptions, storeLocation } from '../../../shared/storeLocation';
 
-const showForSeal = { show: { resource: ['seal'], operation: ['seal'] } };
+const showForSeal: IDisplayOptions = { show: { resource: ['seal'], operation: ['seal'] } };
 
 /** Parameters of Seal → Create (operation value `seal`). */
-export const description: INodeProperties[] = [
+const properties: INodeProperties[] = [
 	{
 		displayName: 'What to Seal',
 		name: 'sealScope',
 		type: 'options',
 		noDataExpression: true,
 		options: [
-			{ name: 'One Day', value: 'day', description: 'One day folder of one retention class and phone number ID' },
-			{ name: 'Folder Under the Prefix', value: 'folder', description: 'Any folder below the prefix, e.g. default/106000000000002' },
-			{ name: 'Whole Prefix', value: 'all', description: 'Every object under the prefix (control folders excepted)' },
+			{
+				name: 'One Day',
+				value: 'day',
+				description: 'One day folder of one retention class and phone number ID',
+			},
+			{
+				name: 'Folder Under the Prefix',
+				value: 'folder',
+				description: 'Any folder below the prefix, e.g. default/106000000000002',
+			},
+			{
+				name: 'Whole Prefix',
+				value: 'all',
+				description: 'Every object under the prefix (control folders excepted)',
+			},
 		],
 		default: 'day',
-		displayOptions: showForSeal,
 	},
 	{
 		displayName: 'Retention Class',
@@ -34,7 +39,7 @@ export const description: INodeProperties[] = [
 		type: 'string',
 		default: 'default',
 		required: true,
-		displayOptions: { show: { resource: ['seal'], operation: ['seal'], sealScope: ['day'] } },
+		displayOptions: { show: { sealScope: ['day'] } },
 		description: 'Retention class of the day folder (the second key segment)',
 	},
 	{
@@ -43,7 +48,7 @@ export const description: INodeProperties[] = [
 		type: 'string',
 		default: '',
 		required: true,
-		displayOptions: { show: { resource: ['seal'], operation: ['seal'], sealScope: ['day'] } },
+		displayOptions: { show: { sealScope: ['day'] } },
 		description: 'WhatsApp business phone number ID of the day folder',
 	},
 	{
@@ -51,7 +56,7 @@ export const description: INodeProperties[] = [
 		name: 'sealDate',
 		type: 'dateTime',
 		default: '',
-		displayOptions: { show: { resource: ['seal'], operation: ['seal'], sealScope: ['day'] } },
+		displayOptions: { show: { sealScope: ['day'] } },
 		description: 'UTC day to seal; empty seals yesterday (UTC), for a daily schedule',
 	},
 	{
@@ -61,7 +66,7 @@ export const description: INodeProperties[] = [
 		default: '',
 		required: true,
 		placeholder: 'default/106000000000002/2026/01',
-		displayOptions: { show: { resource: ['seal'], operation: ['seal'], sealScope: ['folder'] } },
+		displayOptions: { show: { sealScope: ['folder'] } },
 		description: 'Folder below the prefix to seal (without the prefix)',
 	},
 	{
@@ -70,7 +75,6 @@ export const description: INodeProperties[] = [
 		type: 'collection',
 		placeholder: 'Add option',
 		default: {},
-		displayOptions: showForSeal,
 		options: [
 			{
 				displayName: 'Hash Objects Without SHA-256 Metadata',
@@ -91,13 +95,10 @@ export const description: INodeProperties[] = [
 				displayName: 'Object Lock Mode',
 				name: 'objectLockMode',
 				type: 'options',
-				options: [
-					{ name: 'Governance', value: 'GOVERNANCE', description: 'Users with bypass permission can still delete' },
-					{ name: 'Compliance', value: 'COMPLIANCE', description: 'Nobody can delete before the date' },
-					{ name: 'None', value: 'none', description: 'Do not lock the manifest' },
-				],
+				options: objectLockModeOptions('Do not lock the manifest'),
 				default: 'GOVERNANCE',
-				description: 'Lock of the manifest and its signature, applied when the bucket has Object Lock enabled',
+				description:
+					'Lock of the manifest and its signature, applied when the bucket has Object Lock enabled',
 			},
 			{
 				displayName: 'Seals Folder',
@@ -105,11 +106,14 @@ export const description: INodeProperties[] = [
 				type: 'string',
 				default: '',
 				placeholder: 'archive/_seals',
-				description: 'Where manifests go and the hash chain lives; empty: the prefix followed by /_seals',
+				description:
+					'Where manifests go and the hash chain lives; empty: the prefix followed by /_seals',
 			},
 		],
 	},
 ];
+
+export const description = updateDisplayOptions(showForSeal, properties);
 
 interface SealNodeOptions {
 	hashWhenNoMetadata?: boolean;
@@ -130,8 +134,7 @@ function yesterdayUtc(): string {
  * The manifest entries are not put into the item (they can be many): read the manifest with Record → Get.
  */
 export async function execute(this: IExecuteFunctions, i: number, context: ArchiveStore): Promise<INodeExecutionData[]> {
-	const bucket = resolveBucket.call(this, i, context);
-	const prefix = this.getNodeParameter('prefix', i, 'archive') as string;
+	const { bucket, prefix } = storeLocation.call(this, i, context);
 	const mode = this.getNodeParameter('sealScope', i, 'day') as 'day' | 'folder' | 'all';
 	const options = this.getNodeParameter('sealOptions', i, {}) as SealNodeOptions;
 	let scope = '';
@@ -140,26 +143,35 @@ export async function execute(this: IExecuteFunctions, i: number, context: Archi
 		if (!/^\d+$/.test(phoneNumberId)) {
 			throw new NodeOperationError(
 				this.getNode(),
-				phoneNumberId ? 'Phone Number ID must be a WhatsApp phone_number_id (digits only)' : 'Phone Number ID is required to seal one day',
+				phoneNumberId
+					? 'Phone Number ID must be a WhatsApp phone_number_id (digits only)'
+					: 'Phone Number ID is required to seal one day',
 				{
 					itemIndex: i,
-					description: 'Set Phone Number ID to the phone_number_id your capture workflow archives (WhatsApp Manager → API Setup)',
+					description:
+						'Set Phone Number ID to the phone_number_id your capture workflow archives (WhatsApp Manager → API Setup)',
 				},
 			);
 		}
 		scope = daySealScope({
-			retentionClass: String(this.getNodeParameter('sealRetentionClass', i, 'default')).trim().toLowerCase(),
+			retentionClass: String(this.getNodeParameter('sealRetentionClass', i, 'default'))
+				.trim()
+				.toLowerCase(),
 			phoneNumberId,
 			date: String(this.getNodeParameter('sealDate', i, '') || '') || yesterdayUtc(),
 		});
 	} else if (mode === 'folder') {
 		scope = String(this.getNodeParameter('sealFolder', i, ''));
-		if (!scope.trim()) throw new NodeOperationError(this.getNode(), 'Folder is required', { itemIndex: i });
+		if (!scope.trim())
+			throw new NodeOperationError(this.getNode(), 'Folder is required', { itemIndex: i });
 	}
 	const signingKey = await credentialPrivateKey.call(this, { itemIndex: i, purpose: 'Seal' });
 	await assertSigningKey(signingKey);
 	const lockMode = options.objectLockMode ?? 'GOVERNANCE';
-	const objectLock: LockRetention | null = lockMode === 'none' ? null : { mode: lockMode, retention: options.lockRetention?.trim() || 'P7Y' };
+	const objectLock: LockRetention | null =
+		lockMode === 'none'
+			? null
+			: { mode: lockMode, retention: options.lockRetention?.trim() || 'P7Y' };
 	const result = await sealPrefix({
 		client: context.client,
 		bucket,

@@ -1,10 +1,4 @@
-import {
-	NodeOperationError,
-	type IDataObject,
-	type IExecuteFunctions,
-	type INodeExecutionData,
-	type INodeProperties,
-} from 'n8n-workflow';
+import { NodeOperationError, updateDisplayOptions, type IDataObject, type IDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 
 import { verifySeal } from '../../../../lib/archive';
 import type { PublicKey } from '../../../../lib/pgp';
@@ -12,19 +6,20 @@ import { recordedDeletions } from '../../../../lib/retention';
 import { credentialPrivateKey, credentialPublicKeysIfSet, type ArchiveStore } from '../../../shared/credentials';
 import { resolveBucket } from '../../../shared/storeLocation';
 
-const showForVerify = { show: { resource: ['seal'], operation: ['verify'] } };
+const showForVerify: IDisplayOptions = { show: { resource: ['seal'], operation: ['verify'] } };
 
 /** Parameters of Seal → Verify. */
-export const description: INodeProperties[] = [
+const properties: INodeProperties[] = [
 	{
 		displayName: 'Manifest Key',
 		name: 'manifestKey',
 		type: 'string',
 		default: '',
 		required: true,
-		placeholder: 'archive/_seals/default/106000000000002/2026/01/01/20260102T010000000Z-1a2b3c4d.json',
-		displayOptions: showForVerify,
-		description: 'Key of the seal manifest, e.g. the "manifestKey" of a Seal → Create result; its signature is the same key + .asc',
+		placeholder:
+			'archive/_seals/default/106000000000002/2026/01/01/20260102T010000000Z-1a2b3c4d.json',
+		description:
+			'Key of the seal manifest, e.g. the "manifestKey" of a Seal → Create result; its signature is the same key + .asc',
 	},
 	{
 		displayName: 'Options',
@@ -32,14 +27,14 @@ export const description: INodeProperties[] = [
 		type: 'collection',
 		placeholder: 'Add option',
 		default: {},
-		displayOptions: showForVerify,
 		options: [
 			{
 				displayName: 'Check Hash Chain',
 				name: 'checkChain',
 				type: 'boolean',
 				default: true,
-				description: "Whether to check that the previous manifest still matches this manifest's prev_manifest_sha256",
+				description:
+					"Whether to check that the previous manifest still matches this manifest's prev_manifest_sha256",
 			},
 			{
 				displayName: 'Fail When Not Valid',
@@ -70,6 +65,8 @@ export const description: INodeProperties[] = [
 	},
 ];
 
+export const description = updateDisplayOptions(showForVerify, properties);
+
 /**
  * Verification keys: the OpenPGP Public Keys credential (pinned to its expected fingerprints) when
  * attached, else the public part of the OpenPGP Private Key credential.
@@ -79,11 +76,14 @@ export const description: INodeProperties[] = [
 async function verificationKeys(this: IExecuteFunctions, itemIndex: number): Promise<PublicKey[]> {
 	const publicKeys = await credentialPublicKeysIfSet.call(this, { profile: 'rfc9580', itemIndex });
 	if (publicKeys) return publicKeys;
-	const privateKey = await credentialPrivateKey.call(this, { itemIndex, purpose: 'Verify' }).catch(() => null);
+	const privateKey = await credentialPrivateKey
+		.call(this, { itemIndex, purpose: 'Verify' })
+		.catch(() => null);
 	if (!privateKey) {
 		throw new NodeOperationError(this.getNode(), "Verify needs the signer's public key", {
 			itemIndex,
-			description: 'Select an "OpenPGP Public Keys" credential holding the seal signer\'s public key',
+			description:
+				'Select an "OpenPGP Public Keys" credential holding the seal signer\'s public key',
 		});
 	}
 	return [privateKey.toPublic()];
@@ -104,7 +104,8 @@ interface VerifyNodeOptions {
 export async function execute(this: IExecuteFunctions, i: number, context: ArchiveStore): Promise<INodeExecutionData[]> {
 	const bucket = resolveBucket.call(this, i, context);
 	const manifestKey = String(this.getNodeParameter('manifestKey', i, '')).trim();
-	if (!manifestKey) throw new NodeOperationError(this.getNode(), 'Manifest Key is required', { itemIndex: i });
+	if (!manifestKey)
+		throw new NodeOperationError(this.getNode(), 'Manifest Key is required', { itemIndex: i });
 	const options = this.getNodeParameter('verifyOptions', i, {}) as VerifyNodeOptions;
 	const keys = await verificationKeys.call(this, i);
 	const result = await verifySeal({
@@ -113,7 +114,11 @@ export async function execute(this: IExecuteFunctions, i: number, context: Archi
 		manifestKey,
 		verificationKeys: keys,
 		// a sealed version the sweeper deleted is explained by its signed deletion report
-		recordedDeletions: recordedDeletions({ client: context.client, bucket, verificationKeys: keys }),
+		recordedDeletions: recordedDeletions({
+			client: context.client,
+			bucket,
+			verificationKeys: keys,
+		}),
 		hashContent: options.hashContent !== false,
 		checkChain: options.checkChain !== false,
 	});
@@ -140,5 +145,10 @@ export async function execute(this: IExecuteFunctions, i: number, context: Archi
 		unsealed: cut('unsealed', result.unsealed),
 		truncated,
 	};
-	return [{ json: { valid: result.valid, verify: verify as unknown as IDataObject }, pairedItem: { item: i } }];
+	return [
+		{
+			json: { valid: result.valid, verify: verify as unknown as IDataObject },
+			pairedItem: { item: i },
+		},
+	];
 }
