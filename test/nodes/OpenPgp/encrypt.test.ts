@@ -1,5 +1,5 @@
 /**
- * OpenPGP node, Encrypt operation, run through a fake IExecuteFunctions; gpg checks the output.
+ * OpenPGP node, Encrypt operation, run through the shared execution context (test/helpers/execute-context.ts); gpg checks the output.
  */
 import { randomBytes } from 'node:crypto';
 import { NodeOperationError } from 'n8n-workflow';

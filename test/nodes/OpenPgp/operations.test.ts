@@ -1,5 +1,5 @@
 /**
- * OpenPGP node: Decrypt, Sign, Verify and Inspect Key through a fake IExecuteFunctions, with gpg
+ * OpenPGP node: Decrypt, Sign, Verify and Inspect Key through the shared execution context (test/helpers/execute-context.ts), with gpg
  * producing and checking messages and signatures.
  */
 import { randomBytes } from 'node:crypto';

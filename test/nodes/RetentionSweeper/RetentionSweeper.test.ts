@@ -1,4 +1,4 @@
-/** The Retention Sweeper node against the local store, through a fake IExecuteFunctions. */
+/** The Retention Sweeper node against the local store, through the shared execution context (test/helpers/execute-context.ts). */
 import { GetObjectLegalHoldCommand, type S3Client } from '@aws-sdk/client-s3';
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 import * as openpgp from 'openpgp';
