@@ -82,7 +82,8 @@ export class WhatsAppCaptureApi implements ICredentialType {
 			name: 'graphApiBaseUrl',
 			type: 'string',
 			default: 'https://graph.facebook.com',
-			description: 'Base URL of the Graph API, without version and without trailing slash',
+			description:
+				"Base URL of the Graph API, without version and without trailing slash. Must be https (plain http only on a loopback address); the Access Token is sent only to this host and to Meta's media host lookaside.fbsbx.com.",
 		},
 		{
 			displayName: 'Graph API Version',

@@ -74,19 +74,60 @@ export function graphUrl(endpoint: GraphEndpoint, path: string, query?: Record<s
 }
 
 /**
+ * Meta's media download host: a media lookup's `url` is on `lookaside.fbsbx.com` (Meta, "WhatsApp
+ * Cloud API – Media", "Retrieve media URL" / "Download media"), fetched with the same Bearer token.
+ */
+export const META_MEDIA_HOST = 'lookaside.fbsbx.com';
+
+/**
+ * Why the access token may not be sent to `url`, or null when it may. The token goes only to the Graph
+ * API host of `endpoint` (scheme, host and port of its base URL, so an override such as a provider's
+ * proxy is followed) and to Meta's media host {@link META_MEDIA_HOST}, and only over https. Plain http
+ * is accepted for one case: the base URL itself is http on a loopback address (a local stand-in, as
+ * tests use), and then only for that same origin. The reason names the host, never the path or query.
+ */
+export function tokenUrlRefusal(endpoint: GraphEndpoint, url: string): string | null {
+	let base: URL;
+	let target: URL;
+	try {
+		base = new URL(String(endpoint.baseUrl ?? ''));
+		target = new URL(url);
+	} catch {
+		return 'not a valid URL';
+	}
+	if (target.host !== base.host && target.host !== META_MEDIA_HOST) {
+		return `host ${target.hostname} is neither the Graph API host (${base.hostname}) nor Meta's media host (${META_MEDIA_HOST})`;
+	}
+	if (target.protocol === 'https:') return null;
+	if (target.protocol === 'http:' && base.protocol === 'http:' && target.origin === base.origin && isLoopback(base.hostname)) return null;
+	return `${target.protocol.replace(/:$/, '')} to ${target.hostname} refused: https only (plain http only for a Graph API Base URL on a loopback address)`;
+}
+
+/** `localhost`, 127.0.0.0/8 or ::1 (RFC 6761 §6.3, RFC 1122 §3.2.1.3, RFC 4291 §2.5.3). */
+function isLoopback(hostname: string): boolean {
+	return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+}
+
+/**
  * Sends one Graph API request with `Authorization: Bearer <token>` and returns the JSON body.
  *
  * @returns the parsed JSON object (an empty object for an empty 2xx body).
  * @throws GraphApiError for non-2xx answers (status, code, type, fbtrace_id from Graph's error
- *   object), for network failures and timeouts (status 0), and for a 2xx body that is not JSON.
+ *   object), for network failures and timeouts (status 0), for a 2xx body that is not JSON, and
+ *   (status 0, nothing sent) for a base URL the token may not go to ({@link tokenUrlRefusal}).
  *   The message never contains the token.
  */
 export async function graphRequest(endpoint: GraphEndpoint, request: GraphRequest): Promise<JsonObject> {
 	const doFetch = endpoint.fetch ?? fetch;
 	const where = `${request.method} /${endpoint.version}/${describePath(request.path)}`;
+	const url = graphUrl(endpoint, request.path, request.query);
+	const refusal = tokenUrlRefusal(endpoint, url);
+	if (refusal !== null) {
+		throw new GraphApiError(`Graph API ${where} not sent: ${refusal}; check the credential's Graph API Base URL`, { status: 0 });
+	}
 	let response: Response;
 	try {
-		response = await doFetch(graphUrl(endpoint, request.path, request.query), {
+		response = await doFetch(url, {
 			method: request.method,
 			headers: {
 				Authorization: `Bearer ${request.token}`,

@@ -64,6 +64,7 @@ export {
 	type NormalizeOutboundOptions,
 } from './outbound';
 export {
+	MAX_TWILIO_PARAMS,
 	TWILIO_STATUS_VALUES,
 	normalizeTwilioWebhook,
 	parseTwilioForm,
@@ -72,6 +73,7 @@ export {
 	type NormalizeTwilioOptions,
 	type TwilioParams,
 	type VerifyTwilioSignatureOptions,
+	type VerifyTwilioSignatureResult,
 } from './twilio';
 export { SCHEMA_VERSION, PROVIDER, TWILIO_PROVIDER } from './types';
 export type {

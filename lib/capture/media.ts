@@ -2,19 +2,26 @@
  * Media download of the capture engine (Meta, "WhatsApp Cloud API – Media": "Retrieve media URL"
  * and "Download media"): `GET /<version>/<MEDIA_ID>` with the access token gives
  * `{ messaging_product, url, mime_type, sha256, file_size, id }`; `GET <url>` with the same Bearer
- * token gives the bytes. The URL is valid for 5 minutes; after that it is re-resolved.
+ * token gives the bytes. The URL is valid for 5 minutes; after that it is re-resolved. The token only
+ * goes where {@link tokenUrlRefusal} allows (https, the Graph API host or Meta's media host).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 
 import { isObject, MEDIA_MESSAGE_TYPES, stringOrNull } from './content';
-import { GraphApiError, graphRequest, networkReason, type GraphEndpoint } from './graph';
+import { GraphApiError, graphRequest, graphUrl, networkReason, tokenUrlRefusal, type GraphEndpoint } from './graph';
 import type { CaptureRecord } from './types';
 
 export { MEDIA_MESSAGE_TYPES };
 
 /** Largest media Meta allows (documents: 100 MB), used as the default byte limit. */
 export const DEFAULT_MAX_MEDIA_BYTES = 100 * 1024 * 1024;
+
+/** Redirects followed per download, each to a host {@link tokenUrlRefusal} allows. */
+export const MAX_MEDIA_REDIRECTS = 3;
+
+/** HTTP redirect statuses (RFC 9110 §15.4). */
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
 /** What a media message says about its file. */
 export interface MediaReference {
@@ -122,13 +129,18 @@ class AttemptFailure extends Error {
  * Downloads one media file, streamed, with retries.
  *
  * Per attempt: look the media id up (unless a still-valid URL is known), `GET` the URL with the same
- * Bearer token (redirects followed), pipe the bytes through a SHA-256 / size tap into `consume`, then
- * compare the digest with `expectedSha256` (constant time; hex or base64 accepted).
- * - Lookup answered 4xx (not 429): permanent failure (the media id is unknown or expired, 7 days).
+ * Bearer token, pipe the bytes through a SHA-256 / size tap into `consume`. The token goes only where
+ * {@link tokenUrlRefusal} allows: a lookup `url` elsewhere (another host, plain http) is refused before
+ * any request, and redirects are followed by hand, at most {@link MAX_MEDIA_REDIRECTS}, each only to
+ * such a URL. When a `sha256` is known (`expectedSha256`, else the lookup's), the tap compares it
+ * (constant time; hex or base64) before it ends the stream: on a mismatch the consumer's stream fails
+ * instead of ending, so no consumer ever finishes with bytes that do not match.
+ * - Lookup answered 4xx (not 429), a refused URL or redirect: permanent failure (the media id is
+ *   unknown or expired after 7 days; the URL would be refused again).
  * - Download answered 401/403/404/410: the 5-minute URL expired or was refused → re-resolve the media
  *   id on the next attempt.
- * - 429, 5xx, network errors, stream errors, size over `maxBytes`, sha256 mismatch: retried after
- *   `backoffMs · 2^(attempt-1)` ms.
+ * - 429, 5xx, network errors, stream errors, sha256 mismatch: retried after
+ *   `backoffMs · 2^(attempt-1)` ms (a mismatch looks the media id up again); size over `maxBytes`: not.
  *
  * @returns `downloaded` with the consumer's value, digest and size, or `failed` with a content-free
  *   reason after the last attempt. Never throws for HTTP or stream problems; rethrows nothing.
@@ -160,6 +172,8 @@ export async function downloadMedia<T>(options: DownloadMediaOptions<T>): Promis
 
 /** `GET /<version>/<media id>`: the short-lived URL and the file facts. */
 async function lookup<T>(options: DownloadMediaOptions<T>) {
+	const baseRefusal = tokenUrlRefusal(options.graph, graphUrl(options.graph, encodeURIComponent(options.mediaId)));
+	if (baseRefusal !== null) throw new AttemptFailure(`media lookup not sent: ${baseRefusal}`, false, false);
 	let media;
 	try {
 		media = await graphRequest(options.graph, {
@@ -181,6 +195,8 @@ async function lookup<T>(options: DownloadMediaOptions<T>) {
 	if (url === null || !/^https?:\/\//i.test(url)) {
 		throw new AttemptFailure('media lookup: answer has no url', true, true);
 	}
+	const refusal = tokenUrlRefusal(options.graph, url);
+	if (refusal !== null) throw new AttemptFailure(`media lookup: answer url refused: ${refusal}`, false, false);
 	const size = typeof media.file_size === 'number' ? media.file_size : Number(media.file_size);
 	return {
 		url,
@@ -190,22 +206,14 @@ async function lookup<T>(options: DownloadMediaOptions<T>) {
 	};
 }
 
-/** `GET <url>` with the Bearer token, streamed through the hash tap into `consume`. */
+/** `GET <url>` with the Bearer token (redirects checked and followed by hand), streamed through the hash tap into `consume`. */
 async function fetchAndConsume<T>(
 	options: DownloadMediaOptions<T>,
 	known: { url: string; mimeType: string; sha256: string | null; fileSize: number | null },
 	attempt: number,
 	doFetch: typeof fetch,
 ) {
-	let response: Response;
-	try {
-		response = await doFetch(known.url, {
-			headers: { Authorization: `Bearer ${options.accessToken}` },
-			signal: AbortSignal.timeout(options.graph.timeoutMs ?? 300_000),
-		});
-	} catch (error) {
-		throw new AttemptFailure(`media download: ${networkReason(error)}`, true, false);
-	}
+	const response = await fetchMedia(options, known.url, doFetch);
 	if (!response.ok || !response.body) {
 		await response.body?.cancel().catch(() => undefined);
 		const expired = [401, 403, 404, 410].includes(response.status);
@@ -221,8 +229,12 @@ async function fetchAndConsume<T>(
 		await response.body.cancel().catch(() => undefined);
 		throw new AttemptFailure(`media download: ${declared} bytes exceed the limit of ${maxBytes}`, false, false);
 	}
+	const expected = options.expectedSha256 ?? known.sha256 ?? null;
 	const source = Readable.fromWeb(response.body as Parameters<typeof Readable.fromWeb>[0]);
-	const tap = new HashTap(maxBytes);
+	const tap = new HashTap(maxBytes, expected);
+	// the consumer sees the tap's errors through its own reading; this keeps one it missed (a consumer
+	// that read everything before the failing end) from becoming an uncaught exception
+	tap.on('error', () => undefined);
 	source.on('error', (error) => tap.destroy(error));
 	source.pipe(tap);
 	let value: T;
@@ -231,34 +243,70 @@ async function fetchAndConsume<T>(
 	} catch (error) {
 		source.destroy();
 		if (tap.tooLarge) throw new AttemptFailure(`media download: more than ${maxBytes} bytes`, false, false);
+		if (tap.mismatch) throw new AttemptFailure('media download: sha256 mismatch', true, true);
 		throw new AttemptFailure(`media download: stream failed (${safeReason(error)})`, true, false);
 	}
+	if (tap.mismatch) throw new AttemptFailure('media download: sha256 mismatch', true, true);
 	if (!tap.finished) {
 		throw new AttemptFailure('media download: the consumer did not read the whole stream', false, false);
 	}
-	const digest = tap.digest();
-	const expected = options.expectedSha256 ?? known.sha256;
-	if (expected !== null && expected !== undefined && !digestMatches(digest, expected)) {
-		throw new AttemptFailure('media download: sha256 mismatch', true, true);
-	}
 	return {
 		value,
-		sha256: digest.toString('hex'),
+		sha256: tap.digest().toString('hex'),
 		size: tap.bytes,
 		mimeType: known.mimeType,
-		sha256Verified: expected !== null && expected !== undefined,
+		sha256Verified: expected !== null,
 	};
 }
 
-/** Pass-through stream computing SHA-256 and size, failing above `maxBytes`. */
+/**
+ * `GET <url>` with the Bearer token and `redirect: 'manual'`: each hop's URL is checked with
+ * {@link tokenUrlRefusal} before the token is sent, at most {@link MAX_MEDIA_REDIRECTS} redirects.
+ * @returns the first response that is not a redirect.
+ */
+async function fetchMedia<T>(options: DownloadMediaOptions<T>, firstUrl: string, doFetch: typeof fetch): Promise<Response> {
+	const signal = AbortSignal.timeout(options.graph.timeoutMs ?? 300_000);
+	let url = firstUrl;
+	for (let redirects = 0; ; redirects++) {
+		let response: Response;
+		try {
+			response = await doFetch(url, { headers: { Authorization: `Bearer ${options.accessToken}` }, redirect: 'manual', signal });
+		} catch (error) {
+			throw new AttemptFailure(`media download: ${networkReason(error)}`, true, false);
+		}
+		if (!REDIRECT_STATUSES.has(response.status)) return response;
+		await response.body?.cancel().catch(() => undefined);
+		const location = response.headers.get('location');
+		if (location === null) throw new AttemptFailure(`media download: HTTP ${response.status} without Location`, true, true);
+		if (redirects >= MAX_MEDIA_REDIRECTS) throw new AttemptFailure(`media download: more than ${MAX_MEDIA_REDIRECTS} redirects`, false, false);
+		let next: string;
+		try {
+			next = new URL(location, url).toString();
+		} catch {
+			throw new AttemptFailure('media download: redirect refused: not a valid URL', false, false);
+		}
+		const refusal = tokenUrlRefusal(options.graph, next);
+		if (refusal !== null) throw new AttemptFailure(`media download: redirect refused: ${refusal}`, false, false);
+		url = next;
+	}
+}
+
+/**
+ * Pass-through stream computing SHA-256 and size, failing above `maxBytes`, and — when `expected` is
+ * given — failing at the end instead of ending when the digest does not match it.
+ */
 class HashTap extends Transform {
 	bytes = 0;
 	finished = false;
 	tooLarge = false;
+	mismatch = false;
 	private readonly hash = createHash('sha256');
 	private result?: Buffer;
 
-	constructor(private readonly maxBytes: number) {
+	constructor(
+		private readonly maxBytes: number,
+		private readonly expected: string | null,
+	) {
 		super();
 	}
 
@@ -275,6 +323,11 @@ class HashTap extends Transform {
 
 	override _flush(callback: TransformCallback): void {
 		this.result = this.hash.digest();
+		if (this.expected !== null && !digestMatches(this.result, this.expected)) {
+			this.mismatch = true;
+			callback(new Error('sha256 mismatch'));
+			return;
+		}
 		this.finished = true;
 		callback();
 	}

@@ -1,3 +1,4 @@
+import { isAscii, isUtf8 } from 'node:buffer';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 import type { VerifySignatureOptions, VerifySignatureResult } from './types';
@@ -11,7 +12,9 @@ const HEADER_PATTERN = /^sha256=([0-9a-fA-F]{64})$/;
  * App Secret over the request body (Meta, "Graph API Webhooks – Getting Started", "Validate payloads").
  * The raw bytes are tried first; when they do not match and the body holds non-ASCII characters, the
  * escaped-unicode form (see {@link escapeUnicode}) is tried, because Meta documents the signature as
- * computed over that form. JSON is never parsed nor re-serialized here.
+ * computed over that form. That form is hashed as it is produced, in one linear pass with constant
+ * memory (at most three times the body's bytes are hashed: a 2-byte character becomes 6). JSON is never
+ * parsed nor re-serialized here. The caller bounds the body size (the trigger's Max Body Size).
  *
  * Comparison is constant time (`crypto.timingSafeEqual` on two 32-byte digests).
  *
@@ -40,8 +43,8 @@ export function verifySignature({
 	if (digestEquals(hmacSha256(appSecret, body), expected)) {
 		return { verified: true, form: 'raw' };
 	}
-	const escaped = escapedUnicodeForm(body);
-	if (escaped !== undefined && digestEquals(hmacSha256(appSecret, escaped), expected)) {
+	const escaped = escapedUnicodeHmac(appSecret, body);
+	if (escaped !== undefined && digestEquals(escaped, expected)) {
 		return { verified: true, form: 'escaped-unicode' };
 	}
 	return { verified: false, reason: 'signature mismatch' };
@@ -70,17 +73,46 @@ function digestEquals(actual: Buffer, expected: Buffer): boolean {
 	return actual.length === expected.length && timingSafeEqual(actual, expected);
 }
 
+/** Body bytes decoded per step of {@link escapedUnicodeHmac}. */
+const ESCAPE_STEP = 64 * 1024;
+const HEX_DIGITS = Uint8Array.from('0123456789abcdef', (digit) => digit.charCodeAt(0));
+
 /**
- * The escaped-unicode form of the body bytes, or undefined when it would equal the raw bytes (pure
- * ASCII) or the body is not valid UTF-8 (then no character-level form exists).
+ * HMAC-SHA256 of the escaped-unicode form of the body bytes (see {@link escapeUnicode}), or undefined
+ * when that form would equal the raw bytes (pure ASCII) or the body is not valid UTF-8 (then no
+ * character-level form exists; `isUtf8` follows the WHATWG decoder: no overlongs, surrogates or code
+ * points above U+10FFFF).
+ *
+ * One pass: 64 KiB of body at a time is decoded (streaming TextDecoder, so a character split between
+ * steps is kept whole) and its UTF-16 code units written, escaped, into one reused buffer that is
+ * hashed at once. Neither the whole text nor the whole escaped form is ever built: time is linear in
+ * the body and memory constant (an escape, 6 bytes, stands for at least 2 body bytes, so one step
+ * writes at most 3 bytes per body byte, plus a character carried over from the step before).
  */
-function escapedUnicodeForm(body: Buffer): Buffer | undefined {
-	if (!body.some((byte) => byte > 0x7f)) return undefined;
-	let text: string;
-	try {
-		text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(body);
-	} catch {
-		return undefined;
+function escapedUnicodeHmac(secret: string, body: Buffer): Buffer | undefined {
+	if (isAscii(body) || !isUtf8(body)) return undefined;
+	const hmac = createHmac('sha256', secret);
+	const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+	const out = new Uint8Array(ESCAPE_STEP * 3 + 12);
+	for (let start = 0; start < body.length; start += ESCAPE_STEP) {
+		const end = start + ESCAPE_STEP;
+		const text = decoder.decode(body.subarray(start, end), { stream: end < body.length });
+		let o = 0;
+		for (let k = 0; k < text.length; k++) {
+			const unit = text.charCodeAt(k);
+			if (unit < 0x80) {
+				out[o++] = unit;
+				continue;
+			}
+			out[o] = 0x5c; // \
+			out[o + 1] = 0x75; // u
+			out[o + 2] = HEX_DIGITS[unit >> 12];
+			out[o + 3] = HEX_DIGITS[(unit >> 8) & 15];
+			out[o + 4] = HEX_DIGITS[(unit >> 4) & 15];
+			out[o + 5] = HEX_DIGITS[unit & 15];
+			o += 6;
+		}
+		hmac.update(out.subarray(0, o));
 	}
-	return Buffer.from(escapeUnicode(text), 'utf8');
+	return hmac.digest();
 }

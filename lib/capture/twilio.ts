@@ -13,16 +13,39 @@ import { SCHEMA_VERSION, TWILIO_PROVIDER } from './types';
 /** Form parameters in body order; a repeated name keeps every value. */
 export type TwilioParams = Array<[name: string, value: string]>;
 
+/**
+ * Most form parameters a Twilio webhook may carry. Twilio's WhatsApp webhooks and status callbacks
+ * send a few dozen (Twilio Docs, "Messaging webhooks": up to 10 `MediaUrl{N}` / `MediaContentType{N}`
+ * pairs, `Referral*`, channel fields); the margin leaves room for parameters Twilio adds without notice.
+ */
+export const MAX_TWILIO_PARAMS = 500;
+
 /** Options of {@link verifyTwilioSignature}. */
 export interface VerifyTwilioSignatureOptions {
 	/** The full URL exactly as configured in Twilio (scheme, host, port, path and query string). */
 	url: string;
-	/** All POST parameters, from the raw form body ({@link parseTwilioForm}). */
-	params: TwilioParams;
+	/**
+	 * The raw form body: its parameter count is checked before it is parsed, and the parameters are
+	 * returned when the signature verifies. Give this or `params`.
+	 */
+	rawBody?: Buffer;
+	/** All POST parameters, already parsed ({@link parseTwilioForm}); used when `rawBody` is absent. */
+	params?: TwilioParams;
 	/** Value of the `X-Twilio-Signature` header, or undefined. */
 	header: string | undefined;
 	/** Auth Token of the Twilio account (primary; pass the secondary in a second call when rotating). */
 	authToken: string;
+	/** Most parameters accepted in `rawBody`; default {@link MAX_TWILIO_PARAMS}. */
+	maxParams?: number;
+}
+
+/** Result of {@link verifyTwilioSignature}. */
+export interface VerifyTwilioSignatureResult {
+	verified: boolean;
+	/** Why not: `missing auth token`, `missing header`, `malformed header`, `too many parameters`, `signature mismatch`. */
+	reason?: string;
+	/** The parsed parameters, when verified. */
+	params?: TwilioParams;
 }
 
 /**
@@ -32,27 +55,52 @@ export interface VerifyTwilioSignatureOptions {
  * parameter counts, including ones this code does not know. Compared in constant time over the
  * decoded 20-byte digests.
  *
- * @returns `{ verified: true }` or `{ verified: false, reason }` with reason `missing auth token`,
- *   `missing header`, `malformed header` or `signature mismatch`. Never throws.
+ * Cheap refusals come first, before the form is parsed: the header must be the Base64 of a 20-byte
+ * digest (28 characters), and a raw body may hold at most `maxParams` parameters (counted as `&`
+ * separators, native search). The signed string is then hashed piece by piece, never concatenated.
+ *
+ * @returns `{ verified: true, params }` or `{ verified: false, reason }`. Never throws; the reason
+ *   never contains body content.
  */
-export function verifyTwilioSignature(options: VerifyTwilioSignatureOptions): { verified: boolean; reason?: string } {
+export function verifyTwilioSignature(options: VerifyTwilioSignatureOptions): VerifyTwilioSignatureResult {
 	if (typeof options.authToken !== 'string' || options.authToken.length === 0) {
 		return { verified: false, reason: 'missing auth token' };
 	}
 	const header = typeof options.header === 'string' ? options.header.trim() : '';
 	if (header.length === 0) return { verified: false, reason: 'missing header' };
 	if (!/^[A-Za-z0-9+/]{27}=$/.test(header)) return { verified: false, reason: 'malformed header' };
+	let params = options.params ?? [];
+	if (options.rawBody !== undefined) {
+		const maxParams = options.maxParams ?? MAX_TWILIO_PARAMS;
+		if (separatorsExceed(options.rawBody, maxParams - 1)) return { verified: false, reason: 'too many parameters' };
+		params = parseTwilioForm(options.rawBody);
+	}
 	const expected = Buffer.from(header, 'base64');
-	const actual = createHmac('sha1', options.authToken).update(twilioSignedString(options.url, options.params), 'utf8').digest();
+	const hmac = createHmac('sha1', options.authToken).update(options.url, 'utf8');
+	for (const [name, value] of sortedParams(params)) hmac.update(name, 'utf8').update(value, 'utf8');
+	const actual = hmac.digest();
 	return actual.length === expected.length && timingSafeEqual(actual, expected)
-		? { verified: true }
+		? { verified: true, params }
 		: { verified: false, reason: 'signature mismatch' };
+}
+
+/** Whether the form body holds more than `limit` `&` separators; stops counting past the limit. */
+function separatorsExceed(rawBody: Buffer, limit: number): boolean {
+	let count = 0;
+	for (let at = rawBody.indexOf(0x26); at !== -1; at = rawBody.indexOf(0x26, at + 1)) {
+		if (++count > limit) return true;
+	}
+	return false;
+}
+
+/** The parameters sorted by name, then value (code unit order, as Twilio's helper libraries sort). */
+function sortedParams(params: TwilioParams): TwilioParams {
+	return [...params].sort(([a, av], [b, bv]) => (a < b ? -1 : a > b ? 1 : av < bv ? -1 : av > bv ? 1 : 0));
 }
 
 /** The string Twilio signs: the URL followed by each `name + value`, sorted by name then value. */
 export function twilioSignedString(url: string, params: TwilioParams): string {
-	const sorted = [...params].sort(([a, av], [b, bv]) => (a < b ? -1 : a > b ? 1 : av < bv ? -1 : av > bv ? 1 : 0));
-	return url + sorted.map(([name, value]) => name + value).join('');
+	return url + sortedParams(params).map(([name, value]) => name + value).join('');
 }
 
 /** Parses an `application/x-www-form-urlencoded` body into ordered pairs (`+` as space, percent-decoded). */

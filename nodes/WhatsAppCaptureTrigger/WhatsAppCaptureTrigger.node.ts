@@ -3,6 +3,7 @@ import { NodeConnectionTypes } from 'n8n-workflow';
 
 import { KNOWN_EVENT_FIELDS, KNOWN_MESSAGE_TYPES, KNOWN_STATUS_VALUES, MESSAGE_FIELDS } from '../../lib/capture';
 import { credentialTest } from '../shared/credentialTests';
+import { DEFAULT_MAX_BODY_SIZE_MB } from './emit';
 import { metaWebhook } from './meta';
 import { subscriptionMethods } from './subscription';
 import { twilioWebhook } from './twilio';
@@ -253,6 +254,15 @@ export class WhatsAppCaptureTrigger implements INodeType {
 						default: [],
 						description:
 							'Keep only records from these webhook fields. Empty keeps all. Quarantined deliveries are always kept.',
+					},
+					{
+						displayName: 'Max Body Size (MiB)',
+						name: 'maxBodySizeMb',
+						type: 'number',
+						typeOptions: { minValue: 0.01, numberPrecision: 2 },
+						default: DEFAULT_MAX_BODY_SIZE_MB,
+						description:
+							'Deliveries with a larger body are refused (HTTP 413) before their signature is checked. Meta documents webhook payloads of up to 3 MB; raise this only if your provider sends larger ones (refusing a hostile body takes longer the larger this is).',
 					},
 					{
 						displayName: 'Media Download Attempts',

@@ -63,14 +63,35 @@ async function encryptSettings(this: IWebhookFunctions, indexKey: string | undef
 	return { recipients, indexKey: key };
 }
 
+/** Default of Options → Max Body Size (MiB): Meta documents webhook payloads of up to 3 MB. */
+export const DEFAULT_MAX_BODY_SIZE_MB = 3;
+
+/** Options → Max Body Size in bytes (default {@link DEFAULT_MAX_BODY_SIZE_MB} MiB). */
+export function maxBodyBytes(options: CaptureOptions): number {
+	const mb = Number(options.maxBodySizeMb ?? DEFAULT_MAX_BODY_SIZE_MB);
+	return Math.floor((Number.isFinite(mb) && mb > 0 ? mb : DEFAULT_MAX_BODY_SIZE_MB) * 1024 * 1024);
+}
+
 /**
  * The raw body bytes of the request (n8n keeps them for webhooks), which every signature is computed
- * over; without them the request is refused 401 here and null is returned.
+ * over. Refused here, before any signature work, and null returned: without them (401), or above
+ * `maxBytes` (413 Content Too Large, RFC 9110 §15.5.14: the size is known before authentication, and an
+ * honest sender whose delivery outgrows the option sees why in its delivery log). The body is never
+ * logged, only its length.
  */
-export function rawBodyOf(this: IWebhookFunctions, trigger: string): Buffer | null {
+export function rawBodyOf(this: IWebhookFunctions, trigger: string, maxBytes: number): Buffer | null {
 	const rawBody: unknown = (this.getRequestObject() as { rawBody?: unknown }).rawBody;
-	if (Buffer.isBuffer(rawBody)) return rawBody;
-	this.logger.warn(`${trigger}: request has no raw body; refused (401)`);
-	this.getResponseObject().status(401).json({ error: 'raw body unavailable' });
-	return null;
+	if (!Buffer.isBuffer(rawBody)) {
+		this.logger.warn(`${trigger}: request has no raw body; refused (401)`);
+		this.getResponseObject().status(401).json({ error: 'raw body unavailable' });
+		return null;
+	}
+	if (rawBody.length > maxBytes) {
+		this.logger.warn(
+			`${trigger}: delivery refused (413): its body of ${rawBody.length} bytes exceeds Options → Max Body Size (${maxBytes} bytes); raise the option if your provider sends larger deliveries`,
+		);
+		this.getResponseObject().status(413).json({ error: 'body too large' });
+		return null;
+	}
+	return rawBody;
 }

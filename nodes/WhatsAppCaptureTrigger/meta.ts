@@ -1,7 +1,7 @@
 import type { IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
 
 import { answerHandshake, normalizeDelivery, verifySignature } from '../../lib/capture';
-import { emit, rawBodyOf } from './emit';
+import { emit, maxBodyBytes, rawBodyOf } from './emit';
 import type { CaptureCredentials, CaptureOptions, MediaSettings } from './types';
 
 /**
@@ -27,7 +27,8 @@ export async function metaWebhook(this: IWebhookFunctions): Promise<IWebhookResp
 	}
 
 	const req = this.getRequestObject();
-	const rawBody = rawBodyOf.call(this, 'WhatsApp Capture Trigger');
+	const options = this.getNodeParameter('options', {}) as CaptureOptions;
+	const rawBody = rawBodyOf.call(this, 'WhatsApp Capture Trigger', maxBodyBytes(options));
 	if (!rawBody) return { noWebhookResponse: true };
 
 	const header = req.headers['x-hub-signature-256'];
@@ -51,7 +52,6 @@ export async function metaWebhook(this: IWebhookFunctions): Promise<IWebhookResp
 		graphApiVersion: credentials.graphApiVersion,
 		contentType,
 	});
-	const options = this.getNodeParameter('options', {}) as CaptureOptions;
 	const downloadMedia = this.getNodeParameter('downloadMedia', false) === true;
 	const media: MediaSettings | undefined = downloadMedia
 		? {

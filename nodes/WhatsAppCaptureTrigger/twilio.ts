@@ -1,14 +1,15 @@
 import type { IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
 
-import { normalizeTwilioWebhook, parseTwilioForm, verifyTwilioSignature } from '../../lib/capture';
-import { emit, rawBodyOf } from './emit';
+import { normalizeTwilioWebhook, verifyTwilioSignature } from '../../lib/capture';
+import { emit, maxBodyBytes, rawBodyOf } from './emit';
 import type { CaptureOptions, TwilioCredentials } from './types';
 
 /**
  * `webhook()` for Provider = Twilio WhatsApp: `POST` only (form-encoded). Verifies
  * `X-Twilio-Signature` over the configured URL (Options → Twilio Signature URL, else this node's
  * production URL, plus the request's query string) and every posted parameter, then emits one record.
- * 401 on a bad signature; a `GET` (Twilio does not send one) is answered 405.
+ * 413 above Options → Max Body Size, 401 on a bad signature; a `GET` (Twilio does not send one) is
+ * answered 405.
  */
 export async function twilioWebhook(this: IWebhookFunctions): Promise<IWebhookResponseData> {
 	const res = this.getResponseObject();
@@ -18,22 +19,22 @@ export async function twilioWebhook(this: IWebhookFunctions): Promise<IWebhookRe
 	}
 	const credentials = await this.getCredentials<TwilioCredentials>('twilioWhatsAppApi');
 	const req = this.getRequestObject();
-	const rawBody = rawBodyOf.call(this, 'WhatsApp Capture Trigger (Twilio)');
-	if (!rawBody) return { noWebhookResponse: true };
 	const options = this.getNodeParameter('options', {}) as CaptureOptions;
-	const params = parseTwilioForm(rawBody);
+	const rawBody = rawBodyOf.call(this, 'WhatsApp Capture Trigger (Twilio)', maxBodyBytes(options));
+	if (!rawBody) return { noWebhookResponse: true };
 	const header = req.headers['x-twilio-signature'];
 	const signature = verifyTwilioSignature({
 		url: signedUrl.call(this, options.twilioSignatureUrl, req.url),
-		params,
+		rawBody,
 		header: typeof header === 'string' ? header : undefined,
 		authToken: credentials.authToken ?? '',
 	});
-	if (!signature.verified) {
+	if (!signature.verified || !signature.params) {
 		this.logger.warn(`WhatsApp Capture Trigger (Twilio): request refused (401): ${signature.reason}`);
 		res.status(401).json({ error: 'invalid signature' });
 		return { noWebhookResponse: true };
 	}
+	const params = signature.params;
 	const record = normalizeTwilioWebhook({ rawBody, params, receivedAt: new Date(), signatureVerified: true });
 	const contentType = req.headers['content-type'];
 	return await emit.call(this, {

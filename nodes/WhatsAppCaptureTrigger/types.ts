@@ -27,6 +27,7 @@ export interface CaptureOptions {
 	mediaAttempts?: number;
 	mediaRetryDelayMs?: number;
 	twilioSignatureUrl?: string;
+	maxBodySizeMb?: number;
 }
 
 /** Media download settings (Download Media on). */

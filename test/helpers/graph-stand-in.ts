@@ -25,6 +25,12 @@ export interface StandInMedia {
 	sha256?: string;
 	/** Serve these bytes instead of `bytes` (simulates corruption in transit). */
 	servedBytes?: Buffer;
+	/** `url` the lookup reports instead of the stand-in's own download URL (e.g. another host). */
+	url?: string;
+	/** The lookup reports no `sha256`. */
+	noSha256?: boolean;
+	/** The download answers `302 Found` with this `Location` instead of the bytes. */
+	redirectTo?: string;
 }
 
 /** A request the stand-in saw (token replaced by its kind). */
@@ -153,9 +159,9 @@ export class GraphStandIn {
 		const sequence = this.issued++;
 		return this.json(res, 200, {
 			messaging_product: 'whatsapp',
-			url: `${this.baseUrl}/lookaside/${id}?mid=${id}&seq=${sequence}&hash=${randomBytes(4).toString('hex')}`,
+			url: media.url ?? `${this.baseUrl}/lookaside/${id}?mid=${id}&seq=${sequence}&hash=${randomBytes(4).toString('hex')}`,
 			mime_type: media.mimeType,
-			sha256: media.sha256 ?? createHash('sha256').update(media.bytes).digest('hex'),
+			...(media.noSha256 ? {} : { sha256: media.sha256 ?? createHash('sha256').update(media.bytes).digest('hex') }),
 			file_size: media.bytes.length,
 			id,
 		});
@@ -169,6 +175,10 @@ export class GraphStandIn {
 		if (!(sequence >= this.expireUrlsBefore)) return this.error(res, 404, 'URL expired', 'OAuthException', 100);
 		const media = this.media.get(url.pathname.slice('/lookaside/'.length));
 		if (!media) return this.error(res, 404, 'Not found', 'OAuthException', 100);
+		if (media.redirectTo) {
+			res.writeHead(302, { location: media.redirectTo, 'content-length': '0' });
+			return void res.end();
+		}
 		const bytes = media.servedBytes ?? media.bytes;
 		res.writeHead(200, { 'content-type': media.mimeType, 'content-length': String(bytes.length) });
 		const chunk = 64 * 1024;

@@ -148,4 +148,91 @@ describe('downloadMedia (Graph stand-in)', () => {
 		const [text] = normalizeDelivery({ rawBody: fixtureBody('inbound-text'), receivedAt: new Date(), signatureVerified: true });
 		expect(mediaReference(text)).toBeNull();
 	});
+
+	describe('the token goes only to the Graph host and Meta\'s media host, over https', () => {
+		const foreignBytes = Buffer.from('not the media');
+		let foreignHits: Array<string | undefined> = [];
+		let foreignUrl = '';
+		let close: () => Promise<void> = async () => undefined;
+
+		beforeAll(async () => {
+			const http = await import('node:http');
+			const server = http.createServer((req, res) => {
+				foreignHits.push(req.headers.authorization);
+				res.end(foreignBytes);
+			});
+			await new Promise<void>((resolve) => server.listen(0, '127.0.0.2', resolve));
+			foreignUrl = `http://127.0.0.2:${(server.address() as { port: number }).port}`;
+			close = () => new Promise<void>((resolve) => server.close(() => resolve()));
+		});
+		afterAll(async () => close());
+		beforeEach(() => {
+			foreignHits = [];
+		});
+
+		it('a lookup url on another host → failed at once (no retry), nothing sent there', async () => {
+			graph.addMedia('1013859600285441', { bytes, mimeType: 'image/jpeg', url: `${foreignUrl}/x`, noSha256: true });
+			const result = await downloadMedia(options({ expectedSha256: null }));
+			expect(result).toEqual({
+				status: 'failed',
+				error: 'media lookup: answer url refused: host 127.0.0.2 is neither the Graph API host (127.0.0.1) nor Meta\'s media host (lookaside.fbsbx.com)',
+				attempts: 1,
+			});
+			expect(foreignHits).toEqual([]);
+		});
+
+		it('a redirect to another host is not followed; one that stays on the Graph host is', async () => {
+			graph.addMedia('1013859600285441', { bytes, mimeType: 'image/jpeg', redirectTo: `${foreignUrl}/stolen` });
+			const refused = await downloadMedia(options());
+			expect(refused).toMatchObject({ status: 'failed', attempts: 1 });
+			expect((refused as { error: string }).error).toMatch(/^media download: redirect refused: host 127\.0\.0\.2 is neither/);
+			expect(foreignHits).toEqual([]);
+
+			graph.addMedia('2000000000000009', { bytes, mimeType: 'image/jpeg' });
+			graph.addMedia('1013859600285441', { bytes, mimeType: 'image/jpeg', redirectTo: `${graph.baseUrl}/lookaside/2000000000000009?seq=999999` });
+			expect(await downloadMedia(options())).toMatchObject({ status: 'downloaded', sha256: sha256(bytes) });
+		});
+
+		it('redirects are followed at most 3 times', async () => {
+			graph.addMedia('1013859600285441', { bytes, mimeType: 'image/jpeg', redirectTo: `${graph.baseUrl}/lookaside/1013859600285441?seq=999999` });
+			const result = await downloadMedia(options());
+			expect(result).toEqual({ status: 'failed', error: 'media download: more than 3 redirects', attempts: 1 });
+			expect(graph.seen(/^\/lookaside\//).length).toBe(4);
+		});
+
+		it('a plain-http Graph base URL off loopback → nothing sent', async () => {
+			let calls = 0;
+			const counting = (async () => {
+				calls++;
+				return new Response('{}');
+			}) as unknown as typeof fetch;
+			const result = await downloadMedia(options({ graph: { baseUrl: 'http://graph.internal.example', version: 'v24.0', fetch: counting } }));
+			expect(result).toMatchObject({ status: 'failed', attempts: 1 });
+			expect((result as { error: string }).error).toMatch(/^media lookup not sent: http to graph\.internal\.example refused: https only/);
+			expect(calls).toBe(0);
+		});
+	});
+
+	it('a sha256 mismatch fails the consumer\'s stream before it ends: no consumer finishes with the bytes', async () => {
+		graph.addMedia('1013859600285441', { bytes, mimeType: 'image/jpeg', servedBytes: randomBytes(bytes.length) });
+		let finished = 0;
+		const errors: string[] = [];
+		const result = await downloadMedia(
+			options({
+				consume: async (stream) => {
+					try {
+						const collected = await collect(stream);
+						finished++;
+						return collected;
+					} catch (error) {
+						errors.push((error as Error).message);
+						throw error;
+					}
+				},
+			}),
+		);
+		expect(result).toEqual({ status: 'failed', error: 'media download: sha256 mismatch (after 3 attempts)', attempts: 3 });
+		expect(finished).toBe(0);
+		expect(errors).toEqual(['sha256 mismatch', 'sha256 mismatch', 'sha256 mismatch']);
+	});
 });

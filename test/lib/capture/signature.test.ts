@@ -110,4 +110,43 @@ describe('verifySignature', () => {
 		expect(verifySignature({ rawBody: body, header: header(body), appSecret: SECRET }).form).toBe('raw');
 		expect(verifySignature({ rawBody: body, header: header('{\\u00ff}'), appSecret: SECRET }).verified).toBe(false);
 	});
+
+	describe('the escaped-unicode form is hashed as it is produced (equal to escapeUnicode of the text)', () => {
+		// every UTF-8 length, the edges of each range, a BOM, surrogate pairs, and text longer than one
+		// 64 KiB decoding step so characters straddle the step boundary at every offset
+		const samples = [
+			'\ufeff{"a":"x"}',
+			'\u0080\u07ff\u0800\uffff\u{10000}\u{10ffff}',
+			'Très bien 👍 — 你好 — مرحبا',
+		];
+		for (let shift = 0; shift < 4; shift++) samples.push('a'.repeat(64 * 1024 - shift) + '👍é€'.repeat(5000));
+		it.each(samples.map((text, index) => [index, text] as const))('sample %i', (_index, text) => {
+			const rawBody = Buffer.from(text, 'utf8');
+			const result = verifySignature({ rawBody, header: header(escapeUnicode(text)), appSecret: SECRET });
+			expect(result).toEqual({ verified: true, form: 'escaped-unicode' });
+		});
+
+		it('random text of every character class', () => {
+			let seed = 7;
+			const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
+			const ranges = [[0x20, 0x7e], [0x80, 0x7ff], [0x800, 0xd7ff], [0xe000, 0xffff], [0x10000, 0x10ffff]];
+			for (let round = 0; round < 20; round++) {
+				let text = '';
+				for (let i = 0; i < 2000; i++) {
+					const [low, high] = ranges[next() % ranges.length];
+					text += String.fromCodePoint(low + (next() % (high - low + 1)));
+				}
+				const rawBody = Buffer.from(text, 'utf8');
+				expect(verifySignature({ rawBody, header: header(escapeUnicode(text)), appSecret: SECRET }).form).toBe('escaped-unicode');
+			}
+		});
+
+		it('overlong, surrogate and out-of-range encodings give no escaped form', () => {
+			for (const bytes of [[0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xe2, 0x82]]) {
+				const rawBody = Buffer.from([0x61, ...bytes, 0x62]);
+				const replaced = escapeUnicode(rawBody.toString('utf8'));
+				expect(verifySignature({ rawBody, header: header(replaced), appSecret: SECRET })).toEqual({ verified: false, reason: 'signature mismatch' });
+			}
+		});
+	});
 });

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
 import {
+	MAX_TWILIO_PARAMS,
 	normalizeTwilioWebhook,
 	parseTwilioForm,
 	twilioSignedString,
@@ -40,7 +41,9 @@ describe('verifyTwilioSignature', () => {
 		['+14158675309', 'RSOYDt4T1cUTdK1PDd93/VVr8B8='],
 	])('published vector (Caller %s) verifies, and equals the reference implementation', (caller, signature) => {
 		expect(referenceSignature('12345', url, vector(caller))).toBe(signature);
-		expect(verifyTwilioSignature({ url, params: pairs(vector(caller)), header: signature, authToken: '12345' })).toEqual({ verified: true });
+		expect(verifyTwilioSignature({ url, params: pairs(vector(caller)), header: signature, authToken: '12345' }).verified).toBe(true);
+		const rawBody = Buffer.from(new URLSearchParams(vector(caller)).toString());
+		expect(verifyTwilioSignature({ url, rawBody, header: signature, authToken: '12345' })).toEqual({ verified: true, params: pairs(vector(caller)) });
 	});
 
 	it('the signed string is the URL followed by name+value pairs sorted by name', () => {
@@ -79,6 +82,24 @@ describe('verifyTwilioSignature', () => {
 		expect(verifyTwilioSignature({ url, params, header: undefined, authToken: '12345' }).reason).toBe('missing header');
 		expect(verifyTwilioSignature({ url, params, header: 'not base64!', authToken: '12345' }).reason).toBe('malformed header');
 		expect(verifyTwilioSignature({ url, params, header: 'GvWf1cFY/Q7PnoempGyD5oXAezc=', authToken: '' }).reason).toBe('missing auth token');
+	});
+
+	it('from the raw body: the header shape and the parameter count are checked before the form is parsed', () => {
+		const signature = 'GvWf1cFY/Q7PnoempGyD5oXAezc=';
+		const params = pairs(vector('+14158675310'));
+		const rawBody = Buffer.from(new URLSearchParams(vector('+14158675310')).toString());
+		expect(verifyTwilioSignature({ url, rawBody, header: signature, authToken: '12345', maxParams: 5 }).verified).toBe(true);
+		expect(verifyTwilioSignature({ url, rawBody, header: signature, authToken: '12345', maxParams: 4 })).toEqual({ verified: false, reason: 'too many parameters' });
+		// the default cap
+		const many = Buffer.from(Array.from({ length: MAX_TWILIO_PARAMS + 1 }, (_v, i) => `P${i}=1`).join('&'));
+		expect(verifyTwilioSignature({ url, rawBody: many, header: signature, authToken: '12345' }).reason).toBe('too many parameters');
+		const atCap = Buffer.from(Array.from({ length: MAX_TWILIO_PARAMS }, (_v, i) => `P${i}=1`).join('&'));
+		expect(verifyTwilioSignature({ url, rawBody: atCap, header: signature, authToken: '12345' }).reason).toBe('signature mismatch');
+		// ill-shaped headers never reach the parser (a 20-byte digest is 28 Base64 characters)
+		for (const bad of ['x'.repeat(4096), signature.slice(0, -1), signature + 'A', 'GvWf1cFY/Q7PnoempGyD5oXAez==', '+'.repeat(44)]) {
+			expect(verifyTwilioSignature({ url, rawBody: many, header: bad, authToken: '12345' }).reason).toBe('malformed header');
+		}
+		expect(verifyTwilioSignature({ url, params, header: signature, authToken: '12345' }).params).toEqual(params);
 	});
 
 	it('repeated parameter names: every value is signed, in sorted order', () => {

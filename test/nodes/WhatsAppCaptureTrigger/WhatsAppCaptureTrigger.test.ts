@@ -237,6 +237,7 @@ describe('WhatsApp Capture Trigger: description', () => {
 		const options = (byName.options.options as Array<{ name: string; default: unknown }>).map((o) => [o.name, o.default]);
 		expect(options).toEqual([
 			['fields', []],
+			['maxBodySizeMb', 3],
 			['mediaAttempts', 3],
 			['mediaRetryDelayMs', 500],
 			['messageTypes', []],
@@ -374,6 +375,29 @@ describe('WhatsApp Capture Trigger: webhook() in n8n-core WebhookContext', () =>
 			const failed = fixtureBody('status-failed');
 			await post(url, failed, sign(failed));
 			expect(items(exchanges[1]).map((i) => i.json.type)).toEqual(['failed']);
+		});
+	});
+
+	it('a body over Options → Max Body Size (default 3 MiB) → 413 before any signature work, no execution; raising the option accepts it', async () => {
+		const text = 'x'.repeat(3 * 1024 * 1024);
+		const body = Buffer.from(JSON.stringify({ object: 'whatsapp_business_account', entry: [{ id: '1', changes: [{ field: 'messages', value: { note: text } }] }] }));
+		await withServer({}, async (url, exchanges) => {
+			const response = await post(url, body, sign(body));
+			expect(response.status).toBe(413);
+			expect(await response.json()).toEqual({ error: 'body too large' });
+			expect(exchanges[0].result).toEqual({ noWebhookResponse: true });
+			// exactly at the limit: accepted
+			const padded = Buffer.concat([fixtureBody('inbound-text'), Buffer.alloc(3 * 1024 * 1024 - fixtureBody('inbound-text').length, ' ')]);
+			expect((await post(url, padded, sign(padded))).status).toBe(200);
+			expect(items(exchanges[1])).toHaveLength(1);
+		});
+		await withServer({ options: { maxBodySizeMb: 4 } }, async (url, exchanges) => {
+			expect((await post(url, body, sign(body))).status).toBe(200);
+			expect(items(exchanges[0])).toHaveLength(1);
+		});
+		await withServer({ options: { maxBodySizeMb: 0.001 } }, async (url) => {
+			const small = fixtureBody('inbound-text');
+			expect((await post(url, small, sign(small))).status).toBe(413);
 		});
 	});
 

@@ -123,6 +123,23 @@ describe('WhatsApp Capture Trigger, Provider = Twilio WhatsApp (n8n-core)', () =
 		expect(run).toBeUndefined();
 	});
 
+	it('a form over Options → Max Body Size → 413 before the form is parsed; more than 500 parameters or an ill-shaped header → 401, no run', async () => {
+		const n8n = await start({});
+		n8n.trigger.parameters.options = { twilioSignatureUrl: n8n.webhookUrl(), maxBodySizeMb: 0.001 };
+		const body = form('inbound-text');
+		const large = Buffer.from(body.toString() + '&Pad=' + 'x'.repeat(1100));
+		const tooLarge = await post(n8n, n8n.webhookUrl(), large, twilioSignature(n8n.webhookUrl(), large));
+		expect(tooLarge.status).toBe(413);
+		expect(tooLarge.run).toBeUndefined();
+		n8n.trigger.parameters.options = { twilioSignatureUrl: n8n.webhookUrl() };
+		const many = Buffer.from(body.toString() + Array.from({ length: 500 }, (_v, i) => `&P${i}=1`).join(''));
+		const tooMany = await post(n8n, n8n.webhookUrl(), many, twilioSignature(n8n.webhookUrl(), many));
+		expect(tooMany.status).toBe(401);
+		expect(tooMany.run).toBeUndefined();
+		expect((await post(n8n, n8n.webhookUrl(), body, 'x'.repeat(100))).status).toBe(401);
+		expect((await post(n8n, n8n.webhookUrl(), body, twilioSignature(n8n.webhookUrl(), body))).status).toBe(200);
+	});
+
 	it('GET is answered 405 (Twilio has no handshake)', async () => {
 		const n8n = await start({});
 		expect((await fetch(n8n.webhookUrl())).status).toBe(405);

@@ -39,7 +39,12 @@ export interface Pipeline {
 	stop(): Promise<void>;
 }
 
-export async function startPipeline(options: { endpoint?: string; bucket: string }): Promise<Pipeline> {
+export async function startPipeline(options: {
+	endpoint?: string;
+	bucket: string;
+	/** A Graph API stand-in for media downloads (default: a closed port, downloads fail fast). */
+	graph?: { baseUrl: string; accessToken: string };
+}): Promise<Pipeline> {
 	const gpg = await makeGpgHome();
 	const settings = s3Settings();
 	const appSecret = randomBytes(16).toString('hex');
@@ -53,8 +58,8 @@ export async function startPipeline(options: { endpoint?: string; bucket: string
 				appSecret,
 				verifyToken,
 				indexKey,
-				accessToken: randomBytes(12).toString('hex'),
-				graphApiBaseUrl: 'http://127.0.0.1:9',
+				accessToken: options.graph?.accessToken ?? randomBytes(12).toString('hex'),
+				graphApiBaseUrl: options.graph?.baseUrl ?? 'http://127.0.0.1:9',
 				graphApiVersion: 'v24.0',
 			},
 			openPgpPublicKeysApi: { publicKeys: gpg.publicKeyArmored, expectedFingerprints: '' },
