@@ -9,7 +9,8 @@
  * `decrypt-inline` (the same with an inline binary), `get` (S3 Archive Record → Get with Decrypt),
  * `export` (S3 Archive Conversation → Export). The temp directory (spool parent) is `TMPDIR`, set
  * by the parent. Prints `{"ready":true}` once keys and modules are loaded, then one JSON result line:
- * outcome, seconds, the error (message, description), the longest event-loop stall and ru_maxrss.
+ * outcome, wall and CPU seconds, the error (message, description), the longest event-loop stall and
+ * ru_maxrss.
  */
 import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -38,6 +39,8 @@ export interface ChildConfig {
 export interface ChildResult {
 	outcome: 'refused' | 'decrypted';
 	seconds: number;
+	/** CPU time (user + system) of the run: what it costs, whatever else shares the cores. */
+	cpuSeconds: number;
 	message?: string;
 	description?: string;
 	/** Output size (binary bytes or records) when decrypted. */
@@ -90,6 +93,7 @@ async function main(): Promise<void> {
 	const loop = monitorEventLoopDelay({ resolution: 10 });
 	loop.enable();
 	const started = process.hrtime.bigint();
+	const cpu = process.cpuUsage();
 	const result: Partial<ChildResult> = {};
 	try {
 		result.output = await run();
@@ -100,6 +104,8 @@ async function main(): Promise<void> {
 		result.description = (error as { description?: string }).description ?? undefined;
 	}
 	result.seconds = Number(process.hrtime.bigint() - started) / 1e9;
+	const used = process.cpuUsage(cpu);
+	result.cpuSeconds = (used.user + used.system) / 1e6;
 	loop.disable();
 	result.loopMaxMs = loop.max / 1e6;
 	result.maxRss = process.resourceUsage().maxRSS * 1024;
