@@ -1,6 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 
-import { decrypt, type PrivateKey } from '../pgp';
+import { decrypt, PgpError, type PrivateKey } from '../pgp';
 import { mapLimit, readAll } from '../s3';
 import { getObject } from './get';
 import { phoneNumberPseudonym } from './layout';
@@ -40,6 +40,13 @@ export interface ExportOptions {
 	includeStatuses?: boolean;
 	/** Refuse exports of more records than this (default 50 000): the export lives in memory. */
 	maxRecords?: number;
+	/**
+	 * Largest plaintext of one record, in bytes (default {@link DEFAULT_MAX_RECORD_BYTES}): its
+	 * decryption stops as soon as it passes (lib/pgp `maxDecryptedBytes`), and a larger object is not read.
+	 */
+	maxRecordBytes?: number;
+	/** Largest plaintext of all records together, in bytes (default {@link DEFAULT_MAX_EXPORT_BYTES}): the export lives in memory. */
+	maxExportBytes?: number;
 	/** GetObject + decrypt in flight (default 16: GET latency, not CPU, bounds an export; docs/benchmarks.md). */
 	concurrency?: number;
 	/** Export time shown in the transcript header (default now). */
@@ -75,6 +82,20 @@ export interface ExportResult {
 	transcriptHtml: Buffer;
 }
 
+const MIB = 1024 * 1024;
+
+/**
+ * Default of `maxRecordBytes`. A record holds one message or status of a webhook delivery, whose
+ * body Meta keeps under 3 MB (a quarantined body is kept whole, base64): KBs in practice.
+ */
+export const DEFAULT_MAX_RECORD_BYTES = 16 * MIB;
+
+/** Default of `maxExportBytes`: 50 000 records (the default `maxRecords`) of a few KB each, with room. */
+export const DEFAULT_MAX_EXPORT_BYTES = 256 * MIB;
+
+/** Octets an OpenPGP message adds to its plaintext (PKESKs, packet headers, MDC, a signature), with room. */
+const MESSAGE_OVERHEAD = MIB;
+
 function sortTime(record: Record<string, unknown>): string {
 	for (const field of ['timestamp', 'received_at']) {
 		const value = record[field];
@@ -91,14 +112,15 @@ function sortTime(record: Record<string, unknown>): string {
  * 2. `listObjects` (ListObjectsV2, all pages) finds the record objects (`<record id>.pgp`) and media
  *    objects under the prefix for that pseudonym (and phone number id, class, date range);
  * 3. each record is read (GetObject, SHA-256 checked against `x-amz-meta-sha256`), decrypted with
- *    `decrypt` of lib/pgp, parsed as JSON;
+ *    `decrypt` of lib/pgp within `maxRecordBytes` (and all of them within `maxExportBytes`), parsed as JSON;
  * 4. records are ordered by time (UTC), then wamid, then key, and rendered as JSONL and transcripts
  *    (time UTC, direction, name, type, text/caption, media object keys, status lines).
  *
  * Media files are referenced by object key, not decrypted or embedded.
  *
  * @throws ArchiveError `InvalidInput` (no counterparty, no keys, bad filter), `TooManyRecords` beyond
- *   `maxRecords`, `DecryptionFailed` (names the object key and the OpenPGP reason, never plaintext),
+ *   `maxRecords`, `OutputLimit` (a record past `maxRecordBytes`, e.g. a compression bomb, or all of
+ *   them past `maxExportBytes`), `DecryptionFailed` (names the object key and the OpenPGP reason, never plaintext),
  *   `NotARecord` (a decrypted object that is not a JSON record), `IntegrityError` (ciphertext differs
  *   from its SHA-256), or the store's code.
  */
@@ -149,15 +171,34 @@ export async function exportConversation(options: ExportOptions): Promise<Export
 		}
 	}
 
+	const maxRecordBytes = options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
+	const maxExportBytes = options.maxExportBytes ?? DEFAULT_MAX_EXPORT_BYTES;
+	let exportBytes = 0;
 	const decrypted = await mapLimit(recordObjects, options.concurrency ?? 16, async (object) => {
 		const got = await getObject({ client, bucket, key: object.key, verify: true });
+		if (got.size > maxRecordBytes + MESSAGE_OVERHEAD) {
+			got.body.destroy();
+			throw new ArchiveError(`s3://${bucket}/${object.key} holds ${got.size} bytes, more than a record within the limit of ${maxRecordBytes / MIB} MiB per record can take`, {
+				code: 'OutputLimit',
+			});
+		}
 		const ciphertext = await readAll(got.body);
 		let plaintext: Uint8Array;
 		try {
-			plaintext = (await decrypt({ data: ciphertext, decryptionKeys: options.decryptionKeys })).data;
+			plaintext = (await decrypt({ data: ciphertext, decryptionKeys: options.decryptionKeys, maxDecryptedBytes: maxRecordBytes })).data;
 		} catch (error) {
 			const reason = error instanceof Error ? error.message : String(error);
+			if (error instanceof PgpError && error.code === 'OUTPUT_LIMIT') {
+				// a bomb stops the export at once: no other record is started
+				throw new ArchiveError(`Record s3://${bucket}/${object.key}: ${reason}`, { code: 'OutputLimit', cause: error });
+			}
 			return { error: new ArchiveError(`Could not decrypt s3://${bucket}/${object.key}: ${reason}`, { code: 'DecryptionFailed', cause: error }) };
+		}
+		exportBytes += plaintext.length;
+		if (exportBytes > maxExportBytes) {
+			throw new ArchiveError(`The records of this export hold more than ${maxExportBytes / MIB} MiB of plaintext: narrow the export by date range or phone number ID`, {
+				code: 'OutputLimit',
+			});
 		}
 		let record: unknown = null;
 		try {

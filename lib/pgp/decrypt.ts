@@ -2,14 +2,14 @@
  * Decryption (and signature checking) of OpenPGP messages from gpg, sq or OpenPGP.js: binary or
  * armored, compressed (ZIP, ZLIB, BZip2), signed, hidden recipients (`gpg --throw-keyids`).
  */
-import { createDecipheriv, createHash } from 'node:crypto';
-import { inflateRawSync, inflateSync } from 'node:zlib';
 import * as openpgp from 'openpgp';
 import type { Key, Message, PublicKey } from 'openpgp';
 
 import { repairArmoredText } from './armor';
 import { innerMessage } from './errors';
 import { fingerprintOf } from './fingerprint';
+import { decryptTolerantInflate } from './inflate-fallback';
+import { isDecompressedSizeError, OutputMeter, PACKET_FRAMING_SLACK } from './output-limit';
 import { PgpError, type DecryptOptions, type DecryptResult, type SignatureReport } from './types';
 
 /**
@@ -102,6 +102,8 @@ export function classify(
 	message: Message<Uint8Array>,
 	options: Pick<DecryptOptions, 'decryptionKeys' | 'expectSigned'>,
 ): PgpError {
+	const ours = pgpErrorIn(error);
+	if (ours) return ours;
 	const inner = innerMessage(error);
 	if (
 		/No decryption key packets found|Session key decryption failed|Error decrypting session keys/i.test(
@@ -125,15 +127,8 @@ export function classify(
 			{ cause: error },
 		);
 	}
-	if (/Maximum decompressed (message )?size exceeded/i.test(inner)) {
-		// zlib/zip (OpenPGP.js) and bzip2 (its unbzip2 stream) word it differently: one message.
-		return new PgpError(
-			'OPERATION',
-			'Decryption failed: Maximum decompressed message size exceeded',
-			{
-				cause: error,
-			},
-		);
+	if (isDecompressedSizeError(inner)) {
+		return new PgpError('OUTPUT_LIMIT', 'Decryption stopped: the decompressed data exceeds the size limit.', { limit: 'size', cause: error });
 	}
 	if (/Message is not signed/i.test(inner)) {
 		return new PgpError(
@@ -174,140 +169,36 @@ export function classify(
 	return new PgpError('OPERATION', `Decryption failed: ${inner}`, { cause: error });
 }
 
-/** Body of the first packet in `bytes` (RFC 4880 §4.2: old and new formats, partial lengths). */
-function firstPacket(bytes: Uint8Array): { tag: number; body: Uint8Array } {
-	let offset = 0;
-	const next = () => {
-		if (offset >= bytes.length) throw new Error('truncated packet');
-		return bytes[offset++];
-	};
-	const ctb = next();
-	if ((ctb & 0x80) === 0) throw new Error('not an OpenPGP packet');
-	const parts: Uint8Array[] = [];
-	const take = (length: number) => {
-		parts.push(bytes.subarray(offset, offset + length));
-		offset += length;
-	};
-	if (ctb & 0x40) {
-		const tag = ctb & 0x3f;
-		for (;;) {
-			const first = next();
-			if (first < 192) take(first);
-			else if (first < 224) take(((first - 192) << 8) + next() + 192);
-			else if (first === 255)
-				take(((next() << 24) | (next() << 16) | (next() << 8) | next()) >>> 0);
-			else {
-				take(1 << (first & 0x1f));
-				continue;
-			}
-			break;
-		}
-		return { tag, body: Buffer.concat(parts) };
-	}
-	const tag = (ctb >> 2) & 0x0f;
-	const lengthType = ctb & 0x03;
-	if (lengthType === 3) take(bytes.length - offset);
-	else if (lengthType === 0) take(next());
-	else if (lengthType === 1) take((next() << 8) | next());
-	else take(((next() << 24) | (next() << 16) | (next() << 8) | next()) >>> 0);
-	return { tag, body: Buffer.concat(parts) };
-}
-
-const CFB_CIPHERS: Record<string, string> = {
-	aes128: 'aes-128-cfb',
-	aes192: 'aes-192-cfb',
-	aes256: 'aes-256-cfb',
-};
-
-/**
- * Fallback for ZIP/ZLIB packets that carry bytes after the end of the deflate stream, as sq 0.27
- * writes them: OpenPGP.js 6 inflates with the native `DecompressionStream`, which on Node ≥ 22
- * rejects them ("Trailing junk found after the end of the compressed stream"), while gpg, sq and
- * zlib ignore them. Here the SEIPD v1 packet is decrypted with Node's AES-CFB (zero IV, RFC 4880
- * §5.13), the MDC checked (SHA-1 over prefix, data and the 0xD3 0x14 header, §5.14), the
- * Compressed Data packet (§5.6) inflated with zlib, and the inner message (literal data, maybe
- * signed) handed back to OpenPGP.js.
- *
- * @returns the inner message, or undefined when the message is not of that shape (no SEIPD v1 with AES)
- * @throws PgpError `INTEGRITY` when the MDC does not match
- */
-async function decryptTolerantInflate(message: Message<Uint8Array>, options: DecryptOptions): Promise<Message<Uint8Array> | undefined> {
-	const seipd = message.packets.find(
-		(packet) => (packet.constructor as unknown as { tag: number }).tag === 18,
-	) as unknown as { version: number; encrypted: unknown } | undefined;
-	if (!seipd || seipd.version !== 1) return undefined;
-	// Partial-length packets are kept as an OpenPGP.js ArrayStream (an Array of chunks).
-	const raw = seipd.encrypted as
-		| Uint8Array
-		| { readToEnd(join: (chunks: Uint8Array[]) => Uint8Array): Promise<Uint8Array> };
-	let encrypted: Uint8Array;
-	if (raw instanceof Uint8Array) encrypted = raw;
-	else if (raw && typeof raw.readToEnd === 'function') {
-		encrypted = await raw.readToEnd((chunks) => Buffer.concat(chunks));
-	} else return undefined;
-	const sessionKeys = await openpgp.decryptSessionKeys({
-		message,
-		decryptionKeys: options.decryptionKeys,
-		date: options.date,
-	});
-	for (const sessionKey of sessionKeys) {
-		const cipher = CFB_CIPHERS[String(sessionKey.algorithm)];
-		if (!cipher) continue;
-		const decipher = createDecipheriv(cipher, sessionKey.data, Buffer.alloc(16));
-		const plaintext = Buffer.concat([decipher.update(encrypted), decipher.final()]);
-		if (plaintext.length < 18 + 22) continue;
-		const mdcStart = plaintext.length - 22;
-		if (plaintext[mdcStart] !== 0xd3 || plaintext[mdcStart + 1] !== 0x14) continue;
-		const digest = createHash('sha1')
-			.update(plaintext.subarray(0, mdcStart + 2))
-			.digest();
-		if (!digest.equals(plaintext.subarray(mdcStart + 2))) {
-			throw new PgpError(
-				'INTEGRITY',
-				'The message failed its integrity check (modified or truncated): Modification detected.',
-			);
-		}
-		const packet = firstPacket(plaintext.subarray(18, mdcStart));
-		if (packet.tag !== 8) return undefined;
-		const limit = options.maxDecompressedBytes;
-		const zlibOptions = limit !== undefined ? { maxOutputLength: limit } : {};
-		const algorithm = packet.body[0];
-		if (algorithm !== 1 && algorithm !== 2) return undefined;
-		const inflate = algorithm === 1 ? inflateRawSync : inflateSync;
-		let inner: Buffer;
-		try {
-			inner = inflate(packet.body.subarray(1), zlibOptions);
-		} catch (error) {
-			if ((error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
-				throw new PgpError(
-					'OPERATION',
-					'Decryption failed: Maximum decompressed message size exceeded',
-					{
-						cause: error,
-					},
-				);
-			}
-			throw error;
-		}
-		return (await openpgp.readMessage({ binaryMessage: inner })) as Message<Uint8Array>;
+/** A PgpError of this engine in the cause chain of `error` (OpenPGP.js keeps causes when it wraps). */
+export function pgpErrorIn(error: unknown): PgpError | undefined {
+	for (let current = error; current instanceof Error; current = current.cause) {
+		if (current instanceof PgpError) return current;
 	}
 	return undefined;
 }
 
+/** Reads a stream of plaintext into memory, stopping with `OUTPUT_LIMIT` as soon as it passes the meter's limits. */
+export async function collectWithin(data: AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>, meter: OutputMeter): Promise<Uint8Array> {
+	const chunks: Uint8Array[] = [];
+	let total = 0;
+	for await (const chunk of data as AsyncIterable<Uint8Array>) {
+		total += chunk.length;
+		meter.check(total);
+		chunks.push(chunk);
+	}
+	return Buffer.concat(chunks);
+}
+
 /**
  * The OpenPGP.js decryption that `decrypt` and `decryptToSpool` share, after the checks both make: a
- * private key is given, and a required signature has signer keys. `config` adds to the
- * decompressed-size limit.
+ * private key is given, and a required signature has signer keys. `config` is OpenPGP.js's (the
+ * callers set its decompressed-size limit from their {@link OutputMeter}).
  *
  * @throws PgpError `NO_RECIPIENTS`, `SIGNATURE`
  */
 export function messageDecrypter(
-	options: Pick<
-		DecryptOptions,
-		'decryptionKeys' | 'verificationKeys' | 'expectSigned' | 'date' | 'maxDecompressedBytes'
-	>,
-	config: openpgp.PartialConfig = {},
-): (message: Message<Uint8Array>) => ReturnType<typeof openpgp.decrypt<Uint8Array>> {
+	options: Pick<DecryptOptions, 'decryptionKeys' | 'verificationKeys' | 'expectSigned' | 'date'>,
+): (message: Message<Uint8Array>, config: openpgp.PartialConfig) => ReturnType<typeof openpgp.decrypt<Uint8Array>> {
 	if (!options.decryptionKeys || options.decryptionKeys.length === 0) {
 		throw new PgpError('NO_RECIPIENTS', 'A private key is required to decrypt.');
 	}
@@ -318,10 +209,7 @@ export function messageDecrypter(
 			'A signature is required, but no verification (signer) keys were given.',
 		);
 	}
-	const limit = options.maxDecompressedBytes;
-	const fullConfig: openpgp.PartialConfig =
-		limit === undefined ? config : { ...config, maxDecompressedMessageSize: limit };
-	return async (message) =>
+	return async (message, config) =>
 		await openpgp.decrypt({
 			message,
 			decryptionKeys: options.decryptionKeys,
@@ -329,8 +217,26 @@ export function messageDecrypter(
 			expectSigned: options.expectSigned === true,
 			format: 'binary',
 			date: options.date,
-			config: fullConfig,
+			config,
 		});
+}
+
+/**
+ * Verify and read the inner message of the tolerant second pass (`decryptTolerantInflate`): its
+ * literal data as a stream, its signatures, and its file name once the data was read.
+ */
+export async function verifyInner(
+	inner: Message<Uint8Array>,
+	options: Pick<DecryptOptions, 'verificationKeys' | 'expectSigned' | 'date'>,
+): Promise<{ data: ReadableStream<Uint8Array> | Uint8Array; signatures: openpgp.VerifyMessageResult['signatures'] }> {
+	const verified = await openpgp.verify({
+		message: inner,
+		verificationKeys: options.verificationKeys ?? [],
+		expectSigned: options.expectSigned === true,
+		format: 'binary',
+		date: options.date,
+	});
+	return { data: verified.data as ReadableStream<Uint8Array> | Uint8Array, signatures: verified.signatures };
 }
 
 /**
@@ -343,43 +249,38 @@ export function messageDecrypter(
  * With `expectSigned`, a message without a valid signature of one of `verificationKeys` is refused.
  * Without it, signatures are reported (valid or not, with the reason) but do not block.
  *
+ * The plaintext is limited by `maxDecryptedBytes` and `maxCompressionRatio` (defaults in
+ * types.ts): decompression stops as soon as it passes either, so memory stays within the limit.
+ * Messages whose ZIP/ZLIB data is followed by other bytes (sq 0.27) go through a second, streaming
+ * pass (`decryptTolerantInflate`, same limits).
+ *
  * @returns {@link DecryptResult}: exact plaintext bytes (binary format), literal file name, signatures
  * @throws PgpError `MESSAGE_FORMAT`, `NOT_FOR_US` (naming our fingerprint and the message's
- *  recipient key IDs), `INTEGRITY`, `SIGNATURE`, `PASSPHRASE`, `OPERATION`
+ *  recipient key IDs), `INTEGRITY`, `SIGNATURE`, `PASSPHRASE`, `OUTPUT_LIMIT`, `OPERATION`
  */
 export async function decrypt(options: DecryptOptions): Promise<DecryptResult> {
 	const verificationKeys = options.verificationKeys ?? [];
+	const meter = new OutputMeter(options);
 	const decryptMessage = messageDecrypter(options);
 	const message = await readMessageFrom(options.data);
+	meter.messageBytes = typeof options.data === 'string' ? Buffer.byteLength(options.data) : options.data.length;
 	let result;
 	try {
-		result = await decryptMessage(message);
+		result = await decryptMessage(message, { maxDecompressedMessageSize: meter.allowed() + PACKET_FRAMING_SLACK });
+		meter.check((result.data as Uint8Array).length);
 	} catch (error) {
+		if (isDecompressedSizeError(innerMessage(error))) throw meter.error(error);
 		if (!/Trailing junk/i.test(innerMessage(error))) throw classify(error, message, options);
-		let inner: Message<Uint8Array> | undefined;
 		try {
 			// OpenPGP.js consumed the message's packet streams: read it again.
-			inner = await decryptTolerantInflate(await readMessageFrom(options.data), options);
+			const inner = await decryptTolerantInflate(await readMessageFrom(options.data), options, meter);
+			if (!inner) throw classify(error, message, options);
+			const verified = await verifyInner(inner, options);
+			const data = verified.data instanceof Uint8Array ? verified.data : await collectWithin(verified.data, meter);
+			meter.check(data.length);
+			result = { data, signatures: verified.signatures, filename: inner.getFilename() ?? '' };
 		} catch (fallbackError) {
-			if (fallbackError instanceof PgpError) throw fallbackError;
 			throw classify(fallbackError, message, options);
-		}
-		if (!inner) throw classify(error, message, options);
-		try {
-			const verified = await openpgp.verify({
-				message: inner,
-				verificationKeys,
-				expectSigned: options.expectSigned === true,
-				format: 'binary',
-				date: options.date,
-			});
-			result = {
-				data: verified.data,
-				signatures: verified.signatures,
-				filename: inner.getFilename() ?? '',
-			};
-		} catch (verifyError) {
-			throw classify(verifyError, message, options);
 		}
 	}
 	const signatures = await reportSignatures(result.signatures, verificationKeys);

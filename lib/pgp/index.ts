@@ -13,6 +13,9 @@
  * - {@link decrypt} (decrypt.ts): a message → plaintext in memory, signatures checked;
  * - {@link decryptToSpool} (decrypt-stream.ts): a message stream → plaintext released only once
  *   authenticated;
+ * - output limits of both (output-limit.ts: size and compression ratio, counted as plaintext comes
+ *   out) and their second pass for sq's ZIP packets (inflate-fallback.ts, SEIPD v1 reader in
+ *   seipd-stream.ts);
  * - {@link sign} (sign.ts) and {@link verify} (verify.ts): signatures over bytes;
  * - {@link PgpError} and the option and result types (types.ts); third-party error text made safe
  *   for messages (errors.ts).

@@ -1,6 +1,6 @@
 /**
- * Streaming writer of the GnuPG-compatible message shape with Node's native crypto (OpenSSL), for
- * large binary inputs: PKESK v3 + SEIPD v1 (AES-256, MDC) + binary literal data, no compression,
+ * Streaming writer (and, for the one fallback that needs it, reader) of SEIPD v1 with Node's native
+ * crypto (OpenSSL). The writer makes the GnuPG-compatible message shape for large binary inputs: PKESK v3 + SEIPD v1 (AES-256, MDC) + binary literal data, no compression,
  * no signature. It replaces OpenPGP.js's web-stream pipeline on the hot path of `encrypt` (profile
  * `gnupg`, binary, unsigned, uncompressed, stream input); OpenPGP.js still makes the PKESKs, so key
  * selection, expiry and algorithm checks stay OpenPGP.js's.
@@ -22,7 +22,7 @@
  * AES-256-CFB runs on a worker thread ({@link Aes256CfbEncryptor}, `./aes-cfb`) while this thread
  * reads, frames and SHA-1-hashes the next batch.
  */
-import { createHash, randomBytes, type Hash } from 'node:crypto';
+import { createDecipheriv, createHash, randomBytes, type Decipheriv, type Hash } from 'node:crypto';
 import { Readable, Transform, pipeline, type TransformCallback } from 'node:stream';
 import * as openpgp from 'openpgp';
 import { Aes256CfbEncryptor } from './aes-cfb';
@@ -233,4 +233,77 @@ export async function encryptSeipdV1Stream(options: EncryptSeipdV1StreamOptions)
 	// destroys the encryptor destroys the source. The outcome is reported on the encryptor itself.
 	pipeline(source, encryptor, () => undefined);
 	return encryptor;
+}
+
+/** Node cipher names of the session key algorithms {@link SeipdV1Decryptor} reads. */
+export const SEIPD_V1_CFB_CIPHERS: Readonly<Record<string, string>> = {
+	aes128: 'aes-128-cfb',
+	aes192: 'aes-192-cfb',
+	aes256: 'aes-256-cfb',
+};
+
+/** Octets of the MDC packet at the end of the SEIPD v1 plaintext: 0xD3 0x14 and a SHA-1 (§5.14). */
+const MDC_PACKET_LENGTH = 22;
+
+/**
+ * Decrypting transform, the reader's side of {@link SeipdV1Encryptor}: the encrypted data of a
+ * SEIPD v1 packet (RFC 4880 §5.13, after the version octet) in, the packets it holds out, without
+ * the random prefix and the MDC. AES in CFB mode with an all-zero IV; the SHA-1 of every plaintext
+ * octet before the MDC's 20 (§5.14) is checked at the end, so the output is authenticated only
+ * once the stream ended without error: a mismatch, a missing MDC or a truncated body fails it with
+ * `onMismatch()`. Holds back the last 22 octets seen (the MDC, once the input ends).
+ */
+export class SeipdV1Decryptor extends Transform {
+	private readonly decipher: Decipheriv;
+	private readonly sha1 = createHash('sha1');
+	private held = Buffer.alloc(0);
+	private prefixLeft = 18;
+
+	/**
+	 * @param cipher a Node cipher name of {@link SEIPD_V1_CFB_CIPHERS}
+	 * @param onMismatch the error for a message that fails its integrity check
+	 */
+	constructor(
+		cipher: string,
+		sessionKey: Uint8Array,
+		private readonly onMismatch: () => Error,
+	) {
+		super();
+		this.decipher = createDecipheriv(cipher, sessionKey, Buffer.alloc(16));
+	}
+
+	override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+		this.release(this.decipher.update(chunk));
+		callback();
+	}
+
+	override _flush(callback: TransformCallback): void {
+		this.release(this.decipher.final());
+		const mdc = this.held;
+		if (this.prefixLeft > 0 || mdc.length !== MDC_PACKET_LENGTH || mdc[0] !== 0xd3 || mdc[1] !== 0x14) {
+			callback(this.onMismatch());
+			return;
+		}
+		this.sha1.update(mdc.subarray(0, 2));
+		callback(this.sha1.digest().equals(mdc.subarray(2)) ? null : this.onMismatch());
+	}
+
+	/** Hash and pass on all but the last 22 plaintext octets seen; drop the prefix. */
+	private release(plaintext: Buffer): void {
+		if (plaintext.length === 0) return;
+		const all = this.held.length > 0 ? Buffer.concat([this.held, plaintext]) : plaintext;
+		if (all.length <= MDC_PACKET_LENGTH) {
+			this.held = Buffer.from(all);
+			return;
+		}
+		let released = all.subarray(0, all.length - MDC_PACKET_LENGTH);
+		this.held = Buffer.from(all.subarray(all.length - MDC_PACKET_LENGTH));
+		this.sha1.update(released);
+		if (this.prefixLeft > 0) {
+			const skip = Math.min(this.prefixLeft, released.length);
+			this.prefixLeft -= skip;
+			released = released.subarray(skip);
+		}
+		if (released.length > 0) this.push(released);
+	}
 }

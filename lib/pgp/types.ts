@@ -39,7 +39,29 @@ export type PgpErrorCode =
 	| 'NOT_FOR_US'
 	| 'SIGNATURE'
 	| 'INTEGRITY'
+	| 'OUTPUT_LIMIT' // the plaintext passed `maxDecryptedBytes` or `maxCompressionRatio` (a compression bomb)
 	| 'OPERATION';
+
+/**
+ * Default of `maxDecryptedBytes`: room for the largest media WhatsApp sends (documents, 100 MB) and
+ * more, while a compression bomb stops long before it fills a disk or memory.
+ */
+export const DEFAULT_MAX_DECRYPTED_BYTES = 256 * 1024 * 1024;
+
+/**
+ * Default of `maxCompressionRatio`. Text and JSON compress a few times to about 20 times with
+ * deflate, a log of one timestamped line a second about 25 (test/lib/pgp/output-limit.test.ts);
+ * media do not compress. Data that repeats itself within deflate's 32 KiB window (identical lines,
+ * runs of zeros) passes 100, up to deflate's ceiling of 1032 (RFC 1951: 258 octets per match);
+ * bzip2 goes far higher. A bomb of 1 MB that inflates to 1 GiB has a ratio of 1000.
+ */
+export const DEFAULT_MAX_COMPRESSION_RATIO = 100;
+
+/** Plaintext up to this size is never refused for its compression ratio (small messages can be very compressible). */
+export const COMPRESSION_RATIO_FLOOR = 8 * 1024 * 1024;
+
+/** Which limit an `OUTPUT_LIMIT` error hit. */
+export type OutputLimitKind = 'size' | 'ratio';
 
 /**
  * Error thrown by `lib/pgp`. The message names keys by fingerprint only and never contains key
@@ -50,16 +72,19 @@ export class PgpError extends Error {
 	readonly code: PgpErrorCode;
 	/** Upper-case hex fingerprint of the key concerned, when one is known. */
 	readonly fingerprint?: string;
+	/** For `OUTPUT_LIMIT`: the limit that was hit (the size, or the compression ratio). */
+	readonly limit?: OutputLimitKind;
 
 	constructor(
 		code: PgpErrorCode,
 		message: string,
-		options: { fingerprint?: string; cause?: unknown } = {},
+		options: { fingerprint?: string; cause?: unknown; limit?: OutputLimitKind } = {},
 	) {
 		super(message, options.cause === undefined ? undefined : { cause: options.cause });
 		this.name = 'PgpError';
 		this.code = code;
 		this.fingerprint = options.fingerprint;
+		this.limit = options.limit;
 	}
 }
 
@@ -160,8 +185,17 @@ export interface DecryptOptions {
 	expectSigned?: boolean;
 	/** Evaluation time for signature/key validity. Default now. */
 	date?: Date;
-	/** Refuse plaintext larger than this many bytes after decompression. Default unlimited. */
-	maxDecompressedBytes?: number;
+	/**
+	 * Refuse plaintext (after decompression) larger than this many bytes, stopping as soon as it
+	 * passes. Default {@link DEFAULT_MAX_DECRYPTED_BYTES}; `Infinity` for no limit.
+	 */
+	maxDecryptedBytes?: number;
+	/**
+	 * Refuse plaintext beyond {@link COMPRESSION_RATIO_FLOOR} that is more than this many times the
+	 * size of the message (of the bytes of it read so far, for a stream), stopping as soon as it
+	 * passes. Default {@link DEFAULT_MAX_COMPRESSION_RATIO}; `Infinity` turns the check off.
+	 */
+	maxCompressionRatio?: number;
 }
 
 /** Result of `decrypt`. */
@@ -285,15 +319,16 @@ export interface DecryptStreamOptions {
 	expectSigned?: boolean;
 	/** Evaluation time for signature/key validity. Default now. */
 	date?: Date;
-	/** Refuse plaintext larger than this many bytes after decompression. Default unlimited. */
-	maxDecompressedBytes?: number;
+	/** As for `decrypt`; the spool file never grows past it. Default {@link DEFAULT_MAX_DECRYPTED_BYTES}. */
+	maxDecryptedBytes?: number;
+	/** As for `decrypt`. Default {@link DEFAULT_MAX_COMPRESSION_RATIO}. */
+	maxCompressionRatio?: number;
 	/**
-	 * Read the whole message again as bytes. Used only for the one fallback that needs a second
-	 * pass (ZIP/ZLIB packets with bytes after the deflate end, as sq 0.27 writes them); that
-	 * fallback is buffered (the whole message in memory, docs/OPENPGP.md §4). Without it, such stream
-	 * input fails.
+	 * Read the message again (bytes or a stream). Used only for the one fallback that needs a second
+	 * pass (ZIP/ZLIB packets with bytes after the deflate end, as sq 0.27 writes them), which
+	 * streams as the first pass does. Without it, such stream input fails.
 	 */
-	reread?: () => Promise<Uint8Array>;
+	reread?: () => Promise<PgpInput>;
 	/** Directory for the temporary spool file (a private sub-directory is created). Default `os.tmpdir()`. */
 	tempDirectory?: string;
 }

@@ -24,7 +24,8 @@ const RETENTION_INPUT_CODES = new Set([
  * Turns an engine error into the n8n error to throw for item `itemIndex` (n8n: NodeOperationError for
  * input and logic problems, NodeApiError for remote failures):
  * - n8n errors pass through;
- * - ArchiveError: `InvalidInput` → NodeOperationError (the fix hint as description); store failures → NodeApiError keeping the store's
+ * - ArchiveError: `InvalidInput` → NodeOperationError (the fix hint as description), `OutputLimit` (an Export
+ *   past its limits) → NodeOperationError naming the options; store failures → NodeApiError keeping the store's
  *   code, HTTP status and request id, with the engine's fix hint (else the store's message) as description;
  * - RetentionError: policy, scope and matter codes → NodeOperationError; store failures → NodeApiError
  *   with the store's code and HTTP status;
@@ -41,6 +42,7 @@ export function toNodeError(
 	if (error instanceof NodeApiError || error instanceof NodeOperationError) return error;
 	if (error instanceof ArchiveError) {
 		if (error.code === 'InvalidInput') return new NodeOperationError(node, error.message, { itemIndex, description: error.hint });
+		if (error.code === 'OutputLimit') return new NodeOperationError(node, error.message, { itemIndex, description: EXPORT_LIMIT_HINT });
 		return storeError(node, itemIndex, {
 			message: error.message,
 			code: error.code,
@@ -84,6 +86,10 @@ function storeError(
 	});
 }
 
+/** Hint under an Export stopped by its limits (lib/archive `OutputLimit`). */
+const EXPORT_LIMIT_HINT =
+	'If the records are trusted and really this large, raise Options → Max Decrypted Size (MB) (per record) or Max Export Size (MB) (all records); or narrow the export by date range';
+
 /** Hint shown under a PgpError message, by engine error code. */
 function pgpHint(error: PgpError): string | undefined {
 	switch (error.code) {
@@ -98,6 +104,10 @@ function pgpHint(error: PgpError): string | undefined {
 			return 'Renew or replace the key (e.g. "gpg --quick-set-expire"), then paste the new public key';
 		case 'PASSPHRASE':
 			return 'Check the passphrase in the OpenPGP Private Key credential';
+		case 'OUTPUT_LIMIT':
+			return error.limit === 'ratio'
+				? "If the message is trusted, raise the node's Max Compression Ratio option (0 switches the check off)"
+				: "If the message is trusted and really this large, raise the node's Max Decrypted Size (MB) option";
 		default:
 			return undefined;
 	}

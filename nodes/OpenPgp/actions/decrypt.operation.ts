@@ -4,6 +4,7 @@ import { NodeOperationError, updateDisplayOptions, type IDataObject, type IDispl
 import { decryptToSpool } from '../../../lib/pgp';
 import { credentialPrivateKey } from '../../shared/credentials';
 import { getByPath, readBinaryInput, safeFileName, signatureJson, type OperationContext } from './common';
+import { compressionRatioLimit, decryptedSizeLimit, maxCompressionRatioDescription, maxDecryptedSizeDescription } from '../../shared/decryptLimits';
 import { optionsCollection } from '../../shared/parameters';
 
 const showForDecrypt: IDisplayOptions = { show: { operation: ['decrypt'] } };
@@ -104,15 +105,9 @@ const properties: INodeProperties[] = [
 				description:
 					'Name of the binary output. Default: the name stored in the message, without directories.',
 			},
-			{
-				displayName: 'Max Decompressed Size (MB)',
-				name: 'maxDecompressedMegabytes',
-				type: 'number',
-				typeOptions: { minValue: 0 },
-				default: 0,
-				description:
-					'Refuse compressed messages that expand beyond this size (protects against compression bombs); 0 for no limit',
-			},
+			maxCompressionRatioDescription,
+			// named for saved workflows, which keep the limit they set under this name
+			maxDecryptedSizeDescription('maxDecompressedMegabytes'),
 			{
 				displayName: 'Metadata Field',
 				name: 'metadataField',
@@ -139,6 +134,7 @@ export const description = updateDisplayOptions(showForDecrypt, properties);
 interface DecryptOperationOptions {
 	expectSigned?: boolean;
 	fileName?: string;
+	maxCompressionRatio?: number;
 	maxDecompressedMegabytes?: number;
 	metadataField?: string;
 	signerPublicKeys?: string;
@@ -177,7 +173,8 @@ function hasExtension(fileName: string): boolean {
  * per execution). Binary input with a binary-data id (filesystem, database or S3 mode) is streamed
  * (`getBinaryStream`) through `decryptToSpool`: memory stays bounded, and the plaintext is handed to
  * `prepareBinaryData` only after the MDC / AEAD tags (and, with Expect Signed, the signature) were
- * checked at the end of the message; on failure nothing is output and the spool is deleted.
+ * checked at the end of the message; on failure nothing is output and the spool is deleted. The
+ * plaintext stops at Max Decrypted Size and Max Compression Ratio (compression bombs), the spool too.
  *
  * JSON plaintext (up to {@link JSON_SNIFF_LIMIT}) becomes the item's JSON (objects as they are,
  * other values under `data`); other plaintext goes to a binary property next to the input JSON.
@@ -195,7 +192,7 @@ export async function execute(this: IExecuteFunctions, itemIndex: number, contex
 		| 'binary';
 
 	let data: Uint8Array | string | Readable;
-	let reread: (() => Promise<Uint8Array>) | undefined;
+	let reread: (() => Promise<Uint8Array | Readable>) | undefined;
 	let inputFileName: string | undefined;
 	if (ciphertextSource === 'binary') {
 		const propertyName = this.getNodeParameter('inputBinaryPropertyName', itemIndex) as string;
@@ -204,7 +201,7 @@ export async function execute(this: IExecuteFunctions, itemIndex: number, contex
 		});
 		inputFileName = binary.fileName;
 		data = input;
-		reread = async () => await this.helpers.getBinaryDataBuffer(itemIndex, propertyName);
+		reread = async () => (await readBinaryInput.call(this, itemIndex, propertyName, { stream: true })).data;
 	} else {
 		const path = (this.getNodeParameter('ciphertextField', itemIndex) as string).trim();
 		const value = getByPath(item.json, path);
@@ -226,9 +223,8 @@ export async function execute(this: IExecuteFunctions, itemIndex: number, contex
 		decryptionKeys: [privateKey],
 		verificationKeys,
 		expectSigned: options.expectSigned === true,
-		maxDecompressedBytes: options.maxDecompressedMegabytes
-			? Math.floor(options.maxDecompressedMegabytes * 1024 * 1024)
-			: undefined,
+		maxDecryptedBytes: decryptedSizeLimit.call(this, itemIndex, options.maxDecompressedMegabytes),
+		maxCompressionRatio: compressionRatioLimit.call(this, itemIndex, options.maxCompressionRatio),
 	});
 	try {
 		const metadataField = (options.metadataField ?? 'pgp').trim();

@@ -161,4 +161,22 @@ describe('exportConversation (local RGW, lib/pgp)', () => {
 			exportConversation({ client, bucket, prefix: 'archive', indexKey: INDEX_KEY, decryptionKeys: [wrong] }),
 		).rejects.toMatchObject({ code: 'InvalidInput' });
 	});
+
+	it('stops with OutputLimit past the limit per record, past the total, and before reading an object too large for a record', async () => {
+		const base = { client, bucket, prefix: 'archive', indexKey: INDEX_KEY, phoneNumber: DANA, decryptionKeys: [decryptionKey] };
+		const perRecord = await exportConversation({ ...base, maxRecordBytes: 100 }).catch((e: unknown) => e);
+		expect(perRecord).toBeInstanceOf(ArchiveError);
+		expect(perRecord).toMatchObject({ code: 'OutputLimit' });
+		expect((perRecord as ArchiveError).message).toMatch(/^Record s3:\/\/.+\.pgp: Decryption stopped: the plaintext exceeds the limit of 100 bytes\.$/);
+		const total = await exportConversation({ ...base, maxExportBytes: 3000 }).catch((e: unknown) => e);
+		expect(total).toMatchObject({ code: 'OutputLimit', message: expect.stringMatching(/^The records of this export hold more than [\d.]+ MiB of plaintext: narrow the export/) });
+		// an object far larger than any record within the limit is refused from its Content-Length
+		const dana = all.find((r) => r.counterparty?.wa_id === DANA)!;
+		const big = { ...dana, idempotency_key: '106000000000002:wamid.BIG', wamid: 'wamid.BIG' };
+		const placed = objectKeyForRecord({ indexKey: INDEX_KEY, prefix: 'archive', retentionClass: 'default', record: big });
+		await writeObject({ client, bucket, key: placed.key, body: randomBytes(2 * 1024 * 1024 + 10) });
+		const tooBig = await exportConversation({ ...base, maxRecordBytes: 1024 * 1024 }).catch((e: unknown) => e);
+		expect(tooBig).toMatchObject({ code: 'OutputLimit' });
+		expect((tooBig as ArchiveError).message).toContain(`${placed.key} holds 2097162 bytes, more than a record within the limit of 1 MiB per record can take`);
+	});
 });

@@ -242,7 +242,7 @@ describe('decryptToSpool', () => {
 	});
 
 	it.each(['zlib', 'zip', 'bzip2'] as const)(
-		'%s compression bomb (gpg --compress-level 9, 64 MiB of zeros): refused by maxDecompressedBytes',
+		'%s compression bomb (gpg --compress-level 9, 64 MiB of zeros): refused by maxDecryptedBytes and by the ratio',
 		async (compressAlgo) => {
 			const zeros = Buffer.alloc(64 * 1024 * 1024);
 			const args = ['--trust-model', 'always', '--compress-level', '9'];
@@ -253,18 +253,26 @@ describe('decryptToSpool', () => {
 				decryptToSpool({
 					data: streamOf(bomb),
 					decryptionKeys: [key],
-					maxDecompressedBytes: 1024 * 1024,
+					maxDecryptedBytes: 1024 * 1024,
 					tempDirectory: spoolParent,
 				}),
 			);
-			expect(error.code).toBe('OPERATION');
-			expect(error.message).toBe('Decryption failed: Maximum decompressed message size exceeded');
+			expect(error.code).toBe('OUTPUT_LIMIT');
+			expect(error.limit).toBe('size');
+			expect(error.message).toBe('Decryption stopped: the plaintext exceeds the limit of 1 MiB.');
 			expect(leftovers()).toEqual([]);
-			// under the limit it decrypts
+			// by default: refused for its compression ratio (800 and more), past 8 MiB
+			const ratio = await caught(decryptToSpool({ data: streamOf(bomb), decryptionKeys: [key], tempDirectory: spoolParent }));
+			expect(ratio.code).toBe('OUTPUT_LIMIT');
+			expect(ratio.limit).toBe('ratio');
+			expect(ratio.message).toBe('Decryption stopped: the plaintext grew past 8 MiB to more than 100 times the size of the message, as a compression bomb does.');
+			expect(leftovers()).toEqual([]);
+			// under the limits it decrypts
 			const ok = await decryptToSpool({
 				data: streamOf(bomb),
 				decryptionKeys: [key],
-				maxDecompressedBytes: 65 * 1024 * 1024,
+				maxDecryptedBytes: 65 * 1024 * 1024,
+				maxCompressionRatio: Infinity,
 				tempDirectory: spoolParent,
 			});
 			expect(ok.size).toBe(zeros.length);
@@ -272,7 +280,7 @@ describe('decryptToSpool', () => {
 		},
 	);
 
-	it('sq ZIP packets (bytes after the deflate end): second buffered pass with reread, else a clear error', async () => {
+	it('sq ZIP packets (bytes after the deflate end): second streamed pass with reread, else a clear error', async () => {
 		const small = plaintext.subarray(0, 200_000);
 		const binary = sqEncrypt(home.publicKeyArmored, small, { binary: true });
 		const ok = await decryptToSpool({

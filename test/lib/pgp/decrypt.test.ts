@@ -155,13 +155,13 @@ describe('decrypt', () => {
 		const result = await decrypt({
 			data: binary,
 			decryptionKeys: [eccPrivate],
-			maxDecompressedBytes: 1 << 20,
+			maxDecryptedBytes: 1 << 20,
 		});
 		expect(Buffer.from(result.data).equals(plaintext)).toBe(true);
 		await expectPgpError(
-			decrypt({ data: binary, decryptionKeys: [eccPrivate], maxDecompressedBytes: 1000 }),
-			'OPERATION',
-			'Decryption failed: Maximum decompressed message size exceeded',
+			decrypt({ data: binary, decryptionKeys: [eccPrivate], maxDecryptedBytes: 1000 }),
+			'OUTPUT_LIMIT',
+			'Decryption stopped: the plaintext exceeds the limit of 1000 bytes.',
 		);
 		const tampered = Buffer.from(binary);
 		tampered[tampered.length - 40] ^= 0x01;

@@ -7,7 +7,7 @@
  * Keys are generated at test time.
  */
 import { execFileSync } from 'node:child_process';
-import { createCipheriv, randomBytes, randomInt } from 'node:crypto';
+import { createCipheriv, createHash, randomBytes, randomInt } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -422,5 +422,44 @@ describe('encrypt (stream, gnupg profile) → native SEIPD v1 writer', () => {
 		} finally {
 			await short.cleanup();
 		}
+	});
+});
+
+describe('SeipdV1Decryptor (the reader of the tolerant second pass)', () => {
+	/** SEIPD v1 encrypted data (after the version octet) of `packets`: prefix, packets, MDC (RFC 4880 §5.13, §5.14). */
+	function seipdBody(sessionKey: Buffer, packets: Buffer): Buffer {
+		const prefix = randomBytes(18);
+		prefix[16] = prefix[14];
+		prefix[17] = prefix[15];
+		const hashed = Buffer.concat([prefix, packets, Buffer.from([0xd3, 0x14])]);
+		const plaintext = Buffer.concat([hashed, createHash('sha1').update(hashed).digest()]);
+		const cipher = createCipheriv('aes-256-cfb', sessionKey, Buffer.alloc(16));
+		return Buffer.concat([cipher.update(plaintext), cipher.final()]);
+	}
+
+	async function run(body: Buffer, sessionKey: Buffer): Promise<Buffer> {
+		const decryptor = new seipdStream.SeipdV1Decryptor('aes-256-cfb', sessionKey, () => new Error('Modification detected'));
+		const pieces: Buffer[] = [];
+		for (let offset = 0; offset < body.length; ) {
+			const n = randomInt(1, 40);
+			pieces.push(body.subarray(offset, offset + n));
+			offset += n;
+		}
+		return await collect(Readable.from(pieces).pipe(decryptor));
+	}
+
+	it('gives back the packets, in any piece sizes, and fails a modified, truncated or MDC-less body', async () => {
+		const sessionKey = randomBytes(32);
+		for (const size of [0, 1, 21, 22, 23, 100_000]) {
+			const packets = randomBytes(size);
+			expect((await run(seipdBody(sessionKey, packets), sessionKey)).equals(packets)).toBe(true);
+		}
+		const body = seipdBody(sessionKey, randomBytes(5000));
+		const modified = Buffer.from(body);
+		modified[2000] ^= 0x01;
+		await expect(run(modified, sessionKey)).rejects.toThrow('Modification detected');
+		await expect(run(body.subarray(0, body.length - 1), sessionKey)).rejects.toThrow('Modification detected');
+		await expect(run(body.subarray(0, 30), sessionKey)).rejects.toThrow('Modification detected');
+		await expect(run(body, randomBytes(32))).rejects.toThrow('Modification detected');
 	});
 });

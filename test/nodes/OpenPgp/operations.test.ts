@@ -4,7 +4,9 @@
  */
 import { randomBytes } from 'node:crypto';
 
+import { readPublicKeys } from '../../../lib/pgp';
 import { OpenPgp } from '../../../nodes/OpenPgp/OpenPgp.node';
+import { bombMessage } from '../../helpers/bombs';
 import { binaryBytes, type ExecuteContextOptions, inlineBinary, runNode } from '../../helpers/execute-context';
 import {
 	type GpgHome,
@@ -126,7 +128,7 @@ describe('OpenPGP node: Decrypt', () => {
 		});
 	});
 
-	it('Max Decompressed Size refuses a message that expands beyond it', async () => {
+	it('Max Decrypted Size refuses a message that expands beyond it, naming the limit and the option', async () => {
 		const big = Buffer.alloc(3 * 1024 * 1024, 0x41);
 		for (const compressAlgo of ['zlib', 'zip'] as const) {
 			const ciphertext = gpgEncrypt(sender.home, big, {
@@ -141,15 +143,40 @@ describe('OpenPGP node: Decrypt', () => {
 				credentials,
 				continueOnFail: true,
 			});
-			expect(String((limited.output[0].json.error as { message: string }).message)).toMatch(
-				/Maximum decompressed message size exceeded/,
-			);
+			expect(limited.output[0].json.error).toMatchObject({
+				message: 'Decryption stopped: the plaintext exceeds the limit of 1 MiB.',
+				code: 'OUTPUT_LIMIT',
+				description: "If the message is trusted and really this large, raise the node's Max Decrypted Size (MB) option",
+			});
 			const unlimited = await runOpenPgp({
 				parameters: { operation: 'decrypt', options: { maxDecompressedMegabytes: 4 } },
 				items: [item],
 				credentials,
 			});
 			expect(binaryBytes(unlimited.output[0].binary!.data).equals(big)).toBe(true);
+		}
+	});
+
+	it('compression bombs: refused by default for their ratio, naming Max Compression Ratio; 0 switches it off; bad values name the option', async () => {
+		const [recipient] = await readPublicKeys({ armoredKeys: me.publicKeyArmored });
+		const bomb = await bombMessage({ inflatedSize: 20 * 1024 * 1024, recipient });
+		const item = { json: {}, binary: { data: inlineBinary(bomb) } };
+		const refused = await runOpenPgp({ parameters: { operation: 'decrypt', decryptedOutput: 'binary' }, items: [item], credentials, continueOnFail: true });
+		expect(refused.output[0].json.error).toMatchObject({
+			code: 'OUTPUT_LIMIT',
+			message: 'Decryption stopped: the plaintext grew past 8 MiB to more than 100 times the size of the message, as a compression bomb does.',
+			description: "If the message is trusted, raise the node's Max Compression Ratio option (0 switches the check off)",
+		});
+		expect(refused.stats.prepareBinaryDataCalls).toBe(0);
+		const allowed = await runOpenPgp({
+			parameters: { operation: 'decrypt', decryptedOutput: 'binary', options: { maxCompressionRatio: 0 } },
+			items: [item],
+			credentials,
+		});
+		expect(binaryBytes(allowed.output[0].binary!.data).length).toBe(20 * 1024 * 1024);
+		for (const options of [{ maxCompressionRatio: -1 }, { maxDecompressedMegabytes: -5 }]) {
+			const bad = await runOpenPgp({ parameters: { operation: 'decrypt', options }, items: [item], credentials, continueOnFail: true });
+			expect(String((bad.output[0].json.error as { message: string }).message)).toMatch(/^Max (Compression Ratio|Decrypted Size \(MB\)) must be/);
 		}
 	});
 

@@ -11,10 +11,11 @@ import path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { ICredentialDataDecryptedObject, IDataObject, INodeExecutionData, IRun } from 'n8n-workflow';
 
-import { writeObject } from '../../../lib/archive';
+import { DEFAULT_MAX_EXPORT_BYTES, DEFAULT_MAX_RECORD_BYTES, writeObject } from '../../../lib/archive';
 import { createS3Client } from '../../../lib/s3';
 import { encrypt, readPublicKeys } from '../../../lib/pgp';
 import { S3Archive } from '../../../nodes/S3Archive/S3Archive.node';
+import { bombMessage } from '../../helpers/bombs';
 import { executeContext } from '../../helpers/execute-context';
 import { gpgDecrypt, makeGpgHome, type GpgHome } from '../../helpers/gpg';
 import { binaryBytes, InProcessN8n, loadTemplate } from '../../helpers/n8n-runner';
@@ -175,5 +176,36 @@ describe('S3 Archive node, Export Conversation and Get with Decrypt (capture via
 		await expect(run({ resource: 'conversation', operation: 'export', prefix: 'archive' }, { openPgpPrivateKeyApi: privateKey() })).rejects.toThrow(
 			/Counterparty Phone Number/,
 		);
+	});
+
+	it('Get with Decrypt and Export stop at their limits with an error naming the option; a bomb is refused by default', async () => {
+		const recipients = await readPublicKeys({ armoredKeys: gpg.publicKeyArmored });
+		const mediaKey = 'limits/media.pgp';
+		await writeObject({ client, bucket, key: mediaKey, body: (await encrypt({ data: randomBytes(2 * 1024 * 1024), recipients })).ciphertext as Uint8Array });
+		const get = (key: string, extra: Record<string, unknown> = {}) => ({ resource: 'record', operation: 'get', key, decrypt: true, ...extra });
+		const [limited] = await run(get(mediaKey, { maxDecryptedMegabytes: 1 }), { openPgpPrivateKeyApi: privateKey() }, { continueOnFail: true });
+		expect(limited.json.error).toMatchObject({
+			code: 'OUTPUT_LIMIT',
+			message: 'Decryption stopped: the plaintext exceeds the limit of 1 MiB.',
+			description: "If the message is trusted and really this large, raise the node's Max Decrypted Size (MB) option",
+		});
+		const [allowed] = await run(get(mediaKey, { maxDecryptedMegabytes: 3 }), { openPgpPrivateKeyApi: privateKey() });
+		expect(Buffer.from(allowed.binary!.data.data, 'base64').length).toBe(2 * 1024 * 1024);
+
+		await writeObject({ client, bucket, key: 'limits/bomb.pgp', body: await bombMessage({ inflatedSize: 64 * 1024 * 1024, recipient: recipients[0] }) });
+		const [bomb] = await run(get('limits/bomb.pgp'), { openPgpPrivateKeyApi: privateKey() }, { continueOnFail: true });
+		expect(bomb.json.error).toMatchObject({ code: 'OUTPUT_LIMIT', description: expect.stringContaining('Max Compression Ratio') });
+
+		const exportOf = (exportOptions: Record<string, unknown>) => ({ resource: 'conversation', operation: 'export', prefix: 'archive', exportPhoneNumber: '15550100123', exportOptions });
+		const [perRecord] = await run(exportOf({ maxRecordMegabytes: 0.0001 }), { openPgpPrivateKeyApi: privateKey() }, { continueOnFail: true });
+		expect(perRecord.json.error).toMatchObject({
+			message: expect.stringMatching(/^Record s3:\/\/.+: Decryption stopped: the plaintext exceeds the limit of 104 bytes\.$/),
+			description: expect.stringContaining('Max Decrypted Size (MB) (per record) or Max Export Size (MB)'),
+		});
+		const exportOptions = node.description.properties.find((p) => p.name === 'exportOptions')!.options as Array<{ name: string; default: unknown }>;
+		expect(exportOptions.find((o) => o.name === 'maxExportMegabytes')!.default).toBe(DEFAULT_MAX_EXPORT_BYTES / 1024 / 1024);
+		expect(exportOptions.find((o) => o.name === 'maxRecordMegabytes')!.default).toBe(DEFAULT_MAX_RECORD_BYTES / 1024 / 1024);
+		const [total] = await run(exportOf({ maxExportMegabytes: 0.001 }), { openPgpPrivateKeyApi: privateKey() }, { continueOnFail: true });
+		expect(total.json.error).toMatchObject({ message: expect.stringMatching(/^The records of this export hold more than/) });
 	});
 });

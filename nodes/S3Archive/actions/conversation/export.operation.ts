@@ -1,9 +1,12 @@
 import { NodeOperationError, updateDisplayOptions, type IDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 
-import { assertIndexKey, exportConversation } from '../../../../lib/archive';
+import { assertIndexKey, DEFAULT_MAX_EXPORT_BYTES, DEFAULT_MAX_RECORD_BYTES, exportConversation } from '../../../../lib/archive';
 import { credentialPrivateKey, type ArchiveStore } from '../../../shared/credentials';
+import { decryptedSizeLimit, maxDecryptedSizeDescription } from '../../../shared/decryptLimits';
 import { storeLocation } from '../../../shared/storeLocation';
 import { recordFilters } from '../common.descriptions';
+
+const MIB = 1024 * 1024;
 
 const showForExport: IDisplayOptions = {
 	show: { resource: ['conversation'], operation: ['export'] },
@@ -42,6 +45,16 @@ const properties: INodeProperties[] = [
 				default: true,
 				description: 'Whether to include sent / delivered / read / failed status records',
 			},
+			maxDecryptedSizeDescription('maxRecordMegabytes', DEFAULT_MAX_RECORD_BYTES / MIB, ' of one record'),
+			{
+				displayName: 'Max Export Size (MB)',
+				name: 'maxExportMegabytes',
+				type: 'number',
+				typeOptions: { minValue: 1 },
+				// DEFAULT_MAX_EXPORT_BYTES of lib/archive, in MiB (n8n's lint wants a literal)
+				default: 256,
+				description: 'Stop with an error when the decrypted records together grow beyond this many MiB (the export is built in memory)',
+			},
 			{
 				displayName: 'Max Records',
 				name: 'maxRecords',
@@ -65,6 +78,8 @@ interface ExportNodeOptions {
 	to?: string;
 	includeStatuses?: boolean;
 	maxRecords?: number;
+	maxRecordMegabytes?: number;
+	maxExportMegabytes?: number;
 	phoneNumberId?: string;
 	retentionClass?: string;
 }
@@ -73,7 +88,8 @@ interface ExportNodeOptions {
  * Conversation → Export (eDiscovery): decrypts one conversation and outputs one item with three binary files,
  * `jsonl` (`export.jsonl`, one record per line, in order), `html` (`transcript.html`) and `text`
  * (`transcript.txt`), and `{ export: { pseudonym, counts, period, sources } }` (object keys only,
- * no plaintext) in its JSON.
+ * no plaintext) in its JSON. Each record's decryption stops at Max Decrypted Size (MB), all of them
+ * at Max Export Size (MB).
  */
 export async function execute(this: IExecuteFunctions, i: number, context: ArchiveStore): Promise<INodeExecutionData[]> {
 	const { bucket, prefix } = storeLocation.call(this, i, context);
@@ -105,6 +121,8 @@ export async function execute(this: IExecuteFunctions, i: number, context: Archi
 		to: options.to || undefined,
 		includeStatuses: options.includeStatuses !== false,
 		maxRecords: options.maxRecords,
+		maxRecordBytes: decryptedSizeLimit.call(this, i, options.maxRecordMegabytes, DEFAULT_MAX_RECORD_BYTES / MIB),
+		maxExportBytes: decryptedSizeLimit.call(this, i, options.maxExportMegabytes, DEFAULT_MAX_EXPORT_BYTES / MIB),
 		decryptionKeys: [privateKey],
 	});
 	const [jsonl, html, text] = await Promise.all([

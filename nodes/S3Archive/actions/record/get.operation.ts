@@ -1,8 +1,9 @@
 import { updateDisplayOptions, type IDataObject, type IDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 
 import { getObject } from '../../../../lib/archive';
-import { decrypt } from '../../../../lib/pgp';
+import { decryptToSpool } from '../../../../lib/pgp';
 import { credentialPrivateKey, type ArchiveStore } from '../../../shared/credentials';
+import { compressionRatioLimit, decryptedSizeLimit, maxCompressionRatioDescription, maxDecryptedSizeDescription } from '../../../shared/decryptLimits';
 import { resolveBucket } from '../../../shared/storeLocation';
 
 const showForGet: IDisplayOptions = { show: { resource: ['record'], operation: ['get'] } };
@@ -48,15 +49,14 @@ const properties: INodeProperties[] = [
 		description:
 			'Whether to decrypt the object with the OpenPGP Private Key credential: JSON plaintext (a record) is output as JSON in "data", anything else as binary',
 	},
+	{ ...maxDecryptedSizeDescription('maxDecryptedMegabytes'), displayOptions: { show: { decrypt: [true] } } },
+	{ ...maxCompressionRatioDescription, displayOptions: { show: { decrypt: [true] } } },
 ];
 
 export const description = updateDisplayOptions(showForGet, properties);
 
-async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
-	const chunks: Buffer[] = [];
-	for await (const chunk of stream) chunks.push(Buffer.from(chunk as Uint8Array));
-	return Buffer.concat(chunks);
-}
+/** Plaintext up to this size that starts like a JSON object or array is parsed (a record); larger is binary. */
+const JSON_RECORD_LIMIT = 16 * 1024 * 1024;
 
 function parseJson(bytes: Uint8Array): unknown {
 	const text = Buffer.from(bytes).toString('utf8').trim();
@@ -72,10 +72,11 @@ function parseJson(bytes: Uint8Array): unknown {
  * Record → Get: downloads one object version (streamed into n8n's binary data store) and outputs it as a
  * binary with `{ archive: { bucket, key, versionId, etag, size, sha256, contentType, lastModified, objectLock } }`.
  *
- * With Decrypt on, the ciphertext is read into memory, decrypted with the private key credential
- * (`decrypt` of lib/pgp; the key is unlocked once per execution) and output as `json.data` when the
- * plaintext is a JSON object or array, else as binary (file name from the OpenPGP literal packet,
- * else the key's file name without `.pgp`). `archive.decrypted` is then true.
+ * With Decrypt on, the object is streamed through `decryptToSpool` of lib/pgp (bounded memory; the
+ * plaintext waits in an encrypted spool file until authenticated, and stops at Max Decrypted Size and
+ * Max Compression Ratio) with the private key credential (unlocked once per execution), and output
+ * as `json.data` when the plaintext is a JSON object or array, else as binary (file name from the
+ * OpenPGP literal packet, else the key's file name without `.pgp`). `archive.decrypted` is then true.
  */
 export async function execute(this: IExecuteFunctions, i: number, context: ArchiveStore): Promise<INodeExecutionData[]> {
 	const bucket = resolveBucket.call(this, i, context);
@@ -106,20 +107,31 @@ export async function execute(this: IExecuteFunctions, i: number, context: Archi
 		},
 	};
 	if (privateKey) {
-		const ciphertext = await readAll(result.body);
-		const plaintext = await decrypt({ data: ciphertext, decryptionKeys: [privateKey] });
-		archive.decrypted = true;
-		const parsed = parseJson(plaintext.data);
-		if (parsed !== undefined) {
-			return [{ json: { archive, data: parsed as IDataObject }, pairedItem: { item: i } }];
+		const plaintext = await decryptToSpool({
+			data: result.body,
+			// the one second pass (sq's ZIP packets) reads the same version again
+			reread: async () => (await getObject({ client: context.client, bucket, key, versionId: result.versionId ?? versionId, verify })).body,
+			decryptionKeys: [privateKey],
+			maxDecryptedBytes: decryptedSizeLimit.call(this, i, this.getNodeParameter('maxDecryptedMegabytes', i, undefined)),
+			maxCompressionRatio: compressionRatioLimit.call(this, i, this.getNodeParameter('maxCompressionRatio', i, undefined)),
+		});
+		try {
+			archive.decrypted = true;
+			const record = plaintext.size <= JSON_RECORD_LIMIT && /^\s*([[{]|$)/.test((await plaintext.readPrefix(64)).toString('utf8'));
+			const parsed = record ? parseJson(await plaintext.readAll()) : undefined;
+			if (parsed !== undefined) {
+				return [{ json: { archive, data: parsed as IDataObject }, pairedItem: { item: i } }];
+			}
+			const plainName = plaintext.filename || fileName.replace(/\.pgp$/, '') || 'data.bin';
+			const binary = await this.helpers.prepareBinaryData(
+				plaintext.createReadStream(),
+				plainName,
+				'application/octet-stream',
+			);
+			return [{ json: { archive }, binary: { [property]: binary }, pairedItem: { item: i } }];
+		} finally {
+			await plaintext.dispose();
 		}
-		const plainName = plaintext.filename || fileName.replace(/\.pgp$/, '') || 'data.bin';
-		const binary = await this.helpers.prepareBinaryData(
-			Buffer.from(plaintext.data),
-			plainName,
-			'application/octet-stream',
-		);
-		return [{ json: { archive }, binary: { [property]: binary }, pairedItem: { item: i } }];
 	}
 	const binary = await this.helpers.prepareBinaryData(
 		result.body,
