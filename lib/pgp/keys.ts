@@ -3,14 +3,14 @@
  *
  * The paste is repaired first ({@link repairArmoredText}; key text is capped at
  * {@link KEY_TEXT_LIMIT}), every block is read (OpenPGP.js `readKeys` keeps only the first), and each
- * key is checked against the profile, and for public keys against the
+ * key is checked against the profile and the supported curves, and for public keys against the
  * expected fingerprints. Error messages name keys by fingerprint and never contain key material.
  */
 import * as openpgp from 'openpgp';
 import type { Key, PrivateKey, PublicKey } from 'openpgp';
 
 import { KEY_TEXT_LIMIT, repairArmoredText, type ArmorBlock } from './armor';
-import { assertProfileCompatible } from './check';
+import { assertProfileCompatible, assertSupportedCurve } from './check';
 import { innerMessage } from './errors';
 import { fingerprintOf, parseFingerprints } from './fingerprint';
 import { DEFAULT_PROFILE, PgpError, type ReadPrivateKeyOptions, type ReadPublicKeysOptions } from './types';
@@ -72,7 +72,8 @@ async function readAllKeys(input: string | Uint8Array, field?: string): Promise<
  *  - `KEY_FORMAT`: nothing readable, a non-key block (e.g. PGP MESSAGE), malformed base64;
  *  - `PRIVATE_KEY_IN_PUBLIC_FIELD`: a private key was pasted (named by fingerprint);
  *  - `UNEXPECTED_FINGERPRINT` / `MISSING_EXPECTED_FINGERPRINT`: pinning by `expectedFingerprints` failed;
- *  - `INCOMPATIBLE_KEY`: gnupg profile and a v6 key or algorithm 25–28.
+ *  - `INCOMPATIBLE_KEY`: gnupg profile and a v6 key or algorithm 25–28;
+ *  - `UNSUPPORTED_CURVE`: a Brainpool or secp256k1 key (named by fingerprint and curve).
  */
 export async function readPublicKeys(options: ReadPublicKeysOptions): Promise<PublicKey[]> {
 	const profile = options.profile ?? DEFAULT_PROFILE;
@@ -100,6 +101,7 @@ export async function readPublicKeys(options: ReadPublicKeysOptions): Promise<Pu
 			);
 		}
 		assertProfileCompatible(key, profile);
+		assertSupportedCurve(key);
 		keys.push(key as PublicKey);
 	}
 	const missing = expected.filter((fingerprint) => !seen.has(fingerprint));
@@ -122,7 +124,7 @@ export async function readPublicKeys(options: ReadPublicKeysOptions): Promise<Pu
  * @returns the unlocked private key (a decrypted clone; the input is not kept)
  * @throws PgpError `KEY_FORMAT` (no private key, a public key instead, several private keys),
  *  `PASSPHRASE` (missing or wrong passphrase), `INCOMPATIBLE_KEY` (gnupg profile),
- *  `INPUT_TOO_LARGE` (over 1 MiB of key text)
+ *  `UNSUPPORTED_CURVE` (Brainpool, secp256k1), `INPUT_TOO_LARGE` (over 1 MiB of key text)
  */
 export async function readPrivateKey(options: ReadPrivateKeyOptions): Promise<PrivateKey> {
 	const profile = options.profile ?? DEFAULT_PROFILE;
@@ -150,6 +152,7 @@ export async function readPrivateKey(options: ReadPrivateKeyOptions): Promise<Pr
 	const privateKey = privateKeys[0];
 	const fingerprint = fingerprintOf(privateKey);
 	assertProfileCompatible(privateKey, profile);
+	assertSupportedCurve(privateKey);
 	if (privateKey.isDecrypted()) return privateKey;
 	if (!options.passphrase) {
 		throw new PgpError(
