@@ -55,6 +55,12 @@ const SHAPES: Record<string, (size: number) => string> = {
 		fill('Comment: ', size, '-----BEGIN PGP PUBLIC KEY BLOCK-----\n', '\n-----END PGP PUBLIC KEY BLOCK-----\n'),
 	'collapsed header value of packet-like letters': (size) =>
 		fill('m', size, '-----BEGIN PGP PUBLIC KEY BLOCK----- Comment: ', ' =AAAA -----END PGP PUBLIC KEY BLOCK-----'),
+	// "mwQA" is a public-key packet of indeterminate length (0x9B), version 4: every 4th place fits.
+	'collapsed header value, a packet start every 4 characters': (size) =>
+		fill('mwQA', size, '-----BEGIN PGP PUBLIC KEY BLOCK----- Comment: x', '=AAAA -----END PGP PUBLIC KEY BLOCK-----'),
+	// "owGb" is a compressed-data packet of indeterminate length (0xA3): each fits to the end.
+	'collapsed header value, a data packet start every 4 characters': (size) =>
+		fill('owGb', size, '-----BEGIN PGP MESSAGE----- Comment: x', '=AAAA -----END PGP MESSAGE-----'),
 };
 
 interface Timing {
