@@ -132,7 +132,7 @@ function assertSize(input: string | Uint8Array, options: RepairOptions): void {
 
 /** Canonical line endings and no invisible characters; each replacement is one linear pass. */
 function normalize(text: string): string {
-	let result = text.includes('\u0000') ? text.replace(/\u0000/g, '') : text;
+	let result = text.includes('\u0000') ? text.split('\u0000').join('') : text;
 	result = result.replace(ZERO_WIDTH, '').replace(/\u00A0/g, ' ');
 	// Literal escapes, as when a key went through JSON or an env file. Base64 has no backslash.
 	result = result.replace(/\\r\\n|\\n|\\r/g, '\n');
