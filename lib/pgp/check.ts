@@ -18,6 +18,18 @@ const RFC9580_ALGORITHMS: Record<number, string> = {
 	28: 'Ed448',
 };
 
+/**
+ * Curves gpg offers (`--expert`) that this engine refuses: OpenPGP.js 6 on Node.js checks ECDSA
+ * signatures on the Brainpool curves (RFC 9580 §9.2) only with a module it does not install
+ * (`eckey-utils`), so every self-signature of such a key fails; secp256k1 is not an RFC 9580 curve
+ * and OpenPGP.js rejects it (`config.rejectCurves`).
+ */
+const UNSUPPORTED_CURVES = new Set(['brainpoolP256r1', 'brainpoolP384r1', 'brainpoolP512r1', 'secp256k1']);
+
+/** What to make instead, in every curve refusal. */
+const CURVE_ADVICE =
+	'use a key on Curve25519 (gpg --quick-gen-key "<user id>" future-default), NIST P-256 (nistp256) or RSA 3072 or more (rsa3072)';
+
 /** `YYYY-MM-DD` (UTC) of a date, for messages. */
 export function formatDay(date: Date): string {
 	return date.toISOString().slice(0, 10);
@@ -43,6 +55,32 @@ export function gnupgIncompatibility(key: Key): string | undefined {
 		}
 	}
 	return undefined;
+}
+
+/** The curve of a key or of one of its subkeys that this engine refuses (see {@link UNSUPPORTED_CURVES}). */
+export function unsupportedCurve(key: Key): string | undefined {
+	for (const packet of [key.keyPacket, ...key.subkeys.map((subkey) => subkey.keyPacket)]) {
+		const curve = (packet.getAlgorithmInfo() as { curve?: string }).curve;
+		if (curve && UNSUPPORTED_CURVES.has(curve)) return curve;
+	}
+	return undefined;
+}
+
+/** Why a key on `curve` cannot be used, with what to use instead (for key reports). */
+export function curveProblem(curve: string): string {
+	return `the ${curve} curve is not supported; ${CURVE_ADVICE}`;
+}
+
+/**
+ * Throw when a key or one of its subkeys is on a curve this engine refuses.
+ *
+ * @throws PgpError `UNSUPPORTED_CURVE`, e.g. "Key <FPR> uses the brainpoolP256r1 curve, which is not supported here; use a key on Curve25519 …"
+ */
+export function assertSupportedCurve(key: Key): void {
+	const curve = unsupportedCurve(key);
+	if (!curve) return;
+	const fingerprint = fingerprintOf(key);
+	throw new PgpError('UNSUPPORTED_CURVE', `Key ${fingerprint} uses the ${curve} curve, which is not supported here; ${CURVE_ADVICE}.`, { fingerprint });
 }
 
 /**
@@ -116,6 +154,7 @@ export async function explainProblem(key: Key, error: unknown, purpose: 'encrypt
 
 /** Throws `UNUSABLE_KEY` naming the key and why, unless it has a valid (sub)key for `purpose` at `date`. */
 async function assertUsable(key: Key, purpose: 'encryption' | 'signing', date: Date): Promise<void> {
+	assertSupportedCurve(key);
 	try {
 		if (purpose === 'encryption') await key.getEncryptionKey(undefined, date);
 		else await key.getSigningKey(undefined, date);

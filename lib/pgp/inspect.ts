@@ -4,7 +4,7 @@
  */
 import type { Key, Subkey } from 'openpgp';
 
-import { explainProblem, gnupgIncompatibility } from './check';
+import { curveProblem, explainProblem, gnupgIncompatibility, unsupportedCurve } from './check';
 import { fingerprintOf } from './fingerprint';
 import type { InspectKeyOptions, KeyReport } from './types';
 
@@ -40,11 +40,31 @@ export function describeAlgorithm(key: Key | Subkey): string {
 	}
 }
 
+/** Fill in whether `key` can encrypt and sign at `date`, and if not, why. */
+async function checkUsable(key: Key, date: Date, report: KeyReport): Promise<void> {
+	try {
+		const encryptionKey = await key.getEncryptionKey(undefined, date);
+		report.usableForEncryption = true;
+		report.encryptionKeyFingerprint = fingerprintOf(encryptionKey);
+		const expiry = await encryptionKey.getExpirationTime(date).catch(() => null);
+		report.encryptionKeyExpires = expiry instanceof Date ? expiry : null;
+	} catch (error) {
+		report.encryptionProblem = await explainProblem(key, error, 'encryption', date);
+	}
+	try {
+		await key.getSigningKey(undefined, date);
+		report.usableForSigning = true;
+	} catch (error) {
+		report.signingProblem = await explainProblem(key, error, 'signing', date);
+	}
+}
+
 /**
  * Describe a key: fingerprint, user IDs, algorithms, creation and expiry, revocation, whether it
  * can encrypt and sign at `date` and, if not, why (e.g. `encryption subkey expired on 2026-03-01`,
  * `key is revoked`, `RSA-1024 is too weak (at least 2048 bits required)`), and whether it fits the
- * gnupg profile. Uses OpenPGP.js `getEncryptionKey` / `getSigningKey`, which apply RFC 4880 §5.2.3.
+ * gnupg profile. Uses OpenPGP.js `getEncryptionKey` / `getSigningKey`, which apply RFC 4880 §5.2.3;
+ * a key on a refused curve (Brainpool, secp256k1) is reported unusable, naming the curve.
  *
  * @returns a {@link KeyReport}; never throws for an unusable key (reports it instead)
  */
@@ -67,20 +87,13 @@ export async function inspectKey(options: InspectKeyOptions): Promise<KeyReport>
 		usableForEncryption: false,
 		usableForSigning: false,
 	};
-	try {
-		const encryptionKey = await key.getEncryptionKey(undefined, date);
-		report.usableForEncryption = true;
-		report.encryptionKeyFingerprint = fingerprintOf(encryptionKey);
-		const expiry = await encryptionKey.getExpirationTime(date).catch(() => null);
-		report.encryptionKeyExpires = expiry instanceof Date ? expiry : null;
-	} catch (error) {
-		report.encryptionProblem = await explainProblem(key, error, 'encryption', date);
-	}
-	try {
-		await key.getSigningKey(undefined, date);
-		report.usableForSigning = true;
-	} catch (error) {
-		report.signingProblem = await explainProblem(key, error, 'signing', date);
+	const curve = unsupportedCurve(key);
+	if (curve) {
+		// OpenPGP.js cannot check this key's signatures: say why instead of asking it.
+		report.encryptionProblem = curveProblem(curve);
+		report.signingProblem = curveProblem(curve);
+	} else {
+		await checkUsable(key, date, report);
 	}
 	const gnupgProblem = gnupgIncompatibility(key);
 	if (gnupgProblem) report.gnupgProblem = gnupgProblem;

@@ -1,16 +1,16 @@
 /**
  * Reading OpenPGP keys as people paste them.
  *
- * The paste is repaired first ({@link repairArmoredText}), every block is read (OpenPGP.js
- * `readKeys` keeps only the first), and each key is checked against the profile, and for public
- * keys against the expected fingerprints. Error messages name keys by fingerprint and never contain
- * key material.
+ * The paste is repaired first ({@link repairArmoredText}; key text is capped at
+ * {@link KEY_TEXT_LIMIT}), every block is read (OpenPGP.js `readKeys` keeps only the first), and each
+ * key is checked against the profile and the supported curves, and for public keys against the
+ * expected fingerprints. Error messages name keys by fingerprint and never contain key material.
  */
 import * as openpgp from 'openpgp';
 import type { Key, PrivateKey, PublicKey } from 'openpgp';
 
-import { repairArmoredText, type ArmorBlock } from './armor';
-import { assertProfileCompatible } from './check';
+import { KEY_TEXT_LIMIT, repairArmoredText, type ArmorBlock } from './armor';
+import { assertProfileCompatible, assertSupportedCurve } from './check';
 import { innerMessage } from './errors';
 import { fingerprintOf, parseFingerprints } from './fingerprint';
 import { DEFAULT_PROFILE, PgpError, type ReadPrivateKeyOptions, type ReadPublicKeysOptions } from './types';
@@ -27,8 +27,12 @@ async function readBlockKeys(block: ArmorBlock, blockNumber: number): Promise<Ke
 	}
 }
 
-async function readAllKeys(input: string | Uint8Array): Promise<Array<{ key: Key; blockNumber: number; blockType: string }>> {
-	const repaired = repairArmoredText(input);
+async function readAllKeys(input: string | Uint8Array, field?: string): Promise<Array<{ key: Key; blockNumber: number; blockType: string }>> {
+	const repaired = repairArmoredText(input, {
+		maxBytes: KEY_TEXT_LIMIT,
+		what: field ? `the key text in "${field}"` : 'the key text',
+		hint: 'a key is a few KiB: paste only the armored keys ("gpg --armor --export-options export-minimal --export <fingerprint>")',
+	});
 	if (repaired.binary) {
 		let keys: Key[];
 		try {
@@ -64,15 +68,17 @@ async function readAllKeys(input: string | Uint8Array): Promise<Array<{ key: Key
  *
  * @returns the public keys, in paste order, duplicates (same fingerprint) removed
  * @throws PgpError
+ *  - `INPUT_TOO_LARGE`: more than {@link KEY_TEXT_LIMIT} (1 MiB) of key text, naming `field`;
  *  - `KEY_FORMAT`: nothing readable, a non-key block (e.g. PGP MESSAGE), malformed base64;
  *  - `PRIVATE_KEY_IN_PUBLIC_FIELD`: a private key was pasted (named by fingerprint);
  *  - `UNEXPECTED_FINGERPRINT` / `MISSING_EXPECTED_FINGERPRINT`: pinning by `expectedFingerprints` failed;
- *  - `INCOMPATIBLE_KEY`: gnupg profile and a v6 key or algorithm 25–28.
+ *  - `INCOMPATIBLE_KEY`: gnupg profile and a v6 key or algorithm 25–28;
+ *  - `UNSUPPORTED_CURVE`: a Brainpool or secp256k1 key (named by fingerprint and curve).
  */
 export async function readPublicKeys(options: ReadPublicKeysOptions): Promise<PublicKey[]> {
 	const profile = options.profile ?? DEFAULT_PROFILE;
 	const expected = parseFingerprints(options.expectedFingerprints);
-	const found = await readAllKeys(options.armoredKeys);
+	const found = await readAllKeys(options.armoredKeys, options.field);
 	if (found.length === 0) throw new PgpError('KEY_FORMAT', 'No OpenPGP public key found.');
 	const keys: PublicKey[] = [];
 	const seen = new Set<string>();
@@ -95,6 +101,7 @@ export async function readPublicKeys(options: ReadPublicKeysOptions): Promise<Pu
 			);
 		}
 		assertProfileCompatible(key, profile);
+		assertSupportedCurve(key);
 		keys.push(key as PublicKey);
 	}
 	const missing = expected.filter((fingerprint) => !seen.has(fingerprint));
@@ -116,11 +123,12 @@ export async function readPublicKeys(options: ReadPublicKeysOptions): Promise<Pu
  *
  * @returns the unlocked private key (a decrypted clone; the input is not kept)
  * @throws PgpError `KEY_FORMAT` (no private key, a public key instead, several private keys),
- *  `PASSPHRASE` (missing or wrong passphrase), `INCOMPATIBLE_KEY` (gnupg profile)
+ *  `PASSPHRASE` (missing or wrong passphrase), `INCOMPATIBLE_KEY` (gnupg profile),
+ *  `UNSUPPORTED_CURVE` (Brainpool, secp256k1), `INPUT_TOO_LARGE` (over 1 MiB of key text)
  */
 export async function readPrivateKey(options: ReadPrivateKeyOptions): Promise<PrivateKey> {
 	const profile = options.profile ?? DEFAULT_PROFILE;
-	const found = await readAllKeys(options.armoredKey);
+	const found = await readAllKeys(options.armoredKey, options.field);
 	const privateKeys = found
 		.filter(({ key }) => key.isPrivate())
 		.map(({ key }) => key as PrivateKey);
@@ -144,6 +152,7 @@ export async function readPrivateKey(options: ReadPrivateKeyOptions): Promise<Pr
 	const privateKey = privateKeys[0];
 	const fingerprint = fingerprintOf(privateKey);
 	assertProfileCompatible(privateKey, profile);
+	assertSupportedCurve(privateKey);
 	if (privateKey.isDecrypted()) return privateKey;
 	if (!options.passphrase) {
 		throw new PgpError(

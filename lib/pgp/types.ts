@@ -32,6 +32,8 @@ export type PgpErrorCode =
 	| 'UNEXPECTED_FINGERPRINT'
 	| 'MISSING_EXPECTED_FINGERPRINT'
 	| 'INCOMPATIBLE_KEY' // v6 key or algorithm 25–28 in the gnupg profile
+	| 'UNSUPPORTED_CURVE' // Brainpool or secp256k1 key (check.ts)
+	| 'INPUT_TOO_LARGE' // key or armored text over its size cap (armor.ts)
 	| 'UNUSABLE_KEY' // expired, revoked, weak, no encryption/signing subkey
 	| 'NO_RECIPIENTS'
 	| 'PASSPHRASE'
@@ -95,6 +97,8 @@ export interface ReadPublicKeysOptions {
 	 * buffer holding UTF-8 / UTF-16 armored text or binary (`gpg --export`) keys.
 	 */
 	armoredKeys: string | Uint8Array;
+	/** The field the keys were pasted in, named in errors (e.g. `Public Keys`). */
+	field?: string;
 	/** When set (non-empty), every key must have one of these fingerprints, and every one listed must be present. */
 	expectedFingerprints?: string[];
 	/** Default `gnupg`: refuses v6 keys and algorithms 25–28. */
@@ -105,6 +109,8 @@ export interface ReadPublicKeysOptions {
 export interface ReadPrivateKeyOptions {
 	/** One armored (or binary) private key, repaired like public keys. */
 	armoredKey: string | Uint8Array;
+	/** The field the key was pasted in, named in errors (e.g. `Private Key`). */
+	field?: string;
 	/** Passphrase; omit or empty for an unprotected key. */
 	passphrase?: string;
 	/** Default `gnupg`. */

@@ -105,6 +105,7 @@ export async function publicKeysFrom(
 ): Promise<PublicKey[]> {
 	return await readPublicKeys({
 		armoredKeys: String(credentials.publicKeys ?? ''),
+		field: 'Public Keys',
 		expectedFingerprints: parseFingerprints(String(credentials.expectedFingerprints ?? '')),
 		profile,
 	});
@@ -145,9 +146,10 @@ export async function credentialPublicKeysIfSet(
 // OpenPGP Private Key credential
 
 /** The private key fields of an OpenPGP Private Key credential, as the engines take them. */
-function privateKeyFields(credentials: ICredentialDataDecryptedObject): { armoredKey: string; passphrase?: string } {
+function privateKeyFields(credentials: ICredentialDataDecryptedObject): { armoredKey: string; field: string; passphrase?: string } {
 	return {
 		armoredKey: String(credentials.privateKey ?? ''),
+		field: 'Private Key',
 		passphrase: credentials.passphrase ? String(credentials.passphrase) : undefined,
 	};
 }

@@ -51,7 +51,7 @@ export async function execute(
 	itemIndex: number,
 ): Promise<INodeExecutionData[]> {
 	const text = this.getNodeParameter('publicKeys', itemIndex) as string;
-	const keys = await readPublicKeys({ armoredKeys: text, profile: 'rfc9580' });
+	const keys = await readPublicKeys({ armoredKeys: text, field: 'Public Keys', profile: 'rfc9580' });
 	const reports = await Promise.all(keys.map(async (key) => await inspectKey({ key })));
 	return reports.map((report) => ({ json: reportJson(report), pairedItem: { item: itemIndex } }));
 }
