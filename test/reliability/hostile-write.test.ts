@@ -323,7 +323,7 @@ describe('transcripts: control and bidi characters forge no line', () => {
 		const html = renderTranscriptHtml(header, lines);
 		const out = text.split('\n');
 		const headerLines = out.filter((line) => /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/.test(line));
-		const forged = headerLines.filter((line) => line.includes('10:00:05'));
+		const forged = headerLines.filter((line) => line.startsWith('2026-12-01 10:00:05'));
 		const problems = {
 			headerLines: headerLines.length,
 			forgedHeaderLines: forged.length,
@@ -362,12 +362,13 @@ describe('transcripts: control and bidi characters forge no line', () => {
 		expect(text).toMatch(/\n {4}\S.*line one\n {4}\S.*line two\n/);
 	});
 
-	it('escaping is linear: a 2 MB hostile name renders in well under a second', () => {
-		const name = '\u202E\n\r\u2028a'.repeat(400_000);
+	it('escaping is linear: 256 KB of hostile characters in a name and a body render in well under a second', () => {
+		const name = '\u202E\n\r\u2028a'.repeat(50_000);
 		const started = performance.now();
 		const text = renderTranscriptText({ title: 't', facts: [] }, [transcriptLine({ record_kind: 'message', direction: 'inbound', type: 'text', timestamp: '2026-12-01T00:00:00Z', counterparty: { name }, content: { body: name } })]);
 		const html = renderTranscriptHtml({ title: 't', facts: [] }, [transcriptLine({ record_kind: 'message', direction: 'inbound', type: 'text', timestamp: '2026-12-01T00:00:00Z', counterparty: { name }, content: { body: name } })]);
 		const elapsed = performance.now() - started;
+		console.log(`256 KB hostile name and body: text + HTML rendered in ${elapsed.toFixed(0)} ms`);
 		expect(text.length + html.length).toBeGreaterThan(0);
 		expect(elapsed).toBeLessThan(1000);
 	});
