@@ -45,7 +45,7 @@ async function main(): Promise<void> {
 	const key = generateKey('rsa3072');
 	const recipients = await readPublicKeys({ armoredKeys: key.armoredPublicKey });
 	const privateKey = await readPrivateKey({ armoredKey: key.armoredSecretKey });
-	const indexKey = randomBytes(24).toString('hex');
+	const indexKey = randomBytes(32).toString('hex');
 	const client = engineClient();
 	const work = mkdtempSync(path.join(os.tmpdir(), 'chat-archive-bench-export-'));
 	const out: string[] = [];

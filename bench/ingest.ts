@@ -51,7 +51,7 @@ async function main(): Promise<void> {
 	}
 	const key = generateKey('rsa3072');
 	const recipients = await readPublicKeys({ armoredKeys: key.armoredPublicKey });
-	const indexKey = randomBytes(24).toString('hex');
+	const indexKey = randomBytes(32).toString('hex');
 	const records = synthRecords({ count: n, seed: 7 });
 	const plaintexts = records.map(recordBytes);
 	const counter = new RequestCounter();

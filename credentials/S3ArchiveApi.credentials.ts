@@ -105,8 +105,9 @@ export class S3ArchiveApi implements ICredentialType {
 			typeOptions: { password: true },
 			default: '',
 			required: true,
+			placeholder: 'output of: openssl rand -hex 32',
 			description:
-				'Secret (at least 16 characters, e.g. 64 random hex characters) that turns phone numbers into pseudonyms in object keys (HMAC-SHA256), so the storage provider never sees them. Keep a copy with your keys: losing it makes lookups by phone number impossible; changing it splits the archive (old and new records of one person get different pseudonyms).',
+				'Random secret of at least 32 bytes (generate one with: openssl rand -hex 32; short, repetitive or predictable keys are refused) that turns phone numbers into pseudonyms in object keys (HMAC-SHA256), so the storage provider never sees them. Keep a copy with your keys: losing it makes lookups by phone number impossible; changing it splits the archive (old and new records of one person get different pseudonyms).',
 		},
 	];
 }

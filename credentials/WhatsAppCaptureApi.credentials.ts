@@ -74,8 +74,9 @@ export class WhatsAppCaptureApi implements ICredentialType {
 			type: 'string',
 			typeOptions: { password: true },
 			default: '',
+			placeholder: 'output of: openssl rand -hex 32',
 			description:
-				"Secret used only by Encrypt at Capture: must equal the S3 Archive Store credential's Index Key (at least 16 characters), so record ids and counterparty pseudonyms match the archive",
+				"Secret used only by Encrypt at Capture: must equal the S3 Archive Store credential's Index Key (a random secret of at least 32 bytes, e.g. from: openssl rand -hex 32), so record ids and counterparty pseudonyms match the archive",
 		},
 		{
 			displayName: 'Graph API Base URL',

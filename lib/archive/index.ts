@@ -2,8 +2,9 @@
  * Archive engine: encrypted records on S3-compatible storage under a key layout that reveals no
  * personal data, built on the S3 transport (`lib/s3`). No n8n import. Its verbs:
  * - key layout, pseudonyms, record ids, the index-key rule (layout.ts) and the key of an item (record-key.ts);
+ * - {@link assertEncryptedMessage} (ciphertext.ts): only OpenPGP ciphertext is written;
  * - {@link writeObject} (write.ts) and {@link writeObjectStream} (write-stream.ts): each object once,
- *   duplicates recognised (dedupe.ts);
+ *   duplicates recognised (dedupe.ts), multipart part size from the size ({@link multipartPartSize});
  * - {@link getObject} (get.ts), {@link listObjects} (list.ts), {@link checkBucket} (setup-check.ts);
  * - {@link sealPrefix} (seal.ts: the manifest format in manifest.ts, Merkle tree in merkle.ts),
  *   {@link verifySeal} (verify.ts), {@link loadSealedHashes} (sealed-hashes.ts);
@@ -12,6 +13,7 @@
 export * from './types';
 export * from './layout';
 export * from './record-key';
+export * from './ciphertext';
 export * from './write';
 export * from './write-stream';
 export * from './setup-check';

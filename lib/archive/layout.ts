@@ -30,26 +30,83 @@ export const MEDIA_SUFFIX = '.media.pgp';
 /** Longest object key S3 accepts, in UTF-8 bytes (S3 User Guide, "Naming objects"). */
 export const MAX_KEY_BYTES = 1024;
 
-/** Shortest index key accepted, in characters. */
-export const MIN_INDEX_KEY_LENGTH = 16;
+/** Shortest index key accepted, in UTF-8 bytes. */
+export const MIN_INDEX_KEY_BYTES = 32;
+
+/**
+ * Least estimated entropy of an index key, in bits: about 128, with room for the few characters of a
+ * random 32-character hex key (128 bits) that the estimate discounts by chance.
+ */
+export const MIN_INDEX_KEY_BITS = 120;
+
+/** How to make an index key, shown with every refusal. */
+export const INDEX_KEY_ADVICE = 'Generate one with "openssl rand -hex 32" (64 hex characters)';
+
+/**
+ * Estimated entropy of an index key in bits: characters that add something × log2 of the alphabet of
+ * the character classes the key uses (16 for a key of hex digits only, either case; else digits 10, lower-case 26,
+ * upper-case 26, anything else 33). A character adds nothing when it continues a run — the same step of
+ * -1, 0 or +1 code points for the third time (`aaaa`, `abcd`, `4321`) — or ends a 4-character sequence
+ * seen earlier in the key (`passwordpassword`). A floor against obviously weak keys, not a strength
+ * meter: a typed phrase can pass it and still be guessable, so generate the key.
+ */
+export function indexKeyEntropyBits(indexKey: string): number {
+	const chars = Array.from(indexKey);
+	const codes = chars.map((c) => c.codePointAt(0)!);
+	const seen = new Set<string>();
+	let adding = 0;
+	for (let n = 0; n < chars.length; n++) {
+		const step = (k: number) => codes[k] - codes[k - 1];
+		const run = n >= 3 && Math.abs(step(n)) <= 1 && step(n) === step(n - 1) && step(n) === step(n - 2);
+		if (n >= 6) seen.add(chars.slice(n - 6, n - 2).join(''));
+		const repeat = n >= 3 && seen.has(chars.slice(n - 3, n + 1).join(''));
+		if (!run && !repeat) adding += 1;
+	}
+	return adding * Math.log2(indexKeyAlphabet(indexKey));
+}
+
+function indexKeyAlphabet(indexKey: string): number {
+	if (/^[0-9a-fA-F]+$/.test(indexKey)) return 16;
+	let size = 0;
+	if (/[0-9]/.test(indexKey)) size += 10;
+	if (/[a-z]/.test(indexKey)) size += 26;
+	if (/[A-Z]/.test(indexKey)) size += 26;
+	if (/[^0-9a-zA-Z]/.test(indexKey)) size += 33;
+	return size;
+}
+
+/** The last key {@link assertIndexKey} accepted: the check runs for every pseudonym and record id. */
+let lastAccepted: string | undefined;
 
 /**
  * The one check of an index key, wherever one is used (key layout, lookups, holds, encrypt at
- * capture, credential tests): a secret of at least {@link MIN_INDEX_KEY_LENGTH} characters.
+ * capture, credential tests): at least {@link MIN_INDEX_KEY_BYTES} UTF-8 bytes and an estimated
+ * entropy of at least {@link MIN_INDEX_KEY_BITS} bits ({@link indexKeyEntropyBits}). A weak key is a
+ * real risk: `index_key_check` travels with every item encrypted at capture, so a guessed key can be
+ * confirmed offline and then maps every phone number to its pseudonym.
  *
  * @param credential the credential that holds it, named in the message.
  * @returns the index key.
- * @throws ArchiveError `InvalidInput` naming the credential field (never the value).
+ * @throws ArchiveError `InvalidInput` naming the credential field and how to generate a key (never the value).
  */
 export function assertIndexKey(indexKey: unknown, credential = 'S3 Archive Store'): string {
-	if (typeof indexKey !== 'string' || indexKey.length < MIN_INDEX_KEY_LENGTH) {
+	if (typeof indexKey === 'string' && indexKey === lastAccepted) return indexKey;
+	const field = `"Index Key" of the ${credential} credential`;
+	if (typeof indexKey !== 'string' || indexKey.length === 0) {
+		throw new ArchiveError(`The ${field} is empty. ${INDEX_KEY_ADVICE}.`, { code: 'InvalidInput', hint: INDEX_KEY_ADVICE });
+	}
+	const tooShort = Buffer.byteLength(indexKey, 'utf8') < MIN_INDEX_KEY_BYTES;
+	if (tooShort || indexKeyEntropyBits(indexKey) < MIN_INDEX_KEY_BITS) {
+		const rule = tooShort ? `shorter than ${MIN_INDEX_KEY_BYTES} bytes` : 'too predictable (repeats, runs or too few kinds of characters)';
 		throw new ArchiveError(
-			`indexKey must be a secret of at least ${MIN_INDEX_KEY_LENGTH} characters (set "Index Key" in the ${credential} credential)`,
-			{ code: 'InvalidInput' },
+			`The ${field} is ${rule}: it must be a random secret of about 128 bits or more. ${INDEX_KEY_ADVICE}.`,
+			{ code: 'InvalidInput', hint: INDEX_KEY_ADVICE },
 		);
 	}
+	lastAccepted = indexKey;
 	return indexKey;
 }
+
 
 function hmac32(indexKey: string, message: string): string {
 	return createHmac('sha256', indexKey).update(message, 'utf8').digest('hex').slice(0, 32);
@@ -63,7 +120,7 @@ function hmac32(indexKey: string, message: string): string {
  * Non-digits in `wa_id` (`+`, spaces, dashes) are dropped, so `+1 650-555-1234` and `16505551234`
  * give the same pseudonym (RFC 2104 HMAC; E.164 numbering, ITU-T E.164).
  *
- * @throws ArchiveError `InvalidInput` when `indexKey` is shorter than 16 characters.
+ * @throws ArchiveError `InvalidInput` when `indexKey` is refused by {@link assertIndexKey}.
  */
 export function counterpartyPseudonym(options: {
 	indexKey: string;
@@ -84,7 +141,7 @@ export function counterpartyPseudonym(options: {
  * Pseudonym for a phone number typed by a person (any formatting), for lookups: equal to
  * `counterpartyPseudonym({ indexKey, counterparty: { wa_id: phoneNumber, user_id: null } })`.
  *
- * @throws ArchiveError `InvalidInput` when the number has no digits or the index key is too short.
+ * @throws ArchiveError `InvalidInput` when the number has no digits or the index key is refused by {@link assertIndexKey}.
  */
 export function phoneNumberPseudonym(options: { indexKey: string; phoneNumber: string }): string {
 	const pseudonym = counterpartyPseudonym({
@@ -104,7 +161,7 @@ export function phoneNumberPseudonym(options: { indexKey: string; phoneNumber: s
  * The `rec:` prefix separates it from pseudonyms (`wa:` / `uid:`), so no record id equals a pseudonym
  * input. Deterministic: the same delivery always maps to the same key, which makes retries idempotent.
  *
- * @throws ArchiveError `InvalidInput` when `idempotencyKey` is empty or the index key is too short.
+ * @throws ArchiveError `InvalidInput` when `idempotencyKey` is empty or the index key is refused by {@link assertIndexKey}.
  */
 export function recordId(options: { indexKey: string; idempotencyKey: string }): string {
 	assertIndexKey(options.indexKey);

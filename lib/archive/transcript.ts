@@ -161,40 +161,103 @@ export function transcriptLine(record: TranscriptRecord, mediaKeys: string[] = [
 
 const ARROWS: Record<TranscriptLine['kind'], string> = { in: '<-', out: '->', status: '..', other: '**' };
 
-/** Plain-text transcript: a header, then one block per record (UTF-8, `\n` line ends). */
+/**
+ * Characters that could forge or disguise a transcript line: C0 and C1 controls (line ends, CR, ESC,
+ * TAB among them), DEL, LINE and PARAGRAPH SEPARATOR, and the bidirectional formatting characters
+ * (Unicode UAX #9: ALM U+061C, LRM / RLM U+200E–200F, embeddings and overrides U+202A–202E,
+ * isolates U+2066–2069).
+ */
+// eslint-disable-next-line no-control-regex
+const UNSAFE_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/** Line breaks inside a message body (Unicode UAX #14 mandatory breaks: CRLF, LF, CR, NEL, LS, PS). */
+const BODY_LINE_BREAKS = new Set(['\r\n', '\n', '\r', '\u0085', '\u2028', '\u2029']);
+
+/** {@link UNSAFE_CHARACTERS} and CRLF, for one pass over a body. */
+// eslint-disable-next-line no-control-regex
+const BODY_UNSAFE = /\r\n|[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+const escapes = new Map<string, string>();
+
+/** `\uXXXX` of one character (all unsafe characters are in the Basic Multilingual Plane). */
+function escaped(character: string): string {
+	let value = escapes.get(character);
+	if (value === undefined) {
+		value = `\\u${character.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
+		escapes.set(character, value);
+	}
+	return value;
+}
+
+/**
+ * A value on one line with every {@link UNSAFE_CHARACTERS unsafe character} shown as its `\uXXXX`
+ * escape (a name `Bob\u202Etxt.exe`, a newline `\u000A`): visible and unable to start a line. The
+ * exact values stay in `export.jsonl`.
+ */
+export function visibleText(value: string): string {
+	return value.replace(UNSAFE_CHARACTERS, escaped);
+}
+
+/** A message body with its line breaks replaced by `lineBreak` and other unsafe characters escaped. */
+function visibleBody(text: string, lineBreak: string): string {
+	return text.replace(BODY_UNSAFE, (character) => (BODY_LINE_BREAKS.has(character) ? lineBreak : escaped(character)));
+}
+
+/**
+ * Plain-text transcript: a header, then one block per record (UTF-8, `\n` line ends). A block is one
+ * header line (`time  arrow  name  [type]  (notes)`), each line of the body after `    | `, and one
+ * `    media: ` line per media object. Every value goes through {@link visibleText}, so no value can
+ * end its line: a header line starts only with a record's time, and body lines cannot pass for media
+ * lines.
+ */
 export function renderTranscriptText(header: TranscriptHeader, lines: TranscriptLine[]): string {
-	const out: string[] = [header.title, '='.repeat(Math.min(header.title.length, 72))];
-	for (const [label, value] of header.facts) out.push(`${label}: ${value}`);
+	const title = visibleText(header.title);
+	const out: string[] = [title, '='.repeat(Math.min(title.length, 72))];
+	for (const [label, value] of header.facts) out.push(`${visibleText(label)}: ${visibleText(value)}`);
 	out.push('');
 	for (const line of lines) {
-		const who = line.name ? `  ${line.name}` : '';
-		out.push(`${line.time}  ${ARROWS[line.kind]}${who}  [${line.type}]${line.notes.length ? `  (${line.notes.join(', ')})` : ''}`);
-		for (const textLine of line.text ? line.text.split(/\r?\n/) : []) out.push(`    ${textLine}`);
-		for (const media of line.media) out.push(`    media: ${media}`);
+		const who = line.name ? `  ${visibleText(line.name)}` : '';
+		const notes = line.notes.length ? `  (${visibleText(line.notes.join(', '))})` : '';
+		out.push(`${line.time}  ${ARROWS[line.kind]}${who}  [${visibleText(line.type)}]${notes}`);
+		if (line.text) out.push(`    | ${visibleBody(line.text, '\n    | ')}`);
+		for (const media of line.media) out.push(`    media: ${visibleText(media)}`);
 	}
 	return out.join('\n') + '\n';
 }
 
+const HTML_ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
 function escapeHtml(value: string): string {
-	return value
-		.replace(/&/g, '&amp;')
-		.replace(/</g, '&lt;')
-		.replace(/>/g, '&gt;')
-		.replace(/"/g, '&quot;')
-		.replace(/'/g, '&#39;');
+	return value.replace(/[&<>"']/g, (character) => HTML_ENTITIES[character]);
 }
 
-/** HTML transcript: one self-contained UTF-8 page (no scripts, no external resources), all text escaped. */
+/** A value for HTML: {@link visibleText}, then escaped. */
+function html(value: string): string {
+	return escapeHtml(visibleText(value));
+}
+
+/**
+ * The page's Content-Security-Policy (W3C CSP Level 3, delivered by `<meta http-equiv>`): nothing
+ * may load or run; only the page's own `<style>` block applies.
+ */
+const TRANSCRIPT_CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'";
+
+/**
+ * HTML transcript: one self-contained UTF-8 page (no scripts, no external resources, a
+ * Content-Security-Policy that forbids both), all text escaped with {@link visibleText}; names, notes
+ * and header values in `<bdi>` and bodies in `dir="auto"` blocks (HTML `bdi`, UAX #9 isolation), so
+ * right-to-left text cannot reorder what surrounds it.
+ */
 export function renderTranscriptHtml(header: TranscriptHeader, lines: TranscriptLine[]): string {
-	const facts = header.facts.map(([label, value]) => `<tr><th>${escapeHtml(label)}</th><td>${escapeHtml(value)}</td></tr>`).join('\n');
+	const facts = header.facts.map(([label, value]) => `<tr><th>${html(label)}</th><td><bdi>${html(value)}</bdi></td></tr>`).join('\n');
 	const rows = lines
 		.map((line) => {
-			const text = line.text ? `<div class="text">${escapeHtml(line.text).replace(/\r?\n/g, '<br>')}</div>` : '';
-			const media = line.media.map((m) => `<div class="media">media: <code>${escapeHtml(m)}</code></div>`).join('');
-			const notes = line.notes.length ? ` <span class="notes">(${escapeHtml(line.notes.join(', '))})</span>` : '';
+			const text = line.text ? `<div class="text" dir="auto">${visibleBody(escapeHtml(line.text), '<br>')}</div>` : '';
+			const media = line.media.map((m) => `<div class="media">media: <code><bdi>${html(m)}</bdi></code></div>`).join('');
+			const notes = line.notes.length ? ` <span class="notes">(<bdi>${html(line.notes.join(', '))}</bdi>)</span>` : '';
 			return (
 				`<div class="record ${line.kind}"><div class="meta"><time>${escapeHtml(line.time)}</time> ` +
-				`<span class="name">${escapeHtml(line.name)}</span> <span class="type">[${escapeHtml(line.type)}]</span>${notes}</div>` +
+				`<span class="name"><bdi>${html(line.name)}</bdi></span> <span class="type">[<bdi>${html(line.type)}</bdi>]</span>${notes}</div>` +
 				`${text}${media}</div>`
 			);
 		})
@@ -203,7 +266,8 @@ export function renderTranscriptHtml(header: TranscriptHeader, lines: Transcript
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<title>${escapeHtml(header.title)}</title>
+<meta http-equiv="Content-Security-Policy" content="${TRANSCRIPT_CSP}">
+<title>${html(header.title)}</title>
 <style>
 body { font-family: system-ui, sans-serif; max-width: 50rem; margin: 2rem auto; color: #111; }
 table.facts th { text-align: left; padding-right: 1rem; font-weight: 600; }
@@ -217,7 +281,7 @@ table.facts th { text-align: left; padding-right: 1rem; font-weight: 600; }
 </style>
 </head>
 <body>
-<h1>${escapeHtml(header.title)}</h1>
+<h1><bdi>${html(header.title)}</bdi></h1>
 <table class="facts">
 ${facts}
 </table>

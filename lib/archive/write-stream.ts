@@ -12,6 +12,35 @@ export const MIN_PART_SIZE = 5 * 1024 * 1024;
 /** Default multipart part size: 8 MiB. */
 export const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
 
+/** S3 multipart limits (S3 User Guide, "Amazon S3 multipart upload limits"): parts per upload. */
+export const MAX_PARTS = 10_000;
+
+/** Largest part S3 accepts: 5 GiB. */
+export const MAX_PART_SIZE = 5 * 1024 ** 3;
+
+/** Largest object S3 stores: 5 TiB. */
+export const MAX_OBJECT_SIZE = 5 * 1024 ** 4;
+
+const MiB = 1024 * 1024;
+
+/**
+ * The part size of a multipart upload of `size` bytes: `requested` (default 8 MiB, at least 5 MiB),
+ * grown to `size / 10,000` rounded up to whole MiB when the upload would otherwise need more than
+ * S3's 10,000 parts (8 MiB parts reach that limit at about 78 GiB; 5 TiB needs 525 MiB parts).
+ *
+ * @throws ArchiveError `InvalidInput` above 5 TiB, the largest object S3 stores.
+ */
+export function multipartPartSize(size: number, requested = DEFAULT_PART_SIZE): number {
+	if (size > MAX_OBJECT_SIZE) {
+		throw new ArchiveError(
+			`The binary is ${(size / 1024 ** 4).toFixed(2)} TiB; S3 stores objects of at most 5 TiB (S3 multipart upload limits)`,
+			{ code: 'InvalidInput', hint: 'Split the file before encrypting it, or archive it elsewhere' },
+		);
+	}
+	const needed = Math.ceil(size / MAX_PARTS / MiB) * MiB;
+	return Math.min(MAX_PART_SIZE, Math.max(MIN_PART_SIZE, requested, needed));
+}
+
 /**
  * Aborts the incomplete multipart uploads of exactly `key` (ListMultipartUploads with Prefix = key,
  * paged; uploads of longer keys sharing the prefix are left alone). Called before a new multipart
@@ -57,9 +86,10 @@ async function abortEarlierUploads(client: S3Client, bucket: string, key: string
  * CreateMultipartUpload); the second pass uploads. Bodies up to `partSize` go through
  * {@link writeObject} (one PutObject with Content-MD5 and If-None-Match). Larger bodies go through
  * `@aws-sdk/lib-storage` `Upload` in parts of `partSize` (≥ 5 MiB, whatever chunk sizes the source
- * yields), each part with Content-MD5 (the client's policy, `lib/s3`); memory stays near
- * `partSize × queueSize`. On any failure the multipart upload is aborted (AbortMultipartUpload), so no
- * partial object remains. When that abort cannot reach the store (store stopped mid-upload), the
+ * yields; grown with the size the first pass measured so at most 10,000 parts are needed, see
+ * {@link multipartPartSize}), each part with Content-MD5 (the client's policy, `lib/s3`); memory
+ * stays near `partSize × queueSize`. Bodies over 5 TiB are refused before any request. On any
+ * failure the multipart upload is aborted (AbortMultipartUpload), so no partial object remains. When that abort cannot reach the store (store stopped mid-upload), the
  * parts stay as an incomplete upload: the next attempt for the key aborts it first (earlier uploads
  * of exactly this key, ListMultipartUploads), and the lifecycle rule from `compileLifecycle` aborts
  * uploads never retried after a day. The upload is verified against the first-pass hash before completion.
@@ -88,7 +118,7 @@ type StreamWriteOptions = WriteOptions & {
 	client: S3Client;
 	/** Opens a fresh stream over the same bytes; called twice. */
 	openBody: () => Readable | Promise<Readable>;
-	/** Multipart part size in bytes (default 8 MiB, minimum 5 MiB). */
+	/** Multipart part size in bytes (default 8 MiB, minimum 5 MiB; grown for bodies over 10,000 parts). */
 	partSize?: number;
 	/** Parts uploaded in parallel (default 2). */
 	queueSize?: number;
@@ -105,6 +135,7 @@ async function uploadOnce(options: StreamWriteOptions): Promise<ArchiveWriteResu
 	// Multipart uploads keep the pre-check whatever `duplicateCheck` says: some stores ignore
 	// If-None-Match on CompleteMultipartUpload (docs/stores.md), and one HeadObject is nothing beside
 	// a multi-MiB upload.
+	const uploadPartSize = multipartPartSize(first.size, partSize);
 	const existing = await findExisting(client, bucket, key);
 	if (existing) return existing;
 	await abortEarlierUploads(client, bucket, key);
@@ -123,7 +154,7 @@ async function uploadOnce(options: StreamWriteOptions): Promise<ArchiveWriteResu
 		({ versionId } = await uploadMultipart(
 			client,
 			{ ...putParams(options, first.sha256), Body: body, IfNoneMatch: '*' },
-			{ partSize, queueSize: options.queueSize ?? 2 },
+			{ partSize: uploadPartSize, queueSize: options.queueSize ?? 2 },
 		));
 	} catch (error) {
 		source.destroy();

@@ -66,7 +66,7 @@ export interface EncryptRecordOptions {
 	record: CaptureRecord | DeliveryItem;
 	/** Recipients, from `readPublicKeys` on the OpenPGP Public Keys credential. */
 	recipients: PublicKey[];
-	/** Archive index key (must equal the S3 Archive Store credential's), at least 16 characters. */
+	/** Archive index key (must equal the S3 Archive Store credential's), as `assertIndexKey` of lib/archive accepts. */
 	indexKey: string;
 	/** Default `gnupg`. */
 	profile?: CompatibilityProfile;
@@ -84,7 +84,7 @@ export interface EncryptRecordResult {
  * Encrypts one record (its full JSON, raw value included) and computes its routing fields.
  *
  * @throws PgpError from `lib/pgp` (no recipients, unusable key…), ArchiveError `InvalidInput` when the
- *   index key is shorter than 16 characters or the record has no idempotency key.
+ *   index key `assertIndexKey` refuses or the record has no idempotency key.
  */
 export async function encryptRecord(options: EncryptRecordOptions): Promise<EncryptRecordResult> {
 	const routing = routingFields(options.record, options.indexKey);

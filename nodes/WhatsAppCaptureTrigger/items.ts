@@ -1,6 +1,7 @@
 import type { IBinaryKeyData, IDataObject, INodeExecutionData, IWebhookFunctions } from 'n8n-workflow';
 
 import { PGP_MIME_TYPE, buildDeliveryItem, downloadMedia, mediaReference, encryptMediaStream, encryptRecord, type CaptureRecord } from '../../lib/capture';
+import { safeFileName } from '../shared/binary';
 import type { MediaSettings, EncryptSettings } from './types';
 
 /** What the trigger turns into items. */
@@ -93,7 +94,7 @@ async function attachMedia(
 				const ciphertext = await encryptMediaStream({ stream, recipients: encryption.recipients });
 				return await this.helpers.prepareBinaryData(ciphertext, 'media.pgp', PGP_MIME_TYPE);
 			}
-			const fileName = reference.fileName ?? `${record.type}-${reference.mediaId}`;
+			const fileName = safeFileName(reference.fileName || `${record.type}-${reference.mediaId}`, 'media.bin');
 			return await this.helpers.prepareBinaryData(stream, fileName, info.mimeType);
 		},
 	});

@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import { NodeOperationError, type IBinaryData, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 
 import { readPublicKeys, type PublicKey } from '../../../lib/pgp';
-import { BINARY_READ_CHUNK_BYTES } from '../../shared/binary';
+import { BINARY_READ_CHUNK_BYTES, safeFileName } from '../../shared/binary';
 
 /** MIME type of OpenPGP messages (RFC 3156 §4). */
 export const PGP_MIME_TYPE = 'application/pgp-encrypted';
@@ -88,8 +88,8 @@ export async function streamToBuffer(stream: Readable): Promise<Buffer> {
 
 /** Make sure an output file name ends with `suffix` (e.g. `.pgp`). */
 export function withSuffix(fileName: string, suffix: string): string {
-	const name = fileName.trim() || `data${suffix}`;
-	return name.toLowerCase().endsWith(suffix) ? name : `${name}${suffix}`;
+	const name = safeFileName(fileName, `data${suffix}`);
+	return name.toLowerCase().endsWith(suffix) ? name : safeFileName(`${name}${suffix}`, `data${suffix}`);
 }
 
 /** What every operation's `execute` receives. */
@@ -213,11 +213,8 @@ export async function readPlaintext(
 	return { data: Buffer.from(JSON.stringify(value)), innerName: 'record.json', source };
 }
 
-/** A file name from a message or a user, reduced to its last path segment (no directories). */
-export function safeFileName(name: string | undefined, fallback: string): string {
-	const base = (name ?? '').split(/[\\/]/).pop()?.trim() ?? '';
-	return base && base !== '.' && base !== '..' ? base : fallback;
-}
+/** File names the operations hand to n8n go through the pack's one sanitizer. */
+export { safeFileName };
 
 /** JSON-friendly copy of a signature report (dates as ISO strings). */
 export function signatureJson(report: {

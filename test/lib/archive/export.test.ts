@@ -93,7 +93,7 @@ describe('exportConversation (local RGW, lib/pgp)', () => {
 		expect(result.period.first).toBe(expected[0].timestamp);
 
 		const text = result.transcriptText.toString('utf8');
-		expect(text).toContain('2026-01-01 08:00:00 UTC  <-  Dana Example  [text]\n    Can you confirm the bond order for 50k?');
+		expect(text).toContain('2026-01-01 08:00:00 UTC  <-  Dana Example  [text]\n    | Can you confirm the bond order for 50k?');
 		expect(text).toContain(`media: ${mediaKey}`);
 		expect(text).toMatch(/\.\.\s+Dana Example\s+\[delivered\]/);
 		expect(text).toMatch(/->\s+Business \(\+15550100999\)\s+\[text\]/);

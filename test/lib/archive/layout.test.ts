@@ -1,8 +1,8 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 
-import { ArchiveError, assertPhoneNumberIdFilter, counterpartyPseudonym, mediaObjectKey, normalizePrefix, normalizeRetentionClass, objectKeyForRecord, parseObjectKey, phoneNumberIdSegment, phoneNumberPseudonym, recordId, recordObjectKey, UNKNOWN_SEGMENT } from '../../../lib/archive';
+import { ArchiveError, assertIndexKey, assertPhoneNumberIdFilter, counterpartyPseudonym, indexKeyEntropyBits, mediaObjectKey, normalizePrefix, normalizeRetentionClass, objectKeyForRecord, parseObjectKey, phoneNumberIdSegment, phoneNumberPseudonym, recordId, recordObjectKey, UNKNOWN_SEGMENT } from '../../../lib/archive';
 
-const INDEX_KEY = 'index-key-for-tests-0123456789abcdef';
+const INDEX_KEY = '47dea6762673211e5eeb699dda770b031dfabbc34583813ffd18af8190a84897'; // 64 hex characters, as openssl rand -hex 32 makes
 const WA_ID = '16505551234';
 const WAMID = 'wamid.HBgLMTY1MDU1NTEyMzQVAgASGBQzQUZFQjA3QjA1MUUyRjZCQkI4NQA=';
 
@@ -38,7 +38,7 @@ describe('counterpartyPseudonym', () => {
 		const a = counterpartyPseudonym({ indexKey: INDEX_KEY, counterparty: record.counterparty });
 		const b = counterpartyPseudonym({ indexKey: INDEX_KEY + 'x', counterparty: record.counterparty });
 		expect(a).not.toBe(b);
-		expect(() => counterpartyPseudonym({ indexKey: 'short', counterparty: record.counterparty })).toThrow(/indexKey/);
+		expect(() => counterpartyPseudonym({ indexKey: 'short', counterparty: record.counterparty })).toThrow(/Index Key.*openssl rand -hex 32/);
 	});
 });
 
@@ -190,5 +190,54 @@ describe('recordObjectKey', () => {
 		});
 		expect(parseObjectKey(media)?.kind).toBe('media');
 		expect(parseObjectKey('archive/x.pgp')).toBeNull();
+	});
+});
+
+describe('assertIndexKey: the one rule for index keys', () => {
+	const weak: Array<[string, string, RegExp]> = [
+		['empty', '', /empty/],
+		['16 repeated characters', 'a'.repeat(16), /shorter than 32 bytes/],
+		['31 hex characters', 'f0e1d2c3b4a5968778695a4b3c2d1e0', /shorter than 32 bytes/],
+		['64 repeated characters', 'x'.repeat(64), /too predictable/],
+		['a repeated word', 'passwordpasswordpasswordpassword', /too predictable/],
+		['a word and counting digits', 'password12345678901234567890123456', /too predictable/],
+		['the alphabet', 'abcdefghijklmnopqrstuvwxyz0123456789', /too predictable/],
+		['hex counting', '0123456789abcdef'.repeat(4), /too predictable/],
+		['two characters alternating', 'ab'.repeat(32), /too predictable/],
+	];
+
+	it.each(weak)('refuses %s with the openssl hint, never quoting the key', (_label, key, reason) => {
+		let error: ArchiveError | undefined;
+		try {
+			assertIndexKey(key, 'WhatsApp Capture');
+		} catch (e) {
+			error = e as ArchiveError;
+		}
+		expect(error).toBeInstanceOf(ArchiveError);
+		expect(error!.code).toBe('InvalidInput');
+		expect(error!.message).toMatch(reason);
+		expect(error!.message).toMatch(/"Index Key" of the WhatsApp Capture credential/);
+		expect(error!.message).toContain('openssl rand -hex 32');
+		if (key) expect(error!.message).not.toContain(key);
+	});
+
+	it('accepts random keys: 64 and 32 hex characters, base64 of 32 bytes', () => {
+		for (let n = 0; n < 500; n++) {
+			const key = randomBytes(32).toString('hex');
+			expect(assertIndexKey(key)).toBe(key);
+			expect(indexKeyEntropyBits(key)).toBeGreaterThan(200);
+		}
+		expect(() => assertIndexKey(randomBytes(32).toString('base64'))).not.toThrow();
+		expect(() => assertIndexKey(INDEX_KEY)).not.toThrow();
+		expect(() => assertIndexKey(undefined)).toThrow(/empty/);
+	});
+
+	it('estimates entropy from the alphabet of the classes used, discounting runs and repeats', () => {
+		expect(indexKeyEntropyBits('0f1e2d3c')).toBe(8 * 4);
+		expect(indexKeyEntropyBits('aaaa')).toBe(3 * 4); // hex digits only
+		expect(indexKeyEntropyBits('zzzz')).toBeCloseTo(3 * Math.log2(26));
+		expect(indexKeyEntropyBits('uvwxyz')).toBeCloseTo(3 * Math.log2(26));
+		expect(indexKeyEntropyBits('qmzp'.repeat(16))).toBeLessThanOrEqual(8 * Math.log2(26));
+		expect(indexKeyEntropyBits('Ab1!')).toBeCloseTo(4 * Math.log2(95));
 	});
 });

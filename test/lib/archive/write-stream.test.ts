@@ -3,7 +3,7 @@ import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { AbortMultipartUploadCommand, CreateMultipartUploadCommand, ListMultipartUploadsCommand, UploadPartCommand, type S3Client } from '@aws-sdk/client-s3';
 
-import { ArchiveError, writeObjectStream } from '../../../lib/archive';
+import { ArchiveError, multipartPartSize, writeObjectStream } from '../../../lib/archive';
 import { createS3Client } from '../../../lib/s3';
 import { listAllKeys, makeBucket, s3Settings } from '../../helpers/s3';
 import { patternStream } from '../../helpers/pattern';
@@ -132,5 +132,31 @@ describe('writeObjectStream against the local store', () => {
 		expect(result).toMatchObject({ status: 'created', size: 6 * MiB });
 		expect(await uploads()).toEqual([`${key}.media.pgp#${longer}`]);
 		await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: `${key}.media.pgp`, UploadId: longer }));
+	});
+});
+
+describe('multipartPartSize', () => {
+	const GiB = 1024 * MiB;
+	const TiB = 1024 * GiB;
+
+	it('keeps the requested size while 10,000 parts suffice, then grows to size / 10,000 in whole MiB', () => {
+		expect(multipartPartSize(1)).toBe(8 * MiB);
+		expect(multipartPartSize(78 * GiB)).toBe(8 * MiB);
+		expect(multipartPartSize(79 * GiB)).toBe(9 * MiB);
+		expect(multipartPartSize(100 * GiB)).toBe(11 * MiB);
+		expect(multipartPartSize(5 * TiB)).toBe(525 * MiB);
+		expect(multipartPartSize(100 * GiB, 64 * MiB)).toBe(64 * MiB);
+		expect(multipartPartSize(1, 1024)).toBe(5 * MiB);
+		for (const size of [78 * GiB + 1, 100 * GiB, 1 * TiB + 12345, 5 * TiB]) {
+			const part = multipartPartSize(size);
+			expect(Math.ceil(size / part)).toBeLessThanOrEqual(10_000);
+			expect(part % MiB).toBe(0);
+			expect(part).toBeLessThanOrEqual(5 * GiB);
+		}
+	});
+
+	it('refuses more than 5 TiB with InvalidInput', () => {
+		expect(() => multipartPartSize(5 * TiB + 1)).toThrow(ArchiveError);
+		expect(() => multipartPartSize(5 * TiB + 1)).toThrow(/at most 5 TiB/);
 	});
 });

@@ -70,6 +70,6 @@ describe('encryptRecord / routingFields', () => {
 
 	it('a short index key is refused', () => {
 		const [record] = normalizeDelivery({ rawBody: fixtureBody('inbound-text'), receivedAt: new Date(), signatureVerified: true });
-		expect(() => routingFields(record, 'short')).toThrow(/at least 16 characters/);
+		expect(() => routingFields(record, 'short')).toThrow(/openssl rand -hex 32/);
 	});
 });

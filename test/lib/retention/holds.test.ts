@@ -17,7 +17,7 @@ import { listAllKeys, makeBucket, s3Settings } from '../../helpers/s3';
 import { HEX32, listVersionRefs, putVersion } from './population';
 
 const PREFIX = 'archive';
-const INDEX_KEY = 'index-key-for-tests-0123456789';
+const INDEX_KEY = '47dea6762673211e5eeb699dda770b031dfabbc34583813ffd18af8190a84897'; // 64 hex characters, as openssl rand -hex 32 makes
 const POLICY = { prefix: PREFIX, classes: [{ name: 'default', retention: 'P1Y' }, { name: 'mifid', retention: 'P5Y' }] };
 const ALICE = '+44 7700 900123';
 

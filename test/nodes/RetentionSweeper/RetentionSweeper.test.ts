@@ -10,7 +10,7 @@ import { executeContext } from '../../helpers/execute-context';
 import { getObjectBytes, makeBucket, s3Settings } from '../../helpers/s3';
 import { HEX32, listVersionRefs, putVersion } from '../../lib/retention/population';
 
-const INDEX_KEY = 'node-test-index-key-0123456789abcdef';
+const INDEX_KEY = '47dea6762673211e5eeb699dda770b031dfabbc34583813ffd18af8190a84897'; // 64 hex characters, as openssl rand -hex 32 makes
 const ALICE = '+44 7700 900123';
 const CLASSES = { values: [{ name: 'default', retention: 'P1Y', minimum: '' }, { name: 'mifid', retention: 'P5Y', minimum: '' }] };
 

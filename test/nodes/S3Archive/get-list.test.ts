@@ -4,6 +4,7 @@ import { NodeApiError, type INodeExecutionData } from 'n8n-workflow';
 
 import { createS3Client } from '../../../lib/s3';
 import { S3Archive } from '../../../nodes/S3Archive/S3Archive.node';
+import { ciphertextShaped } from '../../helpers/ciphertext';
 import { executeContext } from '../../helpers/execute-context';
 import { makeBucket, s3Settings } from '../../helpers/s3';
 
@@ -27,7 +28,7 @@ describe('S3 Archive node: Get and List', () => {
 			{ wa: '5511999990001', day: '2026-05-03' },
 		];
 		for (const [n, r] of records.entries()) {
-			const body = randomBytes(50 + n);
+			const body = ciphertextShaped(randomBytes(50 + n));
 			const [[out]] = await run(
 				{ resource: 'record', operation: 'write', binaryPropertyName: 'data', prefix: 'archive', retentionClass: 'default', options: {} },
 				[

@@ -5,20 +5,20 @@ import {
 	ListMultipartUploadsCommand,
 	type S3Client,
 } from '@aws-sdk/client-s3';
-import { NodeApiError, NodeOperationError, type INodeExecutionData } from 'n8n-workflow';
+import { NodeApiError, NodeOperationError, type IBinaryKeyData, type INodeExecutionData } from 'n8n-workflow';
 
 import { counterpartyPseudonym, recordId } from '../../../lib/archive';
 import { createS3Client } from '../../../lib/s3';
 import { S3Archive } from '../../../nodes/S3Archive/S3Archive.node';
 import { executeContext, type ExecuteContextOptions } from '../../helpers/execute-context';
-import { patternBytes, patternStream } from '../../helpers/pattern';
+import { ciphertextPattern, ciphertextPatternStream, ciphertextShaped } from '../../helpers/ciphertext';
 import { getObjectBytes, listAllKeys, makeBucket, s3Settings } from '../../helpers/s3';
 
 const INDEX_KEY = randomBytes(32).toString('hex');
 const WA_ID = '447700900123';
 const WAMID = 'wamid.HBgMNDQ3NzAwOTAwMTIzFQIAEhgUM0EwQjJDNEU1RjZBN0I4QzlEMEUA';
 
-function recordItem(overrides: Record<string, unknown> = {}, body = randomBytes(300)): INodeExecutionData {
+function recordItem(overrides: Record<string, unknown> = {}, body = ciphertextShaped(randomBytes(300))): INodeExecutionData {
 	return {
 		json: {
 			record_kind: 'message',
@@ -81,7 +81,7 @@ describe('S3 Archive node, Write', () => {
 	});
 
 	it('writes the ciphertext under the layout key and outputs only the archive result and routing fields', async () => {
-		const body = randomBytes(300);
+		const body = ciphertextShaped(randomBytes(300));
 		const item = recordItem({}, body);
 		const { output } = await run({ items: [item] });
 		expect(output[0]).toHaveLength(1);
@@ -96,7 +96,7 @@ describe('S3 Archive node, Write', () => {
 			key: `archive/default/106000000000002/2026/11/30/${pseudonym}/${id}.pgp`,
 			versionId: expect.any(String),
 			etag: expect.any(String),
-			size: 300,
+			size: body.length,
 			sha256: createHash('sha256').update(body).digest('hex'),
 		});
 		const serialized = JSON.stringify(out);
@@ -107,14 +107,14 @@ describe('S3 Archive node, Write', () => {
 
 		// the same record again → duplicate, nothing new written
 		const keysBefore = await listAllKeys(client, bucket);
-		const again = await run({ items: [recordItem({}, randomBytes(300))] });
+		const again = await run({ items: [recordItem({}, ciphertextShaped(randomBytes(300)))] });
 		expect((again.output[0][0].json.archive as { status: string }).status).toBe('duplicate');
 		expect(await listAllKeys(client, bucket)).toEqual(keysBefore);
 	});
 
 	it('a record with a malformed phone_number_id is filed under _unknown, not failed', async () => {
 		for (const [n, phoneNumberId] of ['106000000000002 x', '١٠٦٠٠٠', '106/000', '1'.repeat(65)].entries()) {
-			const body = randomBytes(100);
+			const body = ciphertextShaped(randomBytes(100));
 			const { output } = await run({ items: [recordItem({ phone_number_id: phoneNumberId, idempotency_key: `${phoneNumberId}:${WAMID}:${n}` }, body)] });
 			const archive = output[0][0].json.archive as { status: string; key: string };
 			expect(archive.status).toBe('created');
@@ -180,6 +180,27 @@ describe('S3 Archive node, Write', () => {
 		expect(output[0][1].pairedItem).toEqual({ item: 1 });
 	});
 
+	it('refuses a binary that is not OpenPGP ciphertext, checking record and media before any write', async () => {
+		const empty = await makeBucket(client);
+		const parameters = { resource: 'record', operation: 'write', binaryPropertyName: 'data', prefix: 'archive', retentionClass: 'default', bucket: empty, options: {} };
+		const ciphertext = () => ({ data: ciphertextShaped(randomBytes(64)).toString('base64'), mimeType: 'application/pgp-encrypted' });
+		const plaintext = { data: Buffer.from('%PDF-1.7 PLAINTEXT-MARKER').toString('base64'), mimeType: 'application/pdf' };
+		const cases: Array<{ binary: IBinaryKeyData; property: string }> = [
+			{ binary: { data: plaintext }, property: 'data' },
+			{ binary: { data: ciphertext(), media: plaintext }, property: 'media' },
+			{ binary: { media: ciphertext() }, property: 'data' },
+		];
+		for (const { binary, property } of cases) {
+			const error = await run({ items: [{ ...recordItem(), binary }], parameters }).catch((e: unknown) => e);
+			expect(error).toBeInstanceOf(NodeOperationError);
+			expect(`${(error as NodeOperationError).message} ${(error as NodeOperationError).description}`).toMatch(
+				new RegExp(`"${property}".*OpenPGP node \\(Encrypt\\) or turn on Encrypt at Capture before S3 Archive Write`, 's'),
+			);
+			expect((error as Error).message).not.toContain('PLAINTEXT-MARKER');
+		}
+		expect(await listAllKeys(client, empty)).toEqual([]);
+	});
+
 	it('honours the Object Key override and the bucket override', async () => {
 		const other = await makeBucket(client);
 		const { output } = await run({
@@ -216,20 +237,21 @@ describe('S3 Archive node, Write', () => {
 			...recordItem({ idempotency_key: `106000000000002:${WAMID}:big` }),
 			binary: { data: { id: 'filesystem-v2:big', data: '', mimeType: 'application/pgp-encrypted' } },
 		};
-		const binaryStore = { 'filesystem-v2:big': () => patternStream(size, 64 * 1024) };
+		const binaryStore = { 'filesystem-v2:big': () => ciphertextPatternStream(size, 64 * 1024) };
 		const { output, context } = await run({ items: [item], binaryStore });
 		const archive = output[0][0].json.archive as { status: string; key: string; etag: string; size: number; sha256: string; versionId: string };
 		expect(archive.status).toBe('created');
-		expect(archive.size).toBe(size);
-		expect(archive.sha256).toBe(createHash('sha256').update(patternBytes(size)).digest('hex'));
+		expect(archive.size).toBe(ciphertextPattern(size).length);
+		expect(archive.sha256).toBe(createHash('sha256').update(ciphertextPattern(size)).digest('hex'));
 		expect(archive.etag).toMatch(/-2$/); // two parts of 8 MiB + rest
 		expect(archive.versionId).toEqual(expect.any(String));
-		expect(context.stats.getBinaryStreamCalls).toBe(2);
-		// Both passes (hash, upload) read 1 MiB chunks, not n8n's default 64 KiB.
-		expect(context.stats.getBinaryStreamChunkSizes).toEqual([1024 * 1024, 1024 * 1024]);
+		// The ciphertext check reads the first 64 KiB; both passes (hash, upload) read 1 MiB chunks, not
+		// n8n's default 64 KiB.
+		expect(context.stats.getBinaryStreamCalls).toBe(3);
+		expect(context.stats.getBinaryStreamChunkSizes).toEqual([64 * 1024, 1024 * 1024, 1024 * 1024]);
 		const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: archive.key }));
 		expect(head.Metadata?.sha256).toBe(archive.sha256);
-		expect((await getObjectBytes(client, bucket, archive.key)).equals(patternBytes(size))).toBe(true);
+		expect((await getObjectBytes(client, bucket, archive.key)).equals(ciphertextPattern(size))).toBe(true);
 
 		const again = await run({ items: [item], binaryStore });
 		expect((again.output[0][0].json.archive as { status: string }).status).toBe('duplicate');
@@ -242,8 +264,8 @@ describe('S3 Archive node, Write', () => {
 			...recordItem({ idempotency_key: `106000000000002:${WAMID}:fail` }),
 			binary: { data: { id: 'filesystem-v2:fail', data: '', mimeType: 'application/pgp-encrypted' } },
 		};
-		// first pass (hashing) succeeds, second pass (upload) fails after 17 MiB (two parts sent)
-		const binaryStore = { 'filesystem-v2:fail': () => patternStream(size, 100 * 1024, ++opens === 2 ? 17 * 1024 * 1024 : undefined) };
+		// the check and the first pass (hashing) succeed, the second pass (upload) fails after 17 MiB (two parts sent)
+		const binaryStore = { 'filesystem-v2:fail': () => ciphertextPatternStream(size, 100 * 1024, ++opens === 3 ? 17 * 1024 * 1024 : undefined) };
 		const failBucket = await makeBucket(client, { objectLock: true });
 		const error = await run({ items: [item], binaryStore, credentials: { s3ArchiveApi: credentials(failBucket) } }).catch((e: unknown) => e);
 		expect(error).toBeInstanceOf(Error);

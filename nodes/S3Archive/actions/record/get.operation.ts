@@ -2,6 +2,7 @@ import { updateDisplayOptions, type IDataObject, type IDisplayOptions, type IExe
 
 import { getObject } from '../../../../lib/archive';
 import { decryptToSpool } from '../../../../lib/pgp';
+import { safeFileName } from '../../../shared/binary';
 import { credentialPrivateKey, type ArchiveStore } from '../../../shared/credentials';
 import { compressionRatioLimit, decryptedSizeLimit, maxCompressionRatioDescription, maxDecryptedSizeDescription } from '../../../shared/decryptLimits';
 import { resolveBucket } from '../../../shared/storeLocation';
@@ -90,7 +91,7 @@ export async function execute(this: IExecuteFunctions, i: number, context: Archi
 		? await credentialPrivateKey.call(this, { itemIndex: i, purpose: 'Decrypt' })
 		: null;
 	const result = await getObject({ client: context.client, bucket, key, versionId, verify });
-	const fileName = key.split('/').pop() || 'object.pgp';
+	const fileName = safeFileName(key.split('/').pop(), 'object.pgp');
 	const archive: IDataObject = {
 		bucket: result.bucket,
 		key: result.key,
@@ -122,7 +123,7 @@ export async function execute(this: IExecuteFunctions, i: number, context: Archi
 			if (parsed !== undefined) {
 				return [{ json: { archive, data: parsed as IDataObject }, pairedItem: { item: i } }];
 			}
-			const plainName = plaintext.filename || fileName.replace(/\.pgp$/, '') || 'data.bin';
+			const plainName = safeFileName(plaintext.filename || fileName.replace(/\.pgp$/, ''), 'data.bin');
 			const binary = await this.helpers.prepareBinaryData(
 				plaintext.createReadStream(),
 				plainName,

@@ -1,6 +1,7 @@
-import { NodeOperationError, updateDisplayOptions, type IDataObject, type IDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import type { Readable } from 'node:stream';
+import { NodeOperationError, updateDisplayOptions, type IBinaryData, type IDataObject, type IDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 
-import { checkObjectKey, itemKeyParts, mediaKeyBeside, recordObjectKey, writeObject, writeObjectStream, type DuplicateCheck, type ObjectLockParams, type WriteOptions, type WriteResult } from '../../../../lib/archive';
+import { assertEncryptedMessage, checkObjectKey, CIPHERTEXT_CHECK_BYTES, ENCRYPT_BEFORE_WRITE, itemKeyParts, mediaKeyBeside, readHead, recordObjectKey, writeObject, writeObjectStream, type DuplicateCheck, type ObjectLockParams, type WriteOptions, type WriteResult } from '../../../../lib/archive';
 import { lockUntil } from '../../../../lib/s3';
 import { BINARY_READ_CHUNK_BYTES } from '../../../shared/binary';
 import type { ArchiveStore } from '../../../shared/credentials';
@@ -18,7 +19,7 @@ const properties: INodeProperties[] = [
 		default: 'data',
 		required: true,
 		description:
-			'Name of the binary property holding the ciphertext (e.g. the output of the OpenPGP node)',
+			'Name of the binary property holding the ciphertext (e.g. the output of the OpenPGP node). Anything that does not start as an OpenPGP encrypted message is refused before any write.',
 	},
 	{
 		displayName: 'Retention Class',
@@ -74,7 +75,7 @@ const properties: INodeProperties[] = [
 				type: 'string',
 				default: 'media',
 				description:
-					'Binary property holding the encrypted media of the record (as the WhatsApp Capture Trigger emits with Download Media and Encrypt at Capture); written beside the record as [record ID].media.pgp when present. Empty: never write media.',
+					'Binary property holding the encrypted media of the record (as the WhatsApp Capture Trigger emits with Download Media and Encrypt at Capture); written beside the record as [record ID].media.pgp when present, and refused like the record when it is not an OpenPGP encrypted message. Empty: never write media.',
 			},
 			{
 				displayName: 'Object Key',
@@ -164,6 +165,29 @@ function objectLockFrom(
 	};
 }
 
+/** The bytes of a binary in memory, or how to open it as a stream (id-backed binaries). */
+type CiphertextBody = { bytes: Buffer } | { openBody: () => Promise<Readable> };
+
+/**
+ * A binary's body once its first bytes were found to be an OpenPGP encrypted message
+ * (`assertEncryptedMessage`): an id-backed binary is opened once for its first
+ * {@link CIPHERTEXT_CHECK_BYTES} (then released) and later re-opened by the writer; an in-memory one
+ * is checked on its buffer.
+ *
+ * @throws ArchiveError `InvalidInput` naming the property and the fix.
+ */
+async function ciphertextBody(this: IExecuteFunctions, i: number, property: string, binaryData: IBinaryData): Promise<CiphertextBody> {
+	if (binaryData.id) {
+		const id = binaryData.id;
+		const { head, complete } = await readHead(await this.helpers.getBinaryStream(id, CIPHERTEXT_CHECK_BYTES));
+		assertEncryptedMessage(head, { field: property, complete });
+		return { openBody: async () => await this.helpers.getBinaryStream(id, BINARY_READ_CHUNK_BYTES) };
+	}
+	const bytes = await this.helpers.getBinaryDataBuffer(i, property);
+	assertEncryptedMessage(bytes.subarray(0, CIPHERTEXT_CHECK_BYTES), { field: property, complete: bytes.length <= CIPHERTEXT_CHECK_BYTES });
+	return { bytes };
+}
+
 /**
  * Record → Write: stores the item's binary (ciphertext) once under the archive key layout
  * (`lib/archive/layout.ts`), computed from the item's record fields, and outputs only the
@@ -184,51 +208,50 @@ export async function execute(this: IExecuteFunctions, i: number, context: Archi
 		? checkObjectKey(override, 'Options → Object Key')
 		: recordObjectKey(itemKeyParts(json, { indexKey: context.indexKey, prefix, retentionClass }));
 	const lock = objectLockFrom.call(this, options, i);
-	const write = async (property: string, objectKey: string) => {
-		const binaryData = this.helpers.assertBinaryData(i, property);
-		const writeOptions: WriteOptions = {
-			bucket,
-			key: objectKey,
-			contentType: binaryData.mimeType || 'application/pgp-encrypted',
-			objectLock: lock,
-			legalHold: options.legalHold === true,
-			storageClass: options.storageClass?.trim() || undefined,
-			serverSideEncryption:
-				options.serverSideEncryption && options.serverSideEncryption !== 'none'
-					? options.serverSideEncryption
-					: undefined,
-			kmsKeyId:
-				options.serverSideEncryption === 'aws:kms'
-					? options.kmsKeyId?.trim() || undefined
-					: undefined,
-			duplicateCheck: options.duplicateCheck ?? 'precheck',
-		};
-		return binaryData.id
-			? await writeObjectStream({
-					...writeOptions,
-					client: context.client,
-					openBody: async () =>
-						await this.helpers.getBinaryStream(binaryData.id!, BINARY_READ_CHUNK_BYTES),
-				})
-			: await writeObject({
-					...writeOptions,
-					client: context.client,
-					body: await this.helpers.getBinaryDataBuffer(i, property),
-				});
-	};
+	const writeOptions = (objectKey: string, binaryData: IBinaryData): WriteOptions => ({
+		bucket,
+		key: objectKey,
+		contentType: binaryData.mimeType || 'application/pgp-encrypted',
+		objectLock: lock,
+		legalHold: options.legalHold === true,
+		storageClass: options.storageClass?.trim() || undefined,
+		serverSideEncryption:
+			options.serverSideEncryption && options.serverSideEncryption !== 'none'
+				? options.serverSideEncryption
+				: undefined,
+		kmsKeyId:
+			options.serverSideEncryption === 'aws:kms'
+				? options.kmsKeyId?.trim() || undefined
+				: undefined,
+		duplicateCheck: options.duplicateCheck ?? 'precheck',
+	});
+
+	// Every binary is checked to be ciphertext before the first request: nothing is written when one fails.
+	const mediaProperty = (options.mediaBinaryPropertyName ?? 'media').trim();
+	const recordBinary = item.binary?.[binaryPropertyName];
+	if (!recordBinary) {
+		throw new NodeOperationError(this.getNode(), `No binary property "${binaryPropertyName}" to write: it holds the record's ciphertext`, {
+			itemIndex: i,
+			description: `${ENCRYPT_BEFORE_WRITE}, or set Input Binary Field to the property that holds the ciphertext.`,
+		});
+	}
+	const record = await ciphertextBody.call(this, i, binaryPropertyName, recordBinary);
+	const mediaBinary = mediaProperty && mediaProperty !== binaryPropertyName ? item.binary?.[mediaProperty] : undefined;
+	const media = mediaBinary ? await ciphertextBody.call(this, i, mediaProperty, mediaBinary) : undefined;
+
+	const write = async (body: CiphertextBody, objectKey: string, binaryData: IBinaryData) =>
+		'openBody' in body
+			? await writeObjectStream({ ...writeOptions(objectKey, binaryData), client: context.client, openBody: body.openBody })
+			: await writeObject({ ...writeOptions(objectKey, binaryData), client: context.client, body: body.bytes });
 
 	// The media first: a record object is only ever written once its media is safely stored.
-	const mediaProperty = (options.mediaBinaryPropertyName ?? 'media').trim();
-	let media: WriteResult | undefined;
-	if (mediaProperty && mediaProperty !== binaryPropertyName && item.binary?.[mediaProperty]) {
-		media = await write(mediaProperty, mediaKeyBeside(key));
-	}
-	const result = await write(binaryPropertyName, key);
+	const mediaResult: WriteResult | undefined = media ? await write(media, mediaKeyBeside(key), mediaBinary!) : undefined;
+	const result = await write(record, key, recordBinary);
 
 	return [
 		{
 			json: {
-				archive: media ? { ...result, media: { ...media } } : { ...result },
+				archive: mediaResult ? { ...result, media: { ...mediaResult } } : { ...result },
 				phone_number_id: (json.phone_number_id as string | null | undefined) ?? null,
 				record_kind: (json.record_kind as string | undefined) ?? null,
 				type: (json.type as string | undefined) ?? null,
