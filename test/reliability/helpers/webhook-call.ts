@@ -70,6 +70,8 @@ export interface WebhookCall {
 	/** Whether webhook() handed workflow data to n8n (an execution would start). */
 	started: boolean;
 	wallMs: number;
+	/** CPU time of the process during the call (user + system, ms): the call's own work, without the time it waited for a core. */
+	cpuMs: number;
 	loopMaxMs: number;
 	/** Current RSS after minus before (MB). */
 	rssRiseMb: number;
@@ -141,9 +143,11 @@ export function webhookTarget(parameters: INodeParameters, credentials: Record<s
 		const peakBefore = process.resourceUsage().maxRSS * 1024;
 		histogram.enable();
 		await new Promise((resolve) => setTimeout(resolve, 5));
+		const cpuBefore = process.cpuUsage();
 		const started = performance.now();
 		const result = await nodeType.webhook.call(ctx);
 		const wallMs = performance.now() - started;
+		const cpu = process.cpuUsage(cpuBefore);
 		const rssAfter = process.memoryUsage.rss();
 		const peakAfter = process.resourceUsage().maxRSS * 1024;
 		await new Promise((resolve) => setTimeout(resolve, 5));
@@ -153,6 +157,7 @@ export function webhookTarget(parameters: INodeParameters, credentials: Record<s
 			body: answer.body,
 			started: Boolean(result.workflowData),
 			wallMs,
+			cpuMs: (cpu.user + cpu.system) / 1000,
 			loopMaxMs: histogram.max / 1e6,
 			rssRiseMb: (rssAfter - rssBefore) / MB,
 			peakRiseMb: Math.max(0, peakAfter - peakBefore) / MB,
