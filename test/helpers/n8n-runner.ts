@@ -94,7 +94,8 @@ export function loadTemplate(name: string): WorkflowJson {
 	return JSON.parse(readFileSync(path.join(REPO, 'workflows', `${name}.json`), 'utf8'));
 }
 
-class StaticCredentialsHelper extends ICredentialsHelper {
+/** n8n's credentials helper over fixed credential data by type (tests that build their own contexts use it too). */
+export class StaticCredentialsHelper extends ICredentialsHelper {
 	constructor(private readonly byType: Credentials) {
 		super();
 	}

@@ -11,13 +11,13 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 
 import {
-	PgpError,
 	decryptToSpool,
 	readPrivateKey,
 	readPublicKeys,
 	type PrivateKey,
 	type PublicKey,
 } from '../../../lib/pgp';
+import { pgpRejection } from '../../helpers/pgp-error';
 import { type GpgHome, gpg, gpgEncrypt, gpgRaw, makeGpgHome, sqEncrypt } from '../../helpers/gpg';
 
 /** A Node stream of `bytes` in 16 KiB chunks, as n8n's getBinaryStream gives. */
@@ -27,16 +27,6 @@ function streamOf(bytes: Buffer): Readable {
 			bytes.subarray(i * 16384, (i + 1) * 16384),
 		),
 	);
-}
-
-async function caught(promise: Promise<unknown>): Promise<PgpError> {
-	try {
-		await promise;
-	} catch (error) {
-		expect(error).toBeInstanceOf(PgpError);
-		return error as PgpError;
-	}
-	throw new Error('expected the promise to reject');
 }
 
 describe('decryptToSpool', () => {
@@ -120,7 +110,7 @@ describe('decryptToSpool', () => {
 		for (const offset of [ciphertext.length >> 1, ciphertext.length - 30]) {
 			const tampered = Buffer.from(ciphertext);
 			tampered[offset] ^= 0x01;
-			const error = await caught(
+			const error = await pgpRejection(
 				decryptToSpool({
 					data: streamOf(tampered),
 					decryptionKeys: [key],
@@ -140,7 +130,7 @@ describe('decryptToSpool', () => {
 			recipients: [home.fingerprint],
 			compressAlgo: 'none',
 		});
-		const error = await caught(
+		const error = await pgpRejection(
 			decryptToSpool({
 				data: streamOf(ciphertext.subarray(0, ciphertext.length - 1000)),
 				decryptionKeys: [key],
@@ -175,7 +165,7 @@ describe('decryptToSpool', () => {
 		} finally {
 			await ok.dispose();
 		}
-		const error = await caught(
+		const error = await pgpRejection(
 			decryptToSpool({
 				data: streamOf(ciphertext),
 				decryptionKeys: [key],
@@ -212,7 +202,7 @@ describe('decryptToSpool', () => {
 		expect(listing).not.toContain('mdc_method');
 		const input = streamOf(noMdc);
 		const started = Date.now();
-		const error = await caught(
+		const error = await pgpRejection(
 			decryptToSpool({ data: input, decryptionKeys: [rsaKey], tempDirectory: spoolParent }),
 		);
 		expect(Date.now() - started).toBeLessThan(5000);
@@ -230,7 +220,7 @@ describe('decryptToSpool', () => {
 			compressAlgo: 'none',
 		});
 		const input = streamOf(ciphertext);
-		const error = await caught(
+		const error = await pgpRejection(
 			decryptToSpool({ data: input, decryptionKeys: [key], tempDirectory: spoolParent }),
 		);
 		expect(error.code).toBe('NOT_FOR_US');
@@ -249,7 +239,7 @@ describe('decryptToSpool', () => {
 			args.push('--compress-algo', compressAlgo, '--recipient', home.fingerprint, '--encrypt');
 			const bomb = gpg(home.home, args, zeros);
 			expect(bomb.length).toBeLessThan(zeros.length / 500);
-			const error = await caught(
+			const error = await pgpRejection(
 				decryptToSpool({
 					data: streamOf(bomb),
 					decryptionKeys: [key],
@@ -262,7 +252,7 @@ describe('decryptToSpool', () => {
 			expect(error.message).toBe('Decryption stopped: the plaintext exceeds the limit of 1 MiB.');
 			expect(leftovers()).toEqual([]);
 			// by default: refused for its compression ratio (800 and more), past 8 MiB
-			const ratio = await caught(decryptToSpool({ data: streamOf(bomb), decryptionKeys: [key], tempDirectory: spoolParent }));
+			const ratio = await pgpRejection(decryptToSpool({ data: streamOf(bomb), decryptionKeys: [key], tempDirectory: spoolParent }));
 			expect(ratio.code).toBe('OUTPUT_LIMIT');
 			expect(ratio.limit).toBe('ratio');
 			expect(ratio.message).toBe('Decryption stopped: the plaintext grew past 8 MiB to more than 100 times the size of the message, as a compression bomb does.');
@@ -311,7 +301,7 @@ describe('decryptToSpool', () => {
 		});
 		expect((await result.readAll()).toString()).toBe('hello');
 		await result.dispose();
-		const error = await caught(
+		const error = await pgpRejection(
 			decryptToSpool({
 				data: Readable.from([]),
 				decryptionKeys: [key],

@@ -13,7 +13,6 @@ import { Readable } from 'node:stream';
 import {
 	COMPRESSION_RATIO_FLOOR,
 	DEFAULT_MAX_DECRYPTED_BYTES,
-	PgpError,
 	decrypt,
 	decryptToSpool,
 	encrypt,
@@ -22,21 +21,12 @@ import {
 	type PrivateKey,
 	type PublicKey,
 } from '../../../lib/pgp';
+import { pgpRejection } from '../../helpers/pgp-error';
 import { OutputMeter } from '../../../lib/pgp/output-limit';
 import { bombMessage } from '../../helpers/bombs';
 import { gpg, makeGpgHome, type GpgHome } from '../../helpers/gpg';
 
 const MIB = 1024 * 1024;
-
-async function caught(promise: Promise<unknown>): Promise<PgpError> {
-	try {
-		await promise;
-	} catch (error) {
-		expect(error).toBeInstanceOf(PgpError);
-		return error as PgpError;
-	}
-	throw new Error('expected the promise to reject');
-}
 
 describe('OutputMeter', () => {
 	it('defaults, the ratio past its floor, Infinity, and no zero or negative limits', () => {
@@ -83,8 +73,8 @@ describe('decrypt and decryptToSpool: output limits', () => {
 			(limits: object) => decrypt({ data: bomb, decryptionKeys: [key], ...limits }),
 			(limits: object) => decryptToSpool({ data: Readable.from([bomb]), decryptionKeys: [key], tempDirectory: spoolParent, ...limits }),
 		]) {
-			expect(await caught(run({}))).toMatchObject({ code: 'OUTPUT_LIMIT', limit: 'ratio' });
-			expect(await caught(run({ maxCompressionRatio: Infinity, maxDecryptedBytes: 32 * MIB }))).toMatchObject({
+			expect(await pgpRejection(run({}))).toMatchObject({ code: 'OUTPUT_LIMIT', limit: 'ratio' });
+			expect(await pgpRejection(run({ maxCompressionRatio: Infinity, maxDecryptedBytes: 32 * MIB }))).toMatchObject({
 				code: 'OUTPUT_LIMIT',
 				limit: 'size',
 				message: 'Decryption stopped: the plaintext exceeds the limit of 32 MiB.',
@@ -114,8 +104,8 @@ describe('decrypt and decryptToSpool: output limits', () => {
 	it('uncompressed plaintext counts too: a 3 MiB message with a 2 MiB limit is refused by both', async () => {
 		const { ciphertext } = await encrypt({ data: randomBytes(3 * MIB), recipients: [recipient] });
 		const bytes = ciphertext as Uint8Array;
-		expect(await caught(decrypt({ data: bytes, decryptionKeys: [key], maxDecryptedBytes: 2 * MIB }))).toMatchObject({ code: 'OUTPUT_LIMIT', limit: 'size' });
-		const spooled = await caught(decryptToSpool({ data: Readable.from([bytes]), decryptionKeys: [key], maxDecryptedBytes: 2 * MIB, tempDirectory: spoolParent }));
+		expect(await pgpRejection(decrypt({ data: bytes, decryptionKeys: [key], maxDecryptedBytes: 2 * MIB }))).toMatchObject({ code: 'OUTPUT_LIMIT', limit: 'size' });
+		const spooled = await pgpRejection(decryptToSpool({ data: Readable.from([bytes]), decryptionKeys: [key], maxDecryptedBytes: 2 * MIB, tempDirectory: spoolParent }));
 		expect(spooled).toMatchObject({ code: 'OUTPUT_LIMIT', limit: 'size' });
 		expect(leftovers()).toEqual([]);
 	});
@@ -131,7 +121,7 @@ describe('decrypt and decryptToSpool: output limits', () => {
 		// (an object replaced in between) is counted and stopped on its own
 		const bigger = await bombMessage({ inflatedSize: 200 * MIB, algorithm, trailingJunk: 9, recipient });
 		const started = Date.now();
-		const error = await caught(
+		const error = await pgpRejection(
 			decryptToSpool({ data: Readable.from([junk]), reread: async () => Readable.from([bigger]), decryptionKeys: [key], maxDecryptedBytes: 4 * MIB, tempDirectory: spoolParent }),
 		);
 		expect(error).toMatchObject({ code: 'OUTPUT_LIMIT', limit: 'size' });
@@ -140,8 +130,8 @@ describe('decrypt and decryptToSpool: output limits', () => {
 		// a modified message fails its MDC in the second pass
 		const tampered = Buffer.from(junk);
 		tampered[tampered.length - 30] ^= 0x01;
-		expect(await caught(decrypt({ data: tampered, decryptionKeys: [key] }))).toMatchObject({ code: 'INTEGRITY' });
-		expect(await caught(decryptToSpool({ data: tampered, decryptionKeys: [key], tempDirectory: spoolParent }))).toMatchObject({ code: 'INTEGRITY' });
+		expect(await pgpRejection(decrypt({ data: tampered, decryptionKeys: [key] }))).toMatchObject({ code: 'INTEGRITY' });
+		expect(await pgpRejection(decryptToSpool({ data: tampered, decryptionKeys: [key], tempDirectory: spoolParent }))).toMatchObject({ code: 'INTEGRITY' });
 		expect(leftovers()).toEqual([]);
 	});
 

@@ -8,7 +8,6 @@ import { randomBytes } from 'node:crypto';
 
 import { HookContext } from 'n8n-core';
 import {
-	ICredentialsHelper,
 	type ICredentialDataDecryptedObject,
 	type INodeParameters,
 	type IWorkflowExecuteAdditionalData,
@@ -17,44 +16,12 @@ import {
 import { WhatsAppCaptureApi } from '../../../credentials/WhatsAppCaptureApi.credentials';
 import { WhatsAppCaptureTrigger } from '../../../nodes/WhatsAppCaptureTrigger/WhatsAppCaptureTrigger.node';
 import { GraphStandIn } from '../../helpers/graph-stand-in';
-import { InProcessN8n, newWebhookId } from '../../helpers/n8n-runner';
+import { InProcessN8n, newWebhookId, StaticCredentialsHelper } from '../../helpers/n8n-runner';
 
 const VERIFY_TOKEN = randomBytes(12).toString('hex');
 const WABA_ID = '102290129340398';
 const PHONE_A = '106540352242922';
 const PHONE_B = '106540352242923';
-
-class Credentials extends ICredentialsHelper {
-	constructor(private readonly data: Record<string, ICredentialDataDecryptedObject>) {
-		super();
-	}
-	async getDecrypted(_a: unknown, _n: unknown, type: string) {
-		return this.data[type];
-	}
-	isCredentialUsableByNode() {
-		return true;
-	}
-	async authenticate(_c: unknown, _t: unknown, options: never) {
-		return options;
-	}
-	getParentTypes() {
-		return [];
-	}
-	getCredentialsProperties() {
-		return [];
-	}
-	async preAuthentication() {
-		return undefined;
-	}
-	async runPreAuthentication() {
-		return undefined;
-	}
-	async getCredentials(): Promise<never> {
-		throw new Error('unused');
-	}
-	async updateCredentials() {}
-	async updateCredentialsOauthTokenData() {}
-}
 
 describe('WhatsApp Capture Trigger: subscription lifecycle (HookContext, Graph stand-in)', () => {
 	const graph = new GraphStandIn();
@@ -102,7 +69,7 @@ describe('WhatsApp Capture Trigger: subscription lifecycle (HookContext, Graph s
 				n8n.workflow,
 				n8n.trigger,
 				{
-					credentialsHelper: new Credentials(creds),
+					credentialsHelper: new StaticCredentialsHelper(creds),
 					webhookBaseUrl: `${base}/webhook`,
 					webhookTestBaseUrl: `${base}/webhook-test`,
 				} as unknown as IWorkflowExecuteAdditionalData,

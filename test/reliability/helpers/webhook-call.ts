@@ -9,13 +9,9 @@
  * `monitorEventLoopDelay`, and the RSS rise (current RSS after the call minus before, and the rise
  * of the process's peak RSS).
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 import {
-	ICredentialsHelper,
 	Workflow,
 	type ICredentialDataDecryptedObject,
 	type INode,
@@ -25,44 +21,11 @@ import {
 } from 'n8n-workflow';
 
 import { WhatsAppCaptureTrigger } from '../../../nodes/WhatsAppCaptureTrigger/WhatsAppCaptureTrigger.node';
+import { StaticCredentialsHelper } from '../../helpers/n8n-runner';
 
-if (!process.env.N8N_USER_FOLDER) process.env.N8N_USER_FOLDER = mkdtempSync(path.join(tmpdir(), 'chat-archive-hook-'));
-process.env.N8N_ENCRYPTION_KEY ??= 'in-process-test-only';
-// n8n-core reads N8N_USER_FOLDER when first loaded
+// n8n-core reads N8N_USER_FOLDER when first loaded: the runner (imported above) sets it
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const core = require('n8n-core') as typeof import('n8n-core');
-
-class StaticCredentials extends ICredentialsHelper {
-	constructor(private readonly byType: Record<string, ICredentialDataDecryptedObject>) {
-		super();
-	}
-	async getDecrypted(_a: IWorkflowExecuteAdditionalData, _n: unknown, type: string) {
-		return this.byType[type];
-	}
-	isCredentialUsableByNode() {
-		return true;
-	}
-	async authenticate(_c: ICredentialDataDecryptedObject, _t: string, options: never) {
-		return options;
-	}
-	getParentTypes() {
-		return [];
-	}
-	getCredentialsProperties() {
-		return [];
-	}
-	async preAuthentication() {
-		return undefined;
-	}
-	async runPreAuthentication() {
-		return undefined;
-	}
-	async getCredentials(): Promise<never> {
-		throw new Error('unused');
-	}
-	async updateCredentials() {}
-	async updateCredentialsOauthTokenData() {}
-}
 
 export interface WebhookCall {
 	status: number;
@@ -113,7 +76,7 @@ export function webhookTarget(parameters: INodeParameters, credentials: Record<s
 		const additionalData = {
 			hooks: new core.ExecutionLifecycleHooks('webhook', 'exec-1', { id: 'wf' } as never),
 			executionId: 'exec-1',
-			credentialsHelper: new StaticCredentials(credentials),
+			credentialsHelper: new StaticCredentialsHelper(credentials),
 			webhookBaseUrl: 'https://n8n.example.com/webhook',
 			webhookTestBaseUrl: 'https://n8n.example.com/webhook-test',
 			webhookWaitingBaseUrl: 'https://n8n.example.com/webhook-waiting',
