@@ -213,9 +213,6 @@ export async function readPlaintext(
 	return { data: Buffer.from(JSON.stringify(value)), innerName: 'record.json', source };
 }
 
-/** File names the operations hand to n8n go through the pack's one sanitizer. */
-export { safeFileName };
-
 /** JSON-friendly copy of a signature report (dates as ISO strings). */
 export function signatureJson(report: {
 	keyId: string;

@@ -2,8 +2,9 @@ import type { Readable } from 'node:stream';
 import { NodeOperationError, updateDisplayOptions, type IDataObject, type IDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 
 import { decryptToSpool } from '../../../lib/pgp';
+import { safeFileName } from '../../shared/binary';
 import { credentialPrivateKey } from '../../shared/credentials';
-import { getByPath, readBinaryInput, safeFileName, signatureJson, type OperationContext } from './common';
+import { getByPath, readBinaryInput, signatureJson, type OperationContext } from './common';
 import { compressionRatioLimit, decryptedSizeLimit, maxCompressionRatioDescription, maxDecryptedSizeDescription } from '../../shared/decryptLimits';
 import { optionsCollection } from '../../shared/parameters';
 

@@ -2,7 +2,8 @@ import { NodeOperationError, updateDisplayOptions, type IDataObject, type IDispl
 
 import { verify } from '../../../lib/pgp';
 import { credentialPublicKeys } from '../../shared/credentials';
-import { getByPath, plaintextInputDescription, readPlaintext, safeFileName, signatureJson } from './common';
+import { safeFileName } from '../../shared/binary';
+import { getByPath, plaintextInputDescription, readPlaintext, signatureJson } from './common';
 import { optionsCollection } from '../../shared/parameters';
 
 const showForVerify: IDisplayOptions = { show: { operation: ['verify'] } };
