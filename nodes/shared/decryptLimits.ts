@@ -33,15 +33,14 @@ export const maxCompressionRatioDescription: INodeProperties = {
 };
 
 /**
- * A "Max Decrypted Size (MB)" value in bytes: unset or 0 (which older versions of the OpenPGP node
- * saved for "no limit") gives the default.
+ * A size limit in MB (a "Max Decrypted Size (MB)" value, or `parameter`) in bytes: unset or 0 gives the default (a limit is never off).
  *
  * @throws NodeOperationError naming the parameter for a negative or non-numeric value
  */
-export function decryptedSizeLimit(this: IExecuteFunctions, itemIndex: number, megabytes: unknown, defaultMegabytes = DEFAULT_MAX_DECRYPTED_BYTES / MIB): number {
+export function decryptedSizeLimit(this: IExecuteFunctions, itemIndex: number, megabytes: unknown, defaultMegabytes = DEFAULT_MAX_DECRYPTED_BYTES / MIB, parameter = 'Max Decrypted Size (MB)'): number {
 	const value = megabytes === undefined || megabytes === '' || megabytes === 0 ? defaultMegabytes : Number(megabytes);
 	if (!Number.isFinite(value) || value <= 0) {
-		throw new NodeOperationError(this.getNode(), `Max Decrypted Size (MB) must be a positive number, not ${String(megabytes)}`, { itemIndex });
+		throw new NodeOperationError(this.getNode(), `${parameter} must be a positive number, not ${String(megabytes)}`, { itemIndex });
 	}
 	return Math.floor(value * MIB);
 }

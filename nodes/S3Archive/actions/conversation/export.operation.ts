@@ -122,7 +122,7 @@ export async function execute(this: IExecuteFunctions, i: number, context: Archi
 		includeStatuses: options.includeStatuses !== false,
 		maxRecords: options.maxRecords,
 		maxRecordBytes: decryptedSizeLimit.call(this, i, options.maxRecordMegabytes, DEFAULT_MAX_RECORD_BYTES / MIB),
-		maxExportBytes: decryptedSizeLimit.call(this, i, options.maxExportMegabytes, DEFAULT_MAX_EXPORT_BYTES / MIB),
+		maxExportBytes: decryptedSizeLimit.call(this, i, options.maxExportMegabytes, DEFAULT_MAX_EXPORT_BYTES / MIB, 'Max Export Size (MB)'),
 		decryptionKeys: [privateKey],
 	});
 	const [jsonl, html, text] = await Promise.all([
