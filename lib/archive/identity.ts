@@ -182,7 +182,8 @@ function text(value: unknown): string | null {
 
 /**
  * The pseudonyms a record links together, its own filing pseudonym first: the counterparty's
- * `wa_id`, `user_id`, `username` and `parent_user_id`, and for a `system` message
+ * `wa_id` (in every WhatsApp form of the number, {@link phoneNumberCandidates}), `user_id`,
+ * `username` and `parent_user_id`, and for a `system` message
  * (`user_changed_number`, `customer_identity_changed`; Meta "messages webhook reference", system
  * messages) the new `wa_id` / `user_id` it announces. A record with fewer than two gives no link.
  */
@@ -193,9 +194,12 @@ export function recordIdentityPseudonyms(options: { indexKey: string; record: Id
 	const add = (pseudonym: string | null) => {
 		if (pseudonym && !found.includes(pseudonym)) found.push(pseudonym);
 	};
+	// a number with the digits Meta sent, then its other WhatsApp forms (521… / 52…, with or without
+	// Brazil's ninth digit), so a BSUID or username linked to one form reaches records under the others
 	const phone = (value: unknown) => {
-		const digits = text(value)?.replace(/\D/g, '');
-		if (digits) add(counterpartyPseudonym({ indexKey, counterparty: { wa_id: digits, user_id: null } }));
+		for (const digits of [text(value)?.replace(/\D/g, '') ?? '', ...phoneNumberCandidates(text(value) ?? '')]) {
+			if (digits) add(counterpartyPseudonym({ indexKey, counterparty: { wa_id: digits, user_id: null } }));
+		}
 	};
 	const bsuid = (value: unknown) => {
 		const id = text(value);
