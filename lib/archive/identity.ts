@@ -3,6 +3,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 
 import { headObject, isNotFound, listObjects as listStoredObjects, mapLimit, putObject, isPreconditionFailed } from '../s3';
+import { flightKey } from './dedupe';
 import { assertIndexKey, counterpartyPseudonym, normalizePrefix } from './layout';
 import { ArchiveError } from './types';
 
@@ -234,8 +235,16 @@ function linkKey(prefix: string, indexKey: string, from: string, to: string): st
 	return `${prefix}/${IDENTITIES_FOLDER}/${from}/${to}.${linkTag(indexKey, from, to)}`;
 }
 
-/** Links already in the store, per store client + bucket + key (repeat Writes skip their requests). */
-const knownLinks = new WeakMap<S3Client, Set<string>>();
+/**
+ * Link writes in this process, per store + bucket + key (`flightKey`, as record writes): a settled write means the link is in the store (repeat
+ * Writes skip their requests), a pending one is awaited by a concurrent writer of the same link
+ * instead of racing it (a store that ignores `If-None-Match: *` in versioned buckets would keep a
+ * second, identical, empty version).
+ */
+const linkWrites = new Map<string, Promise<boolean>>();
+
+/** Link writes remembered (the oldest is forgotten first: memory stays bounded). */
+const REMEMBERED_LINKS = 10_000;
 
 /** Result of {@link recordIdentityLinks}. */
 export interface RecordLinksResult {
@@ -269,29 +278,42 @@ export async function recordIdentityLinks(options: {
 	}
 	const result: RecordLinksResult = { written: 0, requests: 0 };
 	if (pseudonyms.length < 2) return result;
-	const known = knownLinks.get(options.client) ?? new Set<string>();
-	knownLinks.set(options.client, known);
+	const writes = linkWrites;
 	const [first, ...others] = pseudonyms;
 	const keys = others.flatMap((other) => [linkKey(prefix, indexKey, first, other), linkKey(prefix, indexKey, other, first)]);
-	await mapLimit(keys, 4, async (key) => {
-		const cacheKey = `${options.bucket}/${key}`;
-		if (known.has(cacheKey)) return;
+	const writeLink = async (key: string): Promise<boolean> => {
 		result.requests += 1;
 		try {
 			await headObject(options.client, { Bucket: options.bucket, Key: key });
-			known.add(cacheKey);
-			return;
+			return false;
 		} catch (error) {
 			if (!isNotFound(error)) throw error;
 		}
 		result.requests += 1;
 		try {
 			await putObject(options.client, { Bucket: options.bucket, Key: key, Body: new Uint8Array(0), ContentLength: 0, IfNoneMatch: '*', ContentType: 'application/octet-stream' });
-			result.written += 1;
+			return true;
 		} catch (error) {
 			if (!isPreconditionFailed(error)) throw error;
+			return false;
 		}
-		known.add(cacheKey);
+	};
+	await mapLimit(keys, 4, async (key) => {
+		const id = flightKey(options.client, options.bucket, key);
+		const running = writes.get(id);
+		if (running) {
+			await running;
+			return;
+		}
+		const write = writeLink(key);
+		writes.set(id, write);
+		if (writes.size > REMEMBERED_LINKS) writes.delete(writes.keys().next().value!);
+		try {
+			if (await write) result.written += 1;
+		} catch (error) {
+			writes.delete(id); // a failed write is tried again by the next Write of the record
+			throw error;
+		}
 	});
 	return result;
 }

@@ -4,7 +4,7 @@
  * not followed, a bounded component).
  */
 import { randomBytes } from 'node:crypto';
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 
 import { ArchiveError, counterpartyPseudonym, identifierKind, identifierPseudonyms, phoneNumberCandidates, recordIdentityLinks, recordIdentityPseudonyms, resolveIdentity, usernamePseudonym } from '../../../lib/archive';
 import { createS3Client } from '../../../lib/s3';
@@ -83,8 +83,11 @@ describe('identity-link registry (local store)', () => {
 		const pseudonyms = [wa('16505551234'), uid('US.77')];
 		const first = await recordIdentityLinks({ client, bucket, prefix: 'links', indexKey: INDEX_KEY, pseudonyms });
 		expect(first.written).toBe(2);
-		// another process (a fresh client: no in-memory cache) finds them and writes nothing
-		const other = createS3Client(s3Settings());
+		// a repeat in this process sends nothing
+		expect(await recordIdentityLinks({ client, bucket, prefix: 'links', indexKey: INDEX_KEY, pseudonyms })).toEqual({ written: 0, requests: 0 });
+		// another process (a client the process does not know: no memory of the writes) finds them and writes nothing
+		const settings = s3Settings();
+		const other = new S3Client({ endpoint: settings.endpoint, region: settings.region, forcePathStyle: true, credentials: { accessKeyId: settings.accessKeyId, secretAccessKey: settings.secretAccessKey } });
 		const again = await recordIdentityLinks({ client: other, bucket, prefix: 'links', indexKey: INDEX_KEY, pseudonyms });
 		other.destroy();
 		expect(again).toEqual({ written: 0, requests: 2 });
