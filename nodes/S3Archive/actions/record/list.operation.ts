@@ -1,6 +1,6 @@
 import { updateDisplayOptions, type IDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 
-import { listObjects, resolveIdentity, type ListFilter } from '../../../../lib/archive';
+import { listObjects, phoneNumberPseudonyms, resolveIdentity, type ListFilter } from '../../../../lib/archive';
 import type { ArchiveStore } from '../../../shared/credentials';
 import { storeLocation } from '../../../shared/storeLocation';
 import { recordFilters } from '../common.descriptions';
@@ -87,12 +87,14 @@ export async function execute(this: IExecuteFunctions, i: number, context: Archi
 	const limit = returnAll ? Infinity : (this.getNodeParameter('limit', i, 50) as number);
 	const filters = this.getNodeParameter('filters', i, {}) as ListNodeFilters;
 
+	// every pseudonym of the person under the credential's index key (checked there), links included
 	let pseudonyms: string[] | undefined;
-	const person = filters.person?.trim() || filters.counterpartyPhoneNumber?.trim();
-	if (person) {
-		// every pseudonym of the person under the credential's index key (checked there), links included
-		const field = filters.person?.trim() ? 'Person' : 'Counterparty Phone Number';
-		pseudonyms = (await resolveIdentity({ client: context.client, bucket, prefix, indexKey: context.indexKey, identifier: person, field })).pseudonyms;
+	const lookup = { client: context.client, bucket, prefix, indexKey: context.indexKey };
+	if (filters.person?.trim()) {
+		pseudonyms = (await resolveIdentity({ ...lookup, identifier: filters.person, field: 'Person' })).pseudonyms;
+	} else if (filters.counterpartyPhoneNumber?.trim()) {
+		const start = phoneNumberPseudonyms({ indexKey: context.indexKey, phoneNumber: filters.counterpartyPhoneNumber, field: 'Counterparty Phone Number' });
+		pseudonyms = (await resolveIdentity({ ...lookup, pseudonyms: start })).pseudonyms;
 	}
 	const filter: ListFilter = {
 		prefix,
