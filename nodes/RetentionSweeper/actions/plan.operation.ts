@@ -68,6 +68,8 @@ export async function execute(this: IExecuteFunctions, i: number, context: Sweep
 		bucket,
 		policy: readPolicy.call(this, i),
 		concurrency: options.concurrency,
+		// matters named by counterparty also hold the identities linked to them since placement
+		indexKey: context.indexKey || undefined,
 	});
 	const json: IDataObject = { operation: 'plan', ...planSummary(plan) };
 	if (this.getNodeParameter('includeVersions', i, false) as boolean) {
