@@ -11,6 +11,13 @@ export interface SetupReport {
 	versioning: 'Enabled' | 'Suspended' | 'Disabled';
 	objectLock: ObjectLockConfiguration;
 	/**
+	 * Whether a write that sends no Object Lock options (Write → Options → Object Lock Mode: None) is
+	 * locked all the same: `locked` when the bucket has a default retention (`objectLock.defaultRetention`,
+	 * applied by the store to every new version), else `unlocked`. A workflow that relies on the bucket
+	 * default needs `locked` here; the capture template sends its own mode and Retain For instead.
+	 */
+	writesWithoutLockOptions: 'locked' | 'unlocked';
+	/**
 	 * `If-None-Match: *` on PutObject: `honoured` (412 on an existing key), `ignored` (the store wrote
 	 * again: duplicates are then caught only by the HeadObject pre-check), or `not-tested`.
 	 */
@@ -68,7 +75,7 @@ export async function checkBucket(options: {
 		);
 	} else if (!objectLock.defaultRetention) {
 		warnings.push(
-			'Object Lock is enabled but there is no default retention: only writes with an Object Lock Mode and Retain For are protected.',
+			'Object Lock is enabled but there is no default retention: only writes with an Object Lock Mode and Retain For are protected (the capture template sets both; keep them when you edit it).',
 		);
 	}
 
@@ -111,6 +118,7 @@ export async function checkBucket(options: {
 		bucket,
 		versioning,
 		objectLock,
+		writesWithoutLockOptions: objectLock.enabled && objectLock.defaultRetention ? 'locked' : 'unlocked',
 		conditionalWrites,
 		recommendedDuplicateCheck: conditionalWrites === 'honoured' ? 'store' : 'precheck',
 		probeObjectsLeft,

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 
-import { verify as verifySignature, type PublicKey } from '../pgp';
+import { verify as verifySignature, type PublicKey, type SigningKeyStatus } from '../pgp';
 import { getObjectBytes, getOptionalObjectBytes, hashObject, headObject, mapLimit, metadataSha256, type ListedVersion } from '../s3';
 import { compareSealEntries, parseManifest, sealMerkleRoot } from './manifest';
 import { listSealableVersions } from './seal';
@@ -106,7 +106,30 @@ export interface VerifySealOptions {
 	checkChain?: boolean;
 	/** HeadObject / GetObject requests in flight (default 8). */
 	concurrency?: number;
+	/** The date the signing key's expiry and revocation are reported at (default now). */
+	date?: Date;
 }
+
+/** The signing key's state at the verification date, reported apart from the signature's own check. */
+export interface SealSigningKey {
+	fingerprint: string;
+	status: 'valid' | 'expired' | 'revoked';
+	/** ISO 8601; null when the key never expires. */
+	expires: string | null;
+	revoked: boolean;
+	revokedAt: string | null;
+	/** RFC 9580 §5.2.3.31: `none`, `superseded`, `compromised`, `retired`, `user-id-invalid`, `other`. */
+	revocationReason: string | null;
+	revocationReasonCode: number | null;
+	/** Compromised, no reason or unknown: the seal's signature is not trusted, whatever its date. */
+	hardRevocation: boolean;
+}
+
+/**
+ * How far the store's LastModified of a manifest may pass its signing key's expiry or revocation:
+ * Seal writes the manifest right after signing it; the margin covers that and clock skew.
+ */
+export const SEAL_STORE_TIME_TOLERANCE_MS = 60 * 60 * 1000;
 
 /** Result of {@link verifySeal}. */
 export interface VerifySealResult {
@@ -120,12 +143,24 @@ export interface VerifySealResult {
 	scope: string;
 	listedPrefix: string;
 	sealedAt: string;
+	/** LastModified of the manifest in the store (set by the store, kept by Object Lock), or null. */
+	storedAt: string | null;
+	/**
+	 * The signature checked as of its own creation time (`checkedAt`): a seal made while its key was
+	 * valid stays valid after the key expired or was superseded or retired; a key revoked as
+	 * compromised (or without a reason) invalidates it whatever its date. `key` is the signing key at
+	 * the verification date, reported apart.
+	 */
 	signature: {
 		valid: boolean;
 		signerFingerprint: string | null;
 		keyId: string | null;
 		created: string | null;
+		checkedAt: string | null;
+		/** When the signature itself expires (Signature Expiration Time), if it says. */
+		expires: string | null;
 		reason: string | null;
+		key: SealSigningKey | null;
 	};
 	merkleRoot: { recorded: string; recomputed: string; matches: boolean };
 	chain: {
@@ -150,6 +185,26 @@ export interface VerifySealResult {
 	retentionReports: { read: number; verified: number; unverifiedKeys: string[] };
 }
 
+/**
+ * A signature made with a key that has since expired or been retired can carry any earlier date, so
+ * its own date is trusted only when the store holds the manifest from before the key's end (the
+ * store sets LastModified; Object Lock keeps the version from being replaced). Adds the finding to
+ * `problems` when the manifest was stored later.
+ */
+function storeTimeProblem(storedAt: Date, key: SigningKeyStatus, problems: string[]): void {
+	const ends: Array<[Date, string]> = [];
+	if (key.expires) ends.push([key.expires, 'expired']);
+	if (key.revokedAt) ends.push([key.revokedAt, 'was revoked']);
+	for (const [end, what] of ends) {
+		if (storedAt.getTime() > end.getTime() + SEAL_STORE_TIME_TOLERANCE_MS) {
+			problems.push(
+				`The manifest was stored on ${storedAt.toISOString()}, after the signing key ${what} on ${end.toISOString()}: the signature's own date cannot be trusted`,
+			);
+			return;
+		}
+	}
+}
+
 const versionKey = (key: string, versionId: string) => `${versionId}\u0000${key}`;
 
 /**
@@ -157,7 +212,9 @@ const versionKey = (key: string, versionId: string) => `${versionId}\u0000${key}
  *
  * 1. reads `<manifestKey>` and `<manifestKey>.asc` (GetObject) and checks the detached OpenPGP
  *    signature over the exact manifest bytes against `verificationKeys` (RFC 4880 §5.2.4; the same
- *    check as `gpg --verify <id>.json.asc <id>.json`);
+ *    check as `gpg --verify <id>.json.asc <id>.json`) as of the signature's creation time, reports
+ *    the signing key's expiry and revocation at `date` apart, and checks that the store holds the
+ *    manifest (HeadObject LastModified) from before the key expired or was revoked;
  * 2. recomputes the RFC 6962 §2.1 Merkle root of the entries and the counts, checks the sort order;
  * 3. checks the hash-chain link: SHA-256 of the stored `prev_manifest_key` = `prev_manifest_sha256`;
  * 4. lists every version under the sealed prefix again (ListObjectVersions, all pages) and compares:
@@ -193,15 +250,26 @@ export async function verifySeal(options: VerifySealOptions): Promise<VerifySeal
 		data: bytes,
 		signature: signatureBytes.toString('utf8'),
 		verificationKeys: options.verificationKeys,
+		asOfSignatureTime: true,
+		date: options.date,
 	});
 	const best = checked.signatures.find((s) => s.valid) ?? checked.signatures[0];
-	const signature = {
+	const iso = (date: Date | null | undefined) => date?.toISOString() ?? null;
+	const key = best?.signingKey;
+	const signature: VerifySealResult['signature'] = {
 		valid: checked.valid,
 		signerFingerprint: best?.fingerprint ?? null,
 		keyId: best?.keyId ?? null,
-		created: best?.created?.toISOString() ?? null,
+		created: iso(best?.created),
+		checkedAt: iso(best?.checkedAt),
+		expires: iso(best?.expires),
 		reason: checked.valid ? null : (best?.reason ?? 'no signature verified against the given keys'),
+		key: key
+			? { ...key, expires: iso(key.expires), revokedAt: iso(key.revokedAt) }
+			: null,
 	};
+	const storedAt = (await headObject(client, { Bucket: bucket, Key: manifestKey })).LastModified ?? null;
+	if (signature.valid && key && storedAt) storeTimeProblem(storedAt, key, problems);
 
 	const entries: SealEntry[] = manifest.entries;
 	const recomputed = sealMerkleRoot(entries);
@@ -396,6 +464,7 @@ export async function verifySeal(options: VerifySealOptions): Promise<VerifySeal
 		scope: manifest.scope,
 		listedPrefix,
 		sealedAt: manifest.created_at,
+		storedAt: iso(storedAt),
 		signature,
 		merkleRoot,
 		chain,

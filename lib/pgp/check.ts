@@ -8,7 +8,7 @@ import type { Key, Subkey } from 'openpgp';
 
 import { innerMessage } from './errors';
 import { fingerprintOf } from './fingerprint';
-import { PgpError, type CompatibilityProfile } from './types';
+import { PgpError, type CompatibilityProfile, type RevocationReason, type SigningKeyStatus } from './types';
 
 /** Algorithms RFC 9580 added (X25519 25, X448 26, Ed25519 27, Ed448 28): unknown to GnuPG 2.2 / sq 0.27. */
 const RFC9580_ALGORITHMS: Record<number, string> = {
@@ -182,4 +182,76 @@ export async function assertEncryptionKeys(keys: Key[], date: Date = new Date())
  */
 export async function assertSigningKey(key: Key, date: Date = new Date()): Promise<void> {
 	await assertUsable(key, 'signing', date);
+}
+
+/** RFC 9580 §5.2.3.31 reason codes by name. */
+const REVOCATION_REASONS: Record<number, RevocationReason> = {
+	0: 'none',
+	1: 'superseded',
+	2: 'compromised',
+	3: 'retired',
+	32: 'user-id-invalid',
+};
+
+/**
+ * Reasons after which earlier signatures of a key stay valid (RFC 9580 §5.2.3.31: a superseded or
+ * retired key was not compromised); every other reason, or none, is a hard revocation. OpenPGP.js
+ * draws the same line when it checks a signature at a date.
+ */
+const SOFT_REVOCATION_CODES = new Set([1, 3, 32]);
+
+/** The earliest revocation signature in `revocations` that verifies (as of its `verify`'s date), or undefined. */
+async function earliestValidRevocation(
+	revocations: openpgp.SignaturePacket[],
+	verify: (revocation: openpgp.SignaturePacket) => Promise<void>,
+): Promise<openpgp.SignaturePacket | undefined> {
+	let earliest: openpgp.SignaturePacket | undefined;
+	for (const revocation of revocations) {
+		try {
+			await verify(revocation);
+		} catch {
+			continue; // a revocation that does not verify revokes nothing
+		}
+		if (!earliest || (revocation.created ?? 0) < (earliest.created ?? 0)) earliest = revocation;
+	}
+	return earliest;
+}
+
+/**
+ * The state at `date` of the (sub)key of `key` with key id `keyId` (the signature's issuer): when it
+ * expires (the subkey's own expiry or its primary key's, whichever is first) and whether the key or
+ * the subkey carries a revocation signature that verifies (RFC 9580 §5.2.1 types 0x20 and 0x28),
+ * with its reason (§5.2.3.31).
+ */
+export async function signingKeyStatus(key: Key, keyId: openpgp.KeyID, date: Date = new Date()): Promise<SigningKeyStatus> {
+	const signingKey = key.getKeys(keyId)[0] ?? key;
+	const primary = key.keyPacket;
+	const isSubkey = signingKey !== key;
+	const expiries: Array<Date | number | null> = [await key.getExpirationTime().catch(() => null)];
+	if (isSubkey) expiries.push(await (signingKey as Subkey).getExpirationTime(date).catch(() => null));
+	const finite = expiries.filter((e): e is Date => e instanceof Date);
+	const expires = finite.length ? new Date(Math.min(...finite.map((e) => e.getTime()))) : null;
+
+	const revocation =
+		(await earliestValidRevocation(key.revocationSignatures, (r) =>
+			r.verify(primary, openpgp.enums.signature.keyRevocation, { key: primary }, date, false),
+		)) ??
+		(isSubkey
+			? await earliestValidRevocation((signingKey as Subkey).revocationSignatures, (r) =>
+					r.verify(primary, openpgp.enums.signature.subkeyRevocation, { key: primary, bind: (signingKey as Subkey).keyPacket }, date, false),
+				)
+			: undefined);
+	const revokedAt = revocation?.created && revocation.created <= date ? revocation.created : null;
+	const code = revokedAt ? (revocation?.reasonForRevocationFlag ?? 0) : null;
+	const expired = expires !== null && expires <= date;
+	return {
+		fingerprint: fingerprintOf(signingKey),
+		status: revokedAt ? 'revoked' : expired ? 'expired' : 'valid',
+		expires,
+		revoked: revokedAt !== null,
+		revokedAt,
+		revocationReason: code === null ? null : (REVOCATION_REASONS[code] ?? 'other'),
+		revocationReasonCode: code,
+		hardRevocation: code !== null && !SOFT_REVOCATION_CODES.has(code),
+	};
 }

@@ -7,6 +7,7 @@
  * - {@link fingerprintOf} / {@link parseFingerprints} (fingerprint.ts): keys named by fingerprint;
  * - {@link assertProfileCompatible}, {@link assertEncryptionKeys}, {@link assertSigningKey}
  *   (check.ts): is a key fit for the profile, for encryption, for signing, and if not, why;
+ *   {@link signingKeyStatus} (check.ts): a signing key's expiry and revocation at a date;
  * - {@link inspectKey} (inspect.ts): a key described for a person;
  * - {@link encrypt} (encrypt.ts): bytes or streams → an OpenPGP message; stream input in the gnupg
  *   profile through the native SEIPD v1 writer (seipd-stream.ts, AES-CFB in aes-cfb.ts);
@@ -30,6 +31,7 @@ export {
 	assertProfileCompatible,
 	gnupgIncompatibility,
 	formatDay,
+	signingKeyStatus,
 } from './check';
 export { inspectKey, describeAlgorithm } from './inspect';
 export { encrypt, toOpenPgpInput } from './encrypt';

@@ -177,6 +177,37 @@ export interface SignatureReport {
 	created?: Date;
 	/** Why the signature is not valid (no key material in it). */
 	reason?: string;
+	/** The date the signature was checked as of (with `asOfSignatureTime`: its creation time). */
+	checkedAt?: Date;
+	/** When the signature itself stops being valid (Signature Expiration Time, RFC 9580 §5.2.3.18), if it says. */
+	expires?: Date;
+	/** The signing key as it stands at `date` (default now), apart from the signature's own check (`asOfSignatureTime`). */
+	signingKey?: SigningKeyStatus;
+}
+
+/** RFC 9580 §5.2.3.31 Reason for Revocation, by name: codes 0, 1, 2, 3, 32, anything else `other`. */
+export type RevocationReason = 'none' | 'superseded' | 'compromised' | 'retired' | 'user-id-invalid' | 'other';
+
+/** The state of the (sub)key that made a signature, at a date: expiry and revocation. */
+export interface SigningKeyStatus {
+	/** Upper-case fingerprint of the (sub)key that made the signature. */
+	fingerprint: string;
+	/** `revoked` wins over `expired`. */
+	status: 'valid' | 'expired' | 'revoked';
+	/** When the (sub)key, or its primary key, expires; null when it never does. */
+	expires: Date | null;
+	revoked: boolean;
+	/** Creation time of the earliest verified revocation signature of the key or subkey, or null. */
+	revokedAt: Date | null;
+	revocationReason: RevocationReason | null;
+	/** The reason's code as the revocation signature gives it (absent subpacket: 0). */
+	revocationReasonCode: number | null;
+	/**
+	 * A revocation for compromise, with no reason or an unknown one: no signature of the key can be
+	 * trusted whatever its date. Superseded or retired keys keep their earlier signatures valid
+	 * (RFC 9580 §5.2.3.31).
+	 */
+	hardRevocation: boolean;
 }
 
 /** Options of `decrypt`. */
@@ -250,8 +281,14 @@ export interface VerifyOptions {
 	signature?: Uint8Array | string;
 	/** Public keys allowed to have signed. */
 	verificationKeys: PublicKey[];
-	/** Evaluation time. Default now. */
+	/** Evaluation time. Default now. With `asOfSignatureTime`: the date of each `signingKey` status. */
 	date?: Date;
+	/**
+	 * Check each signature as of its own creation time (a signature made while its key was valid
+	 * stays valid after the key expired or was retired), and report the signing key's expiry and
+	 * revocation at `date` apart, in `signingKey`. Detached signatures only.
+	 */
+	asOfSignatureTime?: boolean;
 }
 
 /** Result of `verify`. */

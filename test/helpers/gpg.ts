@@ -192,6 +192,25 @@ export function gpgRevoke(home: string, fingerprint: string): string {
 	return gpg(home, ['--armor', '--export', fingerprint]).toString();
 }
 
+/** RFC 9580 §5.2.3.31 reasons for revocation, by the number of gpg's `--gen-revoke` menu that gives each. */
+const GPG_REVOCATION_MENU = { none: '0', compromised: '1', superseded: '2', retired: '3' } as const;
+
+/**
+ * Revoke the key `fingerprint` of `home` with a fresh revocation signature giving `reason` (gpg
+ * `--gen-revoke` answered on `--command-fd`), import it, and return the revoked public key, armored.
+ */
+export function gpgRevokeWithReason(home: string, fingerprint: string, reason: keyof typeof GPG_REVOCATION_MENU): string {
+	const answers = `y\n${GPG_REVOCATION_MENU[reason]}\n\ny\n`;
+	// --gen-revoke refuses --batch: its questions are answered on --command-fd instead
+	const certificate = execFileSync(
+		'gpg',
+		['--homedir', home, '--yes', '--no-tty', '--pinentry-mode', 'loopback', '--passphrase', '', '--command-fd', '0', '--armor', '--gen-revoke', fingerprint],
+		{ input: answers, stdio: ['pipe', 'pipe', 'pipe'] },
+	);
+	gpg(home, ['--import'], certificate);
+	return gpg(home, ['--armor', '--export', fingerprint]).toString();
+}
+
 /** `gpg --decrypt` (throws with gpg's stderr if it fails). Returns the plaintext bytes. */
 export function gpgDecrypt(home: string, ciphertext: Buffer | Uint8Array | string): Buffer {
 	const input = typeof ciphertext === 'string' ? ciphertext : Buffer.from(ciphertext);

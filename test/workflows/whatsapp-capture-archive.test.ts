@@ -10,7 +10,8 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
-import type { S3Client } from '@aws-sdk/client-s3';
+import { GetObjectRetentionCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DateTime, Duration } from 'luxon';
 import type { IDataObject, INodeExecutionData, IRun } from 'n8n-workflow';
 
 import { createS3Client } from '../../lib/s3';
@@ -162,6 +163,38 @@ describe('template whatsapp-capture-archive (in-process n8n-core, local Ceph RGW
 			}
 		},
 	);
+
+	it('writes every record under explicit Object Lock: the mode and retain-for of its retention class, as the sweep template keeps it', async () => {
+		const template = loadTemplate('whatsapp-capture-archive');
+		const sweep = loadTemplate('retention-sweep-nightly');
+		const sweepClasses = new Map<string, string>();
+		for (const node of sweep.nodes) {
+			const values = ((node.parameters as IDataObject).classes as IDataObject | undefined)?.values as IDataObject[] | undefined;
+			for (const value of values ?? []) sweepClasses.set(String(value.name), String(value.retention));
+		}
+		const writes = template.nodes.filter((node) => (node.parameters as IDataObject).operation === 'write');
+		expect(writes.map((node) => node.name)).toEqual(['Archive Record', 'Quarantine Record']);
+		for (const node of writes) {
+			const parameters = node.parameters as IDataObject;
+			const options = parameters.options as IDataObject;
+			expect(['GOVERNANCE', 'COMPLIANCE']).toContain(options.objectLockMode);
+			expect(options.retainFor).toBe(sweepClasses.get(String(parameters.retentionClass)));
+		}
+		const notes = template.nodes.find((node) => node.type === 'n8n-nodes-base.stickyNote');
+		expect(String((notes?.parameters as IDataObject).content)).toMatch(/Object Lock Mode.*Retain For.*Setup Check/s);
+
+		// and the store holds each archived version under that lock
+		const keys = (await listAllKeys(s3, bucket)).filter((key) => key.startsWith('archive/'));
+		expect(keys.length).toBeGreaterThan(0);
+		const retainFor = sweepClasses.get('default')!;
+		for (const key of keys) {
+			const retention = (await s3.send(new GetObjectRetentionCommand({ Bucket: bucket, Key: key }))).Retention;
+			expect(retention?.Mode).toBe((writes[0].parameters as IDataObject & { options: IDataObject }).options.objectLockMode);
+			const until = DateTime.fromJSDate(retention!.RetainUntilDate!, { zone: 'utc' });
+			const expected = DateTime.utc().plus(Duration.fromISO(retainFor));
+			expect(Math.abs(until.diff(expected).as('days'))).toBeLessThan(1);
+		}
+	});
 
 	it('the same delivery twice → one object per message, the second reported as duplicate', async () => {
 		const body = readFileSync(path.join(FIXTURES, 'location-and-reaction-batch.json'));

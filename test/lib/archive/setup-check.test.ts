@@ -62,6 +62,26 @@ describe('checkBucket against the local store', () => {
 		expect(report.probeObjectsLeft[0]).toMatch(/^_setup-check\//);
 	});
 
+	it('says whether a write without Object Lock options is still locked (a bucket default retention), for templates that rely on it', async () => {
+		const plain = await checkBucket({ client, bucket: await makeBucket(client), probeWrites: false });
+		expect(plain.writesWithoutLockOptions).toBe('unlocked');
+
+		const lockedBucket = await makeBucket(client, { objectLock: true });
+		const noDefault = await checkBucket({ client, bucket: lockedBucket, probeWrites: false });
+		expect(noDefault.writesWithoutLockOptions).toBe('unlocked');
+		expect(noDefault.warnings.join(' ')).toMatch(/no default retention.*Object Lock Mode.*Retain For/);
+
+		await client.send(
+			new PutObjectLockConfigurationCommand({
+				Bucket: lockedBucket,
+				ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: 'COMPLIANCE', Years: 1 } } },
+			}),
+		);
+		const withDefault = await checkBucket({ client, bucket: lockedBucket, probeWrites: false });
+		expect(withDefault.writesWithoutLockOptions).toBe('locked');
+		expect(withDefault.objectLock.defaultRetention).toEqual({ mode: 'COMPLIANCE', years: 1 });
+	});
+
 	it('fails with the store code and a fix for a missing bucket', async () => {
 		const error = await checkBucket({ client, bucket: 'no-such-bucket-setup-check' }).catch((e: unknown) => e);
 		expect(error).toBeInstanceOf(ArchiveError);

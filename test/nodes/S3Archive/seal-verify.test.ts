@@ -14,11 +14,12 @@ import {
 	type INodeParameters,
 } from 'n8n-workflow';
 
-import { objectKeyForRecord, writeObject } from '../../../lib/archive';
+import { objectKeyForRecord, sealPrefix, writeObject } from '../../../lib/archive';
+import { readPrivateKey } from '../../../lib/pgp';
 import { createS3Client } from '../../../lib/s3';
 import { S3Archive } from '../../../nodes/S3Archive/S3Archive.node';
 import { executeContext } from '../../helpers/execute-context';
-import { gpgVerify, makeGpgHome, type GpgHome } from '../../helpers/gpg';
+import { gpgRevokeWithReason, gpgVerify, makeGpgHome, type GpgHome } from '../../helpers/gpg';
 import { getObjectBytes, makeBucket, s3Settings } from '../../helpers/s3';
 
 const INDEX_KEY = randomBytes(32).toString('hex');
@@ -174,6 +175,32 @@ describe('S3 Archive node, Seal and Verify', () => {
 		});
 		expect(errorItems.map((item) => item.pairedItem)).toEqual([{ item: 0 }, { item: 1 }]);
 		expect((errorItems[1].json.error as IDataObject).message).toMatch(/1 missing/);
+	});
+
+	it("Verify checks the signature as of the seal's time and names the signing key's revocation apart", async () => {
+		const results: Record<string, INodeExecutionData> = {};
+		for (const reason of ['superseded', 'compromised'] as const) {
+			const home = await makeGpgHome({ userId: 'Retiring Signer <retiring@example.org>' });
+			try {
+				const prefix = `revoked-${reason}`;
+				await writeObject({ client, bucket, key: `${prefix}/default/106/2026/01/01/${randomBytes(16).toString('hex')}.pgp`, body: randomBytes(50) });
+				const seal = await sealPrefix({ client, bucket, prefix, signer: await readPrivateKey({ armoredKey: home.secretKeyArmored }) });
+				await new Promise((resolve) => setTimeout(resolve, 1200)); // revoke in a later second than the seal
+				const revoked = gpgRevokeWithReason(home.home, home.fingerprint, reason);
+				const parameters = { resource: 'seal', operation: 'verify', manifestKey: seal.manifestKey, verifyOptions: { failWhenInvalid: true } };
+				if (reason === 'compromised') {
+					await expect(run(parameters, credentials(publicKeys(revoked)))).rejects.toThrow(/signature INVALID \(signing key revoked: compromised\)/);
+				} else {
+					[results[reason]] = await run(parameters, credentials(publicKeys(revoked)));
+				}
+			} finally {
+				await home.cleanup();
+			}
+		}
+		expect(results.superseded.json.valid).toBe(true);
+		const signature = (results.superseded.json.verify as IDataObject).signature as IDataObject;
+		expect(signature).toMatchObject({ valid: true, key: { status: 'revoked', revocationReason: 'superseded', hardRevocation: false } });
+		expect(signature.checkedAt).toBe(signature.created);
 	});
 
 	it('Seal of a folder and of the whole prefix chain to the earlier seals', async () => {

@@ -24,7 +24,8 @@ export const description = updateDisplayOptions(showForSetupCheck, properties);
 
 /**
  * Bucket → Setup Check: probes the bucket (versioning, Object Lock, default retention, conditional writes)
- * and outputs the report as `{ setupCheck: SetupReport }`.
+ * and outputs the report as `{ setupCheck: SetupReport }`; `writesWithoutLockOptions` says whether a
+ * write with Object Lock Mode None is still locked by the bucket's default retention.
  */
 export async function execute(this: IExecuteFunctions, i: number, context: ArchiveStore): Promise<INodeExecutionData[]> {
 	const bucket = resolveBucket.call(this, i, context);

@@ -98,7 +98,8 @@ interface VerifyNodeOptions {
 
 /**
  * Seal → Verify: checks a seal's signature (with the OpenPGP Public Keys credential, else the public part of
- * the private key credential) and recomputes it from the store. Outputs
+ * the private key credential) as of the seal's own time, reports the signing key's expiry and
+ * revocation apart (`verify.signature.key`), and recomputes the seal from the store. Outputs
  * `{ valid, verify: { signature, merkleRoot, chain, problems, counts, missing, altered, deletedByRetention, unsealed, … } }`.
  */
 export async function execute(this: IExecuteFunctions, i: number, context: ArchiveStore): Promise<INodeExecutionData[]> {
@@ -124,10 +125,13 @@ export async function execute(this: IExecuteFunctions, i: number, context: Archi
 	});
 	if (options.failWhenInvalid && !result.valid) {
 		const c = result.counts;
+		const key = result.signature.key;
+		const keyNote = key && key.status !== 'valid' ? ` (signing key ${key.status}${key.revocationReason ? `: ${key.revocationReason}` : ''})` : '';
+		const description = [result.signature.reason, ...result.problems].filter(Boolean).join('; ');
 		throw new NodeOperationError(
 			this.getNode(),
-			`Seal ${manifestKey} does not verify: signature ${result.signature.valid ? 'valid' : 'INVALID'}, ${c.missing} missing, ${c.altered} altered, ${result.problems.length} manifest problem(s)`,
-			{ itemIndex: i, description: result.problems.join('; ') || undefined },
+			`Seal ${manifestKey} does not verify: signature ${result.signature.valid ? 'valid' : 'INVALID'}${keyNote}, ${c.missing} missing, ${c.altered} altered, ${result.problems.length} manifest problem(s)`,
+			{ itemIndex: i, description: description || undefined },
 		);
 	}
 	const maxListed = Math.max(0, options.maxListed ?? 1000);
