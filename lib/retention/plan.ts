@@ -191,14 +191,15 @@ async function listExpiredVersions(
 				}
 				let expiry: DateTime;
 				try {
-					expiry = expiresAt(parsed.date, retentionClass);
+					expiry = expiresAt(retentionStart(parsed.date, version.lastModified), retentionClass);
 				} catch {
 					add(listing.unmanaged, version.size);
 					continue;
 				}
 				if (expiry.toMillis() > now.getTime()) {
-					// Unexpired: counted, not kept in memory. Every version of a key shares its expiry (the
-					// date is in the key), so an unexpired version never sits beside an expired marker.
+					// Unexpired: counted, not kept in memory. A key's latest version (or delete marker) is
+					// its newest, so it is unexpired whenever an older version is: no expired marker is
+					// ever deleted from over an unexpired current version.
 					add(summary.keep, version.size);
 					add(listing.unexpired, version.size);
 					continue;
@@ -227,6 +228,17 @@ async function listExpiredVersions(
 		}
 	}
 	return listing;
+}
+
+/**
+ * The day a version's retention starts (`yyyy-mm-dd`): the record date in its key, or the UTC day the
+ * store wrote the version (`LastModified`) when that is later, so no version expires before it was
+ * written plus its period, whatever date its key claims (docs/FORMAT.md, "Retention clock").
+ */
+export function retentionStart(keyDate: string, lastModified: Date | null | undefined): string {
+	if (!lastModified || Number.isNaN(lastModified.getTime())) return keyDate;
+	const written = lastModified.toISOString().slice(0, 10);
+	return written > keyDate ? written : keyDate;
 }
 
 /** Reads the legal hold and retain-until of each version that would otherwise be deleted (not markers). */
