@@ -1,7 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DateTime } from 'luxon';
 
-import { parseObjectKey } from '../archive';
+import { parseObjectKey, resolveIdentity } from '../archive';
 import { bucketHasObjectLock, listVersions, mapLimit, versionLockStatus } from '../s3';
 import { loadHolds, matchesScope } from './holds';
 import { expiredBefore, expiresAt, resolvePolicy } from './policy';
@@ -24,6 +24,12 @@ export interface PlanSweepOptions {
 	concurrency?: number;
 	/** ListObjectVersions page size (1–1000). Default 1000. */
 	pageSize?: number;
+	/**
+	 * Index key of the archive (the S3 Archive Store credential's). When given, a matter that names
+	 * counterparty pseudonyms also holds every identity linked to them in the identity registry now
+	 * (`resolveIdentity` of lib/archive), so links learned after the hold was placed are honoured.
+	 */
+	indexKey?: string;
 }
 
 const emptyTally = (): Tally => ({ count: 0, bytes: 0 });
@@ -54,7 +60,8 @@ const add = (tally: Tally, bytes: number) => {
  * Store requests: the listing of each class prefix, one GetObjectLockConfiguration, and on Object
  * Lock buckets a GetObjectLegalHold and a GetObjectRetention per deletion candidate (expired, not
  * matter-held, not a delete marker), at most `concurrency` at a time; plus the registry reads of
- * `loadHolds` when `matters` is not given. The counts made are returned in `requests`
+ * `loadHolds` when `matters` is not given, and with `indexKey` one ListObjectsV2 of the identity
+ * registry per pseudonym of an active matter. The counts made are returned in `requests`
  * (docs/benchmarks.md, "Requests per operation").
  *
  * Memory: one entry per expired version (unexpired versions are only counted), so a plan over an
@@ -115,15 +122,36 @@ export async function buildSweepPlan(options: PlanSweepOptions, mode: { readLock
 
 /** The matters given, else the registry under `<prefix>/_holds/` (`loadHolds`; its requests counted). */
 async function mattersToHonour(options: PlanSweepOptions, policy: RetentionPolicy, requests: RequestCounts): Promise<Matter[]> {
-	if (options.matters) return options.matters;
-	const loaded = await loadHolds({
-		client: options.client,
-		bucket: options.bucket,
-		prefix: policy.prefix,
-	});
-	requests.listObjectsV2 += loaded.requests.listObjectsV2;
-	requests.getObject += loaded.requests.getObject;
-	return loaded.matters;
+	let matters = options.matters;
+	if (!matters) {
+		const loaded = await loadHolds({
+			client: options.client,
+			bucket: options.bucket,
+			prefix: policy.prefix,
+		});
+		requests.listObjectsV2 += loaded.requests.listObjectsV2;
+		requests.getObject += loaded.requests.getObject;
+		matters = loaded.matters;
+	}
+	return await withLinkedIdentities(options, policy, matters, requests);
+}
+
+/**
+ * Active matters whose scope names pseudonyms, widened by the identities linked to them now (only
+ * with `indexKey`: a link's tag is checked with it). A hold only ever grows this way: the scope
+ * recorded at placement stays in it.
+ */
+async function withLinkedIdentities(options: PlanSweepOptions, policy: RetentionPolicy, matters: Matter[], requests: RequestCounts): Promise<Matter[]> {
+	const indexKey = options.indexKey;
+	if (!indexKey) return matters;
+	return await Promise.all(
+		matters.map(async (matter) => {
+			if (!matter.active || !matter.scope.pseudonyms?.length) return matter;
+			const resolved = await resolveIdentity({ client: options.client, bucket: options.bucket, prefix: policy.prefix, indexKey, pseudonyms: matter.scope.pseudonyms });
+			requests.listObjectsV2 += resolved.requests;
+			return { ...matter, scope: { ...matter.scope, pseudonyms: resolved.pseudonyms } };
+		}),
+	);
 }
 
 /** What listing the class prefixes found: expired versions (kept in memory), the rest counted. */
@@ -191,15 +219,14 @@ async function listExpiredVersions(
 				}
 				let expiry: DateTime;
 				try {
-					expiry = expiresAt(retentionStart(parsed.date, version.lastModified), retentionClass);
+					expiry = expiresAt(parsed.date, retentionClass);
 				} catch {
 					add(listing.unmanaged, version.size);
 					continue;
 				}
 				if (expiry.toMillis() > now.getTime()) {
-					// Unexpired: counted, not kept in memory. A key's latest version (or delete marker) is
-					// its newest, so it is unexpired whenever an older version is: no expired marker is
-					// ever deleted from over an unexpired current version.
+					// Unexpired: counted, not kept in memory. Every version of a key shares its expiry (the
+					// date is in the key), so an unexpired version never sits beside an expired marker.
 					add(summary.keep, version.size);
 					add(listing.unexpired, version.size);
 					continue;
@@ -228,17 +255,6 @@ async function listExpiredVersions(
 		}
 	}
 	return listing;
-}
-
-/**
- * The day a version's retention starts (`yyyy-mm-dd`): the record date in its key, or the UTC day the
- * store wrote the version (`LastModified`) when that is later, so no version expires before it was
- * written plus its period, whatever date its key claims (docs/FORMAT.md, "Retention clock").
- */
-export function retentionStart(keyDate: string, lastModified: Date | null | undefined): string {
-	if (!lastModified || Number.isNaN(lastModified.getTime())) return keyDate;
-	const written = lastModified.toISOString().slice(0, 10);
-	return written > keyDate ? written : keyDate;
 }
 
 /** Reads the legal hold and retain-until of each version that would otherwise be deleted (not markers). */

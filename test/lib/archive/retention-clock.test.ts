@@ -5,7 +5,7 @@
  * bodies live under their own folder.
  */
 import { randomBytes } from 'node:crypto';
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { INodeExecutionData } from 'n8n-workflow';
 
 import { listObjects } from '../../../lib/archive';
@@ -136,19 +136,6 @@ describe('retention clock on the local store', () => {
 			expect(plan.deletions.map((d) => d.key)).toEqual([]);
 			expect(key).not.toBe('');
 		});
-	});
-
-	it('a record already filed under 1970 (by an older version of the pack) is kept until its write time + the period', async () => {
-		const legacyBucket = await makeBucket(client, { objectLock: true });
-		const legacyKey = `${PREFIX}/default/${PHONE_NUMBER_ID}/1970/01/01/_unknown/${'ab'.repeat(16)}.pgp`;
-		const body = ciphertextShaped(randomBytes(64));
-		await client.send(new PutObjectCommand({ Bucket: legacyBucket, Key: legacyKey, Body: body }));
-		const plan = await planSweep({ client, bucket: legacyBucket, policy: SHORT_POLICY, matters: [] });
-		expect(plan.deletions.map((d) => d.key)).toEqual([]);
-		expect(plan.totals.keep.count).toBe(1);
-		// Retention is still counted: a day past the write and the period, the version is due.
-		const later = await planSweep({ client, bucket: legacyBucket, policy: SHORT_POLICY, matters: [], now: new Date(Date.now() + 3 * 86_400_000) });
-		expect(later.deletions.map((d) => d.key)).toEqual([legacyKey]);
 	});
 
 	it.each([
