@@ -138,6 +138,27 @@ describe('retention clock on the local store', () => {
 		});
 	});
 
+	it('a message Meta delivered 7 days late keeps its own date, and its retention still starts at its receipt', async () => {
+		const lateBucket = await makeBucket(client, { objectLock: true });
+		const receivedAt = new Date();
+		const sentAt = Math.floor(receivedAt.getTime() / 1000) - 7 * 86_400 + 3600;
+		const [record] = normalize(messageDelivery(String(sentAt), `wamid.LATE${randomBytes(8).toString('hex')}`), receivedAt);
+		expect(record.filed_by).toBe('timestamp');
+		const context = executeContext({
+			nodeType: node,
+			parameters: { resource: 'record', operation: 'write', binaryPropertyName: 'data', prefix: PREFIX, retentionClass: 'default', bucket: '', options: {} },
+			credentials: { s3ArchiveApi: { ...s3Settings(), forcePathStyle: true, checksumMode: 'WHEN_REQUIRED', bucket: lateBucket, indexKey: INDEX_KEY } },
+			items: [itemOf(record, true)],
+		});
+		const [archive] = (await node.execute.call(context))[0].map((item) => item.json.archive as { key: string });
+		expect(archive.key).toContain(`/${day(new Date(sentAt * 1000))}/`);
+		const plan = await planSweep({ client, bucket: lateBucket, policy: SHORT_POLICY, matters: [] });
+		expect(plan.deletions.map((d) => d.key)).toEqual([]);
+		// the clock runs from the receipt: a period and a day later the record is due
+		const later = await planSweep({ client, bucket: lateBucket, policy: SHORT_POLICY, matters: [], now: new Date(receivedAt.getTime() + 3 * 86_400_000) });
+		expect(later.deletions.map((d) => d.key)).toEqual([archive.key]);
+	});
+
 	it.each([
 		['plaintext', false],
 		['encrypted at capture', true],
