@@ -21,6 +21,12 @@ import { ArchiveError, type ArchiveRecordFields, type Counterparty } from './typ
 /** Segment used when the phone_number_id or the counterparty is unknown. */
 export const UNKNOWN_SEGMENT = '_unknown';
 
+/**
+ * phone_number_id segment of quarantined bodies (signed deliveries that are not a WhatsApp envelope):
+ * `<prefix>/<class>/_quarantine/<yyyy>/<mm>/<dd>/_unknown/<record id>.pgp`, apart from the events.
+ */
+export const QUARANTINE_SEGMENT = '_quarantine';
+
 /** Suffix of an encrypted record object. */
 export const RECORD_SUFFIX = '.pgp';
 
@@ -229,15 +235,16 @@ export function phoneNumberIdSegment(phoneNumberId: string | number | null | und
 
 /**
  * Strict check of a phone_number_id a person typed as a filter (List, Seal, holds): trimmed, 1–64
- * ASCII digits, or `_unknown` to address the records filed without a valid id.
+ * ASCII digits, `_unknown` to address the records filed without a valid id, or `_quarantine` for
+ * quarantined bodies.
  *
  * @throws ArchiveError `InvalidInput` naming `field` and the rule; the message never repeats the
  * value (it could be a phone number typed into the wrong field).
  */
 export function assertPhoneNumberIdFilter(phoneNumberId: string, field = 'phone_number_id'): string {
 	const value = String(phoneNumberId ?? '').trim();
-	if (value !== UNKNOWN_SEGMENT && !PHONE_NUMBER_ID.test(value)) {
-		throw invalid(field, 'must be a WhatsApp phone number ID: 1–64 digits 0-9 (or "_unknown")');
+	if (value !== UNKNOWN_SEGMENT && value !== QUARANTINE_SEGMENT && !PHONE_NUMBER_ID.test(value)) {
+		throw invalid(field, 'must be a WhatsApp phone number ID: 1–64 digits 0-9 (or "_unknown", or "_quarantine")');
 	}
 	return value;
 }
@@ -252,20 +259,78 @@ function invalid(field: string, rule: string): ArchiveError {
 }
 
 /**
- * The UTC date a record is filed under: `timestamp` when it parses, else `received_at`.
+ * Latest a provider timestamp may lie after the receipt and still be trusted (clock skew between
+ * Meta's servers and this one).
+ */
+export const MAX_TIMESTAMP_AHEAD_MS = 10 * 60 * 1000;
+
+/**
+ * Earliest a provider timestamp may lie before the receipt and still be trusted: Meta retries an
+ * unacknowledged webhook for up to 7 days (WhatsApp Cloud API, "Webhooks": retries), plus one day of
+ * margin. It is also how far back a record filed by its receipt looks for an earlier copy.
+ */
+export const MAX_TIMESTAMP_BEHIND_MS = 8 * 24 * 3600 * 1000;
+
+/** Which clock files a record, and by how much the two clocks differ. */
+export interface RecordFiling {
+	/** The UTC day the record is filed under (and its retention counted from). */
+	date: Date;
+	/** `timestamp` when the provider time is plausible, else `received_at`. */
+	filedBy: 'timestamp' | 'received_at';
+	/** `received_at` − `timestamp` in whole seconds (positive: the provider time is earlier); null without both. */
+	skewSeconds: number | null;
+	/**
+	 * Filed by receipt: the other days a copy of the same record may already be filed under — each of
+	 * the {@link MAX_TIMESTAMP_BEHIND_MS} days before the receipt (a redelivery of a record without a
+	 * trusted time arrives on a later day), and the provider timestamp's day when there is one (a copy
+	 * filed by an earlier version of this pack, or while the timestamp was still plausible). Latest first.
+	 */
+	earlierDates: Date[];
+}
+
+function parseIso(value: string | null | undefined): Date | null {
+	if (typeof value !== 'string' || !value) return null;
+	const date = new Date(value);
+	return Number.isNaN(date.getTime()) ? null : date;
+}
+
+/**
+ * Where a record's retention clock starts: the provider `timestamp` when it lies within
+ * [`received_at` − {@link MAX_TIMESTAMP_BEHIND_MS}, `received_at` + {@link MAX_TIMESTAMP_AHEAD_MS}],
+ * else `received_at` — so a record never files (and expires) earlier than its receipt allows, whatever
+ * time a sender claims (a `timestamp` of `1` files under the receipt day, not 1970-01-01). A record
+ * without `received_at` (hand-made) is filed by its `timestamp`.
+ *
+ * @throws ArchiveError `InvalidInput` when neither is an ISO 8601 date.
+ */
+export function recordFiling(record: Pick<ArchiveRecordFields, 'timestamp' | 'received_at'>): RecordFiling {
+	const timestamp = parseIso(record.timestamp);
+	const receivedAt = parseIso(record.received_at);
+	if (!timestamp && !receivedAt) {
+		throw new ArchiveError('Record has neither a valid timestamp nor received_at (ISO 8601 UTC expected)', {
+			code: 'InvalidInput',
+		});
+	}
+	const skewMs = timestamp && receivedAt ? receivedAt.getTime() - timestamp.getTime() : null;
+	const skewSeconds = skewMs === null ? null : Math.trunc(skewMs / 1000);
+	if (timestamp && (skewMs === null || (skewMs >= -MAX_TIMESTAMP_AHEAD_MS && skewMs <= MAX_TIMESTAMP_BEHIND_MS))) {
+		return { date: timestamp, filedBy: 'timestamp', skewSeconds, earlierDates: [] };
+	}
+	const received = receivedAt!;
+	const earlierDates: Date[] = [];
+	const days = Math.ceil(MAX_TIMESTAMP_BEHIND_MS / 86_400_000);
+	for (let n = 1; n <= days; n++) earlierDates.push(new Date(received.getTime() - n * 86_400_000));
+	if (timestamp) earlierDates.push(timestamp);
+	return { date: received, filedBy: 'received_at', skewSeconds, earlierDates };
+}
+
+/**
+ * The UTC date a record is filed under ({@link recordFiling}): a plausible `timestamp`, else `received_at`.
  *
  * @throws ArchiveError `InvalidInput` when neither is an ISO 8601 date.
  */
 export function recordDate(record: Pick<ArchiveRecordFields, 'timestamp' | 'received_at'>): Date {
-	for (const candidate of [record.timestamp, record.received_at]) {
-		if (typeof candidate === 'string' && candidate) {
-			const date = new Date(candidate);
-			if (!Number.isNaN(date.getTime())) return date;
-		}
-	}
-	throw new ArchiveError('Record has neither a valid timestamp nor received_at (ISO 8601 UTC expected)', {
-		code: 'InvalidInput',
-	});
+	return recordFiling(record).date;
 }
 
 /** Input of {@link recordObjectKey} and {@link mediaObjectKey}. */
@@ -277,8 +342,12 @@ export interface ObjectKeyParts {
 	 * (see {@link phoneNumberIdSegment}).
 	 */
 	phoneNumberId: string | null | undefined;
+	/** A quarantined body: filed under {@link QUARANTINE_SEGMENT} instead of a phone_number_id. */
+	quarantine?: boolean;
 	/** Filing date (UTC day is used); a `Date` or an ISO 8601 string. */
 	date: Date | string;
+	/** Other days an earlier copy may be filed under ({@link RecordFiling.earlierDates}); none by default. */
+	earlierDates?: Date[];
 	/** Counterparty pseudonym from {@link counterpartyPseudonym}; null → `_unknown`. */
 	pseudonym: string | null | undefined;
 	/** Record id from {@link recordId}. */
@@ -301,7 +370,7 @@ function keyDirectory(parts: ObjectKeyParts): string {
 	return [
 		normalizePrefix(parts.prefix),
 		normalizeRetentionClass(parts.retentionClass),
-		phoneNumberIdSegment(parts.phoneNumberId),
+		parts.quarantine ? QUARANTINE_SEGMENT : phoneNumberIdSegment(parts.phoneNumberId),
 		yyyy,
 		mm,
 		dd,
@@ -356,7 +425,8 @@ export function indexKeyCheck(indexKey: string): string {
 
 /**
  * Key of a capture record in one call: computes the pseudonym, the record id and the filing date
- * (`timestamp`, falling back to `received_at`) and returns the key with those parts.
+ * ({@link recordFiling}) and returns the key with those parts; a `quarantine` record is filed under
+ * {@link QUARANTINE_SEGMENT}.
  *
  * @throws ArchiveError `InvalidInput` as the functions it calls.
  */
@@ -365,20 +435,21 @@ export function objectKeyForRecord(options: {
 	prefix: string;
 	retentionClass: string;
 	record: ArchiveRecordFields;
-}): { key: string; pseudonym: string | null; recordId: string; date: Date } {
+}): { key: string; pseudonym: string | null; recordId: string; date: Date; earlierDates: Date[] } {
 	const { record } = options;
 	const pseudonym = counterpartyPseudonym({ indexKey: options.indexKey, counterparty: record.counterparty });
 	const id = recordId({ indexKey: options.indexKey, idempotencyKey: record.idempotency_key });
-	const date = recordDate(record);
+	const { date, earlierDates } = recordFiling(record);
 	const key = recordObjectKey({
 		prefix: options.prefix,
 		retentionClass: options.retentionClass,
 		phoneNumberId: record.phone_number_id,
+		quarantine: record.record_kind === 'quarantine',
 		date,
 		pseudonym,
 		recordId: id,
 	});
-	return { key, pseudonym, recordId: id, date };
+	return { key, pseudonym, recordId: id, date, earlierDates };
 }
 
 /** The parts of an archive key, as read back by {@link parseObjectKey}. */

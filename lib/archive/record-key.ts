@@ -1,5 +1,8 @@
-import { assertIndexKey, indexKeyCheck, keyTooLong, MEDIA_SUFFIX, objectKeyForRecord, recordDate, RECORD_SUFFIX, type ObjectKeyParts } from './layout';
+import type { S3Client } from '@aws-sdk/client-s3';
+
+import { headObject, storeHttpStatus } from '../s3';
 import { recordIdentityPseudonyms, type IdentityFields } from './identity';
+import { assertIndexKey, indexKeyCheck, keyTooLong, MEDIA_SUFFIX, objectKeyForRecord, recordFiling, recordObjectKey, RECORD_SUFFIX, type ObjectKeyParts } from './layout';
 import { ArchiveError, type ArchiveRecordFields } from './types';
 
 /**
@@ -15,6 +18,7 @@ import { ArchiveError, type ArchiveRecordFields } from './types';
 export interface EncryptedItemFields {
 	encrypted: true;
 	record_id: string;
+	record_kind?: string | null;
 	counterparty_pseudonym?: string | null;
 	/** Other pseudonyms of the same person the record names (identity.ts), computed at capture. */
 	identity_pseudonyms?: string[];
@@ -59,14 +63,17 @@ export function itemKeyParts(item: object, options: { indexKey: string; prefix: 
 				},
 			);
 		}
+		const { date, earlierDates } = recordFiling({
+			timestamp: item.timestamp ?? null,
+			received_at: item.received_at ?? null,
+		});
 		return {
 			prefix,
 			retentionClass,
 			phoneNumberId: item.phone_number_id ?? null,
-			date: recordDate({
-				timestamp: item.timestamp ?? null,
-				received_at: item.received_at ?? null,
-			}),
+			quarantine: item.record_kind === 'quarantine',
+			date,
+			earlierDates,
 			pseudonym: item.counterparty_pseudonym ?? null,
 			recordId: item.record_id,
 		};
@@ -78,7 +85,7 @@ export function itemKeyParts(item: object, options: { indexKey: string; prefix: 
 			hint: 'Feed records from the WhatsApp Capture Trigger (through the OpenPGP node, keeping the JSON, or with Encrypt at Capture on), or set Options → Object Key',
 		});
 	}
-	const { pseudonym, recordId, date } = objectKeyForRecord({
+	const { pseudonym, recordId, date, earlierDates } = objectKeyForRecord({
 		indexKey,
 		prefix,
 		retentionClass,
@@ -88,7 +95,9 @@ export function itemKeyParts(item: object, options: { indexKey: string; prefix: 
 		prefix,
 		retentionClass,
 		phoneNumberId: record.phone_number_id ?? null,
+		quarantine: record.record_kind === 'quarantine',
 		date,
+		earlierDates,
 		pseudonym,
 		recordId,
 	};
@@ -111,6 +120,34 @@ export function itemIdentityPseudonyms(item: object, indexKey: string): string[]
 		return item.counterparty_pseudonym ? [item.counterparty_pseudonym, ...others] : [];
 	}
 	return recordIdentityPseudonyms({ indexKey, record: item as IdentityFields });
+}
+
+/**
+ * The object key to write a record under: its layout key, unless the record is filed by its receipt
+ * (no trusted provider time: `earlierDates` of the parts) and a copy of it is already stored under one
+ * of those earlier days — then that copy's key, so a redelivery on a later UTC day is reported as a
+ * `duplicate` of the stored record instead of being stored again. One HeadObject per earlier day, only
+ * for such records (value-level errors, events without a time, quarantined bodies, implausible
+ * timestamps); records filed by their provider timestamp cost nothing.
+ *
+ * @throws ArchiveError as {@link recordObjectKey}; with the store's code when a HeadObject fails with
+ *   anything but 404 / 403 (a key that may not be read counts as absent).
+ */
+export async function resolveRecordKey(options: { client: S3Client; bucket: string; parts: ObjectKeyParts }): Promise<string> {
+	const { client, bucket, parts } = options;
+	const key = recordObjectKey(parts);
+	for (const date of parts.earlierDates ?? []) {
+		const earlier = recordObjectKey({ ...parts, date, earlierDates: [] });
+		if (earlier === key) continue;
+		try {
+			await headObject(client, { Bucket: bucket, Key: earlier });
+			return earlier;
+		} catch (error) {
+			const status = storeHttpStatus(error);
+			if (status !== 404 && status !== 403) throw error;
+		}
+	}
+	return key;
 }
 
 /**

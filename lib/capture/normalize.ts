@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
+import canonicalize from 'canonicalize';
 
+import { recordFiling } from '../archive/layout';
 import { isObject, messageContent, messageContext, messageType, originalWamid, statusContent, statusType, stringOrNull } from './content';
 import type { CaptureRecord, Counterparty, Direction, JsonObject, NormalizeOptions, QuarantineRaw } from './types';
 import { PROVIDER, SCHEMA_VERSION } from './types';
@@ -66,6 +68,12 @@ export type QuarantineReason = 'not_json' | 'not_envelope' | 'empty_envelope' | 
 interface DeliveryFacts {
 	receivedAt: string;
 	deliverySha256: string;
+	/**
+	 * SHA-256 of the parsed body in its RFC 8785 canonical form (JCS): equal for every JSON encoding of
+	 * the same content (raw UTF-8 or `\u` escapes, key order, white space). Null for a body that is not
+	 * JSON or nested too deep, whose records are identified by the raw bytes.
+	 */
+	contentSha256: string | null;
 	signatureVerified: boolean;
 	graphApiVersion: string | null;
 }
@@ -109,6 +117,7 @@ export function normalizeDelivery(options: NormalizeOptions): CaptureRecord[] {
 	const delivery: DeliveryFacts = {
 		receivedAt: toIsoOrNow(options.receivedAt),
 		deliverySha256: createHash('sha256').update(rawBody).digest('hex'),
+		contentSha256: null,
 		signatureVerified: options.signatureVerified === true,
 		graphApiVersion: stringOrNull(options.graphApiVersion),
 	};
@@ -121,6 +130,7 @@ export function normalizeDelivery(options: NormalizeOptions): CaptureRecord[] {
 	if (nestingExceeds(envelope, MAX_NESTING_DEPTH)) {
 		return [quarantineRecord(delivery, rawBody, options.contentType, 'too_deep')];
 	}
+	delivery.contentSha256 = createHash('sha256').update(canonicalize(envelope) ?? 'null', 'utf8').digest('hex');
 	if (!isObject(envelope) || envelope.object !== WHATSAPP_OBJECT || !Array.isArray(envelope.entry)) {
 		return [quarantineRecord(delivery, rawBody, options.contentType, 'not_envelope')];
 	}
@@ -348,6 +358,7 @@ function baseRecord(delivery: DeliveryFacts, change: ChangeFacts, element: Eleme
 		type: element.type,
 		timestamp: element.timestamp,
 		received_at: delivery.receivedAt,
+		...clockFields(element.timestamp, delivery.receivedAt),
 		counterparty: element.counterparty,
 		content: element.content,
 		context: element.context,
@@ -383,6 +394,7 @@ function quarantineRecord(
 		type: 'quarantine',
 		timestamp: null,
 		received_at: delivery.receivedAt,
+		...clockFields(null, delivery.receivedAt),
 		counterparty: emptyCounterparty(),
 		content: { reason, body_bytes: rawBody.length },
 		context: null,
@@ -426,9 +438,25 @@ function emptyCounterparty(): Counterparty {
 	return { wa_id: null, user_id: null, name: null };
 }
 
-/** Stable key for records without a natural id: `sha256:<delivery sha256>:<position>`. */
+/**
+ * Stable key for records without a natural id: `jcs:<SHA-256 of the body's RFC 8785 canonical
+ * form>:<position>`, so a redelivery maps to the same record whichever JSON encoding Meta used (it
+ * signs both the raw and the `\u`-escaped form); `sha256:<delivery sha256>:body` for a body that is not
+ * JSON (or nested too deep to canonicalize), whose bytes are all there is.
+ */
 function derivedKey(delivery: DeliveryFacts, position: string): string {
-	return `sha256:${delivery.deliverySha256}:${position}`;
+	return delivery.contentSha256 !== null
+		? `jcs:${delivery.contentSha256}:${position}`
+		: `sha256:${delivery.deliverySha256}:${position}`;
+}
+
+/**
+ * `filed_by` and `timestamp_skew_seconds` of a record (docs/FORMAT.md, "Retention clock"): which clock
+ * the archive files it by, and how far the provider time lies from the receipt.
+ */
+function clockFields(timestamp: string | null, receivedAt: string): Pick<CaptureRecord, 'filed_by' | 'timestamp_skew_seconds'> {
+	const filing = recordFiling({ timestamp, received_at: receivedAt });
+	return { filed_by: filing.filedBy, timestamp_skew_seconds: filing.skewSeconds };
 }
 
 /** Ids arrive as strings; a number (seen in hand-made payloads) is converted to its decimal string. */

@@ -112,6 +112,14 @@ export interface CaptureRecord {
 	timestamp: string | null;
 	/** Time the delivery reached the capture node, ISO 8601 UTC. */
 	received_at: string;
+	/**
+	 * Which clock files the record in the archive and starts its retention: `timestamp` when the provider
+	 * time lies within 8 days before to 10 minutes after `received_at`, else `received_at` (a large skew:
+	 * a missing, forged or wrong provider time). Set by the Meta normalizer.
+	 */
+	filed_by?: 'timestamp' | 'received_at';
+	/** `received_at` − `timestamp` in whole seconds (positive: provider time earlier); null without a timestamp. */
+	timestamp_skew_seconds?: number | null;
 	/** The customer this record is about. All three null when not applicable. */
 	counterparty: Counterparty;
 	/** Type-specific content; see docs/FORMAT.md ("content by type"). Null only for quarantine. */
@@ -125,7 +133,8 @@ export interface CaptureRecord {
 	/**
 	 * Deduplication key (Meta delivers at least once).
 	 * Message/echo: `<phone_number_id>:<wamid>`; status: `<phone_number_id>:<wamid>:<status>`;
-	 * everything else (or when phone_number_id/wamid is missing): `sha256:<delivery_sha256>:<position>`.
+	 * everything else (or when phone_number_id/wamid is missing): `jcs:<SHA-256 of the body's RFC 8785
+	 * canonical form>:<position>`; a quarantined body that is not JSON: `sha256:<delivery_sha256>:body`.
 	 */
 	idempotency_key: string;
 	/** Lowercase hex SHA-256 of the exact raw body bytes. */

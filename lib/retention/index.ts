@@ -9,7 +9,7 @@
  * - {@link compileLifecycle} / {@link showLifecycle} / {@link applyLifecycle}: bucket lifecycle rules (lifecycle.ts).
  */
 export * from './types';
-export { resolvePolicy, parseDuration, expiresAt, expiredBefore, KNOWN_CLASS_FLOORS, DEFAULT_MINIMUM } from './policy';
+export { resolvePolicy, parseDuration, expiresAt, expiredBefore, retentionStart, KNOWN_CLASS_FLOORS, DEFAULT_MINIMUM } from './policy';
 export {
 	HOLDS_FOLDER,
 	loadHolds,

@@ -4,7 +4,7 @@ import type { DateTime } from 'luxon';
 import { parseObjectKey, resolveIdentity } from '../archive';
 import { bucketHasObjectLock, listVersions, mapLimit, versionLockStatus } from '../s3';
 import { loadHolds, matchesScope } from './holds';
-import { expiredBefore, expiresAt, resolvePolicy } from './policy';
+import { expiredBefore, expiresAt, resolvePolicy, retentionStart } from './policy';
 import type { ClassSummary, Matter, PlannedVersion, RequestCounts, RetentionClass, RetentionPolicy, RetentionPolicyInput, SweepDecision, SweepPlan, Tally } from './types';
 
 /** Options of {@link planSweep}. */
@@ -219,14 +219,15 @@ async function listExpiredVersions(
 				}
 				let expiry: DateTime;
 				try {
-					expiry = expiresAt(parsed.date, retentionClass);
+					expiry = expiresAt(retentionStart(parsed.date, version.lastModified), retentionClass);
 				} catch {
 					add(listing.unmanaged, version.size);
 					continue;
 				}
 				if (expiry.toMillis() > now.getTime()) {
-					// Unexpired: counted, not kept in memory. Every version of a key shares its expiry (the
-					// date is in the key), so an unexpired version never sits beside an expired marker.
+					// Unexpired: counted, not kept in memory. A key's versions share the key date and differ
+					// at most by their write day (retentionStart): the latest version or marker is the newest,
+					// so an unexpired version never sits under an expired current marker.
 					add(summary.keep, version.size);
 					add(listing.unexpired, version.size);
 					continue;

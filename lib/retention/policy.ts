@@ -1,6 +1,6 @@
 import { DateTime, Duration } from 'luxon';
 
-import { normalizePrefix, normalizeRetentionClass } from '../archive';
+import { MAX_TIMESTAMP_BEHIND_MS, normalizePrefix, normalizeRetentionClass } from '../archive';
 import { RetentionError, type RetentionClass, type RetentionClassInput, type RetentionPolicy, type RetentionPolicyInput } from './types';
 
 /**
@@ -128,6 +128,23 @@ export function expiresAt(recordDate: string, retentionClass: RetentionClass): D
 		throw new RetentionError('InvalidInput', `Record date "${recordDate}" is not a valid yyyy-mm-dd date`);
 	}
 	return day.plus({ days: 1 }).plus(Duration.fromISO(retentionClass.retention));
+}
+
+/**
+ * The day a version's retention starts (`yyyy-mm-dd`), so that no record's retention starts before its
+ * receipt (docs/FORMAT.md, "Retention clock"): the record date in its key, or the UTC day the store
+ * wrote the version (`LastModified`, set by the store, never earlier than the receipt) when that is
+ * later by at most the window in which a provider time is trusted (`MAX_TIMESTAMP_BEHIND_MS` of
+ * lib/archive, plus a day for the day boundary) — a record Meta delivered late keeps its message's
+ * date and is counted from its receipt. A key date further back than that was not written by the
+ * capture (an import of older records, which keeps its own date).
+ */
+export function retentionStart(keyDate: string, lastModified: Date | null | undefined): string {
+	if (!lastModified || Number.isNaN(lastModified.getTime())) return keyDate;
+	const written = DateTime.fromJSDate(lastModified, { zone: 'utc' }).startOf('day');
+	const filed = DateTime.fromISO(keyDate, { zone: 'utc' });
+	const lateDays = written.diff(filed, 'days').days;
+	return lateDays > 0 && lateDays <= Math.ceil(MAX_TIMESTAMP_BEHIND_MS / 86_400_000) + 1 ? written.toISODate()! : keyDate;
 }
 
 /**

@@ -389,7 +389,9 @@ describe('template whatsapp-capture-archive in a real n8n (community package fro
 			expect(decrypted.type).toBe(expected!.type);
 			expect(Date.parse(decrypted.received_at)).toBeGreaterThan(Date.now() - 15 * 60_000);
 			const { media_status, media_error, ...record } = decrypted;
-			expect({ ...record, received_at: 'x' }).toEqual({ ...expected, received_at: 'x' });
+			// received_at is the trigger's clock, and filed_by / timestamp_skew_seconds are measured from it
+			const receipt = { received_at: 'x', filed_by: 'x', timestamp_skew_seconds: 'x' };
+			expect({ ...record, ...receipt }).toEqual({ ...expected, ...receipt });
 			// Download Media is on: attempted for media messages, failing here (no Graph API), recorded
 			if (['image', 'audio', 'video', 'document', 'sticker'].includes(String(expected!.type))) {
 				expect(media_status).toBe('failed');
@@ -532,11 +534,8 @@ describe('template whatsapp-capture-archive in a real n8n (community package fro
 				gpgDecrypt(gpg.home, await getObjectBytes(s3, encryptedBucket, key)).toString('utf8'),
 			);
 			const { media_status: _status, media_error: _error, ...record } = decrypted;
-			expect({ ...record, received_at: 'x', delivery_sha256: 'x' }).toEqual({
-				...expected,
-				received_at: 'x',
-				delivery_sha256: 'x',
-			});
+			const receipt = { received_at: 'x', filed_by: 'x', timestamp_skew_seconds: 'x', delivery_sha256: 'x' };
+			expect({ ...record, ...receipt }).toEqual({ ...expected, ...receipt });
 		}
 		// the executions are saved this time (their data is what the plaintext scan looks at)
 		const listed = await api(

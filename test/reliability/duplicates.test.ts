@@ -8,6 +8,8 @@
  */
 import type { IDataObject } from 'n8n-workflow';
 
+import { escapeUnicode } from '../../lib/capture';
+
 import { record } from './helpers/counters';
 import { fixtureMarkers, fixtures, prng } from './helpers/deliveries';
 import { startPipeline, type Pipeline } from './helpers/pipeline';
@@ -124,6 +126,28 @@ describe.each([
 		expect(problems).toEqual([]);
 		expect(splitIdem).toEqual([]); // every idempotency key maps to one object key
 		expect(keys.size).toBe(keyOf.size); // and every object key to one idempotency key
+	});
+
+	// Meta signs both the raw UTF-8 body and its `\u`-escaped form (docs/FORMAT.md, "Signature"); a
+	// redelivery may come in either encoding. Records without a provider id (value-level errors) are
+	// identified by the body's RFC 8785 canonical form, so both encodings are one record, one object.
+	it('the same error delivery sent raw and \\u-escaped → one record id, one object', async () => {
+		const raw = Buffer.from(
+			JSON.stringify({
+				object: 'whatsapp_business_account',
+				entry: [{ id: '102290129340398', changes: [{ field: 'messages', value: { messaging_product: 'whatsapp', metadata: { display_phone_number: '15550783881', phone_number_id: '106000000000002' }, errors: [{ code: 131000, title: 'Something went wrong', error_data: { details: `Échec — réessayez ${label}` } }] } }] }],
+			}),
+			'utf8',
+		);
+		const escaped = Buffer.from(escapeUnicode(raw.toString('utf8')), 'utf8');
+		expect(escaped.equals(raw)).toBe(false);
+		const sent = [await pipeline.postSigned(raw), await pipeline.postSigned(escaped)];
+		expect(sent.map((r) => r.status)).toEqual([200, 200]);
+		const records = sent.map((r) => pipeline.records(r.run)[0]);
+		expect(records[1].idempotency_key).toBe(records[0].idempotency_key);
+		const written = sent.map((r) => pipeline.written(r.run)[0]);
+		expect(written.map((w) => w.status)).toEqual(['created', 'duplicate']);
+		expect(written[1].key).toBe(written[0].key);
 	});
 
 	// Concurrent identical deliveries into a versioned (Object Lock) bucket on a store that ignores

@@ -1,6 +1,6 @@
 import { DateTime } from 'luxon';
 
-import { expiredBefore, expiresAt, resolvePolicy, RetentionError } from '../../../lib/retention';
+import { expiredBefore, expiresAt, resolvePolicy, retentionStart, RetentionError } from '../../../lib/retention';
 import { prng } from './population';
 
 describe('resolvePolicy', () => {
@@ -51,6 +51,18 @@ describe('resolvePolicy', () => {
 			resolvePolicy({ prefix: 'a', classes: [{ name: 'x', retention: 'P1Y' }, { name: 'X', retention: 'P2Y' }] }),
 		).toThrow(/twice/);
 		expect(() => resolvePolicy({ prefix: '/a', classes: [{ name: 'x', retention: 'P1Y' }] })).toThrow(RetentionError);
+	});
+});
+
+describe('retentionStart', () => {
+	it('counts from the write day when the key date lies within the retry window before it, else from the key date', () => {
+		const written = new Date('2026-12-10T23:59:00Z');
+		expect(retentionStart('2026-12-10', written)).toBe('2026-12-10');
+		expect(retentionStart('2026-12-11', written)).toBe('2026-12-11'); // key date after the write: the key date
+		expect(retentionStart('2026-12-03', written)).toBe('2026-12-10'); // delivered 7 days late
+		expect(retentionStart('2026-12-01', written)).toBe('2026-12-10'); // 9 days: 8-day window + the day boundary
+		expect(retentionStart('2026-11-30', written)).toBe('2026-11-30'); // an import of older records keeps its date
+		expect(retentionStart('2026-12-03', null)).toBe('2026-12-03');
 	});
 });
 

@@ -255,7 +255,9 @@ describe('Encrypt at Capture + Download Media (in-process n8n-core, Graph stand-
 				expect(written[index].status).toBe('created');
 				const decrypted = JSON.parse(gpgDecrypt(gpg.home, await getObjectBytes(s3, bucket, key)).toString('utf8')) as CaptureRecord;
 				const { media_status, media_error, media_sha256, media_size, media_mime_type, media_sha256_verified, ...record } = decrypted;
-				expect({ ...record, received_at: 'X' }).toEqual(JSON.parse(JSON.stringify({ ...expected[index], received_at: 'X' })));
+				// received_at is the trigger's clock; timestamp_skew_seconds is measured from it
+				const receipt = { received_at: 'X', timestamp_skew_seconds: 'X' };
+				expect({ ...record, ...receipt }).toEqual(JSON.parse(JSON.stringify({ ...expected[index], ...receipt })));
 				expect(decrypted.received_at).toBe(item.json.received_at);
 				// the key from routing fields only equals the key the S3 node derives from the plaintext record
 				expect(key).toBe(objectKeyForRecord({ indexKey: INDEX_KEY, prefix: 'archive', retentionClass: 'default', record: decrypted as never }).key);

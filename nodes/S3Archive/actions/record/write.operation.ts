@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { NodeOperationError, updateDisplayOptions, type IBinaryData, type IDataObject, type IDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 
-import { assertEncryptedMessage, checkObjectKey, CIPHERTEXT_CHECK_BYTES, ENCRYPT_BEFORE_WRITE, itemIdentityPseudonyms, itemKeyParts, recordIdentityLinks, mediaKeyBeside, readHead, recordObjectKey, writeObject, writeObjectStream, type DuplicateCheck, type ObjectLockParams, type WriteOptions, type WriteResult } from '../../../../lib/archive';
+import { assertEncryptedMessage, checkObjectKey, CIPHERTEXT_CHECK_BYTES, ENCRYPT_BEFORE_WRITE, itemIdentityPseudonyms, itemKeyParts, recordIdentityLinks, mediaKeyBeside, readHead, resolveRecordKey, writeObject, writeObjectStream, type DuplicateCheck, type ObjectLockParams, type WriteOptions, type WriteResult } from '../../../../lib/archive';
 import { lockUntil } from '../../../../lib/s3';
 import { BINARY_READ_CHUNK_BYTES } from '../../../shared/binary';
 import type { ArchiveStore } from '../../../shared/credentials';
@@ -204,9 +204,8 @@ export async function execute(this: IExecuteFunctions, i: number, context: Archi
 	const options = this.getNodeParameter('options', i, {}) as WriteNodeOptions;
 
 	const override = (options.objectKey ?? '').trim();
-	const key = override
-		? checkObjectKey(override, 'Options → Object Key')
-		: recordObjectKey(itemKeyParts(json, { indexKey: context.indexKey, prefix, retentionClass }));
+	const keyParts = override ? undefined : itemKeyParts(json, { indexKey: context.indexKey, prefix, retentionClass });
+	if (override) checkObjectKey(override, 'Options → Object Key');
 	const lock = objectLockFrom.call(this, options, i);
 	const writeOptions = (objectKey: string, binaryData: IBinaryData): WriteOptions => ({
 		bucket,
@@ -243,6 +242,9 @@ export async function execute(this: IExecuteFunctions, i: number, context: Archi
 		'openBody' in body
 			? await writeObjectStream({ ...writeOptions(objectKey, binaryData), client: context.client, openBody: body.openBody })
 			: await writeObject({ ...writeOptions(objectKey, binaryData), client: context.client, body: body.bytes });
+
+	// A record filed by its receipt lands on the key of a copy already stored on an earlier day.
+	const key = keyParts ? await resolveRecordKey({ client: context.client, bucket, parts: keyParts }) : override;
 
 	// The media first: a record object is only ever written once its media is safely stored.
 	const mediaResult: WriteResult | undefined = media ? await write(media, mediaKeyBeside(key), mediaBinary!) : undefined;
