@@ -23,6 +23,28 @@ const FIXTURES = path.join(__dirname, '..', 'fixtures', 'whatsapp');
 const APP_SECRET = randomBytes(16).toString('hex');
 const INDEX_KEY = randomBytes(32).toString('hex');
 
+/** The fixtures' provider times lie on 2026-01-01/02 (UTC). */
+const FIXTURE_DAY = Date.UTC(2026, 0, 1) / 1000;
+/** The UTC day the fixtures are replayed onto: two days ago, so every shifted time is in the past. */
+const REPLAY_DAY = Math.floor(Date.now() / 86_400_000 - 2) * 86_400;
+const isoDay = (epochSeconds: number) => new Date(epochSeconds * 1000).toISOString().slice(0, 10);
+
+/**
+ * A fixture delivery as if Meta had sent it now: its provider times (`timestamp`, `entry[].time`)
+ * moved by whole days onto {@link REPLAY_DAY}, so the archive files its records by their provider
+ * time (a time far before receipt is filed by the receipt day: docs/FORMAT.md, "Retention clock").
+ */
+function replayedNow(body: Buffer): Buffer {
+	const shift = (seconds: string) => String(Number(seconds) - FIXTURE_DAY + REPLAY_DAY);
+	return Buffer.from(
+		body
+			.toString('utf8')
+			.replace(/("timestamp"\s*:\s*")(\d{10})"/g, (_m, head: string, s: string) => `${head}${shift(s)}"`)
+			.replace(/("time"\s*:\s*)(\d{10})\b/g, (_m, head: string, s: string) => `${head}${shift(s)}`),
+		'utf8',
+	);
+}
+
 const output = (run: IRun | undefined, node: string): INodeExecutionData[] =>
 	run?.data.resultData.runData[node]?.[0]?.data?.main?.[0] ?? [];
 
@@ -56,7 +78,7 @@ describe('templates seal-daily and ediscovery-export (in-process n8n-core, local
 		const capture = new InProcessN8n({ workflow: loadTemplate('whatsapp-capture-archive'), credentials });
 		await capture.start();
 		for (const file of readdirSync(FIXTURES).sort()) {
-			const body = readFileSync(path.join(FIXTURES, file));
+			const body = replayedNow(readFileSync(path.join(FIXTURES, file)));
 			if (JSON.parse(body.toString('utf8')).object !== 'whatsapp_business_account') continue;
 			const signature = 'sha256=' + createHmac('sha256', APP_SECRET).update(body).digest('hex');
 			const response = await fetch(capture.webhookUrl(), {
@@ -90,7 +112,7 @@ describe('templates seal-daily and ediscovery-export (in-process n8n-core, local
 		expect(refused.data.resultData.error?.message).toContain('Phone Number ID must be');
 
 		node.parameters.sealPhoneNumberId = '106000000000002';
-		node.parameters.sealDate = '2026-01-01';
+		node.parameters.sealDate = isoDay(REPLAY_DAY);
 		const run = await new InProcessN8n({ workflow, credentials }).runFrom('Seal yesterday', [{ json: {} }]);
 		expect(run.data.resultData.error?.message).toBeUndefined();
 		const sealed = output(run, 'Seal yesterday')[0].json as IDataObject;
@@ -98,7 +120,7 @@ describe('templates seal-daily and ediscovery-export (in-process n8n-core, local
 		expect(manifestKey).toMatch(/^archive\/_seals\//);
 
 		const onThatDay = captured.filter(
-			(r) => r.phone_number_id === '106000000000002' && String(r.timestamp).startsWith('2026-01-01'),
+			(r) => r.phone_number_id === '106000000000002' && r.filed_by === 'timestamp' && String(r.timestamp).startsWith(isoDay(REPLAY_DAY)),
 		);
 		const manifest = JSON.parse((await getObjectBytes(s3, bucket, manifestKey)).toString('utf8'));
 		expect(manifest.entries).toHaveLength(onThatDay.length);
@@ -114,7 +136,7 @@ describe('templates seal-daily and ediscovery-export (in-process n8n-core, local
 	it('ediscovery-export returns the conversation of one phone number, decrypted, in order', async () => {
 		const workflow = loadTemplate('ediscovery-export');
 		const run = await new InProcessN8n({ workflow, credentials }).runFrom('Export conversation', [
-			{ json: { phone_number: '+1 555 010 0123', from: '2026-01-01', to: '2026-01-31' } },
+			{ json: { phone_number: '+1 555 010 0123', from: isoDay(REPLAY_DAY), to: isoDay(REPLAY_DAY + 86_400) } },
 		]);
 		expect(run.data.resultData.error?.message).toBeUndefined();
 		const [item] = output(run, 'Export conversation');
@@ -128,7 +150,7 @@ describe('templates seal-daily and ediscovery-export (in-process n8n-core, local
 			.sort((a, b) => String(a.timestamp).localeCompare(String(b.timestamp)) || String(a.wamid).localeCompare(String(b.wamid)));
 		expect(expected.length).toBeGreaterThan(3);
 		const withoutReceipt = (r: IDataObject) => {
-			const { received_at: _received, media_status: _status, media_error: _error, ...rest } = r;
+			const { received_at: _received, timestamp_skew_seconds: _skew, media_status: _status, media_error: _error, ...rest } = r;
 			return rest;
 		};
 		expect(exported.map(withoutReceipt)).toEqual(JSON.parse(JSON.stringify(expected)).map(withoutReceipt));
