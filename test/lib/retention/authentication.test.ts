@@ -48,7 +48,7 @@ async function put(bucket: string, key: string, body: string | Buffer): Promise<
 
 /** A release event as an attacker with PutObject would write it: dated far in the future, maybe signed by another key. */
 async function forgeRelease(bucket: string, matterId: string, signWith?: ReportSigner): Promise<string> {
-	const key = `${PREFIX}/_holds/${matterId}/29991231T000000000Z-release-deadbeef.json`;
+	const key = `${PREFIX}/_holds/${matterId}/29991231T000000000Z-release-${signWith ? 'bad51911' : 'deadbeef'}.json`;
 	const body = Buffer.from(JSON.stringify({ type: 'chat-archive.hold-event', version: 1, matterId, action: 'release', at: '2999-12-31T00:00:00.000Z', actor: 'x', reason: 'x', scope: {} }, null, 2) + '\n');
 	if (signWith) await put(bucket, `${key}.asc`, (await signWith(body)).signature);
 	await put(bucket, key, body);
