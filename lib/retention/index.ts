@@ -42,7 +42,7 @@ export {
 	type PlanDocument,
 	type ReportDocument,
 } from './report';
-export { createReportSigner, createControlVerifier } from './signer';
+export { createReportSigner, createControlVerifier, createArchiveAuthority, type ArchiveAuthority } from './signer';
 export {
 	compileLifecycle,
 	showLifecycle,

@@ -55,3 +55,29 @@ export async function signControlObject(signer: ReportSigner | null | undefined,
 		throw new RetentionError('SignerRequired', `${what} must be signed with the archive's OpenPGP key: give a signer (the OpenPGP Private Key credential)`);
 	return Buffer.from((await signer(body)).signature, 'utf8');
 }
+
+/** The archive's key as the retention engine uses it: signs control objects and reports, verifies control objects. */
+export interface ArchiveAuthority {
+	signer: ReportSigner;
+	verifier: ControlVerifier;
+	/** Upper-case fingerprint of the signing key. */
+	fingerprint: string;
+}
+
+/**
+ * Reads and unlocks the archive's private key once and returns its signer ({@link createReportSigner})
+ * and a verifier trusting its public part plus `trustedKeys` (earlier archive keys kept across a rotation).
+ *
+ * @throws PgpError as {@link createReportSigner}.
+ */
+export async function createArchiveAuthority(options: { armoredKey: string; passphrase?: string; trustedKeys?: PublicKey[] }): Promise<ArchiveAuthority> {
+	const signingKey = await readPrivateKey({ armoredKey: options.armoredKey, passphrase: options.passphrase });
+	await assertSigningKey(signingKey);
+	const fingerprint = fingerprintOf(signingKey);
+	const signer: ReportSigner = async (data: Uint8Array) => {
+		const result = await sign({ data, signingKey, detached: true, armor: true });
+		return { signature: String(result.signature), signerFingerprint: result.signerFingerprint || fingerprint };
+	};
+	const verifier = createControlVerifier({ verificationKeys: [signingKey.toPublic(), ...(options.trustedKeys ?? [])] });
+	return { signer, verifier, fingerprint };
+}
