@@ -33,6 +33,19 @@ export async function createReportSigner(options: { armoredKey: string; passphra
 export function createControlVerifier(options: { verificationKeys: PublicKey[]; trustedFingerprints?: string[] }): ControlVerifier {
 	if (!options.verificationKeys?.length)
 		throw new RetentionError('InvalidInput', 'At least one verification key (the archive signing key) is required');
+	// one verifier per key set in the process, so the registry cache of `loadHolds` (per verifier) outlives an execution
+	const identity = JSON.stringify([options.verificationKeys.map((key) => fingerprintOf(key)).sort(), [...(options.trustedFingerprints ?? [])].sort()]);
+	const known = verifiers.get(identity);
+	if (known) return known;
+	const made = makeControlVerifier(options);
+	if (verifiers.size >= 64) verifiers.clear();
+	verifiers.set(identity, made);
+	return made;
+}
+
+const verifiers = new Map<string, ControlVerifier>();
+
+function makeControlVerifier(options: { verificationKeys: PublicKey[]; trustedFingerprints?: string[] }): ControlVerifier {
 	const trusted = (options.trustedFingerprints ?? []).map((fingerprint) => Buffer.from(fingerprint.replace(/\s/g, '').toUpperCase()));
 	const isTrusted = (fingerprint: string) => {
 		if (trusted.length === 0) return true;

@@ -2,9 +2,10 @@ import type { Readable } from 'node:stream';
 import { NodeOperationError, updateDisplayOptions, type IBinaryData, type IDataObject, type IDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 
 import { assertEncryptedMessage, checkObjectKey, CIPHERTEXT_CHECK_BYTES, ENCRYPT_BEFORE_WRITE, itemKeyParts, mediaKeyBeside, readHead, recordObjectKey, writeObject, writeObjectStream, type DuplicateCheck, type ObjectLockParams, type WriteOptions, type WriteResult } from '../../../../lib/archive';
-import { lockUntil } from '../../../../lib/s3';
+import { createControlVerifier, legalHoldForNewRecord, type NewRecordHold } from '../../../../lib/retention';
+import { lockUntil, storeErrorCode } from '../../../../lib/s3';
 import { BINARY_READ_CHUNK_BYTES } from '../../../shared/binary';
-import type { ArchiveStore } from '../../../shared/credentials';
+import { credentialPublicKeysIfSet, type ArchiveStore } from '../../../shared/credentials';
 import { objectLockModeOptions, storeLocation } from '../../../shared/storeLocation';
 import { optionsCollection } from '../../../shared/parameters';
 
@@ -52,6 +53,14 @@ const properties: INodeProperties[] = [
 				default: 'precheck',
 				description:
 					'How a retried delivery (same record, same key) is recognised so it is written once',
+			},
+			{
+				displayName: 'Flag Records Under Legal Hold',
+				name: 'legalHoldFromRegistry',
+				type: 'boolean',
+				default: true,
+				description:
+					"Whether to read the legal-hold registry (&lt;prefix&gt;/_holds/, one ListObjectsV2 per record) and set the S3 legal-hold flag on the new version when an active matter covers it (Object Lock buckets), so lifecycle rules cannot expire it during the matter. A release counts only when signed by the archive key: attach the OpenPGP Public Keys credential holding its public key, else released matters keep flagging new records.",
 			},
 			{
 				displayName: 'KMS Key ID',
@@ -127,6 +136,7 @@ export const description = updateDisplayOptions(showForWrite, properties);
 
 interface WriteNodeOptions {
 	duplicateCheck?: DuplicateCheck;
+	legalHoldFromRegistry?: boolean;
 	mediaBinaryPropertyName?: string;
 	objectKey?: string;
 	objectLockMode?: 'none' | 'GOVERNANCE' | 'COMPLIANCE';
@@ -165,6 +175,31 @@ function objectLockFrom(
 	};
 }
 
+/**
+ * Whether an active matter covers the record about to be written (`legalHoldForNewRecord`), with the
+ * registry's releases verified against the OpenPGP Public Keys credential when one is attached.
+ *
+ * @throws NodeOperationError naming the permission and the option when the registry cannot be read.
+ */
+async function registryHold(this: IExecuteFunctions, i: number, context: ArchiveStore, bucket: string, key: string): Promise<NewRecordHold> {
+	const keys = await credentialPublicKeysIfSet.call(this, { profile: 'rfc9580', itemIndex: i });
+	try {
+		return await legalHoldForNewRecord({
+			client: context.client,
+			bucket,
+			key,
+			verifier: keys?.length ? createControlVerifier({ verificationKeys: keys }) : null,
+		});
+	} catch (error) {
+		if (storeErrorCode(error) !== 'AccessDenied') throw error;
+		throw new NodeOperationError(this.getNode(), 'The legal-hold registry could not be read before the write (AccessDenied)', {
+			itemIndex: i,
+			description:
+				'Allow s3:ListBucket on the prefix _holds/ and s3:GetObject on its objects for this credential, or turn off Options → Flag Records Under Legal Hold (then only the sweeper honours matters)',
+		});
+	}
+}
+
 /** The bytes of a binary in memory, or how to open it as a stream (id-backed binaries). */
 type CiphertextBody = { bytes: Buffer } | { openBody: () => Promise<Readable> };
 
@@ -191,7 +226,9 @@ async function ciphertextBody(this: IExecuteFunctions, i: number, property: stri
 /**
  * Record → Write: stores the item's binary (ciphertext) once under the archive key layout
  * (`lib/archive/layout.ts`), computed from the item's record fields, and outputs only the
- * archive result plus routing fields (never the input JSON, which may hold plaintext).
+ * archive result plus routing fields (never the input JSON, which may hold plaintext). A record that an
+ * active matter covers is written with the S3 legal-hold flag ON (Object Lock buckets), its matters
+ * named in `legalHoldMatterIds`.
  */
 export async function execute(this: IExecuteFunctions, i: number, context: ArchiveStore): Promise<INodeExecutionData[]> {
 	const item = this.getInputData()[i];
@@ -207,13 +244,16 @@ export async function execute(this: IExecuteFunctions, i: number, context: Archi
 	const key = override
 		? checkObjectKey(override, 'Options → Object Key')
 		: recordObjectKey(itemKeyParts(json, { indexKey: context.indexKey, prefix, retentionClass }));
-	const lock = objectLockFrom.call(this, options, i);
+	const hold = options.legalHoldFromRegistry === false ? null : await registryHold.call(this, i, context, bucket, key);
+	const legalHold = options.legalHold === true || hold?.legalHold === true;
+	const objectLock = objectLockFrom.call(this, options, i);
+	const lock = objectLock && legalHold ? { ...objectLock, legalHold } : objectLock;
 	const writeOptions = (objectKey: string, binaryData: IBinaryData): WriteOptions => ({
 		bucket,
 		key: objectKey,
 		contentType: binaryData.mimeType || 'application/pgp-encrypted',
 		objectLock: lock,
-		legalHold: options.legalHold === true,
+		legalHold,
 		storageClass: options.storageClass?.trim() || undefined,
 		serverSideEncryption:
 			options.serverSideEncryption && options.serverSideEncryption !== 'none'
@@ -252,6 +292,7 @@ export async function execute(this: IExecuteFunctions, i: number, context: Archi
 		{
 			json: {
 				archive: mediaResult ? { ...result, media: { ...mediaResult } } : { ...result },
+				...(hold?.legalHold ? { legalHoldMatterIds: hold.matterIds } : {}),
 				phone_number_id: (json.phone_number_id as string | null | undefined) ?? null,
 				record_kind: (json.record_kind as string | undefined) ?? null,
 				type: (json.type as string | undefined) ?? null,
