@@ -181,10 +181,29 @@ describe('holds reach new records and lifecycle mode', () => {
 		expect(decision).toMatchObject({ legalHold: true, matterIds: ['SEC-3'] });
 		expect((await legalHoldForNewRecord({ client, bucket, key: outOfScope, verifier })).legalHold).toBe(false);
 
+		// cheap: once the events are read, a decision costs one ListObjectsV2 of _holds/
+		expect((await legalHoldForNewRecord({ client, bucket, key: expiredKey('1055500000'), verifier })).requests).toBe(1);
+
 		const { writeObject } = await import('../../../lib/archive');
-		const written = await writeObject({ client, bucket, key: inScope, body: Buffer.from('ciphertext'), legalHold: decision.legalHold });
-		const flag = await client.send(new GetObjectLegalHoldCommand({ Bucket: bucket, Key: inScope, VersionId: written.versionId! }));
-		expect(flag.LegalHold?.Status).toBe('ON');
+		const headers: Array<Record<string, string>> = [];
+		client.middlewareStack.add(
+			(next, context) => async (args) => {
+				if (context.commandName === 'PutObjectCommand') headers.push({ ...(args.request as { headers: Record<string, string> }).headers });
+				return await next(args);
+			},
+			{ step: 'finalizeRequest', name: 'captureHeaders', override: true },
+		);
+		try {
+			const written = await writeObject({ client, bucket, key: inScope, body: Buffer.from('ciphertext'), legalHold: decision.legalHold });
+			const flag = await client.send(new GetObjectLegalHoldCommand({ Bucket: bucket, Key: inScope, VersionId: written.versionId! }));
+			expect(flag.LegalHold?.Status).toBe('ON');
+		} finally {
+			client.middlewareStack.remove('captureHeaders');
+		}
+		// S3 requires Content-MD5 (or a checksum) on a PUT with Object Lock parameters; some stores do not enforce it
+		expect(headers).toHaveLength(1);
+		expect(headers[0]['x-amz-object-lock-legal-hold']).toBe('ON');
+		expect(headers[0]['content-md5']).toBe(createHash('md5').update('ciphertext').digest('base64'));
 
 		await releaseHold({ client, bucket, prefix: PREFIX, matterId: 'SEC-3', ...HOLDER, signer, verifier });
 		expect((await legalHoldForNewRecord({ client, bucket, key: expiredKey('1055500000'), verifier })).legalHold).toBe(false);
