@@ -8,7 +8,7 @@ import { buildSweepPlan, type PlanSweepOptions } from './plan';
 import { expiresAt } from './policy';
 import { signControlObject } from './signer';
 import { DEFAULT_REPORT_LOCK, REPORTS_FOLDER, findInterruptedRuns, jsonBytes, newRunId, readAuditObject, runObjectKeys, writeAuditObject, writeDeletionReport, type PlanDocument, type ReportDocument } from './report';
-import { RetentionError, type ControlVerifier, type DeletionEntry, type PlannedVersion, type ReportSigner, type SweepPlan, type SweepResult, type Tally } from './types';
+import { RetentionError, type DeletionEntry, type PlannedVersion, type ReportSigner, type SweepPlan, type SweepResult, type Tally } from './types';
 
 /** Largest DeleteObjects batch S3 accepts. */
 export const MAX_DELETE_BATCH = 1000;

@@ -7,6 +7,7 @@ import { lockUntil, storeErrorCode } from '../../../../lib/s3';
 import { BINARY_READ_CHUNK_BYTES } from '../../../shared/binary';
 import { credentialPublicKeysIfSet, type ArchiveStore } from '../../../shared/credentials';
 import { objectLockModeOptions, storeLocation } from '../../../shared/storeLocation';
+import { toNodeError } from '../../../shared/errors';
 import { optionsCollection } from '../../../shared/parameters';
 
 const showForWrite: IDisplayOptions = { show: { resource: ['record'], operation: ['write'] } };
@@ -191,7 +192,7 @@ async function registryHold(this: IExecuteFunctions, i: number, context: Archive
 			verifier: keys?.length ? createControlVerifier({ verificationKeys: keys }) : null,
 		});
 	} catch (error) {
-		if (storeErrorCode(error) !== 'AccessDenied') throw error;
+		if (storeErrorCode(error) !== 'AccessDenied') throw toNodeError(this.getNode(), error, i);
 		throw new NodeOperationError(this.getNode(), 'The legal-hold registry could not be read before the write (AccessDenied)', {
 			itemIndex: i,
 			description:
