@@ -193,10 +193,10 @@ async function registryHold(this: IExecuteFunctions, i: number, context: Archive
 		});
 	} catch (error) {
 		if (storeErrorCode(error) !== 'AccessDenied') throw toNodeError(this.getNode(), error, i);
-		throw new NodeOperationError(this.getNode(), 'The legal-hold registry could not be read before the write (AccessDenied)', {
+		throw new NodeOperationError(this.getNode(), 'The legal-hold registry (or the bucket\'s Object Lock configuration) could not be read before the write (AccessDenied)', {
 			itemIndex: i,
 			description:
-				'Allow s3:ListBucket on the prefix _holds/ and s3:GetObject on its objects for this credential, or turn off Options → Flag Records Under Legal Hold (then only the sweeper honours matters)',
+				'Allow s3:ListBucket on the prefix _holds/, s3:GetObject on its objects and s3:GetBucketObjectLockConfiguration for this credential, or turn off Options → Flag Records Under Legal Hold (then only the sweeper honours matters)',
 		});
 	}
 }
