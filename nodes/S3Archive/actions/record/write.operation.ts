@@ -245,15 +245,12 @@ export async function execute(this: IExecuteFunctions, i: number, context: Archi
 	const key = override
 		? checkObjectKey(override, 'Options → Object Key')
 		: recordObjectKey(itemKeyParts(json, { indexKey: context.indexKey, prefix, retentionClass }));
-	const hold = options.legalHoldFromRegistry === false ? null : await registryHold.call(this, i, context, bucket, key);
-	const legalHold = options.legalHold === true || hold?.legalHold === true;
 	const objectLock = objectLockFrom.call(this, options, i);
-	const lock = objectLock && legalHold ? { ...objectLock, legalHold } : objectLock;
-	const writeOptions = (objectKey: string, binaryData: IBinaryData): WriteOptions => ({
+	const writeOptions = (objectKey: string, binaryData: IBinaryData, legalHold: boolean): WriteOptions => ({
 		bucket,
 		key: objectKey,
 		contentType: binaryData.mimeType || 'application/pgp-encrypted',
-		objectLock: lock,
+		objectLock: objectLock && legalHold ? { ...objectLock, legalHold } : objectLock,
 		legalHold,
 		storageClass: options.storageClass?.trim() || undefined,
 		serverSideEncryption:
@@ -280,10 +277,13 @@ export async function execute(this: IExecuteFunctions, i: number, context: Archi
 	const mediaBinary = mediaProperty && mediaProperty !== binaryPropertyName ? item.binary?.[mediaProperty] : undefined;
 	const media = mediaBinary ? await ciphertextBody.call(this, i, mediaProperty, mediaBinary) : undefined;
 
+	// After the ciphertext checks (nothing is requested for a refused item): does an active matter cover the record?
+	const hold = options.legalHoldFromRegistry === false ? null : await registryHold.call(this, i, context, bucket, key);
+	const legalHold = options.legalHold === true || hold?.legalHold === true;
 	const write = async (body: CiphertextBody, objectKey: string, binaryData: IBinaryData) =>
 		'openBody' in body
-			? await writeObjectStream({ ...writeOptions(objectKey, binaryData), client: context.client, openBody: body.openBody })
-			: await writeObject({ ...writeOptions(objectKey, binaryData), client: context.client, body: body.bytes });
+			? await writeObjectStream({ ...writeOptions(objectKey, binaryData, legalHold), client: context.client, openBody: body.openBody })
+			: await writeObject({ ...writeOptions(objectKey, binaryData, legalHold), client: context.client, body: body.bytes });
 
 	// The media first: a record object is only ever written once its media is safely stored.
 	const mediaResult: WriteResult | undefined = media ? await write(media, mediaKeyBeside(key), mediaBinary!) : undefined;
