@@ -15,7 +15,8 @@ const inFlight = new Map<string, Promise<ArchiveWriteResult>>();
 const anonymousClients = new WeakMap<S3Client, string>();
 let anonymousClientCount = 0;
 
-function flightKey(client: S3Client, bucket: string, key: string): string {
+/** One object of one store in this process: store (endpoint, else the client) + bucket + key. */
+export function flightKey(client: S3Client, bucket: string, key: string): string {
 	let store = clientStoreIdentity(client);
 	if (store === undefined) {
 		store = anonymousClients.get(client);

@@ -3,7 +3,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { decrypt, PgpError, type PrivateKey } from '../pgp';
 import { mapLimit, readAll } from '../s3';
 import { getObject } from './get';
-import { phoneNumberPseudonym } from './layout';
+import { identifierPseudonyms, phoneNumberPseudonyms, resolveIdentity } from './identity';
 import { listObjects, type ListedObject } from './list';
 import { renderTranscriptHtml, renderTranscriptText, transcriptLine, type TranscriptHeader, type TranscriptRecord } from './transcript';
 import { ArchiveError } from './types';
@@ -22,7 +22,12 @@ export interface ExportOptions {
 	prefix: string;
 	/** Index key of the archive credential (turns `phoneNumber` into the key pseudonym). */
 	indexKey?: string;
-	/** The counterparty's phone number, any formatting (`+1 650-555-1234`); or give `pseudonym`. */
+	/**
+	 * The counterparty: a phone number (any common typing), a BSUID or a username. Every record of
+	 * that person is exported, whichever identifier it was filed under (`resolveIdentity`).
+	 */
+	person?: string;
+	/** The counterparty's phone number, any formatting (`+1 650-555-1234`); or give `person` or `pseudonym`. */
 	phoneNumber?: string;
 	/** Counterparty pseudonym (32 hex) as in the keys, instead of `phoneNumber`. */
 	pseudonym?: string;
@@ -66,7 +71,10 @@ export interface ExportSource {
 
 /** Result of {@link exportConversation}. */
 export interface ExportResult {
+	/** The pseudonym of the identifier given (its first form for a phone number). */
 	pseudonym: string;
+	/** Every pseudonym of the person whose records were exported (linked identities included). */
+	pseudonyms: string[];
 	/** Decrypted records, ordered by time (`timestamp`, else `received_at`), then wamid, then key. */
 	records: Array<Record<string, unknown>>;
 	/** Same order as `records`. */
@@ -107,8 +115,9 @@ function sortTime(record: Record<string, unknown>): string {
 /**
  * Exports one conversation:
  *
- * 1. the counterparty pseudonym is computed from `phoneNumber` with `indexKey` (HMAC, layout.ts), or
- *    `pseudonym` is used; the number never reaches the store;
+ * 1. the counterparty's pseudonyms are computed from `person` or `phoneNumber` with `indexKey` (HMAC;
+ *    every WhatsApp form of a phone number, identity.ts), or `pseudonym` is used, and the linked
+ *    identities are added (`resolveIdentity`, when `indexKey` is given); the number never reaches the store;
  * 2. `listObjects` (ListObjectsV2, all pages) finds the record objects (`<record id>.pgp`) and media
  *    objects under the prefix for that pseudonym (and phone number id, class, date range);
  * 3. each record is read (GetObject, SHA-256 checked against `x-amz-meta-sha256`), decrypted with
@@ -131,16 +140,24 @@ export async function exportConversation(options: ExportOptions): Promise<Export
 			code: 'InvalidInput',
 		});
 	}
-	let pseudonym = options.pseudonym?.trim().toLowerCase() || '';
-	if (!pseudonym) {
-		if (!options.phoneNumber?.trim()) {
-			throw new ArchiveError('Give the counterparty: phoneNumber or pseudonym', { code: 'InvalidInput' });
-		}
-		pseudonym = phoneNumberPseudonym({ indexKey: options.indexKey ?? '', phoneNumber: options.phoneNumber });
+	let start: string[];
+	const indexKey = options.indexKey ?? '';
+	if (options.pseudonym?.trim()) {
+		start = [options.pseudonym.trim().toLowerCase()];
+	} else if (options.person?.trim()) {
+		start = identifierPseudonyms({ indexKey, identifier: options.person, field: 'person' });
+	} else if (options.phoneNumber?.trim()) {
+		start = phoneNumberPseudonyms({ indexKey, phoneNumber: options.phoneNumber });
+	} else {
+		throw new ArchiveError('Give the counterparty: person, phoneNumber or pseudonym', { code: 'InvalidInput' });
 	}
+	const pseudonym = start[0];
 	if (!/^[0-9a-f]{32}$/.test(pseudonym)) {
 		throw new ArchiveError('pseudonym must be 32 lower-case hex characters', { code: 'InvalidInput' });
 	}
+	const pseudonyms = options.indexKey
+		? (await resolveIdentity({ client, bucket, prefix: options.prefix, indexKey, pseudonyms: start })).pseudonyms
+		: start;
 	const maxRecords = options.maxRecords ?? 50_000;
 
 	const recordObjects: ListedObject[] = [];
@@ -150,7 +167,7 @@ export async function exportConversation(options: ExportOptions): Promise<Export
 		bucket,
 		filter: {
 			prefix: options.prefix,
-			pseudonym,
+			pseudonyms,
 			phoneNumberId: options.phoneNumberId || undefined,
 			retentionClass: options.retentionClass || undefined,
 			from: options.from || undefined,
@@ -264,8 +281,8 @@ export async function exportConversation(options: ExportOptions): Promise<Export
 	const header: TranscriptHeader = {
 		title: 'WhatsApp conversation export',
 		facts: [
-			['Counterparty', [options.phoneNumber?.trim(), ...names].filter(Boolean).join(' / ') || `pseudonym ${pseudonym}`],
-			['Counterparty pseudonym', pseudonym],
+			['Counterparty', [options.person?.trim() || options.phoneNumber?.trim(), ...names].filter(Boolean).join(' / ') || `pseudonym ${pseudonym}`],
+			['Counterparty pseudonym', pseudonyms.length > 1 ? pseudonyms.join(', ') : pseudonym],
 			['Business number(s)', businessNumbers.join(', ') || '-'],
 			['Period (UTC)', period.first ? `${period.first} to ${period.last}` : '-'],
 			['Records', `${counts.records} (messages ${counts.messages}, statuses ${counts.statuses}, other ${counts.other})`],
@@ -275,6 +292,7 @@ export async function exportConversation(options: ExportOptions): Promise<Export
 	};
 	return {
 		pseudonym,
+		pseudonyms,
 		records,
 		sources,
 		counts,

@@ -2,6 +2,8 @@
  * Archive engine: encrypted records on S3-compatible storage under a key layout that reveals no
  * personal data, built on the S3 transport (`lib/s3`). No n8n import. Its verbs:
  * - key layout, pseudonyms, record ids, the index-key rule (layout.ts) and the key of an item (record-key.ts);
+ * - identities (identity.ts): phone-number forms, BSUIDs, usernames, the identity-link registry and
+ *   {@link resolveIdentity};
  * - {@link assertEncryptedMessage} (ciphertext.ts): only OpenPGP ciphertext is written;
  * - {@link writeObject} (write.ts) and {@link writeObjectStream} (write-stream.ts): each object once,
  *   duplicates recognised (dedupe.ts), multipart part size from the size ({@link multipartPartSize});
@@ -12,6 +14,7 @@
  */
 export * from './types';
 export * from './layout';
+export * from './identity';
 export * from './record-key';
 export * from './ciphertext';
 export * from './write';

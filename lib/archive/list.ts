@@ -24,6 +24,11 @@ export interface ListFilter {
 	to?: string | Date;
 	/** Counterparty pseudonym (see `phoneNumberPseudonym` to compute one from a phone number). */
 	pseudonym?: string;
+	/**
+	 * Any of these counterparty pseudonyms: every pseudonym of one person (`resolveIdentity`). With
+	 * `pseudonym` too, a key matches either.
+	 */
+	pseudonyms?: string[];
 	/** Include `.media*.pgp` objects (default true). */
 	includeMedia?: boolean;
 }
@@ -69,6 +74,10 @@ export async function* listObjects(options: {
 	if (filter.pseudonym && !/^[0-9a-f]{32}$/.test(filter.pseudonym) && filter.pseudonym !== '_unknown') {
 		throw new ArchiveError('pseudonym must be 32 lower-case hex characters', { code: 'InvalidInput' });
 	}
+	const pseudonyms = filter.pseudonyms?.length || filter.pseudonym ? new Set([...(filter.pseudonyms ?? []), ...(filter.pseudonym ? [filter.pseudonym] : [])]) : null;
+	for (const pseudonym of filter.pseudonyms ?? []) {
+		if (!/^[0-9a-f]{32}$/.test(pseudonym)) throw new ArchiveError('pseudonyms must be 32 lower-case hex characters', { code: 'InvalidInput' });
+	}
 	const from = utcDay(filter.from, 'from');
 	const to = utcDay(filter.to, 'to');
 	if (from && to && from > to) throw new ArchiveError(`from (${from}) is after to (${to})`, { code: 'InvalidInput' });
@@ -101,7 +110,7 @@ export async function* listObjects(options: {
 				continue;
 			}
 			if (from && parsed.date < from) continue;
-			if (filter.pseudonym && parsed.pseudonym !== filter.pseudonym) continue;
+			if (pseudonyms && !pseudonyms.has(parsed.pseudonym)) continue;
 			if (filter.includeMedia === false && parsed.kind === 'media') continue;
 			yield {
 				...parsed,

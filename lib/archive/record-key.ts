@@ -1,4 +1,5 @@
 import { assertIndexKey, indexKeyCheck, keyTooLong, MEDIA_SUFFIX, objectKeyForRecord, recordDate, RECORD_SUFFIX, type ObjectKeyParts } from './layout';
+import { recordIdentityPseudonyms, type IdentityFields } from './identity';
 import { ArchiveError, type ArchiveRecordFields } from './types';
 
 /**
@@ -15,6 +16,8 @@ export interface EncryptedItemFields {
 	encrypted: true;
 	record_id: string;
 	counterparty_pseudonym?: string | null;
+	/** Other pseudonyms of the same person the record names (identity.ts), computed at capture. */
+	identity_pseudonyms?: string[];
 	index_key_check?: string;
 	phone_number_id?: string | null;
 	timestamp?: string | null;
@@ -89,6 +92,25 @@ export function itemKeyParts(item: object, options: { indexKey: string; prefix: 
 		pseudonym,
 		recordId,
 	};
+}
+
+/**
+ * The pseudonyms of one person an item names, its filing pseudonym first (`recordIdentityPseudonyms`
+ * of identity.ts for a plaintext record; `counterparty_pseudonym` and `identity_pseudonyms` of an
+ * item encrypted at capture, which carries no plaintext to read them from). Fewer than two: no link.
+ *
+ * @throws ArchiveError `InvalidInput` when an encrypted item's `identity_pseudonyms` is not a list of
+ *   32-hex pseudonyms.
+ */
+export function itemIdentityPseudonyms(item: object, indexKey: string): string[] {
+	if (isEncryptedItem(item)) {
+		const others = item.identity_pseudonyms ?? [];
+		if (!Array.isArray(others) || others.some((value) => typeof value !== 'string' || !/^[0-9a-f]{32}$/.test(value))) {
+			throw new ArchiveError('identity_pseudonyms must be a list of 32 lower-case hex pseudonyms', { code: 'InvalidInput' });
+		}
+		return item.counterparty_pseudonym ? [item.counterparty_pseudonym, ...others] : [];
+	}
+	return recordIdentityPseudonyms({ indexKey, record: item as IdentityFields });
 }
 
 /**

@@ -16,6 +16,10 @@ export interface Counterparty {
 	user_id: string | null;
 	/** Profile name: never used in keys or metadata. */
 	name?: string | null;
+	/** Username (links identities, never filed under). */
+	username?: string | null;
+	/** Portfolio-level BSUID (links identities, never filed under). */
+	parent_user_id?: string | null;
 }
 
 /** The record fields the archive layout reads (everything else in a record is ignored here). */

@@ -6,6 +6,7 @@
  */
 import type { Readable } from 'node:stream';
 
+import { recordIdentityPseudonyms } from '../archive/identity';
 import { counterpartyPseudonym, indexKeyCheck, recordId } from '../archive/layout';
 import { encrypt, type CompatibilityProfile, type PublicKey } from '../pgp';
 import type { CaptureRecord, DeliveryItem, MediaStatus, Provider, RecordKind } from './types';
@@ -36,6 +37,12 @@ export interface EncryptedRouting {
 	received_at: string | null;
 	/** HMAC-SHA256(index key, `wa:<digits>` or `uid:<BSUID>`), 32 hex; null when the record has no counterparty. */
 	counterparty_pseudonym: string | null;
+	/**
+	 * Other pseudonyms of the same person the record names (`uid:` BSUID, `un:` username, parent BSUID,
+	 * the new number of a `user_changed_number` system message; lib/archive/identity.ts), so the S3
+	 * Archive node can record the identity links without plaintext. Only when there are any.
+	 */
+	identity_pseudonyms?: string[];
 	/** HMAC-SHA256(index key, `rec:<idempotency_key>`), 32 hex: the archive file name of the record. */
 	record_id: string;
 	/** Lowercase hex SHA-256 of the delivery body. */
@@ -167,6 +174,8 @@ export function routingFields(record: CaptureRecord | DeliveryItem, indexKey: st
 		encrypted: true,
 	};
 	if (record.record_kind === 'delivery') return routing;
+	const others = recordIdentityPseudonyms({ indexKey, record }).filter((pseudonym) => pseudonym !== routing.counterparty_pseudonym);
+	if (routing.counterparty_pseudonym && others.length) routing.identity_pseudonyms = others;
 	if (record.media_status !== undefined) routing.media_status = record.media_status;
 	if (record.media_size !== undefined) routing.media_size = record.media_size;
 	if (record.media_error !== undefined) routing.media_error = record.media_error;

@@ -398,8 +398,8 @@ function quarantineRecord(
 
 /**
  * Counterparty from a phone (`wa_id`) and a BSUID (`user_id`), completed from the matching
- * `contacts[]` entry (matched on wa_id or user_id): the contact supplies the name and any identifier
- * the element lacked.
+ * `contacts[]` entry (matched on wa_id or user_id): the contact supplies the name, any identifier
+ * the element lacked, and the username and `parent_user_id` when it has them.
  */
 function resolveCounterparty(contacts: JsonObject[], waId: string | null, userId: string | null): Counterparty {
 	const contact = contacts.find(
@@ -407,11 +407,18 @@ function resolveCounterparty(contacts: JsonObject[], waId: string | null, userId
 			(waId !== null && candidate.wa_id === waId) || (userId !== null && candidate.user_id === userId),
 	);
 	const profile = contact !== undefined && isObject(contact.profile) ? contact.profile : {};
-	return {
+	const counterparty: Counterparty = {
 		wa_id: waId ?? stringOrNull(contact?.wa_id),
 		user_id: userId ?? stringOrNull(contact?.user_id),
 		name: stringOrNull(profile.name),
 	};
+	// identifiers of the same person, set only when the contact carries them (they link identities:
+	// lib/archive/identity.ts)
+	const username = stringOrNull(profile.username) ?? stringOrNull(contact?.username);
+	const parentUserId = stringOrNull(contact?.parent_user_id);
+	if (username !== null) counterparty.username = username;
+	if (parentUserId !== null) counterparty.parent_user_id = parentUserId;
+	return counterparty;
 }
 
 /** `{ wa_id: null, user_id: null, name: null }`. */

@@ -48,6 +48,10 @@ export interface Counterparty {
 	user_id: string | null;
 	/** Profile name from `contacts[].profile.name`, matched by wa_id or user_id; null when absent. */
 	name: string | null;
+	/** Username from the matching contact (`profile.username` or `username`); only when present. */
+	username?: string;
+	/** Portfolio-level BSUID from the matching contact's `parent_user_id`; only when present. */
+	parent_user_id?: string;
 }
 
 /** Reply / forward / ad-referral information of a message (`message.context` and `message.referral`). */

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { DateTime } from 'luxon';
 
-import { normalizePrefix, normalizeRetentionClass, parseObjectKey, phoneNumberPseudonym, writeObject, type ParsedObjectKey } from '../archive';
+import { normalizePrefix, normalizeRetentionClass, parseObjectKey, phoneNumberPseudonyms, resolveIdentity, writeObject, type ParsedObjectKey } from '../archive';
 import { bucketHasObjectLock, getObjectBytes, listObjects, listVersions, lockUntil, mapLimit, setLegalHold, storeErrorCode, type LockRetention } from '../s3';
 import { signControlObject } from './signer';
 import { RetentionError, type ControlVerifier, type HoldAuthentication, type HoldEvent, type HoldScope, type Matter, type ReportSigner } from './types';
@@ -45,7 +45,8 @@ export function normalizeMatterId(matterId: string): string {
 
 /**
  * Validates and normalises a scope. Phone numbers given in `phoneNumbers` are turned into counterparty
- * pseudonyms with `indexKey` (HMAC, `phoneNumberPseudonym` of `lib/archive`) and never stored.
+ * pseudonyms with `indexKey` (HMAC of every WhatsApp form of the number, `phoneNumberPseudonyms` of
+ * `lib/archive`) and never stored.
  *
  * @throws RetentionError `InvalidHoldScope` naming the bad field (dates, pseudonyms, classes, ids, or
  *   phone numbers without an index key).
@@ -77,7 +78,7 @@ export function normalizeScope(scope: HoldScope & { phoneNumbers?: string[] }, i
 			);
 		for (const phoneNumber of phoneNumbers) {
 			try {
-				pseudonyms.push(phoneNumberPseudonym({ indexKey, phoneNumber }));
+				pseudonyms.push(...phoneNumberPseudonyms({ indexKey, phoneNumber }));
 			} catch (error) {
 				throw invalidScope(
 					`A counterparty phone number could not be used: ${(error as Error).message}`,
@@ -504,6 +505,11 @@ export interface HoldCommandOptions {
 /** Result of {@link placeHold} / {@link releaseHold}. */
 export interface HoldCommandResult {
 	matter: Matter;
+	/**
+	 * Place Hold only: records (`.pgp` record objects, media not counted) the scope covers now, and
+	 * the counterparty identities (pseudonyms) it names, linked ones included.
+	 */
+	matched?: { records: number; identities: number };
 	/** Key of the event object written. */
 	eventKey: string;
 	legalHold: LegalHoldFlagResult | null;
@@ -571,13 +577,15 @@ async function recordAndFlag(
  */
 export async function placeHold(
 	options: HoldCommandOptions & {
-		scope: HoldScope & { phoneNumbers?: string[] };
+		scope: HoldScope & { phoneNumbers?: string[]; persons?: string[] };
 		indexKey?: string;
 	},
 ): Promise<HoldCommandResult> {
 	const prefix = normalizePrefix(options.prefix);
 	const matterId = normalizeMatterId(options.matterId);
-	const scope = normalizeScope(options.scope ?? {}, options.indexKey);
+	const { persons, ...typedScope } = options.scope ?? {};
+	const scope = normalizeScope(typedScope, options.indexKey);
+	await addLinkedIdentities(options, prefix, scope, persons ?? []);
 	const actor = requireText(options.actor, 'Actor');
 	const reason = requireText(options.reason, 'Reason');
 	const { matters } = await loadHolds({ client: options.client, bucket: options.bucket, prefix, verifier: options.verifier });
@@ -605,7 +613,60 @@ export async function placeHold(
 		},
 		eventKey,
 		legalHold,
+		matched: {
+			records: await countRecordsInScope(options.client, options.bucket, prefix, scope),
+			identities: scope.pseudonyms?.length ?? 0,
+		},
 	};
+}
+
+/**
+ * Turns `persons` (phone numbers, BSUIDs, usernames) into pseudonyms and adds every identity linked
+ * to the scope's pseudonyms in the identity registry (`resolveIdentity` of lib/archive), so a hold
+ * placed by phone number also covers the records filed under the person's BSUID or another form of
+ * the number. Without an index key only the pseudonyms given are kept.
+ *
+ * @throws RetentionError `InvalidHoldScope` for an identifier that is none of these or without an
+ *   index key; ArchiveError for the store.
+ */
+async function addLinkedIdentities(
+	options: { client: S3Client; bucket: string; indexKey?: string },
+	prefix: string,
+	scope: HoldScope,
+	persons: string[],
+): Promise<void> {
+	const typed = persons.map((person) => String(person).trim()).filter(Boolean);
+	if (!options.indexKey) {
+		if (typed.length) throw invalidScope('Counterparties need the index key of the S3 Archive credential to be matched');
+		return;
+	}
+	const pseudonyms = new Set(scope.pseudonyms ?? []);
+	const resolve = async (start: { identifier?: string; pseudonyms?: string[] }) => {
+		try {
+			const resolved = await resolveIdentity({ client: options.client, bucket: options.bucket, prefix, indexKey: options.indexKey!, field: 'A counterparty', ...start });
+			for (const pseudonym of resolved.pseudonyms) pseudonyms.add(pseudonym);
+		} catch (error) {
+			if ((error as { code?: string }).code === 'InvalidInput') throw invalidScope((error as Error).message);
+			throw error;
+		}
+	};
+	for (const identifier of typed) await resolve({ identifier });
+	if (scope.pseudonyms?.length) await resolve({ pseudonyms: scope.pseudonyms });
+	if (pseudonyms.size) scope.pseudonyms = [...pseudonyms].sort();
+}
+
+/** Record objects (not media) under the prefix that a scope covers (ListObjectsV2, every page). */
+async function countRecordsInScope(client: S3Client, bucket: string, prefix: string, scope: HoldScope): Promise<number> {
+	let records = 0;
+	for (const listPrefix of scopeListPrefixes(prefix, scope)) {
+		for await (const page of listObjects(client, { Bucket: bucket, Prefix: listPrefix })) {
+			for (const object of page) {
+				const parsed = parseObjectKey(object.Key ?? '');
+				if (parsed && parsed.prefix === prefix && parsed.kind === 'record' && matchesScope(scope, parsed)) records += 1;
+			}
+		}
+	}
+	return records;
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DateTime } from 'luxon';
 
-import { parseObjectKey } from '../archive';
+import { parseObjectKey, resolveIdentity } from '../archive';
 import { bucketHasObjectLock, listVersions, mapLimit, versionLockStatus } from '../s3';
 import { loadHolds, matterCovers } from './holds';
 import { expiredBefore, expiresAt, resolvePolicy } from './policy';
@@ -29,6 +29,12 @@ export interface PlanSweepOptions {
 	concurrency?: number;
 	/** ListObjectVersions page size (1–1000). Default 1000. */
 	pageSize?: number;
+	/**
+	 * Index key of the archive (the S3 Archive Store credential's). When given, a matter that names
+	 * counterparty pseudonyms also holds every identity linked to them in the identity registry now
+	 * (`resolveIdentity` of lib/archive), so links learned after the hold was placed are honoured.
+	 */
+	indexKey?: string;
 }
 
 const emptyTally = (): Tally => ({ count: 0, bytes: 0 });
@@ -60,7 +66,8 @@ const add = (tally: Tally, bytes: number) => {
  * Store requests: the listing of each class prefix, one GetObjectLockConfiguration, and on Object
  * Lock buckets a GetObjectLegalHold and a GetObjectRetention per deletion candidate (expired, not
  * matter-held, not a delete marker), at most `concurrency` at a time; plus the registry reads of
- * `loadHolds` when `matters` is not given. The counts made are returned in `requests`
+ * `loadHolds` when `matters` is not given, and with `indexKey` one ListObjectsV2 of the identity
+ * registry per pseudonym of an active matter. The counts made are returned in `requests`
  * (docs/benchmarks.md, "Requests per operation").
  *
  * Memory: one entry per expired version (unexpired versions are only counted), so a plan over an
@@ -125,18 +132,39 @@ async function mattersToHonour(
 	policy: RetentionPolicy,
 	requests: RequestCounts,
 ): Promise<{ matters: Matter[]; authentication: HoldAuthentication }> {
-	if (options.matters) {
-		return { matters: options.matters, authentication: { verifiedEvents: 0, unverifiedEventKeys: [], ignoredReleaseKeys: [] } };
+	let matters = options.matters;
+	let authentication: HoldAuthentication = { verifiedEvents: 0, unverifiedEventKeys: [], ignoredReleaseKeys: [] };
+	if (!matters) {
+		const { matters: loaded, requests: made, ...checked } = await loadHolds({
+			client: options.client,
+			bucket: options.bucket,
+			prefix: policy.prefix,
+			verifier: options.verifier,
+		});
+		requests.listObjectsV2 += made.listObjectsV2;
+		requests.getObject += made.getObject;
+		matters = loaded;
+		authentication = checked;
 	}
-	const { matters, requests: made, ...authentication } = await loadHolds({
-		client: options.client,
-		bucket: options.bucket,
-		prefix: policy.prefix,
-		verifier: options.verifier,
-	});
-	requests.listObjectsV2 += made.listObjectsV2;
-	requests.getObject += made.getObject;
-	return { matters, authentication };
+	return { matters: await withLinkedIdentities(options, policy, matters, requests), authentication };
+}
+
+/**
+ * Active matters whose scope names pseudonyms, widened by the identities linked to them now (only
+ * with `indexKey`: a link's tag is checked with it). A hold only ever grows this way: the scope
+ * recorded at placement stays in it.
+ */
+async function withLinkedIdentities(options: PlanSweepOptions, policy: RetentionPolicy, matters: Matter[], requests: RequestCounts): Promise<Matter[]> {
+	const indexKey = options.indexKey;
+	if (!indexKey) return matters;
+	return await Promise.all(
+		matters.map(async (matter) => {
+			if (!matter.active || !matter.scope.pseudonyms?.length) return matter;
+			const resolved = await resolveIdentity({ client: options.client, bucket: options.bucket, prefix: policy.prefix, indexKey, pseudonyms: matter.scope.pseudonyms });
+			requests.listObjectsV2 += resolved.requests;
+			return { ...matter, scope: { ...matter.scope, pseudonyms: resolved.pseudonyms } };
+		}),
+	);
 }
 
 /** What listing the class prefixes found: expired versions (kept in memory), the rest counted. */

@@ -154,7 +154,7 @@ describe('forgery: mutated deliveries → 401, nothing run, nothing archived', (
 		}
 		record({ category: 'forgery (same-HMAC encodings)', tried: 4, passed: 4, lost: 0, leaked: 0, note: `statuses ${JSON.stringify(results)}` });
 		expect(results).toEqual({ genuine: 200, 'header name uppercase': 200, 'blanks around the value': 200, 'uppercase hex': 200 });
-		const versions = await listVersions(store.client, bucket);
-		expect(versions).toHaveLength(1); // one record, written once, the three repeats are duplicates
+		const versions = (await listVersions(store.client, bucket)).filter((v) => !v.key.includes('/_identities/'));
+		expect(versions).toHaveLength(1); // one record (its identity links apart), written once, the three repeats are duplicates
 	});
 });

@@ -11,12 +11,15 @@
  * version the sweep did not delete.
  * COMPLIANCE locks are left out (a test bucket holding one cannot be removed); GOVERNANCE locks
  * exercise the same retain-until path of the planner.
+ * Identity variants: a matter placed by phone number keeps that person's records filed under a BSUID
+ * only (written before the link was learned, or linked only after the hold was placed) and under
+ * another WhatsApp form of the number (Mexico's 521…), while another person's expired records go.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import * as openpgp from 'openpgp';
 
-import { recordObjectKey } from '../../lib/archive';
+import { objectKeyForRecord, recordIdentityLinks, recordIdentityPseudonyms, recordObjectKey, type Counterparty } from '../../lib/archive';
 import { createControlVerifier, createReportSigner, executeSweep, placeHold, planSweep, readDeletionReports, runObjectKeys, type ControlVerifier, type ReportSigner } from '../../lib/retention';
 import { expectedSurvivors, HEX32, prng, putVersion, writePopulation, type GroundTruth } from '../lib/retention/population';
 import { record } from './helpers/counters';
@@ -26,6 +29,9 @@ const SOAK = process.env.SOAK === '1';
 const SEEDS = SOAK ? Array.from({ length: 20 }, (_, i) => 5000 + i) : [5001, 5002, 5003];
 const COUNT = SOAK ? 150 : 45;
 const MATTER_PHONE = '1099900001';
+const INDEX_KEY = randomBytes(32).toString('hex');
+/** The person a matter is placed on, typed as a legal team would. */
+const PERSON = '+52 55 1234 5678';
 
 /** Keys with three versions, the middle one GOVERNANCE-locked (COMPLIANCE's stand-in). */
 async function lockedMiddleVersions(client: S3Client, bucket: string, retentionClass: string, years: number, random: () => number): Promise<GroundTruth[]> {
@@ -73,6 +79,20 @@ async function plantForgeries(client: S3Client, bucket: string, seed: number, ma
 	return { planKey, removed: `${gone}#${goneVersion}` };
 }
 
+/**
+ * Expired records of one person under several identifiers, written as Record → Write files them
+ * (key from the record, identity links learned from it), and of another person. `protected`: the
+ * person's records (held by the matter on {@link PERSON}).
+ */
+async function writeIdentityRecord(client: S3Client, bucket: string, retentionClass: string, years: number, random: () => number, counterparty: Counterparty, person: boolean): Promise<GroundTruth> {
+	const date = new Date(Date.now() - (years * 366 + 3 + Math.floor(random() * 300)) * 86400_000);
+	const record = { phone_number_id: '1055500011', timestamp: date.toISOString(), idempotency_key: `1055500011:wamid.${HEX32()}`, counterparty };
+	const { key } = objectKeyForRecord({ indexKey: INDEX_KEY, prefix: 'archive', retentionClass, record });
+	const versionId = await putVersion(client, bucket, key);
+	await recordIdentityLinks({ client, bucket, prefix: 'archive', indexKey: INDEX_KEY, pseudonyms: recordIdentityPseudonyms({ indexKey: INDEX_KEY, record }) });
+	return { key, versionId, isDeleteMarker: false, retentionClass, expired: true, protected: person, kind: 'matter' };
+}
+
 describe('sweeper safety: seeded random populations → 0 wrong deletions', () => {
 	const store = new SuiteStore();
 	/** The archive's key (signs holds, plans, reports) and a forger's key. */
@@ -107,6 +127,27 @@ describe('sweeper safety: seeded random populations → 0 wrong deletions', () =
 			kinds: ['plain', 'plain', 'governance', 'legalHold', 'matter', 'deleteMarker', 'media'],
 		});
 		truths.push(...(await lockedMiddleVersions(store.client, bucket, 'default', classes.default, random)));
+		const bsuid = `MX.${seed}000000000000001`;
+		const identity = (counterparty: Counterparty, person = true) => writeIdentityRecord(store.client, bucket, 'default', classes.default, random, counterparty, person);
+		truths.push(await identity({ wa_id: null, user_id: bsuid })); // BSUID only, before the link
+		truths.push(await identity({ wa_id: '5215512345678', user_id: null })); // Meta's 521… form of the number
+		truths.push(await identity({ wa_id: '525512345678', user_id: bsuid })); // the link: number + BSUID
+		truths.push(await identity({ wa_id: '525599990000', user_id: null }, false)); // another person
+		await placeHold({
+			client: store.client,
+			bucket,
+			prefix: 'archive',
+			matterId: `P-${seed}`,
+			scope: { phoneNumbers: [PERSON] },
+			indexKey: INDEX_KEY,
+			actor: 'legal@example.org',
+			reason: 'property test: one person, every identifier',
+			applyLegalHoldFlag: false,
+		});
+		// a second BSUID of the person (another business of the portfolio), linked only after the hold
+		const later = `MX.${seed}000000000000002`;
+		truths.push(await identity({ wa_id: null, user_id: later }));
+		truths.push(await identity({ wa_id: '525512345678', user_id: later }));
 		await placeHold({
 			client: store.client,
 			bucket,
@@ -121,9 +162,9 @@ describe('sweeper safety: seeded random populations → 0 wrong deletions', () =
 
 		const expected = expectedSurvivors(truths);
 		const forged = await plantForgeries(store.client, bucket, seed, `M-${seed}`, expected.slice(0, 10), forger);
-		const plan = await planSweep({ client: store.client, bucket, policy, verifier: auth.verifier });
+		const plan = await planSweep({ client: store.client, bucket, policy, indexKey: INDEX_KEY, verifier: auth.verifier });
 		expect(plan.holdAuthentication.ignoredReleaseKeys).toHaveLength(2);
-		const again = await planSweep({ client: store.client, bucket, policy, verifier: auth.verifier });
+		const again = await planSweep({ client: store.client, bucket, policy, indexKey: INDEX_KEY, verifier: auth.verifier });
 		expect(again.deletions.map((v) => `${v.key}#${v.versionId}`).sort()).toEqual(plan.deletions.map((v) => `${v.key}#${v.versionId}`).sort());
 		const planned = new Set(plan.deletions.map((v) => `${v.key}#${v.versionId}`));
 		const plannedWrongly = expected.filter((ref) => planned.has(ref));
@@ -132,12 +173,12 @@ describe('sweeper safety: seeded random populations → 0 wrong deletions', () =
 		const maxDeletions = Math.floor(random() * plan.deletions.length);
 		const batchSize = 1 + Math.floor(random() * 10);
 		let runs = 0;
-		let result = await executeSweep({ client: store.client, bucket, policy, maxDeletions, batchSize, reportLock: null, ...auth });
+		let result = await executeSweep({ client: store.client, bucket, policy, indexKey: INDEX_KEY, maxDeletions, batchSize, reportLock: null, ...auth });
 		runs += 1;
 		const recovered = [...result.recoveredRuns];
 		const unverifiedPlans = [...result.unverifiedPlans];
 		while (result.deferred.count > 0 && runs < 5) {
-			result = await executeSweep({ client: store.client, bucket, policy, batchSize, reportLock: null, ...auth });
+			result = await executeSweep({ client: store.client, bucket, policy, indexKey: INDEX_KEY, batchSize, reportLock: null, ...auth });
 			runs += 1;
 			recovered.push(...result.recoveredRuns);
 		}
@@ -145,7 +186,7 @@ describe('sweeper safety: seeded random populations → 0 wrong deletions', () =
 		const { deleted: reportedDeleted } = await readDeletionReports({ client: store.client, bucket, prefix: 'archive' });
 		const falselyReported = [...expected, forged.removed].filter((ref) => reportedDeleted.has(ref.replace('#', '\u0000')));
 		const after = (await listVersions(store.client, bucket, 'archive/'))
-			.filter((v) => !v.key.startsWith('archive/_reports/') && !v.key.startsWith('archive/_holds/'))
+			.filter((v) => !/^archive\/_(reports|holds|identities)\//.test(v.key))
 			.map((v) => `${v.key}#${v.versionId}`)
 			.sort();
 		const wrong = expected.filter((ref) => !after.includes(ref));

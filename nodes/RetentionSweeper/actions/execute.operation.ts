@@ -73,6 +73,8 @@ export async function execute(this: IExecuteFunctions, i: number, context: Sweep
 		client: context.client,
 		bucket,
 		policy,
+		// matters named by counterparty also hold the identities linked to them since placement
+		indexKey: context.indexKey || undefined,
 		// the deletion report carries each version's ciphertext SHA-256 as its seal manifest recorded it
 		sha256Lookup: await loadSealedHashes({ client: context.client, bucket, prefix: policy.prefix }),
 		maxDeletions: maxDeletions > 0 ? maxDeletions : undefined,

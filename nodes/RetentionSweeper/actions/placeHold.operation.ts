@@ -16,13 +16,13 @@ const properties: INodeProperties[] = [
 		description: 'WhatsApp business phone number IDs in scope, comma-separated. Empty: all.',
 	},
 	{
-		displayName: 'Counterparty Phone Numbers',
+		displayName: 'Counterparties',
 		name: 'counterpartyPhoneNumbers',
 		type: 'string',
 		default: '',
-		placeholder: '+44 7700 900123, +1 650 555 1234',
+		placeholder: '+44 7700 900123, US.13491208655302741918, @username',
 		description:
-			"Counterparties in scope, comma-separated; turned into pseudonyms with the credential's index key and never stored. Empty: all.",
+			"People in scope, comma-separated: phone numbers (any common typing), BSUIDs or usernames. Each covers every identifier linked to that person. Turned into pseudonyms with the credential's index key and never stored. Empty: all.",
 	},
 	{
 		displayName: 'Counterparty Pseudonyms',
@@ -66,8 +66,9 @@ function day(value: unknown): string | undefined {
 }
 
 /**
- * Place Hold: records the matter in `<prefix>/_holds/` (signed with the archive's key) and sets the legal-hold flag on versions in
- * scope. Outputs the matter (scope with pseudonyms only) and the flag counts.
+ * Place Hold: records the matter in `<prefix>/_holds/` (signed with the archive's key) and sets the
+ * legal-hold flag on versions in scope. Outputs the matter (scope with pseudonyms only), the flag
+ * counts, `matched: { records, identities }`, and `warning` when no record matched.
  */
 export async function execute(this: IExecuteFunctions, i: number, context: SweeperContext): Promise<INodeExecutionData[]> {
 	const bucket = resolveBucket.call(this, i, context);
@@ -81,12 +82,20 @@ export async function execute(this: IExecuteFunctions, i: number, context: Sweep
 		indexKey: context.indexKey,
 		scope: {
 			phoneNumberIds: splitList(this.getNodeParameter('phoneNumberIds', i, '')),
-			phoneNumbers: splitList(this.getNodeParameter('counterpartyPhoneNumbers', i, '')),
+			persons: splitList(this.getNodeParameter('counterpartyPhoneNumbers', i, '')),
 			pseudonyms: splitList(this.getNodeParameter('pseudonyms', i, '')),
 			from: day(this.getNodeParameter('from', i, '')),
 			to: day(this.getNodeParameter('to', i, '')),
 			classes: splitList(this.getNodeParameter('scopeClasses', i, '')),
 		},
 	});
-	return [holdItem('placeHold', bucket, result, i)];
+	const item = holdItem('placeHold', bucket, result, i);
+	item.json.matched = { ...result.matched };
+	if (result.matched?.records === 0) {
+		const warning = 'The hold matched no record: check the scope (counterparties, phone number IDs, dates, classes). It is recorded and covers matching records written later.';
+		item.json.warning = warning;
+		// n8n shows execution hints above the output (n8n-workflow NodeExecutionHint)
+		this.addExecutionHints?.({ message: warning, type: 'warning', location: 'outputPane' });
+	}
+	return [item];
 }

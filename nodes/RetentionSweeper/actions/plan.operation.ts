@@ -69,6 +69,8 @@ export async function execute(this: IExecuteFunctions, i: number, context: Sweep
 		policy: readPolicy.call(this, i),
 		concurrency: options.concurrency,
 		verifier: (await archiveAuthority.call(this, i, 'plan')).verifier,
+		// matters named by counterparty also hold the identities linked to them since placement
+		indexKey: context.indexKey || undefined,
 	});
 	const json: IDataObject = { operation: 'plan', ...planSummary(plan) };
 	if (this.getNodeParameter('includeVersions', i, false) as boolean) {

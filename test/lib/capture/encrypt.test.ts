@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 
-import { counterpartyPseudonym, objectKeyForRecord, recordId } from '../../../lib/archive';
+import { counterpartyPseudonym, objectKeyForRecord, recordId, recordIdentityPseudonyms } from '../../../lib/archive';
 import { indexKeyCheck } from '../../../lib/archive';
 import { buildDeliveryItem, encryptMediaStream, encryptRecord, normalizeDelivery, routingFields } from '../../../lib/capture';
 import { readPublicKeys } from '../../../lib/pgp';
@@ -27,10 +27,14 @@ describe('encryptRecord / routingFields', () => {
 			expect(routing.counterparty_pseudonym).toBe(counterpartyPseudonym({ indexKey: INDEX_KEY, counterparty: record.counterparty }));
 			const { key } = objectKeyForRecord({ indexKey: INDEX_KEY, prefix: 'p', retentionClass: 'default', record: record as never });
 			expect(key.endsWith(`/${routing.counterparty_pseudonym ?? '_unknown'}/${routing.record_id}.pgp`)).toBe(true);
+			// the other pseudonyms of the same person (a BSUID beside the wa_id), for the identity links
+			const linked = recordIdentityPseudonyms({ indexKey: INDEX_KEY, record }).slice(1);
+			expect(routing.identity_pseudonyms).toEqual(linked.length ? linked : undefined);
 			expect(Object.keys(routing).sort()).toEqual(
 				[
 					'schema_version', 'record_kind', 'provider', 'direction', 'type', 'field', 'waba_id', 'phone_number_id', 'timestamp',
 					'received_at', 'counterparty_pseudonym', 'record_id', 'delivery_sha256', 'signature_verified', 'graph_api_version', 'index_key_check', 'encrypted',
+					...(linked.length ? ['identity_pseudonyms'] : []),
 				].sort(),
 			);
 		}

@@ -289,12 +289,12 @@ describe('normalizeDelivery: identity and content details', () => {
 	const one = (message: Record<string, unknown>, contacts?: unknown[]): CaptureRecord =>
 		normalize(json(envelope([{ id: 'W', changes: [{ field: 'messages', value: { metadata, ...(contacts ? { contacts } : {}), messages: [message] } }] }])))[0];
 
-	it('username-only user: no phone, BSUID and name from contacts matched on user_id', () => {
+	it('username-only user: no phone, BSUID, name and username from contacts matched on user_id', () => {
 		const record = one(
 			{ from_user_id: 'US.1', id: 'wamid.U', timestamp: '1767254400', type: 'text', text: { body: 'x' } },
 			[{ profile: { name: 'Ana', username: '@ana' }, user_id: 'US.1' }, { profile: { name: 'Other' }, wa_id: '1999', user_id: 'US.2' }],
 		);
-		expect(record.counterparty).toEqual({ wa_id: null, user_id: 'US.1', name: 'Ana' });
+		expect(record.counterparty).toEqual({ wa_id: null, user_id: 'US.1', name: 'Ana', username: '@ana' });
 	});
 
 	it('phone only: BSUID completed from the matching contact', () => {

@@ -174,7 +174,7 @@ describe('S3 Archive node, Export Conversation and Get with Decrypt (capture via
 			/Export needs an OpenPGP Private Key credential/,
 		);
 		await expect(run({ resource: 'conversation', operation: 'export', prefix: 'archive' }, { openPgpPrivateKeyApi: privateKey() })).rejects.toThrow(
-			/Counterparty Phone Number/,
+			/Give the Person/,
 		);
 	});
 

@@ -15,13 +15,13 @@ const showForExport: IDisplayOptions = {
 /** Parameters of Conversation → Export. */
 const properties: INodeProperties[] = [
 	{
-		displayName: 'Counterparty Phone Number',
+		displayName: 'Person',
 		name: 'exportPhoneNumber',
 		type: 'string',
 		default: '',
-		placeholder: '+16505551234',
+		placeholder: '+16505551234, US.13491208655302741918 or @username',
 		description:
-			"The person whose conversation to export: turned into its pseudonym with the credential's Index Key, never sent to the store. Leave empty to give a pseudonym in Options.",
+			"The person whose conversation to export: a phone number (any common typing), a BSUID or a username. Every record of the person is exported, whichever of their identifiers it carries. Turned into pseudonyms with the credential's Index Key, never sent to the store. Leave empty to give a pseudonym in Options.",
 	},
 	{
 		displayName: 'Options',
@@ -99,7 +99,7 @@ export async function execute(this: IExecuteFunctions, i: number, context: Archi
 	if (!phoneNumber && !pseudonym) {
 		throw new NodeOperationError(
 			this.getNode(),
-			'Give the Counterparty Phone Number (or a Counterparty Pseudonym in Options)',
+			'Give the Person (or a Counterparty Pseudonym in Options)',
 			{
 				itemIndex: i,
 			},
@@ -113,7 +113,7 @@ export async function execute(this: IExecuteFunctions, i: number, context: Archi
 		bucket,
 		prefix,
 		indexKey: context.indexKey,
-		phoneNumber: pseudonym ? undefined : phoneNumber,
+		person: pseudonym ? undefined : phoneNumber,
 		pseudonym,
 		phoneNumberId: options.phoneNumberId?.trim() || undefined,
 		retentionClass: options.retentionClass?.trim() || undefined,
@@ -137,6 +137,7 @@ export async function execute(this: IExecuteFunctions, i: number, context: Archi
 					bucket,
 					prefix,
 					pseudonym: result.pseudonym,
+					pseudonyms: result.pseudonyms,
 					counts: result.counts,
 					period: result.period,
 					sources: result.sources.map((s) => ({ ...s })),

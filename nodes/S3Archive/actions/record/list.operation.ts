@@ -1,6 +1,6 @@
 import { updateDisplayOptions, type IDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 
-import { listObjects, phoneNumberPseudonym, type ListFilter } from '../../../../lib/archive';
+import { listObjects, phoneNumberPseudonyms, resolveIdentity, type ListFilter } from '../../../../lib/archive';
 import type { ArchiveStore } from '../../../shared/credentials';
 import { storeLocation } from '../../../shared/storeLocation';
 import { recordFilters } from '../common.descriptions';
@@ -39,7 +39,7 @@ const properties: INodeProperties[] = [
 				default: '',
 				placeholder: '+16505551234',
 				description:
-					"Only this person's records: the number is turned into its pseudonym with the credential's Index Key and never sent to the store",
+					"Only this person's records (as Person, for a phone number): the number is turned into pseudonyms with the credential's Index Key and never sent to the store",
 			},
 			recordFilters.from,
 			{
@@ -48,6 +48,15 @@ const properties: INodeProperties[] = [
 				type: 'boolean',
 				default: true,
 				description: 'Whether to include encrypted media objects (.media.pgp) as well as records',
+			},
+			{
+				displayName: 'Person',
+				name: 'person',
+				type: 'string',
+				default: '',
+				placeholder: '+16505551234, US.13491208655302741918 or @username',
+				description:
+					"Only this person's records, whichever of their identifiers each record carries: a phone number (any common typing), a BSUID or a username. Turned into pseudonyms with the credential's Index Key and never sent to the store.",
 			},
 			recordFilters.phoneNumberId,
 			recordFilters.retentionClass,
@@ -60,6 +69,7 @@ export const description = updateDisplayOptions(showForList, properties);
 
 interface ListNodeFilters {
 	counterpartyPhoneNumber?: string;
+	person?: string;
 	from?: string;
 	to?: string;
 	includeMedia?: boolean;
@@ -77,13 +87,14 @@ export async function execute(this: IExecuteFunctions, i: number, context: Archi
 	const limit = returnAll ? Infinity : (this.getNodeParameter('limit', i, 50) as number);
 	const filters = this.getNodeParameter('filters', i, {}) as ListNodeFilters;
 
-	let pseudonym: string | undefined;
-	if (filters.counterpartyPhoneNumber?.trim()) {
-		// the number becomes its pseudonym under the credential's index key (checked there)
-		pseudonym = phoneNumberPseudonym({
-			indexKey: context.indexKey,
-			phoneNumber: filters.counterpartyPhoneNumber,
-		});
+	// every pseudonym of the person under the credential's index key (checked there), links included
+	let pseudonyms: string[] | undefined;
+	const lookup = { client: context.client, bucket, prefix, indexKey: context.indexKey };
+	if (filters.person?.trim()) {
+		pseudonyms = (await resolveIdentity({ ...lookup, identifier: filters.person, field: 'Person' })).pseudonyms;
+	} else if (filters.counterpartyPhoneNumber?.trim()) {
+		const start = phoneNumberPseudonyms({ indexKey: context.indexKey, phoneNumber: filters.counterpartyPhoneNumber, field: 'Counterparty Phone Number' });
+		pseudonyms = (await resolveIdentity({ ...lookup, pseudonyms: start })).pseudonyms;
 	}
 	const filter: ListFilter = {
 		prefix,
@@ -91,7 +102,7 @@ export async function execute(this: IExecuteFunctions, i: number, context: Archi
 		phoneNumberId: filters.phoneNumberId?.trim() || undefined,
 		from: filters.from || undefined,
 		to: filters.to || undefined,
-		pseudonym,
+		pseudonyms,
 		includeMedia: filters.includeMedia !== false,
 	};
 

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { NodeOperationError, updateDisplayOptions, type IBinaryData, type IDataObject, type IDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 
-import { assertEncryptedMessage, checkObjectKey, CIPHERTEXT_CHECK_BYTES, ENCRYPT_BEFORE_WRITE, itemKeyParts, mediaKeyBeside, readHead, recordObjectKey, writeObject, writeObjectStream, type DuplicateCheck, type ObjectLockParams, type WriteOptions, type WriteResult } from '../../../../lib/archive';
+import { assertEncryptedMessage, checkObjectKey, CIPHERTEXT_CHECK_BYTES, ENCRYPT_BEFORE_WRITE, itemIdentityPseudonyms, itemKeyParts, recordIdentityLinks, mediaKeyBeside, readHead, recordObjectKey, writeObject, writeObjectStream, type DuplicateCheck, type ObjectLockParams, type WriteOptions, type WriteResult } from '../../../../lib/archive';
 import { createControlVerifier, legalHoldForNewRecord, type NewRecordHold } from '../../../../lib/retention';
 import { lockUntil, storeErrorCode } from '../../../../lib/s3';
 import { BINARY_READ_CHUNK_BYTES } from '../../../shared/binary';
@@ -288,6 +288,11 @@ export async function execute(this: IExecuteFunctions, i: number, context: Archi
 	// The media first: a record object is only ever written once its media is safely stored.
 	const mediaResult: WriteResult | undefined = media ? await write(media, mediaKeyBeside(key), mediaBinary!) : undefined;
 	const result = await write(record, key, recordBinary);
+	// The identity links the record names (pseudonyms only), so List, Export and holds find the
+	// person's records under every identifier (lib/archive/identity.ts).
+	if (!override) {
+		await recordIdentityLinks({ client: context.client, bucket, prefix, indexKey: context.indexKey, pseudonyms: itemIdentityPseudonyms(json, context.indexKey) });
+	}
 
 	return [
 		{
