@@ -328,25 +328,56 @@ export interface NewRecordHold {
 	requests: number;
 }
 
+/** Whether a scope naming pseudonyms matches the key on everything but the pseudonym. */
+function matchesBesidesPseudonym(scope: HoldScope, key: ParsedObjectKey): boolean {
+	return Boolean(scope.pseudonyms?.length) && matchesScope({ ...scope, pseudonyms: undefined }, key);
+}
+
 /**
  * Whether a record about to be written under `key` falls in an active matter, so the write carries the
  * S3 legal-hold flag (and lifecycle rules cannot expire it during the matter). Reads the registry
  * each call (`loadHolds`: one ListObjectsV2, events already read are cached per process), so a record
  * written right after Place Hold is flagged. A key outside the archive layout is never flagged.
  *
- * @throws as {@link loadHolds}.
+ * A matter naming counterparties also covers the record when one of the record's other identities is
+ * named: `identityPseudonyms` (those the record itself names, e.g. its phone number beside a BSUID),
+ * and, with `indexKey`, every identity linked to them (`resolveIdentity` of `lib/archive`: one
+ * ListObjectsV2 per identity, sent only when such a matter matches the record on everything else).
+ *
+ * @throws as {@link loadHolds}; ArchiveError from `resolveIdentity`.
  */
 export async function legalHoldForNewRecord(options: {
 	client: S3Client;
 	bucket: string;
 	key: string;
 	verifier?: ControlVerifier | null;
+	/** Pseudonyms of the identities the record names (its own key's pseudonym is always included). */
+	identityPseudonyms?: string[];
+	/** Follows identity links (`_identities/`) when given. */
+	indexKey?: string;
 }): Promise<NewRecordHold> {
 	const parsed = parseObjectKey(options.key);
 	if (!parsed) return { legalHold: false, matterIds: [], objectLockEnabled: null, requests: 0 };
 	const loaded = await loadHolds({ client: options.client, bucket: options.bucket, prefix: parsed.prefix, verifier: options.verifier });
 	let requests = loaded.requests.listObjectsV2 + loaded.requests.getObject;
-	const matterIds = loaded.matters.filter((matter) => matter.active && matterCovers(matter, parsed)).map((matter) => matter.matterId);
+	const active = loaded.matters.filter((matter) => matter.active);
+	const covering = new Set(active.filter((matter) => matterCovers(matter, parsed)).map((matter) => matter.matterId));
+	const byPerson = active.filter((matter) => !covering.has(matter.matterId) && matterScopes(matter).some((scope) => matchesBesidesPseudonym(scope, parsed)));
+	if (byPerson.length > 0) {
+		const person = new Set([parsed.pseudonym, ...(options.identityPseudonyms ?? [])]);
+		if (options.indexKey) {
+			const resolved = await resolveIdentity({ client: options.client, bucket: options.bucket, prefix: parsed.prefix, indexKey: options.indexKey, pseudonyms: [...person] });
+			requests += resolved.requests;
+			for (const pseudonym of resolved.pseudonyms) person.add(pseudonym);
+		}
+		for (const matter of byPerson) {
+			const named = matterScopes(matter).some(
+				(scope) => matchesBesidesPseudonym(scope, parsed) && scope.pseudonyms!.some((pseudonym) => person.has(pseudonym)),
+			);
+			if (named) covering.add(matter.matterId);
+		}
+	}
+	const matterIds = active.map((matter) => matter.matterId).filter((id) => covering.has(id));
 	if (matterIds.length === 0) return { legalHold: false, matterIds, objectLockEnabled: null, requests };
 	const lock = await hasObjectLockCached(options.client, options.bucket);
 	requests += lock.requests;

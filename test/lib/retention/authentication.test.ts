@@ -209,6 +209,22 @@ describe('holds reach new records and lifecycle mode', () => {
 		expect((await legalHoldForNewRecord({ client, bucket, key: expiredKey('1055500000'), verifier })).legalHold).toBe(false);
 	});
 
+	it('a record filed under another identity of a held person (named by the record, or linked earlier) is flagged too', async () => {
+		const bucket = await makeBucket(client, { objectLock: true });
+		const indexKey = '47dea6762673211e5eeb699dda770b031dfabbc34583813ffd18af8190a84897';
+		const [person, bsuid, linked, stranger] = [HEX32(), HEX32(), HEX32(), HEX32()];
+		await placeHold({ client, bucket, prefix: PREFIX, matterId: 'SEC-5', scope: { pseudonyms: [person] }, ...HOLDER, signer, verifier });
+		const keyOf = (pseudonym: string) => recordObjectKey({ prefix: PREFIX, retentionClass: 'default', phoneNumberId: '1055500000', date: '2026-01-01', pseudonym, recordId: HEX32() });
+		// the record itself names both identifiers (its link is written after the record)
+		expect((await legalHoldForNewRecord({ client, bucket, key: keyOf(bsuid), verifier, identityPseudonyms: [bsuid, person] })).matterIds).toEqual(['SEC-5']);
+		// a link learned from an earlier record
+		const { recordIdentityLinks } = await import('../../../lib/archive');
+		await recordIdentityLinks({ client, bucket, prefix: PREFIX, indexKey, pseudonyms: [person, linked] });
+		expect((await legalHoldForNewRecord({ client, bucket, key: keyOf(linked), verifier })).legalHold).toBe(false); // no index key: links not followed
+		expect((await legalHoldForNewRecord({ client, bucket, key: keyOf(linked), verifier, indexKey })).matterIds).toEqual(['SEC-5']);
+		expect((await legalHoldForNewRecord({ client, bucket, key: keyOf(stranger), verifier, indexKey })).legalHold).toBe(false);
+	});
+
 	it('Lifecycle apply refuses while a matter is active and show says what it cannot protect', async () => {
 		const bucket = await makeBucket(client, { objectLock: true });
 		await placeHold({ client, bucket, prefix: PREFIX, matterId: 'SEC-4', scope: {}, ...HOLDER, signer, verifier });

@@ -182,7 +182,7 @@ function objectLockFrom(
  *
  * @throws NodeOperationError naming the permission and the option when the registry cannot be read.
  */
-async function registryHold(this: IExecuteFunctions, i: number, context: ArchiveStore, bucket: string, key: string): Promise<NewRecordHold> {
+async function registryHold(this: IExecuteFunctions, i: number, context: ArchiveStore, bucket: string, key: string, identityPseudonyms: string[]): Promise<NewRecordHold> {
 	const keys = await credentialPublicKeysIfSet.call(this, { profile: 'rfc9580', itemIndex: i });
 	try {
 		return await legalHoldForNewRecord({
@@ -190,6 +190,9 @@ async function registryHold(this: IExecuteFunctions, i: number, context: Archive
 			bucket,
 			key,
 			verifier: keys?.length ? createControlVerifier({ verificationKeys: keys }) : null,
+			// a matter naming the person holds the record under any of its identities
+			identityPseudonyms,
+			indexKey: context.indexKey || undefined,
 		});
 	} catch (error) {
 		if (storeErrorCode(error) !== 'AccessDenied') throw toNodeError(this.getNode(), error, i);
@@ -278,7 +281,8 @@ export async function execute(this: IExecuteFunctions, i: number, context: Archi
 	const media = mediaBinary ? await ciphertextBody.call(this, i, mediaProperty, mediaBinary) : undefined;
 
 	// After the ciphertext checks (nothing is requested for a refused item): does an active matter cover the record?
-	const hold = options.legalHoldFromRegistry === false ? null : await registryHold.call(this, i, context, bucket, key);
+	const identities = override ? [] : itemIdentityPseudonyms(json, context.indexKey);
+	const hold = options.legalHoldFromRegistry === false ? null : await registryHold.call(this, i, context, bucket, key, identities);
 	const legalHold = options.legalHold === true || hold?.legalHold === true;
 	const write = async (body: CiphertextBody, objectKey: string, binaryData: IBinaryData) =>
 		'openBody' in body
@@ -291,7 +295,7 @@ export async function execute(this: IExecuteFunctions, i: number, context: Archi
 	// The identity links the record names (pseudonyms only), so List, Export and holds find the
 	// person's records under every identifier (lib/archive/identity.ts).
 	if (!override) {
-		await recordIdentityLinks({ client: context.client, bucket, prefix, indexKey: context.indexKey, pseudonyms: itemIdentityPseudonyms(json, context.indexKey) });
+		await recordIdentityLinks({ client: context.client, bucket, prefix, indexKey: context.indexKey, pseudonyms: identities });
 	}
 
 	return [
