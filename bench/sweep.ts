@@ -233,6 +233,7 @@ async function main(): Promise<void> {
 		placedBy: 'bench@example.invalid',
 		reason: 'benchmark',
 		eventKeys: [],
+		verified: true,
 	};
 	const policy = { prefix: PREFIX, classes: [{ name: CLASS, retention: RETENTION }] };
 	const out: string[] = [];

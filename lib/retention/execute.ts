@@ -2,9 +2,12 @@ import { createHash } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { DateTime, Duration } from 'luxon';
 
-import { deleteObjects, mapLimit, storeErrorCode, type LockRetention } from '../s3';
+import { parseObjectKey } from '../archive';
+import { deleteObjects, getObjectBytes, listKeys, mapLimit, storeErrorCode, type LockRetention } from '../s3';
 import { buildSweepPlan, type PlanSweepOptions } from './plan';
-import { DEFAULT_REPORT_LOCK, findInterruptedRuns, jsonBytes, newRunId, readAuditObject, runObjectKeys, writeAuditObject, writeDeletionReport, type PlanDocument, type ReportDocument } from './report';
+import { expiresAt } from './policy';
+import { signControlObject } from './signer';
+import { DEFAULT_REPORT_LOCK, REPORTS_FOLDER, findInterruptedRuns, jsonBytes, newRunId, readAuditObject, runObjectKeys, writeAuditObject, writeDeletionReport, type PlanDocument, type ReportDocument } from './report';
 import { RetentionError, type DeletionEntry, type PlannedVersion, type ReportSigner, type SweepPlan, type SweepResult, type Tally } from './types';
 
 /** Largest DeleteObjects batch S3 accepts. */
@@ -28,7 +31,10 @@ export interface ExecuteSweepOptions extends Omit<PlanSweepOptions, 'concurrency
 	 * its entries in the order of the write-ahead plan.
 	 */
 	batchesInFlight?: number;
-	/** Signs the deletion report (detached OpenPGP); without it the report is unsigned. */
+	/**
+	 * Signs the write-ahead plan and the deletion report (detached OpenPGP). Without it both are
+	 * unsigned, and a run interrupted before its report is never recovered.
+	 */
 	signer?: ReportSigner | null;
 	/** Object Lock of plan and report, when the bucket has Object Lock. Default GOVERNANCE P7Y; null: none. */
 	reportLock?: LockRetention | null;
@@ -61,52 +67,101 @@ function recordedVersion(version: PlanDocument['deletions'][number] | PlannedVer
 }
 
 /**
- * Writes the reports of earlier runs that stopped between their write-ahead plan and their report.
- * A planned version that is no longer listed (neither among the current deletions nor the protected
- * versions of `plan`) is reported `deleted`; one still present is `skipped` ("not deleted by the
- * interrupted run"); one whose class left the policy cannot be checked and is `skipped` too.
+ * Whether a stored plan is one this archive's key signed for this run, bucket and prefix (its detached
+ * signature `plan.json.asc` verifies with `verifier`). Anything else may be planted: never recovered.
  */
-async function recoverInterruptedRuns(options: ExecuteSweepOptions, plan: SweepPlan, objectLockEnabled: boolean): Promise<string[]> {
+async function planIsAuthentic(
+	options: ExecuteSweepOptions,
+	keys: ReturnType<typeof runObjectKeys>,
+	present: Set<string>,
+	expected: { runId: string; prefix: string },
+	document: PlanDocument,
+	bytes: Uint8Array,
+): Promise<boolean> {
+	if (!options.verifier || !present.has(keys.planSignatureKey)) return false;
+	if (document?.type !== 'chat-archive.sweep-plan' || document.runId !== expected.runId) return false;
+	if (document.bucket !== options.bucket || document.prefix !== expected.prefix || !Array.isArray(document.deletions))
+		return false;
+	const signature = (await getObjectBytes(options.client, options.bucket, keys.planSignatureKey)).toString('utf8');
+	return (await options.verifier(bytes, signature)).valid;
+}
+
+/** One recovered entry: expiry re-checked from the key, presence from the current listing. */
+function recoveredEntry(
+	planned: PlanDocument['deletions'][number],
+	plan: SweepPlan,
+	present: Set<string>,
+	at: string,
+): Omit<DeletionEntry, 'sha256'> {
+	const base = { ...recordedVersion(planned), at };
+	const parsed = parseObjectKey(String(planned.key));
+	const retentionClass = plan.policy.classes.find((candidate) => candidate.name === parsed?.retentionClass);
+	if (!parsed || parsed.prefix !== plan.prefix || !retentionClass)
+		return { ...base, status: 'skipped', reason: 'class no longer in the policy: outcome of the interrupted run unknown' };
+	const expiry = expiresAt(parsed.date, retentionClass);
+	if (expiry.toMillis() > Date.parse(plan.evaluatedAt))
+		return { ...base, status: 'skipped', reason: `not expired by its key (retention ends ${expiry.toISO()}): never deleted by a sweep` };
+	if (present.has(versionRef(planned.key, planned.versionId)))
+		return { ...base, status: 'skipped', reason: 'not deleted by the interrupted run (still present)' };
+	return {
+		...base,
+		status: 'absent',
+		reason: `absent before execution of this report: retention expired ${expiry.toISO()}; the interrupted run may have deleted it or it was removed out of band (the store cannot tell which), so it is not claimed as a deletion`,
+	};
+}
+
+/**
+ * Writes the reports of earlier runs that stopped between their write-ahead plan and their report,
+ * for plans whose signature verifies (`verifier`); others are returned as `unverified` and left alone.
+ * Each planned version is re-checked: expiry from its key and the current policy (not the plan's
+ * word), then presence in the current listing: still there → `skipped`; gone → `absent` ("absent
+ * before execution"), never `deleted`, since the store cannot tell a deletion by the interrupted run
+ * from a removal out of band.
+ */
+async function recoverInterruptedRuns(
+	options: ExecuteSweepOptions,
+	plan: SweepPlan,
+	objectLockEnabled: boolean,
+): Promise<{ recovered: string[]; unverified: string[] }> {
 	const cutoff = DateTime.utc().minus(Duration.fromISO(options.recoverAfter ?? 'PT1H'));
 	const runIds = (await findInterruptedRuns(options.client, options.bucket, plan.prefix)).filter(
 		(runId) => {
 			const started = DateTime.fromFormat(runId.slice(0, 16), "yyyyLLdd'T'HHmmss'Z'", {
 				zone: 'utc',
 			});
-			return started.isValid && started < cutoff;
+			return !started.isValid || started < cutoff;
 		},
 	);
-	if (runIds.length === 0) return [];
+	const outcome = { recovered: [] as string[], unverified: [] as string[] };
+	if (runIds.length === 0) return outcome;
+	const stored = new Set(await listKeys(options.client, options.bucket, `${plan.prefix}/${REPORTS_FOLDER}/`));
 	const present = new Set(
 		[...plan.deletions, ...plan.protected].map((version) =>
 			versionRef(version.key, version.versionId),
 		),
 	);
-	const classes = new Set(plan.policy.classes.map((retentionClass) => retentionClass.name));
 	for (const runId of runIds) {
-		const { planKey } = runObjectKeys(plan.prefix, runId);
-		const { document, bytes } = await readAuditObject<PlanDocument>(
-			options.client,
-			options.bucket,
-			planKey,
-		);
+		const keys = runObjectKeys(plan.prefix, runId);
+		const { planKey } = keys;
+		let read: { document: PlanDocument; bytes: Buffer } | null = null;
+		try {
+			read = await readAuditObject<PlanDocument>(options.client, options.bucket, planKey);
+		} catch (error) {
+			if (!(error instanceof RetentionError)) throw error;
+		}
+		if (!read || !(await planIsAuthentic(options, keys, stored, { runId, prefix: plan.prefix }, read.document, read.bytes))) {
+			outcome.unverified.push(planKey);
+			continue;
+		}
+		const { document, bytes } = read;
 		const at = new Date().toISOString();
 		const entries: DeletionEntry[] = [];
-		for (const planned of document.deletions ?? []) {
-			const stillThere = present.has(versionRef(planned.key, planned.versionId));
-			const checkable = classes.has(planned.retentionClass);
+		for (const planned of document.deletions) {
 			entries.push({
-				...recordedVersion(planned),
+				...recoveredEntry(planned, plan, present, at),
 				sha256: options.sha256Lookup
 					? await options.sha256Lookup(planned.key, planned.versionId)
 					: null,
-				status: checkable && !stillThere ? 'deleted' : 'skipped',
-				reason: !checkable
-					? 'class no longer in the policy: outcome of the interrupted run unknown'
-					: stillThere
-						? 'not deleted by the interrupted run (still present)'
-						: `retention expired ${planned.expiresAt}; absent after the interrupted run`,
-				at,
 			});
 		}
 		await writeDeletionReport({
@@ -128,8 +183,9 @@ async function recoverInterruptedRuns(options: ExecuteSweepOptions, plan: SweepP
 			lock: options.reportLock === undefined ? DEFAULT_REPORT_LOCK : options.reportLock,
 			objectLockEnabled,
 		});
+		outcome.recovered.push(runId);
 	}
-	return runIds;
+	return outcome;
 }
 
 function buildReport(options: {
@@ -434,7 +490,11 @@ async function recordOutcomes(
 export async function executeSweep(options: ExecuteSweepOptions): Promise<SweepResult> {
 	const settings = runSettings(options);
 	const plan = await buildSweepPlan(options, { readLockStatus: false });
-	const recoveredRuns = await recoverInterruptedRuns(options, plan, plan.objectLockEnabled);
+	const { recovered: recoveredRuns, unverified: unverifiedPlans } = await recoverInterruptedRuns(
+		options,
+		plan,
+		plan.objectLockEnabled,
+	);
 	const { deletions, protected: _protected, ...planSummary } = plan;
 	void _protected;
 
@@ -464,12 +524,25 @@ export async function executeSweep(options: ExecuteSweepOptions): Promise<SweepR
 		entries: [],
 		deleteRequests: 0,
 		recoveredRuns,
+		unverifiedPlans,
 		plan: planSummary,
 	};
 	if (attempt.length === 0) return result;
 
 	const written = planDocument(options, plan, settings.runId, attempt, deferred);
 	const planBytes = jsonBytes(written);
+	// The signature first: a plan is only ever recovered when it verifies (recoverInterruptedRuns).
+	if (options.signer) {
+		await writeAuditObject({
+			client: options.client,
+			bucket: options.bucket,
+			key: keys.planSignatureKey,
+			body: await signControlObject(options.signer, 'The sweep plan', planBytes),
+			contentType: 'application/pgp-signature',
+			lock: settings.lock,
+			objectLockEnabled: plan.objectLockEnabled,
+		});
+	}
 	await writeAuditObject({
 		client: options.client,
 		bucket: options.bucket,

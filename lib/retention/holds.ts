@@ -3,8 +3,9 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { DateTime } from 'luxon';
 
 import { normalizePrefix, normalizeRetentionClass, parseObjectKey, phoneNumberPseudonyms, resolveIdentity, writeObject, type ParsedObjectKey } from '../archive';
-import { bucketHasObjectLock, getObjectBytes, listKeys, listObjects, listVersions, lockUntil, mapLimit, setLegalHold, storeErrorCode, type LockRetention } from '../s3';
-import { RetentionError, type HoldEvent, type HoldScope, type Matter } from './types';
+import { bucketHasObjectLock, getObjectBytes, listObjects, listVersions, lockUntil, mapLimit, setLegalHold, storeErrorCode, type LockRetention } from '../s3';
+import { signControlObject } from './signer';
+import { RetentionError, type ControlVerifier, type HoldAuthentication, type HoldEvent, type HoldScope, type Matter, type ReportSigner } from './types';
 
 /**
  * Legal-hold matter registry. Each place / release is a new JSON object
@@ -134,16 +135,93 @@ function notAHoldEvent(key: string): RetentionError {
 	);
 }
 
+/** Every scope a matter holds: its own and those of later `place` events while it was active. */
+export function matterScopes(matter: Pick<Matter, 'scope' | 'extraScopes'>): HoldScope[] {
+	return [matter.scope, ...(matter.extraScopes ?? [])];
+}
+
+/** Whether a matter covers a parsed archive key (any of its scopes, {@link matchesScope}). */
+export function matterCovers(
+	matter: Pick<Matter, 'scope' | 'extraScopes'>,
+	key: Parameters<typeof matchesScope>[1],
+): boolean {
+	return matterScopes(matter).some((scope) => matchesScope(scope, key));
+}
+
 /** Result of {@link loadHolds}. */
-export interface LoadHoldsResult {
+export interface LoadHoldsResult extends HoldAuthentication {
 	/** Every matter ever recorded, active or released, sorted by matter id. */
 	matters: Matter[];
+	/** Requests sent (GetObject only for events not read before by this process, see {@link loadHolds}). */
 	requests: { listObjectsV2: number; getObject: number };
 }
 
+/** One registry event read and checked. */
+interface ReadEvent {
+	key: string;
+	event: HoldEvent;
+	verified: boolean;
+}
+
+/** Events read by this process, by verifier, bucket, key and ETags of event and signature (objects never change under one ETag). */
+const eventCache = new WeakMap<object, Map<string, ReadEvent>>();
+const NO_VERIFIER = {};
+const EVENT_CACHE_LIMIT = 10_000;
+
+/** An event's scope as stored; one that does not validate holds everything (fail safe: keep). */
+function storedScope(scope: unknown): HoldScope {
+	try {
+		return normalizeScope((scope ?? {}) as HoldScope);
+	} catch {
+		return {};
+	}
+}
+
+async function readEvent(
+	options: { client: S3Client; bucket: string; verifier?: ControlVerifier | null },
+	key: string,
+	signatureKey: string | null,
+	requests: LoadHoldsResult['requests'],
+): Promise<ReadEvent> {
+	const bytes = await getObjectBytes(options.client, options.bucket, key);
+	requests.getObject += 1;
+	let event: HoldEvent;
+	try {
+		event = JSON.parse(bytes.toString('utf8')) as HoldEvent;
+	} catch {
+		throw notAHoldEvent(key);
+	}
+	if (
+		event?.type !== 'chat-archive.hold-event' ||
+		typeof event.matterId !== 'string' ||
+		typeof event.at !== 'string' ||
+		(event.action !== 'place' && event.action !== 'release')
+	) {
+		throw notAHoldEvent(key);
+	}
+	let verified = false;
+	// the folder must name the signed matter: a signed event copied under another matter proves nothing
+	const inItsFolder = key.split('/').slice(-2, -1)[0] === event.matterId;
+	if (options.verifier && signatureKey && inItsFolder) {
+		const signature = (await getObjectBytes(options.client, options.bucket, signatureKey)).toString('utf8');
+		requests.getObject += 1;
+		verified = (await options.verifier(bytes, signature)).valid;
+	}
+	return { key, event: { ...event, scope: storedScope(event.scope) }, verified };
+}
+
 /**
- * Reads the matter registry (ListObjectsV2 under `<prefix>/_holds/`, one GetObject per event, at most
- * `concurrency` (default 16) at a time) and replays the events per matter in time order.
+ * Reads the matter registry (ListObjectsV2 under `<prefix>/_holds/`, then a GetObject of each event and
+ * of its detached signature `<event>.json.asc`, at most `concurrency` (default 16) at a time) and
+ * replays the events per matter in time order. Events (with their check) are kept per process by key
+ * and ETag, so a later call reads only new events: one ListObjectsV2 page when nothing changed.
+ *
+ * Authentication (docs/FORMAT.md, "Legal-hold registry"): an event is verified when its signature
+ * verifies with `verifier` (the archive's key) and it lies in its matter's folder. Fail safe:
+ * - a `place` event is honoured whether verified or not (the matter's `verified` says which);
+ *   a second `place` of an active matter adds its scope (`extraScopes`), it never narrows one;
+ * - a `release` event counts only when verified; others are ignored and named in `ignoredReleaseKeys`.
+ * Without a verifier no release counts: every matter ever placed stays active.
  *
  * @throws RetentionError `InvalidInput` when an event object is not a hold event (the registry must
  *   not be guessed at); ArchiveError when listing or reading fails.
@@ -153,51 +231,67 @@ export async function loadHolds(options: {
 	bucket: string;
 	prefix: string;
 	concurrency?: number;
+	/** Checks event signatures; without it no release counts (fail safe: keep). */
+	verifier?: ControlVerifier | null;
 }): Promise<LoadHoldsResult> {
 	const prefix = normalizePrefix(options.prefix);
 	const folder = `${prefix}/${HOLDS_FOLDER}/`;
 	const requests = { listObjectsV2: 0, getObject: 0 };
-	const keys = (
-		await listKeys(options.client, options.bucket, folder, {
-			onPage: () => (requests.listObjectsV2 += 1),
-		})
-	).filter((key) => key.endsWith('.json'));
+	const etags = new Map<string, string>();
+	for await (const page of listObjects(options.client, { Bucket: options.bucket, Prefix: folder }, {
+		onPage: () => (requests.listObjectsV2 += 1),
+	})) {
+		for (const object of page) if (object.Key) etags.set(object.Key, object.ETag ?? '');
+	}
+	const keys = [...etags.keys()].filter((key) => key.endsWith('.json'));
+	let cache = eventCache.get(options.verifier ?? NO_VERIFIER);
+	if (!cache) {
+		cache = new Map();
+		eventCache.set(options.verifier ?? NO_VERIFIER, cache);
+	}
+	if (cache.size > EVENT_CACHE_LIMIT) cache.clear();
 
 	const events = await mapLimit(keys, options.concurrency ?? 16, async (key) => {
-		const text = (await getObjectBytes(options.client, options.bucket, key)).toString('utf8');
-		requests.getObject += 1;
-		let event: HoldEvent;
-		try {
-			event = JSON.parse(text) as HoldEvent;
-		} catch {
-			throw notAHoldEvent(key);
-		}
-		if (
-			event?.type !== 'chat-archive.hold-event' ||
-			!event.matterId ||
-			(event.action !== 'place' && event.action !== 'release')
-		) {
-			throw notAHoldEvent(key);
-		}
-		return { key, event };
+		const signatureKey = etags.has(`${key}.asc`) ? `${key}.asc` : null;
+		const cacheKey = `${options.bucket}\u0000${key}\u0000${etags.get(key)}\u0000${signatureKey ? etags.get(signatureKey) : ''}`;
+		const known = cache.get(cacheKey);
+		if (known) return known;
+		const read = await readEvent(options, key, signatureKey, requests);
+		cache.set(cacheKey, read);
+		return read;
 	});
 	events.sort((a, b) =>
 		a.event.at < b.event.at ? -1 : a.event.at > b.event.at ? 1 : a.key < b.key ? -1 : 1,
 	);
 
 	const matters = new Map<string, Matter>();
-	for (const { key, event } of events) {
+	const authentication: HoldAuthentication = { verifiedEvents: 0, unverifiedEventKeys: [], ignoredReleaseKeys: [] };
+	for (const { key, event, verified } of events) {
+		if (verified) authentication.verifiedEvents += 1;
+		else authentication.unverifiedEventKeys.push(key);
 		const existing = matters.get(event.matterId);
 		if (event.action === 'place') {
+			if (existing?.active) {
+				// another place while active: widens, never narrows (a forged event cannot shrink a hold)
+				const known = matterScopes(existing).map((scope) => JSON.stringify(scope));
+				if (!known.includes(JSON.stringify(event.scope)))
+					existing.extraScopes = [...(existing.extraScopes ?? []), event.scope];
+				existing.verified = existing.verified && verified;
+				existing.eventKeys.push(key);
+				continue;
+			}
 			matters.set(event.matterId, {
 				matterId: event.matterId,
 				active: true,
-				scope: event.scope ?? {},
+				scope: event.scope,
 				placedAt: event.at,
 				placedBy: event.actor,
 				reason: event.reason,
 				eventKeys: [...(existing?.eventKeys ?? []), key],
+				verified,
 			});
+		} else if (!verified) {
+			authentication.ignoredReleaseKeys.push(key);
 		} else if (existing) {
 			existing.active = false;
 			existing.releasedAt = event.at;
@@ -208,7 +302,86 @@ export async function loadHolds(options: {
 	return {
 		matters: [...matters.values()].sort((a, b) => (a.matterId < b.matterId ? -1 : 1)),
 		requests,
+		...authentication,
 	};
+}
+
+/** Process-wide memo of buckets known to have Object Lock (it can never be turned off once on). */
+const objectLockBuckets = new WeakMap<S3Client, Set<string>>();
+
+async function hasObjectLockCached(client: S3Client, bucket: string): Promise<{ enabled: boolean; requests: number }> {
+	const known = objectLockBuckets.get(client);
+	if (known?.has(bucket)) return { enabled: true, requests: 0 };
+	const enabled = await bucketHasObjectLock(client, bucket);
+	if (enabled) objectLockBuckets.set(client, (known ?? new Set()).add(bucket));
+	return { enabled, requests: 1 };
+}
+
+/** Result of {@link legalHoldForNewRecord}. */
+export interface NewRecordHold {
+	/** Send `x-amz-object-lock-legal-hold: ON` with the write. */
+	legalHold: boolean;
+	/** Active matters whose scope covers the key (the flag is set only on Object Lock buckets). */
+	matterIds: string[];
+	objectLockEnabled: boolean | null;
+	/** ListObjectsV2 + GetObject (new events only) + GetObjectLockConfiguration (once per bucket and process) sent. */
+	requests: number;
+}
+
+/** Whether a scope naming pseudonyms matches the key on everything but the pseudonym. */
+function matchesBesidesPseudonym(scope: HoldScope, key: ParsedObjectKey): boolean {
+	return Boolean(scope.pseudonyms?.length) && matchesScope({ ...scope, pseudonyms: undefined }, key);
+}
+
+/**
+ * Whether a record about to be written under `key` falls in an active matter, so the write carries the
+ * S3 legal-hold flag (and lifecycle rules cannot expire it during the matter). Reads the registry
+ * each call (`loadHolds`: one ListObjectsV2, events already read are cached per process), so a record
+ * written right after Place Hold is flagged. A key outside the archive layout is never flagged.
+ *
+ * A matter naming counterparties also covers the record when one of the record's other identities is
+ * named: `identityPseudonyms` (those the record itself names, e.g. its phone number beside a BSUID),
+ * and, with `indexKey`, every identity linked to them (`resolveIdentity` of `lib/archive`: one
+ * ListObjectsV2 per identity, sent only when such a matter matches the record on everything else).
+ *
+ * @throws as {@link loadHolds}; ArchiveError from `resolveIdentity`.
+ */
+export async function legalHoldForNewRecord(options: {
+	client: S3Client;
+	bucket: string;
+	key: string;
+	verifier?: ControlVerifier | null;
+	/** Pseudonyms of the identities the record names (its own key's pseudonym is always included). */
+	identityPseudonyms?: string[];
+	/** Follows identity links (`_identities/`) when given. */
+	indexKey?: string;
+}): Promise<NewRecordHold> {
+	const parsed = parseObjectKey(options.key);
+	if (!parsed) return { legalHold: false, matterIds: [], objectLockEnabled: null, requests: 0 };
+	const loaded = await loadHolds({ client: options.client, bucket: options.bucket, prefix: parsed.prefix, verifier: options.verifier });
+	let requests = loaded.requests.listObjectsV2 + loaded.requests.getObject;
+	const active = loaded.matters.filter((matter) => matter.active);
+	const covering = new Set(active.filter((matter) => matterCovers(matter, parsed)).map((matter) => matter.matterId));
+	const byPerson = active.filter((matter) => !covering.has(matter.matterId) && matterScopes(matter).some((scope) => matchesBesidesPseudonym(scope, parsed)));
+	if (byPerson.length > 0) {
+		const person = new Set([parsed.pseudonym, ...(options.identityPseudonyms ?? [])]);
+		if (options.indexKey) {
+			const resolved = await resolveIdentity({ client: options.client, bucket: options.bucket, prefix: parsed.prefix, indexKey: options.indexKey, pseudonyms: [...person] });
+			requests += resolved.requests;
+			for (const pseudonym of resolved.pseudonyms) person.add(pseudonym);
+		}
+		for (const matter of byPerson) {
+			const named = matterScopes(matter).some(
+				(scope) => matchesBesidesPseudonym(scope, parsed) && scope.pseudonyms!.some((pseudonym) => person.has(pseudonym)),
+			);
+			if (named) covering.add(matter.matterId);
+		}
+	}
+	const matterIds = active.map((matter) => matter.matterId).filter((id) => covering.has(id));
+	if (matterIds.length === 0) return { legalHold: false, matterIds, objectLockEnabled: null, requests };
+	const lock = await hasObjectLockCached(options.client, options.bucket);
+	requests += lock.requests;
+	return { legalHold: lock.enabled, matterIds, objectLockEnabled: lock.enabled, requests };
 }
 
 /** Outcome of setting or clearing legal-hold flags. */
@@ -294,6 +467,10 @@ async function applyLegalHoldFlags(options: {
 	return result;
 }
 
+/**
+ * Writes one event object, and first its detached signature `<event>.json.asc` when a signer is given
+ * (so a signed event is never seen without its signature; `gpg --verify <event>.json.asc <event>.json`).
+ */
 async function recordEvent(options: {
 	client: S3Client;
 	bucket: string;
@@ -301,19 +478,31 @@ async function recordEvent(options: {
 	event: HoldEvent;
 	lock?: LockRetention;
 	objectLockEnabled: boolean;
+	signer?: ReportSigner | null;
 }): Promise<string> {
 	const stamp = DateTime.fromISO(options.event.at, { zone: 'utc' }).toFormat(
 		"yyyyLLdd'T'HHmmssSSS'Z'",
 	);
 	const key = `${options.prefix}/${HOLDS_FOLDER}/${options.event.matterId}/${stamp}-${options.event.action}-${randomBytes(4).toString('hex')}.json`;
 	const body = Buffer.from(JSON.stringify(options.event, null, 2) + '\n', 'utf8');
+	const objectLock = options.lock && options.objectLockEnabled ? { objectLock: lockUntil(options.lock) } : {};
+	if (options.signer) {
+		await writeObject({
+			client: options.client,
+			bucket: options.bucket,
+			key: `${key}.asc`,
+			body: await signControlObject(options.signer, 'A hold event', body),
+			contentType: 'application/pgp-signature',
+			...objectLock,
+		});
+	}
 	await writeObject({
 		client: options.client,
 		bucket: options.bucket,
 		key,
 		body,
 		contentType: 'application/json',
-		...(options.lock && options.objectLockEnabled ? { objectLock: lockUntil(options.lock) } : {}),
+		...objectLock,
 	});
 	return key;
 }
@@ -335,6 +524,13 @@ export interface HoldCommandOptions {
 	/** Parallel PutObjectLegalHold requests. Default 16. */
 	concurrency?: number;
 	now?: Date;
+	/**
+	 * Signs the event (detached OpenPGP, `<event>.json.asc`) with the archive's key. Required to
+	 * release; a place without it is honoured but reported as unverified.
+	 */
+	signer?: ReportSigner | null;
+	/** Checks the registry's signatures when reading it (see {@link loadHolds}). */
+	verifier?: ControlVerifier | null;
 }
 
 /** Result of {@link placeHold} / {@link releaseHold}. */
@@ -382,6 +578,7 @@ async function recordAndFlag(
 	const objectLockEnabled = await bucketHasObjectLock(options.client, options.bucket);
 	const eventKey = await recordEvent({
 		...options,
+		signer: options.signer,
 		prefix: change.prefix,
 		event,
 		objectLockEnabled,
@@ -422,7 +619,7 @@ export async function placeHold(
 	await addLinkedIdentities(options, prefix, scope, persons ?? []);
 	const actor = requireText(options.actor, 'Actor');
 	const reason = requireText(options.reason, 'Reason');
-	const { matters } = await loadHolds({ client: options.client, bucket: options.bucket, prefix });
+	const { matters } = await loadHolds({ client: options.client, bucket: options.bucket, prefix, verifier: options.verifier });
 	if (matters.some((matter) => matter.matterId === matterId && matter.active)) {
 		throw new RetentionError(
 			'MatterAlreadyActive',
@@ -443,6 +640,7 @@ export async function placeHold(
 			placedBy: actor,
 			reason,
 			eventKeys: [eventKey],
+			verified: Boolean(options.signer),
 		},
 		eventKey,
 		legalHold,
@@ -514,7 +712,13 @@ export async function releaseHold(options: HoldCommandOptions): Promise<HoldComm
 	const matterId = normalizeMatterId(options.matterId);
 	const actor = requireText(options.actor, 'Actor');
 	const reason = requireText(options.reason, 'Reason');
-	const { matters } = await loadHolds({ client: options.client, bucket: options.bucket, prefix });
+	if (!options.signer) {
+		throw new RetentionError(
+			'SignerRequired',
+			`Releasing matter ${matterId} needs the archive's OpenPGP signing key: an unsigned release is ignored by every sweep`,
+		);
+	}
+	const { matters } = await loadHolds({ client: options.client, bucket: options.bucket, prefix, verifier: options.verifier });
 	const matter = matters.find((candidate) => candidate.matterId === matterId && candidate.active);
 	if (!matter)
 		throw new RetentionError(
@@ -526,7 +730,7 @@ export async function releaseHold(options: HoldCommandOptions): Promise<HoldComm
 		event: { matterId, action: 'release', actor, reason, scope: matter.scope },
 		otherScopes: matters
 			.filter((other) => other.active && other.matterId !== matterId)
-			.map((other) => other.scope),
+			.flatMap(matterScopes),
 	});
 	return {
 		matter: {

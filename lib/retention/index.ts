@@ -13,6 +13,10 @@ export { resolvePolicy, parseDuration, expiresAt, expiredBefore, retentionStart,
 export {
 	HOLDS_FOLDER,
 	loadHolds,
+	legalHoldForNewRecord,
+	matterCovers,
+	matterScopes,
+	type NewRecordHold,
 	placeHold,
 	releaseHold,
 	matchesScope,
@@ -38,7 +42,7 @@ export {
 	type PlanDocument,
 	type ReportDocument,
 } from './report';
-export { createReportSigner } from './signer';
+export { createReportSigner, createControlVerifier, createArchiveAuthority, type ArchiveAuthority } from './signer';
 export {
 	compileLifecycle,
 	showLifecycle,

@@ -1,9 +1,10 @@
 import type { LifecycleRule, S3Client } from '@aws-sdk/client-s3';
 import { DateTime, Duration } from 'luxon';
 
-import { bucketLifecycleRules, putBucketLifecycleRules } from '../s3';
+import { bucketHasObjectLock, bucketLifecycleRules, putBucketLifecycleRules } from '../s3';
+import { loadHolds } from './holds';
 import { resolvePolicy } from './policy';
-import type { RetentionClass, RetentionPolicy, RetentionPolicyInput } from './types';
+import { RetentionError, type ControlVerifier, type RetentionClass, type RetentionPolicy, type RetentionPolicyInput } from './types';
 
 /**
  * Lifecycle mode: the policy compiled into a bucket lifecycle configuration, so the store deletes
@@ -25,8 +26,11 @@ import type { RetentionClass, RetentionPolicy, RetentionPolicyInput } from './ty
  * record's day. Lifecycle age counts from the object's creation, never earlier than its record date,
  * so the store expires nothing before the sweeper would. Versions under Object Lock retention or a
  * legal-hold flag are never removed by lifecycle; matters in the registry are honoured only through the
- * legal-hold flag that `placeHold` sets (Object Lock buckets). Lifecycle gives no per-object receipts:
- * use the sweeper where signed deletion reports are needed.
+ * legal-hold flag that `placeHold` sets on existing versions and the writer sets on new ones
+ * (`legalHoldForNewRecord`, Object Lock buckets). A flag that failed, a write from a tool that does not
+ * consult the registry, or a bucket without Object Lock leaves records the rules can expire, so
+ * `applyLifecycle` refuses while any matter is active and `showLifecycle` names them. Lifecycle gives
+ * no per-object receipts: use the sweeper where signed deletion reports are needed.
  */
 
 /** ID prefix of the rules this module owns. */
@@ -115,6 +119,8 @@ export interface LifecycleChange {
 	removed: string[];
 	applied: boolean;
 	notes: string[];
+	/** Active matters in the registry (releases count only when signed): while any is listed, apply refuses. */
+	activeMatterIds: string[];
 }
 
 const canonical = (rule: LifecycleRule | undefined) =>
@@ -141,9 +147,23 @@ export async function showLifecycle(options: {
 	client: S3Client;
 	bucket: string;
 	policy: RetentionPolicy | RetentionPolicyInput;
+	/** Checks the registry's signatures (see `loadHolds`); without it no release counts. */
+	verifier?: ControlVerifier | null;
 }): Promise<LifecycleChange> {
 	const policy = resolvePolicy(options.policy);
 	const compiled = compileLifecycle(policy);
+	const { matters } = await loadHolds({ client: options.client, bucket: options.bucket, prefix: policy.prefix, verifier: options.verifier });
+	const active = matters.filter((matter) => matter.active);
+	if (active.length > 0) {
+		const objectLock = await bucketHasObjectLock(options.client, options.bucket);
+		compiled.notes.push(
+			`Active matters: ${active.map((matter) => `${matter.matterId}${matter.verified ? '' : ' (unverified)'}`).join(', ')}. ` +
+				(objectLock
+					? 'Lifecycle rules cannot see the registry: a record in their scope without the legal-hold flag (a flag that failed, a write by a tool that does not read the registry) would expire. '
+					: 'This bucket has no Object Lock, so no legal-hold flag protects their records from lifecycle rules. ') +
+				'Apply is refused until they are released (Release Hold, signed); use the sweeper (Execute), which honours the registry, meanwhile.',
+		);
+	}
 	const current = await bucketLifecycleRules(options.client, options.bucket);
 	const ours = (rule: LifecycleRule) => (rule.ID ?? '').startsWith(`${LIFECYCLE_RULE_PREFIX}${policy.prefix}/`);
 	const byId = new Map(current.filter(ours).map((rule) => [rule.ID, rule]));
@@ -156,6 +176,7 @@ export async function showLifecycle(options: {
 		removed: [...byId.keys()].filter((id) => !newIds.has(id)).map(String),
 		applied: false,
 		notes: compiled.notes,
+		activeMatterIds: active.map((matter) => matter.matterId),
 	};
 }
 
@@ -163,15 +184,23 @@ export async function showLifecycle(options: {
  * Applies the compiled rules (PutBucketLifecycleConfiguration with Content-MD5, the whole
  * configuration as shown by {@link showLifecycle}); does nothing when none of our rules change.
  *
- * @throws RetentionError for a bad policy; ArchiveError from the store (e.g. AccessDenied, or a store
+ * @throws RetentionError `MattersActive` naming the matters while any is active in the registry
+ *   (nothing is changed); for a bad policy; ArchiveError from the store (e.g. AccessDenied, or a store
  *   without lifecycle support).
  */
 export async function applyLifecycle(options: {
 	client: S3Client;
 	bucket: string;
 	policy: RetentionPolicy | RetentionPolicyInput;
+	verifier?: ControlVerifier | null;
 }): Promise<LifecycleChange> {
 	const change = await showLifecycle(options);
+	if (change.activeMatterIds.length > 0) {
+		throw new RetentionError(
+			'MattersActive',
+			`Lifecycle rules are not applied while matters are on hold (${change.activeMatterIds.join(', ')}): the store's rules cannot see the registry. Release the matters with Release Hold first, or keep deleting with the sweeper (Execute), which honours them.`,
+		);
+	}
 	if (change.changed.length === 0 && change.removed.length === 0) return change;
 	await putBucketLifecycleRules(options.client, options.bucket, change.proposed);
 	return { ...change, applied: true };

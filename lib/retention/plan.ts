@@ -3,9 +3,9 @@ import type { DateTime } from 'luxon';
 
 import { parseObjectKey, resolveIdentity } from '../archive';
 import { bucketHasObjectLock, listVersions, mapLimit, versionLockStatus } from '../s3';
-import { loadHolds, matchesScope } from './holds';
+import { loadHolds, matterCovers } from './holds';
 import { expiredBefore, expiresAt, resolvePolicy, retentionStart } from './policy';
-import type { ClassSummary, Matter, PlannedVersion, RequestCounts, RetentionClass, RetentionPolicy, RetentionPolicyInput, SweepDecision, SweepPlan, Tally } from './types';
+import type { ClassSummary, ControlVerifier, HoldAuthentication, Matter, PlannedVersion, RequestCounts, RetentionClass, RetentionPolicy, RetentionPolicyInput, SweepDecision, SweepPlan, Tally } from './types';
 
 /** Options of {@link planSweep}. */
 export interface PlanSweepOptions {
@@ -18,6 +18,11 @@ export interface PlanSweepOptions {
 	 * Only active matters hold anything.
 	 */
 	matters?: Matter[];
+	/**
+	 * Checks the signatures of the registry's events (`loadHolds`): a release counts only when verified.
+	 * Without it no release counts (fail safe: every matter ever placed holds).
+	 */
+	verifier?: ControlVerifier | null;
 	/** Evaluation time. Default now. */
 	now?: Date;
 	/** Parallel GetObjectLegalHold / GetObjectRetention requests. Default 16. */
@@ -45,6 +50,7 @@ const add = (tally: Tally, bytes: number) => {
  * - `keep` (`unexpired`): the record date in the key plus the class retention is still ahead
  *   (`expiresAt`); decided from the listing alone, no HEAD per object;
  * - `held` (`matter`): an active matter's scope covers the key (phone_number_id, pseudonym, date, class);
+ *   matters come from the registry, whose releases count only when signed (`verifier`, see `loadHolds`);
  * - `held` (`legal-hold`): the version's S3 legal-hold flag is ON;
  * - `locked` (`retain-until`): the version's Object Lock retain-until is in the future (GOVERNANCE or
  *   COMPLIANCE; the sweeper never bypasses GOVERNANCE);
@@ -93,9 +99,8 @@ export async function buildSweepPlan(options: PlanSweepOptions, mode: { readLock
 		listObjectsV2: 0,
 		getObject: 0,
 	};
-	const activeMatters = (await mattersToHonour(options, policy, requests)).filter(
-		(matter) => matter.active,
-	);
+	const honoured = await mattersToHonour(options, policy, requests);
+	const activeMatters = honoured.matters.filter((matter) => matter.active);
 	requests.getObjectLockConfiguration += 1;
 	const objectLockEnabled = await bucketHasObjectLock(options.client, options.bucket);
 	const listing = await listExpiredVersions(options, policy, activeMatters, now, requests);
@@ -111,6 +116,7 @@ export async function buildSweepPlan(options: PlanSweepOptions, mode: { readLock
 		objectLockEnabled,
 		lockStatusRead,
 		matterIds: activeMatters.map((matter) => matter.matterId),
+		holdAuthentication: honoured.authentication,
 		classes: [...listing.summaries.values()],
 		totals,
 		unmanaged: listing.unmanaged,
@@ -121,19 +127,26 @@ export async function buildSweepPlan(options: PlanSweepOptions, mode: { readLock
 }
 
 /** The matters given, else the registry under `<prefix>/_holds/` (`loadHolds`; its requests counted). */
-async function mattersToHonour(options: PlanSweepOptions, policy: RetentionPolicy, requests: RequestCounts): Promise<Matter[]> {
+async function mattersToHonour(
+	options: PlanSweepOptions,
+	policy: RetentionPolicy,
+	requests: RequestCounts,
+): Promise<{ matters: Matter[]; authentication: HoldAuthentication }> {
 	let matters = options.matters;
+	let authentication: HoldAuthentication = { verifiedEvents: 0, unverifiedEventKeys: [], ignoredReleaseKeys: [] };
 	if (!matters) {
-		const loaded = await loadHolds({
+		const { matters: loaded, requests: made, ...checked } = await loadHolds({
 			client: options.client,
 			bucket: options.bucket,
 			prefix: policy.prefix,
+			verifier: options.verifier,
 		});
-		requests.listObjectsV2 += loaded.requests.listObjectsV2;
-		requests.getObject += loaded.requests.getObject;
-		matters = loaded.matters;
+		requests.listObjectsV2 += made.listObjectsV2;
+		requests.getObject += made.getObject;
+		matters = loaded;
+		authentication = checked;
 	}
-	return await withLinkedIdentities(options, policy, matters, requests);
+	return { matters: await withLinkedIdentities(options, policy, matters, requests), authentication };
 }
 
 /**
@@ -245,7 +258,7 @@ async function listExpiredVersions(
 					decision: 'delete',
 					reason: 'expired',
 				};
-				const holding = activeMatters.filter((matter) => matchesScope(matter.scope, parsed));
+				const holding = activeMatters.filter((matter) => matterCovers(matter, parsed));
 				if (holding.length > 0) {
 					planned.decision = 'held';
 					planned.reason = 'matter';

@@ -12,6 +12,8 @@ import { RetentionError, type DeletionEntry, type ReportSigner } from './types';
  * `<prefix>/_reports/<runId>/`:
  *
  * - `plan.json`: written before the first deletion; the versions the run is about to delete.
+ * - `plan.json.asc`: its detached signature by the archive's key, written before it; only a plan whose
+ *   signature verifies is ever recovered (a plan is a control object: it decides what a report claims).
  * - `report.json`: written after the last batch; every attempted deletion with its outcome.
  * - `report.json.asc`: detached armored OpenPGP signature of `report.json` (when a signer is given),
  *   verifiable with stock GnuPG: `gpg --verify report.json.asc report.json`.
@@ -75,10 +77,11 @@ export function newRunId(now: Date = new Date()): string {
 }
 
 /** Keys of a run's objects. */
-export function runObjectKeys(prefix: string, runId: string): { planKey: string; reportKey: string; signatureKey: string } {
+export function runObjectKeys(prefix: string, runId: string): { planKey: string; planSignatureKey: string; reportKey: string; signatureKey: string } {
 	const folder = `${prefix}/${REPORTS_FOLDER}/${runId}`;
 	return {
 		planKey: `${folder}/plan.json`,
+		planSignatureKey: `${folder}/plan.json.asc`,
 		reportKey: `${folder}/report.json`,
 		signatureKey: `${folder}/report.json.asc`,
 	};

@@ -86,6 +86,32 @@ export interface Matter {
 	releasedBy?: string;
 	/** Object keys of the events, oldest first. */
 	eventKeys: string[];
+	/**
+	 * Whether every `place` event holding the matter now carries a valid signature by a trusted key.
+	 * An unverified place is honoured all the same (fail safe: keep) and reported.
+	 */
+	verified: boolean;
+	/**
+	 * Scopes of further `place` events of the same matter while it was active (e.g. an unsigned event
+	 * naming another scope): each one holds too, so an event can widen a matter but never narrow it.
+	 */
+	extraScopes?: HoldScope[];
+}
+
+/**
+ * Checks a detached OpenPGP signature over control-object bytes (hold events, sweep plans) against
+ * the trusted keys. Never throws for a bad or unreadable signature: `valid: false`.
+ */
+export type ControlVerifier = (data: Uint8Array, signature: string) => Promise<{ valid: boolean; signerFingerprint: string | null }>;
+
+/** What authenticating the hold registry found (for Plan / Execute output: counts and keys, never content). */
+export interface HoldAuthentication {
+	/** Events whose signature verified against a trusted key. */
+	verifiedEvents: number;
+	/** Keys of events without a valid signature by a trusted key (places are honoured, releases ignored). */
+	unverifiedEventKeys: string[];
+	/** Keys of unverified `release` events that were ignored (their matters stay active). */
+	ignoredReleaseKeys: string[];
 }
 
 /** Why a version is (or is not) deleted. */
@@ -168,6 +194,8 @@ export interface SweepPlan {
 	lockStatusRead: boolean;
 	/** Active matters applied. */
 	matterIds: string[];
+	/** Signature checks of the registry (all zero / empty when `matters` were given). */
+	holdAuthentication: HoldAuthentication;
 	classes: ClassSummary[];
 	/** Totals across classes. */
 	totals: Omit<ClassSummary, 'retentionClass' | 'retention' | 'expiredBefore'>;
@@ -190,8 +218,12 @@ export interface DeletionEntry {
 	recordDate: string;
 	/** SHA-256 of the deleted ciphertext when a seal manifest knows it, else null. */
 	sha256: string | null;
-	/** `deleted`, or `skipped` (not deleted; see `reason`). */
-	status: 'deleted' | 'skipped';
+	/**
+	 * `deleted`, `skipped` (not deleted; see `reason`), or `absent` (recovered runs only: the version
+	 * was gone when the report was written, and whether the interrupted run deleted it cannot be told
+	 * from the store; never claimed as a deletion).
+	 */
+	status: 'deleted' | 'skipped' | 'absent';
 	/**
 	 * `retention expired <expiresAt>` for deletions. For skips: `refused by the store: Object Lock
 	 * retention or legal hold (AccessDenied: …)` on an Object Lock bucket, `refused by the store (<code>:
@@ -227,6 +259,11 @@ export interface SweepResult {
 	deleteRequests: number;
 	/** Reports written for earlier runs that were interrupted before their report. */
 	recoveredRuns: string[];
+	/**
+	 * Keys of `plan.json` objects without a report whose signature does not verify against a trusted key
+	 * (planted, or written without a signer): never recovered, listed on every run.
+	 */
+	unverifiedPlans: string[];
 	plan: Omit<SweepPlan, 'deletions' | 'protected'>;
 }
 
@@ -245,6 +282,8 @@ export type RetentionErrorCode =
 	| 'InvalidHoldScope'
 	| 'MatterNotFound'
 	| 'MatterAlreadyActive'
+	| 'MattersActive'
+	| 'SignerRequired'
 	| 'StoreError';
 
 /**

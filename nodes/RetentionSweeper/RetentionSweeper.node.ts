@@ -34,10 +34,10 @@ export class RetentionSweeper implements INodeType {
 		credentials: [
 			{ name: 's3ArchiveApi', required: true, testedBy: 's3ArchiveApiTest' },
 			{
+				// the archive's key: signs hold events, sweep plans and reports; verifies the registry and plans
 				name: 'openPgpPrivateKeyApi',
 				required: true,
 				testedBy: 'openPgpPrivateKeyApiTest',
-				displayOptions: { show: { operation: ['execute'], signReport: [true] } },
 			},
 		],
 		properties: [

@@ -43,11 +43,12 @@ export class S3Archive implements INodeType {
 				displayOptions: { hide: { operation: ['write', 'list', 'setupCheck'] } },
 			},
 			{
-				// the seal signer's public key(s) for Verify (else the private key's public part is used)
+				// the seal signer's public key(s) for Verify (else the private key's public part is used);
+				// for Write, the archive key's public part that verifies releases in the legal-hold registry
 				name: 'openPgpPublicKeysApi',
 				required: false,
 				testedBy: 'openPgpPublicKeysApiTest',
-				displayOptions: { show: { operation: ['verify'] } },
+				displayOptions: { show: { operation: ['verify', 'write'] } },
 			},
 		],
 		properties: [

@@ -2,7 +2,7 @@
  * The one place that turns the pack's credentials into what the engines take: the S3 Archive Store
  * credential into an S3 client, bucket and index key; the OpenPGP Public Keys credential into public
  * keys pinned to their expected fingerprints; the OpenPGP Private Key credential into an unlocked
- * private key (or a deletion-report signer).
+ * private key (or the Retention Sweeper's archive key: signer and verifier).
  *
  * Keys are read once per execution: cached per execution context (`IExecuteFunctions` of one node
  * run, `IWebhookFunctions` of one webhook request), so a node unlocks its private key once however
@@ -13,7 +13,7 @@ import { NodeOperationError, type ICredentialDataDecryptedObject, type IExecuteF
 
 import { createS3Client, type ChecksumMode, type S3Settings } from '../../lib/s3';
 import { parseFingerprints, readPrivateKey, readPublicKeys, type CompatibilityProfile, type PrivateKey, type PublicKey } from '../../lib/pgp';
-import { createReportSigner, type ReportSigner } from '../../lib/retention';
+import { createArchiveAuthority, type ArchiveAuthority } from '../../lib/retention';
 
 const S3_ARCHIVE = 's3ArchiveApi';
 const PUBLIC_KEYS = 'openPgpPublicKeysApi';
@@ -184,15 +184,16 @@ export async function credentialPrivateKey(this: CredentialSource, options: Priv
 }
 
 /**
- * The node's OpenPGP Private Key credential as the Retention Sweeper's deletion-report signer
- * (`createReportSigner` of lib/retention: reads and unlocks the key, checks it can sign), once per
- * execution.
+ * The node's OpenPGP Private Key credential as the archive's key for the Retention Sweeper
+ * (`createArchiveAuthority` of lib/retention): signs hold events, sweep plans and reports, and verifies
+ * the hold registry and plans against its public part. Once per execution.
  *
- * @throws PgpError as `createReportSigner`.
+ * @throws NodeOperationError "<purpose> needs an OpenPGP Private Key credential" when none is attached;
+ *   PgpError as `createArchiveAuthority`.
  */
-export async function credentialReportSigner(this: CredentialSource): Promise<ReportSigner> {
-	return await oncePerExecution(this, `${PRIVATE_KEY}:reportSigner`, async () =>
-		await createReportSigner(privateKeyFields(await this.getCredentials(PRIVATE_KEY))),
+export async function credentialArchiveAuthority(this: CredentialSource, options: PrivateKeyOptions = {}): Promise<ArchiveAuthority> {
+	return await oncePerExecution(this, `${PRIVATE_KEY}:archiveAuthority`, async () =>
+		await createArchiveAuthority(privateKeyFields(await privateKeyCredential.call(this, options))),
 	);
 }
 

@@ -18,6 +18,8 @@ const RETENTION_INPUT_CODES = new Set([
 	'InvalidHoldScope',
 	'MatterNotFound',
 	'MatterAlreadyActive',
+	'MattersActive',
+	'SignerRequired',
 ]);
 
 /**

@@ -1,7 +1,7 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
-import type { HoldCommandOptions, HoldCommandResult, RetentionPolicyInput, SweepPlan } from '../../../lib/retention';
-import type { ArchiveStore } from '../../shared/credentials';
+import type { ArchiveAuthority, HoldCommandOptions, HoldCommandResult, RetentionPolicyInput, SweepPlan } from '../../../lib/retention';
+import { credentialArchiveAuthority, type ArchiveStore } from '../../shared/credentials';
 import { bucketDescription, prefixDescription } from '../../shared/storeLocation';
 
 /** Shared parameters: bucket override, prefix, and the retention classes. */
@@ -101,6 +101,27 @@ export const legalHoldFlagDescription: INodeProperties = {
 /** What every operation receives: one S3 client per execution plus the credential's bucket and index key. */
 export type SweeperContext = ArchiveStore;
 
+const OPERATION_NAMES: Record<string, string> = {
+	plan: 'Plan',
+	execute: 'Execute',
+	placeHold: 'Place Hold',
+	releaseHold: 'Release Hold',
+	lifecycle: 'Lifecycle',
+};
+
+/**
+ * The archive's key (OpenPGP Private Key credential): every operation verifies the hold registry with
+ * it (a release counts only when signed by it), Place / Release Hold and Execute sign with it.
+ *
+ * @throws NodeOperationError naming the operation and the credential when none is attached.
+ */
+export async function archiveAuthority(this: IExecuteFunctions, i: number, operation: string): Promise<ArchiveAuthority> {
+	return await credentialArchiveAuthority.call(this, {
+		itemIndex: i,
+		purpose: `${OPERATION_NAMES[operation] ?? operation} (signed legal holds and sweep plans)`,
+	});
+}
+
 /** The policy from the node's Prefix and Retention Classes (validated later by `resolvePolicy`). */
 export function readPolicy(this: IExecuteFunctions, i: number): RetentionPolicyInput {
 	const classes = this.getNodeParameter('classes.values', i, []) as Array<{ name?: string; retention?: string; minimum?: string }>;
@@ -149,6 +170,7 @@ export function holdItem(
 			bucket,
 			matter: result.matter as unknown as IDataObject,
 			eventKey: result.eventKey,
+			signatureKey: `${result.eventKey}.asc`,
 			legalHold: result.legalHold as unknown as IDataObject,
 		},
 		pairedItem: { item: i },
@@ -164,6 +186,7 @@ export function planSummary(plan: Omit<SweepPlan, 'deletions' | 'protected'>): I
 		objectLockEnabled: plan.objectLockEnabled,
 		lockStatusRead: plan.lockStatusRead,
 		matterIds: plan.matterIds,
+		holdAuthentication: plan.holdAuthentication as unknown as IDataObject,
 		totals: plan.totals as unknown as IDataObject,
 		classes: plan.classes as unknown as IDataObject[],
 		unmanaged: plan.unmanaged as unknown as IDataObject,

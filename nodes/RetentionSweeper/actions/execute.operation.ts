@@ -3,9 +3,8 @@ import { updateDisplayOptions, type IDataObject, type IDisplayOptions, type IExe
 import { loadSealedHashes } from '../../../lib/archive';
 import { executeSweep } from '../../../lib/retention';
 import type { LockRetention } from '../../../lib/s3';
-import { credentialReportSigner } from '../../shared/credentials';
 import { objectLockModeOptions, resolveBucket } from '../../shared/storeLocation';
-import { planSummary, readPolicy, type SweeperContext } from './common';
+import { archiveAuthority, planSummary, readPolicy, type SweeperContext } from './common';
 
 const showForExecute: IDisplayOptions = { show: { operation: ['execute'] } };
 
@@ -26,7 +25,7 @@ const properties: INodeProperties[] = [
 		type: 'boolean',
 		default: true,
 		description:
-			'Whether to sign the deletion report with the OpenPGP Private Key credential (detached signature report.JSON.asc, checkable with gpg --verify)',
+			'Whether to sign the write-ahead plan and the deletion report with the OpenPGP Private Key credential (detached signatures plan.JSON.asc and report.JSON.asc, checkable with gpg --verify). Unsigned plans of interrupted runs are never recovered.',
 	},
 	{
 		displayName: 'Report Object Lock',
@@ -67,9 +66,8 @@ export async function execute(this: IExecuteFunctions, i: number, context: Sweep
 		lockMode === 'GOVERNANCE' || lockMode === 'COMPLIANCE'
 			? { mode: lockMode, retention: String(this.getNodeParameter('reportRetention', i, 'P7Y')) }
 			: null;
-	const signer = (this.getNodeParameter('signReport', i, true) as boolean)
-		? await credentialReportSigner.call(this)
-		: null;
+	const authority = await archiveAuthority.call(this, i, 'execute');
+	const signer = (this.getNodeParameter('signReport', i, true) as boolean) ? authority.signer : null;
 	const policy = readPolicy.call(this, i);
 	const result = await executeSweep({
 		client: context.client,
@@ -83,6 +81,7 @@ export async function execute(this: IExecuteFunctions, i: number, context: Sweep
 		batchSize: options.batchSize,
 		batchesInFlight: options.batchesInFlight,
 		signer,
+		verifier: authority.verifier,
 		reportLock,
 		signal: this.getExecutionCancelSignal?.(),
 	});
@@ -101,6 +100,7 @@ export async function execute(this: IExecuteFunctions, i: number, context: Sweep
 		classes: result.classes as unknown as IDataObject[],
 		deleteRequests: result.deleteRequests,
 		recoveredRuns: result.recoveredRuns,
+		unverifiedPlans: result.unverifiedPlans,
 		skippedEntries: result.entries.filter(
 			(entry) => entry.status === 'skipped',
 		) as unknown as IDataObject[],

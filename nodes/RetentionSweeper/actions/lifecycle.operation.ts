@@ -2,7 +2,7 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodePropertie
 
 import { applyLifecycle, showLifecycle } from '../../../lib/retention';
 import { resolveBucket } from '../../shared/storeLocation';
-import { readPolicy, type SweeperContext } from './common';
+import { archiveAuthority, readPolicy, type SweeperContext } from './common';
 
 /** Parameters of the Lifecycle operation. */
 export const description: INodeProperties[] = [
@@ -23,12 +23,14 @@ export const description: INodeProperties[] = [
 
 /**
  * Lifecycle: compiles the retention classes into bucket lifecycle rules and shows them, or applies
- * them (PutBucketLifecycleConfiguration). Outputs current, proposed, changed and removed rules.
+ * them (PutBucketLifecycleConfiguration). Outputs current, proposed, changed and removed rules, and the
+ * active matters; Apply is refused while any matter is active (the store's rules cannot see the registry).
  */
 export async function execute(this: IExecuteFunctions, i: number, context: SweeperContext): Promise<INodeExecutionData[]> {
 	const bucket = resolveBucket.call(this, i, context);
 	const action = this.getNodeParameter('lifecycleAction', i, 'show') as string;
-	const options = { client: context.client, bucket, policy: readPolicy.call(this, i) };
+	const { verifier } = await archiveAuthority.call(this, i, 'lifecycle');
+	const options = { client: context.client, bucket, policy: readPolicy.call(this, i), verifier };
 	const change = action === 'apply' ? await applyLifecycle(options) : await showLifecycle(options);
 	return [
 		{

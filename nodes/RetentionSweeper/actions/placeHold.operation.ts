@@ -2,7 +2,7 @@ import { updateDisplayOptions, type IDisplayOptions, type IExecuteFunctions, typ
 
 import { placeHold } from '../../../lib/retention';
 import { resolveBucket } from '../../shared/storeLocation';
-import { holdItem, readMatter, splitList, type SweeperContext } from './common';
+import { archiveAuthority, holdItem, readMatter, splitList, type SweeperContext } from './common';
 
 const showForPlace: IDisplayOptions = { show: { operation: ['placeHold'] } };
 
@@ -66,15 +66,18 @@ function day(value: unknown): string | undefined {
 }
 
 /**
- * Place Hold: records the matter in `<prefix>/_holds/` and sets the legal-hold flag on versions in
- * scope. Outputs the matter (scope with pseudonyms only), the flag counts, `matched: { records,
- * identities }`, and `warning` when no record matched.
+ * Place Hold: records the matter in `<prefix>/_holds/` (signed with the archive's key) and sets the
+ * legal-hold flag on versions in scope. Outputs the matter (scope with pseudonyms only), the flag
+ * counts, `matched: { records, identities }`, and `warning` when no record matched.
  */
 export async function execute(this: IExecuteFunctions, i: number, context: SweeperContext): Promise<INodeExecutionData[]> {
 	const bucket = resolveBucket.call(this, i, context);
+	const { signer, verifier } = await archiveAuthority.call(this, i, 'placeHold');
 	const result = await placeHold({
 		client: context.client,
 		bucket,
+		signer,
+		verifier,
 		...readMatter.call(this, i),
 		indexKey: context.indexKey,
 		scope: {

@@ -2,7 +2,7 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodePropertie
 
 import { planSweep } from '../../../lib/retention';
 import { resolveBucket } from '../../shared/storeLocation';
-import { planSummary, readPolicy, type SweeperContext } from './common';
+import { archiveAuthority, planSummary, readPolicy, type SweeperContext } from './common';
 
 /** Parameters shown for Plan and Execute. */
 export const description: INodeProperties[] = [
@@ -58,7 +58,7 @@ export const description: INodeProperties[] = [
 
 /**
  * Plan (dry run): what a sweep would delete, keep, hold and find locked, per class, with counts and
- * bytes. Nothing is changed in the bucket.
+ * bytes, and which hold events did not verify (`holdAuthentication`). Nothing is changed in the bucket.
  */
 export async function execute(this: IExecuteFunctions, i: number, context: SweeperContext): Promise<INodeExecutionData[]> {
 	const bucket = resolveBucket.call(this, i, context);
@@ -68,6 +68,7 @@ export async function execute(this: IExecuteFunctions, i: number, context: Sweep
 		bucket,
 		policy: readPolicy.call(this, i),
 		concurrency: options.concurrency,
+		verifier: (await archiveAuthority.call(this, i, 'plan')).verifier,
 		// matters named by counterparty also hold the identities linked to them since placement
 		indexKey: context.indexKey || undefined,
 	});

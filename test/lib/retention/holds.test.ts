@@ -1,9 +1,12 @@
 /** Legal-hold matters: registry events, S3 legal-hold flags, scope matching, and their effect on sweeps. */
 import { GetObjectLegalHoldCommand, type S3Client } from '@aws-sdk/client-s3';
+import * as openpgp from 'openpgp';
 
 import { phoneNumberPseudonym, recordObjectKey } from '../../../lib/archive';
 import { createS3Client } from '../../../lib/s3';
 import {
+	createControlVerifier,
+	createReportSigner,
 	executeSweep,
 	loadHolds,
 	matchesScope,
@@ -12,6 +15,8 @@ import {
 	planSweep,
 	releaseHold,
 	RetentionError,
+	type ControlVerifier,
+	type ReportSigner,
 } from '../../../lib/retention';
 import { listAllKeys, makeBucket, s3Settings } from '../../helpers/s3';
 import { HEX32, listVersionRefs, putVersion } from './population';
@@ -22,8 +27,15 @@ const POLICY = { prefix: PREFIX, classes: [{ name: 'default', retention: 'P1Y' }
 const ALICE = '+44 7700 900123';
 
 let client: S3Client;
-beforeAll(() => {
+/** The archive's key: signs hold events, verifies them when the registry is read. */
+let auth: { signer: ReportSigner; verifier: ControlVerifier };
+beforeAll(async () => {
 	client = createS3Client(s3Settings());
+	const key = await openpgp.generateKey({ type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ name: 'archive' }], format: 'armored' });
+	auth = {
+		signer: await createReportSigner({ armoredKey: key.privateKey }),
+		verifier: createControlVerifier({ verificationKeys: [await openpgp.readKey({ armoredKey: key.publicKey })] }),
+	};
 });
 afterAll(() => client.destroy());
 
@@ -86,13 +98,14 @@ it('place sets the flag on versions in scope, the sweep keeps them, release clea
 		indexKey: INDEX_KEY,
 		actor: 'legal@example.org',
 		reason: 'litigation 2026-CV-1',
+		...auth,
 	});
 	expect(placed.legalHold).toMatchObject({ objectLockEnabled: true, matched: 3, changed: 3, failed: [] });
 	expect(await legalHoldOf(bucket, aliceOld, v.aliceOld1)).toBe('ON');
 	expect(await legalHoldOf(bucket, aliceOld, v.aliceOld2)).toBe('ON');
 	expect(await legalHoldOf(bucket, bob, v.bob)).toBe('OFF');
 	await expect(
-		placeHold({ client, bucket, prefix: PREFIX, matterId: 'CASE-1', scope: {}, actor: 'x', reason: 'y' }),
+		placeHold({ client, bucket, prefix: PREFIX, matterId: 'CASE-1', scope: {}, actor: 'x', reason: 'y', ...auth }),
 	).rejects.toMatchObject({ code: 'MatterAlreadyActive' });
 
 	// A second, narrower matter over Alice's April records.
@@ -105,23 +118,24 @@ it('place sets the flag on versions in scope, the sweep keeps them, release clea
 		actor: 'legal@example.org',
 		reason: 'regulator inquiry',
 		applyLegalHoldFlag: false,
+		...auth,
 	});
 
-	const plan = await planSweep({ client, bucket, policy: POLICY });
+	const plan = await planSweep({ client, bucket, policy: POLICY, verifier: auth.verifier });
 	expect(plan.deletions.map((d) => d.key)).toEqual([bob]);
 	expect(plan.protected.filter((p) => p.reason === 'matter')).toHaveLength(3);
 	expect(plan.protected.find((p) => p.key === aliceOther)!.matterIds).toEqual(['CASE-1']);
 	expect(plan.protected.find((p) => p.key === aliceOld)!.matterIds).toEqual(['CASE-1', 'CASE-2']);
 
-	const released = await releaseHold({ client, bucket, prefix: PREFIX, matterId: 'CASE-1', actor: 'legal@example.org', reason: 'settled' });
+	const released = await releaseHold({ client, bucket, prefix: PREFIX, matterId: 'CASE-1', actor: 'legal@example.org', reason: 'settled', ...auth });
 	expect(released.legalHold).toMatchObject({ matched: 3, changed: 1, keptForOtherMatters: 2 });
 	expect(await legalHoldOf(bucket, aliceOther, v.aliceOther)).toBe('OFF');
 	expect(await legalHoldOf(bucket, aliceOld, v.aliceOld1)).toBe('ON');
 	await expect(
-		releaseHold({ client, bucket, prefix: PREFIX, matterId: 'CASE-1', actor: 'x', reason: 'y' }),
+		releaseHold({ client, bucket, prefix: PREFIX, matterId: 'CASE-1', actor: 'x', reason: 'y', ...auth }),
 	).rejects.toMatchObject({ code: 'MatterNotFound' });
 
-	const { matters } = await loadHolds({ client, bucket, prefix: PREFIX });
+	const { matters } = await loadHolds({ client, bucket, prefix: PREFIX, verifier: auth.verifier });
 	expect(matters.map((m) => [m.matterId, m.active, m.eventKeys.length])).toEqual([
 		['CASE-1', false, 2],
 		['CASE-2', true, 1],
@@ -129,13 +143,13 @@ it('place sets the flag on versions in scope, the sweep keeps them, release clea
 	expect(matters[0]).toMatchObject({ placedBy: 'legal@example.org', releasedBy: 'legal@example.org', reason: 'litigation 2026-CV-1' });
 
 	// The sweep now deletes Bob's and Alice's June record; Alice's April versions stay (CASE-2 + flag).
-	const result = await executeSweep({ client, bucket, policy: POLICY });
+	const result = await executeSweep({ client, bucket, policy: POLICY, ...auth });
 	expect(result.deleted.count).toBe(2);
 	expect(await listVersionRefs(client, bucket, `${PREFIX}/default/`)).toEqual(
 		[`${aliceOld}#${v.aliceOld1}`, `${aliceOld}#${v.aliceOld2}`].sort(),
 	);
 	// The registry keeps every event; nothing under _holds/ was deleted.
-	expect((await listAllKeys(client, bucket, `${PREFIX}/_holds/`)).length).toBe(3);
+	expect((await listAllKeys(client, bucket, `${PREFIX}/_holds/`)).length).toBe(6); // 3 events, each with its .asc
 	const holdsText = (await listAllKeys(client, bucket, `${PREFIX}/_holds/`)).join(' ');
 	expect(holdsText).not.toMatch(/7700/);
 });

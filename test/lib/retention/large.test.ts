@@ -3,9 +3,12 @@
  * capped by maxDeletions and rerun, and a run interrupted before its report and rerun.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
+import * as openpgp from 'openpgp';
 
 import { createS3Client } from '../../../lib/s3';
 import {
+	createControlVerifier,
+	createReportSigner,
 	executeSweep,
 	findInterruptedRuns,
 	planSweep,
@@ -77,8 +80,12 @@ it('a run interrupted after deleting writes its report on the next run, which co
 	await pool(keys, 16, async (key) => {
 		await putVersion(client, bucket, key);
 	});
-	// Interrupt in the middle: abort after the first batch of 20, then fail in the signer (as a crash
-	// between the deletions and the report would).
+	// Interrupt in the middle: abort after the first batch of 20, then fail in the signer at the report
+	// (as a crash between the deletions and the report would); the plan itself is signed.
+	const key = await openpgp.generateKey({ type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ name: 'archive' }], format: 'armored' });
+	const signer = await createReportSigner({ armoredKey: key.privateKey });
+	const verifier = createControlVerifier({ verificationKeys: [await openpgp.readKey({ armoredKey: key.publicKey })] });
+	let signatures = 0;
 	const controller = new AbortController();
 	let batches = 0;
 	client.middlewareStack.add(
@@ -100,7 +107,8 @@ it('a run interrupted after deleting writes its report on the next run, which co
 				batchesInFlight: 1,
 				signal: controller.signal,
 				runId: (runId = '20260101T000000Z-interrupted'),
-				signer: async () => {
+				signer: async (data) => {
+					if (++signatures === 1) return await signer(data);
 					throw new Error('power cut');
 				},
 			}),
@@ -115,7 +123,7 @@ it('a run interrupted after deleting writes its report on the next run, which co
 	const recent = `${new Date(Date.now() - 60_000).toISOString().replace(/[-:]/g, '').slice(0, 15)}Z-recent00`;
 	const { writeObject } = await import('../../../lib/archive');
 	await writeObject({ client, bucket, key: runObjectKeys(PREFIX, recent).planKey, body: Buffer.from('{"deletions":[]}') });
-	const rerun = await executeSweep({ client, bucket, policy: POLICY, batchSize: 20 });
+	const rerun = await executeSweep({ client, bucket, policy: POLICY, batchSize: 20, signer, verifier });
 	expect(rerun.recoveredRuns).toEqual([runId]);
 	expect(rerun.deleted.count).toBe(40);
 	expect(await listVersionRefs(client, bucket, `${PREFIX}/default/`)).toEqual([]);
@@ -124,6 +132,8 @@ it('a run interrupted after deleting writes its report on the next run, which co
 	const recovered = (await readAuditObject<ReportDocument>(client, bucket, runObjectKeys(PREFIX, runId).reportKey)).document;
 	expect(recovered.recovered).toBe(true);
 	expect(recovered.entries).toHaveLength(60);
-	expect(recovered.entries.filter((e) => e.status === 'deleted')).toHaveLength(20);
+	// the 20 the interrupted run deleted are gone; the store cannot tell that from an out-of-band removal
+	expect(recovered.entries.filter((e) => e.status === 'deleted')).toHaveLength(0);
+	expect(recovered.entries.filter((e) => e.status === 'absent' && /^absent before execution/.test(e.reason))).toHaveLength(20);
 	expect(recovered.entries.filter((e) => e.status === 'skipped').every((e) => /still present/.test(e.reason))).toBe(true);
 });

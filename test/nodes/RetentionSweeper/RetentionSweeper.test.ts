@@ -85,7 +85,7 @@ it('plan, place hold by phone number, execute with a signed report, release hold
 	expect(planJson.totals.delete).toEqual({ count: 2, bytes: expect.any(Number) });
 	expect(planJson.classes.find((c: any) => c.retentionClass === 'mifid').keep.count).toBe(1);
 	expect(planJson.deletions).toHaveLength(2);
-	expect(planned.context.stats.credentialReads).toEqual(['s3ArchiveApi']);
+	expect(planned.context.stats.credentialReads).toEqual(['s3ArchiveApi', 'openPgpPrivateKeyApi']);
 
 	const placed = await run({
 		operation: 'placeHold',
@@ -188,10 +188,39 @@ it('store failures become NodeApiError with the store code', async () => {
 	const context = executeContext({
 		nodeType: sweeper,
 		parameters: { operation: 'plan', prefix: 'archive', classes: CLASSES, bucket: 'no-such-bucket-retention-test' },
-		credentials: { s3ArchiveApi: s3Credential() },
+		credentials: { s3ArchiveApi: s3Credential(), openPgpPrivateKeyApi: { privateKey: armoredKey, passphrase: 'pw' } },
 	});
 	const error = await sweeper.execute.call(context).catch((e: unknown) => e);
 	expect(error).toBeInstanceOf(NodeApiError);
 	expect((error as NodeApiError).message).toMatch(/NoSuchBucket/);
 	expect((error as NodeApiError).message).not.toContain(s3Settings().secretAccessKey);
+});
+
+it('holds are signed: a forged release is reported and ignored by Plan, Lifecycle Apply is refused while a matter is active, and no key is a clear error', async () => {
+	const own = await makeBucket(client, { objectLock: true });
+	const held = keyFor('default', '2018-02-02');
+	await putVersion(client, own, held);
+	const placed = await run({ operation: 'placeHold', bucket: own, prefix: 'archive', matterId: 'CASE-F', actor: 'legal@example.org', reason: 'subpoena', phoneNumberIds: '1055500000', applyLegalHoldFlag: false });
+	const eventKey = (placed.output[0][0].json as Record<string, any>).eventKey as string;
+	const signature = (await getObjectBytes(client, own, `${eventKey}.asc`)).toString();
+	const event = await getObjectBytes(client, own, eventKey);
+	const checked = await openpgp.verify({ message: await openpgp.createMessage({ binary: event }), signature: await openpgp.readSignature({ armoredSignature: signature }), verificationKeys: publicKey });
+	await expect(checked.signatures[0].verified).resolves.toBe(true);
+
+	// one PutObject of a release dated far in the future
+	const forgedKey = 'archive/_holds/CASE-F/29991231T000000000Z-release-deadbeef.json';
+	const { writeObject } = await import('../../../lib/archive');
+	await writeObject({ client, bucket: own, key: forgedKey, body: Buffer.from(JSON.stringify({ type: 'chat-archive.hold-event', version: 1, matterId: 'CASE-F', action: 'release', at: '2999-12-31T00:00:00.000Z', actor: 'x', reason: 'x', scope: {} })) });
+	const planned = await run({ operation: 'plan', bucket: own, prefix: 'archive', classes: CLASSES });
+	const plan = planned.output[0][0].json as Record<string, any>;
+	expect(plan.matterIds).toEqual(['CASE-F']);
+	expect(plan.totals.delete.count).toBe(0);
+	expect(plan.holdAuthentication).toEqual({ verifiedEvents: 1, unverifiedEventKeys: [forgedKey], ignoredReleaseKeys: [forgedKey] });
+
+	const shown = await run({ operation: 'lifecycle', bucket: own, prefix: 'archive', classes: CLASSES, lifecycleAction: 'show' });
+	expect((shown.output[0][0].json as Record<string, any>).activeMatterIds).toEqual(['CASE-F']);
+	await expect(run({ operation: 'lifecycle', bucket: own, prefix: 'archive', classes: CLASSES, lifecycleAction: 'apply' })).rejects.toThrow(/CASE-F/);
+
+	const noKey = executeContext({ nodeType: sweeper, parameters: { operation: 'plan', bucket: own, prefix: 'archive', classes: CLASSES }, credentials: { s3ArchiveApi: s3Credential() } });
+	await expect(sweeper.execute.call(noKey)).rejects.toThrow(/Plan .*needs an OpenPGP Private Key credential/);
 });

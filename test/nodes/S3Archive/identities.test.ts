@@ -73,7 +73,9 @@ describe('identities: one person, one conversation (S3 Archive and Retention Swe
 		return output;
 	};
 	const runSweeper = async (parameters: Record<string, unknown>) => {
-		const [output] = await sweeper.execute.call(executeContext({ nodeType: sweeper, parameters, credentials: { s3ArchiveApi: s3Credential() } }));
+		// the archive key signs the hold events (and verifies the registry)
+		const archiveKey = { privateKey: gpg.secretKeyArmored, passphrase: '' } as unknown as ICredentialDataDecryptedObject;
+		const [output] = await sweeper.execute.call(executeContext({ nodeType: sweeper, parameters, credentials: { s3ArchiveApi: s3Credential(), openPgpPrivateKeyApi: archiveKey } }));
 		return output;
 	};
 	const listRecords = async (filters: Record<string, unknown>) =>

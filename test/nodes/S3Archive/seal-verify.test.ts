@@ -109,7 +109,7 @@ describe('S3 Archive node, Seal and Verify', () => {
 			const instance = { id: 'n', name: 'S3 Archive', type: 'n8n-nodes-chat-archive.s3Archive', typeVersion: 1, position: [0, 0], parameters: resolved ?? {} } as INode;
 			return [...(NodeHelpers.getActiveCredentialTypes(instance, description) ?? [])].sort();
 		};
-		expect(active({})).toEqual(['s3ArchiveApi']); // Record → Write
+		expect(active({})).toEqual(['openPgpPublicKeysApi', 's3ArchiveApi']); // Record → Write (the archive public key verifies hold releases)
 		expect(active({ resource: 'record', operation: 'get' })).toEqual(['openPgpPrivateKeyApi', 's3ArchiveApi']);
 		expect(active({ resource: 'record', operation: 'list' })).toEqual(['s3ArchiveApi']);
 		expect(active({ resource: 'seal' })).toEqual(['openPgpPrivateKeyApi', 's3ArchiveApi']); // Seal → Create

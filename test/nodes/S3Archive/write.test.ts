@@ -1,5 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
+import * as openpgp from 'openpgp';
 import {
+	GetObjectLegalHoldCommand,
 	GetObjectRetentionCommand,
 	HeadObjectCommand,
 	ListMultipartUploadsCommand,
@@ -9,6 +11,7 @@ import { NodeApiError, NodeOperationError, type IBinaryKeyData, type INodeExecut
 
 import { counterpartyPseudonym, recordId } from '../../../lib/archive';
 import { createS3Client } from '../../../lib/s3';
+import { createControlVerifier, createReportSigner, placeHold, releaseHold } from '../../../lib/retention';
 import { S3Archive } from '../../../nodes/S3Archive/S3Archive.node';
 import { executeContext, type ExecuteContextOptions } from '../../helpers/execute-context';
 import { ciphertextPattern, ciphertextPatternStream, ciphertextShaped } from '../../helpers/ciphertext';
@@ -75,7 +78,7 @@ describe('S3 Archive node, Write', () => {
 		expect(byName.bucket.default).toBe('');
 		const optionNames = (byName.options.options as Array<{ name: string }>).map((o) => o.name).sort();
 		expect(optionNames).toEqual(
-			['duplicateCheck', 'kmsKeyId', 'legalHold', 'mediaBinaryPropertyName', 'objectKey', 'objectLockMode', 'retainFor', 'serverSideEncryption', 'storageClass'].sort(),
+			['duplicateCheck', 'kmsKeyId', 'legalHold', 'legalHoldFromRegistry', 'mediaBinaryPropertyName', 'objectKey', 'objectLockMode', 'retainFor', 'serverSideEncryption', 'storageClass'].sort(),
 		);
 		expect(node.description.credentials?.[0]).toEqual({ name: 's3ArchiveApi', required: true, testedBy: 's3ArchiveApiTest' });
 	});
@@ -138,6 +141,33 @@ describe('S3 Archive node, Write', () => {
 		expect(retention.Retention?.Mode).toBe('COMPLIANCE');
 		const until = retention.Retention!.RetainUntilDate!.getTime();
 		expect(Math.abs(until - (Date.now() + 86400000))).toBeLessThan(120000);
+	});
+
+	it('a record written right after Place Hold gets the legal-hold flag; after a signed release it does not (with the archive public key attached)', async () => {
+		const held = await makeBucket(client, { objectLock: true });
+		const archiveKey = await openpgp.generateKey({ type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ name: 'archive' }], format: 'armored' });
+		const signer = await createReportSigner({ armoredKey: archiveKey.privateKey });
+		const verifier = createControlVerifier({ verificationKeys: [await openpgp.readKey({ armoredKey: archiveKey.publicKey })] });
+		const holder = { client, bucket: held, prefix: 'archive', matterId: 'SEC-W', actor: 'legal@example.org', reason: 'subpoena', signer, verifier };
+		await placeHold({ ...holder, scope: { phoneNumberIds: ['106000000000002'], from: '2026-11-01' } });
+		const write = async (suffix: string, phoneNumberId = '106000000000002') =>
+			await run({
+				items: [recordItem({ idempotency_key: `${phoneNumberId}:${WAMID}:${suffix}`, phone_number_id: phoneNumberId })],
+				credentials: { s3ArchiveApi: credentials(held), openPgpPublicKeysApi: { publicKeys: archiveKey.publicKey, expectedFingerprints: '' } },
+			});
+		const flagOf = async (archive: { key: string; versionId: string }) =>
+			(await client.send(new GetObjectLegalHoldCommand({ Bucket: held, Key: archive.key, VersionId: archive.versionId })).catch(() => null))?.LegalHold?.Status ?? 'OFF';
+
+		const inScope = (await write('a')).output[0][0].json;
+		expect(inScope.legalHoldMatterIds).toEqual(['SEC-W']);
+		expect(await flagOf(inScope.archive as { key: string; versionId: string })).toBe('ON');
+		const outOfScope = (await write('b', '106000000000003')).output[0][0].json;
+		expect(outOfScope.legalHoldMatterIds).toBeUndefined();
+		expect(await flagOf(outOfScope.archive as { key: string; versionId: string })).toBe('OFF');
+
+		await releaseHold({ ...holder, applyLegalHoldFlag: true });
+		const afterRelease = (await write('c')).output[0][0].json;
+		expect(await flagOf(afterRelease.archive as { key: string; versionId: string })).toBe('OFF');
 	});
 
 	it('throws NodeApiError with the fix when Object Lock options meet a bucket without Object Lock', async () => {

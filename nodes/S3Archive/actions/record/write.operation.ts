@@ -2,10 +2,12 @@ import type { Readable } from 'node:stream';
 import { NodeOperationError, updateDisplayOptions, type IBinaryData, type IDataObject, type IDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 
 import { assertEncryptedMessage, checkObjectKey, CIPHERTEXT_CHECK_BYTES, ENCRYPT_BEFORE_WRITE, itemIdentityPseudonyms, itemKeyParts, recordIdentityLinks, mediaKeyBeside, readHead, resolveRecordKey, writeObject, writeObjectStream, type DuplicateCheck, type ObjectLockParams, type WriteOptions, type WriteResult } from '../../../../lib/archive';
-import { lockUntil } from '../../../../lib/s3';
+import { createControlVerifier, legalHoldForNewRecord, type NewRecordHold } from '../../../../lib/retention';
+import { lockUntil, storeErrorCode } from '../../../../lib/s3';
 import { BINARY_READ_CHUNK_BYTES } from '../../../shared/binary';
-import type { ArchiveStore } from '../../../shared/credentials';
+import { credentialPublicKeysIfSet, type ArchiveStore } from '../../../shared/credentials';
 import { objectLockModeOptions, storeLocation } from '../../../shared/storeLocation';
+import { toNodeError } from '../../../shared/errors';
 import { optionsCollection } from '../../../shared/parameters';
 
 const showForWrite: IDisplayOptions = { show: { resource: ['record'], operation: ['write'] } };
@@ -52,6 +54,14 @@ const properties: INodeProperties[] = [
 				default: 'precheck',
 				description:
 					'How a retried delivery (same record, same key) is recognised so it is written once',
+			},
+			{
+				displayName: 'Flag Records Under Legal Hold',
+				name: 'legalHoldFromRegistry',
+				type: 'boolean',
+				default: true,
+				description:
+					"Whether to read the legal-hold registry (&lt;prefix&gt;/_holds/, one ListObjectsV2 per record) and set the S3 legal-hold flag on the new version when an active matter covers it (Object Lock buckets), so lifecycle rules cannot expire it during the matter. A release counts only when signed by the archive key: attach the OpenPGP Public Keys credential holding its public key, else released matters keep flagging new records.",
 			},
 			{
 				displayName: 'KMS Key ID',
@@ -127,6 +137,7 @@ export const description = updateDisplayOptions(showForWrite, properties);
 
 interface WriteNodeOptions {
 	duplicateCheck?: DuplicateCheck;
+	legalHoldFromRegistry?: boolean;
 	mediaBinaryPropertyName?: string;
 	objectKey?: string;
 	objectLockMode?: 'none' | 'GOVERNANCE' | 'COMPLIANCE';
@@ -165,6 +176,34 @@ function objectLockFrom(
 	};
 }
 
+/**
+ * Whether an active matter covers the record about to be written (`legalHoldForNewRecord`), with the
+ * registry's releases verified against the OpenPGP Public Keys credential when one is attached.
+ *
+ * @throws NodeOperationError naming the permission and the option when the registry cannot be read.
+ */
+async function registryHold(this: IExecuteFunctions, i: number, context: ArchiveStore, bucket: string, key: string, identityPseudonyms: string[]): Promise<NewRecordHold> {
+	const keys = await credentialPublicKeysIfSet.call(this, { profile: 'rfc9580', itemIndex: i });
+	try {
+		return await legalHoldForNewRecord({
+			client: context.client,
+			bucket,
+			key,
+			verifier: keys?.length ? createControlVerifier({ verificationKeys: keys }) : null,
+			// a matter naming the person holds the record under any of its identities
+			identityPseudonyms,
+			indexKey: context.indexKey || undefined,
+		});
+	} catch (error) {
+		if (storeErrorCode(error) !== 'AccessDenied') throw toNodeError(this.getNode(), error, i);
+		throw new NodeOperationError(this.getNode(), 'The legal-hold registry (or the bucket\'s Object Lock configuration) could not be read before the write (AccessDenied)', {
+			itemIndex: i,
+			description:
+				'Allow s3:ListBucket on the prefix _holds/, s3:GetObject on its objects and s3:GetBucketObjectLockConfiguration for this credential, or turn off Options → Flag Records Under Legal Hold (then only the sweeper honours matters)',
+		});
+	}
+}
+
 /** The bytes of a binary in memory, or how to open it as a stream (id-backed binaries). */
 type CiphertextBody = { bytes: Buffer } | { openBody: () => Promise<Readable> };
 
@@ -191,7 +230,9 @@ async function ciphertextBody(this: IExecuteFunctions, i: number, property: stri
 /**
  * Record → Write: stores the item's binary (ciphertext) once under the archive key layout
  * (`lib/archive/layout.ts`), computed from the item's record fields, and outputs only the
- * archive result plus routing fields (never the input JSON, which may hold plaintext).
+ * archive result plus routing fields (never the input JSON, which may hold plaintext). A record that an
+ * active matter covers is written with the S3 legal-hold flag ON (Object Lock buckets), its matters
+ * named in `legalHoldMatterIds`.
  */
 export async function execute(this: IExecuteFunctions, i: number, context: ArchiveStore): Promise<INodeExecutionData[]> {
 	const item = this.getInputData()[i];
@@ -206,13 +247,13 @@ export async function execute(this: IExecuteFunctions, i: number, context: Archi
 	const override = (options.objectKey ?? '').trim();
 	const keyParts = override ? undefined : itemKeyParts(json, { indexKey: context.indexKey, prefix, retentionClass });
 	if (override) checkObjectKey(override, 'Options → Object Key');
-	const lock = objectLockFrom.call(this, options, i);
-	const writeOptions = (objectKey: string, binaryData: IBinaryData): WriteOptions => ({
+	const objectLock = objectLockFrom.call(this, options, i);
+	const writeOptions = (objectKey: string, binaryData: IBinaryData, legalHold: boolean): WriteOptions => ({
 		bucket,
 		key: objectKey,
 		contentType: binaryData.mimeType || 'application/pgp-encrypted',
-		objectLock: lock,
-		legalHold: options.legalHold === true,
+		objectLock: objectLock && legalHold ? { ...objectLock, legalHold } : objectLock,
+		legalHold,
 		storageClass: options.storageClass?.trim() || undefined,
 		serverSideEncryption:
 			options.serverSideEncryption && options.serverSideEncryption !== 'none'
@@ -238,13 +279,16 @@ export async function execute(this: IExecuteFunctions, i: number, context: Archi
 	const mediaBinary = mediaProperty && mediaProperty !== binaryPropertyName ? item.binary?.[mediaProperty] : undefined;
 	const media = mediaBinary ? await ciphertextBody.call(this, i, mediaProperty, mediaBinary) : undefined;
 
+	// After the ciphertext checks (nothing is requested for a refused item): a record filed by its
+	// receipt lands on the key of a copy already stored on an earlier day; does an active matter cover it?
+	const key = keyParts ? await resolveRecordKey({ client: context.client, bucket, parts: keyParts }) : override;
+	const identities = override ? [] : itemIdentityPseudonyms(json, context.indexKey);
+	const hold = options.legalHoldFromRegistry === false ? null : await registryHold.call(this, i, context, bucket, key, identities);
+	const legalHold = options.legalHold === true || hold?.legalHold === true;
 	const write = async (body: CiphertextBody, objectKey: string, binaryData: IBinaryData) =>
 		'openBody' in body
-			? await writeObjectStream({ ...writeOptions(objectKey, binaryData), client: context.client, openBody: body.openBody })
-			: await writeObject({ ...writeOptions(objectKey, binaryData), client: context.client, body: body.bytes });
-
-	// A record filed by its receipt lands on the key of a copy already stored on an earlier day.
-	const key = keyParts ? await resolveRecordKey({ client: context.client, bucket, parts: keyParts }) : override;
+			? await writeObjectStream({ ...writeOptions(objectKey, binaryData, legalHold), client: context.client, openBody: body.openBody })
+			: await writeObject({ ...writeOptions(objectKey, binaryData, legalHold), client: context.client, body: body.bytes });
 
 	// The media first: a record object is only ever written once its media is safely stored.
 	const mediaResult: WriteResult | undefined = media ? await write(media, mediaKeyBeside(key), mediaBinary!) : undefined;
@@ -252,13 +296,14 @@ export async function execute(this: IExecuteFunctions, i: number, context: Archi
 	// The identity links the record names (pseudonyms only), so List, Export and holds find the
 	// person's records under every identifier (lib/archive/identity.ts).
 	if (!override) {
-		await recordIdentityLinks({ client: context.client, bucket, prefix, indexKey: context.indexKey, pseudonyms: itemIdentityPseudonyms(json, context.indexKey) });
+		await recordIdentityLinks({ client: context.client, bucket, prefix, indexKey: context.indexKey, pseudonyms: identities });
 	}
 
 	return [
 		{
 			json: {
 				archive: mediaResult ? { ...result, media: { ...mediaResult } } : { ...result },
+				...(hold?.legalHold ? { legalHoldMatterIds: hold.matterIds } : {}),
 				phone_number_id: (json.phone_number_id as string | null | undefined) ?? null,
 				record_kind: (json.record_kind as string | undefined) ?? null,
 				type: (json.type as string | undefined) ?? null,
