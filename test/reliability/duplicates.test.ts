@@ -50,7 +50,7 @@ describe.each([
 
 	beforeAll(async () => {
 		bucket = await store.bucket(bucketOptions);
-		pipeline = await startPipeline({ bucket });
+		pipeline = await startPipeline({ bucket, objectLock: bucketOptions.objectLock });
 		capture.install();
 	});
 

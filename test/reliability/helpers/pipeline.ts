@@ -9,7 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { IDataObject, INodeExecutionData, IRun } from 'n8n-workflow';
 
 import { gpgDecrypt, makeGpgHome } from '../../helpers/gpg';
-import { binaryBytes, InProcessN8n, loadTemplate } from '../../helpers/n8n-runner';
+import { binaryBytes, InProcessN8n, loadTemplate, type WorkflowJson } from '../../helpers/n8n-runner';
 import { s3Settings } from '../../helpers/s3';
 import { sign } from './deliveries';
 
@@ -44,6 +44,11 @@ export async function startPipeline(options: {
 	bucket: string;
 	/** A Graph API stand-in for media downloads (default: a closed port, downloads fail fast). */
 	graph?: { baseUrl: string; accessToken: string };
+	/**
+	 * Whether the bucket has Object Lock (default true). Without it the template's writes are set to
+	 * Object Lock Mode None, as its notes tell users of stores without Object Lock.
+	 */
+	objectLock?: boolean;
 }): Promise<Pipeline> {
 	const gpg = await makeGpgHome();
 	const settings = s3Settings();
@@ -51,7 +56,7 @@ export async function startPipeline(options: {
 	const verifyToken = randomBytes(12).toString('hex');
 	const indexKey = randomBytes(32).toString('hex');
 	const n8n = new InProcessN8n({
-		workflow: loadTemplate('whatsapp-capture-archive'),
+		workflow: options.objectLock === false ? withoutObjectLock(loadTemplate('whatsapp-capture-archive')) : loadTemplate('whatsapp-capture-archive'),
 		credentials: {
 			// Encrypt at Capture needs the store's index key; media downloads fail fast (closed port)
 			whatsAppCaptureApi: {
@@ -127,4 +132,15 @@ export async function startPipeline(options: {
 			await gpg.cleanup();
 		},
 	};
+}
+
+/** The template with its writes set to Object Lock Mode None (for a bucket without Object Lock). */
+function withoutObjectLock(workflow: WorkflowJson): WorkflowJson {
+	for (const node of workflow.nodes) {
+		const parameters = node.parameters as IDataObject;
+		if (parameters.operation !== 'write') continue;
+		const { objectLockMode: _mode, retainFor: _retainFor, ...options } = (parameters.options ?? {}) as IDataObject;
+		parameters.options = { ...options, objectLockMode: 'none' };
+	}
+	return workflow;
 }
