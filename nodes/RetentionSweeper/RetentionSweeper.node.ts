@@ -2,7 +2,7 @@ import { NodeConnectionTypes, type IExecuteFunctions, type INodeExecutionData, t
 
 import { credentialTest } from '../shared/credentialTests';
 
-import { commonDescription, legalHoldFlagDescription, matterDescription } from './actions/common';
+import { commonDescription, earlierArchiveKeysDescription, legalHoldFlagDescription, matterDescription } from './actions/common';
 import * as execute from './actions/execute.operation';
 import * as lifecycle from './actions/lifecycle.operation';
 import * as placeHold from './actions/placeHold.operation';
@@ -88,6 +88,7 @@ export class RetentionSweeper implements INodeType {
 			legalHoldFlagDescription,
 			...releaseHold.description,
 			...lifecycle.description,
+			earlierArchiveKeysDescription,
 		],
 	};
 

@@ -186,14 +186,20 @@ export async function credentialPrivateKey(this: CredentialSource, options: Priv
 /**
  * The node's OpenPGP Private Key credential as the archive's key for the Retention Sweeper
  * (`createArchiveAuthority` of lib/retention): signs hold events, sweep plans and reports, and verifies
- * the hold registry and plans against its public part. Once per execution.
+ * the hold registry and plans against its public part and `trustedKeys` (earlier archive keys kept
+ * across a rotation). Once per execution and set of trusted keys.
  *
  * @throws NodeOperationError "<purpose> needs an OpenPGP Private Key credential" when none is attached;
  *   PgpError as `createArchiveAuthority`.
  */
-export async function credentialArchiveAuthority(this: CredentialSource, options: PrivateKeyOptions = {}): Promise<ArchiveAuthority> {
-	return await oncePerExecution(this, `${PRIVATE_KEY}:archiveAuthority`, async () =>
-		await createArchiveAuthority(privateKeyFields(await privateKeyCredential.call(this, options))),
+export async function credentialArchiveAuthority(
+	this: CredentialSource,
+	options: PrivateKeyOptions & { trustedKeys?: PublicKey[] } = {},
+): Promise<ArchiveAuthority> {
+	const trustedKeys = options.trustedKeys ?? [];
+	const trusted = trustedKeys.map((key) => key.getFingerprint()).sort().join(',');
+	return await oncePerExecution(this, `${PRIVATE_KEY}:archiveAuthority:${trusted}`, async () =>
+		await createArchiveAuthority({ ...privateKeyFields(await privateKeyCredential.call(this, options)), trustedKeys }),
 	);
 }
 

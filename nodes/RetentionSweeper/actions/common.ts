@@ -1,5 +1,6 @@
-import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import { NodeOperationError, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 
+import { readPublicKeys, type PublicKey } from '../../../lib/pgp';
 import type { ArchiveAuthority, HoldCommandOptions, HoldCommandResult, RetentionPolicyInput, SweepPlan } from '../../../lib/retention';
 import { credentialArchiveAuthority, type ArchiveStore } from '../../shared/credentials';
 import { bucketDescription, prefixDescription } from '../../shared/storeLocation';
@@ -50,6 +51,22 @@ export const commonDescription: INodeProperties[] = [
 		],
 	},
 ];
+
+/**
+ * Earlier archive keys, trusted across a key rotation: hold events and sweep plans signed by them
+ * still count (each signature is checked as of its own time, so a key that has expired since still
+ * verifies what it signed while valid).
+ */
+export const earlierArchiveKeysDescription: INodeProperties = {
+	displayName: 'Earlier Archive Keys',
+	name: 'earlierArchiveKeys',
+	type: 'string',
+	typeOptions: { rows: 4 },
+	default: '',
+	placeholder: '-----BEGIN PGP PUBLIC KEY BLOCK-----',
+	description:
+		'Public keys (armored, several allowed) of archive keys used before the one in the OpenPGP Private Key credential. Legal-hold events and sweep plans they signed still count; without them, a release signed by an earlier key is ignored and its matter stays active. Paste the old key here before rotating.',
+};
 
 const showForHolds = { show: { operation: ['placeHold', 'releaseHold'] } };
 
@@ -116,9 +133,22 @@ const OPERATION_NAMES: Record<string, string> = {
  * @throws NodeOperationError naming the operation and the credential when none is attached.
  */
 export async function archiveAuthority(this: IExecuteFunctions, i: number, operation: string): Promise<ArchiveAuthority> {
+	const earlier = String(this.getNodeParameter('earlierArchiveKeys', i, '') ?? '').trim();
+	let trustedKeys: PublicKey[] = [];
+	if (earlier) {
+		try {
+			trustedKeys = await readPublicKeys({ armoredKeys: earlier, field: earlierArchiveKeysDescription.displayName });
+		} catch (error) {
+			throw new NodeOperationError(this.getNode(), `Earlier Archive Keys: ${(error as Error).message}`, {
+				itemIndex: i,
+				description: 'Paste the public part of each earlier archive key ("gpg --armor --export <fingerprint>"), or leave the field empty',
+			});
+		}
+	}
 	return await credentialArchiveAuthority.call(this, {
 		itemIndex: i,
 		purpose: `${OPERATION_NAMES[operation] ?? operation} (signed legal holds and sweep plans)`,
+		trustedKeys,
 	});
 }
 

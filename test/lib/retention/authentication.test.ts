@@ -56,6 +56,31 @@ async function forgeRelease(bucket: string, matterId: string, signWith?: ReportS
 }
 
 describe('hold events', () => {
+	it('key rotation: events signed by an earlier archive key count once that key is trusted, also after it expired (checked as of each signature)', async () => {
+		const bucket = await makeBucket(client, { versioning: true });
+		await putVersion(client, bucket, expiredKey());
+		// the earlier archive key: made two hours ago, expired an hour ago; its events were signed while it was valid
+		const earlier = await openpgp.generateKey({ type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ name: 'earlier archive key' }], date: new Date(Date.now() - 2 * 3600_000), keyExpirationTime: 3600, format: 'object' });
+		let signedAt = new Date(Date.now() - 100 * 60_000);
+		const earlierSigner: ReportSigner = async (data) => ({
+			signature: String(await openpgp.sign({ message: await openpgp.createMessage({ binary: data }), signingKeys: earlier.privateKey, detached: true, date: signedAt })),
+			signerFingerprint: earlier.privateKey.getFingerprint().toUpperCase(),
+		});
+		const scope = { phoneNumberIds: ['1055500000'] };
+		await placeHold({ client, bucket, prefix: PREFIX, matterId: 'ROT-1', scope, ...HOLDER, signer: earlierSigner, verifier, now: signedAt });
+		signedAt = new Date(Date.now() - 90 * 60_000);
+		await releaseHold({ client, bucket, prefix: PREFIX, matterId: 'ROT-1', ...HOLDER, signer: earlierSigner, verifier, now: signedAt });
+
+		// the current key alone does not know the earlier one: its release is ignored (fail safe: keep)
+		const currentOnly = await loadHolds({ client, bucket, prefix: PREFIX, verifier });
+		expect(currentOnly.matters.map((m) => [m.matterId, m.active])).toEqual([['ROT-1', true]]);
+		// trusting the earlier key's public part: its events count, though the key has expired since
+		const rotated = createControlVerifier({ verificationKeys: [await openpgp.readKey({ armoredKey: publicKeyArmored }), earlier.publicKey] });
+		const trusted = await loadHolds({ client, bucket, prefix: PREFIX, verifier: rotated });
+		expect(trusted.matters.map((m) => [m.matterId, m.active, m.verified])).toEqual([['ROT-1', false, true]]);
+		expect(trusted.ignoredReleaseKeys).toEqual([]);
+	});
+
 	it('a forged release (unsigned, or signed by another key) is ignored: the matter stays active, the sweep keeps its records, the release is reported', async () => {
 		const bucket = await makeBucket(client, { versioning: true });
 		const held = expiredKey();

@@ -224,3 +224,31 @@ it('holds are signed: a forged release is reported and ignored by Plan, Lifecycl
 	const noKey = executeContext({ nodeType: sweeper, parameters: { operation: 'plan', bucket: own, prefix: 'archive', classes: CLASSES }, credentials: { s3ArchiveApi: s3Credential() } });
 	await expect(sweeper.execute.call(noKey)).rejects.toThrow(/Plan .*needs an OpenPGP Private Key credential/);
 });
+
+it('key rotation: with the earlier archive key under Earlier Archive Keys, holds it signed still count under a new key; a bad key text names the field', async () => {
+	const own = await makeBucket(client, { objectLock: true });
+	await putVersion(client, own, keyFor('default', '2018-02-02'));
+	const common = { bucket: own, prefix: 'archive', matterId: 'ROT-N', actor: 'legal@example.org', reason: 'subpoena', applyLegalHoldFlag: false };
+	await run({ operation: 'placeHold', ...common, phoneNumberIds: '1055500000' });
+	await run({ operation: 'releaseHold', ...common });
+
+	// the archive key is rotated: the credential now holds a new key
+	const next = await openpgp.generateKey({ type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ name: 'Sweeper 2027' }], format: 'armored' });
+	const planWith = async (parameters: Record<string, unknown>) => {
+		const context = executeContext({
+			nodeType: sweeper,
+			parameters: { operation: 'plan', bucket: own, prefix: 'archive', classes: CLASSES, ...parameters },
+			credentials: { s3ArchiveApi: s3Credential(), openPgpPrivateKeyApi: { privateKey: next.privateKey, passphrase: '' } },
+		});
+		return (await sweeper.execute.call(context))[0][0].json as Record<string, any>;
+	};
+	// without the earlier key the signed release cannot be verified: the matter is active again (fail safe)
+	expect((await planWith({})).matterIds).toEqual(['ROT-N']);
+	const earlierPublic = publicKey.armor();
+	const rotated = await planWith({ earlierArchiveKeys: earlierPublic });
+	expect(rotated.matterIds).toEqual([]);
+	expect(rotated.holdAuthentication).toMatchObject({ unverifiedEventKeys: [], ignoredReleaseKeys: [] });
+
+	await expect(planWith({ earlierArchiveKeys: 'not a key' })).rejects.toThrow(/Earlier Archive Keys/);
+	await expect(planWith({ earlierArchiveKeys: armoredKey })).rejects.toThrow(/Earlier Archive Keys.*PRIVATE key|PRIVATE key.*Earlier Archive Keys/s);
+});
