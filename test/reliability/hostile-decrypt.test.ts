@@ -35,10 +35,12 @@ const SPOOL_CAP = 256 * MIB;
 /** Past these the child is killed: a run that gets there has no working limit. */
 const RUNAWAY = { spool: 300 * MIB, rssRise: 1024 * MIB, seconds: 20 };
 /**
- * "Within about a second": a 1 MB bomb stops after about 100 MiB of plaintext (the ratio), about
- * 1 s of CPU on an idle core here; the bounds leave room for two cores shared with other suites.
+ * A 1 MB bomb stops after about 100 MiB of plaintext (the ratio): on an idle core that is a second or
+ * two of CPU depending on the path (docs/benchmarks.md). The bound leaves room for two cores shared
+ * with the other suites, whose contention inflates CPU time too; a path without a working limit runs
+ * on until the RUNAWAY kill (1 GiB, 20 s), far past it.
  */
-const REFUSED_WITHIN_CPU_SECONDS = 2.5;
+const REFUSED_WITHIN_CPU_SECONDS = 5;
 const REFUSED_WITHIN_SECONDS = 8;
 const RSS_RISE_LIMIT = 150 * MIB;
 const LOOP_STALL_LIMIT_MS = 500;
