@@ -47,6 +47,12 @@ export interface WriteOptions {
 	objectLock?: ObjectLockParams;
 	/** Legal hold alone, without retention (`x-amz-object-lock-legal-hold: ON`). */
 	legalHold?: boolean;
+	/**
+	 * A legal-hold flag still being decided (e.g. a legal-hold registry lookup), awaited beside the
+	 * duplicate pre-check instead of before it: when it resolves `true` the write sends the flag as
+	 * `legalHold` does; when it rejects, the write fails with its error and nothing is written.
+	 */
+	legalHoldDecision?: Promise<boolean>;
 	storageClass?: string;
 	serverSideEncryption?: 'AES256' | 'aws:kms';
 	kmsKeyId?: string;

@@ -136,8 +136,9 @@ async function uploadOnce(options: StreamWriteOptions): Promise<ArchiveWriteResu
 	// If-None-Match on CompleteMultipartUpload (docs/stores.md), and one HeadObject is nothing beside
 	// a multi-MiB upload.
 	const uploadPartSize = multipartPartSize(first.size, partSize);
-	const existing = await findExisting(client, bucket, key);
+	const [existing, legalHold] = await Promise.all([findExisting(client, bucket, key), options.legalHoldDecision ?? false]);
 	if (existing) return existing;
+	if (legalHold) options = { ...options, legalHold: true };
 	await abortEarlierUploads(client, bucket, key);
 
 	const source = await options.openBody();

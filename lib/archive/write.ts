@@ -163,10 +163,12 @@ export async function writeObject(
 export async function putOnce(options: WriteOptions & { client: S3Client; body: Buffer | Uint8Array }): Promise<ArchiveWriteResult> {
 	const { client, bucket, key, body } = options;
 	const storeDecides = options.duplicateCheck === 'store';
-	if (!storeDecides) {
-		const existing = await findExisting(client, bucket, key);
-		if (existing) return existing;
-	}
+	const [existing, legalHold] = await Promise.all([
+		storeDecides ? null : findExisting(client, bucket, key),
+		options.legalHoldDecision ?? false,
+	]);
+	if (existing) return existing;
+	if (legalHold) options = { ...options, legalHold: true };
 	const sha256 = createHash('sha256').update(body).digest('hex');
 	let created: ArchiveWriteResult;
 	try {

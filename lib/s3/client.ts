@@ -234,3 +234,38 @@ export function createS3Client(settings: S3Settings & S3Timeouts): S3Client {
 	addContentMd5Policy(client);
 	return client;
 }
+
+/** At most this many shared clients ({@link sharedS3Client}) are kept per process. */
+export const SHARED_CLIENT_LIMIT = 16;
+/** An evicted shared client is destroyed this long after eviction, once requests it started are done. */
+const EVICTED_CLIENT_GRACE_MS = 10 * 60_000;
+
+/** Shared clients by a SHA-256 of their settings (no secret is kept as a key), oldest use first. */
+const sharedClients = new Map<string, S3Client>();
+
+/**
+ * One client per store settings in this process, shared by every caller with the same settings (n8n
+ * runs each execution of a node afresh: building a client per execution costs a new connection per
+ * request batch and loses the per-client caches, such as the buckets known to have Object Lock).
+ * Idle keep-alive sockets do not hold the process open (Node's `http.Agent` unrefs free sockets).
+ * Changed settings (a rotated key) make a new client; the least recently used of more than
+ * {@link SHARED_CLIENT_LIMIT} is destroyed after a grace period. Callers must not `destroy()` it.
+ *
+ * @throws ArchiveError as {@link createS3Client}.
+ */
+export function sharedS3Client(settings: S3Settings & S3Timeouts): S3Client {
+	const id = createHash('sha256').update(JSON.stringify(settings, Object.keys(settings).sort())).digest('hex');
+	let client = sharedClients.get(id);
+	if (client) {
+		sharedClients.delete(id);
+	} else {
+		client = createS3Client(settings);
+	}
+	sharedClients.set(id, client);
+	while (sharedClients.size > SHARED_CLIENT_LIMIT) {
+		const [oldestId, oldest] = sharedClients.entries().next().value as [string, S3Client];
+		sharedClients.delete(oldestId);
+		setTimeout(() => oldest.destroy(), EVICTED_CLIENT_GRACE_MS).unref();
+	}
+	return client;
+}

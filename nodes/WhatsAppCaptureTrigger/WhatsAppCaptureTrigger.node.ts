@@ -1,4 +1,5 @@
-import type { INodePropertyOptions, INodeType, INodeTypeDescription, IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
+import type { INodeParameters, INodePropertyOptions, INodeType, INodeTypeDescription, IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
+import * as n8nWorkflow from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
 
 import { KNOWN_EVENT_FIELDS, KNOWN_MESSAGE_TYPES, KNOWN_STATUS_VALUES, MESSAGE_FIELDS } from '../../lib/capture';
@@ -28,6 +29,22 @@ function choices(values: readonly string[], unknownLabel: string): INodeProperty
 const forMeta = { show: { provider: ['metaCloud'] } };
 
 /**
+ * The POST webhook's `responseMode` from Respond (`responseTiming`). n8n ≥ 2.40 resolves a field
+ * declared with `webhookDescriptionFields` / `fromFunction` (n8n-workflow `webhook-description-fields`)
+ * without the expression engine when the node's parameters are static, so a delivery needs no
+ * expression sandbox for it; older n8n evaluates the same expression template. The function is
+ * inlined into that template, so it must not refer to anything outside itself.
+ */
+function responseModeField(): { responseMode: string } {
+	const { webhookDescriptionFields, fromFunction } = n8nWorkflow as Partial<typeof n8nWorkflow>;
+	const responseMode = (parameters: INodeParameters) => (parameters.responseTiming === 'afterWorkflow' ? 'lastNode' : 'onReceived');
+	if (typeof webhookDescriptionFields !== 'function' || typeof fromFunction !== 'function') {
+		return { responseMode: '={{$parameter["responseTiming"] === "afterWorkflow" ? "lastNode" : "onReceived"}}' };
+	}
+	return webhookDescriptionFields({ responseMode: fromFunction(responseMode) }) as { responseMode: string };
+}
+
+/**
  * WhatsApp Capture Trigger: receives Meta WhatsApp Business Cloud API webhooks (or Twilio WhatsApp
  * webhooks) for archiving.
  *
@@ -49,7 +66,10 @@ export class WhatsAppCaptureTrigger implements INodeType {
 		name: 'whatsAppCaptureTrigger',
 		icon: { light: 'file:whatsapp-capture.svg', dark: 'file:whatsapp-capture.dark.svg' },
 		group: ['trigger'],
-		version: 1,
+		// 1.1: same behaviour; n8n evaluates an `options.binaryData` expression for every request to a
+		// version-1 start node (webhook-helpers `parseRequestBody`), which needs the expression sandbox
+		version: [1, 1.1],
+		defaultVersion: 1.1,
 		subtitle:
 			'={{$parameter["outputMode"] === "perDelivery" ? "One item per delivery" : "One item per record"}}',
 		description:
@@ -87,7 +107,7 @@ export class WhatsAppCaptureTrigger implements INodeType {
 			{
 				name: 'default',
 				httpMethod: 'POST',
-				responseMode: '={{$parameter["responseTiming"] === "afterWorkflow" ? "lastNode" : "onReceived"}}',
+				...responseModeField(),
 				responseData: 'noData',
 				path: 'webhook',
 			},

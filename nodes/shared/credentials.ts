@@ -8,10 +8,11 @@
  * run, `IWebhookFunctions` of one webhook request), so a node unlocks its private key once however
  * many items it processes. A failed read is not cached: the next item reports it again.
  */
+import { createHash } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { NodeOperationError, type ICredentialDataDecryptedObject, type IExecuteFunctions, type INode } from 'n8n-workflow';
 
-import { createS3Client, type ChecksumMode, type S3Settings } from '../../lib/s3';
+import { sharedS3Client, type ChecksumMode, type S3Settings } from '../../lib/s3';
 import { parseFingerprints, readPrivateKey, readPublicKeys, type CompatibilityProfile, type PrivateKey, type PublicKey } from '../../lib/pgp';
 import { createArchiveAuthority, type ArchiveAuthority } from '../../lib/retention';
 
@@ -72,8 +73,8 @@ export function s3SettingsFrom(credentials: ICredentialDataDecryptedObject): S3S
 }
 
 /**
- * Reads the S3 Archive Store credential and builds the S3 client. Not cached here: the per-item loop
- * (`runPerItem`) opens the store once per execution and destroys the client after the last item.
+ * Reads the S3 Archive Store credential and returns the process's S3 client for its settings
+ * (`sharedS3Client`: built once per credential and reused by later executions, never destroyed here).
  *
  * @throws NodeOperationError when the credential's endpoint or keys are unusable.
  */
@@ -81,7 +82,7 @@ export async function openArchiveStore(this: IExecuteFunctions): Promise<Archive
 	const credentials = await this.getCredentials(S3_ARCHIVE);
 	try {
 		return {
-			client: createS3Client(s3SettingsFrom(credentials)),
+			client: sharedS3Client(s3SettingsFrom(credentials)),
 			bucket: String(credentials.bucket ?? '').trim(),
 			indexKey: String(credentials.indexKey ?? ''),
 		};
@@ -103,13 +104,33 @@ export async function publicKeysFrom(
 	credentials: ICredentialDataDecryptedObject,
 	profile: CompatibilityProfile,
 ): Promise<PublicKey[]> {
-	return await readPublicKeys({
-		armoredKeys: String(credentials.publicKeys ?? ''),
+	const armoredKeys = String(credentials.publicKeys ?? '');
+	const fingerprints = String(credentials.expectedFingerprints ?? '');
+	const id = createHash('sha256').update(JSON.stringify([armoredKeys, fingerprints, profile])).digest('hex');
+	const known = parsedPublicKeys.get(id);
+	if (known && Date.now() - known.at < PARSED_KEYS_TTL_MS) return await known.keys;
+	const keys = readPublicKeys({
+		armoredKeys,
 		field: 'Public Keys',
-		expectedFingerprints: parseFingerprints(String(credentials.expectedFingerprints ?? '')),
+		expectedFingerprints: parseFingerprints(fingerprints),
 		profile,
 	});
+	if (parsedPublicKeys.size >= PARSED_KEYS_LIMIT) parsedPublicKeys.clear();
+	parsedPublicKeys.set(id, { keys, at: Date.now() });
+	keys.catch(() => {
+		if (parsedPublicKeys.get(id)?.keys === keys) parsedPublicKeys.delete(id);
+	});
+	return await keys;
 }
+
+/**
+ * Public keys parsed and checked per credential content (a SHA-256 of it) in this process, so a
+ * webhook or node run does not parse the same armored keys again. Checked again after
+ * {@link PARSED_KEYS_TTL_MS}, so a key that expires or a credential that changes is seen within it.
+ */
+const parsedPublicKeys = new Map<string, { keys: Promise<PublicKey[]>; at: number }>();
+const PARSED_KEYS_TTL_MS = 60_000;
+const PARSED_KEYS_LIMIT = 32;
 
 /** Which profile to read keys in (`rfc9580` in the action nodes, `gnupg` in the trigger), for which item. */
 export interface PublicKeysOptions {

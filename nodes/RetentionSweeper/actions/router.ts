@@ -20,7 +20,6 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 	return await runPerItem.call(this, {
 		operations,
 		openContext: openArchiveStore,
-		closeContext: (context: SweeperContext) => context.client.destroy(),
 		// a key problem here is the archive key's (signs and verifies holds, plans, reports)
 		errorHints: { pgp: 'Check the OpenPGP Private Key credential: the archive key that signs legal holds, sweep plans and deletion reports' },
 	});

@@ -20,6 +20,5 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 			bucket: bucket.operations,
 		},
 		openContext: openArchiveStore,
-		closeContext: (store: ArchiveStore) => store.client.destroy(),
 	});
 }

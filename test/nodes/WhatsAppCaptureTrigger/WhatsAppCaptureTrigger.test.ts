@@ -22,6 +22,8 @@ import {
 	type INodeTypes,
 	type IWebhookResponseData,
 	type IWorkflowExecuteAdditionalData,
+	resolveWebhookDescriptionField,
+	webhookDescriptionIsNativelyResolvable,
 } from 'n8n-workflow';
 
 import { WhatsAppCaptureApi } from '../../../credentials/WhatsAppCaptureApi.credentials';
@@ -193,16 +195,28 @@ describe('WhatsApp Capture Trigger: description', () => {
 			{ name: 'twilioWhatsAppApi', required: true, displayOptions: { show: { provider: ['twilio'] } } },
 			{ name: 'openPgpPublicKeysApi', required: true, testedBy: 'openPgpPublicKeysApiTest', displayOptions: { show: { encryptAtCapture: [true] } } },
 		]);
-		expect(description.webhooks).toEqual([
-			{ name: 'setup', httpMethod: 'GET', responseMode: 'onReceived', path: 'webhook' },
-			{
-				name: 'default',
-				httpMethod: 'POST',
-				responseMode: '={{$parameter["responseTiming"] === "afterWorkflow" ? "lastNode" : "onReceived"}}',
-				responseData: 'noData',
-				path: 'webhook',
-			},
-		]);
+		expect(description.webhooks).toHaveLength(2);
+		expect({ ...description.webhooks![0] }).toEqual({ name: 'setup', httpMethod: 'GET', responseMode: 'onReceived', path: 'webhook' });
+		expect(description.webhooks![1]).toEqual(expect.objectContaining({
+			name: 'default',
+			httpMethod: 'POST',
+			responseMode: expect.stringMatching(/^=\{\{.*responseTiming.*\}\}$/s),
+			responseData: 'noData',
+			path: 'webhook',
+		}));
+	});
+
+	// n8n 2.40+ needs no expression sandbox for a webhook request when every field of the description
+	// resolves natively (n8n-workflow webhookDescriptionIsNativelyResolvable) and, from version 1.1 on,
+	// for the request body (webhook-helpers parseRequestBody evaluates an expression for version 1)
+	it('every webhook field resolves without the expression engine; version 1.1 is the default', () => {
+		expect(description.version).toEqual([1, 1.1]);
+		expect(description.defaultVersion).toBe(1.1);
+		for (const webhook of description.webhooks!) expect(webhookDescriptionIsNativelyResolvable(webhook)).toBe(true);
+		for (const [responseTiming, mode] of [['afterWorkflow', 'lastNode'], ['immediately', 'onReceived']]) {
+			const node: INode = { id: 'n', name: 'T', type: TYPE, typeVersion: 1.1, position: [0, 0], parameters: { responseTiming } };
+			expect(resolveWebhookDescriptionField(node, description.webhooks![1], 'responseMode')).toEqual({ resolved: true, value: mode });
+		}
 	});
 
 	it.each([

@@ -283,16 +283,21 @@ export async function execute(this: IExecuteFunctions, i: number, context: Archi
 	// receipt lands on the key of a copy already stored on an earlier day; does an active matter cover it?
 	const key = keyParts ? await resolveRecordKey({ client: context.client, bucket, parts: keyParts }) : override;
 	const identities = override ? [] : itemIdentityPseudonyms(json, context.indexKey);
-	const hold = options.legalHoldFromRegistry === false ? null : await registryHold.call(this, i, context, bucket, key, identities);
-	const legalHold = options.legalHold === true || hold?.legalHold === true;
+	// the registry lookup runs beside each write's duplicate pre-check (its flag goes on the PUT)
+	const holdLookup = options.legalHoldFromRegistry === false ? null : registryHold.call(this, i, context, bucket, key, identities);
+	holdLookup?.catch(() => undefined); // awaited by the writes and below; this only marks it handled
+	const legalHoldDecision = holdLookup?.then((found) => found.legalHold);
+	legalHoldDecision?.catch(() => undefined);
+	const legalHold = options.legalHold === true;
 	const write = async (body: CiphertextBody, objectKey: string, binaryData: IBinaryData) =>
 		'openBody' in body
-			? await writeObjectStream({ ...writeOptions(objectKey, binaryData, legalHold), client: context.client, openBody: body.openBody })
-			: await writeObject({ ...writeOptions(objectKey, binaryData, legalHold), client: context.client, body: body.bytes });
+			? await writeObjectStream({ ...writeOptions(objectKey, binaryData, legalHold), legalHoldDecision, client: context.client, openBody: body.openBody })
+			: await writeObject({ ...writeOptions(objectKey, binaryData, legalHold), legalHoldDecision, client: context.client, body: body.bytes });
 
 	// The media first: a record object is only ever written once its media is safely stored.
 	const mediaResult: WriteResult | undefined = media ? await write(media, mediaKeyBeside(key), mediaBinary!) : undefined;
 	const result = await write(record, key, recordBinary);
+	const hold = holdLookup ? await holdLookup : null;
 	// The identity links the record names (pseudonyms only), so List, Export and holds find the
 	// person's records under every identifier (lib/archive/identity.ts).
 	if (!override) {
