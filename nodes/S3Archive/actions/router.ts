@@ -1,6 +1,6 @@
 import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 
-import { openArchiveStore, type ArchiveStore } from '../../shared/credentials';
+import { openArchiveStore } from '../../shared/credentials';
 import { runPerItem } from '../../shared/runPerItem';
 import * as bucket from './bucket/Bucket.resource';
 import * as conversation from './conversation/Conversation.resource';
