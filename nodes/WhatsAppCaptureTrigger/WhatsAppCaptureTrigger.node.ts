@@ -1,30 +1,14 @@
-import type { INodeParameters, INodePropertyOptions, INodeType, INodeTypeDescription, IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
+import type { INodeParameters, INodeType, INodeTypeDescription, IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
 import * as n8nWorkflow from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
 
 import { KNOWN_EVENT_FIELDS, KNOWN_MESSAGE_TYPES, KNOWN_STATUS_VALUES, MESSAGE_FIELDS } from '../../lib/capture';
 import { credentialTest } from '../shared/credentialTests';
-import { DEFAULT_MAX_BODY_SIZE_MB } from './emit';
+import { DEFAULT_MAX_BODY_SIZE_MB, captureChoices as choices } from '../shared/capture';
 import { metaWebhook } from './meta';
 import { subscriptionMethods } from './subscription';
 import { twilioWebhook } from './twilio';
 import { optionsCollection } from '../shared/parameters';
-
-/** `snake_case` → `Snake Case` for option labels. */
-function label(value: string): string {
-	return value
-		.split('_')
-		.map((word) => word.charAt(0).toUpperCase() + word.slice(1))
-		.join(' ');
-}
-
-/** Multi-options list of `values` plus the catch-all `unknown`, sorted by label. */
-function choices(values: readonly string[], unknownLabel: string): INodePropertyOptions[] {
-	return [
-		...values.map((value) => ({ name: label(value), value })),
-		{ name: unknownLabel, value: 'unknown' },
-	].sort((a, b) => a.name.localeCompare(b.name));
-}
 
 const forMeta = { show: { provider: ['metaCloud'] } };
 
@@ -55,10 +39,10 @@ function responseModeField(): { responseMode: string } {
  * - `webhookMethods`: Meta registration by Subscription Mode (manual, app subscription, WABA or phone
  *   number override), remembered in the workflow's static data.
  *
- * Files: `meta.ts` (Meta webhook), `twilio.ts` (Twilio webhook), `emit.ts` (what both do with the
- * records: filter, encrypt settings, items, answer), `items.ts` (media, encryption, items),
- * `subscription.ts` (webhookMethods), `types.ts` (credential fields, options, settings). Logic lives
- * in `lib/capture`.
+ * Files: `meta.ts` (Meta webhook), `twilio.ts` (Twilio webhook), `emit.ts` (how both answer with
+ * the items of `../shared/capture.ts`, which WhatsApp Record → Capture Delivery emits too),
+ * `subscription.ts` (webhookMethods), `types.ts` (Twilio credential fields). Logic lives in
+ * `lib/capture`.
  */
 export class WhatsAppCaptureTrigger implements INodeType {
 	description: INodeTypeDescription = {

@@ -1,12 +1,12 @@
 import type { IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
 
-import { answerHandshake, normalizeDelivery, verifySignature } from '../../lib/capture';
-import { emit, maxBodyBytes, rawBodyOf } from './emit';
-import type { CaptureCredentials, CaptureOptions, MediaSettings } from './types';
+import { answerHandshake } from '../../lib/capture';
+import { metaMediaSettings, readMetaDelivery, type CaptureCredentials, type CaptureOptions } from '../shared/capture';
+import { emit, rawBodyOf } from './emit';
 
 /**
  * `webhook()` for Provider = Meta WhatsApp Cloud API: `GET` answers the handshake, `POST` verifies
- * `X-Hub-Signature-256`, normalizes, downloads media (when on) and hands the records to {@link emit}.
+ * `X-Hub-Signature-256` and normalizes (`readMetaDelivery`), then hands the records to {@link emit}.
  */
 export async function metaWebhook(this: IWebhookFunctions): Promise<IWebhookResponseData> {
 	const credentials = await this.getCredentials<CaptureCredentials>('whatsAppCaptureApi');
@@ -28,41 +28,28 @@ export async function metaWebhook(this: IWebhookFunctions): Promise<IWebhookResp
 
 	const req = this.getRequestObject();
 	const options = this.getNodeParameter('options', {}) as CaptureOptions;
-	const rawBody = rawBodyOf.call(this, 'WhatsApp Capture Trigger', maxBodyBytes(options));
+	const rawBody = rawBodyOf.call(this, 'WhatsApp Capture Trigger', options);
 	if (!rawBody) return { noWebhookResponse: true };
 
-	const header = req.headers['x-hub-signature-256'];
-	const signature = verifySignature({
+	const delivery = readMetaDelivery({
 		rawBody,
-		header: typeof header === 'string' ? header : undefined,
-		appSecret: credentials.appSecret ?? '',
+		signatureHeader: req.headers['x-hub-signature-256'],
+		contentType: req.headers['content-type'],
+		credentials,
+		options,
 	});
-	if (!signature.verified) {
-		this.logger.warn(`WhatsApp Capture Trigger: delivery refused (401): ${signature.reason}`);
-		res.status(401).json({ error: 'invalid signature' });
+	if (delivery.refusal) {
+		this.logger.warn(`WhatsApp Capture Trigger: delivery refused (${delivery.refusal.status}): ${delivery.refusal.reason}`);
+		res.status(delivery.refusal.status).json({ error: delivery.refusal.status === 401 ? 'invalid signature' : 'body too large' });
 		return { noWebhookResponse: true };
 	}
-
-	const contentTypeHeader = req.headers['content-type'];
-	const contentType = typeof contentTypeHeader === 'string' ? contentTypeHeader : undefined;
-	const records = normalizeDelivery({
+	const contentType = req.headers['content-type'];
+	return await emit.call(this, {
+		records: delivery.records,
 		rawBody,
-		receivedAt: new Date(),
-		signatureVerified: true,
-		graphApiVersion: credentials.graphApiVersion,
-		contentType,
+		contentType: typeof contentType === 'string' ? contentType : undefined,
+		options,
+		media: this.getNodeParameter('downloadMedia', false) === true ? metaMediaSettings(credentials, options) : undefined,
+		indexKey: credentials.indexKey,
 	});
-	const downloadMedia = this.getNodeParameter('downloadMedia', false) === true;
-	const media: MediaSettings | undefined = downloadMedia
-		? {
-				graph: {
-					baseUrl: credentials.graphApiBaseUrl || 'https://graph.facebook.com',
-					version: credentials.graphApiVersion || 'v24.0',
-				},
-				accessToken: credentials.accessToken ?? '',
-				attempts: options.mediaAttempts ?? 3,
-				backoffMs: options.mediaRetryDelayMs ?? 500,
-			}
-		: undefined;
-	return await emit.call(this, { records, rawBody, contentType, options, media, indexKey: credentials.indexKey });
 }

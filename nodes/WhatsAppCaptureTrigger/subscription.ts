@@ -1,7 +1,7 @@
 import { NodeOperationError, type IHookFunctions } from 'n8n-workflow';
 
 import { GraphApiError, SubscriptionError, checkSubscription, createSubscription, deleteSubscription, type SubscriptionMode, type SubscriptionState, type SubscriptionTarget } from '../../lib/capture';
-import type { CaptureCredentials } from './types';
+import type { CaptureCredentials } from '../shared/capture';
 
 /** Key of the remembered subscription in the node's workflow static data. */
 const STATE_KEY = 'subscription';

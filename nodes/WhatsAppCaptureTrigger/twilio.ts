@@ -1,8 +1,9 @@
 import type { IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
 
 import { normalizeTwilioWebhook, verifyTwilioSignature } from '../../lib/capture';
-import { emit, maxBodyBytes, rawBodyOf } from './emit';
-import type { CaptureOptions, TwilioCredentials } from './types';
+import type { CaptureOptions } from '../shared/capture';
+import { emit, rawBodyOf } from './emit';
+import type { TwilioCredentials } from './types';
 
 /**
  * `webhook()` for Provider = Twilio WhatsApp: `POST` only (form-encoded). Verifies
@@ -20,7 +21,7 @@ export async function twilioWebhook(this: IWebhookFunctions): Promise<IWebhookRe
 	const credentials = await this.getCredentials<TwilioCredentials>('twilioWhatsAppApi');
 	const req = this.getRequestObject();
 	const options = this.getNodeParameter('options', {}) as CaptureOptions;
-	const rawBody = rawBodyOf.call(this, 'WhatsApp Capture Trigger (Twilio)', maxBodyBytes(options));
+	const rawBody = rawBodyOf.call(this, 'WhatsApp Capture Trigger (Twilio)', options);
 	if (!rawBody) return { noWebhookResponse: true };
 	const header = req.headers['x-twilio-signature'];
 	const signature = verifyTwilioSignature({
