@@ -32,6 +32,7 @@
  */
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -491,7 +492,7 @@ interface EngineResult {
 }
 
 async function runEngine(engine: Engine, graph: GraphStandIn, gpg: Instance['gpg'], s3: S3Client): Promise<EngineResult> {
-	const loadAverageAtStart = (await import('node:os')).loadavg().map((l) => l.toFixed(2)).join(' ');
+	const loadAverageAtStart = os.loadavg().map((l) => l.toFixed(2)).join(' ');
 	const userFolder = makeUserFolder(`bench-${engine.name}`);
 	const buckets: string[] = [];
 	try {
@@ -541,23 +542,23 @@ async function runEngine(engine: Engine, graph: GraphStandIn, gpg: Instance['gpg
 			if (answer.status !== 200) throw new Error(`${w.spec.name}: warm-up delivery answered ${answer.status}`);
 			// the first delivery may also write objects shared by later ones (the counterparty's identity
 			// links); the objects one more delivery adds are counted after the last warm-up delivery
-			const settled = async (bucket: string) => {
+			const settled = async (bucket: string, atLeast: number) => {
 				let last = -1;
 				let stable = 0;
 				for (let i = 0; i < 300 && stable < 3; i++) {
 					const n = await countObjects(s3, bucket);
-					stable = n > 0 && n === last ? stable + 1 : 0;
+					stable = n >= atLeast && n === last ? stable + 1 : 0;
 					last = n;
 					await sleep(200);
 				}
 				return last;
 			};
 			for (let i = 1; i < WARMUP - 1; i++) await post(w.url);
-			const before = w.bucket ? await settled(w.bucket) : 0;
+			const before = w.bucket ? await settled(w.bucket, 1) : 0;
 			if ((await post(w.url)).status !== 200) throw new Error(`${w.spec.name}: warm-up delivery failed`);
 			w.delivered = WARMUP;
 			if (w.bucket) {
-				w.objectsBefore = await settled(w.bucket);
+				w.objectsBefore = await settled(w.bucket, before + 1);
 				w.objectsAfterWarmup = w.objectsBefore;
 				w.objectsPerDelivery = w.objectsBefore - before;
 				if (w.objectsPerDelivery < 1) throw new Error(`${w.spec.name}: a warm-up delivery wrote nothing to ${w.bucket}`);
