@@ -759,6 +759,7 @@ function goals(engines: EngineResult[]): string[] {
 
 async function main(): Promise<void> {
 	if (!WORKFLOWS.length) throw new Error('--only matched no workflow');
+	machineLine(['node']); // machine facts (load average) as of the start
 	const gpg = await makeGpgHome();
 	const s3 = engineClient();
 	const graph = await startGraphStandIn(GRAPH_PROXY_PORT);
