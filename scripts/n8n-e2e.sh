@@ -5,7 +5,8 @@
 #                                 not running, build + `npm pack` the pack, run the jest e2e suite
 #                                 (jest.e2e.config.js); the suite starts/stops n8n through this script;
 #                                 on exit every n8n this script started is stopped by its pid file.
-#   n8n-e2e.sh bench              bench/webhook-latency.ts (acknowledgement latency, 50 sequential / concurrent)
+#   n8n-e2e.sh bench [args]       bench/webhook-latency.ts (templates beside bare Webhook and n8n-nodes peers,
+#                                 per expression engine; args passed on, e.g. --runs 1 --engines vm)
 #   n8n-e2e.sh install            install n8n@$N8N_VERSION on Node 24 into the cache (skipped when there)
 #   n8n-e2e.sh pack               build the pack from a snapshot (E2E_PACK_FROM=HEAD|worktree), `npm pack` it;
 #                                 prints the tarball path
@@ -290,7 +291,7 @@ do_bench() {
   do_stop_all
   do_pack >/dev/null
   export E2E_DIR N8N_E2E_SCRIPT="$REPO/scripts/n8n-e2e.sh"
-  npx tsx bench/webhook-latency.ts
+  npx tsx bench/webhook-latency.ts "$@"
 }
 
 case "${1:-}" in
@@ -302,6 +303,6 @@ case "${1:-}" in
   stop-all) do_stop_all ;;
   bin) echo "$N8N_BIN" ;;
   test) shift; do_test "$@" ;;
-  bench) do_bench ;;
+  bench) shift; do_bench "$@" ;;
   *) echo "usage: $0 test [jest args] | bench | install | pack | start <dir> | stop <dir> | stop-all | bin" >&2; exit 2 ;;
 esac
