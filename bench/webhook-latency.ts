@@ -106,7 +106,7 @@ interface Built {
 	bucket?: string;
 }
 
-type Role = 'bare-after' | 'bare-immediately' | 'pipeline' | 'whatsapp-trigger' | 'template-after' | 'template-immediately';
+type Role = 'bare-after' | 'bare-immediately' | 'trigger-only' | 'pipeline' | 'whatsapp-trigger' | 'template-after' | 'template-immediately';
 
 interface WorkflowSpec {
 	name: string;
@@ -177,6 +177,43 @@ async function s3Credential(instance: Instance) {
 		ignoreSSLIssues: false,
 	});
 }
+
+/**
+ * The pack's trigger alone, with a message-type filter that drops the text deliveries: it verifies the
+ * signature and answers 200 without starting an execution. Beside the bare Webhook it isolates what
+ * n8n charges a webhook request to a node other than its own Webhook node (the expression isolate of
+ * the webhook phase: live-webhooks.js `webhookPhaseNeedsIsolate`), with no workflow run at all.
+ */
+const triggerOnly: WorkflowSpec = {
+	name: 'pack trigger alone, deliveries filtered out (no execution)',
+	role: 'trigger-only',
+	afterWorkflow: false,
+	build: async (instance) => {
+		const webhookId = randomUUID();
+		const capture = await instance.credential('whatsAppCaptureApi', {
+			appSecret: APP_SECRET,
+			verifyToken: randomBytes(8).toString('hex'),
+			accessToken: randomBytes(8).toString('hex'),
+			graphApiBaseUrl: 'http://127.0.0.1:9',
+			graphApiVersion: 'v24.0',
+			indexKey: INDEX_KEY,
+		});
+		return {
+			nodes: [
+				node(
+					'WhatsApp Capture Trigger',
+					`${PACK}.whatsAppCaptureTrigger`,
+					1.1,
+					{ options: { messageTypes: ['image'] } },
+					{ webhookId, credentials: { whatsAppCaptureApi: capture } },
+				),
+			],
+			connections: {},
+			settings: PEER_SETTINGS,
+			url: `${instance.baseUrl}/webhook/${webhookId}/webhook`,
+		};
+	},
+};
 
 /** Webhook (raw body) → Crypto (HMAC) → If (signature) → S3 upload; the false branch is left empty. */
 const pipeline: WorkflowSpec = {
@@ -334,6 +371,7 @@ function shippedTemplates(): string[] {
 const WORKFLOWS: WorkflowSpec[] = [
 	bare(true),
 	bare(false),
+	triggerOnly,
 	pipeline,
 	whatsAppTrigger,
 	...shippedTemplates().flatMap((file) => [template(file, 'afterWorkflow'), template(file, 'immediately')]),
