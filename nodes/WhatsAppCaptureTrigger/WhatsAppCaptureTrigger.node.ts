@@ -1,10 +1,10 @@
-import type { INodeParameters, INodeType, INodeTypeDescription, IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
+import type { INodeParameters, INodeProperties, INodeType, INodeTypeDescription, IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
 import * as n8nWorkflow from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
 
-import { KNOWN_EVENT_FIELDS, KNOWN_MESSAGE_TYPES, KNOWN_STATUS_VALUES, MESSAGE_FIELDS } from '../../lib/capture';
+import { KNOWN_EVENT_FIELDS, MESSAGE_FIELDS } from '../../lib/capture';
 import { credentialTest } from '../shared/credentialTests';
-import { DEFAULT_MAX_BODY_SIZE_MB, captureChoices as choices } from '../shared/capture';
+import { DEFAULT_MAX_BODY_SIZE_MB, captureChoices as choices, captureFilterOptions, outputModeParameter } from '../shared/capture';
 import { metaWebhook } from './meta';
 import { subscriptionMethods } from './subscription';
 import { twilioWebhook } from './twilio';
@@ -195,24 +195,7 @@ export class WhatsAppCaptureTrigger implements INodeType {
 				placeholder: '106540352242922',
 				description: 'The business phone number ID whose webhooks this trigger receives',
 			},
-			{
-				displayName: 'Output',
-				name: 'outputMode',
-				type: 'options',
-				options: [
-					{
-						name: 'One Item per Record',
-						value: 'perRecord',
-						description: 'Each message, status, error and event of the delivery becomes its own item',
-					},
-					{
-						name: 'One Item per Delivery',
-						value: 'perDelivery',
-						description: 'One item per webhook request, holding all its records in "records"',
-					},
-				],
-				default: 'perRecord',
-			},
+			outputModeParameter,
 			{
 				displayName: 'Respond',
 				name: 'responseTiming',
@@ -249,16 +232,10 @@ export class WhatsAppCaptureTrigger implements INodeType {
 				description:
 					'Whether to download the file of each image, audio, video, document and sticker message through the Graph API (needs the Access Token), check its SHA-256 and attach it as binary "media"',
 			},
-			optionsCollection([
-					{
-						displayName: 'Fields',
-						name: 'fields',
-						type: 'multiOptions',
-						options: choices([...MESSAGE_FIELDS, ...KNOWN_EVENT_FIELDS], 'Unknown (Undocumented Fields)'),
-						default: [],
-						description:
-							'Keep only records from these webhook fields. Empty keeps all. Quarantined deliveries are always kept.',
-					},
+			// the capture filters (nodes/shared/capture.ts) among the trigger's own options, by label
+			optionsCollection(
+				([
+					...captureFilterOptions,
 					{
 						displayName: 'Max Body Size (MiB)',
 						name: 'maxBodySizeMb',
@@ -286,24 +263,6 @@ export class WhatsAppCaptureTrigger implements INodeType {
 						description: 'First wait between media attempts, doubled after each attempt',
 					},
 					{
-						displayName: 'Message Types',
-						name: 'messageTypes',
-						type: 'multiOptions',
-						options: choices(KNOWN_MESSAGE_TYPES, 'Unknown (New Types)'),
-						default: [],
-						description:
-							'Keep only message records of these types. Empty keeps all. Does not affect statuses, errors or events.',
-					},
-					{
-						displayName: 'Status Kinds',
-						name: 'statusKinds',
-						type: 'multiOptions',
-						options: choices(KNOWN_STATUS_VALUES, 'Unknown (New Statuses)'),
-						default: [],
-						description:
-							'Keep only status records of these kinds (e.g. leave out Sent and Delivered). Empty keeps all. Does not affect messages.',
-					},
-					{
 						displayName: 'Twilio Signature URL',
 						name: 'twilioSignatureUrl',
 						type: 'string',
@@ -312,7 +271,8 @@ export class WhatsAppCaptureTrigger implements INodeType {
 						description:
 							"Twilio signs the URL exactly as configured in the Twilio Console. Set it here when n8n sits behind a proxy that changes scheme, host or port; empty uses this node's production URL.",
 					},
-				]),
+				] satisfies INodeProperties[]).sort((a, b) => a.displayName.localeCompare(b.displayName)),
+			),
 		],
 };
 
