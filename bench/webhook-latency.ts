@@ -178,6 +178,19 @@ async function s3Credential(instance: Instance) {
 	});
 }
 
+/** The WhatsApp Capture (Meta App) credential of the pack's workflows in the bench. */
+function captureCredentialData(): Record<string, unknown> {
+	return {
+		appSecret: APP_SECRET,
+		verifyToken: randomBytes(8).toString('hex'),
+		// media downloads are not exercised (text deliveries): a throw-away token and a closed port
+		accessToken: randomBytes(8).toString('hex'),
+		graphApiBaseUrl: 'http://127.0.0.1:9',
+		graphApiVersion: 'v24.0',
+		indexKey: INDEX_KEY,
+	};
+}
+
 /**
  * The pack's trigger alone, with a message-type filter that drops the text deliveries: it verifies the
  * signature and answers 200 without starting an execution. Beside the bare Webhook it isolates what
@@ -190,14 +203,7 @@ const triggerOnly: WorkflowSpec = {
 	afterWorkflow: false,
 	build: async (instance) => {
 		const webhookId = randomUUID();
-		const capture = await instance.credential('whatsAppCaptureApi', {
-			appSecret: APP_SECRET,
-			verifyToken: randomBytes(8).toString('hex'),
-			accessToken: randomBytes(8).toString('hex'),
-			graphApiBaseUrl: 'http://127.0.0.1:9',
-			graphApiVersion: 'v24.0',
-			indexKey: INDEX_KEY,
-		});
+		const capture = await instance.credential('whatsAppCaptureApi', captureCredentialData());
 		return {
 			nodes: [
 				node(
@@ -312,15 +318,7 @@ function template(file: string, responseTiming: 'afterWorkflow' | 'immediately')
 			const bucket = await createBucket(instance.s3, 'webhook', { objectLock: true });
 			const s = storeSettings();
 			const data: Record<string, Record<string, unknown>> = {
-				whatsAppCaptureApi: {
-					appSecret: APP_SECRET,
-					verifyToken: randomBytes(8).toString('hex'),
-					// media downloads are not exercised (text deliveries); a throw-away token and a closed port
-					accessToken: randomBytes(8).toString('hex'),
-					graphApiBaseUrl: 'http://127.0.0.1:9',
-					graphApiVersion: 'v24.0',
-					indexKey: INDEX_KEY,
-				},
+				whatsAppCaptureApi: captureCredentialData(),
 				openPgpPublicKeysApi: { publicKeys: instance.gpg.publicKeyArmored, expectedFingerprints: instance.gpg.fingerprint },
 				s3ArchiveApi: {
 					endpoint: s.endpoint,
