@@ -1,13 +1,14 @@
-import type { S3Client } from '@aws-sdk/client-s3';
+import type { HeadObjectCommandOutput, S3Client } from '@aws-sdk/client-s3';
 
-import { clientStoreIdentity, deleteObject, headObject, listVersions, storeHttpStatus, unquoteEtag, SHA256_METADATA_KEY } from '../s3';
-import type { ArchiveWriteResult, WriteResult } from './types';
+import { cachedObjectLockConfiguration, clientStoreIdentity, deleteObject, headObject, listVersions, setLegalHold, setRetention, storeErrorCode, storeHttpStatus, unquoteEtag, SHA256_METADATA_KEY, type ObjectLockMode } from '../s3';
+import { ArchiveError, type ArchiveWriteResult, type WriteResult } from './types';
 
 /**
  * How a write stays exactly-once: a key is derived from the record, so a retried delivery maps to a
  * key that is already stored. The layers (see `writeObject`): single-flight in the process, the
  * existing object found before the PUT, and in a versioned bucket the race between processes
- * settled after it (docs/FORMAT.md, "Duplicates and versions"; store behaviours in docs/stores.md).
+ * settled after it, with the Object Lock placed on the winning version only once the race is settled
+ * (docs/FORMAT.md, "Duplicates and versions"; store behaviours in docs/stores.md).
  */
 
 /** Writes in progress in this process, per store + bucket + key (see {@link singleFlight}). */
@@ -120,49 +121,122 @@ async function versionsOfKey(
 	return out;
 }
 
+/** The Object Lock a write places on its version after the race is settled ({@link settleVersionRace}). */
+export interface LockToPlace {
+	retention?: { mode: ObjectLockMode; retainUntil: Date };
+	legalHold: boolean;
+}
+
+/**
+ * Whether writes to `bucket` settle the race between processes before they lock (no HeadObject
+ * pre-check, no lock headers on the PUT; {@link settleVersionRace} places the lock on the winner):
+ * the bucket has Object Lock (so it is versioned) and no default retention (which would lock the
+ * losing version before it could be deleted). Read once per client and bucket for a while
+ * (`cachedObjectLockConfiguration`); false when the configuration cannot be read.
+ */
+export async function locksAfterSettling(client: S3Client, bucket: string): Promise<boolean> {
+	try {
+		const configuration = await cachedObjectLockConfiguration(client, bucket);
+		return configuration.enabled && !configuration.defaultRetention;
+	} catch {
+		return false;
+	}
+}
+
+/** How a version's HeadObject describes its lock (returned only to keys that may read it). */
+function lockOfHead(head: HeadObjectCommandOutput | null): { retainUntil: Date | null; legalHold: boolean } {
+	const until = head?.ObjectLockRetainUntilDate ? new Date(head.ObjectLockRetainUntilDate) : null;
+	return { retainUntil: until && !Number.isNaN(until.getTime()) ? until : null, legalHold: head?.ObjectLockLegalHoldStatus === 'ON' };
+}
+
+/**
+ * Places `lock` on one version that has none yet (PutObjectRetention, PutObjectLegalHold). When the
+ * store refuses the retention, another writer of the key may have just locked the same version (a
+ * later retain-until cannot be shortened): the version's HeadObject then decides — a retention in
+ * force is accepted, anything else is an error saying the record is stored but not locked.
+ *
+ * @throws ArchiveError `NotLocked`.
+ */
+async function placeLock(
+	client: S3Client,
+	version: { bucket: string; key: string; versionId: string },
+	lock: LockToPlace,
+	current: { retainUntil: Date | null; legalHold: boolean },
+): Promise<void> {
+	const notLocked = (what: string, error: unknown) =>
+		new ArchiveError(
+			`The object was stored (version ${version.versionId}) but its ${what} could not be set (${storeErrorCode(error) || 'error'}): it is not locked yet. Writing the same record again sets it; check that the keys may PutObjectRetention and PutObjectLegalHold on the bucket`,
+			{ code: 'NotLocked', cause: error },
+		);
+	if (lock.retention && !current.retainUntil) {
+		try {
+			await setRetention(client, { ...version, ...lock.retention });
+		} catch (error) {
+			let head: HeadObjectCommandOutput | null = null;
+			try {
+				head = await headObject(client, { Bucket: version.bucket, Key: version.key, VersionId: version.versionId });
+			} catch {
+				// decided below: no retention seen
+			}
+			const seen = lockOfHead(head).retainUntil;
+			if (!seen || seen.getTime() <= Date.now()) throw notLocked('Object Lock retention', error);
+		}
+	}
+	if (lock.legalHold && !current.legalHold) {
+		try {
+			await setLegalHold(client, { ...version, status: 'ON' });
+		} catch (error) {
+			throw notLocked('legal hold', error);
+		}
+	}
+}
+
 /**
  * After a `created` write in a versioned bucket: did another writer store this key first? A store
  * that ignores `If-None-Match: *` in versioned buckets (docs/stores.md) lets writers racing past the
  * pre-check each create a version. ListObjectVersions (Prefix = key) orders the key's versions newest
  * first:
  *
- * - no version older than ours → we won: `created` unchanged;
- * - an older one exists → `duplicate` describing the *oldest* version (the one every racer keeps),
- *   and our own version is deleted by VersionId — unless we sent Object Lock retention or a legal
- *   hold with it (`locked`: it cannot be deleted; not even tried), or the delete fails (e.g. the
- *   bucket's default retention locked it): then `extraVersionId` names it.
+ * - no version older than ours (or the listing fails, e.g. keys without s3:ListBucketVersions) → we
+ *   won: `created`, and `lockAfter` (when given) is placed on our version;
+ * - an older one exists → `duplicate` describing the *oldest* version (the one every racer keeps).
+ *   Our own version is deleted by VersionId — unless we sent Object Lock retention or a legal hold
+ *   with it (`locked`: it cannot be deleted; not even tried), or the delete fails (e.g. the bucket's
+ *   default retention locked it): then `extraVersionId` names it. With `lockAfter`, a winner still
+ *   without it (its writer stopped between its PUT and its lock) gets it now.
  *
- * When the listing fails (e.g. keys without s3:ListBucketVersions) the `created` result stands.
+ * @throws ArchiveError `NotLocked` when `lockAfter` cannot be placed.
  */
 export async function settleVersionRace(
 	client: S3Client,
-	target: { bucket: string; key: string; locked: boolean },
+	target: { bucket: string; key: string; locked: boolean; lockAfter?: LockToPlace | null },
 	created: ArchiveWriteResult,
 ): Promise<ArchiveWriteResult> {
 	const own = created.versionId;
-	if (created.status !== 'created' || !own || own === 'null') return created;
 	const { bucket, key } = target;
-	let versions: Awaited<ReturnType<typeof versionsOfKey>>;
+	if (created.status === 'created' && (!own || own === 'null') && target.lockAfter) {
+		throw new ArchiveError(
+			`The object ${key} was stored without a version id in a bucket with Object Lock, so its lock could not be placed: it is not locked. Check that the bucket has Object Lock and versioning enabled (S3 Archive → Bucket → Setup Check)`,
+			{ code: 'NotLocked' },
+		);
+	}
+	if (created.status !== 'created' || !own || own === 'null') return created;
+	let versions: Awaited<ReturnType<typeof versionsOfKey>> | null;
 	try {
 		versions = await versionsOfKey(client, bucket, key);
 	} catch {
+		versions = null;
+	}
+	const index = versions ? versions.findIndex((version) => version.versionId === own) : -1;
+	if (!versions || index < 0 || index === versions.length - 1) {
+		if (target.lockAfter)
+			await placeLock(client, { bucket, key, versionId: own }, target.lockAfter, { retainUntil: null, legalHold: false });
 		return created;
 	}
-	const index = versions.findIndex((version) => version.versionId === own);
-	if (index < 0 || index === versions.length - 1) return created;
 	const winner = versions[versions.length - 1];
-	let sha256: string | null = null;
-	let etag = winner.etag;
-	let size: number | null = winner.size;
+	let head: HeadObjectCommandOutput | null = null;
 	try {
-		const head = await headObject(client, {
-			Bucket: bucket,
-			Key: key,
-			VersionId: winner.versionId,
-		});
-		sha256 = head.Metadata?.[SHA256_METADATA_KEY] ?? null;
-		etag = unquoteEtag(head.ETag) ?? etag;
-		size = head.ContentLength ?? size;
+		head = await headObject(client, { Bucket: bucket, Key: key, VersionId: winner.versionId });
 	} catch {
 		// details of the winner are optional
 	}
@@ -175,14 +249,16 @@ export async function settleVersionRace(
 			// locked by the bucket's default retention, or the store failed: reported below
 		}
 	}
+	if (target.lockAfter)
+		await placeLock(client, { bucket, key, versionId: winner.versionId }, target.lockAfter, lockOfHead(head));
 	return {
 		status: 'duplicate',
 		bucket,
 		key,
 		versionId: winner.versionId,
-		etag,
-		size,
-		sha256,
+		etag: unquoteEtag(head?.ETag) ?? winner.etag,
+		size: head?.ContentLength ?? winner.size,
+		sha256: head?.Metadata?.[SHA256_METADATA_KEY] ?? null,
 		...(extraVersionId ? { extraVersionId } : {}),
 	};
 }

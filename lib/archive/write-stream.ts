@@ -2,9 +2,9 @@ import type { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 
 import { abortMultipartUpload, hashStream, headObject, isPreconditionFailed, listMultipartUploads, storeHttpStatus, unquoteEtag, uploadMultipart, verifiedStream } from '../s3';
-import { duplicateAfterPreconditionFailed, findExisting, settleVersionRace, singleFlight } from './dedupe';
+import { duplicateAfterPreconditionFailed, findExisting, locksAfterSettling, settleVersionRace, singleFlight } from './dedupe';
 import { ArchiveError, type ArchiveWriteResult, type WriteOptions } from './types';
-import { putOnce, putParams, sendsLock, validateWriteOptions } from './write';
+import { lockToPlace, putOnce, putParams, sendsLock, validateWriteOptions, withoutLock } from './write';
 
 /** Smallest multipart part S3 accepts (except the last part): 5 MiB (S3 API reference, UploadPart). */
 export const MIN_PART_SIZE = 5 * 1024 * 1024;
@@ -136,9 +136,14 @@ async function uploadOnce(options: StreamWriteOptions): Promise<ArchiveWriteResu
 	// If-None-Match on CompleteMultipartUpload (docs/stores.md), and one HeadObject is nothing beside
 	// a multi-MiB upload.
 	const uploadPartSize = multipartPartSize(first.size, partSize);
-	const [existing, legalHold] = await Promise.all([findExisting(client, bucket, key), options.legalHoldDecision ?? false]);
+	const [existing, legalHold, settleFirst] = await Promise.all([
+		findExisting(client, bucket, key),
+		options.legalHoldDecision ?? false,
+		locksAfterSettling(client, bucket),
+	]);
 	if (existing) return existing;
 	if (legalHold) options = { ...options, legalHold: true };
+	const lockAfter = settleFirst ? lockToPlace(options) : null;
 	await abortEarlierUploads(client, bucket, key);
 
 	const source = await options.openBody();
@@ -154,7 +159,7 @@ async function uploadOnce(options: StreamWriteOptions): Promise<ArchiveWriteResu
 	try {
 		({ versionId } = await uploadMultipart(
 			client,
-			{ ...putParams(options, first.sha256), Body: body, IfNoneMatch: '*' },
+			{ ...putParams(settleFirst ? withoutLock(options) : options, first.sha256), Body: body, IfNoneMatch: '*' },
 			{ partSize: uploadPartSize, queueSize: options.queueSize ?? 2 },
 		));
 	} catch (error) {
@@ -163,23 +168,22 @@ async function uploadOnce(options: StreamWriteOptions): Promise<ArchiveWriteResu
 			return await duplicateAfterPreconditionFailed(client, bucket, key);
 		throw error;
 	}
+	let head: Awaited<ReturnType<typeof headObject>> | null = null;
 	try {
-		const head = await headObject(client, { Bucket: bucket, Key: key, VersionId: versionId });
-		const created: ArchiveWriteResult = {
-			status: 'created',
-			bucket,
-			key,
-			versionId: head.VersionId ?? versionId,
-			etag: unquoteEtag(head.ETag),
-			size: head.ContentLength ?? first.size,
-			sha256: first.sha256,
-		};
-		return await settleVersionRace(client, { bucket, key, locked: sendsLock(options) }, created);
+		head = await headObject(client, { Bucket: bucket, Key: key, VersionId: versionId });
 	} catch (error) {
-		if (storeHttpStatus(error) === 403) {
-			// write-only keys: the upload succeeded, only its description is unavailable
-			return { status: 'created', bucket, key, versionId, etag: null, size: first.size, sha256: first.sha256 };
-		}
-		throw error;
+		// write-only keys: the upload succeeded, only its description is unavailable
+		if (storeHttpStatus(error) !== 403) throw error;
 	}
+	const created: ArchiveWriteResult = {
+		status: 'created',
+		bucket,
+		key,
+		versionId: head?.VersionId ?? versionId,
+		etag: head ? unquoteEtag(head.ETag) : null,
+		size: head?.ContentLength ?? first.size,
+		sha256: first.sha256,
+	};
+	if (!head && !lockAfter) return created;
+	return await settleVersionRace(client, { bucket, key, locked: sendsLock(options) && !settleFirst, lockAfter }, created);
 }

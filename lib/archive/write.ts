@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { PutObjectCommandInput, S3Client } from '@aws-sdk/client-s3';
 
 import { isPreconditionFailed, putObject, unquoteEtag, SHA256_METADATA_KEY } from '../s3';
-import { duplicateAfterPreconditionFailed, findExisting, settleVersionRace, singleFlight } from './dedupe';
+import { duplicateAfterPreconditionFailed, findExisting, locksAfterSettling, settleVersionRace, singleFlight, type LockToPlace } from './dedupe';
 import { ArchiveError, type ArchiveWriteResult, type WriteOptions } from './types';
 
 export { SHA256_METADATA_KEY } from '../s3';
@@ -84,6 +84,22 @@ export function sendsLock(options: WriteOptions): boolean {
 	return Boolean(options.objectLock || options.legalHold);
 }
 
+/** The lock of a write, to place after the race is settled instead of sending it with the PUT. */
+export function lockToPlace(options: WriteOptions): LockToPlace | null {
+	if (!sendsLock(options)) return null;
+	const lock = options.objectLock;
+	return {
+		...(lock ? { retention: { mode: lock.mode, retainUntil: lock.retainUntil } } : {}),
+		legalHold: Boolean(options.legalHold || lock?.legalHold),
+	};
+}
+
+/** The write's options without its lock (sent later by {@link settleVersionRace}). */
+export function withoutLock(options: WriteOptions): WriteOptions {
+	const { objectLock: _objectLock, legalHold: _legalHold, ...rest } = options;
+	return rest;
+}
+
 /** The PutObject / CreateMultipartUpload parameters of a write, its ciphertext SHA-256 in metadata. */
 export function putParams(options: WriteOptions, sha256: string): PutObjectCommandInput {
 	const lock = options.objectLock;
@@ -116,22 +132,27 @@ export function putParams(options: WriteOptions, sha256: string): PutObjectComma
  * `If-None-Match` of layer 2: one request per record, for stores that honour it; see {@link DuplicateCheck}):
  * 1. Single-flight in the process (per store + bucket + key): a concurrent second writer of the key
  *    waits for the first and gets its outcome as `duplicate` with the first one's version id.
- * 2. HeadObject before the PUT, and `If-None-Match: *` on the PUT (412 PreconditionFailed →
- *    duplicate; 409 ConditionalRequestConflict → sent again). The pre-check is needed on stores that
- *    ignore `If-None-Match: *` in versioned buckets (every Object Lock bucket is versioned; which
- *    stores do: docs/stores.md) and silently store another version.
+ * 2. `If-None-Match: *` on the PUT (412 PreconditionFailed → duplicate; 409
+ *    ConditionalRequestConflict → sent again), and HeadObject before it where a repeated PUT could
+ *    leave more than a deletable version (unversioned buckets, buckets with default retention, or
+ *    when the bucket's Object Lock configuration cannot be read). Some stores ignore
+ *    `If-None-Match: *` in versioned buckets (every Object Lock bucket is versioned; which stores do:
+ *    docs/stores.md) and silently store another version.
  * 3. In a versioned bucket, after a `created` PUT: ListObjectVersions (Prefix = key). When an older
- *    version of the key exists (a writer in another process won the race between HeadObject and
- *    PUT, or the store stored a PUT whose response was lost and the SDK retried it), the result is
- *    `duplicate` describing the oldest version, and this call's own version is deleted by VersionId.
+ *    version of the key exists (a writer in another process won the race, or the store stored a PUT
+ *    whose response was lost and the SDK retried it), the result is `duplicate` describing the oldest
+ *    version, and this call's own version is deleted by VersionId.
  *
- * Remaining race (several processes, or stores that ignore If-None-Match, *with Object Lock*): when
- * the losing version carries retention or a legal hold — sent with this write, or the bucket's
- * default retention — it cannot be deleted. The result is then `duplicate` with `extraVersionId`
- * naming the surplus version (another ciphertext of the same record; nothing lost or overwritten);
- * the sweeper removes it with the rest of the key when its retention ends. A writer in another
- * process that read the losing version with its HeadObject before it was deleted reports that
- * (then deleted) version id with its `duplicate`. See docs/FORMAT.md, "Duplicates and versions".
+ * Object Lock: in a bucket with Object Lock and no default retention the PUT goes without lock
+ * headers and the lock (PutObjectRetention, PutObjectLegalHold) is placed on the winning version once
+ * layer 3 has settled the race, so a losing version can always be deleted: PUT + ListObjectVersions +
+ * PutObjectRetention for a new record, no HeadObject. The version is unlocked for that one round trip;
+ * a writer that stops in between leaves it unlocked until the same record is written again (the
+ * retried delivery), which locks the winner it finds. Elsewhere the lock goes with the PUT; a losing
+ * version that carries it — sent with this write, or the bucket's default retention — cannot be
+ * deleted: the result is then `duplicate` with `extraVersionId` naming the surplus version (another
+ * ciphertext of the same record; nothing lost or overwritten). See docs/FORMAT.md, "Duplicates and
+ * versions".
  *
  * Write-only keys (HeadObject → 403) skip the pre-check and rely on If-None-Match; a duplicate is
  * then reported with null versionId, etag, size and sha256.
@@ -163,17 +184,19 @@ export async function writeObject(
 export async function putOnce(options: WriteOptions & { client: S3Client; body: Buffer | Uint8Array }): Promise<ArchiveWriteResult> {
 	const { client, bucket, key, body } = options;
 	const storeDecides = options.duplicateCheck === 'store';
+	const settleFirst = !storeDecides && (await locksAfterSettling(client, bucket));
 	const [existing, legalHold] = await Promise.all([
-		storeDecides ? null : findExisting(client, bucket, key),
+		storeDecides || settleFirst ? null : findExisting(client, bucket, key),
 		options.legalHoldDecision ?? false,
 	]);
 	if (existing) return existing;
 	if (legalHold) options = { ...options, legalHold: true };
+	const lockAfter = settleFirst ? lockToPlace(options) : null;
 	const sha256 = createHash('sha256').update(body).digest('hex');
 	let created: ArchiveWriteResult;
 	try {
 		const result = await putObject(client, {
-			...putParams(options, sha256),
+			...putParams(settleFirst ? withoutLock(options) : options, sha256),
 			Body: body,
 			ContentLength: body.byteLength,
 			IfNoneMatch: '*',
@@ -194,5 +217,5 @@ export async function putOnce(options: WriteOptions & { client: S3Client; body: 
 	}
 	return storeDecides
 		? created
-		: await settleVersionRace(client, { bucket, key, locked: sendsLock(options) }, created);
+		: await settleVersionRace(client, { bucket, key, locked: sendsLock(options) && !settleFirst, lockAfter }, created);
 }

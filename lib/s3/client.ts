@@ -49,9 +49,9 @@ export interface S3Timeouts {
 	 */
 	requestTimeoutMs?: number;
 	/**
-	 * The same for HEAD requests (HeadObject, HeadBucket): a metadata lookup the store answers in
-	 * milliseconds. Every write starts with a HeadObject, so a stalled store fails a write after
-	 * about 3 × this instead of 3 × `requestTimeoutMs`. Default 5 s; `0`: HEAD requests get
+	 * The same for metadata lookups the store answers in milliseconds: HEAD requests (HeadObject,
+	 * HeadBucket) and GetObjectLockConfiguration. Writes start with them, so a stalled store fails a
+	 * write after a few times this instead of 3 × `requestTimeoutMs`. Default 5 s; `0`: they get
 	 * `requestTimeoutMs` like the others.
 	 */
 	headTimeoutMs?: number;
@@ -216,18 +216,20 @@ export function createS3Client(settings: S3Settings & S3Timeouts): S3Client {
 	};
 	const client = new S3Client(config);
 	storeIdentities.set(client, `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`);
-	// HEAD requests get their own, shorter limit: the handler takes a per-request `requestTimeout`.
+	// Metadata lookups get their own, shorter limit: the handler takes a per-request `requestTimeout`.
 	const handler = client.config.requestHandler as unknown as {
 		handle: (
-			request: { method?: string },
+			request: { method?: string; query?: Record<string, unknown> },
 			options?: { requestTimeout?: number },
 		) => Promise<unknown>;
 	};
 	const handle = handler.handle.bind(handler);
+	const isLookup = (request: { method?: string; query?: Record<string, unknown> }) =>
+		request.method === 'HEAD' || (request.method === 'GET' && request.query !== undefined && 'object-lock' in request.query);
 	handler.handle = async (request, options = {}) =>
 		await handle(
 			request,
-			headTimeout > 0 && options.requestTimeout === undefined && request.method === 'HEAD'
+			headTimeout > 0 && options.requestTimeout === undefined && isLookup(request)
 				? { ...options, requestTimeout: headTimeout }
 				: options,
 		);

@@ -6,7 +6,8 @@
  * - {@link headObject}, {@link getObject}, {@link putObject}, {@link uploadMultipart}, {@link deleteObjects}…
  *   (objects.ts): one function per S3 operation, failures as {@link ArchiveError};
  * - {@link headBucket}, {@link bucketVersioning}, lifecycle rules (bucket.ts);
- * - {@link lockUntil}, {@link objectLockConfiguration}, {@link versionLockStatus}, {@link setLegalHold} (object-lock.ts);
+ * - {@link lockUntil}, {@link objectLockConfiguration} (and its per-client cache), {@link versionLockStatus},
+ *   {@link setLegalHold}, {@link setRetention} (object-lock.ts);
  * - {@link hashStream}, {@link readAll}, {@link verifiedStream} (stream.ts) and {@link mapLimit} (concurrency.ts).
  * No n8n import.
  */

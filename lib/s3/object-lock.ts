@@ -1,4 +1,4 @@
-import { GetObjectLegalHoldCommand, GetObjectLockConfigurationCommand, GetObjectRetentionCommand, PutObjectLegalHoldCommand, type GetObjectLockConfigurationCommandOutput, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectLegalHoldCommand, GetObjectLockConfigurationCommand, GetObjectRetentionCommand, PutObjectLegalHoldCommand, PutObjectRetentionCommand, type GetObjectLockConfigurationCommandOutput, type S3Client } from '@aws-sdk/client-s3';
 import { DateTime, Duration } from 'luxon';
 
 import { ArchiveError, storeErrorCode, storeHttpStatus } from './errors';
@@ -107,6 +107,32 @@ export async function objectLockConfiguration(client: S3Client, bucket: string):
 	}
 }
 
+/** How long {@link cachedObjectLockConfiguration} reuses a bucket's configuration, and a failed read. */
+export const LOCK_CONFIGURATION_TTL_MS = 5 * 60_000;
+const FAILED_LOCK_CONFIGURATION_TTL_MS = 30_000;
+
+const lockConfigurations = new WeakMap<S3Client, Map<string, { until: number; configuration: Promise<ObjectLockConfiguration> }>>();
+
+/**
+ * {@link objectLockConfiguration}, read at most once per client, bucket and
+ * {@link LOCK_CONFIGURATION_TTL_MS} (writers consult it per record). A failed read (e.g. keys without
+ * s3:GetBucketObjectLockConfiguration) is given again for a shorter time instead of asked per record.
+ *
+ * @throws ArchiveError as {@link objectLockConfiguration}.
+ */
+export async function cachedObjectLockConfiguration(client: S3Client, bucket: string): Promise<ObjectLockConfiguration> {
+	let perBucket = lockConfigurations.get(client);
+	if (!perBucket) lockConfigurations.set(client, (perBucket = new Map()));
+	const cached = perBucket.get(bucket);
+	if (cached && Date.now() < cached.until) return await cached.configuration;
+	const entry = { until: Date.now() + LOCK_CONFIGURATION_TTL_MS, configuration: objectLockConfiguration(client, bucket) };
+	perBucket.set(bucket, entry);
+	entry.configuration.catch(() => {
+		entry.until = Math.min(entry.until, Date.now() + FAILED_LOCK_CONFIGURATION_TTL_MS);
+	});
+	return await entry.configuration;
+}
+
 /** Whether the bucket has Object Lock enabled ({@link objectLockConfiguration}). @throws ArchiveError. */
 export async function bucketHasObjectLock(client: S3Client, bucket: string): Promise<boolean> {
 	return (await objectLockConfiguration(client, bucket)).enabled;
@@ -175,6 +201,30 @@ export async function setLegalHold(
 					Key: target.key,
 					VersionId: target.versionId,
 					LegalHold: { Status: target.status },
+				}),
+			),
+	);
+}
+
+/**
+ * PutObjectRetention on one version (Content-MD5 from the client). A store refuses to shorten a
+ * retention or to turn COMPLIANCE into GOVERNANCE (S3 User Guide, "Object Lock", retention modes).
+ *
+ * @throws ArchiveError.
+ */
+export async function setRetention(
+	client: S3Client,
+	target: { bucket: string; key: string; versionId: string; mode: ObjectLockMode; retainUntil: Date },
+): Promise<void> {
+	await storeCall(
+		{ operation: 'PutObjectRetention', bucket: target.bucket, key: target.key },
+		async () =>
+			await client.send(
+				new PutObjectRetentionCommand({
+					Bucket: target.bucket,
+					Key: target.key,
+					VersionId: target.versionId,
+					Retention: { Mode: target.mode, RetainUntilDate: target.retainUntil },
 				}),
 			),
 	);

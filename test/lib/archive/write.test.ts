@@ -6,6 +6,7 @@ import {
 	ListObjectVersionsCommand,
 	PutBucketPolicyCommand,
 	PutObjectCommand,
+	PutObjectLockConfigurationCommand,
 	type S3Client,
 } from '@aws-sdk/client-s3';
 
@@ -47,6 +48,30 @@ function racedClient(): S3Client {
 		{ step: 'initialize', name: 'headSeesNothing' },
 	);
 	return raced;
+}
+
+/**
+ * A client of the same store as seen from another process: another endpoint spelling, so that the
+ * in-process single-flight (per endpoint + bucket + key) does not join its writes to this process's.
+ */
+function otherProcessClient(): S3Client {
+	const settings = s3Settings();
+	return createS3Client({ ...settings, endpoint: settings.endpoint.replace('127.0.0.1', 'localhost') });
+}
+
+/** A client whose PutObjectRetention is refused (keys without s3:PutObjectRetention). */
+function retentionRefusedClient(): S3Client {
+	const refused = createS3Client(s3Settings());
+	refused.middlewareStack.add(
+		(next, context) => async (args) => {
+			if (context.commandName === 'PutObjectRetentionCommand') {
+				throw Object.assign(new Error('Access Denied'), { name: 'AccessDenied', Code: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
+			}
+			return await next(args);
+		},
+		{ step: 'initialize', name: 'refuseRetention' },
+	);
+	return refused;
 }
 
 describe('writeObject against the local store', () => {
@@ -105,14 +130,25 @@ describe('writeObject against the local store', () => {
 		}
 	});
 
-	it("duplicateCheck 'precheck' (default) sends HeadObject first; in a versioned bucket ListObjectVersions after", async () => {
+	it("duplicateCheck 'precheck' (default): HeadObject first without Object Lock; with it, PUT and ListObjectVersions, then the lock", async () => {
 		const { client: counted, sent } = countingClient();
 		try {
 			await writeObject({ client: counted, bucket: plainBucket, key: `pc/${randomBytes(8).toString('hex')}.pgp`, body: randomBytes(5) });
+			// the bucket's Object Lock configuration is read once per client and bucket
+			expect(sent).toEqual(['GetObjectLockConfigurationCommand', 'HeadObjectCommand', 'PutObjectCommand']);
+			sent.length = 0;
+			await writeObject({ client: counted, bucket: plainBucket, key: `pc/${randomBytes(8).toString('hex')}.pgp`, body: randomBytes(5) });
 			expect(sent).toEqual(['HeadObjectCommand', 'PutObjectCommand']);
 			sent.length = 0;
+			// an Object Lock bucket without default retention: no pre-check, the lock placed after the version check
 			await writeObject({ client: counted, bucket: lockBucket, key: `pc/${randomBytes(8).toString('hex')}.pgp`, body: randomBytes(5) });
-			expect(sent).toEqual(['HeadObjectCommand', 'PutObjectCommand', 'ListObjectVersionsCommand']);
+			expect(sent).toEqual(['GetObjectLockConfigurationCommand', 'PutObjectCommand', 'ListObjectVersionsCommand']);
+			sent.length = 0;
+			await writeObject({ client: counted, bucket: lockBucket, key: `pc/${randomBytes(8).toString('hex')}.pgp`, body: randomBytes(5), objectLock: { mode: 'GOVERNANCE', retainUntil: inOneYear() } });
+			expect(sent).toEqual(['PutObjectCommand', 'ListObjectVersionsCommand', 'PutObjectRetentionCommand']);
+			sent.length = 0;
+			await writeObject({ client: counted, bucket: lockBucket, key: `pc/${randomBytes(8).toString('hex')}.pgp`, body: randomBytes(5), objectLock: { mode: 'GOVERNANCE', retainUntil: inOneYear(), legalHold: true } });
+			expect(sent).toEqual(['PutObjectCommand', 'ListObjectVersionsCommand', 'PutObjectRetentionCommand', 'PutObjectLegalHoldCommand']);
 		} finally {
 			counted.destroy();
 		}
@@ -344,18 +380,92 @@ describe('writeObject: racing writers of one key (RGW 16 ignores If-None-Match i
 		expect(await getObjectBytes(client, versionedBucket, key)).toEqual(body);
 	});
 
-	it('a losing version under Object Lock cannot be deleted: duplicate with extraVersionId, both versions kept', async () => {
+	it('Object Lock bucket: a writer in another process that lost the race has its version deleted; the winner alone is locked', async () => {
 		const key = `race/${randomBytes(8).toString('hex')}.pgp`;
 		const objectLock = { mode: 'GOVERNANCE' as const, retainUntil: new Date(Date.now() + 24 * 3600 * 1000) };
 		const first = await writeObject({ client, bucket: lockBucket, key, body: randomBytes(64), objectLock });
 		const loser = await writeObject({ client: raced, bucket: lockBucket, key, body: randomBytes(70), objectLock });
+		expect(loser).toEqual({ ...first, status: 'duplicate' });
+		expect(loser.extraVersionId).toBeUndefined();
+		expect(await versionsOf(lockBucket, key)).toEqual([first.versionId]);
+		const retention = await client.send(new GetObjectRetentionCommand({ Bucket: lockBucket, Key: key, VersionId: first.versionId! }));
+		expect(retention.Retention?.Mode).toBe('GOVERNANCE');
+		expect(Math.abs(new Date(retention.Retention!.RetainUntilDate!).getTime() - objectLock.retainUntil.getTime())).toBeLessThan(1000);
+		await client.send(new DeleteObjectCommand({ Bucket: lockBucket, Key: key, VersionId: first.versionId!, BypassGovernanceRetention: true }));
+	});
+
+	it('Object Lock bucket: writers in two processes at once (3 each, lock and legal hold) → one version, locked and held, no extra version', async () => {
+		const other = otherProcessClient();
+		try {
+			for (let round = 0; round < 5; round++) {
+				const key = `race/${randomBytes(8).toString('hex')}.pgp`;
+				const objectLock = { mode: 'GOVERNANCE' as const, retainUntil: new Date(Date.now() + 24 * 3600 * 1000), legalHold: true };
+				const results = await Promise.all(
+					Array.from({ length: 6 }, (_, i) => writeObject({ client: i % 2 ? other : client, bucket: lockBucket, key, body: randomBytes(100 + i), objectLock })),
+				);
+				const versions = await versionsOf(lockBucket, key);
+				expect(versions).toHaveLength(1);
+				expect(results.filter((r) => r.status === 'created').length).toBeLessThanOrEqual(1);
+				for (const r of results) {
+					expect(r.versionId).toBe(versions[0]);
+					expect(r.extraVersionId).toBeUndefined();
+				}
+				const head = await client.send(new HeadObjectCommand({ Bucket: lockBucket, Key: key, VersionId: versions[0] }));
+				expect(head.ObjectLockMode).toBe('GOVERNANCE');
+				expect(head.ObjectLockLegalHoldStatus).toBe('ON');
+			}
+		} finally {
+			other.destroy();
+		}
+	});
+
+	it('Object Lock bucket: a version left unlocked (its writer stopped before the lock) is locked by the next write of the record', async () => {
+		const key = `race/${randomBytes(8).toString('hex')}.pgp`;
+		const stranded = await client.send(new PutObjectCommand({ Bucket: lockBucket, Key: key, Body: randomBytes(64) }));
+		const objectLock = { mode: 'GOVERNANCE' as const, retainUntil: new Date(Date.now() + 24 * 3600 * 1000) };
+		const again = await writeObject({ client: raced, bucket: lockBucket, key, body: randomBytes(70), objectLock });
+		expect(again).toMatchObject({ status: 'duplicate', versionId: stranded.VersionId });
+		expect(await versionsOf(lockBucket, key)).toEqual([stranded.VersionId]);
+		const head = await client.send(new HeadObjectCommand({ Bucket: lockBucket, Key: key, VersionId: stranded.VersionId }));
+		expect(head.ObjectLockMode).toBe('GOVERNANCE');
+	});
+
+	it('Object Lock bucket: retention refused → NotLocked error naming the stored version; writing the record again locks it', async () => {
+		const key = `race/${randomBytes(8).toString('hex')}.pgp`;
+		const refused = retentionRefusedClient();
+		const objectLock = { mode: 'GOVERNANCE' as const, retainUntil: new Date(Date.now() + 24 * 3600 * 1000) };
+		try {
+			const error = await writeObject({ client: refused, bucket: lockBucket, key, body: randomBytes(64), objectLock }).catch((e: unknown) => e);
+			expect(error).toBeInstanceOf(ArchiveError);
+			expect((error as ArchiveError).code).toBe('NotLocked');
+			const [version] = await versionsOf(lockBucket, key);
+			expect((error as ArchiveError).message).toContain(String(version));
+			const again = await writeObject({ client: client, bucket: lockBucket, key, body: randomBytes(64), objectLock });
+			expect(again).toMatchObject({ status: 'duplicate', versionId: version });
+			const head = await client.send(new HeadObjectCommand({ Bucket: lockBucket, Key: key, VersionId: version }));
+			expect(head.ObjectLockMode).toBe('GOVERNANCE');
+		} finally {
+			refused.destroy();
+		}
+	});
+
+	it('bucket with default retention: the lock goes with the PUT; a loser that raced past the pre-check is kept and reported as extraVersionId', async () => {
+		const bucket = await makeBucket(client, { objectLock: true });
+		await client.send(
+			new PutObjectLockConfigurationCommand({
+				Bucket: bucket,
+				ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: 1 } } },
+			}),
+		);
+		const key = `race/${randomBytes(8).toString('hex')}.pgp`;
+		const first = await writeObject({ client, bucket, key, body: randomBytes(64) });
+		const loser = await writeObject({ client: raced, bucket, key, body: randomBytes(70) });
 		expect(loser.status).toBe('duplicate');
 		expect(loser.versionId).toBe(first.versionId);
 		expect(loser.extraVersionId).toEqual(expect.any(String));
-		expect(loser.extraVersionId).not.toBe(first.versionId);
-		expect((await versionsOf(lockBucket, key)).sort()).toEqual([first.versionId, loser.extraVersionId].sort());
+		expect((await versionsOf(bucket, key)).sort()).toEqual([first.versionId, loser.extraVersionId].sort());
 		for (const versionId of [first.versionId!, loser.extraVersionId!]) {
-			await client.send(new DeleteObjectCommand({ Bucket: lockBucket, Key: key, VersionId: versionId, BypassGovernanceRetention: true }));
+			await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId, BypassGovernanceRetention: true }));
 		}
 	});
 

@@ -48,7 +48,7 @@ describe('createS3Client timeouts', () => {
 		expect(() => createS3Client({ ...settings, connectionTimeoutMs: Number.NaN })).toThrow(ArchiveError);
 	});
 
-	it('a stalled store: the HEAD before a write times out, is retried, and the write fails (no hang)', async () => {
+	it('a stalled store: the lookups before a write (Object Lock configuration, HEAD) time out, are retried, and the write fails (no hang)', async () => {
 		const store = await stalledStore();
 		const client = createS3Client({ ...settings, endpoint: store.endpoint, headTimeoutMs: 300 });
 		try {
@@ -59,8 +59,8 @@ describe('createS3Client timeouts', () => {
 			);
 			expect(error).toBeInstanceOf(ArchiveError);
 			expect(error?.message).toMatch(/^HeadObject s3:\/\/b\/k failed: TimeoutError/);
-			expect(store.requests()).toBe(3); // the SDK's 3 attempts
-			expect(Date.now() - started).toBeLessThan(5_000);
+			expect(store.requests()).toBe(6); // the SDK's 3 attempts of GetObjectLockConfiguration, then of HeadObject
+			expect(Date.now() - started).toBeLessThan(8_000);
 		} finally {
 			client.destroy();
 			await store.close();

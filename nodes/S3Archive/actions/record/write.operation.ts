@@ -42,7 +42,7 @@ const properties: INodeProperties[] = [
 						name: 'Check Before Write (Any Store)',
 						value: 'precheck',
 						description:
-							'HeadObject before each write, and a version check after it in versioned buckets: works on stores that ignore If-None-Match (Ceph RGW 16 in versioned buckets). Up to 3 requests per record.',
+							'A version check after each write in versioned buckets (a losing version is deleted; in Object Lock buckets without default retention the lock is placed on the winner after it), HeadObject before it elsewhere: works on stores that ignore If-None-Match (Ceph RGW 16 in versioned buckets). Up to 3 requests per new record.',
 					},
 					{
 						name: 'Store Rejects Duplicates (If-None-Match)',
