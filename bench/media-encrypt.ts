@@ -82,7 +82,7 @@ async function child(): Promise<void> {
 			filename: 'media.bin',
 			date: new Date(),
 			chunkExponent: numberFlag('exp', 20),
-			batchBytes: numberFlag('batch', MiB),
+			sliceBytes: numberFlag('slice', 64 * 1024),
 		});
 		await pipeline(ciphertext, createWriteStream(output));
 	} else if (mode === 'openpgp') {
