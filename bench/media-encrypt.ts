@@ -98,7 +98,7 @@ async function child(): Promise<void> {
 			filename: 'media.bin',
 			date: new Date(),
 			chunkExponent: numberFlag('exp', 20),
-			sliceBytes: numberFlag('slice', 64 * 1024),
+			sliceBytes: numberFlag('slice', 16 * 1024),
 		});
 		await pipeline(ciphertext, createWriteStream(output));
 	} else if (mode === 'openpgp') {
@@ -312,10 +312,10 @@ async function main(): Promise<void> {
 				{ name: 'lib/pgp, 256 KiB reads', run: () => runNode('lib', small.file, env, ['--chunk', String(256 * 1024)]) },
 				{ name: 'lib/pgp, 1 MiB reads', run: () => runNode('lib', small.file, env, ['--chunk', String(MiB)]) },
 				{ name: 'lib/pgp, 4 MiB reads', run: () => runNode('lib', small.file, env, ['--chunk', String(4 * MiB)]) },
-				{ name: 'writer, 1 MiB reads, 16 KiB slices, 1 MiB partials', run: seipd(MiB, 16 * 1024, 20) },
+				{ name: 'writer, 1 MiB reads, 64 KiB slices, 1 MiB partials', run: seipd(MiB, 64 * 1024, 20) },
 				{ name: 'writer, 1 MiB reads, 1 MiB slices, 1 MiB partials', run: seipd(MiB, MiB, 20) },
-				{ name: 'writer, 64 KiB reads, 64 KiB slices, 1 MiB partials', run: seipd(64 * 1024, 64 * 1024, 20) },
-				{ name: 'writer, 1 MiB reads, 64 KiB slices, 64 KiB partials', run: seipd(MiB, 64 * 1024, 16) },
+				{ name: 'writer, 64 KiB reads, 16 KiB slices, 1 MiB partials', run: seipd(64 * 1024, 16 * 1024, 20) },
+				{ name: 'writer, 1 MiB reads, 16 KiB slices, 64 KiB partials', run: seipd(MiB, 16 * 1024, 16) },
 				{ name: 'OpenPGP.js, 1 MiB reads', run: () => runNode('openpgp', small.file, env, ['--chunk', String(MiB)]) },
 				{ name: 'gpg', run: () => runGpg(key, small.file) },
 			];

@@ -40,7 +40,7 @@ import * as openpgp from 'openpgp';
 export const DEFAULT_CHUNK_EXPONENT = 20;
 
 /** Default plaintext octets per SHA-1 and AES call (see {@link SeipdV1StreamOptions.sliceBytes}). */
-export const DEFAULT_SLICE_BYTES = 64 * 1024;
+export const DEFAULT_SLICE_BYTES = 16 * 1024;
 
 /** Regular (non-partial) new-format body length, RFC 4880 §4.2.2.1–4.2.2.3. */
 export function regularLength(length: number): Buffer {
@@ -117,9 +117,9 @@ export interface SeipdV1StreamOptions {
 	/** Partial body chunk exponent k (2^k octets per chunk), 9–30. Default 20 (1 MiB). */
 	chunkExponent?: number;
 	/**
-	 * Plaintext octets per SHA-1 update and AES-CFB update (at least 16). Default 64 KiB: small
-	 * enough that AES reads what SHA-1 just read from the cache, large enough that the calls cost
-	 * little; each slice becomes one ciphertext buffer.
+	 * Plaintext octets per SHA-1 update and AES-CFB update (at least 16). Default 16 KiB: AES reads
+	 * what SHA-1 just read from the CPU cache, and each slice's ciphertext buffer is small enough to
+	 * come from malloc's heap rather than a fresh mapping (sizes compared in docs/benchmarks.md).
 	 */
 	sliceBytes?: number;
 }
