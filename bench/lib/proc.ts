@@ -1,6 +1,7 @@
 /**
- * Child processes with wall time and peak RSS. Peak RSS comes from GNU time (`/usr/bin/time -f %M`,
- * getrusage of the waited-for child, in KiB), so gpg and Node children are measured the same way.
+ * Child processes with wall time, peak RSS, CPU time and minor page faults, from GNU time
+ * (`/usr/bin/time -f '%M %U %S %R'`: getrusage of the waited-for child), so gpg and Node children
+ * are measured the same way.
  * Children are started by us and waited for; `killChildren()` ends any still running (by pid).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -14,6 +15,10 @@ export interface ChildResult {
 	wallMs: number;
 	/** Peak RSS in MB (10^6 bytes), from GNU time; NaN when /usr/bin/time is missing. */
 	peakRssMB: number;
+	/** User + system CPU time in ms, from GNU time (10 ms resolution); NaN without it. */
+	cpuMs: number;
+	/** Minor page faults (first touches of memory), from GNU time; NaN without it. */
+	minorFaults: number;
 	stdout: string;
 	stderr: string;
 }
@@ -47,7 +52,7 @@ export async function runMeasured(
 	const dir = mkdtempSync(path.join(os.tmpdir(), 'chat-archive-bench-time-'));
 	const timeFile = path.join(dir, 'time');
 	const haveTime = existsSync(TIME);
-	const argv = haveTime ? ['-f', '%M', '-o', timeFile, cmd, ...args] : args;
+	const argv = haveTime ? ['-f', '%M %U %S %R', '-o', timeFile, cmd, ...args] : args;
 	const { openSync, closeSync } = await import('node:fs');
 	const stdinFd = options.stdinFile ? openSync(options.stdinFile, 'r') : 'ignore';
 	const stdoutFd = options.stdoutFile ? openSync(options.stdoutFile, 'w') : 'pipe';
@@ -65,13 +70,15 @@ export async function runMeasured(
 	running.delete(child);
 	if (typeof stdinFd === 'number') closeSync(stdinFd);
 	if (typeof stdoutFd === 'number') closeSync(stdoutFd);
-	let peakRssMB = Number.NaN;
+	let [peakRssMB, cpuMs, minorFaults] = [Number.NaN, Number.NaN, Number.NaN];
 	if (haveTime && existsSync(timeFile)) {
-		const kib = Number(readFileSync(timeFile, 'utf8').trim().split('\n').pop());
+		const [kib, user, system, faults] = readFileSync(timeFile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
 		if (Number.isFinite(kib)) peakRssMB = (kib * 1024) / 1e6;
+		cpuMs = (user + system) * 1000;
+		minorFaults = faults;
 	}
 	rmSync(dir, { recursive: true, force: true });
-	return { code, wallMs, peakRssMB, stdout, stderr };
+	return { code, wallMs, peakRssMB, cpuMs, minorFaults, stdout, stderr };
 }
 
 /** Peak RSS of this process so far (VmHWM), in MB. */

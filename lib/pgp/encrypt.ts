@@ -48,7 +48,7 @@ export function toOpenPgpInput(data: PgpInput): Uint8Array | ReadableStream<Uint
  * `filename` (default `data.bin`), which every decrypting party can see.
  *
  * Stream input in the `gnupg` profile, binary, unsigned and uncompressed (media files) goes through
- * the native writer of `./seipd-stream` (OpenSSL AES-256 on a worker thread + SHA-1, the same packets;
+ * the native writer of `./seipd-stream` (OpenSSL AES-256-CFB + SHA-1, the same packets;
  * PKESKs still from OpenPGP.js), faster than OpenPGP.js's web streams (figures: docs/benchmarks.md,
  * "Media encryption"); everything else through OpenPGP.js.
  *

@@ -10,7 +10,7 @@
  *   {@link signingKeyStatus} (check.ts): a signing key's expiry and revocation at a date;
  * - {@link inspectKey} (inspect.ts): a key described for a person;
  * - {@link encrypt} (encrypt.ts): bytes or streams → an OpenPGP message; stream input in the gnupg
- *   profile through the native SEIPD v1 writer (seipd-stream.ts, AES-CFB in aes-cfb.ts);
+ *   profile through the native SEIPD v1 writer (seipd-stream.ts, OpenSSL AES-256-CFB and SHA-1);
  * - {@link decrypt} (decrypt.ts): a message → plaintext in memory, signatures checked;
  * - {@link decryptToSpool} (decrypt-stream.ts): a message stream → plaintext released only once
  *   authenticated;

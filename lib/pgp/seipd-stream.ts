@@ -19,18 +19,28 @@
  * Partial body chunks are 2^k octets (default k = 20, 1 MiB; the first must be ≥ 512 octets,
  * §4.2.2.4); the last chunk of each packet carries a regular length, possibly 0.
  *
- * AES-256-CFB runs on a worker thread ({@link Aes256CfbEncryptor}, `./aes-cfb`) while this thread
- * reads, frames and SHA-1-hashes the next batch.
+ * The encryption is OpenSSL's `aes-256-cfb` (full-block CFB-128) with an all-zero IV over the whole
+ * SEIPD plaintext, prefix included: exactly the §5.13 construction (the reader's side below uses the
+ * same cipher). It runs on the calling thread, a slice at a time: each slice is SHA-1-hashed and then
+ * encrypted while it is still in the CPU cache.
  */
-import { createDecipheriv, createHash, randomBytes, type Decipheriv, type Hash } from 'node:crypto';
+import {
+	createCipheriv,
+	createDecipheriv,
+	createHash,
+	randomBytes,
+	type Cipheriv,
+	type Decipheriv,
+	type Hash,
+} from 'node:crypto';
 import { Readable, Transform, pipeline, type TransformCallback } from 'node:stream';
 import * as openpgp from 'openpgp';
-import { Aes256CfbEncryptor } from './aes-cfb';
-
-export { Aes256CfbEncryptor, type Aes256CfbEncryptorOptions } from './aes-cfb';
 
 /** Default partial body chunk exponent: 2^20 octets (1 MiB) per partial chunk. */
 export const DEFAULT_CHUNK_EXPONENT = 20;
+
+/** Default plaintext octets per SHA-1 and AES call (see {@link SeipdV1StreamOptions.sliceBytes}). */
+export const DEFAULT_SLICE_BYTES = 16 * 1024;
 
 /** Regular (non-partial) new-format body length, RFC 4880 §4.2.2.1–4.2.2.3. */
 export function regularLength(length: number): Buffer {
@@ -106,16 +116,22 @@ export interface SeipdV1StreamOptions {
 	date: Date;
 	/** Partial body chunk exponent k (2^k octets per chunk), 9–30. Default 20 (1 MiB). */
 	chunkExponent?: number;
-	/** Plaintext octets per batch handed to the AES worker thread. Default 1 MiB. */
-	batchBytes?: number;
+	/**
+	 * Plaintext octets per SHA-1 update and AES-CFB update (at least 16). Default 16 KiB: AES reads
+	 * what SHA-1 just read from the CPU cache, and each slice's ciphertext buffer is small enough to
+	 * come from malloc's heap rather than a fresh mapping (sizes compared in docs/benchmarks.md).
+	 */
+	sliceBytes?: number;
 }
 
 /**
  * Encrypting transform: plaintext octets in, the binary OpenPGP message out (PKESKs first).
- * Memory: about one partial chunk of plaintext, one of ciphertext, and the AES ring (three batches).
+ * Synchronous per input chunk; memory: the ciphertext of one input chunk plus what the framers hold
+ * (less than one partial chunk each).
  */
 export class SeipdV1Encryptor extends Transform {
-	private readonly cfb: Aes256CfbEncryptor;
+	private readonly cipher: Cipheriv;
+	private readonly sliceBytes: number;
 	private readonly sha1: Hash;
 	private readonly literal: PartialBodyFramer;
 	private readonly outer: PartialBodyFramer;
@@ -132,18 +148,19 @@ export class SeipdV1Encryptor extends Transform {
 		}
 		const name = Buffer.from(options.filename, 'utf8');
 		if (name.length > 255) throw new RangeError('filename longer than 255 octets');
+		if (sessionKey.length !== 32) throw new RangeError('AES-256 needs a 32-octet session key');
+		const slice = options.sliceBytes ?? DEFAULT_SLICE_BYTES;
+		if (!Number.isInteger(slice) || slice < 16) {
+			throw new RangeError('sliceBytes must be an integer of at least 16');
+		}
+		this.sliceBytes = slice;
 		this.sha1 = createHash('sha1');
+		// RFC 4880 §5.13: CFB with an all-zero IV, no resynchronisation after the prefix.
+		this.cipher = createCipheriv('aes-256-cfb', sessionKey, Buffer.alloc(16));
 		this.push(Buffer.from(pkesks));
 		this.push(Buffer.from([0xc0 | 18]));
 		this.outer = new PartialBodyFramer(exponent, (piece) => this.push(piece));
 		this.outer.write(Buffer.from([1]));
-		this.cfb = new Aes256CfbEncryptor(sessionKey, {
-			batchBytes: options.batchBytes,
-			// A job may finish after the stream was destroyed: nothing more to deliver then.
-			onCiphertext: (ciphertext) => {
-				if (!this.destroyed) this.outer.write(ciphertext);
-			},
-		});
 		const prefix = randomBytes(18);
 		prefix[16] = prefix[14];
 		prefix[17] = prefix[15];
@@ -165,8 +182,7 @@ export class SeipdV1Encryptor extends Transform {
 			callback(error as Error);
 			return;
 		}
-		// Take the next chunk once the CBC jobs have caught up (at most one batch waiting).
-		this.cfb.ready().then(() => callback(), callback);
+		callback();
 	}
 
 	override _flush(callback: TransformCallback): void {
@@ -175,26 +191,26 @@ export class SeipdV1Encryptor extends Transform {
 			// The MDC hashes every plaintext octet before it, its own two header octets included (§5.14).
 			const mdcHeader = Buffer.from([0xd3, 0x14]);
 			this.plaintext(mdcHeader);
-			this.cfb.write(this.sha1.digest());
+			this.outer.write(this.cipher.update(this.sha1.digest()));
+			this.outer.write(this.cipher.final());
+			this.outer.end();
 		} catch (error) {
 			callback(error as Error);
 			return;
 		}
-		this.cfb.end().then(() => {
-			this.outer.end();
-			callback();
-		}, callback);
+		callback();
 	}
 
-	override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-		this.cfb.destroy();
-		callback(error);
-	}
-
-	/** SEIPD plaintext (prefix, literal packet, MDC header): hashed for the MDC, then encrypted. */
+	/**
+	 * SEIPD plaintext (prefix, literal packet, MDC header): hashed for the MDC, then encrypted, a
+	 * slice at a time.
+	 */
 	private plaintext(piece: Buffer): void {
-		this.sha1.update(piece);
-		this.cfb.write(piece);
+		for (let offset = 0; offset < piece.length; offset += this.sliceBytes) {
+			const slice = piece.subarray(offset, offset + this.sliceBytes);
+			this.sha1.update(slice);
+			this.outer.write(this.cipher.update(slice));
+		}
 	}
 }
 

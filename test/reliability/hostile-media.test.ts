@@ -21,7 +21,6 @@ import type { Readable } from 'node:stream';
 import type { IDataObject } from 'n8n-workflow';
 
 import { downloadMedia, type DownloadMediaResult } from '../../lib/capture';
-import { terminateCfbWorker } from '../../lib/pgp/aes-cfb';
 import { GraphStandIn } from '../helpers/graph-stand-in';
 import { record } from './helpers/counters';
 import { fixtures, sign } from './helpers/deliveries';
@@ -200,9 +199,6 @@ describe('hostile media lookups', () => {
 		});
 		afterAll(async () => {
 			await pipeline?.stop();
-			// a media stream that fails mid-encryption leaves the AES worker referenced until its idle
-			// timeout (lib/pgp); end it so the test process exits at once
-			await terminateCfbWorker();
 			output.uninstall();
 			expect(await store.cleanup()).toEqual([]);
 		});

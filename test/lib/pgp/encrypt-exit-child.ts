@@ -1,10 +1,9 @@
 /**
- * Child process for the AES worker lifetime test (run with tsx):
+ * Child process for the "ends by itself" test of the native writer (run with tsx):
  *   tsx test/lib/pgp/encrypt-exit-child.ts <plaintext file> <armored public key file> <output file>
- * Encrypts the file with `encrypt` (native SEIPD v1 writer, AES on the worker thread) into the
- * output file and returns from main without exiting explicitly: the process must end by itself
- * once the ciphertext is written (the idle worker thread must not keep it alive), with the whole
- * ciphertext written.
+ * Encrypts the file with `encrypt` (native SEIPD v1 writer) into the output file and returns from
+ * main without exiting explicitly: the process must end by itself once the ciphertext is written
+ * (nothing of the writer keeps it alive), with the whole ciphertext written.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Readable, Writable } from 'node:stream';

@@ -1,13 +1,14 @@
 /**
  * The native SEIPD v1 stream writer (lib/pgp/seipd-stream.ts) and the `encrypt` path that uses it:
- * the CFB-from-CBC core (on its worker thread) against Node's aes-256-cfb, byte-exact decryption by
- * gpg 2.2, sq 0.27 and lib/pgp (`decrypt`, `decryptToSpool`) at sizes around block, partial-chunk
- * and batch boundaries, several recipients, streams sharing the worker, a process ending by itself,
+ * its packet opened by the letter of RFC 4880 (framing, CFB with a zero IV, prefix, literal, MDC) for
+ * any input split and slice size, byte-exact decryption by gpg 2.2, sq 0.27 and lib/pgp (`decrypt`,
+ * `decryptToSpool`) at sizes around block and partial-chunk boundaries, several recipients, streams
+ * interleaved, a process ending by itself,
  * packet layout, source errors, and which inputs take the native path.
  * Keys are generated at test time.
  */
 import { execFileSync } from 'node:child_process';
-import { createCipheriv, createHash, randomBytes, randomInt } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, randomBytes, randomInt } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,8 +25,7 @@ import {
 	type PublicKey,
 } from '../../../lib/pgp';
 import * as seipdStream from '../../../lib/pgp/seipd-stream';
-import { cfbWorker, terminateCfbWorker } from '../../../lib/pgp/aes-cfb';
-import { Aes256CfbEncryptor, encryptSeipdV1Stream } from '../../../lib/pgp/seipd-stream';
+import { encryptSeipdV1Stream } from '../../../lib/pgp/seipd-stream';
 import { type GpgHome, gpg, gpgDecrypt, makeGpgHome, sqDecrypt } from '../../helpers/gpg';
 
 const KiB = 1024;
@@ -51,64 +51,94 @@ function choppedStream(data: Buffer, seed = 0): Readable {
 	return Readable.from(pieces, { objectMode: false });
 }
 
-/** The whole CFB output of the core for `data` fed in `pieces` sizes. */
-async function coreEncrypt(
-	key: Buffer,
-	data: Buffer,
-	batchBytes: number,
-	maxPiece: number,
-): Promise<Buffer> {
-	const out: Buffer[] = [];
-	const encryptor = new Aes256CfbEncryptor(key, { batchBytes, onCiphertext: (c) => out.push(c) });
-	let offset = 0;
-	let piece = 0;
-	while (offset < data.length) {
-		const n = Math.min(data.length - offset, randomInt(1, maxPiece + 1));
-		// Copies at odd offsets inside a bigger buffer: pieces whose byteOffset is not 4-aligned.
-		const holder = Buffer.alloc(n + 3);
-		data.copy(holder, 3, offset, offset + n);
-		encryptor.write(holder.subarray(3));
-		// The holder is reused at once: write() must have copied it.
-		holder.fill(0xa5);
-		offset += n;
-		// Sometimes write on while jobs are queued, sometimes wait as a stream does.
-		if (piece++ % 3 !== 2) await encryptor.ready();
+/**
+ * One new-format packet at `offset` (RFC 4880 §4.2.2): its tag, its body with partial lengths
+ * (§4.2.2.4) joined, and the offset after it.
+ */
+function readPacket(bytes: Buffer, offset: number): { tag: number; body: Buffer; end: number } {
+	expect(bytes[offset] & 0xc0).toBe(0xc0);
+	const tag = bytes[offset] & 0x3f;
+	const parts: Buffer[] = [];
+	let pos = offset + 1;
+	for (;;) {
+		const first = bytes[pos];
+		let header = 1;
+		let length: number;
+		if (first < 192) length = first;
+		else if (first < 224) [header, length] = [2, ((first - 192) << 8) + bytes[pos + 1] + 192];
+		else if (first === 255) [header, length] = [5, bytes.readUInt32BE(pos + 1)];
+		else length = 1 << (first & 0x1f);
+		if (pos + header + length > bytes.length) throw new Error('packet runs past the end');
+		parts.push(bytes.subarray(pos + header, pos + header + length));
+		pos += header + length;
+		if (first < 224 || first === 255) break;
 	}
-	await encryptor.end();
-	return Buffer.concat(out);
+	return { tag, body: Buffer.concat(parts), end: pos };
 }
 
-describe('Aes256CfbEncryptor (CFB computed from CBC)', () => {
-	it('equals Node aes-256-cfb (IV 0) on random sizes, splits and batch sizes', async () => {
+/**
+ * The SEIPD v1 packet the writer makes for `plaintext` (no PKESK), opened by the letter of RFC 4880:
+ * version 1, AES-256-CFB with a zero IV over prefix ‖ literal packet ‖ MDC (§5.13), the prefix's
+ * last two octets repeated, the literal packet `b` (§5.9), the MDC over everything before its hash
+ * (§5.14). Returns the literal data.
+ */
+async function openWriterOutput(
+	plaintext: Buffer,
+	options: { sessionKey: Buffer; openKey?: Buffer; sliceBytes?: number; chunkExponent?: number; seed?: number },
+): Promise<Buffer> {
+	const date = new Date(1_700_000_000_000);
+	const writer = new seipdStream.SeipdV1Encryptor(options.sessionKey, new Uint8Array(0), {
+		filename: 'clip.mp4',
+		date,
+		sliceBytes: options.sliceBytes,
+		chunkExponent: options.chunkExponent,
+	});
+	const message = await collect(choppedStream(plaintext, options.seed ?? 0).pipe(writer));
+	const seipd = readPacket(message, 0);
+	expect({ tag: seipd.tag, end: seipd.end, version: seipd.body[0] }).toEqual({ tag: 18, end: message.length, version: 1 });
+	const decipher = createDecipheriv('aes-256-cfb', options.openKey ?? options.sessionKey, Buffer.alloc(16));
+	const inner = Buffer.concat([decipher.update(seipd.body.subarray(1)), decipher.final()]);
+	if (!inner.subarray(14, 16).equals(inner.subarray(16, 18))) throw new Error('prefix check failed');
+	const literal = readPacket(inner, 18);
+	expect(literal.tag).toBe(11);
+	const name = literal.body.subarray(2, 2 + literal.body[1]);
+	expect({ format: literal.body[0], name: name.toString(), date: literal.body.readUInt32BE(2 + name.length) }).toEqual({
+		format: 0x62,
+		name: 'clip.mp4',
+		date: date.getTime() / 1000,
+	});
+	const mdc = inner.subarray(literal.end);
+	expect(mdc.subarray(0, 2)).toEqual(Buffer.from([0xd3, 0x14]));
+	expect(mdc.length).toBe(22);
+	expect(mdc.subarray(2).equals(createHash('sha1').update(inner.subarray(0, literal.end + 2)).digest())).toBe(true);
+	return literal.body.subarray(2 + name.length + 4);
+}
+
+describe('SeipdV1Encryptor (OpenSSL AES-256-CFB on the calling thread)', () => {
+	it('writes RFC 4880 §5.13 / §5.14 exactly, for any input split and slice size', async () => {
 		const sizes = [0, 1, 15, 16, 17, 31, 32, 33, 4095, 4096, 4097, 65_536 + 5];
-		for (let i = 0; i < 24; i++) sizes.push(randomInt(0, 3 * MiB));
+		for (let i = 0; i < 12; i++) sizes.push(randomInt(0, 3 * MiB));
 		for (const [i, size] of sizes.entries()) {
-			const key = randomBytes(32);
-			const data = randomBytes(size);
-			// Tiny batches (one job per 16 or 48 octets) only on small inputs (slow otherwise).
-			const batch =
-				size < 100_000
-					? [16, 48, 1000, 64 * KiB, MiB][i % 5]
-					: [1008, 4096, 48_000, 64 * KiB, MiB][i % 5];
-			const want = createCipheriv('aes-256-cfb', key, Buffer.alloc(16)).update(data);
-			// 1-byte pieces only on small inputs (slow otherwise).
-			const maxPiece =
-				size < 100_000 ? [1, 17, 4096, 300_000][i % 4] : [300_000, 17, 4096, 65_536][i % 4];
-			const got = await coreEncrypt(key, data, batch, maxPiece);
-			expect({ size, batch, equal: got.equals(want) }).toEqual({ size, batch, equal: true });
+			const plaintext = randomBytes(size);
+			// Slices that are and are not multiples of the AES block; 16-octet ones on small inputs only.
+			const sliceBytes = size < 100_000 ? [16, 17, 1000, 64 * KiB, MiB][i % 5] : [1000, 4096, 48_001, 64 * KiB, MiB][i % 5];
+			const chunkExponent = [9, 16, 20][i % 3];
+			const literal = await openWriterOutput(plaintext, { sessionKey: randomBytes(32), sliceBytes, chunkExponent, seed: i });
+			expect({ size, sliceBytes, equal: literal.equals(plaintext) }).toEqual({ size, sliceBytes, equal: true });
 		}
 	});
 
-	it('differs from CFB when the key differs (the comparison can fail)', async () => {
-		const data = randomBytes(100_000);
-		const want = createCipheriv('aes-256-cfb', randomBytes(32), Buffer.alloc(16)).update(data);
-		expect((await coreEncrypt(randomBytes(32), data, MiB, 50_000)).equals(want)).toBe(false);
+	it('the check can fail: opened with another key, the packet does not read back', async () => {
+		const plaintext = randomBytes(100_000);
+		await expect(openWriterOutput(plaintext, { sessionKey: randomBytes(32), openKey: randomBytes(32) })).rejects.toThrow();
 	});
 
-	it('refuses a key that is not 32 bytes', () => {
-		expect(
-			() => new Aes256CfbEncryptor(randomBytes(16), { onCiphertext: () => undefined }),
-		).toThrow('AES-256 needs a 32-octet key');
+	it('refuses a session key that is not 32 octets and a slice below one block', () => {
+		const options = { filename: 'a', date: new Date() };
+		expect(() => new seipdStream.SeipdV1Encryptor(randomBytes(16), new Uint8Array(0), options)).toThrow('AES-256 needs a 32-octet session key');
+		expect(() => new seipdStream.SeipdV1Encryptor(randomBytes(32), new Uint8Array(0), { ...options, sliceBytes: 8 })).toThrow(
+			'sliceBytes must be an integer of at least 16',
+		);
 	});
 });
 
@@ -233,7 +263,7 @@ describe('encrypt (stream, gnupg profile) → native SEIPD v1 writer', () => {
 				filename: 'data.bin',
 				date: new Date(),
 				chunkExponent: 9,
-				batchBytes: 4096,
+				sliceBytes: 4096,
 			}),
 		);
 		expect(gpgDecrypt(ecc.home, ciphertext).equals(plaintext)).toBe(true);
@@ -283,7 +313,7 @@ describe('encrypt (stream, gnupg profile) → native SEIPD v1 writer', () => {
 		expect(source.destroyed).toBe(true);
 	});
 
-	it('six streams at once share the AES worker thread: each decrypts to its own plaintext', async () => {
+	it('six streams at once, interleaved on one thread: each decrypts to its own plaintext', async () => {
 		const plaintexts = [0, 5, 3 * MiB + 1, MiB, 700_001, 2 * MiB + 15].map((n) => randomBytes(n));
 		const ciphertexts = await Promise.all(
 			plaintexts.map(async (plaintext, i) => {
@@ -300,47 +330,6 @@ describe('encrypt (stream, gnupg profile) → native SEIPD v1 writer', () => {
 				equal: true,
 			});
 		}
-	});
-
-	it('the AES worker thread ends when idle, and the next stream starts a new one', async () => {
-		cfbWorker({ idleMs: 50 });
-		try {
-			const first = randomBytes(300_000);
-			const one = await encrypt({ data: choppedStream(first), recipients: eccPublic });
-			const ciphertextOne = await collect(one.ciphertext as Readable);
-			expect(cfbWorker().running).toBe(true);
-			await new Promise((resolve) => setTimeout(resolve, 400));
-			expect(cfbWorker().running).toBe(false);
-			const second = randomBytes(200_001);
-			const two = await encrypt({ data: choppedStream(second), recipients: eccPublic });
-			const ciphertextTwo = await collect(two.ciphertext as Readable);
-			expect(gpgDecrypt(ecc.home, ciphertextOne).equals(first)).toBe(true);
-			expect(gpgDecrypt(ecc.home, ciphertextTwo).equals(second)).toBe(true);
-		} finally {
-			cfbWorker({ idleMs: 30_000 });
-		}
-	});
-
-	it('the AES worker dying mid-stream fails the ciphertext stream (nothing cut short silently)', async () => {
-		const source = new Readable({
-			read() {
-				setImmediate(() => this.push(randomBytes(256 * KiB)));
-			},
-		});
-		const result = await encrypt({ data: source, recipients: eccPublic });
-		const ciphertext = result.ciphertext as Readable;
-		const failed = new Promise<Error>((resolve) => ciphertext.once('error', resolve));
-		await new Promise<void>((resolve) => ciphertext.once('data', () => resolve()));
-		ciphertext.resume();
-		await terminateCfbWorker();
-		expect((await failed).message).toMatch(/AES-CFB worker thread exited/);
-		expect(cfbWorker().running).toBe(false);
-		// The next stream starts a new worker.
-		const plaintext = randomBytes(100_000);
-		const again = await encrypt({ data: choppedStream(plaintext), recipients: eccPublic });
-		expect(
-			gpgDecrypt(ecc.home, await collect(again.ciphertext as Readable)).equals(plaintext),
-		).toBe(true);
 	});
 
 	it('a process that encrypts ends by itself, with the whole ciphertext written', async () => {
