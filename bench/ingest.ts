@@ -11,9 +11,9 @@
  *   the store-side cost of what the engine sends, without HEAD and encryption;
  * - engine with Duplicate Check `store` (encrypt + one PUT): the S3 Archive node's Write on stores
  *   that honour If-None-Match (AWS S3, MinIO);
- * - engine with Duplicate Check `precheck`, the node's default (encrypt + HEAD + PUT + version check
- *   in a versioned bucket): what the node must do on Ceph RGW 16, which ignores If-None-Match in
- *   versioned buckets.
+ * - engine with Duplicate Check `precheck`, the node's default (encrypt + PUT without lock headers +
+ *   version check + PutObjectRetention on the winner, in this Object Lock bucket without default
+ *   retention): what the node must do on Ceph RGW 16, which ignores If-None-Match in versioned buckets.
  * Plus an encryption-only pass (no store) and the hashing cost, to say where the time goes.
  *
  *   npx tsx bench/ingest.ts [--n 10000] [--concurrency 16] [--rounds 1] [--blocks 10]
@@ -31,7 +31,7 @@ import { fmt, mapLimit, median, now, numberFlag, percentile, progress } from './
 import { table } from './lib/table';
 
 const STORE_MODE = 'engine, Duplicate Check "store" (encrypt + PUT with If-None-Match)';
-const PRECHECK_MODE = 'engine, Duplicate Check "precheck", the default (encrypt + HEAD + PUT + version check)';
+const PRECHECK_MODE = 'engine, Duplicate Check "precheck", the default (encrypt + PUT + version check + lock)';
 
 interface RunResult {
 	ms: number;
@@ -224,7 +224,7 @@ async function main(): Promise<void> {
 		out.push(table(['path', 'records/s', 'vs raw (median of blocks)', 'block ratios p10–p90', 'p50 ms', 'p99 ms', 'requests/record'], rows));
 		out.push('');
 		out.push(
-			`Where the time goes: encryption alone ${fmt(n / (encryptMs / 1000), 0)} records/s (${fmt(encryptMs / n, 2)} ms CPU per record at concurrency ${concurrency}); SHA-256 + MD5 of the ciphertext ${fmt((hashMs / n) * 1000, 1)} µs per record; PUT with the engine's headers (lock, Content-MD5, sha256 metadata, If-None-Match) runs at ${fmt(headersRatio, 2)}× raw. The store serves a roughly fixed number of requests per second, so the rate follows the requests per record: Duplicate Check "store" sends 1, "precheck" 3 (HeadObject, PutObject, ListObjectVersions) in this versioned bucket.`,
+			`Where the time goes: encryption alone ${fmt(n / (encryptMs / 1000), 0)} records/s (${fmt(encryptMs / n, 2)} ms CPU per record at concurrency ${concurrency}); SHA-256 + MD5 of the ciphertext ${fmt((hashMs / n) * 1000, 1)} µs per record; PUT with the engine's headers (lock, Content-MD5, sha256 metadata, If-None-Match) runs at ${fmt(headersRatio, 2)}× raw. The store serves a roughly fixed number of requests per second, so the rate follows the requests per record: Duplicate Check "store" sends 1, "precheck" 3 in this Object Lock bucket without default retention (PutObject without lock headers, ListObjectVersions, PutObjectRetention on the winner).`,
 		);
 		out.push('');
 		out.push(`Requests per block of ${blockSize}: ${contenders.map((c) => `${c.name.split(' (')[0]}: ${details.get(c.name)}`).join('; ')}.`);
