@@ -96,7 +96,9 @@ export function lockToPlace(options: WriteOptions): LockToPlace | null {
 
 /** The write's options without its lock (sent later by {@link settleVersionRace}). */
 export function withoutLock(options: WriteOptions): WriteOptions {
-	const { objectLock: _objectLock, legalHold: _legalHold, ...rest } = options;
+	const rest = { ...options };
+	delete rest.objectLock;
+	delete rest.legalHold;
 	return rest;
 }
 
