@@ -363,7 +363,25 @@ describe('template whatsapp-capture-archive in n8n queue mode (PostgreSQL, redis
 		// nothing refused by Archive Record (its error output goes to Quarantine Record)
 		const quarantined = all.filter((k) => k.startsWith('quarantine/'));
 		const keys = all.filter((k) => k.endsWith('.pgp'));
-		const versions = await countVersions(s3, bucket);
+		const versionsByKey = await countVersions(s3, bucket);
+		const versions = [...versionsByKey.values()].reduce((a, b) => a + b, 0);
+		// records with a second version, and whether their message had a repeat in its own burst
+		const extra = [...versionsByKey]
+			.filter(([, n]) => n > 1)
+			.map(([key]) => path.basename(key, '.pgp'));
+		const racingIds = new Set(
+			bursts.flatMap((b) =>
+				b
+					.filter((index, at) => b.indexOf(index) !== at)
+					.map((index) =>
+						recordId({ indexKey: INDEX_KEY, idempotencyKey: `106000000000002:${wamids[index]}` }),
+					),
+			),
+		);
+		note('records with extra versions (of them with a repeat in the same burst)', [
+			extra.length,
+			extra.filter((id) => racingIds.has(id)).length,
+		]);
 		note('objects / distinct messages / object versions / quarantined', [
 			keys.length,
 			MESSAGES,
@@ -406,8 +424,9 @@ describe('template whatsapp-capture-archive in n8n queue mode (PostgreSQL, redis
 	}, 900_000);
 });
 
-async function countVersions(s3: S3Client, bucket: string): Promise<number> {
-	let count = 0;
+/** Versions of each .pgp key in the bucket. */
+async function countVersions(s3: S3Client, bucket: string): Promise<Map<string, number>> {
+	const count = new Map<string, number>();
 	let keyMarker: string | undefined;
 	let versionMarker: string | undefined;
 	for (;;) {
@@ -418,7 +437,8 @@ async function countVersions(s3: S3Client, bucket: string): Promise<number> {
 				VersionIdMarker: versionMarker,
 			}),
 		);
-		count += (page.Versions ?? []).filter((v) => v.Key?.endsWith('.pgp')).length;
+		for (const v of page.Versions ?? [])
+			if (v.Key?.endsWith('.pgp')) count.set(v.Key, (count.get(v.Key) ?? 0) + 1);
 		if (!page.IsTruncated) return count;
 		keyMarker = page.NextKeyMarker;
 		versionMarker = page.NextVersionIdMarker;
