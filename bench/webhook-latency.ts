@@ -30,7 +30,7 @@
  *
  * Prints the tables and ratios (stdout), writes $E2E_DIR/bench-webhook.json and bench-webhook.md.
  */
-import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -38,6 +38,15 @@ import path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 
 import { api, E2E_DIR, makeUserFolder, setupOwner, startN8n, stopN8n } from '../test/e2e/helpers/n8n';
+import {
+	bareWebhookWorkflow,
+	captureCredentialData as captureData,
+	instantiateTemplate,
+	metaSignature,
+	PEER_SETTINGS,
+	templateCredentialData,
+	textDelivery,
+} from '../test/e2e/helpers/workflows';
 import { makeGpgHome } from '../test/helpers/gpg';
 import { listAllKeys } from '../test/helpers/s3';
 import { startGraphStandIn, type GraphStandIn } from './lib/graph-stand-in';
@@ -74,15 +83,6 @@ const ENGINES = ALL_ENGINES.filter((e) => (flag('engines') ?? 'vm,legacy,vm-lazy
 const APP_SECRET = randomBytes(16).toString('hex');
 const INDEX_KEY = randomBytes(32).toString('hex');
 const BASE_DELIVERY = readFileSync(path.join(REPO, 'test', 'fixtures', 'whatsapp', 'inbound-text.json'), 'utf8');
-
-/** Execution-data settings of the peers: those of the capture template (successes not saved). */
-const PEER_SETTINGS = {
-	executionOrder: 'v1',
-	saveDataSuccessExecution: 'none',
-	saveDataErrorExecution: 'all',
-	saveManualExecutions: false,
-	saveExecutionProgress: false,
-};
 
 // ---------------------------------------------------------------------------------------------------
 // The workflows
@@ -127,23 +127,15 @@ const node = (name: string, type: string, typeVersion: number, parameters: Recor
 });
 const link = (to: string) => ({ node: to, type: 'main', index: 0 });
 
-/** n8n's Webhook node alone: the floor. Static parameters only (no "=" value), typeVersion 2.1. */
+/** n8n's Webhook node alone: the floor (test/e2e/helpers/workflows.ts bareWebhookWorkflow). */
 function bare(afterWorkflow: boolean): WorkflowSpec {
 	return {
 		name: afterWorkflow ? 'bare Webhook, respond after workflow' : 'bare Webhook, respond immediately',
 		role: afterWorkflow ? 'bare-after' : 'bare-immediately',
 		afterWorkflow,
 		build: async ({ baseUrl }) => {
-			const webhookPath = `bench-bare-${randomUUID()}`;
-			const parameters: Record<string, unknown> = afterWorkflow
-				? { httpMethod: 'POST', path: webhookPath, responseMode: 'lastNode', responseData: 'noData', options: {} }
-				: { httpMethod: 'POST', path: webhookPath, responseMode: 'onReceived', options: {} };
-			return {
-				nodes: [node('Webhook', 'n8n-nodes-base.webhook', 2.1, parameters, { webhookId: randomUUID() })],
-				connections: {},
-				settings: PEER_SETTINGS,
-				url: `${baseUrl}/webhook/${webhookPath}`,
-			};
+			const built = bareWebhookWorkflow(afterWorkflow, 'bench-bare');
+			return { ...built, url: `${baseUrl}/webhook/${built.webhookPath}` };
 		},
 	};
 }
@@ -179,17 +171,7 @@ async function s3Credential(instance: Instance) {
 }
 
 /** The WhatsApp Capture (Meta App) credential of the pack's workflows in the bench. */
-function captureCredentialData(): Record<string, unknown> {
-	return {
-		appSecret: APP_SECRET,
-		verifyToken: randomBytes(8).toString('hex'),
-		// media downloads are not exercised (text deliveries): a throw-away token and a closed port
-		accessToken: randomBytes(8).toString('hex'),
-		graphApiBaseUrl: 'http://127.0.0.1:9',
-		graphApiVersion: 'v24.0',
-		indexKey: INDEX_KEY,
-	};
-}
+const captureCredentialData = () => captureData({ appSecret: APP_SECRET, indexKey: INDEX_KEY });
 
 /**
  * The pack's trigger alone, with a message-type filter that drops the text deliveries: it verifies the
@@ -316,38 +298,10 @@ function template(file: string, responseTiming: 'afterWorkflow' | 'immediately')
 		afterWorkflow: responseTiming === 'afterWorkflow',
 		build: async (instance) => {
 			const bucket = await createBucket(instance.s3, 'webhook', { objectLock: true });
-			const s = storeSettings();
-			const data: Record<string, Record<string, unknown>> = {
-				whatsAppCaptureApi: captureCredentialData(),
-				openPgpPublicKeysApi: { publicKeys: instance.gpg.publicKeyArmored, expectedFingerprints: instance.gpg.fingerprint },
-				s3ArchiveApi: {
-					endpoint: s.endpoint,
-					region: s.region,
-					accessKeyId: s.accessKeyId,
-					secretAccessKey: s.secretAccessKey,
-					forcePathStyle: true,
-					checksumMode: 'WHEN_REQUIRED',
-					bucket,
-					indexKey: INDEX_KEY,
-				},
-			};
-			const ids: Record<string, { id: string; name: string }> = {};
-			const webhookId = randomUUID();
-			const nodes = [];
-			for (const original of json.nodes) {
-				const copy = structuredClone(original);
-				if (copy.webhookId && String(copy.type).startsWith(`${PACK}.`)) {
-					copy.webhookId = webhookId;
-					copy.parameters = { ...copy.parameters, responseTiming };
-				}
-				for (const type of Object.keys(copy.credentials ?? {})) {
-					if (!data[type]) throw new Error(`${file}: credential type "${type}" has no bench data; add it in template() of bench/webhook-latency.ts`);
-					ids[type] ??= await instance.credential(type, data[type]);
-					copy.credentials[type] = ids[type];
-				}
-				nodes.push(copy);
-			}
-			return { nodes, connections: json.connections, settings: json.settings, url: `${instance.baseUrl}/webhook/${webhookId}/webhook`, bucket };
+			const data = templateCredentialData({ appSecret: APP_SECRET, indexKey: INDEX_KEY }, instance.gpg, storeSettings(), bucket);
+			// a credential type without data fails here: add it in templateCredentialData (test/e2e/helpers/workflows.ts)
+			const built = await instantiateTemplate(json, data, instance.credential, { responseTiming });
+			return { ...built, url: `${instance.baseUrl}/webhook/${built.webhookPath}`, bucket };
 		},
 	};
 }
@@ -378,19 +332,12 @@ const WORKFLOWS: WorkflowSpec[] = [
 // ---------------------------------------------------------------------------------------------------
 // Deliveries and measurement
 
-function delivery(): Buffer {
-	const d = JSON.parse(BASE_DELIVERY);
-	const message = d.entry[0].changes[0].value.messages[0];
-	message.id = `wamid.BENCH${randomBytes(12).toString('hex')}`;
-	// sent now, as Meta's are: a timestamp far from the receipt files the record by its receipt day,
-	// which first looks for an earlier copy in the previous days' folders (docs/FORMAT.md)
-	message.timestamp = String(Math.floor(Date.now() / 1000));
-	return Buffer.from(JSON.stringify(d));
-}
+/** A fresh signed text message, stamped with the time it is sent (as Meta's are). */
+const delivery = () => textDelivery(BASE_DELIVERY, `wamid.BENCH${randomBytes(12).toString('hex')}`);
 
 async function post(url: string): Promise<{ status: number; ms: number }> {
 	const body = delivery();
-	const signature = 'sha256=' + createHmac('sha256', APP_SECRET).update(body).digest('hex');
+	const signature = metaSignature(APP_SECRET, body);
 	const t0 = performance.now();
 	const response = await fetch(url, {
 		method: 'POST',

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# n8n-e2e.sh - the pack in a REAL n8n 2.x (headless, SQLite, loopback only), for `npm run test:e2e`.
+# n8n-e2e.sh - the pack in a REAL n8n 2.x (headless, SQLite or PostgreSQL, loopback only), for `npm run test:e2e`.
 #
 #   n8n-e2e.sh test [jest args]   everything: install n8n (cached), start the local S3 store when it is
 #                                 not running, build + `npm pack` the pack, run the jest e2e suite
@@ -14,12 +14,17 @@
 #                                 <dir>/.n8n/nodes/node_modules/n8n-nodes-chat-archive) and start n8n
 #                                 there, headless; waits for /healthz/readiness; pid file <dir>/n8n.pid,
 #                                 log <dir>/n8n.log. Environment variables set by the caller (N8N_*,
-#                                 EXECUTIONS_*, DB_*) override the defaults below.
-#                                 E2E_ROLE=webhook | worker-<name> starts a queue-mode webhook process
-#                                 or worker instead (pid file <dir>/n8n-<role>.pid)
+#                                 EXECUTIONS_*, DB_*) override the defaults below (DB_TYPE defaults to
+#                                 sqlite; DB_TYPE=postgresdb with the DB_POSTGRESDB_* that pg-start prints).
+#                                 E2E_ROLE=webhook[-<name>] | worker-<name> starts a queue-mode webhook
+#                                 process or worker instead (pid file <dir>/n8n-<role>.pid)
 #   n8n-e2e.sh stop <dir> [role]  stop that n8n (TERM to its process group, KILL after 20 s); without a
-#                                 role: every process of <dir> (workers, webhook, main, redis)
+#                                 role: every process of <dir> (workers, webhooks, main, redis, postgres)
 #   n8n-e2e.sh redis-start <dir> <port>  a throw-away redis-server on 127.0.0.1:<port> (pid <dir>/redis.pid)
+#   n8n-e2e.sh pg-start <dir> <port>     a throw-away PostgreSQL cluster (Debian's postgresql) in <dir>,
+#                                 on 127.0.0.1:<port> only, fsync off; a database and a user for n8n;
+#                                 prints their DB_TYPE / DB_POSTGRESDB_* settings as shell lines
+#                                 (pid <dir>/postgres.pid; stop / stop-all stop it)
 #   n8n-e2e.sh stop-all           stop every n8n started under $E2E_DIR
 #   n8n-e2e.sh bin                print the n8n binary path
 #
@@ -130,7 +135,7 @@ do_start() {
   local port=${N8N_PORT:-5678} cmd ready_port logf=$user/n8n.log
   case "$role" in
     main) cmd=start; ready_port=$port ;;
-    webhook) cmd=webhook; ready_port=$port; logf=$user/n8n-$role.log ;;
+    webhook*) cmd=webhook; ready_port=$port; logf=$user/n8n-$role.log ;;
     worker*) cmd="worker --concurrency=${N8N_WORKER_CONCURRENCY:-5}"; ready_port=${QUEUE_HEALTH_CHECK_PORT:?workers need QUEUE_HEALTH_CHECK_PORT}
       logf=$user/n8n-$role.log ;;
     *) die "unknown role $role" ;;
@@ -157,7 +162,7 @@ do_start() {
     export N8N_RUNNERS_TASK_TIMEOUT=60 N8N_UNVERIFIED_PACKAGES_ENABLED=false
     export N8N_COMPRESSION_NODE_MAX_DECOMPRESSED_SIZE_BYTES=268435456 N8N_COMPRESSION_NODE_MAX_ZIP_ENTRIES=1000
     export N8N_LOG_LEVEL=${N8N_LOG_LEVEL:-info}
-    export DB_TYPE=sqlite
+    export DB_TYPE=${DB_TYPE:-sqlite}
     # jest sets NODE_ENV=test, with which n8n 2.40.7 exits at once without a word
     export NODE_ENV=production
     unset JEST_WORKER_ID
@@ -181,13 +186,13 @@ do_start() {
   die "n8n $role not ready after 180 s (log: $logf)"
 }
 
-# stop the process group whose leader's pid is in pid file $1 (TERM, KILL after 20 s)
+# stop the process group whose leader's pid is in pid file $1 (signal $2, default TERM; KILL after 20 s)
 stop_one() {
-  local pf=$1 pid what
+  local pf=$1 sig=${2:-TERM} pid what
   [ -s "$pf" ] || return 0
   pid=$(cat "$pf"); what=$(basename "$pf" .pid)
   if alive "$pid"; then
-    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+    kill -"$sig" -- "-$pid" 2>/dev/null || kill -"$sig" "$pid" 2>/dev/null || true
     for _ in $(seq 1 200); do alive "$pid" || break; sleep 0.1; done
     if alive "$pid"; then kill -KILL -- "-$pid" 2>/dev/null || true; fi
     # children (the task runner) are in the same process group
@@ -198,14 +203,16 @@ stop_one() {
   rm -f "$pf"
 }
 
-# stop <dir> [role]: one role, or every process of <dir>: workers, webhook, main, then redis
+# stop <dir> [role]: one role, or every process of <dir>: workers, webhooks, main, redis, then postgres
+# (SIGINT: PostgreSQL's fast shutdown; TERM would wait for every client to disconnect)
 do_stop() {
   local user=${1:?usage: stop <user folder> [role]} role=${2:-}
   if [ -n "$role" ]; then stop_one "$(pidfile "$user" "$role")"; return 0; fi
   local pf
-  for pf in "$user"/n8n-worker*.pid "$user"/n8n-webhook.pid "$user"/n8n.pid "$user"/redis.pid; do
+  for pf in "$user"/n8n-worker*.pid "$user"/n8n-webhook*.pid "$user"/n8n.pid "$user"/redis.pid; do
     [ -e "$pf" ] && stop_one "$pf"
   done
+  [ -e "$user/postgres.pid" ] && stop_one "$user/postgres.pid" INT
   return 0
 }
 
@@ -231,6 +238,68 @@ do_redis_start() {
   die "redis did not start (log: $user/redis.log)"
 }
 
+# pg-start <dir> <port>: a throw-away PostgreSQL cluster for test data (Debian's postgresql; n8n recommends
+# PostgreSQL for queue mode: docs.n8n.io/hosting/scaling/queue-mode/). As root, initdb and the server
+# run as the `postgres` user in <dir>/data, which it owns (the server refuses to run as root). Loopback
+# TCP only, password auth (scram-sha-256) for the n8n user; the Unix socket lives in <dir>/data.
+# fsync, synchronous_commit and full_page_writes are off: nothing here needs to survive a crash.
+# Prints DB_TYPE and DB_POSTGRESDB_* as `export` lines for n8n's processes.
+PG_PORT_DEFAULT=5440
+pg_bindir() {
+  local d
+  for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
+    [ -x "$d/initdb" ] && [ -x "$d/postgres" ] && { echo "$d"; return 0; }
+  done
+  return 1
+}
+do_pg_start() {
+  local dir=${1:?usage: pg-start <dir> <port>} port=${2:-$PG_PORT_DEFAULT} bin
+  mkdir -p "$dir"; dir=$(cd "$dir" && pwd)
+  if ! bin=$(pg_bindir); then
+    [ "$(id -u)" = 0 ] || die "PostgreSQL is missing (apt-get install postgresql)"
+    log "installing Debian postgresql"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null 2>&1 ||
+      { apt-get update -qq >/dev/null 2>&1 || true; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null 2>&1; } ||
+      die "apt-get install postgresql failed"
+    bin=$(pg_bindir) || die "postgresql installed but no initdb/postgres under /usr/lib/postgresql"
+  fi
+  if ss -Hltn "sport = :$port" | grep -q .; then die "port $port is already in use"; fi
+  local pf=$dir/postgres.pid data=$dir/data as=()
+  if [ -s "$pf" ] && alive "$(cat "$pf")"; then die "postgres already running for $dir (pid $(cat "$pf"))"; fi
+  if [ "$(id -u)" = 0 ]; then
+    as=(setpriv --reuid=postgres --regid=postgres --init-groups --reset-env --)
+    # the postgres user must reach <dir>: it owns it (mode 700) and can traverse every parent folder
+    chown postgres:postgres "$dir"; chmod 700 "$dir"
+    setpriv --reuid=postgres --regid=postgres --init-groups test -x "$dir" ||
+      die "the postgres user cannot reach $dir (a parent folder is not searchable by others)"
+  fi
+  echo "$dir" >>"$E2E_DIR/instances"
+  rm -rf "$data"
+  local password; password=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
+  log "initdb ($("$bin/postgres" --version)) in $data"
+  "${as[@]}" env PATH="$bin:/usr/bin:/bin" LC_ALL=C.UTF-8 "$bin/initdb" -D "$data" -U postgres -E UTF8 \
+    --locale=C.UTF-8 --auth-local=trust --auth-host=scram-sha-256 --no-sync >>"$dir/postgres.log" 2>&1 ||
+    { tail -n 20 "$dir/postgres.log" >&2; die "initdb failed (log: $dir/postgres.log)"; }
+  setsid bash -c 'echo $$ > "$0"; exec "$@"' "$pf" "${as[@]}" "$bin/postgres" -D "$data" \
+    -c listen_addresses=127.0.0.1 -c port="$port" -c unix_socket_directories="$data" \
+    -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
+    -c max_connections=200 -c shared_buffers=128MB >>"$dir/postgres.log" 2>&1 </dev/null &
+  for _ in $(seq 1 50); do [ -s "$pf" ] && break; sleep 0.1; done
+  local ok=0
+  for _ in $(seq 1 300); do
+    if "$bin/pg_isready" -q -h 127.0.0.1 -p "$port"; then ok=1; break; fi
+    alive "$(cat "$pf" 2>/dev/null || echo 0)" || break
+    sleep 0.1
+  done
+  [ $ok = 1 ] || { tail -n 20 "$dir/postgres.log" >&2; stop_one "$pf" INT; die "postgres did not start (log: $dir/postgres.log)"; }
+  # on stdin, not argv: the password stays out of the process list
+  printf "CREATE ROLE n8n LOGIN PASSWORD '%s';\nCREATE DATABASE n8n OWNER n8n;\n" "$password" |
+    "${as[@]}" "$bin/psql" -q -v ON_ERROR_STOP=1 -h "$data" -p "$port" -U postgres -d postgres >>"$dir/postgres.log" 2>&1 ||
+    { stop_one "$pf" INT; die "creating the n8n database failed (log: $dir/postgres.log)"; }
+  log "postgres ready on 127.0.0.1:$port (database n8n)"
+  printf 'export DB_TYPE=postgresdb DB_POSTGRESDB_HOST=127.0.0.1 DB_POSTGRESDB_PORT=%s DB_POSTGRESDB_DATABASE=n8n DB_POSTGRESDB_USER=n8n DB_POSTGRESDB_PASSWORD=%s\n' "$port" "$password"
+}
+
 do_stop_all() {
   [ -f "$E2E_DIR/instances" ] || return 0
   sort -u "$E2E_DIR/instances" | while read -r u; do [ -n "$u" ] && do_stop "$u"; done
@@ -243,6 +312,10 @@ ensure_browser() {
   if ! command -v redis-server >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
     log "installing Debian redis-server (queue mode suite)"
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null 2>&1 || log "apt-get install redis-server failed"
+  fi
+  if ! pg_bindir >/dev/null && [ "$(id -u)" = 0 ]; then
+    log "installing Debian postgresql (queue mode suite)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null 2>&1 || log "apt-get install postgresql failed"
   fi
   if [ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then
     [ "$(id -u)" = 0 ] || die "chromium is missing (apt-get install chromium)"
@@ -300,9 +373,10 @@ case "${1:-}" in
   start) shift; mkdir -p "$E2E_DIR"; do_start "$@" ;;
   stop) shift; do_stop "$@" ;;
   redis-start) shift; mkdir -p "$E2E_DIR"; do_redis_start "$@" ;;
+  pg-start) shift; mkdir -p "$E2E_DIR"; do_pg_start "$@" ;;
   stop-all) do_stop_all ;;
   bin) echo "$N8N_BIN" ;;
   test) shift; do_test "$@" ;;
   bench) shift; do_bench "$@" ;;
-  *) echo "usage: $0 test [jest args] | bench | install | pack | start <dir> | stop <dir> | stop-all | bin" >&2; exit 2 ;;
+  *) echo "usage: $0 test [jest args] | bench | install | pack | start <dir> | stop <dir> | redis-start <dir> <port> | pg-start <dir> <port> | stop-all | bin" >&2; exit 2 ;;
 esac

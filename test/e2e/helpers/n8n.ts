@@ -1,5 +1,6 @@
 /**
- * E2E helper: a real n8n 2.x process (started and stopped by `scripts/n8n-e2e.sh` through pid files),
+ * E2E helper: a real n8n 2.x process (started and stopped by `scripts/n8n-e2e.sh` through pid files;
+ * in queue mode with its redis and PostgreSQL),
  * owner + API key without the UI, REST and public-API calls, and raw scans of n8n's files.
  *
  * Recipe: /work/shared/notes/n8n-headless-e2e.md. Everything runs on 127.0.0.1.
@@ -84,6 +85,27 @@ export function startRedis(userFolder: string, port: number): void {
 		stdio: ['ignore', 'ignore', 'inherit'],
 		timeout: 120_000,
 	});
+}
+
+/**
+ * Start a throw-away PostgreSQL cluster in `folder` on 127.0.0.1:`port` (`n8n-e2e.sh pg-start`: Debian's
+ * postgresql, a database and a user for n8n); returns the DB_TYPE / DB_POSTGRESDB_* settings for n8n.
+ * `stopN8n(folder)` stops it.
+ */
+export function startPostgres(folder: string, port: number): Record<string, string> {
+	const out = execFileSync('bash', [E2E_SCRIPT, 'pg-start', folder, String(port)], {
+		encoding: 'utf8',
+		stdio: ['ignore', 'pipe', 'inherit'],
+		timeout: 300_000,
+	});
+	const env: Record<string, string> = {};
+	for (const line of out.split('\n').filter((l) => l.startsWith('export ')))
+		for (const pair of line.slice('export '.length).trim().split(/\s+/)) {
+			const at = pair.indexOf('=');
+			env[pair.slice(0, at)] = pair.slice(at + 1);
+		}
+	if (env.DB_TYPE !== 'postgresdb') throw new Error('pg-start printed no database settings');
+	return env;
 }
 
 /** Stop the n8n processes of `userFolder` (or one `role`), process groups by pid file. Never throws. */
