@@ -5,7 +5,7 @@ import { createControlVerifier, legalHoldForNewRecord, type NewRecordHold } from
 import { lockUntil, storeErrorCode } from '../../../../lib/s3';
 import { BINARY_READ_CHUNK_BYTES } from '../../../shared/binary';
 import { credentialPublicKeysIfSet, type ArchiveStore } from '../../../shared/credentials';
-import { objectLockModeOptions, storeLocation } from '../../../shared/storeLocation';
+import { duplicateCheckOption, objectLockModeOptions, storeLocation } from '../../../shared/storeLocation';
 import { toNodeError } from '../../../shared/errors';
 import { optionsCollection } from '../../../shared/parameters';
 
@@ -32,28 +32,7 @@ const properties: INodeProperties[] = [
 			'Second part of the key, naming the retention rule that applies (e.g. default, finra-6y)',
 	},
 	optionsCollection([
-			{
-				displayName: 'Duplicate Check',
-				name: 'duplicateCheck',
-				type: 'options',
-				options: [
-					{
-						name: 'Check Before Write (Any Store)',
-						value: 'precheck',
-						description:
-							'A version check after each write in versioned buckets (a losing version is deleted; in Object Lock buckets without default retention the lock is placed on the winner after it), HeadObject before it elsewhere: works on stores that ignore If-None-Match (Ceph RGW 16 in versioned buckets). Up to 3 requests per new record.',
-					},
-					{
-						name: 'Store Rejects Duplicates (If-None-Match)',
-						value: 'store',
-						description:
-							'One request per record: the store refuses a key that exists. Only when Setup Check reports recommendedDuplicateCheck "store" for this bucket (AWS S3, MinIO); elsewhere a repeated record becomes another version.',
-					},
-				],
-				default: 'precheck',
-				description:
-					'How a retried delivery (same record, same key) is recognised so it is written once',
-			},
+			duplicateCheckOption,
 			{
 				displayName: 'Flag Records Under Legal Hold',
 				name: 'legalHoldFromRegistry',
