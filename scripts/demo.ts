@@ -1,7 +1,7 @@
 /**
  * Demo driver (run by scripts/demo.sh): runs workflows/whatsapp-capture-archive.json in n8n-core
- * in-process, POSTs each signed fixture delivery to the trigger's webhook URL, lists the objects
- * written to the local store and saves one of them to $DEMO_OUT for gpg to decrypt.
+ * in-process, POSTs each signed fixture delivery to the trigger's webhook URL (the trigger archives
+ * each record itself, Archive at Capture), lists the objects written to the local store and saves one of them to $DEMO_OUT for gpg to decrypt.
  * Environment: DEMO_PUBLIC_KEY_FILE (armored public key), DEMO_OUT, S3_* from scripts/s3-local.sh.
  */
 import { createHmac, randomBytes } from 'node:crypto';
@@ -44,17 +44,19 @@ async function main() {
 		const body = readFileSync(path.join(fixtures, file));
 		if (JSON.parse(body.toString('utf8')).object !== 'whatsapp_business_account') continue;
 		const signature = 'sha256=' + createHmac('sha256', appSecret).update(body).digest('hex');
+		const before = new Set(await listAllKeys(s3, bucket));
 		const response = await fetch(n8n.webhookUrl(), {
 			method: 'POST',
 			headers: { 'content-type': 'application/json', 'x-hub-signature-256': signature },
 			body: new Uint8Array(body),
 		});
 		await n8n.idle();
+		// the trigger archives at capture: the records of this delivery are the record objects it added
+		const added = (await listAllKeys(s3, bucket)).filter((key) => !before.has(key) && !key.includes('/_') && !key.endsWith('.media.pgp'));
 		const run = n8n.exchanges[n8n.exchanges.length - 1].run;
-		const written = run?.data.resultData.runData['Archive Record']?.[0]?.data?.main?.[0] ?? [];
-		console.log(`   POST ${file.padEnd(36)} → HTTP ${response.status}, ${written.length} record(s) archived`);
+		console.log(`   POST ${file.padEnd(36)} → HTTP ${response.status}, ${added.length} record(s) archived${run ? ', execution started (records not stored: quarantine)' : ', no execution'}`);
 		// the record of the image delivery: it shows what a media record says when media is missing
-		mediaKey ??= (written.map((item) => item.json).find((json) => json.type === 'image')?.archive as { key: string } | undefined)?.key;
+		if (file.includes('image')) mediaKey ??= added[0];
 	}
 	await n8n.stop();
 

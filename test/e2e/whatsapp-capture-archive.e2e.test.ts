@@ -4,10 +4,12 @@
  * an API key are made without the UI, the three credentials are created through the public API, the
  * template is imported with POST /api/v1/workflows and activated; then every fixture delivery of
  * test/fixtures/whatsapp is signed with a throw-away app secret and POSTed to the production webhook
- * URL. The template encrypts at capture (the trigger emits ciphertext and routing fields only), so the
+ * URL. The template encrypts at capture and archives at capture (the trigger writes each record's
+ * ciphertext to the store itself and starts no execution for a delivery it stored whole), so the
  * archived objects in the local Ceph RGW store are decrypted with gpg and compared with the checked-in
  * expected records. Afterwards n8n's data folder is scanned for plaintext, before and after execution
- * pruning: with the template as shipped there must be none, even with every execution saved; a control
+ * pruning: with the template as shipped there must be none, even with every execution saved and in
+ * the error execution of a delivery it could not store (emitted to Quarantine Record); a control
  * workflow with Encrypt at Capture off (trigger → OpenPGP node → archive) shows the same scan does find
  * the plaintext n8n saves otherwise.
  *
@@ -42,6 +44,8 @@ import {
 } from './helpers/n8n';
 
 const REPO = path.resolve(__dirname, '..', '..');
+/** n8n's port (the task broker takes the next one): N8N_PORT, so parallel runs can keep apart. */
+const PORT = Number(process.env.N8N_PORT || 5678);
 const FIXTURES = path.join(REPO, 'test', 'fixtures', 'whatsapp');
 const EXPECTED = path.join(REPO, 'test', 'fixtures', 'expected');
 const TEMPLATE = JSON.parse(
@@ -202,7 +206,7 @@ describe('template whatsapp-capture-archive in a real n8n (community package fro
 		bucket = await makeBucket(s3, { objectLock: true, prefix: 'e2e' });
 		userFolder = makeUserFolder('capture');
 		// hard-delete pruning every 15 min (the default) while capturing, so "before pruning" is measurable
-		n8n = startN8n(userFolder, { EXECUTIONS_DATA_PRUNE_HARD_DELETE_INTERVAL: '15' });
+		n8n = startN8n(userFolder, { EXECUTIONS_DATA_PRUNE_HARD_DELETE_INTERVAL: '15' }, PORT);
 		note('boot ms (first boot, migrations included)', n8n.bootMs);
 		session = await setupOwner(n8n.baseUrl);
 
@@ -338,7 +342,8 @@ describe('template whatsapp-capture-archive in a real n8n (community package fro
 		);
 	});
 
-	it('signed deliveries → 200, one object per record, each decrypts with gpg to the expected record', async () => {
+	it('signed deliveries → 200 without an execution, one object per record, each decrypts with gpg to the expected record', async () => {
+		const executionsBefore = sql(n8n.dbPath, 'select count(*) as n from execution_entity')[0].n;
 		const timings: number[] = [];
 		const answers: Array<{
 			file: string;
@@ -368,8 +373,12 @@ describe('template whatsapp-capture-archive in a real n8n (community package fro
 			'signed delivery answers',
 			answers.map((a) => `${a.file}: ${a.status} ${JSON.stringify(a.body)} ${a.contentType}`),
 		);
-		note('signed delivery ms (sequential, answer after workflow)', timings);
+		note('signed delivery ms (sequential, answered once archived)', timings);
 		expect(answers.map((a) => a.status)).toEqual(answers.map(() => 200));
+		// Archive at Capture: every record stored by the trigger, no execution started
+		const executionsAfter = sql(n8n.dbPath, 'select count(*) as n from execution_entity')[0].n;
+		note('executions started by the signed deliveries', executionsAfter - executionsBefore);
+		expect(executionsAfter).toBe(executionsBefore);
 
 		const keys = await listAllKeys(s3, bucket);
 		note('objects in bucket', keys.length);
@@ -456,7 +465,7 @@ describe('template whatsapp-capture-archive in a real n8n (community package fro
 		expect(listed.data).toHaveLength(0);
 	});
 
-	it('a failed archive write answers 500 (Meta retries) and the error execution is saved', async () => {
+	it('a failed archive write: the record goes to Quarantine Record, which fails as well → 500 (Meta retries), the error execution is saved', async () => {
 		// the same template, its S3 credential pointing at a bucket that does not exist
 		const missingBucket = await createCredential(
 			'S3 Archive Store, missing bucket (e2e)',
@@ -489,7 +498,7 @@ describe('template whatsapp-capture-archive in a real n8n (community package fro
 		await api(n8n.baseUrl, session.apiKey, 'POST', `/workflows/${failing.id}/deactivate`);
 	});
 
-	it('the template as shipped, every execution saved: 200, objects decrypt to the records, executions listed', async () => {
+	it('the template as shipped, every execution saved: 200, objects decrypt to the records, no execution (Archive at Capture)', async () => {
 		// its own bucket (the encrypted deliveries map to the same record ids as the fixtures)
 		const encryptedBucket = await makeBucket(s3, { objectLock: true, prefix: 'e2e-encrypted' });
 		encryptedState.bucket = encryptedBucket;
@@ -537,7 +546,7 @@ describe('template whatsapp-capture-archive in a real n8n (community package fro
 			const receipt = { received_at: 'x', filed_by: 'x', timestamp_skew_seconds: 'x', delivery_sha256: 'x' };
 			expect({ ...record, ...receipt }).toEqual({ ...expected, ...receipt });
 		}
-		// the executions are saved this time (their data is what the plaintext scan looks at)
+		// every record was stored by the trigger: no execution started, so none saved even with "save all"
 		const listed = await api(
 			n8n.baseUrl,
 			session.apiKey,
@@ -545,8 +554,7 @@ describe('template whatsapp-capture-archive in a real n8n (community package fro
 			`/executions?workflowId=${created.id}&limit=250`,
 		);
 		note('every execution saved: executions saved and listed', listed.data.length);
-		expect(listed.data.length).toBe(deliveries.length);
-		expect(listed.data.every((e: any) => e.status === 'success')).toBe(true);
+		expect(listed.data.length).toBe(0);
 	});
 
 	it('control, Encrypt at Capture off (trigger → OpenPGP node → archive, every execution saved): 200, one object', async () => {
@@ -562,7 +570,7 @@ describe('template whatsapp-capture-archive in a real n8n (community package fro
 			TEMPLATE.nodes.find((n: any) => n.type === `${PACK}.whatsAppCaptureTrigger`),
 		);
 		trigger.webhookId = webhookId;
-		trigger.parameters = { ...trigger.parameters, encryptAtCapture: false, downloadMedia: false };
+		trigger.parameters = { outputMode: 'perRecord', responseTiming: 'afterWorkflow', encryptAtCapture: false, downloadMedia: false };
 		trigger.credentials = {
 			whatsAppCaptureApi: { id: credentialIds.whatsAppCaptureApi, name: 'WhatsApp Capture (e2e)' },
 		};
@@ -583,9 +591,22 @@ describe('template whatsapp-capture-archive in a real n8n (community package fro
 				openPgpPublicKeysApi: { id: credentialIds.openPgpPublicKeysApi, name: 'OpenPGP Public Keys (e2e)' },
 			},
 		};
-		const archive = structuredClone(TEMPLATE.nodes.find((n: any) => n.name === 'Archive Record'));
-		delete archive.onError;
-		archive.credentials = { s3ArchiveApi: { id: store, name: 'S3 Archive Store, control (e2e)' } };
+		const archive = {
+			id: randomUUID(),
+			name: 'Archive Record',
+			type: `${PACK}.s3Archive`,
+			typeVersion: 1,
+			position: [520, 0],
+			parameters: {
+				resource: 'record',
+				operation: 'write',
+				binaryPropertyName: 'data',
+				prefix: 'archive',
+				retentionClass: 'default',
+				options: { objectLockMode: 'GOVERNANCE', retainFor: 'P1Y' },
+			},
+			credentials: { s3ArchiveApi: { id: store, name: 'S3 Archive Store, control (e2e)' } },
+		};
 		const created = await api(n8n.baseUrl, session.apiKey, 'POST', '/workflows', {
 			name: 'capture, encrypt at capture off, control (e2e)',
 			nodes: [trigger, encrypt, archive],
@@ -652,7 +673,7 @@ describe('template whatsapp-capture-archive in a real n8n (community package fro
 
 		// second boot: hard-delete pruning every minute
 		const t0 = Date.now();
-		n8n = startN8n(userFolder, { EXECUTIONS_DATA_PRUNE_HARD_DELETE_INTERVAL: '1' });
+		n8n = startN8n(userFolder, { EXECUTIONS_DATA_PRUNE_HARD_DELETE_INTERVAL: '1' }, PORT);
 		note('boot ms (second boot)', n8n.bootMs);
 		let pending = -1;
 		while (Date.now() - t0 < 150_000) {
