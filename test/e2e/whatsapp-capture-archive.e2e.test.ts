@@ -377,7 +377,7 @@ describe('template whatsapp-capture-archive in a real n8n (community package fro
 		expect(answers.map((a) => a.status)).toEqual(answers.map(() => 200));
 		// Archive at Capture: every record stored by the trigger, no execution started
 		const executionsAfter = sql(n8n.dbPath, 'select count(*) as n from execution_entity')[0].n;
-		note('executions started by the signed deliveries', executionsAfter - executionsBefore);
+		note('executions started by the signed deliveries', Number(executionsAfter) - Number(executionsBefore));
 		expect(executionsAfter).toBe(executionsBefore);
 
 		const keys = await listAllKeys(s3, bucket);
