@@ -185,14 +185,13 @@ describe('the pack in the n8n editor (headless Chromium)', () => {
 		expect(nodes).toEqual(
 			expect.arrayContaining([
 				['WhatsApp Capture Trigger', `${PACK}.whatsAppCaptureTrigger`],
-				['Archive Record', `${PACK}.s3Archive`],
 				['Quarantine Record', `${PACK}.s3Archive`],
 			]),
 		);
 		// no OpenPGP node any more: the trigger encrypts at capture
 		expect(nodes.filter(([, type]: Array<string | null>) => type === `${PACK}.openPgp`)).toEqual([]);
-		// the edges of the template: trigger → archive, archive (error output) → quarantine
-		expect(await page.locator('[data-test-id="edge"]').count()).toBeGreaterThanOrEqual(2);
+		// the edge of the template: trigger (records it could not store) → quarantine
+		expect(await page.locator('[data-test-id="edge"]').count()).toBeGreaterThanOrEqual(1);
 		await page.waitForTimeout(800); // let the canvas finish its fit-view animation
 		await screenshot('whatsapp-capture-archive-canvas');
 	});
@@ -214,11 +213,11 @@ describe('the pack in the n8n editor (headless Chromium)', () => {
 		[
 			'WhatsApp Capture Trigger',
 			'node-whatsapp-capture-trigger',
-			['Output', 'Respond', 'Encrypt at Capture'],
+			['Output', 'Encrypt at Capture', 'Archive at Capture', 'Object Lock Mode'],
 			'WhatsApp Capture (Meta App)',
 			CAPTURE,
 		],
-		['Archive Record', 'node-s3-archive', ['Resource', 'Operation'], 'S3 Archive Store', CAPTURE],
+		['Quarantine Record', 'node-s3-archive', ['Resource', 'Operation'], 'S3 Archive Store', CAPTURE],
 		['Encrypt Record', 'node-openpgp', ['Operation', 'Output Format'], 'OpenPGP Public Keys', OPENPGP],
 		['Plan (dry run)', 'node-retention-sweeper', ['Operation'], 'S3 Archive Store', SWEEP],
 	])('opens the parameter panel of %s', async (nodeName, shot, labels, credentialName, workflow) => {
@@ -229,7 +228,7 @@ describe('the pack in the n8n editor (headless Chromium)', () => {
 		await page.locator('[data-test-id="node-parameters"]').waitFor({ timeout: 20_000 });
 		const text = await page.locator('[data-test-id="node-parameters"]').innerText();
 		for (const label of labels) expect(text).toContain(label);
-		// the credentials created through the API are selected, not "Connect to …" (the trigger has two)
+		// the credentials created through the API are selected, not "Connect to …" (the trigger has three)
 		const slots = page.locator('[data-test-id="node-credentials-slot"]');
 		let slotText = '';
 		for (const slot of await slots.all()) {
