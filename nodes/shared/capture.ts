@@ -282,12 +282,14 @@ export async function captureItems(this: CaptureContext, input: CaptureInput): P
 		throw new Error('keepCiphertext needs Encrypt at Capture and one item per record');
 	}
 	const ciphertexts: ItemCiphertext[] | undefined = input.keepCiphertext ? [] : undefined;
+	let built = false;
 	try {
 		const items = await buildItems.call(this, { ...input, records: kept, filteredOut: dropped, encryption, ciphertexts });
+		built = true;
 		return ciphertexts ? { items, ciphertexts } : { items };
-	} catch (error) {
-		await Promise.all((ciphertexts ?? []).map(async (kept) => await kept?.media?.release()));
-		throw error;
+	} finally {
+		// a capture that failed half-way releases the media it spooled
+		if (!built) await Promise.all((ciphertexts ?? []).map(async (kept) => await kept?.media?.release()));
 	}
 }
 
@@ -323,6 +325,8 @@ async function buildItems(
 		for (const [index, record] of plan.records.entries()) {
 			if (plan.ciphertexts) {
 				spooled[index] = (await attachMedia.call(this, record, plan.media, plan.encryption, plan.source, spoolStream)) as SpooledFile | undefined;
+				// held here from now on, so a failure before the record's encryption releases it
+				if (spooled[index]) plan.ciphertexts[index] = { record: new Uint8Array(0), media: spooled[index] };
 			} else {
 				mediaBinaries[index] = (await attachMedia.call(this, record, plan.media, plan.encryption, plan.source)) as IBinaryKeyData[string] | undefined;
 			}
