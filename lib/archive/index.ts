@@ -7,6 +7,8 @@
  * - {@link assertEncryptedMessage} (ciphertext.ts): only OpenPGP ciphertext is written;
  * - {@link writeObject} (write.ts) and {@link writeObjectStream} (write-stream.ts): each object once,
  *   duplicates recognised (dedupe.ts), multipart part size from the size ({@link multipartPartSize});
+ * - {@link archiveRecord} (archive-record.ts): one record and its media under the layout, with its
+ *   identity links and the legal-hold registry's flag;
  * - {@link getObject} (get.ts), {@link listObjects} (list.ts), {@link checkBucket} (setup-check.ts);
  * - {@link sealPrefix} (seal.ts: the manifest format in manifest.ts, Merkle tree in merkle.ts),
  *   {@link verifySeal} (verify.ts), {@link loadSealedHashes} (sealed-hashes.ts);
@@ -19,6 +21,7 @@ export * from './record-key';
 export * from './ciphertext';
 export * from './write';
 export * from './write-stream';
+export * from './archive-record';
 export * from './setup-check';
 export * from './get';
 export * from './list';

@@ -8,6 +8,7 @@
  * - {@link buildDeliveryItem} (delivery.ts): the one-item-per-delivery shape;
  * - {@link downloadMedia} (media.ts): Graph API media lookup + streamed, SHA-256-checked download;
  * - {@link encryptRecord} / {@link encryptMediaStream} (encrypt.ts): encrypt at capture + routing fields;
+ * - {@link spoolStream} (spool.ts): a ciphertext held in a private temporary file until it is archived;
  * - {@link createSubscription} & co. (subscription.ts): app subscription and WABA / phone overrides;
  * - {@link normalizeOutbound} (outbound.ts): the business's API sends as outbound records;
  * - {@link verifyTwilioSignature} / {@link normalizeTwilioWebhook} (twilio.ts): Twilio WhatsApp;
@@ -47,6 +48,7 @@ export {
 	type EncryptRecordResult,
 	type EncryptedRouting,
 } from './encrypt';
+export { spoolStream, type SpooledFile } from './spool';
 export {
 	SubscriptionError,
 	checkSubscription,

@@ -5,6 +5,7 @@ import { NodeConnectionTypes } from 'n8n-workflow';
 import { KNOWN_EVENT_FIELDS, MESSAGE_FIELDS } from '../../lib/capture';
 import { credentialTest } from '../shared/credentialTests';
 import { DEFAULT_MAX_BODY_SIZE_MB, captureChoices as choices, captureFilterOptions, outputModeParameter } from '../shared/capture';
+import { archiveProperties } from './archive';
 import { metaWebhook } from './meta';
 import { subscriptionMethods } from './subscription';
 import { twilioWebhook } from './twilio';
@@ -21,9 +22,14 @@ const forMeta = { show: { provider: ['metaCloud'] } };
  */
 function responseModeField(): { responseMode: string } {
 	const { webhookDescriptionFields, fromFunction } = n8nWorkflow as Partial<typeof n8nWorkflow>;
-	const responseMode = (parameters: INodeParameters) => (parameters.responseTiming === 'afterWorkflow' ? 'lastNode' : 'onReceived');
+	// Archive at Capture: the records not stored start the workflow, answered after it (so the sender retries when it fails)
+	const responseMode = (parameters: INodeParameters) =>
+		parameters.responseTiming === 'afterWorkflow' || (parameters.encryptAtCapture === true && parameters.archiveAtCapture === true) ? 'lastNode' : 'onReceived';
 	if (typeof webhookDescriptionFields !== 'function' || typeof fromFunction !== 'function') {
-		return { responseMode: '={{$parameter["responseTiming"] === "afterWorkflow" ? "lastNode" : "onReceived"}}' };
+		return {
+			responseMode:
+				'={{$parameter["responseTiming"] === "afterWorkflow" || ($parameter["encryptAtCapture"] === true && $parameter["archiveAtCapture"] === true) ? "lastNode" : "onReceived"}}',
+		};
 	}
 	return webhookDescriptionFields({ responseMode: fromFunction(responseMode) }) as { responseMode: string };
 }
@@ -35,13 +41,14 @@ function responseModeField(): { responseMode: string } {
  * - `GET <url>` (webhook `setup`): answers Meta's verification handshake (text/plain challenge or 403).
  * - `POST <url>` (webhook `default`): verifies the provider's signature over the raw body (401 and no
  *   execution on failure), normalizes with `lib/capture`, optionally downloads media and encrypts at
- *   capture, and emits one item per record (or one per delivery).
+ *   capture, and emits one item per record (or one per delivery); with Archive at Capture it writes
+ *   the records to the archive itself and emits only those it could not store (`archive.ts`).
  * - `webhookMethods`: Meta registration by Subscription Mode (manual, app subscription, WABA or phone
  *   number override), remembered in the workflow's static data.
  *
  * Files: `meta.ts` (Meta webhook), `twilio.ts` (Twilio webhook), `emit.ts` (how both answer with
  * the items of `../shared/capture.ts`, which WhatsApp Record → Capture Delivery emits too),
- * `subscription.ts` (webhookMethods), `types.ts` (Twilio credential fields). Logic lives in
+ * `archive.ts` (Archive at Capture), `subscription.ts` (webhookMethods), `types.ts` (Twilio credential fields). Logic lives in
  * `lib/capture`.
  */
 export class WhatsAppCaptureTrigger implements INodeType {
@@ -79,6 +86,12 @@ export class WhatsAppCaptureTrigger implements INodeType {
 				required: true,
 				testedBy: 'openPgpPublicKeysApiTest',
 				displayOptions: { show: { encryptAtCapture: [true] } },
+			},
+			{
+				name: 's3ArchiveApi',
+				required: true,
+				testedBy: 's3ArchiveApiTest',
+				displayOptions: { show: { encryptAtCapture: [true], archiveAtCapture: [true] } },
 			},
 		],
 		webhooks: [
@@ -214,6 +227,8 @@ export class WhatsAppCaptureTrigger implements INodeType {
 					},
 				],
 				default: 'immediately',
+				// Archive at Capture answers once the records are stored, and after the workflow when some are not
+				displayOptions: { hide: { archiveAtCapture: [true] } },
 			},
 			{
 				displayName: 'Encrypt at Capture',
@@ -223,6 +238,7 @@ export class WhatsAppCaptureTrigger implements INodeType {
 				description:
 					"Whether to encrypt each record (and its media) inside the trigger with the OpenPGP Public Keys credential, so items carry only ciphertext (binary \"data\", \"media\") and non-identifying routing fields. Needs the Index Key in the WhatsApp credential (equal to the S3 Archive Store credential's).",
 			},
+			...archiveProperties,
 			{
 				displayName: 'Download Media',
 				name: 'downloadMedia',

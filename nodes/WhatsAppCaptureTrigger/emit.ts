@@ -2,11 +2,14 @@ import type { IDataObject, IWebhookFunctions, IWebhookResponseData } from 'n8n-w
 
 import type { CaptureRecord } from '../../lib/capture';
 import { captureItems, sizeRefusal, type CaptureOptions, type MediaSettings } from '../shared/capture';
+import { archiveItems, archivesAtCapture } from './archive';
 
 /**
  * Shared tail of both providers: the items of `nodes/shared/capture.ts`, answered as a trigger does:
  * 200 without execution when every record was filtered out, 500 (so the sender retries) when Encrypt
- * at Capture is misconfigured, else the items start the workflow.
+ * at Capture is misconfigured, else the items start the workflow. With Archive at Capture
+ * (`archive.ts`) the records are stored first: 200 without execution when all were, else the records
+ * not stored start the workflow, answered after it.
  */
 export async function emit(
 	this: IWebhookFunctions,
@@ -20,12 +23,14 @@ export async function emit(
 	},
 ): Promise<IWebhookResponseData> {
 	const res = this.getResponseObject();
+	const archive = archivesAtCapture.call(this);
 	const outcome = await captureItems.call(this, {
 		...input,
 		outputMode: this.getNodeParameter('outputMode', 'perRecord') === 'perDelivery' ? 'perDelivery' : 'perRecord',
 		encryptAtCapture: this.getNodeParameter('encryptAtCapture', false) === true,
 		indexKeyCredential: 'WhatsApp Capture or Twilio WhatsApp',
 		source: 'WhatsApp Capture Trigger',
+		keepCiphertext: archive,
 	});
 	if (outcome.filteredOut) {
 		// Every record was filtered out on purpose: acknowledge, start no execution.
@@ -38,7 +43,16 @@ export async function emit(
 		res.status(500).json({ error: 'capture encryption is not configured' });
 		return { noWebhookResponse: true };
 	}
-	return { workflowData: [outcome.items.map((item) => ({ ...item, json: item.json as IDataObject }))] };
+	let items = outcome.items;
+	if (outcome.ciphertexts) {
+		items = (await archiveItems.call(this, outcome.items, outcome.ciphertexts)).items;
+		if (items.length === 0) {
+			// Every record is in the archive: acknowledge, start no execution.
+			res.status(200).type('text/plain').send('');
+			return { noWebhookResponse: true };
+		}
+	}
+	return { workflowData: [items.map((item) => ({ ...item, json: item.json as IDataObject }))] };
 }
 
 /**

@@ -15,9 +15,11 @@ import {
 	filterRecords,
 	mediaReference,
 	normalizeDelivery,
+	spoolStream,
 	verifySignature,
 	type CaptureRecord,
 	type GraphEndpoint,
+	type SpooledFile,
 } from '../../lib/capture';
 import type { PublicKey } from '../../lib/pgp';
 import { safeFileName } from './binary';
@@ -235,6 +237,19 @@ export interface CaptureInput {
 	indexKeyCredential: string;
 	/** Names the capturing node in warnings (never body content). */
 	source: string;
+	/**
+	 * Archive at Capture (with Encrypt at Capture, one item per record): each record's ciphertext is
+	 * returned in `ciphertexts` instead of stored as binary `data`, its media's spooled to a private
+	 * temporary file instead of binary `media`; the caller archives them and stores as binaries only
+	 * those of the items it emits ({@link storeCiphertext}).
+	 */
+	keepCiphertext?: boolean;
+}
+
+/** The ciphertexts of one item kept out of n8n's binary data (`keepCiphertext`). */
+export interface ItemCiphertext {
+	record: Uint8Array;
+	media?: SpooledFile;
 }
 
 /**
@@ -243,7 +258,7 @@ export interface CaptureInput {
  * should retry once the credential is fixed).
  */
 export type CaptureOutcome =
-	| { items: INodeExecutionData[]; filteredOut?: never; encryptionError?: never }
+	| { items: INodeExecutionData[]; ciphertexts?: ItemCiphertext[]; filteredOut?: never; encryptionError?: never }
 	| { filteredOut: true; items?: never; encryptionError?: never }
 	| { encryptionError: string; items?: never; filteredOut?: never };
 
@@ -263,8 +278,35 @@ export async function captureItems(this: CaptureContext, input: CaptureInput): P
 			return { encryptionError: (error as Error).message };
 		}
 	}
-	const items = await buildItems.call(this, { ...input, records: kept, filteredOut: dropped, encryption });
-	return { items };
+	if (input.keepCiphertext && (!encryption || input.outputMode !== 'perRecord')) {
+		throw new Error('keepCiphertext needs Encrypt at Capture and one item per record');
+	}
+	const ciphertexts: ItemCiphertext[] | undefined = input.keepCiphertext ? [] : undefined;
+	let built = false;
+	try {
+		const items = await buildItems.call(this, { ...input, records: kept, filteredOut: dropped, encryption, ciphertexts });
+		built = true;
+		return ciphertexts ? { items, ciphertexts } : { items };
+	} finally {
+		// a capture that failed half-way releases the media it spooled
+		if (!built) await Promise.all((ciphertexts ?? []).map(async (kept) => await kept?.media?.release()));
+	}
+}
+
+/**
+ * Stores an item's ciphertexts kept by `keepCiphertext` as its binaries `data` (`record.pgp`) and
+ * `media` (`media.pgp`), as Encrypt at Capture alone emits them, and releases the spool.
+ */
+export async function storeCiphertext(this: CaptureContext, item: INodeExecutionData, kept: ItemCiphertext): Promise<INodeExecutionData> {
+	const binary: IBinaryKeyData = { data: await this.helpers.prepareBinaryData(Buffer.from(kept.record), 'record.pgp', PGP_MIME_TYPE) };
+	if (kept.media) {
+		try {
+			binary.media = await this.helpers.prepareBinaryData(kept.media.open(), 'media.pgp', PGP_MIME_TYPE);
+		} finally {
+			await kept.media.release();
+		}
+	}
+	return { ...item, binary };
 }
 
 /**
@@ -275,12 +317,19 @@ export async function captureItems(this: CaptureContext, input: CaptureInput): P
  */
 async function buildItems(
 	this: CaptureContext,
-	plan: CaptureInput & { filteredOut: number; encryption?: EncryptSettings },
+	plan: CaptureInput & { filteredOut: number; encryption?: EncryptSettings; ciphertexts?: ItemCiphertext[] },
 ): Promise<INodeExecutionData[]> {
 	const mediaBinaries: Array<IBinaryKeyData[string] | undefined> = [];
+	const spooled: Array<SpooledFile | undefined> = [];
 	if (plan.media) {
 		for (const [index, record] of plan.records.entries()) {
-			mediaBinaries[index] = await attachMedia.call(this, record, plan.media, plan.encryption, plan.source);
+			if (plan.ciphertexts) {
+				spooled[index] = (await attachMedia.call(this, record, plan.media, plan.encryption, plan.source, spoolStream)) as SpooledFile | undefined;
+				// held here from now on, so a failure before the record's encryption releases it
+				if (spooled[index]) plan.ciphertexts[index] = { record: new Uint8Array(0), media: spooled[index] };
+			} else {
+				mediaBinaries[index] = (await attachMedia.call(this, record, plan.media, plan.encryption, plan.source)) as IBinaryKeyData[string] | undefined;
+			}
 		}
 	}
 
@@ -300,6 +349,12 @@ async function buildItems(
 
 	const items: INodeExecutionData[] = [];
 	for (const [index, record] of plan.records.entries()) {
+		if (plan.ciphertexts && plan.encryption) {
+			const encrypted = await encryptRecord({ record, ...plan.encryption });
+			plan.ciphertexts[index] = { record: encrypted.ciphertext, ...(spooled[index] ? { media: spooled[index] } : {}) };
+			items.push({ json: encrypted.routing as unknown as IDataObject });
+			continue;
+		}
 		const binary: IBinaryKeyData = {};
 		if (mediaBinaries[index]) binary.media = mediaBinaries[index];
 		items.push(await recordItem.call(this, record, binary, plan.encryption));
@@ -325,7 +380,8 @@ async function recordItem(
 
 /**
  * Downloads the media of one record (when it is a media message), streamed into n8n's binary store,
- * encrypted on the way with Encrypt at Capture. Sets `media_status` and the other `media_*` fields on the record.
+ * encrypted on the way with Encrypt at Capture (with `spool`, the ciphertext goes to a private
+ * temporary file instead: Archive at Capture). Sets `media_status` and the other `media_*` fields on the record.
  */
 async function attachMedia(
 	this: CaptureContext,
@@ -333,9 +389,12 @@ async function attachMedia(
 	media: MediaSettings,
 	encryption: EncryptSettings | undefined,
 	source: string,
-): Promise<IBinaryKeyData[string] | undefined> {
+	spool?: typeof spoolStream,
+): Promise<IBinaryKeyData[string] | SpooledFile | undefined> {
 	const reference = mediaReference(record);
 	if (!reference) return undefined;
+	// a spool of an attempt that did not count (e.g. a SHA-256 mismatch) is released
+	const spools: SpooledFile[] = [];
 	if (!media.accessToken) {
 		record.media_status = 'failed';
 		record.media_error = 'the WhatsApp credential has no Access Token';
@@ -350,15 +409,21 @@ async function attachMedia(
 		mimeType: reference.mimeType,
 		attempts: media.attempts,
 		backoffMs: media.backoffMs,
-		consume: async (stream, info) => {
+		consume: async (stream, info): Promise<IBinaryKeyData[string] | SpooledFile> => {
 			if (encryption) {
 				const ciphertext = await encryptMediaStream({ stream, recipients: encryption.recipients });
+				if (spool) {
+					const file = await spool(ciphertext);
+					spools.push(file);
+					return file;
+				}
 				return await this.helpers.prepareBinaryData(ciphertext, 'media.pgp', PGP_MIME_TYPE);
 			}
 			const fileName = safeFileName(reference.fileName || `${record.type}-${reference.mediaId}`, 'media.bin');
 			return await this.helpers.prepareBinaryData(stream, fileName, info.mimeType);
 		},
 	});
+	await Promise.all(spools.filter((file) => result.status === 'failed' || file !== result.value).map(async (file) => await file.release()));
 	if (result.status === 'failed') {
 		record.media_status = 'failed';
 		record.media_error = result.error;

@@ -10,7 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { NodeOperationError, type ICredentialDataDecryptedObject, type IExecuteFunctions, type INode } from 'n8n-workflow';
+import { NodeOperationError, type ICredentialDataDecryptedObject, type INode } from 'n8n-workflow';
 
 import { sharedS3Client, type ChecksumMode, type S3Settings } from '../../lib/s3';
 import { parseFingerprints, readPrivateKey, readPublicKeys, type CompatibilityProfile, type PrivateKey, type PublicKey } from '../../lib/pgp';
@@ -78,7 +78,7 @@ export function s3SettingsFrom(credentials: ICredentialDataDecryptedObject): S3S
  *
  * @throws NodeOperationError when the credential's endpoint or keys are unusable.
  */
-export async function openArchiveStore(this: IExecuteFunctions): Promise<ArchiveStore> {
+export async function openArchiveStore(this: CredentialSource): Promise<ArchiveStore> {
 	const credentials = await this.getCredentials(S3_ARCHIVE);
 	try {
 		return {

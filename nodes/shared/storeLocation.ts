@@ -61,3 +61,27 @@ export function objectLockModeOptions(none: string): INodePropertyOptions[] {
 		{ name: 'None', value: 'none', description: none },
 	];
 }
+
+/** Options → Duplicate Check of a record write (Record → Write, the trigger's Archive at Capture). */
+export const duplicateCheckOption: INodeProperties = {
+	displayName: 'Duplicate Check',
+	name: 'duplicateCheck',
+	type: 'options',
+	options: [
+		{
+			name: 'Check Before Write (Any Store)',
+			value: 'precheck',
+			description:
+				'A version check after each write in versioned buckets (a losing version is deleted; in Object Lock buckets without default retention the lock is placed on the winner after it), HeadObject before it elsewhere: works on stores that ignore If-None-Match (Ceph RGW 16 in versioned buckets). Up to 3 requests per new record.',
+		},
+		{
+			name: 'Store Rejects Duplicates (If-None-Match)',
+			value: 'store',
+			description:
+				'One request per record: the store refuses a key that exists. Only when Setup Check reports recommendedDuplicateCheck "store" for this bucket (AWS S3, MinIO); elsewhere a repeated record becomes another version.',
+		},
+	],
+	default: 'precheck',
+	description:
+		'How a retried delivery (same record, same key) is recognised so it is written once',
+};

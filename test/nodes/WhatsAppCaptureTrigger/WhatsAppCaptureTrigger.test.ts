@@ -194,6 +194,7 @@ describe('WhatsApp Capture Trigger: description', () => {
 			{ name: 'whatsAppCaptureApi', required: true, displayOptions: { show: { provider: ['metaCloud'] } } },
 			{ name: 'twilioWhatsAppApi', required: true, displayOptions: { show: { provider: ['twilio'] } } },
 			{ name: 'openPgpPublicKeysApi', required: true, testedBy: 'openPgpPublicKeysApiTest', displayOptions: { show: { encryptAtCapture: [true] } } },
+			{ name: 's3ArchiveApi', required: true, testedBy: 's3ArchiveApiTest', displayOptions: { show: { encryptAtCapture: [true], archiveAtCapture: [true] } } },
 		]);
 		expect(description.webhooks).toHaveLength(2);
 		expect({ ...description.webhooks![0] }).toEqual({ name: 'setup', httpMethod: 'GET', responseMode: 'onReceived', path: 'webhook' });
@@ -206,6 +207,14 @@ describe('WhatsApp Capture Trigger: description', () => {
 		}));
 	});
 
+	// Respond, and Archive at Capture (answered after the workflow when it emits the records it could not store)
+	const responseModes: Array<[INodeParameters, string]> = [
+		[{ responseTiming: 'afterWorkflow' }, 'lastNode'],
+		[{ responseTiming: 'immediately' }, 'onReceived'],
+		[{ encryptAtCapture: true, archiveAtCapture: true }, 'lastNode'],
+		[{ encryptAtCapture: false, archiveAtCapture: true, responseTiming: 'immediately' }, 'onReceived'],
+	];
+
 	// n8n 2.40+ needs no expression sandbox for a webhook request when every field of the description
 	// resolves natively (n8n-workflow webhookDescriptionIsNativelyResolvable) and, from version 1.1 on,
 	// for the request body (webhook-helpers parseRequestBody evaluates an expression for version 1)
@@ -213,19 +222,16 @@ describe('WhatsApp Capture Trigger: description', () => {
 		expect(description.version).toEqual([1, 1.1]);
 		expect(description.defaultVersion).toBe(1.1);
 		for (const webhook of description.webhooks!) expect(webhookDescriptionIsNativelyResolvable(webhook)).toBe(true);
-		for (const [responseTiming, mode] of [['afterWorkflow', 'lastNode'], ['immediately', 'onReceived']]) {
-			const node: INode = { id: 'n', name: 'T', type: TYPE, typeVersion: 1.1, position: [0, 0], parameters: { responseTiming } };
+		for (const [parameters, mode] of responseModes) {
+			const node: INode = { id: 'n', name: 'T', type: TYPE, typeVersion: 1.1, position: [0, 0], parameters };
 			expect(resolveWebhookDescriptionField(node, description.webhooks![1], 'responseMode')).toEqual({ resolved: true, value: mode });
 		}
 	});
 
-	it.each([
-		['afterWorkflow', 'lastNode'],
-		['immediately', 'onReceived'],
-	])('responseTiming %s → responseMode %s (evaluated by n8n-workflow)', (responseTiming, mode) => {
+	it.each(responseModes)('parameters %j → responseMode %s (evaluated by n8n-workflow)', (parameters, mode) => {
 		const nodeType = new WhatsAppCaptureTrigger();
 		const nodeTypes = { getByName: () => nodeType, getByNameAndVersion: () => nodeType, getKnownTypes: () => ({}) } as unknown as INodeTypes;
-		const node: INode = { id: 'n', name: 'T', type: TYPE, typeVersion: 1, position: [0, 0], parameters: { responseTiming } };
+		const node: INode = { id: 'n', name: 'T', type: TYPE, typeVersion: 1, position: [0, 0], parameters };
 		const workflow = new Workflow({ id: 'w', nodes: [node], connections: {}, active: false, nodeTypes });
 		const expression = description.webhooks![1].responseMode as string;
 		expect(workflow.expression.getSimpleParameterValue(node, expression, 'webhook', {})).toBe(mode);

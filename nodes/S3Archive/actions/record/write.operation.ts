@@ -1,12 +1,11 @@
-import type { Readable } from 'node:stream';
 import { NodeOperationError, updateDisplayOptions, type IBinaryData, type IDataObject, type IDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 
-import { assertEncryptedMessage, checkObjectKey, CIPHERTEXT_CHECK_BYTES, ENCRYPT_BEFORE_WRITE, itemIdentityPseudonyms, itemKeyParts, recordIdentityLinks, mediaKeyBeside, readHead, resolveRecordKey, writeObject, writeObjectStream, type DuplicateCheck, type ObjectLockParams, type WriteOptions, type WriteResult } from '../../../../lib/archive';
+import { archiveRecord, assertEncryptedMessage, CIPHERTEXT_CHECK_BYTES, ENCRYPT_BEFORE_WRITE, readHead, type CiphertextBody, type DuplicateCheck, type ObjectLockParams } from '../../../../lib/archive';
 import { createControlVerifier, legalHoldForNewRecord, type NewRecordHold } from '../../../../lib/retention';
 import { lockUntil, storeErrorCode } from '../../../../lib/s3';
 import { BINARY_READ_CHUNK_BYTES } from '../../../shared/binary';
 import { credentialPublicKeysIfSet, type ArchiveStore } from '../../../shared/credentials';
-import { objectLockModeOptions, storeLocation } from '../../../shared/storeLocation';
+import { duplicateCheckOption, objectLockModeOptions, storeLocation } from '../../../shared/storeLocation';
 import { toNodeError } from '../../../shared/errors';
 import { optionsCollection } from '../../../shared/parameters';
 
@@ -33,28 +32,7 @@ const properties: INodeProperties[] = [
 			'Second part of the key, naming the retention rule that applies (e.g. default, finra-6y)',
 	},
 	optionsCollection([
-			{
-				displayName: 'Duplicate Check',
-				name: 'duplicateCheck',
-				type: 'options',
-				options: [
-					{
-						name: 'Check Before Write (Any Store)',
-						value: 'precheck',
-						description:
-							'A version check after each write in versioned buckets (a losing version is deleted; in Object Lock buckets without default retention the lock is placed on the winner after it), HeadObject before it elsewhere: works on stores that ignore If-None-Match (Ceph RGW 16 in versioned buckets). Up to 3 requests per new record.',
-					},
-					{
-						name: 'Store Rejects Duplicates (If-None-Match)',
-						value: 'store',
-						description:
-							'One request per record: the store refuses a key that exists. Only when Setup Check reports recommendedDuplicateCheck "store" for this bucket (AWS S3, MinIO); elsewhere a repeated record becomes another version.',
-					},
-				],
-				default: 'precheck',
-				description:
-					'How a retried delivery (same record, same key) is recognised so it is written once',
-			},
+			duplicateCheckOption,
 			{
 				displayName: 'Flag Records Under Legal Hold',
 				name: 'legalHoldFromRegistry',
@@ -204,9 +182,6 @@ async function registryHold(this: IExecuteFunctions, i: number, context: Archive
 	}
 }
 
-/** The bytes of a binary in memory, or how to open it as a stream (id-backed binaries). */
-type CiphertextBody = { bytes: Buffer } | { openBody: () => Promise<Readable> };
-
 /**
  * A binary's body once its first bytes were found to be an OpenPGP encrypted message
  * (`assertEncryptedMessage`): an id-backed binary is opened once for its first
@@ -245,26 +220,7 @@ export async function execute(this: IExecuteFunctions, i: number, context: Archi
 	const options = this.getNodeParameter('options', i, {}) as WriteNodeOptions;
 
 	const override = (options.objectKey ?? '').trim();
-	const keyParts = override ? undefined : itemKeyParts(json, { indexKey: context.indexKey, prefix, retentionClass });
-	if (override) checkObjectKey(override, 'Options → Object Key');
 	const objectLock = objectLockFrom.call(this, options, i);
-	const writeOptions = (objectKey: string, binaryData: IBinaryData, legalHold: boolean): WriteOptions => ({
-		bucket,
-		key: objectKey,
-		contentType: binaryData.mimeType || 'application/pgp-encrypted',
-		objectLock: objectLock && legalHold ? { ...objectLock, legalHold } : objectLock,
-		legalHold,
-		storageClass: options.storageClass?.trim() || undefined,
-		serverSideEncryption:
-			options.serverSideEncryption && options.serverSideEncryption !== 'none'
-				? options.serverSideEncryption
-				: undefined,
-		kmsKeyId:
-			options.serverSideEncryption === 'aws:kms'
-				? options.kmsKeyId?.trim() || undefined
-				: undefined,
-		duplicateCheck: options.duplicateCheck ?? 'precheck',
-	});
 
 	// Every binary is checked to be ciphertext before the first request: nothing is written when one fails.
 	const mediaProperty = (options.mediaBinaryPropertyName ?? 'media').trim();
@@ -279,30 +235,26 @@ export async function execute(this: IExecuteFunctions, i: number, context: Archi
 	const mediaBinary = mediaProperty && mediaProperty !== binaryPropertyName ? item.binary?.[mediaProperty] : undefined;
 	const media = mediaBinary ? await ciphertextBody.call(this, i, mediaProperty, mediaBinary) : undefined;
 
-	// After the ciphertext checks (nothing is requested for a refused item): a record filed by its
-	// receipt lands on the key of a copy already stored on an earlier day; does an active matter cover it?
-	const key = keyParts ? await resolveRecordKey({ client: context.client, bucket, parts: keyParts }) : override;
-	const identities = override ? [] : itemIdentityPseudonyms(json, context.indexKey);
-	// the registry lookup runs beside each write's duplicate pre-check (its flag goes on the PUT)
-	const holdLookup = options.legalHoldFromRegistry === false ? null : registryHold.call(this, i, context, bucket, key, identities);
-	holdLookup?.catch(() => undefined); // awaited by the writes and below; this only marks it handled
-	const legalHoldDecision = holdLookup?.then((found) => found.legalHold);
-	legalHoldDecision?.catch(() => undefined);
-	const legalHold = options.legalHold === true;
-	const write = async (body: CiphertextBody, objectKey: string, binaryData: IBinaryData) =>
-		'openBody' in body
-			? await writeObjectStream({ ...writeOptions(objectKey, binaryData, legalHold), legalHoldDecision, client: context.client, openBody: body.openBody })
-			: await writeObject({ ...writeOptions(objectKey, binaryData, legalHold), legalHoldDecision, client: context.client, body: body.bytes });
-
-	// The media first: a record object is only ever written once its media is safely stored.
-	const mediaResult: WriteResult | undefined = media ? await write(media, mediaKeyBeside(key), mediaBinary!) : undefined;
-	const result = await write(record, key, recordBinary);
-	const hold = holdLookup ? await holdLookup : null;
-	// The identity links the record names (pseudonyms only), so List, Export and holds find the
-	// person's records under every identifier (lib/archive/identity.ts).
-	if (!override) {
-		await recordIdentityLinks({ client: context.client, bucket, prefix, indexKey: context.indexKey, pseudonyms: identities });
-	}
+	// After the ciphertext checks (nothing is requested for a refused item): the key, the registry's
+	// legal hold beside the writes, the media, the record, the identity links (lib/archive archiveRecord).
+	const { result, media: mediaResult, hold } = await archiveRecord({
+		client: context.client,
+		bucket,
+		fields: json,
+		indexKey: context.indexKey,
+		prefix,
+		retentionClass,
+		objectKey: override || undefined,
+		record: { body: record, contentType: recordBinary.mimeType },
+		media: media ? { body: media, contentType: mediaBinary!.mimeType } : undefined,
+		objectLock,
+		legalHold: options.legalHold === true,
+		holdLookup: options.legalHoldFromRegistry === false ? null : async ({ key, identityPseudonyms }) => await registryHold.call(this, i, context, bucket, key, identityPseudonyms),
+		storageClass: options.storageClass?.trim() || undefined,
+		serverSideEncryption: options.serverSideEncryption && options.serverSideEncryption !== 'none' ? options.serverSideEncryption : undefined,
+		kmsKeyId: options.kmsKeyId?.trim() || undefined,
+		duplicateCheck: options.duplicateCheck ?? 'precheck',
+	});
 
 	return [
 		{
