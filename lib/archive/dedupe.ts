@@ -108,17 +108,39 @@ async function versionsOfKey(
 	client: S3Client,
 	bucket: string,
 	key: string,
-): Promise<Array<{ versionId: string; etag: string | null; size: number }>> {
-	const out: Array<{ versionId: string; etag: string | null; size: number }> = [];
+): Promise<KeyVersion[]> {
+	const out: KeyVersion[] = [];
 	for await (const page of listVersions(client, bucket, key)) {
 		for (const version of page) {
 			// versions of `key` come before those of longer keys sharing the prefix
 			if (version.key !== key) return out;
 			if (!version.isDeleteMarker)
-				out.push({ versionId: version.versionId, etag: version.etag, size: version.size });
+				out.push({ versionId: version.versionId, etag: version.etag, size: version.size, lastModified: version.lastModified });
 		}
 	}
 	return out;
+}
+
+/** One version of a key as {@link versionsOfKey} lists it. */
+interface KeyVersion {
+	versionId: string;
+	etag: string | null;
+	size: number;
+	lastModified: Date | null;
+}
+
+/**
+ * The version every writer of a key keeps: the first one stored, by LastModified (the version id
+ * breaks a tie, so that every writer picks the same one). Not the listing order: Ceph RGW 16 lists a
+ * key's versions by when their PUT began, so a slow PUT is listed as older than a version stored, and
+ * seen by its writer, before it. Without LastModified on every version: the last one listed.
+ */
+export function firstStored(versions: KeyVersion[]): KeyVersion {
+	if (versions.some((version) => !version.lastModified)) return versions[versions.length - 1];
+	return versions.reduce((first, version) => {
+		const byTime = version.lastModified!.getTime() - first.lastModified!.getTime();
+		return byTime < 0 || (byTime === 0 && version.versionId < first.versionId) ? version : first;
+	});
 }
 
 /** The Object Lock a write places on its version after the race is settled ({@link settleVersionRace}). */
@@ -191,15 +213,34 @@ async function placeLock(
 	}
 }
 
+/** Another version of the key that already carries a retention in force or a legal hold, or null. */
+async function lockedOther(
+	client: S3Client,
+	target: { bucket: string; key: string; own: string },
+	versions: KeyVersion[],
+): Promise<KeyVersion | null> {
+	for (const version of versions) {
+		if (version.versionId === target.own) continue;
+		try {
+			const lock = lockOfHead(await headObject(client, { Bucket: target.bucket, Key: target.key, VersionId: version.versionId }));
+			if (lock.legalHold || (lock.retainUntil && lock.retainUntil.getTime() > Date.now())) return version;
+		} catch {
+			// unreadable: not known to be locked
+		}
+	}
+	return null;
+}
+
 /**
  * After a `created` write in a versioned bucket: did another writer store this key first? A store
  * that ignores `If-None-Match: *` in versioned buckets (docs/stores.md) lets writers racing past the
- * pre-check each create a version. ListObjectVersions (Prefix = key) orders the key's versions newest
- * first:
+ * pre-check each create a version. ListObjectVersions (Prefix = key) lists them; the one every racer
+ * keeps is the first stored ({@link firstStored}):
  *
- * - no version older than ours (or the listing fails, e.g. keys without s3:ListBucketVersions) → we
- *   won: `created`, and `lockAfter` (when given) is placed on our version;
- * - an older one exists → `duplicate` describing the *oldest* version (the one every racer keeps).
+ * - ours was stored first (or the listing fails, e.g. keys without s3:ListBucketVersions) → we won:
+ *   `created`, and `lockAfter` (when given) is placed on our version — unless another version already
+ *   carries a lock (its writer saw only its own version and locked it): then that one is kept;
+ * - another was stored first → `duplicate` describing it.
  *   Our own version is deleted by VersionId — unless we sent Object Lock retention or a legal hold
  *   with it (`locked`: it cannot be deleted; not even tried), or the delete fails (e.g. the bucket's
  *   default retention locked it): then `extraVersionId` names it. With `lockAfter`, a winner still
@@ -227,13 +268,17 @@ export async function settleVersionRace(
 	} catch {
 		versions = null;
 	}
-	const index = versions ? versions.findIndex((version) => version.versionId === own) : -1;
-	if (!versions || index < 0 || index === versions.length - 1) {
+	let winner = versions?.some((version) => version.versionId === own) ? firstStored(versions) : null;
+	if (target.lockAfter && winner?.versionId === own) {
+		// A writer that saw only its own version has already locked it; when the store stamped ours
+		// as stored first all the same, that locked version is the one to keep.
+		winner = (await lockedOther(client, { bucket, key, own }, versions!)) ?? winner;
+	}
+	if (!winner || winner.versionId === own) {
 		if (target.lockAfter)
 			await placeLock(client, { bucket, key, versionId: own }, target.lockAfter, { retainUntil: null, legalHold: false });
 		return created;
 	}
-	const winner = versions[versions.length - 1];
 	let head: HeadObjectCommandOutput | null = null;
 	try {
 		head = await headObject(client, { Bucket: bucket, Key: key, VersionId: winner.versionId });

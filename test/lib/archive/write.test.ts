@@ -394,6 +394,61 @@ describe('writeObject: racing writers of one key (RGW 16 ignores If-None-Match i
 		await client.send(new DeleteObjectCommand({ Bucket: lockBucket, Key: key, VersionId: first.versionId!, BypassGovernanceRetention: true }));
 	});
 
+	it('Object Lock bucket: a loser the store lists as older than the winner (RGW lists by when a PUT began) is deleted; the first stored is kept', async () => {
+		const key = `race/${randomBytes(8).toString('hex')}.pgp`;
+		const objectLock = { mode: 'GOVERNANCE' as const, retainUntil: new Date(Date.now() + 24 * 3600 * 1000) };
+		const first = await writeObject({ client, bucket: lockBucket, key, body: randomBytes(64), objectLock });
+		// the second writer's listing names its own version last (oldest), as RGW does for a PUT that began first
+		const reordered = createS3Client(s3Settings());
+		reordered.middlewareStack.add(
+			(next, context) => async (args) => {
+				const result = await next(args);
+				if (context.commandName === 'ListObjectVersionsCommand') {
+					const output = result.output as { Versions?: Array<{ VersionId?: string }> };
+					output.Versions?.reverse();
+				}
+				return result;
+			},
+			{ step: 'initialize', name: 'listOwnVersionOldest' },
+		);
+		try {
+			const second = await writeObject({ client: reordered, bucket: lockBucket, key, body: randomBytes(70), objectLock });
+			expect(second).toMatchObject({ status: 'duplicate', versionId: first.versionId });
+			expect(second.extraVersionId).toBeUndefined();
+			expect(await versionsOf(lockBucket, key)).toEqual([first.versionId]);
+		} finally {
+			reordered.destroy();
+		}
+	});
+
+	it('Object Lock bucket: a writer whose version is stamped first but finds another already locked keeps the locked one', async () => {
+		const key = `race/${randomBytes(8).toString('hex')}.pgp`;
+		const objectLock = { mode: 'GOVERNANCE' as const, retainUntil: new Date(Date.now() + 24 * 3600 * 1000) };
+		const first = await writeObject({ client, bucket: lockBucket, key, body: randomBytes(64), objectLock });
+		// the second writer's listing stamps every other version later than its own
+		const stamped = createS3Client(s3Settings());
+		stamped.middlewareStack.add(
+			(next, context) => async (args) => {
+				const result = await next(args);
+				if (context.commandName === 'ListObjectVersionsCommand') {
+					const output = result.output as { Versions?: Array<{ VersionId?: string; LastModified?: Date }> };
+					for (const version of output.Versions ?? []) {
+						if (version.VersionId === first.versionId) version.LastModified = new Date(Date.now() + 60_000);
+					}
+				}
+				return result;
+			},
+			{ step: 'initialize', name: 'othersStampedLater' },
+		);
+		try {
+			const second = await writeObject({ client: stamped, bucket: lockBucket, key, body: randomBytes(70), objectLock });
+			expect(second).toMatchObject({ status: 'duplicate', versionId: first.versionId });
+			expect(await versionsOf(lockBucket, key)).toEqual([first.versionId]);
+		} finally {
+			stamped.destroy();
+		}
+	});
+
 	it('Object Lock bucket: writers in two processes at once (3 each, lock and legal hold) → one version, locked and held, no extra version', async () => {
 		const other = otherProcessClient();
 		try {
