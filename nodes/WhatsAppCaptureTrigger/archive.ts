@@ -24,7 +24,9 @@ export const archiveProperties: INodeProperties[] = [
 		name: 'archiveAtCapture',
 		type: 'boolean',
 		default: false,
-		displayOptions: { show: { encryptAtCapture: [true], outputMode: ['perRecord'] } },
+		// `hide`, not `show`: n8n's editor hides from the panel every parameter that a parameter named in
+		// a credential's displayOptions shows on (Encrypt at Capture and Output would vanish)
+		displayOptions: { hide: { encryptAtCapture: [false], outputMode: ['perDelivery'] } },
 		description:
 			'Whether the trigger writes every record (and its media) to the S3 Archive Store itself, as S3 Archive → Record → Write does, and answers 200 once all are stored, starting no execution for them. Only records that could not be stored are emitted (still encrypted, with an "error"), so a branch such as Quarantine Record keeps them; the answer then waits for the workflow, so the sender retries when it fails.',
 	},
