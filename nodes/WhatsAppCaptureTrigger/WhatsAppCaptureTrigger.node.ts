@@ -4,6 +4,7 @@ import { NodeConnectionTypes } from 'n8n-workflow';
 
 import { KNOWN_EVENT_FIELDS, MESSAGE_FIELDS } from '../../lib/capture';
 import { credentialTest } from '../shared/credentialTests';
+import { withCredentialReuse } from '../shared/credentials';
 import { DEFAULT_MAX_BODY_SIZE_MB, captureChoices as choices, captureFilterOptions, outputModeParameter } from '../shared/capture';
 import { archiveProperties } from './archive';
 import { metaWebhook } from './meta';
@@ -298,6 +299,8 @@ export class WhatsAppCaptureTrigger implements INodeType {
 
 	async webhook(this: IWebhookFunctions): Promise<IWebhookResponseData> {
 		const provider = this.getNodeParameter('provider', 'metaCloud');
-		return provider === 'twilio' ? await twilioWebhook.call(this) : await metaWebhook.call(this);
+		// credentials read once per few seconds, not per request (each read costs n8n an expression isolate)
+		const context = withCredentialReuse(this);
+		return provider === 'twilio' ? await twilioWebhook.call(context) : await metaWebhook.call(context);
 	}
 }

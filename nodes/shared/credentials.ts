@@ -10,7 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { NodeOperationError, type ICredentialDataDecryptedObject, type INode } from 'n8n-workflow';
+import { NodeOperationError, type ICredentialDataDecryptedObject, type INode, type IWebhookFunctions } from 'n8n-workflow';
 
 import { sharedS3Client, type ChecksumMode, type S3Settings } from '../../lib/s3';
 import { parseFingerprints, readPrivateKey, readPublicKeys, type CompatibilityProfile, type PrivateKey, type PublicKey } from '../../lib/pgp';
@@ -45,6 +45,51 @@ async function oncePerExecution<T>(context: object, key: string, make: () => Pro
 		});
 	}
 	return await promise;
+}
+
+// Credentials of a trigger's webhook()
+
+/** How long a trigger's webhook() reuses a credential it read ({@link withCredentialReuse}). */
+export const WEBHOOK_CREDENTIAL_TTL_MS = 10_000;
+const WEBHOOK_CREDENTIAL_LIMIT = 256;
+const webhookCredentials = new Map<string, { until: number; data: Promise<ICredentialDataDecryptedObject> }>();
+
+/**
+ * The webhook context with `getCredentials` answered from a short-lived process cache, per workflow,
+ * node, credential type and credential id. Outside an execution n8n resolves each credential in a new
+ * workflow that takes an expression isolate of its own (n8n/dist/credentials-helper.js
+ * `applyDefaultsAndOverwrites`, in every `getCredentials` of a webhook request): with n8n's default
+ * vm expression engine that is the largest cost of a delivery (docs/upstream-n8n.md). A changed
+ * credential takes effect within {@link WEBHOOK_CREDENTIAL_TTL_MS}; a failed read is not kept.
+ */
+export function withCredentialReuse<T extends IWebhookFunctions>(context: T): T {
+	const node = context.getNode();
+	const workflowId = String(context.getWorkflow().id ?? '');
+	const getCredentials = async (type: string, itemIndex?: number): Promise<ICredentialDataDecryptedObject> => {
+		const credentialId = node.credentials?.[type]?.id;
+		if (!credentialId) return await context.getCredentials(type, itemIndex);
+		const key = JSON.stringify([workflowId, node.id ?? node.name, type, credentialId]);
+		const now = Date.now();
+		let entry = webhookCredentials.get(key);
+		if (!entry || now >= entry.until) {
+			for (const [other, cached] of webhookCredentials) if (now >= cached.until) webhookCredentials.delete(other);
+			if (webhookCredentials.size >= WEBHOOK_CREDENTIAL_LIMIT) webhookCredentials.delete(webhookCredentials.keys().next().value as string);
+			const made = { until: now + WEBHOOK_CREDENTIAL_TTL_MS, data: context.getCredentials(type, itemIndex) };
+			made.data.catch(() => {
+				if (webhookCredentials.get(key) === made) webhookCredentials.delete(key);
+			});
+			webhookCredentials.set(key, made);
+			entry = made;
+		}
+		return { ...(await entry.data) };
+	};
+	return new Proxy(context, {
+		get(target, property) {
+			if (property === 'getCredentials') return getCredentials;
+			const value: unknown = Reflect.get(target, property, target);
+			return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+		},
+	});
 }
 
 // S3 Archive Store credential

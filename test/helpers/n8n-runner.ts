@@ -175,7 +175,8 @@ export class InProcessN8n {
 		} as INodeTypes;
 		const wf = options.workflow;
 		this.workflow = new Workflow({
-			id: wf.id ?? 'wf-test',
+			// one id per runner: n8n keys what it keeps per workflow by it (and so does the trigger's credential reuse)
+			id: wf.id ?? `wf-test-${randomUUID()}`,
 			name: wf.name,
 			nodes: wf.nodes,
 			connections: wf.connections,

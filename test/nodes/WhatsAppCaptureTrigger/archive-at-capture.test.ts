@@ -193,6 +193,22 @@ describe('WhatsApp Capture Trigger: Archive at Capture (in-process n8n-core, loc
 		expect(keys.filter((key) => key.startsWith('keep/'))).toEqual([]);
 	});
 
+	it('reads each credential once for deliveries a few seconds apart (each read costs n8n an expression isolate outside an execution)', async () => {
+		const reads: Record<string, number> = {};
+		const data = credentials(bucket);
+		const counted = new Proxy(data, {
+			get(target, type: string) {
+				reads[type] = (reads[type] ?? 0) + 1;
+				return (target as Record<string, unknown>)[type];
+			},
+		});
+		const n8n = new InProcessN8n({ workflow: workflow({}, true), credentials: counted as typeof data });
+		await n8n.start();
+		runners.push(n8n);
+		for (const count of [1, 2, 1]) expect((await post(n8n, textDelivery(count))).status).toBe(200);
+		expect(reads).toEqual({ whatsAppCaptureApi: 1, openPgpPublicKeysApi: 1, s3ArchiveApi: 1 });
+	});
+
 	it('links the identities each record names (phone number and BSUID) under _identities/', async () => {
 		const n8n = await runner(bucket);
 		const before = await listAllKeys(s3, bucket, 'archive/_identities/');
