@@ -108,7 +108,7 @@ interface Built {
 	bucket?: string;
 }
 
-type Role = 'bare-after' | 'bare-immediately' | 'trigger-only' | 'pipeline' | 'whatsapp-trigger' | 'template-after' | 'template-immediately' | 'template-archive-at-capture';
+type Role = 'bare-after' | 'bare-immediately' | 'trigger-only' | 'pipeline' | 'whatsapp-trigger' | 'template-after' | 'template-immediately' | 'template-archive-at-capture' | 'template-archive-at-capture-store';
 
 interface WorkflowSpec {
 	name: string;
@@ -316,7 +316,7 @@ function template(file: string, responseTiming: 'afterWorkflow' | 'immediately')
  * write nodes) and its output goes to the node that Archive Record's error output fed (Quarantine
  * Record), Archive Record removed. Null when the template has no such pair.
  */
-function archivingAtCapture(file: string): WorkflowSpec | null {
+function archivingAtCapture(file: string, duplicateCheck: 'precheck' | 'store' = 'precheck'): WorkflowSpec | null {
 	const json = JSON.parse(readFileSync(path.resolve(REPO, file), 'utf8'));
 	const trigger = (json.nodes ?? []).find((n: any) => n.webhookId && String(n.type).startsWith(`${PACK}.`));
 	const archive = trigger && json.connections?.[trigger.name]?.main?.[0]?.[0]?.node;
@@ -327,7 +327,15 @@ function archivingAtCapture(file: string): WorkflowSpec | null {
 		...json,
 		nodes: json.nodes
 			.filter((n: any) => n.name !== archive)
-			.map((n: any) => (n === trigger ? { ...n, parameters: { ...n.parameters, archiveAtCapture: true }, credentials: { ...n.credentials, s3ArchiveApi: store } } : n)),
+			.map((n: any) =>
+				n === trigger
+					? {
+							...n,
+							parameters: { ...n.parameters, archiveAtCapture: true, ...(duplicateCheck === 'store' ? { archiveOptions: { duplicateCheck } } : {}) },
+							credentials: { ...n.credentials, s3ArchiveApi: store },
+						}
+					: n,
+			),
 		connections: {
 			...Object.fromEntries(Object.entries(json.connections).filter(([from]) => from !== archive)),
 			[trigger.name]: { main: [[{ node: quarantine, type: 'main', index: 0 }]] },
@@ -335,8 +343,11 @@ function archivingAtCapture(file: string): WorkflowSpec | null {
 	};
 	const short = path.basename(file, '.json');
 	return {
-		name: `template ${short} with Archive at Capture (answered once stored)`,
-		role: 'template-archive-at-capture',
+		name:
+			duplicateCheck === 'store'
+				? `template ${short} with Archive at Capture, Duplicate Check "store" (1 request/record)`
+				: `template ${short} with Archive at Capture (answered once stored)`,
+		role: duplicateCheck === 'store' ? 'template-archive-at-capture-store' : 'template-archive-at-capture',
 		afterWorkflow: true,
 		build: async (instance) => {
 			const bucket = await createBucket(instance.s3, 'webhook', { objectLock: true });
@@ -378,6 +389,10 @@ const WORKFLOWS: WorkflowSpec[] = [
 	...shippedTemplates().flatMap((file) => (archivesAtCapture(file) ? [template(file, 'afterWorkflow')] : [template(file, 'afterWorkflow'), template(file, 'immediately')])),
 	// the same template switched to Archive at Capture, as the README tells operators to
 	...shippedTemplates().flatMap((file) => (archivesAtCapture(file) ? [] : [archivingAtCapture(file)].filter((w): w is WorkflowSpec => w !== null))),
+	// the same with Duplicate Check "store": one PutObject per record, the request count of stores that
+	// honour If-None-Match (AWS S3, MinIO); on this store (RGW 16, versioned bucket) it would keep a
+	// repeated delivery as a second version, and the bench sends no repeats
+	...shippedTemplates().flatMap((file) => (archivesAtCapture(file) ? [] : [archivingAtCapture(file, 'store')].filter((w): w is WorkflowSpec => w !== null))),
 ].filter((w) => !flag('only') || flag('only')!.split(',').some((part) => w.name.includes(part) || w.role.includes(part)));
 
 // ---------------------------------------------------------------------------------------------------
@@ -727,7 +742,7 @@ function report(engines: EngineResult[], graphNote: string): { markdown: string;
 		const by = (role: Role) => e.workflows.filter((w) => w.role === role);
 		const rows: Array<Array<string>> = [];
 		const r: Record<string, unknown> = {};
-		for (const t of [...by('template-after'), ...by('template-archive-at-capture'), ...by('template-immediately')]) {
+		for (const t of [...by('template-after'), ...by('template-archive-at-capture'), ...by('template-archive-at-capture-store'), ...by('template-immediately')]) {
 			const after = t.role !== 'template-immediately';
 			const bareW = by(after ? 'bare-after' : 'bare-immediately')[0];
 			const peer = by(after ? 'pipeline' : 'whatsapp-trigger')[0];
