@@ -3,7 +3,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { DateTime } from 'luxon';
 
 import { normalizePrefix, normalizeRetentionClass, parseObjectKey, phoneNumberPseudonyms, resolveIdentity, writeObject, type ParsedObjectKey } from '../archive';
-import { bucketHasObjectLock, getObjectBytes, listObjects, listVersions, lockUntil, mapLimit, setLegalHold, storeErrorCode, type LockRetention } from '../s3';
+import { bucketHasObjectLock, cachedObjectLockConfiguration, getObjectBytes, listObjects, listVersions, lockUntil, mapLimit, setLegalHold, storeErrorCode, type LockRetention } from '../s3';
 import { signControlObject } from './signer';
 import { RetentionError, type ControlVerifier, type HoldAuthentication, type HoldEvent, type HoldScope, type Matter, type ReportSigner } from './types';
 
@@ -306,17 +306,6 @@ export async function loadHolds(options: {
 	};
 }
 
-/** Process-wide memo of buckets known to have Object Lock (it can never be turned off once on). */
-const objectLockBuckets = new WeakMap<S3Client, Set<string>>();
-
-async function hasObjectLockCached(client: S3Client, bucket: string): Promise<{ enabled: boolean; requests: number }> {
-	const known = objectLockBuckets.get(client);
-	if (known?.has(bucket)) return { enabled: true, requests: 0 };
-	const enabled = await bucketHasObjectLock(client, bucket);
-	if (enabled) objectLockBuckets.set(client, (known ?? new Set()).add(bucket));
-	return { enabled, requests: 1 };
-}
-
 /** Result of {@link legalHoldForNewRecord}. */
 export interface NewRecordHold {
 	/** Send `x-amz-object-lock-legal-hold: ON` with the write. */
@@ -324,7 +313,7 @@ export interface NewRecordHold {
 	/** Active matters whose scope covers the key (the flag is set only on Object Lock buckets). */
 	matterIds: string[];
 	objectLockEnabled: boolean | null;
-	/** ListObjectsV2 + GetObject (new events only) + GetObjectLockConfiguration (once per bucket and process) sent. */
+	/** ListObjectsV2 + GetObject (new events only) + GetObjectLockConfiguration (through lib/s3 `cachedObjectLockConfiguration`) sent. */
 	requests: number;
 }
 
@@ -379,9 +368,9 @@ export async function legalHoldForNewRecord(options: {
 	}
 	const matterIds = active.map((matter) => matter.matterId).filter((id) => covering.has(id));
 	if (matterIds.length === 0) return { legalHold: false, matterIds, objectLockEnabled: null, requests };
-	const lock = await hasObjectLockCached(options.client, options.bucket);
-	requests += lock.requests;
-	return { legalHold: lock.enabled, matterIds, objectLockEnabled: lock.enabled, requests };
+	// the bucket's configuration through lib/s3's cache, shared with the archive write
+	const { enabled } = await cachedObjectLockConfiguration(options.client, options.bucket, () => (requests += 1));
+	return { legalHold: enabled, matterIds, objectLockEnabled: enabled, requests };
 }
 
 /** Outcome of setting or clearing legal-hold flags. */

@@ -115,16 +115,18 @@ const lockConfigurations = new WeakMap<S3Client, Map<string, { until: number; co
 
 /**
  * {@link objectLockConfiguration}, read at most once per client, bucket and
- * {@link LOCK_CONFIGURATION_TTL_MS} (writers consult it per record). A failed read (e.g. keys without
+ * {@link LOCK_CONFIGURATION_TTL_MS} (writers consult it per record); `onRequest` is called when a
+ * request is sent rather than a cached answer given. A failed read (e.g. keys without
  * s3:GetBucketObjectLockConfiguration) is given again for a shorter time instead of asked per record.
  *
  * @throws ArchiveError as {@link objectLockConfiguration}.
  */
-export async function cachedObjectLockConfiguration(client: S3Client, bucket: string): Promise<ObjectLockConfiguration> {
+export async function cachedObjectLockConfiguration(client: S3Client, bucket: string, onRequest?: () => void): Promise<ObjectLockConfiguration> {
 	let perBucket = lockConfigurations.get(client);
 	if (!perBucket) lockConfigurations.set(client, (perBucket = new Map()));
 	const cached = perBucket.get(bucket);
 	if (cached && Date.now() < cached.until) return await cached.configuration;
+	onRequest?.();
 	const entry = { until: Date.now() + LOCK_CONFIGURATION_TTL_MS, configuration: objectLockConfiguration(client, bucket) };
 	perBucket.set(bucket, entry);
 	entry.configuration.catch(() => {
