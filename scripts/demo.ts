@@ -1,7 +1,8 @@
 /**
  * Demo driver (run by scripts/demo.sh): runs workflows/whatsapp-capture-archive.json in n8n-core
- * in-process, POSTs each signed fixture delivery to the trigger's webhook URL, lists the objects
- * written to the local store and saves one of them to $DEMO_OUT for gpg to decrypt.
+ * in-process, POSTs each signed fixture delivery to the trigger's webhook URL (the trigger archives
+ * every record itself: Archive at Capture), lists the objects written to the local store and saves one
+ * of them to $DEMO_OUT for gpg to decrypt.
  * Environment: DEMO_PUBLIC_KEY_FILE (armored public key), DEMO_OUT, S3_* from scripts/s3-local.sh.
  */
 import { createHmac, randomBytes } from 'node:crypto';
@@ -40,7 +41,11 @@ async function main() {
 	await n8n.start();
 	let mediaKey: string | undefined;
 	console.log(`   webhook URL ${n8n.webhookUrl()}, bucket ${bucket}`);
+	// record objects (media and the identity links under archive/_identities/ aside)
+	const recordKeys = async () =>
+		(await listAllKeys(s3, bucket)).filter((key) => key.startsWith('archive/') && !key.startsWith('archive/_') && !/\.media[^/]*\.pgp$/.test(key));
 	for (const file of readdirSync(fixtures).sort()) {
+		const before = new Set(await recordKeys());
 		const body = readFileSync(path.join(fixtures, file));
 		if (JSON.parse(body.toString('utf8')).object !== 'whatsapp_business_account') continue;
 		const signature = 'sha256=' + createHmac('sha256', appSecret).update(body).digest('hex');
@@ -51,10 +56,14 @@ async function main() {
 		});
 		await n8n.idle();
 		const run = n8n.exchanges[n8n.exchanges.length - 1].run;
-		const written = run?.data.resultData.runData['Archive Record']?.[0]?.data?.main?.[0] ?? [];
-		console.log(`   POST ${file.padEnd(36)} → HTTP ${response.status}, ${written.length} record(s) archived`);
+		const written = (await recordKeys()).filter((key) => !before.has(key));
+		const quarantined = run?.data.resultData.runData['Quarantine Record']?.[0]?.data?.main?.[0] ?? [];
+		console.log(
+			`   POST ${file.padEnd(36)} → HTTP ${response.status}, ${written.length} record(s) archived by the trigger` +
+				(run ? `, ${quarantined.length} quarantined by the workflow` : ', no execution'),
+		);
 		// the record of the image delivery: it shows what a media record says when media is missing
-		mediaKey ??= (written.map((item) => item.json).find((json) => json.type === 'image')?.archive as { key: string } | undefined)?.key;
+		if (file.includes('image')) mediaKey ??= written[0];
 	}
 	await n8n.stop();
 

@@ -16,8 +16,8 @@ import { executeSweep, planSweep } from '../../lib/retention';
 import { getObjectBytes, listAllKeys } from '../helpers/s3';
 import { expectedSurvivors, writePopulation } from '../lib/retention/population';
 import { record } from './helpers/counters';
-import { fixtureMarkers, fixtures } from './helpers/deliveries';
-import { FaultProxy } from './helpers/fault-proxy';
+import { expectedRecordCount, fixtureMarkers, fixtures } from './helpers/deliveries';
+import { FaultProxy, type ProxiedRequest } from './helpers/fault-proxy';
 import { startPipeline } from './helpers/pipeline';
 import { errorText, findSecrets, liveHttpPath, OutputCapture } from './helpers/secrets';
 import { listIncompleteUploads, listVersions, SuiteStore } from './helpers/store';
@@ -268,7 +268,10 @@ describe('multipart upload (writeObjectStream, 12 MiB in 5 MiB parts)', () => {
 	});
 });
 
-describe('S3 Archive node in the template workflow, store failing', () => {
+describe('the template workflow (Archive at Capture, Quarantine Record), store failing', () => {
+	// Every write refused: the trigger cannot store the records and emits them (still encrypted, with
+	// the store's error) to Quarantine Record, whose write is refused too, so the run fails and the
+	// answer is 500: Meta retries.
 	it('503 until recovery → webhook answered 500 (Meta retries) with a clear node error; the retry after recovery archives every record', async () => {
 		const bucket = await store.bucket({ objectLock: true });
 		const pipeline = await startPipeline({ endpoint: proxy.url, bucket });
@@ -278,23 +281,31 @@ describe('S3 Archive node in the template workflow, store failing', () => {
 			proxy.fault({ kind: 'status', status: 503, code: 'ServiceUnavailable', match: 'PutObject' });
 			let recordsIn = 0;
 			for (const b of deliveries) {
-				const { status, run } = await pipeline.postSigned(b);
+				const { status, run, emitted, versions } = await pipeline.postSigned(b);
 				expect(status).toBe(500);
 				const error = run?.data.resultData.error as (Error & { description?: string; httpCode?: string }) | undefined;
 				errorTexts.push(errorText(error));
 				expect(error?.name).toBe('NodeApiError');
 				expect(error?.message).toMatch(/PutObject s3:\/\/\S+ failed: ServiceUnavailable \(HTTP 503\)/);
 				expect(error?.httpCode).toBe('503');
-				recordsIn += pipeline.records(run).length;
+				// every record of the delivery emitted, with the store's error
+				expect(emitted).toHaveLength(expectedRecordCount(b).count);
+				for (const e of emitted) {
+					errorTexts.push(JSON.stringify(e.fields.error));
+					expect(e.fields.error).toMatchObject({ code: 'ServiceUnavailable' });
+				}
+				expect(versions).toEqual([]);
+				recordsIn += emitted.length;
 			}
 			expect(await listAllKeys(store.client, bucket)).toEqual([]);
 			proxy.heal();
 			// Meta's retry of every delivery
 			let archived = 0;
 			for (const b of deliveries) {
-				const { status, run } = await pipeline.postSigned(b);
-				expect(status).toBe(200);
-				archived += pipeline.written(run).filter((w) => w.status === 'created').length;
+				const delivery = await pipeline.postSigned(b);
+				expect(delivery.status).toBe(200);
+				expect(delivery.run).toBeUndefined(); // all stored at capture
+				archived += delivery.archived.length;
 			}
 			// records only: the identity links (`_identities/`) they name are written beside them
 			const keys = (await listAllKeys(store.client, bucket)).filter((key) => !key.includes('/_identities/'));
@@ -319,11 +330,43 @@ describe('S3 Archive node in the template workflow, store failing', () => {
 			const text = fixtures.find((f) => f.name === 'inbound-text')!.body;
 			const { status, run } = await pipeline.postSigned(text);
 			expect(status).toBe(500);
+			expect(run).toBeDefined(); // the run data n8n saves: scanned below
 			const settings = pipeline.n8n.workflow.settings as { saveDataErrorExecution?: string };
 			const saved = settings.saveDataErrorExecution === 'none' ? '' : JSON.stringify(run?.data ?? {});
 			const hits = fixtureMarkers().filter((m) => saved.includes(m));
 			record({ category: 'saved error execution', tried: 1, passed: hits.length ? 0 : 1, lost: 0, leaked: hits.length, note: `saveDataErrorExecution=${settings.saveDataErrorExecution}; ${hits.length} plaintext markers in the saved run data` });
 			expect(hits).toEqual([]);
+		} finally {
+			await pipeline.stop();
+		}
+	});
+
+	// Archive at Capture cannot store the records (the store refuses writes under the archive prefix, and
+	// only there): the trigger emits them, still encrypted, with the store's error, and Quarantine Record
+	// keeps that ciphertext under `quarantine/`, so the delivery is answered 200 and nothing is lost.
+	it('archive writes refused, quarantine writes accepted → 200, every record kept encrypted under quarantine/', async () => {
+		const bucket = await store.bucket({ objectLock: true });
+		const pipeline = await startPipeline({ endpoint: proxy.url, bucket });
+		Object.assign(extraSecrets, { appSecret: pipeline.appSecret, indexKey: pipeline.indexKey, gpgSecretKey: pipeline.secrets.gpgSecretKey });
+		try {
+			const intoArchive = (r: ProxiedRequest) => r.operation === 'PutObject' && new URL(r.url, 'http://proxy').pathname.startsWith(`/${bucket}/archive/`);
+			proxy.fault({ kind: 'status', status: 503, code: 'ServiceUnavailable', match: intoArchive });
+			const body = fixtures.find((f) => f.name === 'location-and-reaction-batch')!.body;
+			const delivery = await pipeline.postSigned(body);
+			for (const e of delivery.emitted) errorTexts.push(JSON.stringify(e.fields.error));
+			const kept = delivery.quarantined.length;
+			record({ category: 'store faults: archive refused → quarantine', tried: delivery.emitted.length, passed: kept, lost: delivery.emitted.length - kept, leaked: 0, note: `HTTP ${delivery.status}, ${kept} kept under quarantine/` });
+			expect(delivery.status).toBe(200);
+			expect(proxy.log.some((r) => r.fault === 'status' && intoArchive(r))).toBe(true); // the archive write was attempted
+			expect(delivery.archived).toEqual([]);
+			expect(delivery.emitted).toHaveLength(expectedRecordCount(body).count);
+			for (const e of delivery.emitted) expect(e.fields.error).toMatchObject({ code: 'ServiceUnavailable' });
+			// what Quarantine Record stored decrypts to the records the trigger emitted, one object each
+			const byKey = (a: { idempotency_key?: unknown }, b: { idempotency_key?: unknown }) => String(a.idempotency_key).localeCompare(String(b.idempotency_key));
+			expect(delivery.quarantined.map((q) => q.record).sort(byKey)).toEqual(delivery.emitted.map((e) => e.record).sort(byKey));
+			for (const q of delivery.quarantined) expect(q.key).toMatch(/^quarantine\/\d{4}\/\d{2}\/\d{2}\/[0-9a-f]{64}-\d+\.pgp$/);
+			expect(delivery.quarantineWrites.map((w) => `${String(w.key)}#${String(w.versionId)}`).sort()).toEqual(delivery.quarantined.map((q) => `${q.key}#${q.versionId}`).sort());
+			expect(delivery.quarantineWrites.every((w) => w.status === 'created')).toBe(true);
 		} finally {
 			await pipeline.stop();
 		}

@@ -2,9 +2,10 @@
  * The capture template end to end on real parts: `workflows/whatsapp-capture-archive.json` runs in
  * real n8n-core (in-process, behind a loopback HTTP server); every fixture delivery is signed with the
  * app secret and POSTed to the trigger's production URL; the trigger normalizes and encrypts each
- * record inside itself (Encrypt at Capture, so no plaintext enters n8n), the S3 Archive node writes it
- * to the local Ceph RGW store; each object is then decrypted by `gpg` and compared with the record the
- * capture engine makes of that delivery. A write the store refuses goes to the quarantine branch.
+ * record inside itself (Encrypt at Capture, so no plaintext enters n8n) and writes it to the local Ceph
+ * RGW store (Archive at Capture), answering without an execution; each object is then decrypted by
+ * `gpg` and compared with the record the capture engine makes of that delivery. A record the trigger
+ * could not store is emitted, still encrypted, to the Quarantine Record branch.
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -14,7 +15,7 @@ import { GetObjectRetentionCommand, type S3Client } from '@aws-sdk/client-s3';
 import { DateTime, Duration } from 'luxon';
 import type { IDataObject, INodeExecutionData, IRun } from 'n8n-workflow';
 
-import { createS3Client } from '../../lib/s3';
+import { createS3Client, listVersions } from '../../lib/s3';
 import { normalizeDelivery } from '../../lib/capture';
 import { gpgDecrypt, makeGpgHome } from '../helpers/gpg';
 import { InProcessN8n, loadTemplate } from '../helpers/n8n-runner';
@@ -33,6 +34,13 @@ const INDEX_KEY = randomBytes(32).toString('hex');
 
 const sign = (body: Buffer, secret = APP_SECRET) =>
 	'sha256=' + createHmac('sha256', secret).update(body).digest('hex');
+
+const sortKeys = (value: unknown): unknown =>
+	Array.isArray(value)
+		? value.map(sortKeys)
+		: value && typeof value === 'object'
+			? Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => [k, sortKeys(v)]))
+			: value;
 
 const nodeOutput = (run: IRun | undefined, node: string): INodeExecutionData[] =>
 	run?.data.resultData.runData[node]?.[0]?.data?.main?.[0] ?? [];
@@ -117,52 +125,53 @@ describe('template whatsapp-capture-archive (in-process n8n-core, local Ceph RGW
 		expect(await listAllKeys(s3, bucket)).toEqual(before);
 	});
 
+	/** Record objects under archive/ (not the identity links under archive/_identities/, nor media). */
+	const recordKeys = async () =>
+		(await listAllKeys(s3, bucket)).filter((key) => key.startsWith('archive/') && !key.startsWith('archive/_') && key.endsWith('.pgp') && !/\.media[^/]*\.pgp$/.test(key));
+
 	it.each(deliveries)(
-		'%s: signed correctly → every record archived, gpg decrypts each object to the emitted record',
+		'%s: signed correctly → every record archived by the trigger with no execution, gpg decrypts each object to the record',
 		async (file) => {
 			const body = readFileSync(path.join(FIXTURES, file));
+			const before = new Set(await recordKeys());
 			const { status, exchange } = await post(body, sign(body));
 			expect(status).toBe(200);
-			expect(exchange.run?.status).toBe('success');
+			// Archive at Capture: every record stored, so no execution (and nothing in n8n's database)
+			expect(exchange.run).toBeUndefined();
 
-			const items = nodeOutput(exchange.run, 'WhatsApp Capture Trigger');
-			const written = nodeOutput(exchange.run, 'Archive Record').map((i) => i.json.archive as IDataObject);
 			const records = normalizeDelivery({ rawBody: body, receivedAt: new Date(), signatureVerified: true, graphApiVersion: 'v24.0', contentType: 'application/json' });
-			expect(items).toHaveLength(records.length);
-			expect(written).toHaveLength(records.length);
-			expect(nodeOutput(exchange.run, 'Quarantine Record')).toHaveLength(0);
+			const keys = (await recordKeys()).filter((key) => !before.has(key));
+			// a fixture may repeat a record another fixture already stored (the same wamid): only new ones appear
+			const known = new Set<string>();
 
 			// every long digit run of the delivery that is not the business's own id is a phone number
 			const plaintext = body.toString('utf8');
 			const businessIds = new Set(records.flatMap((r) => [r.phone_number_id, r.waba_id].map(String)));
 			const phoneNumbers = (plaintext.match(/\b\d{11,15}\b/g) ?? []).filter((d) => !businessIds.has(d));
 			const markers = [...phoneNumbers, ...records.flatMap((r) => [r.wamid, r.counterparty?.name]).filter((m): m is string => Boolean(m))];
-			for (const [index, record] of records.entries()) {
-				// nothing readable leaves the trigger: n8n stores only ciphertext and routing fields
-				const visible = JSON.stringify(items[index].json);
-				for (const marker of markers) expect(visible).not.toContain(marker);
-				expect(items[index].json).toMatchObject({ encrypted: true, record_kind: record.record_kind, type: record.type });
-
-				const result = written[index];
-				expect(result.status).toBe('created');
-				const key = String(result.key);
+			// received_at is the trigger's clock, and timestamp_skew_seconds is measured from it
+			const receipt = { received_at: 'X', timestamp_skew_seconds: 'X' };
+			const expected = records.map((record) => JSON.stringify(JSON.parse(JSON.stringify({ ...record, ...receipt }))));
+			const stored: string[] = [];
+			for (const key of keys) {
 				// no counterparty phone number, name or wamid in the object key
 				for (const marker of markers) expect(key).not.toContain(marker);
-				const ciphertext = await getObjectBytes(s3, bucket, key);
-				const decrypted = JSON.parse(gpgDecrypt(gpg.home, ciphertext).toString('utf8'));
+				const decrypted = JSON.parse(gpgDecrypt(gpg.home, await getObjectBytes(s3, bucket, key)).toString('utf8'));
 				const { media_status, media_error, ...rest } = decrypted;
-				// received_at is the trigger's clock, and timestamp_skew_seconds is measured from it
-				const receipt = { received_at: 'X', timestamp_skew_seconds: 'X' };
-				expect({ ...rest, ...receipt }).toEqual(JSON.parse(JSON.stringify({ ...record, ...receipt })));
-				expect(decrypted.received_at).toBe(items[index].json.received_at);
+				stored.push(JSON.stringify({ ...rest, ...receipt }));
+				known.add(key);
 				// media messages: the download is attempted; failing here (no Graph API), it is recorded
-				if (['image', 'audio', 'video', 'document', 'sticker'].includes(String(record.type))) {
+				if (['image', 'audio', 'video', 'document', 'sticker'].includes(String(rest.type))) {
 					expect(media_status).toBe('failed');
 					expect(String(media_error)).toMatch(/^media /);
 				} else {
 					expect(media_status).toBeUndefined();
 				}
 			}
+			// key order in each stored record is the engine's: compare as sets of canonical strings
+			const canonical = (json: string) => JSON.stringify(sortKeys(JSON.parse(json)));
+			expect(stored.map(canonical).sort()).toEqual(expected.map(canonical).sort());
+			expect(known.size).toBe(records.length);
 		},
 	);
 
@@ -174,13 +183,21 @@ describe('template whatsapp-capture-archive (in-process n8n-core, local Ceph RGW
 			const values = ((node.parameters as IDataObject).classes as IDataObject | undefined)?.values as IDataObject[] | undefined;
 			for (const value of values ?? []) sweepClasses.set(String(value.name), String(value.retention));
 		}
-		const writes = template.nodes.filter((node) => (node.parameters as IDataObject).operation === 'write');
-		expect(writes.map((node) => node.name)).toEqual(['Archive Record', 'Quarantine Record']);
-		for (const node of writes) {
-			const parameters = node.parameters as IDataObject;
-			const options = parameters.options as IDataObject;
-			expect(['GOVERNANCE', 'COMPLIANCE']).toContain(options.objectLockMode);
-			expect(options.retainFor).toBe(sweepClasses.get(String(parameters.retentionClass)));
+		// the trigger (Archive at Capture) and Quarantine Record write; both set the lock of their class
+		const trigger = template.nodes.find((node) => node.name === 'WhatsApp Capture Trigger')!.parameters as IDataObject;
+		expect(trigger.archiveAtCapture).toBe(true);
+		const quarantine = template.nodes.filter((node) => (node.parameters as IDataObject).operation === 'write');
+		expect(quarantine.map((node) => node.name)).toEqual(['Quarantine Record']);
+		const locks = [
+			{ retentionClass: trigger.retentionClass, mode: trigger.objectLockMode, retainFor: trigger.retainFor },
+			...quarantine.map((node) => {
+				const parameters = node.parameters as IDataObject & { options: IDataObject };
+				return { retentionClass: parameters.retentionClass, mode: parameters.options.objectLockMode, retainFor: parameters.options.retainFor };
+			}),
+		];
+		for (const lock of locks) {
+			expect(['GOVERNANCE', 'COMPLIANCE']).toContain(lock.mode);
+			expect(lock.retainFor).toBe(sweepClasses.get(String(lock.retentionClass)));
 		}
 		const notes = template.nodes.find((node) => node.type === 'n8n-nodes-base.stickyNote');
 		expect(String((notes?.parameters as IDataObject).content)).toMatch(/Object Lock Mode.*Retain For.*Setup Check/s);
@@ -192,26 +209,29 @@ describe('template whatsapp-capture-archive (in-process n8n-core, local Ceph RGW
 		const retainFor = sweepClasses.get('default')!;
 		for (const key of keys) {
 			const retention = (await s3.send(new GetObjectRetentionCommand({ Bucket: bucket, Key: key }))).Retention;
-			expect(retention?.Mode).toBe((writes[0].parameters as IDataObject & { options: IDataObject }).options.objectLockMode);
+			expect(retention?.Mode).toBe(trigger.objectLockMode);
 			const until = DateTime.fromJSDate(retention!.RetainUntilDate!, { zone: 'utc' });
 			const expected = DateTime.utc().plus(Duration.fromISO(retainFor));
 			expect(Math.abs(until.diff(expected).as('days'))).toBeLessThan(1);
 		}
 	});
 
-	it('the same delivery twice → one object per message, the second reported as duplicate', async () => {
+	it('the same delivery twice → one object and one version per message, the repeat answered 200 with no execution', async () => {
 		const body = readFileSync(path.join(FIXTURES, 'location-and-reaction-batch.json'));
-		const keysBefore = await listAllKeys(s3, bucket);
+		const versions = async () => {
+			const all: string[] = [];
+			for await (const page of listVersions(s3, bucket, '')) all.push(...page.map((v) => `${v.key} ${v.versionId}`));
+			return all.sort();
+		};
+		const versionsBefore = await versions();
 		const again = await post(body, sign(body));
 		expect(again.status).toBe(200);
-		const written = nodeOutput(again.exchange.run, 'Archive Record').map((i) => i.json.archive as IDataObject);
-		expect(written).toHaveLength(2);
-		expect(written.map((w) => w.status)).toEqual(['duplicate', 'duplicate']);
-		expect(await listAllKeys(s3, bucket)).toEqual(keysBefore);
+		expect(again.exchange.run).toBeUndefined();
+		expect(await versions()).toEqual(versionsBefore);
 	});
 
-	it('an item the archive write refuses goes to the quarantine branch, still encrypted: nothing is lost', async () => {
-		// a store credential with another index key: Archive Record refuses every item encrypted at capture
+	it('a record the trigger cannot store goes to the quarantine branch, still encrypted: nothing is lost', async () => {
+		// a store credential with another index key: the archive write refuses every record encrypted at capture
 		const settings = s3Settings();
 		const quarantineBucket = await makeBucket(s3, { objectLock: true });
 		const other = new InProcessN8n({
@@ -242,7 +262,9 @@ describe('template whatsapp-capture-archive (in-process n8n-core, local Ceph RGW
 			expect(run?.data.resultData.error?.message).toBeUndefined();
 			expect(response.status).toBe(200);
 			expect(run?.status).toBe('success');
-			expect(nodeOutput(run, 'Archive Record')).toHaveLength(0);
+			const emitted = nodeOutput(run, 'WhatsApp Capture Trigger').map((i) => i.json);
+			expect(emitted).toHaveLength(2);
+			for (const item of emitted) expect(item).toMatchObject({ encrypted: true, error: { code: expect.any(String) } });
 			const quarantined = nodeOutput(run, 'Quarantine Record').map((i) => i.json.archive as IDataObject);
 			expect(quarantined.map((q) => q.status)).toEqual(['created', 'created']);
 			const keys = await listAllKeys(s3, quarantineBucket);

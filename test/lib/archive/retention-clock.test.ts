@@ -79,7 +79,7 @@ function errorDelivery(): Buffer {
 const normalize = (rawBody: Buffer, receivedAt: Date): CaptureRecord[] =>
 	normalizeDelivery({ rawBody, receivedAt, signatureVerified: true, graphApiVersion: 'v24.0' });
 
-/** The item the capture template hands to Archive Record: plaintext record fields or routing fields encrypted at capture. */
+/** The item the trigger hands to an archive write (Record → Write, Archive at Capture): plaintext record fields or routing fields encrypted at capture. */
 function itemOf(record: CaptureRecord, encrypted: boolean): INodeExecutionData {
 	const json = encrypted ? { ...routingFields(record, INDEX_KEY), recipient_fingerprints: [] } : { ...record };
 	return {

@@ -8,6 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 
+import { normalizeDelivery } from '../../../lib/capture';
 import { prng } from '../../lib/retention/population';
 
 export { prng };
@@ -116,6 +117,16 @@ export function expectedRecordCount(body: Buffer): { count: number; quarantine: 
 		}
 	}
 	return count === 0 ? { count: 1, quarantine: true } : { count, quarantine: false };
+}
+
+/**
+ * The idempotency keys of a delivery's records, as the capture engine gives them (lib/capture
+ * `normalizeDelivery`, which the trigger runs): what to look for in the store, where each record's
+ * decrypted JSON carries its key. A duplicate stores nothing, so the store alone cannot show which
+ * records a redelivery held. The count is checked against {@link expectedRecordCount} by the callers.
+ */
+export function idempotencyKeys(body: Buffer): string[] {
+	return normalizeDelivery({ rawBody: body, receivedAt: new Date(), signatureVerified: true, graphApiVersion: 'v24.0' }).map((r) => r.idempotency_key);
 }
 
 /** A canary string the fuzzer puts into text fields, scanned for at rest. */
