@@ -2,9 +2,10 @@
  * The pack in n8n's editor, in headless Debian Chromium (playwright-core): every template of
  * workflows/ is imported through the public API with credentials created for it (so each is proven to
  * import into a real n8n) and shown on the canvas; sign in through the form, open the parameter panels
- * of the capture template's nodes, of the Retention Sweeper (nightly sweep template) and of an OpenPGP
- * node (a one-node workflow made through the API: the capture template encrypts in its trigger now),
- * and find our nodes through the node panel search.
+ * of the capture template's nodes (the trigger with its Encrypt and Archive at Capture settings and
+ * their two credentials besides the Meta app's, Quarantine Record), of the Retention Sweeper (nightly
+ * sweep template) and of an OpenPGP node (a one-node workflow made through the API: the capture
+ * template encrypts in its trigger), and find our nodes through the node panel search.
  *
  * Screenshots go to $E2E_DIR/screenshots; with UPDATE_DOCS_IMG=1 also to docs/img/ (the README's).
  */
@@ -185,14 +186,17 @@ describe('the pack in the n8n editor (headless Chromium)', () => {
 		expect(nodes).toEqual(
 			expect.arrayContaining([
 				['WhatsApp Capture Trigger', `${PACK}.whatsAppCaptureTrigger`],
-				['Archive Record', `${PACK}.s3Archive`],
 				['Quarantine Record', `${PACK}.s3Archive`],
 			]),
 		);
-		// no OpenPGP node any more: the trigger encrypts at capture
+		// the trigger encrypts and archives at capture: no OpenPGP node, and Quarantine Record is the
+		// only write node
 		expect(nodes.filter(([, type]: Array<string | null>) => type === `${PACK}.openPgp`)).toEqual([]);
-		// the edges of the template: trigger → archive, archive (error output) → quarantine
-		expect(await page.locator('[data-test-id="edge"]').count()).toBeGreaterThanOrEqual(2);
+		expect(nodes.filter(([, type]: Array<string | null>) => type === `${PACK}.s3Archive`)).toEqual([
+			['Quarantine Record', `${PACK}.s3Archive`],
+		]);
+		// the edge of the template: trigger (the records it could not store) → quarantine
+		expect(await page.locator('[data-test-id="edge"]').count()).toBeGreaterThanOrEqual(1);
 		await page.waitForTimeout(800); // let the canvas finish its fit-view animation
 		await screenshot('whatsapp-capture-archive-canvas');
 	});
@@ -214,11 +218,20 @@ describe('the pack in the n8n editor (headless Chromium)', () => {
 		[
 			'WhatsApp Capture Trigger',
 			'node-whatsapp-capture-trigger',
-			['Output', 'Respond', 'Encrypt at Capture'],
+			// Archive at Capture on: its settings show, Respond does not (the trigger answers once stored)
+			[
+				'Output',
+				'Encrypt at Capture',
+				'Archive at Capture',
+				'Retention Class',
+				'Object Lock Mode',
+				'Retain For',
+				'Archive Options',
+			],
 			'WhatsApp Capture (Meta App)',
 			CAPTURE,
 		],
-		['Archive Record', 'node-s3-archive', ['Resource', 'Operation'], 'S3 Archive Store', CAPTURE],
+		['Quarantine Record', 'node-s3-archive', ['Resource', 'Operation'], 'S3 Archive Store', CAPTURE],
 		['Encrypt Record', 'node-openpgp', ['Operation', 'Output Format'], 'OpenPGP Public Keys', OPENPGP],
 		['Plan (dry run)', 'node-retention-sweeper', ['Operation'], 'S3 Archive Store', SWEEP],
 	])('opens the parameter panel of %s', async (nodeName, shot, labels, credentialName, workflow) => {
@@ -229,7 +242,22 @@ describe('the pack in the n8n editor (headless Chromium)', () => {
 		await page.locator('[data-test-id="node-parameters"]').waitFor({ timeout: 20_000 });
 		const text = await page.locator('[data-test-id="node-parameters"]').innerText();
 		for (const label of labels) expect(text).toContain(label);
-		// the credentials created through the API are selected, not "Connect to …" (the trigger has two)
+		if (nodeName === 'WhatsApp Capture Trigger') {
+			expect(text).not.toMatch(/^Respond$/m);
+			// the values as shipped: prefix archive, retention class default, Governance for P1Y
+			const inputs = await page
+				.locator('[data-test-id="node-parameters"] input, [data-test-id="node-parameters"] textarea')
+				.all();
+			const values = await Promise.all(inputs.map((i: any) => i.inputValue().catch(() => '')));
+			expect(values).toEqual(expect.arrayContaining(['archive', 'default', 'Governance', 'P1Y']));
+			// the screenshot shows the archive settings: the panel scrolled to Encrypt at Capture
+			await page
+				.locator('[data-test-id="node-parameters"]')
+				.getByText('Encrypt at Capture', { exact: true })
+				.first()
+				.evaluate((label: Element) => label.scrollIntoView({ block: 'start' }));
+		}
+		// the credentials created through the API are selected, not "Connect to …"
 		const slots = page.locator('[data-test-id="node-credentials-slot"]');
 		let slotText = '';
 		for (const slot of await slots.all()) {
@@ -237,7 +265,11 @@ describe('the pack in the n8n editor (headless Chromium)', () => {
 			const values = await Promise.all(inputs.map((i: any) => i.inputValue().catch(() => '')));
 			slotText += ` ${await slot.innerText()} ${values.join(' ')}`;
 		}
-		if (nodeName === 'WhatsApp Capture Trigger') expect(slotText).toContain('OpenPGP Public Keys');
+		// the trigger has three: the Meta app, the public keys (Encrypt at Capture), the store (Archive at Capture)
+		if (nodeName === 'WhatsApp Capture Trigger') {
+			expect(slotText).toContain('OpenPGP Public Keys');
+			expect(slotText).toContain('S3 Archive Store');
+		}
 		expect(slotText).not.toMatch(/Connect to/);
 		expect(slotText).toContain(credentialName);
 		await page.waitForTimeout(500);

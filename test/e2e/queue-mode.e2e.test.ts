@@ -4,14 +4,23 @@
  * the database, Redis (Debian's redis-server) as the queue, one main process with production webhooks
  * disabled, two webhook processes and two workers (concurrency 5 each), on one machine.
  *
- * 1000 signed deliveries: 900 distinct text messages plus 100 repeats of random ones, shuffled; half
- * of the repeats are sent right after their first delivery, to the other webhook process, so that two
- * executions race on the same record. Each delivery carries the time it is sent (as Meta's do). The
- * test client sends them round-robin to the two webhook ports (no load balancer) in closed-loop
- * bursts: BURST deliveries at once, the next burst when every answer of the last is in. After each
- * template burst, a burst of the same size goes to n8n's bare Webhook workflow (Webhook node alone,
- * answering after its empty workflow) in the same set-up: the ratio of their rates is the template's
- * throughput against n8n's floor, measured in the same minutes.
+ * Two workflows made from the template, each with its own bucket:
+ * - the template as shipped: the trigger encrypts and archives at capture, so the WEBHOOK processes
+ *   write every record and answer without starting an execution (a worker runs one only for records
+ *   not stored, into Quarantine Record);
+ * - "the template with the archive write in the workflow" (helpers/workflows.ts `withArchiveInWorkflow`:
+ *   Archive at Capture off, an Archive Record node with the trigger's settings): every delivery is an
+ *   execution and the WORKERS write, the set-up queue mode scales by adding workers.
+ *
+ * 1000 signed deliveries to each: 900 distinct text messages plus 100 repeats of random ones, shuffled;
+ * half of the repeats are sent right after their first delivery, to the other webhook process, so that
+ * two webhook processes (as shipped) or two executions on the workers (archive write in the workflow)
+ * race on the same record. Each delivery carries the time it is sent (as Meta's do). The test client
+ * sends them round-robin to the two webhook ports (no load balancer) in closed-loop bursts: BURST
+ * deliveries at once, the next burst when every answer of the last is in. Each burst goes to the
+ * template as shipped, then the same burst to the variant, then to n8n's bare Webhook workflow
+ * (Webhook node alone, answering after its empty workflow, run on a worker) in the same set-up: the
+ * ratio of their rates is each workflow's throughput against n8n's floor, measured in the same minutes.
  *
  * Operator settings (what the README recommends): N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE=true (n8n's vm
  * expression engine then creates an isolate only when an expression reaches it, instead of one per
@@ -24,12 +33,13 @@
  * jobs are found finished. DB_POSTGRESDB_POOL_SIZE matched to the worker concurrency, the template's
  * own execution-data settings (successes not saved).
  *
- * Asserted: every delivery of round 1 answered 200 within 10 s (none unanswered), exactly one object
- * per message (900 record ids as expected), no quarantine object, as many object versions as objects
- * (two workers writing the same record leave no second locked version), a sample decrypts with gpg.
- * A delivery answered otherwise is sent again afterwards, as Meta would (at most 3 more rounds), so a
- * failure report tells a late answer from a lost message. Figures: printed and written to
- * $E2E_DIR/results-queue.json.
+ * Asserted for each workflow: every delivery of round 1 answered 200 within 10 s (none unanswered),
+ * exactly one object per message (900 record ids as expected), no quarantine object, as many object
+ * versions as objects (two writers of the same record leave no second locked version), a sample
+ * decrypts with gpg; the template as shipped started no execution, the variant one per delivery on
+ * the workers. A delivery answered otherwise is sent again afterwards, as Meta would (at most 3 more
+ * rounds), so a failure report tells a late answer from a lost message. Figures: printed and written
+ * to $E2E_DIR/results-queue.json.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -61,6 +71,7 @@ import {
 	metaSignature,
 	templateCredentialData,
 	textDelivery,
+	withArchiveInWorkflow,
 } from './helpers/workflows';
 
 const REPO = path.resolve(__dirname, '..', '..');
@@ -93,6 +104,7 @@ const REDIS_PORT = Number(process.env.E2E_QUEUE_REDIS_PORT || 6390);
 const PG_PORT = Number(process.env.E2E_QUEUE_PG_PORT || 5440);
 
 const BARE_NAME = 'bare Webhook, respond after workflow';
+const IN_WORKFLOW_NAME = `${TEMPLATE.name} (archive write in the workflow)`;
 const APP_SECRET = randomBytes(16).toString('hex');
 const INDEX_KEY = randomBytes(32).toString('hex');
 
@@ -109,14 +121,43 @@ interface Answer {
 	text: string;
 }
 
+/** A workflow the deliveries go to: its production URLs on the webhook processes, its bucket, its answers. */
+interface Target {
+	label: string;
+	/** The workflow's name (worker log lines carry it). */
+	name: string;
+	urls: string[];
+	/** Null for the bare Webhook, which writes nothing. */
+	bucket: string | null;
+	answers: Answer[];
+	/** Summed wall time of its bursts. */
+	ms: number;
+}
+
 describe('template whatsapp-capture-archive in n8n queue mode (PostgreSQL, redis, main + 2 webhook processes + 2 workers)', () => {
 	let runFolder: string;
 	let pgFolder: string;
 	let gpg: Awaited<ReturnType<typeof makeGpgHome>>;
 	let s3: S3Client;
-	let bucket: string;
-	let templatePaths: string[] = [];
-	let barePaths: string[] = [];
+	const targets: Record<'shipped' | 'inWorkflow' | 'bare', Target> = {
+		shipped: {
+			label: 'template as shipped (Archive at Capture: written on the webhook processes)',
+			name: TEMPLATE.name,
+			urls: [],
+			bucket: null,
+			answers: [],
+			ms: 0,
+		},
+		inWorkflow: {
+			label: 'template with the archive write in the workflow (written on the workers)',
+			name: IN_WORKFLOW_NAME,
+			urls: [],
+			bucket: null,
+			answers: [],
+			ms: 0,
+		},
+		bare: { label: 'bare Webhook', name: BARE_NAME, urls: [], bucket: null, answers: [], ms: 0 },
+	};
 	const results: Record<string, unknown> = {};
 	const note = (key: string, value: unknown) => {
 		results[key] = value;
@@ -141,7 +182,8 @@ describe('template whatsapp-capture-archive in n8n queue mode (PostgreSQL, redis
 		gpg = await makeGpgHome();
 		const settings = s3Settings();
 		s3 = createS3Client(settings);
-		bucket = await makeBucket(s3, { objectLock: true, prefix: 'e2e-queue' });
+		targets.shipped.bucket = await makeBucket(s3, { objectLock: true, prefix: 'e2e-queue' });
+		targets.inWorkflow.bucket = await makeBucket(s3, { objectLock: true, prefix: 'e2e-queue-wf' });
 		runFolder = makeUserFolder('queue');
 		pgFolder = makeUserFolder('queue-pg');
 		const dbEnv = startPostgres(pgFolder, PG_PORT);
@@ -168,13 +210,26 @@ describe('template whatsapp-capture-archive in n8n queue mode (PostgreSQL, redis
 		);
 		const baseUrl = `http://127.0.0.1:${MAIN_PORT}`;
 		const session = await setupOwner(baseUrl);
-		const built = await instantiateTemplate(
+		const credential = credentialMaker(baseUrl, session.apiKey, 'e2e queue');
+		const secrets = { appSecret: APP_SECRET, indexKey: INDEX_KEY };
+		const shipped = await instantiateTemplate(
 			TEMPLATE,
-			templateCredentialData({ appSecret: APP_SECRET, indexKey: INDEX_KEY }, gpg, settings, bucket),
-			credentialMaker(baseUrl, session.apiKey, 'e2e queue'),
+			templateCredentialData(secrets, gpg, settings, targets.shipped.bucket),
+			credential,
 		);
-		expect(built.nodes.some((n: any) => n.type === `${PACK}.whatsAppCaptureTrigger`)).toBe(true);
-		await createActiveWorkflow(baseUrl, session.apiKey, TEMPLATE.name, built);
+		expect(
+			shipped.nodes.some(
+				(n: any) =>
+					n.type === `${PACK}.whatsAppCaptureTrigger` && n.parameters.archiveAtCapture === true,
+			),
+		).toBe(true);
+		await createActiveWorkflow(baseUrl, session.apiKey, targets.shipped.name, shipped);
+		const inWorkflow = await instantiateTemplate(
+			withArchiveInWorkflow(TEMPLATE),
+			templateCredentialData(secrets, gpg, settings, targets.inWorkflow.bucket),
+			credential,
+		);
+		await createActiveWorkflow(baseUrl, session.apiKey, targets.inWorkflow.name, inWorkflow);
 		const bare = bareWebhookWorkflow(true, 'e2e-queue-bare');
 		await createActiveWorkflow(baseUrl, session.apiKey, BARE_NAME, bare);
 
@@ -200,21 +255,25 @@ describe('template whatsapp-capture-archive in n8n queue mode (PostgreSQL, redis
 			),
 		]);
 		note('boot ms webhook-1, webhook-2, worker-1, worker-2 (in parallel)', boots);
-		templatePaths = WEBHOOK_PORTS.map(
-			(port) => `http://127.0.0.1:${port}/webhook/${built.webhookPath}`,
-		);
-		barePaths = WEBHOOK_PORTS.map((port) => `http://127.0.0.1:${port}/webhook/${bare.webhookPath}`);
+		const urls = (webhookPath: string) =>
+			WEBHOOK_PORTS.map((port) => `http://127.0.0.1:${port}/webhook/${webhookPath}`);
+		targets.shipped.urls = urls(shipped.webhookPath);
+		targets.inWorkflow.urls = urls(inWorkflow.webhookPath);
+		targets.bare.urls = urls(bare.webhookPath);
 		const live = [];
-		for (const url of templatePaths)
+		for (const url of [...targets.shipped.urls, ...targets.inWorkflow.urls])
 			live.push(
 				await waitUntilNot404(
 					() => fetch(`${url}?hub.mode=subscribe&hub.verify_token=x&hub.challenge=1`),
 					30_000,
 				),
 			);
-		note('template webhook live on webhook-1, webhook-2 after ms', live);
+		note(
+			'template webhooks (as shipped, archive write in the workflow) live on webhook-1, webhook-2 after ms',
+			live,
+		);
 		// the main process does not serve production webhooks
-		const onMain = await fetch(`${baseUrl}/webhook/${built.webhookPath}`, {
+		const onMain = await fetch(`${baseUrl}/webhook/${shipped.webhookPath}`, {
 			method: 'POST',
 			body: '{}',
 		});
@@ -234,11 +293,18 @@ describe('template whatsapp-capture-archive in n8n queue mode (PostgreSQL, redis
 		await gpg?.cleanup();
 		writeFileSync(
 			path.join(E2E_DIR, 'results-queue.json'),
-			JSON.stringify({ ...results, bucket }, null, 2),
+			JSON.stringify(
+				{
+					...results,
+					buckets: { shipped: targets.shipped.bucket, inWorkflow: targets.inWorkflow.bucket },
+				},
+				null,
+				2,
+			),
 		);
 	});
 
-	it(`${DELIVERIES} signed deliveries of ${MESSAGES} messages (repeats, racing workers; bursts of ${BURST}) → answered within 10 s, exactly one object per message`, async () => {
+	it(`${DELIVERIES} signed deliveries of ${MESSAGES} messages to the template as shipped and to the archive write in the workflow (repeats, racing writers; bursts of ${BURST}) → answered within 10 s, exactly one object per message`, async () => {
 		const wamids = Array.from(
 			{ length: MESSAGES },
 			(_, i) => `wamid.QUEUE${i.toString().padStart(5, '0')}${randomBytes(8).toString('hex')}`,
@@ -291,35 +357,31 @@ describe('template whatsapp-capture-archive in n8n queue mode (PostgreSQL, redis
 		};
 
 		const loadAtStart = os.loadavg().map(round1);
-		const template = { answers: [] as Answer[], ms: 0 };
-		const bare = { answers: [] as Answer[], ms: 0 };
 		const t0 = performance.now();
 		for (const indices of bursts) {
-			const t = await burst(templatePaths, indices);
-			template.answers.push(...t.answers);
-			template.ms += t.ms;
-			// the bare Webhook workflow, the same burst shape, in the same minutes
-			const b = await burst(barePaths, indices);
-			bare.answers.push(...b.answers);
-			bare.ms += b.ms;
+			// the same burst to each workflow in turn, in the same minutes
+			for (const target of [targets.shipped, targets.inWorkflow, targets.bare]) {
+				const b = await burst(target.urls, indices);
+				target.answers.push(...b.answers);
+				target.ms += b.ms;
+			}
 		}
 		const wallMs = performance.now() - t0;
-		const rate = (r: typeof template) => (r.answers.length * 1000) / r.ms;
-		const summary = (r: typeof template) => {
-			const ms = r.answers.map((a) => a.ms);
+		const rate = (t: Target) => (t.answers.length * 1000) / t.ms;
+		const summary = (t: Target) => {
+			const ms = t.answers.map((a) => a.ms);
 			return {
-				deliveries: r.answers.length,
-				perSecond: round1(rate(r)),
+				deliveries: t.answers.length,
+				perSecond: round1(rate(t)),
 				medianMs: Math.round(percentile(ms, 50)),
 				p99Ms: Math.round(percentile(ms, 99)),
 				maxMs: Math.round(Math.max(...ms)),
-				statuses: r.answers.reduce<Record<number, number>>(
+				statuses: t.answers.reduce<Record<number, number>>(
 					(acc, a) => ({ ...acc, [a.status]: (acc[a.status] ?? 0) + 1 }),
 					{},
 				),
 			};
 		};
-		const failed = template.answers.filter((a) => a.status !== 200);
 		note('settings', {
 			burst: `${BURST} at once, closed loop (next burst when all are answered), round-robin over 2 webhook processes`,
 			workers: `2 × concurrency ${WORKER_CONCURRENCY}`,
@@ -330,97 +392,118 @@ describe('template whatsapp-capture-archive in n8n queue mode (PostgreSQL, redis
 			loadAverageAtStart: loadAtStart,
 			cpus: os.cpus().length,
 		});
-		note('round 1, template', {
-			...summary(template),
-			repeatsInTheirMessagesBurst: sameBurstRepeats,
-			failureSample: failed.slice(0, 3).map((a) => `${a.status} ${a.text.slice(0, 200)}`),
-		});
-		note('round 1, bare Webhook (interleaved bursts)', summary(bare));
-		note(
-			'template / bare deliveries per second',
-			Math.round((rate(template) / rate(bare)) * 100) / 100,
-		);
-		note('round 1 wall s (both workflows)', round1(wallMs / 1000));
+		const written = [targets.shipped, targets.inWorkflow];
+		const failed = new Map(written.map((t) => [t, t.answers.filter((a) => a.status !== 200)]));
+		for (const target of written) {
+			note(`round 1, ${target.label}`, {
+				...summary(target),
+				repeatsInTheirMessagesBurst: sameBurstRepeats,
+				failureSample: failed
+					.get(target)!
+					.slice(0, 3)
+					.map((a) => `${a.status} ${a.text.slice(0, 200)}`),
+			});
+		}
+		note('round 1, bare Webhook (interleaved bursts)', summary(targets.bare));
+		for (const target of written)
+			note(
+				`${target.label} / bare deliveries per second`,
+				Math.round((rate(target) / rate(targets.bare)) * 100) / 100,
+			);
+		note('round 1 wall s (all three workflows)', round1(wallMs / 1000));
 
 		// Meta retries what was not acknowledged
-		let retry = [...new Set(failed.map((a) => a.index))];
-		for (let round = 2; round <= 4 && retry.length; round++) {
-			const answers: Answer[] = [];
-			for (let i = 0; i < retry.length; i += BURST)
-				answers.push(...(await burst(templatePaths, retry.slice(i, i + BURST))).answers);
-			note(`round ${round} (retries)`, {
-				deliveries: answers.length,
-				non200: answers.filter((a) => a.status !== 200).length,
-			});
-			retry = [...new Set(answers.filter((a) => a.status !== 200).map((a) => a.index))];
+		const lost = new Map<Target, number[]>();
+		for (const target of written) {
+			let retry = [...new Set(failed.get(target)!.map((a) => a.index))];
+			for (let round = 2; round <= 4 && retry.length; round++) {
+				const answers: Answer[] = [];
+				for (let i = 0; i < retry.length; i += BURST)
+					answers.push(...(await burst(target.urls, retry.slice(i, i + BURST))).answers);
+				note(`round ${round} (retries), ${target.label}`, {
+					deliveries: answers.length,
+					non200: answers.filter((a) => a.status !== 200).length,
+				});
+				retry = [...new Set(answers.filter((a) => a.status !== 200).map((a) => a.index))];
+			}
+			lost.set(target, retry);
 		}
 
 		// which worker ran what (n8n's own log lines)
 		const perWorker = [1, 2].map(finishedByWorkflow);
 		note('executions finished per worker, by workflow', perWorker);
+		const ran = (name: string) => perWorker.reduce((sum, w) => sum + (w[name] ?? 0), 0);
 
-		const all = await listAllKeys(s3, bucket);
-		// nothing refused by Archive Record (its error output goes to Quarantine Record)
-		const quarantined = all.filter((k) => k.startsWith('quarantine/'));
-		const keys = all.filter((k) => k.endsWith('.pgp'));
-		const versionsByKey = await countVersions(s3, bucket);
-		const versions = [...versionsByKey.values()].reduce((a, b) => a + b, 0);
-		// records with a second version, and whether their message had a repeat in its own burst
-		const extra = [...versionsByKey]
-			.filter(([, n]) => n > 1)
-			.map(([key]) => path.basename(key, '.pgp'));
+		const idOf = (wamid: string) =>
+			recordId({ indexKey: INDEX_KEY, idempotencyKey: `106000000000002:${wamid}` });
 		const racingIds = new Set(
 			bursts.flatMap((b) =>
-				b
-					.filter((index, at) => b.indexOf(index) !== at)
-					.map((index) =>
-						recordId({ indexKey: INDEX_KEY, idempotencyKey: `106000000000002:${wamids[index]}` }),
-					),
+				b.filter((index, at) => b.indexOf(index) !== at).map((index) => idOf(wamids[index])),
 			),
 		);
-		note('records with extra versions (of them with a repeat in the same burst)', [
-			extra.length,
-			extra.filter((id) => racingIds.has(id)).length,
-		]);
-		note('objects / distinct messages / object versions / quarantined', [
-			keys.length,
-			MESSAGES,
-			versions,
-			quarantined.length,
-		]);
-
-		expect({ unansweredOrNon200InRound1: failed.length, lostAfterRetries: retry.length }).toEqual({
-			unansweredOrNon200InRound1: 0,
-			lostAfterRetries: 0,
-		});
-		expect(quarantined).toEqual([]);
-		const expectedIds = new Set(
-			wamids.map((wamid) =>
-				recordId({ indexKey: INDEX_KEY, idempotencyKey: `106000000000002:${wamid}` }),
-			),
-		);
-		const foundIds = keys.map((k) => path.basename(k, '.pgp'));
-		expect(new Set(foundIds).size).toBe(foundIds.length);
-		expect(new Set(foundIds)).toEqual(expectedIds);
-		// two workers writing the same record must not leave a second (locked) version
-		expect(versions).toBe(keys.length);
-		// every template delivery ran as one execution on one of the workers
-		const ran = (name: string) => perWorker.reduce((sum, w) => sum + (w[name] ?? 0), 0);
-		expect(ran(TEMPLATE.name)).toBe(template.answers.length);
-
-		// a sample decrypts with gpg to the message it belongs to
-		for (const index of [0, Math.floor(MESSAGES / 2), MESSAGES - 1]) {
-			const id = recordId({
-				indexKey: INDEX_KEY,
-				idempotencyKey: `106000000000002:${wamids[index]}`,
-			});
-			const key = keys.find((k) => k.endsWith(`/${id}.pgp`))!;
-			const record = JSON.parse(
-				gpgDecrypt(gpg.home, await getObjectBytes(s3, bucket, key)).toString('utf8'),
+		const expectedIds = new Set(wamids.map(idOf));
+		const stored = new Map<Target, { keys: string[]; quarantined: string[]; versions: number }>();
+		for (const target of written) {
+			const all = await listAllKeys(s3, target.bucket!);
+			// records the trigger (as shipped) or Archive Record could not store go to Quarantine Record
+			const quarantined = all.filter((k) => k.startsWith('quarantine/'));
+			const keys = all.filter(
+				(k) => k.startsWith('archive/') && !k.startsWith('archive/_') && k.endsWith('.pgp'),
 			);
-			expect(record.wamid).toBe(wamids[index]);
-			expect(record.content).toEqual({ body: `queue message ${index}` });
+			const versionsByKey = await countVersions(s3, target.bucket!);
+			const versions = [...versionsByKey]
+				.filter(([key]) => key.startsWith('archive/') && !key.startsWith('archive/_'))
+				.reduce((sum, [, n]) => sum + n, 0);
+			// records with a second version, and whether their message had a repeat in its own burst
+			const extra = [...versionsByKey]
+				.filter(([, n]) => n > 1)
+				.map(([key]) => path.basename(key, '.pgp'));
+			note(
+				`${target.label}: records with extra versions (of them with a repeat in the same burst)`,
+				[extra.length, extra.filter((id) => racingIds.has(id)).length],
+			);
+			note(`${target.label}: objects / distinct messages / object versions / quarantined`, [
+				keys.length,
+				MESSAGES,
+				versions,
+				quarantined.length,
+			]);
+			stored.set(target, { keys, quarantined, versions });
 		}
+		note('executions on the workers: as shipped / archive write in the workflow / bare', [
+			ran(targets.shipped.name),
+			ran(targets.inWorkflow.name),
+			ran(targets.bare.name),
+		]);
+
+		for (const target of written) {
+			const { keys, quarantined, versions } = stored.get(target)!;
+			expect({
+				workflow: target.label,
+				unansweredOrNon200InRound1: failed.get(target)!.length,
+				lostAfterRetries: lost.get(target)!.length,
+			}).toEqual({ workflow: target.label, unansweredOrNon200InRound1: 0, lostAfterRetries: 0 });
+			expect(quarantined).toEqual([]);
+			const foundIds = keys.map((k) => path.basename(k, '.pgp'));
+			expect(new Set(foundIds).size).toBe(foundIds.length);
+			expect(new Set(foundIds)).toEqual(expectedIds);
+			// two writers of the same record must not leave a second (locked) version
+			expect(versions).toBe(keys.length);
+
+			// a sample decrypts with gpg to the message it belongs to
+			for (const index of [0, Math.floor(MESSAGES / 2), MESSAGES - 1]) {
+				const key = keys.find((k) => k.endsWith(`/${idOf(wamids[index])}.pgp`))!;
+				const record = JSON.parse(
+					gpgDecrypt(gpg.home, await getObjectBytes(s3, target.bucket!, key)).toString('utf8'),
+				);
+				expect(record.wamid).toBe(wamids[index]);
+				expect(record.content).toEqual({ body: `queue message ${index}` });
+			}
+		}
+		// as shipped, the webhook processes stored every record: no execution at all; with the archive
+		// write in the workflow, every delivery ran as one execution on one of the workers
+		expect(ran(targets.shipped.name)).toBe(0);
+		expect(ran(targets.inWorkflow.name)).toBe(targets.inWorkflow.answers.length);
 	}, 900_000);
 });
 

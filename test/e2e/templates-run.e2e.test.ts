@@ -5,8 +5,9 @@
  * editor's "Execute workflow" does: `POST /rest/workflows/:id/run` with `triggerToStartFrom`; the
  * finished execution is read back through the public API (`includeData=true`).
  *
- * The archive is filled the way the S3 Archive node writes it (records encrypted to a gpg key made at
- * test time, keys from `objectKeyForRecord` with the credential's index key) — no capture needed.
+ * The archive is filled the way the capture template's trigger (Archive at Capture) and S3 Archive →
+ * Record → Write lay it out (records encrypted to a gpg key made at test time, keys from
+ * `objectKeyForRecord` with the credential's index key) — no capture needed.
  *
  * The shipped export template saves no manual execution (its output holds plaintext); to read the
  * run back, the imported copy saves it (settings only; nodes and connections as shipped).

@@ -4,12 +4,20 @@
  * an API key are made without the UI, the three credentials are created through the public API, the
  * template is imported with POST /api/v1/workflows and activated; then every fixture delivery of
  * test/fixtures/whatsapp is signed with a throw-away app secret and POSTed to the production webhook
- * URL. The template encrypts at capture (the trigger emits ciphertext and routing fields only), so the
- * archived objects in the local Ceph RGW store are decrypted with gpg and compared with the checked-in
- * expected records. Afterwards n8n's data folder is scanned for plaintext, before and after execution
- * pruning: with the template as shipped there must be none, even with every execution saved; a control
- * workflow with Encrypt at Capture off (trigger → OpenPGP node → archive) shows the same scan does find
- * the plaintext n8n saves otherwise.
+ * URL. The template as shipped encrypts and archives at capture: the trigger writes every record to
+ * the local Ceph RGW store itself and answers 200 without starting an execution, so what is checked is
+ * the store (objects decrypted with gpg and compared with the checked-in expected records) and n8n's
+ * database (no execution row). Only records the trigger could not store start an execution (into
+ * Quarantine Record, still encrypted): a store credential with another index key shows that path, a
+ * missing bucket the 500 (Meta retries) with its error execution listed.
+ *
+ * Afterwards n8n's data folder is scanned for plaintext, before and after execution pruning. The
+ * template as shipped saves nothing to scan on success, so the scan also covers "the template with
+ * the archive write in the workflow" (helpers/workflows.ts `withArchiveInWorkflow`: Archive at Capture
+ * off, an Archive Record node with the same settings; every delivery an execution) with every
+ * execution saved: its executions hold only ciphertext. A control workflow with Encrypt at Capture off
+ * (trigger → OpenPGP node → Archive Record) shows the same scan does find the plaintext n8n saves
+ * otherwise.
  *
  * Run with `npm run test:e2e` (bash scripts/n8n-e2e.sh test). Measurements are printed and written
  * to $E2E_DIR/results-capture.json.
@@ -40,6 +48,7 @@ import {
 	stopN8n,
 	waitUntilNot404,
 } from './helpers/n8n';
+import { withArchiveInWorkflow } from './helpers/workflows';
 
 const REPO = path.resolve(__dirname, '..', '..');
 const FIXTURES = path.join(REPO, 'test', 'fixtures', 'whatsapp');
@@ -47,6 +56,9 @@ const EXPECTED = path.join(REPO, 'test', 'fixtures', 'expected');
 const TEMPLATE = JSON.parse(
 	readFileSync(path.join(REPO, 'workflows', 'whatsapp-capture-archive.json'), 'utf8'),
 );
+/** The template with the archive write in the workflow (Archive at Capture off, an Archive Record node). */
+const IN_WORKFLOW = withArchiveInWorkflow(TEMPLATE);
+const TRIGGER = `${PACK}.whatsAppCaptureTrigger`;
 
 const deliveries = readdirSync(FIXTURES)
 	.filter((f) => f.endsWith('.json'))
@@ -71,6 +83,9 @@ const MARKERS = [
 
 /** Body of the delivery sent to the failing workflow (its error execution is saved). */
 const FAILURE_MARKER = `E2E failure path ${randomBytes(6).toString('hex')}`;
+/** Body and name of the delivery whose records the trigger cannot store (they go to Quarantine Record). */
+const QUARANTINE_MARKER = `E2E quarantine path ${randomBytes(6).toString('hex')}`;
+const QUARANTINE_NAME = `Quarantine Person ${randomBytes(3).toString('hex')}`;
 const APP_SECRET = randomBytes(16).toString('hex');
 const VERIFY_TOKEN = randomBytes(12).toString('hex');
 const INDEX_KEY = randomBytes(32).toString('hex');
@@ -98,22 +113,28 @@ const s3Credential = () => {
 };
 
 /**
- * The fixture texts rewritten to markers of their own for the Encrypt at Capture workflow (the same
- * replacements applied to the expected records), so its plaintext can be told apart in n8n's files.
+ * The fixture texts rewritten to markers of their own (the same replacements applied to the expected
+ * records), so the plaintext of each every-execution-saved workflow can be told apart in n8n's files.
  */
-const ENCRYPTED_TAG = randomBytes(4).toString('hex');
-const ENCRYPTED: Record<string, string> = {
-	'Dana Example': `Encrypted Dana ${ENCRYPTED_TAG}`,
-	'Can you confirm the bond order': `Encrypted bond order ${ENCRYPTED_TAG}`,
-	'Signed term sheet': `Encrypted term sheet ${ENCRYPTED_TAG}`,
-	'Confirmed, ticket 4411 booked': `Encrypted ticket ${ENCRYPTED_TAG}`,
-	'1 Example Plaza': `Encrypted Plaza ${ENCRYPTED_TAG}`,
-	'Yes, proceed': `Encrypted proceed ${ENCRYPTED_TAG}`,
-	'wamid.HBgL': `wamid.ENCRYPTED${ENCRYPTED_TAG}`,
-};
-const encryptedText = (text: string) =>
-	Object.entries(ENCRYPTED).reduce((t, [from, to]) => t.split(from).join(to), text);
-const encryptedState: { bucket?: string } = {};
+function markersFor(label: string): Record<string, string> {
+	const tag = randomBytes(4).toString('hex');
+	return {
+		'Dana Example': `${label} Dana ${tag}`,
+		'Can you confirm the bond order': `${label} bond order ${tag}`,
+		'Signed term sheet': `${label} term sheet ${tag}`,
+		'Confirmed, ticket 4411 booked': `${label} ticket ${tag}`,
+		'1 Example Plaza': `${label} Plaza ${tag}`,
+		'Yes, proceed': `${label} proceed ${tag}`,
+		'wamid.HBgL': `wamid.${label.toUpperCase()}${tag}`,
+	};
+}
+const rewrite = (markers: Record<string, string>, text: string) =>
+	Object.entries(markers).reduce((t, [from, to]) => t.split(from).join(to), text);
+/** The template as shipped, every execution saved. */
+const SHIPPED_SAVED = markersFor('Shipped');
+/** The template with the archive write in the workflow, every execution saved. */
+const IN_WORKFLOW_SAVED = markersFor('Inworkflow');
+const savedBuckets: Record<string, string> = {};
 /** Body of the one delivery sent to the control workflow (Encrypt at Capture off, OpenPGP node). */
 const CONTROL_MARKER = `E2E control plaintext ${randomBytes(6).toString('hex')}`;
 const CONTROL_NAME = `Control Person ${randomBytes(3).toString('hex')}`;
@@ -153,21 +174,35 @@ describe('template whatsapp-capture-archive in a real n8n (community package fro
 			ms: Date.now() - t0,
 		};
 	};
-	const pgpKeys = async () => (await listAllKeys(s3, bucket)).filter((k) => k.endsWith('.pgp'));
+	/** Record objects of a bucket: not media, not the identity links under <prefix>/_identities/. */
+	const recordKeys = async (inBucket: string, prefix = 'archive/') =>
+		(await listAllKeys(s3, inBucket)).filter(
+			(k) =>
+				k.startsWith(prefix) &&
+				!k.startsWith(`${prefix}_`) &&
+				k.endsWith('.pgp') &&
+				!k.endsWith('.media.pgp'),
+		);
+	/** Execution rows of a workflow in n8n's database, soft-deleted ones (successes not saved) included. */
+	const executionRows = (id: string) =>
+		Number(
+			sql(n8n.dbPath, `select count(*) as n from execution_entity where workflowId = '${id}'`)[0].n,
+		);
 
 	/** Create a credential through the public API; returns its id. */
 	const createCredential = async (name: string, type: string, data: Record<string, unknown>) =>
 		(await api(n8n.baseUrl, session.apiKey, 'POST', '/credentials', { name, type, data }))
 			.id as string;
 
-	/** The template with its credential references replaced, imported through the public API. */
+	/** A template (the capture template unless given) with its credential references replaced, imported through the public API. */
 	const importTemplate = async (
 		name: string,
 		credentials: Record<string, string>,
 		webhookId?: string,
 		settings: Record<string, unknown> = TEMPLATE.settings,
+		template: { nodes: any[]; connections: unknown } = TEMPLATE,
 	) => {
-		const nodes = TEMPLATE.nodes.map((node: any) => {
+		const nodes = template.nodes.map((node: any) => {
 			const copy = structuredClone(node);
 			if (webhookId && copy.webhookId) copy.webhookId = webhookId;
 			for (const type of Object.keys(copy.credentials ?? {})) {
@@ -178,7 +213,7 @@ describe('template whatsapp-capture-archive in a real n8n (community package fro
 		const created = await api(n8n.baseUrl, session.apiKey, 'POST', '/workflows', {
 			name,
 			nodes,
-			connections: TEMPLATE.connections,
+			connections: template.connections,
 			settings,
 		});
 		return created;
@@ -247,7 +282,7 @@ describe('template whatsapp-capture-archive in a real n8n (community package fro
 
 		const workflow = await importTemplate(TEMPLATE.name, credentialIds);
 		workflowId = workflow.id;
-		const trigger = workflow.nodes.find((n: any) => n.type === `${PACK}.whatsAppCaptureTrigger`);
+		const trigger = workflow.nodes.find((n: any) => n.type === TRIGGER);
 		// the trigger's webhooks declare path 'webhook' without isFullPath → /webhook/<webhookId>/webhook
 		webhookUrl = `${n8n.baseUrl}/webhook/${trigger.webhookId}/webhook`;
 		note('activation', await activate(workflowId, webhookUrl));
@@ -257,7 +292,7 @@ describe('template whatsapp-capture-archive in a real n8n (community package fro
 		if (userFolder) stopN8n(userFolder);
 		await gpg?.cleanup();
 		results.bucket = bucket;
-		results.encryptedBucket = encryptedState.bucket;
+		results.savedBuckets = savedBuckets;
 		writeFileSync(path.join(E2E_DIR, 'results-capture.json'), JSON.stringify(results, null, 2));
 	});
 
@@ -282,6 +317,13 @@ describe('template whatsapp-capture-archive in a real n8n (community package fro
 		}
 		const workflow = await api(n8n.baseUrl, session.apiKey, 'GET', `/workflows/${workflowId}`);
 		expect(workflow.active).toBe(true);
+		// as shipped: the trigger archives at capture with the store credential, straight into Quarantine Record
+		const shipped = workflow.nodes.find((n: any) => n.type === TRIGGER);
+		expect(shipped.parameters).toMatchObject({ encryptAtCapture: true, archiveAtCapture: true });
+		expect(shipped.credentials.s3ArchiveApi.id).toBe(credentialIds.s3ArchiveApi);
+		expect(workflow.connections[shipped.name].main[0].map((c: any) => c.node)).toEqual([
+			'Quarantine Record',
+		]);
 	});
 
 	it('answers the verification handshake: the challenge (text/plain) for the right token, 403 otherwise', async () => {
@@ -338,7 +380,7 @@ describe('template whatsapp-capture-archive in a real n8n (community package fro
 		);
 	});
 
-	it('signed deliveries → 200, one object per record, each decrypts with gpg to the expected record', async () => {
+	it('signed deliveries → 200 with no execution, one object per record, each decrypts with gpg to the expected record', async () => {
 		const timings: number[] = [];
 		const answers: Array<{
 			file: string;
@@ -368,14 +410,15 @@ describe('template whatsapp-capture-archive in a real n8n (community package fro
 			'signed delivery answers',
 			answers.map((a) => `${a.file}: ${a.status} ${JSON.stringify(a.body)} ${a.contentType}`),
 		);
-		note('signed delivery ms (sequential, answer after workflow)', timings);
+		note('signed delivery ms (sequential, answered once stored)', timings);
 		expect(answers.map((a) => a.status)).toEqual(answers.map(() => 200));
+		// Archive at Capture: every record stored by the trigger, so no execution was started
+		expect(executionRows(workflowId)).toBe(0);
 
-		const keys = await listAllKeys(s3, bucket);
-		note('objects in bucket', keys.length);
-		const recordKeys = keys.filter((k) => k.endsWith('.pgp') && !k.endsWith('.media.pgp'));
-		expect(recordKeys).toHaveLength(expectedById.size);
-		for (const key of recordKeys) {
+		note('objects in bucket', (await listAllKeys(s3, bucket)).length);
+		const keys = await recordKeys(bucket);
+		expect(keys).toHaveLength(expectedById.size);
+		for (const key of keys) {
 			// <prefix>/<class>/<phone_number_id>/<yyyy>/<mm>/<dd>/<pseudonym>/<record id>.pgp
 			expect(key.startsWith('archive/default/')).toBe(true);
 			const id = path.basename(key, '.pgp');
@@ -405,7 +448,7 @@ describe('template whatsapp-capture-archive in a real n8n (community package fro
 		}
 	});
 
-	it('the same deliveries again → 200 and still one object per message (sequential and concurrent)', async () => {
+	it('the same deliveries again → 200 with no execution and still one object per message (sequential and concurrent)', async () => {
 		const keysBefore = await listAllKeys(s3, bucket);
 		for (const file of deliveries) {
 			const body = readFileSync(path.join(FIXTURES, file));
@@ -433,31 +476,88 @@ describe('template whatsapp-capture-archive in a real n8n (community package fro
 			versions.Versions?.length ?? 0,
 		]);
 		expect(added).toHaveLength(1);
+		expect(versions.Versions).toHaveLength(1);
 		expect(both.map((b) => b.status)).toEqual([200, 200]);
+		expect(executionRows(workflowId)).toBe(0);
 	});
 
-	it('saveDataSuccessExecution none: successful runs are not listed by the API', async () => {
+	it('every record stored at capture: no execution for n8n to list or keep, not even a soft-deleted row', async () => {
 		const listed = await api(
 			n8n.baseUrl,
 			session.apiKey,
 			'GET',
 			`/executions?workflowId=${workflowId}&limit=250`,
 		);
-		const rows = sql(
-			n8n.dbPath,
-			'select status, count(*) as n, sum(deletedAt is not null) as softDeleted from execution_entity group by status',
-		);
 		note('executions listed by the public API', listed.data.length);
-		note('execution_entity rows while running (by status)', rows);
+		note('execution_entity rows of the template (any status, soft-deleted included)', executionRows(workflowId));
 		note(
-			'execution_data rows while running',
+			'execution_data rows (all workflows so far)',
 			sql(n8n.dbPath, 'select count(*) as n from execution_data')[0].n,
 		);
 		expect(listed.data).toHaveLength(0);
+		expect(executionRows(workflowId)).toBe(0);
 	});
 
-	it('a failed archive write answers 500 (Meta retries) and the error execution is saved', async () => {
-		// the same template, its S3 credential pointing at a bucket that does not exist
+	it('records the trigger cannot store → one execution, into Quarantine Record (still encrypted): 200, nothing lost', async () => {
+		// the template as shipped (settings too), its store credential with another index key: the
+		// trigger's archive write refuses every record encrypted at capture, Quarantine Record keeps them
+		const quarantineBucket = await makeBucket(s3, { objectLock: true, prefix: 'e2e-quarantine' });
+		const otherIndexKey = await createCredential(
+			'S3 Archive Store, another index key (e2e)',
+			's3ArchiveApi',
+			{ ...s3Credential(), bucket: quarantineBucket, indexKey: randomBytes(32).toString('hex') },
+		);
+		const webhookId = randomUUID();
+		const created = await importTemplate(
+			'capture, records not stored (e2e)',
+			{ ...credentialIds, s3ArchiveApi: otherIndexKey },
+			webhookId,
+		);
+		const url = `${n8n.baseUrl}/webhook/${webhookId}/webhook`;
+		await activate(created.id, url);
+		const logBefore = readFileSync(path.join(userFolder, 'n8n.log'), 'utf8').length;
+		const { raw, wamid } = craftDelivery(QUARANTINE_MARKER, QUARANTINE_NAME);
+		const answer = await post(url, raw, sign(raw));
+		note('records not stored: answer', `${answer.status} ${answer.text.slice(0, 200)}`);
+		expect(answer.status).toBe(200);
+		// one execution, for the record not stored; successes are not saved: n8n writes the row and
+		// soft-deletes it, leaving its status "running" (shared notes, n8n-headless-e2e.md)
+		const rows = sql(
+			n8n.dbPath,
+			`select status, deletedAt is not null as softDeleted from execution_entity where workflowId = '${created.id}'`,
+		);
+		note('records not stored: execution rows', rows);
+		expect(rows).toEqual([expect.objectContaining({ softDeleted: 1 })]);
+		// the trigger names what it could not store: counts and the store's code, no content
+		let logged: string[] = [];
+		for (let waited = 0; waited <= 5000 && logged.length === 0; waited += 250) {
+			if (waited) await new Promise((r) => setTimeout(r, 250));
+			logged = readFileSync(path.join(userFolder, 'n8n.log'), 'utf8')
+				.slice(logBefore)
+				.split('\n')
+				.filter((line) => line.includes('Archive at Capture'));
+		}
+		note('records not stored: n8n log', logged);
+		expect(logged.join('\n')).toMatch(/1 of 1 records not stored \(\w+/);
+		expect(logged.join('\n')).not.toContain(QUARANTINE_MARKER);
+		expect(logged.join('\n')).not.toContain(wamid);
+
+		expect(await recordKeys(quarantineBucket)).toEqual([]);
+		const quarantined = await listAllKeys(s3, quarantineBucket, 'quarantine/');
+		note('records not stored: quarantined objects', quarantined);
+		expect(quarantined).toHaveLength(1);
+		expect(quarantined[0]).toMatch(/^quarantine\/\d{4}\/\d{2}\/\d{2}\/[0-9a-f]{64}-\d\.pgp$/);
+		const kept = JSON.parse(
+			gpgDecrypt(gpg.home, await getObjectBytes(s3, quarantineBucket, quarantined[0])).toString('utf8'),
+		);
+		expect(kept.wamid).toBe(wamid);
+		expect(kept.content).toEqual({ body: QUARANTINE_MARKER });
+		await api(n8n.baseUrl, session.apiKey, 'POST', `/workflows/${created.id}/deactivate`);
+	});
+
+	it('records not stored and the quarantine write failing too → 500 (Meta retries), the error execution listed with the store error', async () => {
+		// the same template, its S3 credential pointing at a bucket that does not exist: the trigger's
+		// write fails, Quarantine Record's too
 		const missingBucket = await createCredential(
 			'S3 Archive Store, missing bucket (e2e)',
 			's3ArchiveApi',
@@ -486,24 +586,51 @@ describe('template whatsapp-capture-archive in a real n8n (community package fro
 		);
 		note('error executions listed', errors.data.length);
 		expect(errors.data.length).toBe(1);
+		// the saved error execution: the trigger's item carries the store's error (no content), and
+		// Quarantine Record failed
+		const execution = await api(
+			n8n.baseUrl,
+			session.apiKey,
+			'GET',
+			`/executions/${errors.data[0].id}?includeData=true`,
+		);
+		const runData = execution.data?.resultData?.runData ?? {};
+		const emitted = (runData['WhatsApp Capture Trigger']?.[0]?.data?.main?.[0] ?? []).map(
+			(item: any) => item.json,
+		);
+		note('error execution: trigger items (error only)', emitted.map((item: any) => item.error));
+		note('error execution: workflow error', execution.data?.resultData?.error?.message);
+		expect(emitted).toHaveLength(1);
+		expect(emitted[0]).toMatchObject({ encrypted: true, error: { code: expect.any(String) } });
+		expect(runData['Quarantine Record']?.[0]?.error).toBeDefined();
+		expect(JSON.stringify(execution)).not.toContain(FAILURE_MARKER);
 		await api(n8n.baseUrl, session.apiKey, 'POST', `/workflows/${failing.id}/deactivate`);
 	});
 
-	it('the template as shipped, every execution saved: 200, objects decrypt to the records, executions listed', async () => {
-		// its own bucket (the encrypted deliveries map to the same record ids as the fixtures)
-		const encryptedBucket = await makeBucket(s3, { objectLock: true, prefix: 'e2e-encrypted' });
-		encryptedState.bucket = encryptedBucket;
-		const store = await createCredential('S3 Archive Store, encrypted at capture (e2e)', 's3ArchiveApi', {
+	/**
+	 * Sends every fixture, its texts rewritten to `markers`, to a copy of `template` with its own bucket and
+	 * `settings`; checks 200s and that each object decrypts to its expected record. Returns the workflow id.
+	 */
+	const captureRewritten = async (
+		label: string,
+		template: { nodes: any[]; connections: unknown },
+		settings: Record<string, unknown>,
+		markers: Record<string, string>,
+	) => {
+		// its own bucket (the rewritten deliveries map to the same record ids as the fixtures)
+		const ownBucket = await makeBucket(s3, { objectLock: true, prefix: 'e2e-saved' });
+		savedBuckets[label] = ownBucket;
+		const store = await createCredential(`S3 Archive Store, ${label} (e2e)`, 's3ArchiveApi', {
 			...s3Credential(),
-			bucket: encryptedBucket,
+			bucket: ownBucket,
 		});
 		const webhookId = randomUUID();
-		// unchanged nodes and connections; only the settings keep every execution this time
 		const created = await importTemplate(
-			'capture, every execution saved (e2e)',
+			`capture, ${label} (e2e)`,
 			{ ...credentialIds, s3ArchiveApi: store },
 			webhookId,
-			{ ...TEMPLATE.settings, saveDataSuccessExecution: 'all', saveExecutionProgress: true },
+			settings,
+			template,
 		);
 		const url = `${n8n.baseUrl}/webhook/${webhookId}/webhook`;
 		await activate(created.id, url);
@@ -511,56 +638,76 @@ describe('template whatsapp-capture-archive in a real n8n (community package fro
 		const expectedById = new Map<string, Record<string, unknown>>();
 		const answers: number[] = [];
 		for (const file of deliveries) {
-			const raw = Buffer.from(encryptedText(readFileSync(path.join(FIXTURES, file), 'utf8')));
+			const raw = Buffer.from(rewrite(markers, readFileSync(path.join(FIXTURES, file), 'utf8')));
 			answers.push((await post(url, raw, sign(raw))).status);
-			for (const record of JSON.parse(encryptedText(JSON.stringify(expectedRecords(file))))) {
+			for (const record of JSON.parse(rewrite(markers, JSON.stringify(expectedRecords(file))))) {
 				expectedById.set(
 					recordId({ indexKey: INDEX_KEY, idempotencyKey: String(record.idempotency_key) }),
 					record,
 				);
 			}
 		}
-		note('every execution saved: answers', answers);
+		note(`${label}: answers`, answers);
 		expect(answers).toEqual(answers.map(() => 200));
-		const keys = (await listAllKeys(s3, encryptedBucket)).filter(
-			(k) => k.endsWith('.pgp') && !k.endsWith('.media.pgp'),
-		);
-		note('every execution saved: objects', keys.length);
+		const keys = await recordKeys(ownBucket);
+		note(`${label}: objects`, keys.length);
 		expect(keys).toHaveLength(expectedById.size);
 		for (const key of keys) {
 			const expected = expectedById.get(path.basename(key, '.pgp'));
 			expect(expected).toBeDefined();
 			const decrypted = JSON.parse(
-				gpgDecrypt(gpg.home, await getObjectBytes(s3, encryptedBucket, key)).toString('utf8'),
+				gpgDecrypt(gpg.home, await getObjectBytes(s3, ownBucket, key)).toString('utf8'),
 			);
 			const { media_status: _status, media_error: _error, ...record } = decrypted;
 			const receipt = { received_at: 'x', filed_by: 'x', timestamp_skew_seconds: 'x', delivery_sha256: 'x' };
 			expect({ ...record, ...receipt }).toEqual({ ...expected, ...receipt });
 		}
-		// the executions are saved this time (their data is what the plaintext scan looks at)
+		return created.id as string;
+	};
+
+	it('the template as shipped, every execution saved: 200, objects decrypt to the records, no execution to save', async () => {
+		// unchanged nodes and connections; only the settings would keep every execution
+		const id = await captureRewritten(
+			'as shipped, every execution saved',
+			TEMPLATE,
+			{ ...TEMPLATE.settings, saveDataSuccessExecution: 'all', saveExecutionProgress: true },
+			SHIPPED_SAVED,
+		);
+		note('as shipped, every execution saved: execution rows', executionRows(id));
+		expect(executionRows(id)).toBe(0);
+	});
+
+	it('the template with the archive write in the workflow, every execution saved: 200, objects decrypt, one saved execution per delivery', async () => {
+		// Archive at Capture off and an Archive Record node with the trigger's settings: each delivery is
+		// an execution whose items (the trigger's ciphertext, Archive Record's write results) n8n saves;
+		// the scan below looks at them
+		const id = await captureRewritten(
+			'archive write in the workflow, every execution saved',
+			IN_WORKFLOW,
+			{ ...TEMPLATE.settings, saveDataSuccessExecution: 'all', saveExecutionProgress: true },
+			IN_WORKFLOW_SAVED,
+		);
 		const listed = await api(
 			n8n.baseUrl,
 			session.apiKey,
 			'GET',
-			`/executions?workflowId=${created.id}&limit=250`,
+			`/executions?workflowId=${id}&limit=250`,
 		);
-		note('every execution saved: executions saved and listed', listed.data.length);
+		note('archive write in the workflow: executions saved and listed', listed.data.length);
 		expect(listed.data.length).toBe(deliveries.length);
 		expect(listed.data.every((e: any) => e.status === 'success')).toBe(true);
 	});
 
-	it('control, Encrypt at Capture off (trigger → OpenPGP node → archive, every execution saved): 200, one object', async () => {
-		// the layout the template had before: plaintext records between the trigger and the OpenPGP
-		// node, which n8n saves; the scan below must find this delivery's plaintext (the scan can fail)
+	it('control, Encrypt at Capture off (trigger → OpenPGP node → Archive Record, every execution saved): 200, one object', async () => {
+		// plaintext records between the trigger and the OpenPGP node, which n8n saves; the scan below
+		// must find this delivery's plaintext (the scan can fail)
 		const plainBucket = await makeBucket(s3, { objectLock: true, prefix: 'e2e-plain' });
 		const store = await createCredential('S3 Archive Store, control (e2e)', 's3ArchiveApi', {
 			...s3Credential(),
 			bucket: plainBucket,
 		});
 		const webhookId = randomUUID();
-		const trigger = structuredClone(
-			TEMPLATE.nodes.find((n: any) => n.type === `${PACK}.whatsAppCaptureTrigger`),
-		);
+		const trigger = structuredClone(IN_WORKFLOW.nodes.find((n: any) => n.type === TRIGGER));
 		trigger.webhookId = webhookId;
 		trigger.parameters = { ...trigger.parameters, encryptAtCapture: false, downloadMedia: false };
 		trigger.credentials = {
@@ -583,7 +730,7 @@ describe('template whatsapp-capture-archive in a real n8n (community package fro
 				openPgpPublicKeysApi: { id: credentialIds.openPgpPublicKeysApi, name: 'OpenPGP Public Keys (e2e)' },
 			},
 		};
-		const archive = structuredClone(TEMPLATE.nodes.find((n: any) => n.name === 'Archive Record'));
+		const archive = structuredClone(IN_WORKFLOW.nodes.find((n: any) => n.name === 'Archive Record'));
 		delete archive.onError;
 		archive.credentials = { s3ArchiveApi: { id: store, name: 'S3 Archive Store, control (e2e)' } };
 		const created = await api(n8n.baseUrl, session.apiKey, 'POST', '/workflows', {
@@ -601,30 +748,30 @@ describe('template whatsapp-capture-archive in a real n8n (community package fro
 		const answer = await post(url, raw, sign(raw));
 		note('control (encrypt at capture off): answer', `${answer.status} ${answer.text.slice(0, 200)}`);
 		expect(answer.status).toBe(200);
-		expect((await listAllKeys(s3, plainBucket)).filter((k) => k.endsWith('.pgp'))).toHaveLength(1);
+		expect(await recordKeys(plainBucket)).toHaveLength(1);
 		await api(n8n.baseUrl, session.apiKey, 'POST', `/workflows/${created.id}/deactivate`);
 	});
 
 	it('n8n data folder: plaintext of the captured deliveries before and after execution pruning', async () => {
-		const encryptedMarkers = Object.values(ENCRYPTED);
-		const markers = [...MARKERS, FAILURE_MARKER, ...encryptedMarkers, CONTROL_MARKER, CONTROL_NAME];
-		const controlHits = (scan: ReturnType<typeof scanDataFolder>) =>
+		const shippedSaved = Object.values(SHIPPED_SAVED);
+		const inWorkflowSaved = Object.values(IN_WORKFLOW_SAVED);
+		const quarantine = [QUARANTINE_MARKER, QUARANTINE_NAME];
+		const control = [CONTROL_MARKER, CONTROL_NAME];
+		const markers = [...MARKERS, FAILURE_MARKER, ...quarantine, ...shippedSaved, ...inWorkflowSaved, ...control];
+		/** Hits of `some` markers in a scan, over every file. */
+		const count = (scan: ReturnType<typeof scanDataFolder>, some: string[]) =>
 			Object.values(scan.hits).reduce(
-				(sum, counts) => sum + (counts[CONTROL_MARKER] ?? 0) + (counts[CONTROL_NAME] ?? 0),
+				(sum, counts) => sum + some.reduce((s, m) => s + (counts[m] ?? 0), 0),
 				0,
 			);
+		const controlHits = (scan: ReturnType<typeof scanDataFolder>) => count(scan, control);
+		/** The template as shipped and the one with the archive write in the workflow, every execution saved. */
 		const encryptedHits = (scan: ReturnType<typeof scanDataFolder>) =>
-			Object.values(scan.hits).reduce(
-				(sum, counts) => sum + encryptedMarkers.reduce((s, m) => s + (counts[m] ?? 0), 0),
-				0,
-			);
-		const fixtureHits = (scan: ReturnType<typeof scanDataFolder>) =>
-			Object.values(scan.hits).reduce(
-				(sum, counts) => sum + MARKERS.reduce((s, m) => s + (counts[m] ?? 0), 0),
-				0,
-			);
+			count(scan, [...shippedSaved, ...inWorkflowSaved]);
+		const fixtureHits = (scan: ReturnType<typeof scanDataFolder>) => count(scan, MARKERS);
+		/** The failing delivery (error execution saved) and the quarantined one (execution not saved). */
 		const failureHits = (scan: ReturnType<typeof scanDataFolder>) =>
-			Object.values(scan.hits).reduce((sum, counts) => sum + (counts[FAILURE_MARKER] ?? 0), 0);
+			count(scan, [FAILURE_MARKER, ...quarantine]);
 		const liveRows = () =>
 			MARKERS.reduce(
 				(sum, m) =>
@@ -639,10 +786,16 @@ describe('template whatsapp-capture-archive in a real n8n (community package fro
 		stopN8n(userFolder);
 		const before = scanDataFolder(userFolder, markers);
 		note('raw scan of .n8n after capture, n8n stopped, before pruning', before);
-		// Encrypt at Capture (as shipped): nothing readable even in saved executions, free pages and WAL frames
-		note('plaintext hits before pruning: fixtures (executions not saved)', fixtureHits(before));
-		note('plaintext hits before pruning: encrypted deliveries (all executions saved)', encryptedHits(before));
-		note('plaintext hits before pruning: failing delivery (error execution saved)', failureHits(before));
+		// Encrypt at Capture: nothing readable even in saved executions, free pages and WAL frames
+		note('plaintext hits before pruning: fixtures (as shipped: no executions)', fixtureHits(before));
+		note('plaintext hits before pruning: as shipped (no executions) / archive write in the workflow (all executions saved)', [
+			count(before, shippedSaved),
+			count(before, inWorkflowSaved),
+		]);
+		note('plaintext hits before pruning: failing delivery (error execution saved), quarantined delivery', [
+			count(before, [FAILURE_MARKER]),
+			count(before, quarantine),
+		]);
 		// the control (Encrypt at Capture off, its execution saved): the same scan does find plaintext
 		note('plaintext hits before pruning: control, encrypt at capture off (1 delivery, saved)', controlHits(before));
 		expect(encryptedHits(before)).toBe(0);
@@ -714,7 +867,7 @@ describe('template whatsapp-capture-archive in a real n8n (community package fro
 		};
 		note('control (encrypt at capture off) hits: before / after pruning / after offline VACUUM', results.controlPlaintextHits);
 		note(
-			'plaintext hits, shipped template (fixtures, saved runs, failing run; raw bytes): before pruning / after pruning / after offline VACUUM',
+			'plaintext hits, Encrypt at Capture (fixtures, saved runs, failing and quarantined runs; raw bytes): before pruning / after pruning / after offline VACUUM',
 			results.plaintextHits,
 		);
 

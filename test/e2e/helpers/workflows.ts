@@ -127,6 +127,95 @@ export async function instantiateTemplate(
 	};
 }
 
+/** The trigger parameters of Archive at Capture (nodes/WhatsAppCaptureTrigger/archive.ts). */
+const ARCHIVE_AT_CAPTURE_PARAMETERS = [
+	'archiveAtCapture',
+	'prefix',
+	'retentionClass',
+	'objectLockMode',
+	'retainFor',
+	'archiveOptions',
+];
+
+/**
+ * "The template with the archive write in the workflow": a capture template whose trigger archives at
+ * capture, rebuilt as it shipped before Archive at Capture. The trigger keeps Encrypt at Capture but
+ * not Archive at Capture (nor the store credential); an "Archive Record" node (S3 Archive → Record →
+ * Write) with the trigger's archive settings (prefix, retention class, Object Lock Mode, Retain For,
+ * Duplicate Check, legal-hold registry) and its store credential takes the trigger's output, and its
+ * error output feeds the node the trigger fed (Quarantine Record). Every delivery then starts an
+ * execution (a worker's, in queue mode) that writes its records. Throws when the template's trigger
+ * does not archive at capture.
+ */
+export function withArchiveInWorkflow<
+	T extends { nodes: any[]; connections: any; settings: unknown },
+>(template: T, name = 'Archive Record'): T {
+	const trigger = template.nodes.find(
+		(n) =>
+			n.webhookId &&
+			String(n.type).startsWith(`${PACK}.`) &&
+			n.parameters?.archiveAtCapture === true,
+	);
+	if (!trigger) throw new Error('the template has no trigger with Archive at Capture on');
+	const fed: unknown[] = template.connections[trigger.name]?.main?.[0] ?? [];
+	const parameters = trigger.parameters;
+	const archiveOptions = parameters.archiveOptions ?? {};
+	const lockMode = parameters.objectLockMode ?? 'GOVERNANCE';
+	const archive = {
+		id: randomUUID(),
+		name,
+		type: `${PACK}.s3Archive`,
+		typeVersion: 1,
+		position: [trigger.position[0] + 300, trigger.position[1]],
+		parameters: {
+			resource: 'record',
+			operation: 'write',
+			binaryPropertyName: 'data',
+			prefix: parameters.prefix ?? 'archive',
+			retentionClass: parameters.retentionClass ?? 'default',
+			options: {
+				mediaBinaryPropertyName: 'media',
+				objectLockMode: lockMode,
+				...(lockMode === 'none' ? {} : { retainFor: parameters.retainFor ?? 'P1Y' }),
+				...(archiveOptions.duplicateCheck ? { duplicateCheck: archiveOptions.duplicateCheck } : {}),
+				...(archiveOptions.legalHoldFromRegistry === false ? { legalHoldFromRegistry: false } : {}),
+			},
+		},
+		credentials: { s3ArchiveApi: trigger.credentials.s3ArchiveApi },
+		onError: 'continueErrorOutput',
+	};
+	const { s3ArchiveApi: _store, ...triggerCredentials } = trigger.credentials;
+	const variantTrigger = {
+		...trigger,
+		parameters: {
+			...Object.fromEntries(
+				Object.entries(parameters).filter(([key]) => !ARCHIVE_AT_CAPTURE_PARAMETERS.includes(key)),
+			),
+			archiveAtCapture: false,
+		},
+		credentials: triggerCredentials,
+	};
+	return {
+		...template,
+		nodes: [
+			...template.nodes.map((n) =>
+				n === trigger
+					? variantTrigger
+					: // the nodes the trigger fed move one column to the right and down, behind Archive Record
+						fed.some((c: any) => c.node === n.name)
+						? { ...n, position: [archive.position[0] + 300, archive.position[1] + 160] }
+						: n,
+			),
+			archive,
+		],
+		connections: {
+			...template.connections,
+			[trigger.name]: { main: [[{ node: name, type: 'main', index: 0 }]] },
+			[name]: { main: [[], fed] },
+		},
+	};
+}
+
 /** Execution-data settings of the capture template (successes not saved), for its peers. */
 export const PEER_SETTINGS = {
 	executionOrder: 'v1',
