@@ -283,7 +283,7 @@ async function positionsBefore(client: S3Client, bucket: string, folder: string,
  *    events deleted from the end of the range are a gap too.
  *
  * The newest event of the whole trail has no successor to vouch for it: keep `last.sha256` elsewhere
- * (or seal the trail) to detect its deletion. Findings are results, not errors.
+ * outside the bucket to detect its deletion (seals skip `_` folders). Findings are results, not errors.
  *
  * @throws ArchiveError `InvalidInput` (no keys, a bad date); otherwise with the store's code.
  */
