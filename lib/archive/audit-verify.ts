@@ -282,7 +282,7 @@ async function positionsBefore(client: S3Client, bucket: string, folder: string,
  * 4. when `to` is given, checks that the first event after the range links to the last one in it, so
  *    events deleted from the end of the range are a gap too.
  *
- * The newest event of the whole trail has no successor to vouch for it: keep `last.sha256` elsewhere
+ * The newest event of the whole trail has no successor to vouch for it: keep `last.sha256`
  * outside the bucket to detect its deletion (seals skip `_` folders). Findings are results, not errors.
  *
  * @throws ArchiveError `InvalidInput` (no keys, a bad date); otherwise with the store's code.
