@@ -12,7 +12,9 @@
  * - {@link getObject} (get.ts), {@link listObjects} (list.ts), {@link checkBucket} (setup-check.ts);
  * - {@link sealPrefix} (seal.ts: the manifest format in manifest.ts, Merkle tree in merkle.ts),
  *   {@link verifySeal} (verify.ts), {@link loadSealedHashes} (sealed-hashes.ts);
- * - {@link exportConversation} (export.ts) with its transcripts (transcript.ts).
+ * - {@link exportConversation} (export.ts) with its transcripts (transcript.ts);
+ * - the audit trail: {@link appendAuditEvent} (audit.ts), {@link verifyAudit} (audit-verify.ts), the
+ *   event format (audit-event.ts) and reading the trail (audit-trail.ts).
  */
 export * from './types';
 export * from './layout';
@@ -32,3 +34,7 @@ export * from './sealed-hashes';
 export * from './verify';
 export * from './transcript';
 export * from './export';
+export * from './audit-event';
+export * from './audit-trail';
+export * from './audit';
+export * from './audit-verify';

@@ -117,7 +117,11 @@ export interface SealResult {
 	manifest: SealManifest;
 }
 
-async function signWith(signer: ManifestSigner | PrivateKey, data: Uint8Array): Promise<{ signature: string; signerFingerprint: string }> {
+/**
+ * A detached, armored OpenPGP signature of `data` (RFC 4880 §5.2) by a {@link ManifestSigner}, or by an
+ * unlocked private key through `sign` of lib/pgp.
+ */
+export async function signWith(signer: ManifestSigner | PrivateKey, data: Uint8Array): Promise<{ signature: string; signerFingerprint: string }> {
 	if (typeof signer === 'function') return await signer(data);
 	const result = await sign({ data, signingKey: signer, detached: true, armor: true });
 	return { signature: String(result.signature), signerFingerprint: result.signerFingerprint };

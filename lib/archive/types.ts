@@ -162,3 +162,75 @@ export interface SealManifest {
 	/** Sorted by key (UTF-8 byte order), then version id. */
 	entries: SealEntry[];
 }
+
+/** What an audit event records (docs/FORMAT.md, "Audit trail"). */
+export type AuditOperation =
+	| 'get'
+	| 'get-decrypt'
+	| 'list'
+	| 'export'
+	| 'hold-place'
+	| 'hold-release'
+	| 'sweep-plan'
+	| 'sweep-execute'
+	| 'lifecycle-apply'
+	| 'seal-create'
+	| 'seal-verify'
+	| 'audit-verify';
+
+/** How the recorded operation ended. */
+export type AuditResult = 'success' | 'partial' | 'failure';
+
+/**
+ * What an operation touched, in pseudonymous terms only: never a phone number, a name or content.
+ * Every field is optional; an empty scope means "not narrowed" (e.g. a sweep of the whole prefix).
+ */
+export interface AuditScope {
+	/** Counterparty pseudonyms (32 lower-case hex, `counterpartyPseudonym`). */
+	pseudonyms?: string[];
+	/** The business's WhatsApp phone number ids, as filed in keys (digits). */
+	phoneNumberIds?: string[];
+	/** Retention classes. */
+	classes?: string[];
+	/** Legal-hold matter ids. */
+	matterIds?: string[];
+	/** Object keys or key prefixes of the archive layout (`<prefix>/<class>/<phone_number_id>/…`). */
+	keyPrefixes?: string[];
+	/** Record dates covered, `yyyy-mm-dd` (UTC). */
+	from?: string;
+	to?: string;
+	/** Sweep run ids (`yyyymmddThhmmssZ-<8 hex>`). */
+	runIds?: string[];
+	/** Seal ids (`yyyymmddThhmmssSSSZ-<8 hex>`). */
+	sealIds?: string[];
+}
+
+/**
+ * One audit event as stored in `<prefix>/_audit/<yyyy-mm-dd>/<seq>.json`: the RFC 8785 (JCS) bytes of
+ * this object. `signature` signs the JCS bytes of the event without `signature`; `prevSha256` is the
+ * SHA-256 of the previous event's stored bytes (docs/FORMAT.md, "Audit trail").
+ */
+export interface AuditEvent {
+	type: 'chat-archive.audit-event';
+	version: 1;
+	/** Position in the trail, from 1, without gaps. */
+	seq: number;
+	/** When the operation was recorded, ISO 8601 UTC (the writer's clock). */
+	at: string;
+	operation: AuditOperation;
+	scope: AuditScope;
+	/** Named non-negative integers (`records`, `bytes`, `deleted`…). */
+	counts: Record<string, number>;
+	result: AuditResult;
+	/** Stable error code when `result` is not `success` (e.g. `AccessDenied`), else null. */
+	errorCode: string | null;
+	/** n8n's workflow id, execution id and user id (or e-mail address) where known. */
+	workflowId: string | null;
+	executionId: string | null;
+	user: string | null;
+	/** Key of the previous event and SHA-256 (lower-case hex) of its stored bytes; null for the first. */
+	prevKey: string | null;
+	prevSha256: string | null;
+	/** Detached ASCII-armored OpenPGP signature (RFC 4880 §5.2, binary document) of the unsigned bytes. */
+	signature: string;
+}

@@ -1,7 +1,7 @@
 /**
  * S3 transport: the only module that speaks S3 (AWS SDK v3). Its verbs:
  * - {@link createS3Client} (client.ts): one client per store, with time limits and the one Content-MD5 policy;
- * - {@link listObjects} / {@link listKeys} / {@link listVersions} / {@link listMultipartUploads} (list.ts):
+ * - {@link listObjects} / {@link listKeys} / {@link listFolders} / {@link listVersions} / {@link listMultipartUploads} (list.ts):
  *   every page of a listing (the SDK's paginator where it has one, one marker lister where not);
  * - {@link headObject}, {@link getObject}, {@link putObject}, {@link uploadMultipart}, {@link deleteObjects}…
  *   (objects.ts): one function per S3 operation, failures as {@link ArchiveError};

@@ -48,6 +48,26 @@ export async function listKeys(client: S3Client, bucket: string, prefix: string,
 	return keys;
 }
 
+/**
+ * The folders directly under `prefix` (ListObjectsV2 with `Delimiter: '/'`, all pages): each
+ * CommonPrefix, ending in `/`, in the store's (UTF-8 byte) order.
+ *
+ * @throws ArchiveError with the store's code.
+ */
+export async function listFolders(client: S3Client, bucket: string, prefix: string, options: PageOptions = {}): Promise<string[]> {
+	const folders: string[] = [];
+	const pages = paginateListObjectsV2({ client, pageSize: options.pageSize ?? MAX_PAGE_SIZE }, { Bucket: bucket, Prefix: prefix, Delimiter: '/' });
+	try {
+		for await (const page of pages) {
+			options.onPage?.();
+			for (const common of page.CommonPrefixes ?? []) if (common.Prefix) folders.push(common.Prefix);
+		}
+	} catch (error) {
+		throw toArchiveError(error, { operation: 'ListObjectsV2', bucket });
+	}
+	return folders;
+}
+
 /** One version or delete marker, as {@link listVersions} lists it. */
 export interface ListedVersion {
 	key: string;

@@ -1,5 +1,6 @@
 import { NodeConnectionTypes, type IExecuteFunctions, type INodeExecutionData, type INodeType, type INodeTypeDescription } from 'n8n-workflow';
 
+import * as audit from './actions/audit/Audit.resource';
 import * as bucket from './actions/bucket/Bucket.resource';
 import * as conversation from './actions/conversation/Conversation.resource';
 import * as record from './actions/record/Record.resource';
@@ -11,7 +12,8 @@ import { bucketDescription, prefixDescription } from '../shared/storeLocation';
 /**
  * S3 Archive: writes encrypted records to S3-compatible storage once, under a key layout that
  * reveals no personal data, optionally with S3 Object Lock; reads and lists them, seals them (signed
- * Merkle manifests) and verifies seals, exports conversations and checks the bucket's set-up.
+ * Merkle manifests) and verifies seals, exports conversations, checks the bucket's set-up, and verifies
+ * the audit trail that every decrypting read, export and seal appends to.
  * Resources in `actions/<resource>/` (`<Resource>.resource.ts` gathers its `<verb>.operation.ts` files).
  */
 export class S3Archive implements INodeType {
@@ -28,27 +30,28 @@ export class S3Archive implements INodeType {
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
 		// Operation values are unique across resources, so `operation` alone selects the credentials.
-		// The private key's rule is a `hide` list: n8n's editor (nodeTypesUtils getMainAuthField /
+		// Both OpenPGP rules are `hide` lists: n8n's editor (nodeTypesUtils getMainAuthField /
 		// findAlternativeAuthField) takes an options parameter whose every value appears in the
 		// credentials' `show` rules for the node's authentication field and hides it, and with it what
-		// depends on it; a `show` list naming seal and verify would do that to Seal's Operation and Resource.
+		// depends on it; a `show` list naming verify would do that to Audit's Operation (its one value).
 		credentials: [
 			{ name: 's3ArchiveApi', required: true, testedBy: 's3ArchiveApiTest' },
 			{
-				// decrypts (Record → Get with Decrypt, Conversation → Export), signs (Seal → Create), or
-				// gives Seal → Verify the signer's public key
+				// decrypts (Record → Get with Decrypt, Conversation → Export) and signs their audit events,
+				// signs seals (Seal → Create) and theirs, or gives Seal → Verify and Audit → Verify the signer's public key
 				name: 'openPgpPrivateKeyApi',
 				required: false,
 				testedBy: 'openPgpPrivateKeyApiTest',
 				displayOptions: { hide: { operation: ['write', 'list', 'setupCheck'] } },
 			},
 			{
-				// the seal signer's public key(s) for Verify (else the private key's public part is used);
+				// the seal or audit signer's public key(s) for Verify (Seal: else the private key's public part
+				// is used; Audit: with it);
 				// for Write, the archive key's public part that verifies releases in the legal-hold registry
 				name: 'openPgpPublicKeysApi',
 				required: false,
 				testedBy: 'openPgpPublicKeysApiTest',
-				displayOptions: { show: { operation: ['verify', 'write'] } },
+				displayOptions: { hide: { operation: ['seal', 'export', 'get', 'list', 'setupCheck'] } },
 			},
 		],
 		properties: [
@@ -58,6 +61,11 @@ export class S3Archive implements INodeType {
 				type: 'options',
 				noDataExpression: true,
 				options: [
+					{
+						name: 'Audit',
+						value: 'audit',
+						description: 'The signed, hash-chained trail of every access to the archive',
+					},
 					{
 						name: 'Bucket',
 						value: 'bucket',
@@ -85,6 +93,7 @@ export class S3Archive implements INodeType {
 			seal.operationDescription,
 			conversation.operationDescription,
 			bucket.operationDescription,
+			audit.operationDescription,
 			bucketDescription,
 			{
 				...prefixDescription,
@@ -96,6 +105,7 @@ export class S3Archive implements INodeType {
 			...seal.description,
 			...conversation.description,
 			...bucket.description,
+			...audit.description,
 		],
 	};
 

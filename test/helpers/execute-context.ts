@@ -6,7 +6,8 @@
  * - credentials by type name, each read recorded;
  * - binaries inline (base64 `data`, as test harnesses keep them) or by `id` (filesystem, database and
  *   S3 binary modes), served from `binaryStore`; stream opens and their chunk sizes recorded;
- * - continueOnFail, getExecutionCancelSignal, a logger that keeps what it was told.
+ * - continueOnFail, getExecutionCancelSignal, a logger that keeps what it was told;
+ * - fixed workflow and execution ids (`getWorkflow().id`, `getExecutionId()`), as audit events carry them.
  * Full workflows run in n8n-core through ./n8n-runner.ts instead.
  */
 import { Readable } from 'node:stream';
@@ -138,6 +139,8 @@ export function executeContext(options: ExecuteContextOptions): ExecuteContext {
 		stats,
 		getInputData: () => items,
 		getNode: () => node,
+		getWorkflow: () => ({ id: 'workflow-under-test', name: 'Test', active: false }),
+		getExecutionId: () => 'execution-under-test',
 		continueOnFail: () => options.continueOnFail === true,
 		getExecutionCancelSignal: () => undefined,
 		logger: { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') },

@@ -18,7 +18,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { objectKeyForRecord, writeObject } from '../../lib/archive';
+import { objectKeyForRecord, recordObjectKey, writeObject } from '../../lib/archive';
 import { encrypt, readPublicKeys } from '../../lib/pgp';
 import { putObject } from '../../lib/s3';
 import { gpg, makeGpgHome, type GpgHome } from '../helpers/gpg';
@@ -250,11 +250,13 @@ describe('a 1 MB message that inflates to 1 GiB', () => {
 	describe('as an archived object', () => {
 		let bucket: string;
 		let pseudonym: string;
+		// Decrypt reads archive keys only (each read is recorded in the prefix's audit trail)
+		const bombKey = recordObjectKey({ prefix: 'hostile', retentionClass: 'default', phoneNumberId: '106000000000002', date: '2026-05-01', pseudonym: 'b'.repeat(32), recordId: 'b'.repeat(32) });
 
 		beforeAll(async () => {
 			bucket = await store.bucket();
 			const bomb = readFileSync(bombFile);
-			await putObject(store.client, { Bucket: bucket, Key: 'hostile/bomb.pgp', Body: bomb, ContentType: 'application/pgp-encrypted' });
+			await putObject(store.client, { Bucket: bucket, Key: bombKey, Body: bomb, ContentType: 'application/pgp-encrypted' });
 			// one conversation: two real records and the bomb filed as a third
 			for (const [n, body] of ['first', 'second', 'bomb'].entries()) {
 				const fields = {
@@ -278,7 +280,7 @@ describe('a 1 MB message that inflates to 1 GiB', () => {
 		});
 
 		it('S3 Archive Record → Get with Decrypt: refused fast', async () => {
-			expectRefused('S3 Archive Get with Decrypt', await refusalRun('get', { path: 'get', bucket, key: 'hostile/bomb.pgp', indexKey: INDEX_KEY }), /Max Decrypted Size|Max Compression Ratio/);
+			expectRefused('S3 Archive Get with Decrypt', await refusalRun('get', { path: 'get', bucket, key: bombKey, indexKey: INDEX_KEY }), /Max Decrypted Size|Max Compression Ratio/);
 		});
 
 		it('S3 Archive Conversation → Export (the bomb filed as one record of three): refused fast', async () => {

@@ -408,7 +408,8 @@ describe('file names handed to n8n', () => {
 				});
 				results.push({ input: name, output: String(decrypted.output[0].binary!.data.fileName), via: 'OpenPGP Decrypt' });
 
-				const key = `manual/${n}.pgp`;
+				// Decrypt reads archive keys only (each read is recorded in the prefix's audit trail)
+				const key = archive.recordObjectKey({ prefix: 'manual', retentionClass: 'default', phoneNumberId: '106000000000002', date: '2026-01-01', pseudonym: 'f'.repeat(32), recordId: n.toString(16).padStart(32, '0') });
 				await archive.writeObject({ client, bucket, key, body: bytes });
 				const got = await runNode(new S3Archive(), {
 					parameters: { resource: 'record', operation: 'get', key, bucket, decrypt: true, outputBinaryPropertyName: 'file' },

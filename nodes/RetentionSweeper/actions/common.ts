@@ -187,6 +187,19 @@ export function readMatter(this: IExecuteFunctions, i: number): Pick<
 	};
 }
 
+/**
+ * The audit event counts of Place Hold and Release Hold: the records and identities matched (Place), the
+ * versions in scope, their flags set or cleared, kept for other matters, refused by the store (then `partial`).
+ */
+export function holdOutcome(result: HoldCommandResult): { counts: Record<string, number>; result: 'success' | 'partial' } {
+	const flags = result.legalHold;
+	const counts: Record<string, number> = {
+		...(result.matched ? { records: result.matched.records, identities: result.matched.identities } : {}),
+		...(flags ? { versions: flags.matched, flagsChanged: flags.changed, keptForOtherMatters: flags.keptForOtherMatters, flagsFailed: flags.failed.length } : {}),
+	};
+	return { counts, result: flags?.failed.length ? 'partial' : 'success' };
+}
+
 /** The output item of Place Hold and Release Hold: the matter (pseudonyms only) and the flag counts. */
 export function holdItem(
 	operation: 'placeHold' | 'releaseHold',

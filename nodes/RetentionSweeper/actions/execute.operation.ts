@@ -1,8 +1,9 @@
 import { updateDisplayOptions, type IDataObject, type IDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 
 import { loadSealedHashes } from '../../../lib/archive';
-import { executeSweep } from '../../../lib/retention';
+import { executeSweep, newRunId } from '../../../lib/retention';
 import type { LockRetention } from '../../../lib/s3';
+import { audited, scopeClasses } from '../../shared/audit';
 import { objectLockModeOptions, resolveBucket } from '../../shared/storeLocation';
 import { archiveAuthority, planSummary, readPolicy, type SweeperContext } from './common';
 
@@ -53,6 +54,8 @@ export const description = updateDisplayOptions(showForExecute, properties);
  * signed report under `<prefix>/_reports/<runId>/`) and outputs a summary with counts and bytes.
  * On Object Lock buckets the store refuses versions under retention or legal hold; they are listed
  * under `skippedEntries` with the reason, as is any other version the store did not delete.
+ * Appends a `sweep-execute` audit event (run id, classes, counts) signed with the archive key, also
+ * when Sign Report is off.
  */
 export async function execute(this: IExecuteFunctions, i: number, context: SweeperContext): Promise<INodeExecutionData[]> {
 	const bucket = resolveBucket.call(this, i, context);
@@ -69,22 +72,46 @@ export async function execute(this: IExecuteFunctions, i: number, context: Sweep
 	const authority = await archiveAuthority.call(this, i, 'execute');
 	const signer = (this.getNodeParameter('signReport', i, true) as boolean) ? authority.signer : null;
 	const policy = readPolicy.call(this, i);
-	const result = await executeSweep({
-		client: context.client,
-		bucket,
-		policy,
-		// matters named by counterparty also hold the identities linked to them since placement
-		indexKey: context.indexKey || undefined,
-		// the deletion report carries each version's ciphertext SHA-256 as its seal manifest recorded it
-		sha256Lookup: await loadSealedHashes({ client: context.client, bucket, prefix: policy.prefix }),
-		maxDeletions: maxDeletions > 0 ? maxDeletions : undefined,
-		batchSize: options.batchSize,
-		batchesInFlight: options.batchesInFlight,
-		signer,
-		verifier: authority.verifier,
-		reportLock,
-		signal: this.getExecutionCancelSignal?.(),
-	});
+	// chosen here so that the audit event of a failed run names it too
+	const runId = newRunId();
+	const result = await audited(
+		this,
+		{ client: context.client, bucket, prefix: policy.prefix, signer: authority.signer },
+		{
+			operation: 'sweep-execute',
+			scope: { runIds: [runId], classes: scopeClasses(policy.classes.map((entry) => entry.name)) },
+			outcome: (swept) => ({
+				counts: {
+					deleted: swept.deleted.count,
+					deletedBytes: swept.deleted.bytes,
+					skipped: swept.skipped.count,
+					deferred: swept.deferred.count,
+					deleteRequests: swept.deleteRequests,
+					recoveredRuns: swept.recoveredRuns.length,
+				},
+				// versions the store refused or left for the next run: the sweep did not finish its plan
+				result: swept.skipped.count || swept.deferred.count ? 'partial' : 'success',
+			}),
+		},
+		async () =>
+			await executeSweep({
+				client: context.client,
+				bucket,
+				policy,
+				runId,
+				// matters named by counterparty also hold the identities linked to them since placement
+				indexKey: context.indexKey || undefined,
+				// the deletion report carries each version's ciphertext SHA-256 as its seal manifest recorded it
+				sha256Lookup: await loadSealedHashes({ client: context.client, bucket, prefix: policy.prefix }),
+				maxDeletions: maxDeletions > 0 ? maxDeletions : undefined,
+				batchSize: options.batchSize,
+				batchesInFlight: options.batchesInFlight,
+				signer,
+				verifier: authority.verifier,
+				reportLock,
+				signal: this.getExecutionCancelSignal?.(),
+			}),
+	);
 	const json: IDataObject = {
 		operation: 'execute',
 		runId: result.runId,

@@ -1,8 +1,9 @@
 import { updateDisplayOptions, type IDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 
 import { placeHold } from '../../../lib/retention';
+import { audited } from '../../shared/audit';
 import { resolveBucket } from '../../shared/storeLocation';
-import { archiveAuthority, holdItem, readMatter, splitList, type SweeperContext } from './common';
+import { archiveAuthority, holdItem, holdOutcome, readMatter, splitList, type SweeperContext } from './common';
 
 const showForPlace: IDisplayOptions = { show: { operation: ['placeHold'] } };
 
@@ -68,27 +69,35 @@ function day(value: unknown): string | undefined {
 /**
  * Place Hold: records the matter in `<prefix>/_holds/` (signed with the archive's key) and sets the
  * legal-hold flag on versions in scope. Outputs the matter (scope with pseudonyms only), the flag
- * counts, `matched: { records, identities }`, and `warning` when no record matched.
+ * counts, `matched: { records, identities }`, and `warning` when no record matched. Appends a
+ * `hold-place` audit event (matter id, counts) signed with the archive key.
  */
 export async function execute(this: IExecuteFunctions, i: number, context: SweeperContext): Promise<INodeExecutionData[]> {
 	const bucket = resolveBucket.call(this, i, context);
 	const { signer, verifier } = await archiveAuthority.call(this, i, 'placeHold');
-	const result = await placeHold({
-		client: context.client,
-		bucket,
-		signer,
-		verifier,
-		...readMatter.call(this, i),
-		indexKey: context.indexKey,
-		scope: {
-			phoneNumberIds: splitList(this.getNodeParameter('phoneNumberIds', i, '')),
-			persons: splitList(this.getNodeParameter('counterpartyPhoneNumbers', i, '')),
-			pseudonyms: splitList(this.getNodeParameter('pseudonyms', i, '')),
-			from: day(this.getNodeParameter('from', i, '')),
-			to: day(this.getNodeParameter('to', i, '')),
-			classes: splitList(this.getNodeParameter('scopeClasses', i, '')),
-		},
-	});
+	const matter = readMatter.call(this, i);
+	const result = await audited(
+		this,
+		{ client: context.client, bucket, prefix: matter.prefix, signer },
+		{ operation: 'hold-place', scope: { matterIds: [matter.matterId.trim()] }, outcome: holdOutcome },
+		async () =>
+			await placeHold({
+				client: context.client,
+				bucket,
+				signer,
+				verifier,
+				...matter,
+				indexKey: context.indexKey,
+				scope: {
+					phoneNumberIds: splitList(this.getNodeParameter('phoneNumberIds', i, '')),
+					persons: splitList(this.getNodeParameter('counterpartyPhoneNumbers', i, '')),
+					pseudonyms: splitList(this.getNodeParameter('pseudonyms', i, '')),
+					from: day(this.getNodeParameter('from', i, '')),
+					to: day(this.getNodeParameter('to', i, '')),
+					classes: splitList(this.getNodeParameter('scopeClasses', i, '')),
+				},
+			}),
+	);
 	const item = holdItem('placeHold', bucket, result, i);
 	item.json.matched = { ...result.matched };
 	if (result.matched?.records === 0) {

@@ -2,6 +2,7 @@ import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 
 import { openArchiveStore } from '../../shared/credentials';
 import { runPerItem } from '../../shared/runPerItem';
+import * as audit from './audit/Audit.resource';
 import * as bucket from './bucket/Bucket.resource';
 import * as conversation from './conversation/Conversation.resource';
 import * as record from './record/Record.resource';
@@ -18,6 +19,7 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 			seal: seal.operations,
 			conversation: conversation.operations,
 			bucket: bucket.operations,
+			audit: audit.operations,
 		},
 		openContext: openArchiveStore,
 	});

@@ -11,7 +11,7 @@ import path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { ICredentialDataDecryptedObject, IDataObject, INodeExecutionData } from 'n8n-workflow';
 
-import { DEFAULT_MAX_EXPORT_BYTES, DEFAULT_MAX_RECORD_BYTES, writeObject } from '../../../lib/archive';
+import { DEFAULT_MAX_EXPORT_BYTES, DEFAULT_MAX_RECORD_BYTES, recordObjectKey, writeObject } from '../../../lib/archive';
 import { createS3Client } from '../../../lib/s3';
 import { encrypt, readPublicKeys } from '../../../lib/pgp';
 import { S3Archive } from '../../../nodes/S3Archive/S3Archive.node';
@@ -178,7 +178,9 @@ describe('S3 Archive node, Export Conversation and Get with Decrypt (capture via
 
 	it('Get with Decrypt and Export stop at their limits with an error naming the option; a bomb is refused by default', async () => {
 		const recipients = await readPublicKeys({ armoredKeys: gpg.publicKeyArmored });
-		const mediaKey = 'limits/media.pgp';
+		// Decrypt reads archive keys only (each read is recorded in the prefix's audit trail)
+		const limitsKey = (id: string) => recordObjectKey({ prefix: 'limits', retentionClass: 'default', phoneNumberId: '106000000000002', date: '2026-01-01', pseudonym: 'a'.repeat(32), recordId: id.repeat(32) });
+		const mediaKey = limitsKey('1');
 		await writeObject({ client, bucket, key: mediaKey, body: (await encrypt({ data: randomBytes(2 * 1024 * 1024), recipients })).ciphertext as Uint8Array });
 		const get = (key: string, extra: Record<string, unknown> = {}) => ({ resource: 'record', operation: 'get', key, decrypt: true, ...extra });
 		const [limited] = await run(get(mediaKey, { maxDecryptedMegabytes: 1 }), { openPgpPrivateKeyApi: privateKey() }, { continueOnFail: true });
@@ -190,8 +192,9 @@ describe('S3 Archive node, Export Conversation and Get with Decrypt (capture via
 		const [allowed] = await run(get(mediaKey, { maxDecryptedMegabytes: 3 }), { openPgpPrivateKeyApi: privateKey() });
 		expect(Buffer.from(allowed.binary!.data.data, 'base64').length).toBe(2 * 1024 * 1024);
 
-		await writeObject({ client, bucket, key: 'limits/bomb.pgp', body: await bombMessage({ inflatedSize: 64 * 1024 * 1024, recipient: recipients[0] }) });
-		const [bomb] = await run(get('limits/bomb.pgp'), { openPgpPrivateKeyApi: privateKey() }, { continueOnFail: true });
+		const bombKey = limitsKey('2');
+		await writeObject({ client, bucket, key: bombKey, body: await bombMessage({ inflatedSize: 64 * 1024 * 1024, recipient: recipients[0] }) });
+		const [bomb] = await run(get(bombKey), { openPgpPrivateKeyApi: privateKey() }, { continueOnFail: true });
 		expect(bomb.json.error).toMatchObject({ code: 'OUTPUT_LIMIT', description: expect.stringContaining('Max Compression Ratio') });
 
 		const exportOf = (exportOptions: Record<string, unknown>) => ({ resource: 'conversation', operation: 'export', prefix: 'archive', exportPhoneNumber: '15550100123', exportOptions });

@@ -116,6 +116,7 @@ describe('S3 Archive node, Seal and Verify', () => {
 		expect(active({ resource: 'seal', operation: 'verify' })).toEqual(['openPgpPrivateKeyApi', 'openPgpPublicKeysApi', 's3ArchiveApi']);
 		expect(active({ resource: 'conversation' })).toEqual(['openPgpPrivateKeyApi', 's3ArchiveApi']);
 		expect(active({ resource: 'bucket' })).toEqual(['s3ArchiveApi']);
+		expect(active({ resource: 'audit' })).toEqual(['openPgpPrivateKeyApi', 'openPgpPublicKeysApi', 's3ArchiveApi']); // Audit → Verify
 
 		// n8n's editor hides an options parameter (and what depends on it) as the node's authentication
 		// field when every one of its values appears in the credentials' `show` rules (editor-ui

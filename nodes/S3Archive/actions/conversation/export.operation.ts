@@ -1,6 +1,7 @@
 import { NodeOperationError, updateDisplayOptions, type IDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 
-import { assertIndexKey, DEFAULT_MAX_EXPORT_BYTES, DEFAULT_MAX_RECORD_BYTES, exportConversation } from '../../../../lib/archive';
+import { assertIndexKey, DEFAULT_MAX_EXPORT_BYTES, DEFAULT_MAX_RECORD_BYTES, exportConversation, identifierPseudonyms } from '../../../../lib/archive';
+import { assertAuditSigningKey, audited, scopeClasses, scopeDay } from '../../../shared/audit';
 import { credentialPrivateKey, type ArchiveStore } from '../../../shared/credentials';
 import { decryptedSizeLimit, maxDecryptedSizeDescription } from '../../../shared/decryptLimits';
 import { storeLocation } from '../../../shared/storeLocation';
@@ -89,7 +90,8 @@ interface ExportNodeOptions {
  * `jsonl` (`export.jsonl`, one record per line, in order), `html` (`transcript.html`) and `text`
  * (`transcript.txt`), and `{ export: { pseudonym, counts, period, sources } }` (object keys only,
  * no plaintext) in its JSON. Each record's decryption stops at Max Decrypted Size (MB), all of them
- * at Max Export Size (MB).
+ * at Max Export Size (MB). Each export appends an `export` audit event (the person's pseudonyms, the
+ * filters, the counts) signed with the same key, before the files are output (nodes/shared/audit.ts).
  */
 export async function execute(this: IExecuteFunctions, i: number, context: ArchiveStore): Promise<INodeExecutionData[]> {
 	const { bucket, prefix } = storeLocation.call(this, i, context);
@@ -108,23 +110,45 @@ export async function execute(this: IExecuteFunctions, i: number, context: Archi
 	// a phone number lookup needs the index key the records were written with: checked before unlocking the key
 	if (phoneNumber && !pseudonym) assertIndexKey(context.indexKey);
 	const privateKey = await credentialPrivateKey.call(this, { itemIndex: i, purpose: 'Export' });
-	const result = await exportConversation({
-		client: context.client,
-		bucket,
-		prefix,
-		indexKey: context.indexKey,
-		person: pseudonym ? undefined : phoneNumber,
-		pseudonym,
-		phoneNumberId: options.phoneNumberId?.trim() || undefined,
-		retentionClass: options.retentionClass?.trim() || undefined,
-		from: options.from || undefined,
-		to: options.to || undefined,
-		includeStatuses: options.includeStatuses !== false,
-		maxRecords: options.maxRecords,
-		maxRecordBytes: decryptedSizeLimit.call(this, i, options.maxRecordMegabytes, DEFAULT_MAX_RECORD_BYTES / MIB),
-		maxExportBytes: decryptedSizeLimit.call(this, i, options.maxExportMegabytes, DEFAULT_MAX_EXPORT_BYTES / MIB, 'Max Export Size (MB)'),
-		decryptionKeys: [privateKey],
-	});
+	await assertAuditSigningKey.call(this, privateKey, i, 'Export');
+	const phoneNumberId = options.phoneNumberId?.trim() || undefined;
+	const retentionClass = options.retentionClass?.trim() || undefined;
+	const maxRecordBytes = decryptedSizeLimit.call(this, i, options.maxRecordMegabytes, DEFAULT_MAX_RECORD_BYTES / MIB);
+	const maxExportBytes = decryptedSizeLimit.call(this, i, options.maxExportMegabytes, DEFAULT_MAX_EXPORT_BYTES / MIB, 'Max Export Size (MB)');
+	const result = await audited(
+		this,
+		{ client: context.client, bucket, prefix, signer: privateKey },
+		{
+			operation: 'export',
+			// the person as pseudonyms (the forms of the identifier given; the linked ones once exported)
+			scope: {
+				pseudonyms: pseudonym ? [pseudonym] : identifierPseudonyms({ indexKey: context.indexKey, identifier: phoneNumber, field: 'Person' }),
+				phoneNumberIds: phoneNumberId && /^\d{1,64}$/.test(phoneNumberId) ? [phoneNumberId] : undefined,
+				classes: scopeClasses([retentionClass]),
+				from: scopeDay(options.from),
+				to: scopeDay(options.to),
+			},
+			outcome: (exported) => ({ scope: { pseudonyms: exported.pseudonyms }, counts: { ...exported.counts } }),
+		},
+		async () =>
+			await exportConversation({
+				client: context.client,
+				bucket,
+				prefix,
+				indexKey: context.indexKey,
+				person: pseudonym ? undefined : phoneNumber,
+				pseudonym,
+				phoneNumberId,
+				retentionClass,
+				from: options.from || undefined,
+				to: options.to || undefined,
+				includeStatuses: options.includeStatuses !== false,
+				maxRecords: options.maxRecords,
+				maxRecordBytes,
+				maxExportBytes,
+				decryptionKeys: [privateKey],
+			}),
+	);
 	const [jsonl, html, text] = await Promise.all([
 		this.helpers.prepareBinaryData(result.jsonl, 'export.jsonl', 'application/x-ndjson'),
 		this.helpers.prepareBinaryData(result.transcriptHtml, 'transcript.html', 'text/html'),

@@ -1,7 +1,8 @@
-import { updateDisplayOptions, type IDataObject, type IDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import { NodeOperationError, updateDisplayOptions, type IDataObject, type IDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 
-import { getObject } from '../../../../lib/archive';
+import { getObject, parseObjectKey } from '../../../../lib/archive';
 import { decryptToSpool } from '../../../../lib/pgp';
+import { assertAuditSigningKey, audited } from '../../../shared/audit';
 import { safeFileName } from '../../../shared/binary';
 import { credentialPrivateKey, type ArchiveStore } from '../../../shared/credentials';
 import { compressionRatioLimit, decryptedSizeLimit, maxCompressionRatioDescription, maxDecryptedSizeDescription } from '../../../shared/decryptLimits';
@@ -48,7 +49,7 @@ const properties: INodeProperties[] = [
 		type: 'boolean',
 		default: false,
 		description:
-			'Whether to decrypt the object with the OpenPGP Private Key credential: JSON plaintext (a record) is output as JSON in "data", anything else as binary',
+			'Whether to decrypt the object with the OpenPGP Private Key credential: JSON plaintext (a record) is output as JSON in "data", anything else as binary. Each decrypting read is recorded in the audit trail, signed with the same key.',
 	},
 	{ ...maxDecryptedSizeDescription('maxDecryptedMegabytes'), displayOptions: { show: { decrypt: [true] } } },
 	{ ...maxCompressionRatioDescription, displayOptions: { show: { decrypt: [true] } } },
@@ -69,30 +70,9 @@ function parseJson(bytes: Uint8Array): unknown {
 	}
 }
 
-/**
- * Record → Get: downloads one object version (streamed into n8n's binary data store) and outputs it as a
- * binary with `{ archive: { bucket, key, versionId, etag, size, sha256, contentType, lastModified, objectLock } }`.
- *
- * With Decrypt on, the object is streamed through `decryptToSpool` of lib/pgp (bounded memory; the
- * plaintext waits in an encrypted spool file until authenticated, and stops at Max Decrypted Size and
- * Max Compression Ratio) with the private key credential (unlocked once per execution), and output
- * as `json.data` when the plaintext is a JSON object or array, else as binary (file name from the
- * OpenPGP literal packet, else the key's file name without `.pgp`). `archive.decrypted` is then true.
- */
-export async function execute(this: IExecuteFunctions, i: number, context: ArchiveStore): Promise<INodeExecutionData[]> {
-	const bucket = resolveBucket.call(this, i, context);
-	const key = (this.getNodeParameter('key', i) as string).trim();
-	const versionId = (this.getNodeParameter('versionId', i, '') as string).trim() || undefined;
-	const property =
-		(this.getNodeParameter('outputBinaryPropertyName', i, 'data') as string).trim() || 'data';
-	const verify = this.getNodeParameter('verifySha256', i, true) as boolean;
-	const decryptOn = this.getNodeParameter('decrypt', i, false) as boolean;
-	const privateKey = decryptOn
-		? await credentialPrivateKey.call(this, { itemIndex: i, purpose: 'Decrypt' })
-		: null;
-	const result = await getObject({ client: context.client, bucket, key, versionId, verify });
-	const fileName = safeFileName(key.split('/').pop(), 'object.pgp');
-	const archive: IDataObject = {
+/** The `archive` output fields of a downloaded version. */
+function archiveFields(result: Awaited<ReturnType<typeof getObject>>): IDataObject {
+	return {
 		bucket: result.bucket,
 		key: result.key,
 		versionId: result.versionId,
@@ -107,37 +87,87 @@ export async function execute(this: IExecuteFunctions, i: number, context: Archi
 			legalHold: result.objectLock.legalHold,
 		},
 	};
-	if (privateKey) {
-		const plaintext = await decryptToSpool({
-			data: result.body,
-			// the one second pass (sq's ZIP packets) reads the same version again
-			reread: async () => (await getObject({ client: context.client, bucket, key, versionId: result.versionId ?? versionId, verify })).body,
-			decryptionKeys: [privateKey],
-			maxDecryptedBytes: decryptedSizeLimit.call(this, i, this.getNodeParameter('maxDecryptedMegabytes', i, undefined)),
-			maxCompressionRatio: compressionRatioLimit.call(this, i, this.getNodeParameter('maxCompressionRatio', i, undefined)),
-		});
-		try {
-			archive.decrypted = true;
-			const record = plaintext.size <= JSON_RECORD_LIMIT && /^\s*([[{]|$)/.test((await plaintext.readPrefix(64)).toString('utf8'));
-			const parsed = record ? parseJson(await plaintext.readAll()) : undefined;
-			if (parsed !== undefined) {
-				return [{ json: { archive, data: parsed as IDataObject }, pairedItem: { item: i } }];
-			}
-			const plainName = safeFileName(plaintext.filename || fileName.replace(/\.pgp$/, ''), 'data.bin');
-			const binary = await this.helpers.prepareBinaryData(
-				plaintext.createReadStream(),
-				plainName,
-				'application/octet-stream',
-			);
-			return [{ json: { archive }, binary: { [property]: binary }, pairedItem: { item: i } }];
-		} finally {
-			await plaintext.dispose();
-		}
+}
+
+/**
+ * Record → Get: downloads one object version (streamed into n8n's binary data store) and outputs it as a
+ * binary with `{ archive: { bucket, key, versionId, etag, size, sha256, contentType, lastModified, objectLock } }`.
+ *
+ * With Decrypt on, the object is streamed through `decryptToSpool` of lib/pgp (bounded memory; the
+ * plaintext waits in an encrypted spool file until authenticated, and stops at Max Decrypted Size and
+ * Max Compression Ratio) with the private key credential (unlocked once per execution), and output
+ * as `json.data` when the plaintext is a JSON object or array, else as binary (file name from the
+ * OpenPGP literal packet, else the key's file name without `.pgp`). `archive.decrypted` is then true.
+ * A decrypting read is an access to the archive: only keys of the archive layout are decrypted, and
+ * each read appends a `get-decrypt` audit event under `<prefix>/_audit/` (the prefix read from the key),
+ * signed with the same key, before any plaintext is output (nodes/shared/audit.ts).
+ */
+export async function execute(this: IExecuteFunctions, i: number, context: ArchiveStore): Promise<INodeExecutionData[]> {
+	const bucket = resolveBucket.call(this, i, context);
+	const key = (this.getNodeParameter('key', i) as string).trim();
+	const versionId = (this.getNodeParameter('versionId', i, '') as string).trim() || undefined;
+	const property =
+		(this.getNodeParameter('outputBinaryPropertyName', i, 'data') as string).trim() || 'data';
+	const verify = this.getNodeParameter('verifySha256', i, true) as boolean;
+	const fileName = safeFileName(key.split('/').pop(), 'object.pgp');
+	if (!(this.getNodeParameter('decrypt', i, false) as boolean)) {
+		const result = await getObject({ client: context.client, bucket, key, versionId, verify });
+		const binary = await this.helpers.prepareBinaryData(
+			result.body,
+			fileName,
+			result.contentType ?? 'application/pgp-encrypted',
+		);
+		return [{ json: { archive: archiveFields(result) }, binary: { [property]: binary }, pairedItem: { item: i } }];
 	}
-	const binary = await this.helpers.prepareBinaryData(
-		result.body,
-		fileName,
-		result.contentType ?? 'application/pgp-encrypted',
+
+	const parsed = parseObjectKey(key);
+	if (!parsed) {
+		throw new NodeOperationError(this.getNode(), 'Decrypt reads records and media of the archive only: Object Key does not follow the archive key layout', {
+			itemIndex: i,
+			description: 'Give the "key" of a List result, or of a Write without an Object Key override: <prefix>/<retention class>/<phone_number_id>/<yyyy>/<mm>/<dd>/<pseudonym>/<record id>.pgp. Each decrypting read is recorded in that prefix\'s audit trail.',
+		});
+	}
+	const privateKey = await credentialPrivateKey.call(this, { itemIndex: i, purpose: 'Decrypt' });
+	await assertAuditSigningKey.call(this, privateKey, i, 'Decrypt');
+	const maxDecryptedBytes = decryptedSizeLimit.call(this, i, this.getNodeParameter('maxDecryptedMegabytes', i, undefined));
+	const maxCompressionRatio = compressionRatioLimit.call(this, i, this.getNodeParameter('maxCompressionRatio', i, undefined));
+	const { result, plaintext } = await audited(
+		this,
+		{ client: context.client, bucket, prefix: parsed.prefix, signer: privateKey },
+		{
+			operation: 'get-decrypt',
+			scope: { keyPrefixes: [key] },
+			outcome: ({ plaintext }) => ({ counts: { objects: 1, bytes: plaintext.size } }),
+			discard: async ({ plaintext }) => await plaintext.dispose(),
+		},
+		async () => {
+			const result = await getObject({ client: context.client, bucket, key, versionId, verify });
+			const plaintext = await decryptToSpool({
+				data: result.body,
+				// the one second pass (sq's ZIP packets) reads the same version again
+				reread: async () => (await getObject({ client: context.client, bucket, key, versionId: result.versionId ?? versionId, verify })).body,
+				decryptionKeys: [privateKey],
+				maxDecryptedBytes,
+				maxCompressionRatio,
+			});
+			return { result, plaintext };
+		},
 	);
-	return [{ json: { archive }, binary: { [property]: binary }, pairedItem: { item: i } }];
+	try {
+		const archive = { ...archiveFields(result), decrypted: true };
+		const record = plaintext.size <= JSON_RECORD_LIMIT && /^\s*([[{]|$)/.test((await plaintext.readPrefix(64)).toString('utf8'));
+		const data = record ? parseJson(await plaintext.readAll()) : undefined;
+		if (data !== undefined) {
+			return [{ json: { archive, data: data as IDataObject }, pairedItem: { item: i } }];
+		}
+		const plainName = safeFileName(plaintext.filename || fileName.replace(/\.pgp$/, ''), 'data.bin');
+		const binary = await this.helpers.prepareBinaryData(
+			plaintext.createReadStream(),
+			plainName,
+			'application/octet-stream',
+		);
+		return [{ json: { archive }, binary: { [property]: binary }, pairedItem: { item: i } }];
+	} finally {
+		await plaintext.dispose();
+	}
 }

@@ -2,6 +2,7 @@ import { NodeOperationError, updateDisplayOptions, type IDataObject, type IDispl
 
 import { daySealScope, sealPrefix, type LockRetention } from '../../../../lib/archive';
 import { assertSigningKey } from '../../../../lib/pgp';
+import { audited, scopeFolder } from '../../../shared/audit';
 import { credentialPrivateKey, type ArchiveStore } from '../../../shared/credentials';
 import { objectLockModeOptions, storeLocation } from '../../../shared/storeLocation';
 
@@ -132,6 +133,7 @@ function yesterdayUtc(): string {
  * (Merkle root over the versions) under `<prefix>/_seals/` and outputs
  * `{ seal: { sealId, manifestKey, signatureKey, manifestSha256, merkleRoot, prevManifestKey, counts, … } }`.
  * The manifest entries are not put into the item (they can be many): read the manifest with Record → Get.
+ * Each seal appends a `seal-create` audit event (seal id, sealed folder, counts) signed with the same key.
  */
 export async function execute(this: IExecuteFunctions, i: number, context: ArchiveStore): Promise<INodeExecutionData[]> {
 	const { bucket, prefix } = storeLocation.call(this, i, context);
@@ -172,16 +174,36 @@ export async function execute(this: IExecuteFunctions, i: number, context: Archi
 		lockMode === 'none'
 			? null
 			: { mode: lockMode, retention: options.lockRetention?.trim() || 'P7Y' };
-	const result = await sealPrefix({
-		client: context.client,
-		bucket,
-		prefix,
-		scope,
-		signer: signingKey,
-		objectLock,
-		sealsPrefix: options.sealsPrefix?.trim() || undefined,
-		hashWhenNoMetadata: options.hashWhenNoMetadata !== false,
-	});
+	const sealsPrefix = options.sealsPrefix?.trim() || undefined;
+	const result = await audited(
+		this,
+		{ client: context.client, bucket, prefix, signer: signingKey },
+		{
+			operation: 'seal-create',
+			scope: { keyPrefixes: scopeFolder(prefix, scope) },
+			outcome: (sealed) => ({
+				scope: { sealIds: [sealed.sealId] },
+				counts: {
+					versions: sealed.counts.versions,
+					objects: sealed.counts.objects,
+					deleteMarkers: sealed.counts.delete_markers,
+					bytes: sealed.counts.bytes,
+					hashedByDownload: sealed.hashedByDownload,
+				},
+			}),
+		},
+		async () =>
+			await sealPrefix({
+				client: context.client,
+				bucket,
+				prefix,
+				scope,
+				signer: signingKey,
+				objectLock,
+				sealsPrefix,
+				hashWhenNoMetadata: options.hashWhenNoMetadata !== false,
+			}),
+	);
 	const seal: IDataObject = {
 		bucket: result.bucket,
 		sealId: result.sealId,
