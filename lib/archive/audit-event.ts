@@ -1,3 +1,5 @@
+import { createHmac } from 'node:crypto';
+
 import canonicalize from 'canonicalize';
 import { DateTime } from 'luxon';
 
@@ -150,7 +152,16 @@ function keyPrefix(archivePrefix: string): (entry: string) => string {
 	};
 }
 
-const SCOPE_FIELDS = ['pseudonyms', 'phoneNumberIds', 'classes', 'matterIds', 'keyPrefixes', 'from', 'to', 'runIds', 'sealIds'];
+const SCOPE_FIELDS = ['pseudonyms', 'phoneNumberIds', 'classes', 'matterIds', 'keyPrefixes', 'keyDigests', 'from', 'to', 'runIds', 'sealIds'];
+
+/**
+ * The scope entry of an object key outside the archive layout: HMAC-SHA256 of the key under the
+ * index key (hex), so the trail holds nothing a key could carry (a phone number, a name) while a
+ * holder of the index key can still tell which object was read.
+ */
+export function auditKeyDigest(key: string, indexKey: string): string {
+	return createHmac('sha256', Buffer.from(indexKey, 'utf8')).update('audit-key\0').update(key, 'utf8').digest('hex');
+}
 
 /**
  * Validates a scope: every field names things by pseudonym or id only.
@@ -178,6 +189,7 @@ export function normalizeAuditScope(scope: AuditScope | undefined, archivePrefix
 		return entry;
 	}));
 	set('keyPrefixes', stringList(scope.keyPrefixes, 'scope.keyPrefixes', keyPrefix(archivePrefix)));
+	set('keyDigests', stringList(scope.keyDigests, 'scope.keyDigests', (entry) => matching('scope.keyDigests', /^[0-9a-f]{64}$/, 'every entry must be an HMAC-SHA256 of a key (64 lower-case hex characters, auditKeyDigest)')(entry.toLowerCase())));
 	for (const field of ['from', 'to'] as const) {
 		const value = scope[field];
 		if (value === undefined || value === null) continue;

@@ -203,6 +203,12 @@ export interface AuditScope {
 	runIds?: string[];
 	/** Seal ids (`yyyymmddThhmmssSSSZ-<8 hex>`). */
 	sealIds?: string[];
+	/**
+	 * Keys outside the archive layout (e.g. `quarantine/…`, a Write's Object Key override), as
+	 * HMAC-SHA256 of the key under the index key (64 hex): such a key may hold anything, so the trail
+	 * keeps only what lets a holder of the index key confirm which object was read ({@link auditKeyDigest}).
+	 */
+	keyDigests?: string[];
 }
 
 /**

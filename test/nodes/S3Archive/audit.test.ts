@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { ICredentialDataDecryptedObject, IDataObject, INode, INodeExecutionData, IRun } from 'n8n-workflow';
 
-import { objectKeyForRecord, phoneNumberPseudonym, writeObject, type AuditEvent } from '../../../lib/archive';
+import { auditKeyDigest, objectKeyForRecord, phoneNumberPseudonym, writeObject, type AuditEvent } from '../../../lib/archive';
 import { createS3Client } from '../../../lib/s3';
 import { gpgEncrypt, gpgVerify, makeGpgHome, type GpgHome } from '../../helpers/gpg';
 import { InProcessN8n } from '../../helpers/n8n-runner';
@@ -153,11 +153,25 @@ describe('S3 Archive node: every access appends one audit event (in-process n8n-
 		expect(events[0]).toMatchObject({ operation: 'get-decrypt', result: 'failure', errorCode: 'NoSuchKey', counts: {}, scope: { keyPrefixes: [missing] } });
 	});
 
-	it('Decrypt refuses a key outside the archive layout before reading it: no event, a clear error', async () => {
-		const { run, events } = await runAudited('Get', [{ json: { key: 'archive/_seals/notes.pgp' } }]);
-		expect(run.status).toBe('error');
-		expect(run.data.resultData.error?.message).toMatch(/Decrypt reads records and media of the archive only/);
-		expect(events).toEqual([]);
+	it('Decrypt of a key outside the archive layout (quarantine/): recorded as the key\'s HMAC in that folder\'s trail, never the key', async () => {
+		// a quarantined object whose key carries a phone number (a Write's Object Key override can hold anything)
+		const key = `quarantine/2026/01/01/+${ALICE}-note.pgp`;
+		await writeObject({ client, bucket, key, body: gpgEncrypt(gpg.home, JSON.stringify(record(1, ALICE)), { recipients: [gpg.fingerprint] }) });
+		const { run, events } = await runAudited('Get', [{ json: { key } }], 'quarantine');
+		expect(run.status).toBe('success');
+		expect((nodeOutput(run, 'Get')[0].json.data as IDataObject).content).toEqual({ body: `${SECRET} 1` });
+		expect(events).toHaveLength(1);
+		expect(events[0]).toMatchObject({ operation: 'get-decrypt', result: 'success', scope: { keyDigests: [auditKeyDigest(key, INDEX_KEY)] } });
+		expect(events[0].scope.keyPrefixes).toBeUndefined();
+		expectPseudonymous(events[0]);
+		// a key whose first folder could be a phone number goes to the archive's trail
+		const odd = `${ALICE}/note.pgp`;
+		await writeObject({ client, bucket, key: odd, body: gpgEncrypt(gpg.home, 'not a record', { recipients: [gpg.fingerprint] }) });
+		const second = await runAudited('Get', [{ json: { key: odd } }]);
+		expect(second.run.status).toBe('success');
+		expect(second.events).toHaveLength(1);
+		expect(second.events[0].scope).toEqual({ keyDigests: [auditKeyDigest(odd, INDEX_KEY)] });
+		expectPseudonymous(second.events[0]);
 	});
 
 	it('Conversation → Export: one export event with the person as pseudonyms and the counts', async () => {
@@ -189,7 +203,7 @@ describe('S3 Archive node: every access appends one audit event (in-process n8n-
 		expect(checked.events).toEqual([]);
 		const report = nodeOutput(checked.run, 'Verify Audit')[0].json;
 		expect(report.valid).toBe(true);
-		expect(report.audit).toMatchObject({ folder: 'archive/_audit', eventsChecked: 4, gaps: [], breaks: [], badSignatures: [], signers: [gpg.fingerprint] });
+		expect(report.audit).toMatchObject({ folder: 'archive/_audit', eventsChecked: 5, gaps: [], breaks: [], badSignatures: [], signers: [gpg.fingerprint] });
 
 		const second = (await auditKeys())[1];
 		const { VersionId } = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: second }));

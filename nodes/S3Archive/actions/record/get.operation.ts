@@ -1,6 +1,6 @@
 import { NodeOperationError, updateDisplayOptions, type IDataObject, type IDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 
-import { getObject, parseObjectKey } from '../../../../lib/archive';
+import { auditKeyDigest, getObject, parseObjectKey } from '../../../../lib/archive';
 import { decryptToSpool } from '../../../../lib/pgp';
 import { assertAuditSigningKey, audited } from '../../../shared/audit';
 import { safeFileName } from '../../../shared/binary';
@@ -89,6 +89,15 @@ function archiveFields(result: Awaited<ReturnType<typeof getObject>>): IDataObje
 	};
 }
 
+/** The audit trail and scope entry of a key outside the archive layout; null without an index key. */
+function outsideLayout(key: string, indexKey: string): { prefix: string; digest: string } | null {
+	if (!indexKey) return null;
+	const first = key.split('/')[0];
+	// a folder name, never one that could be a phone number (8 or more digits in a row)
+	const plain = key.includes('/') && /^[A-Za-z][A-Za-z0-9._-]{0,62}$/.test(first) && !/\d{8}/.test(first);
+	return { prefix: plain ? first : 'archive', digest: auditKeyDigest(key, indexKey) };
+}
+
 /**
  * Record → Get: downloads one object version (streamed into n8n's binary data store) and outputs it as a
  * binary with `{ archive: { bucket, key, versionId, etag, size, sha256, contentType, lastModified, objectLock } }`.
@@ -98,9 +107,11 @@ function archiveFields(result: Awaited<ReturnType<typeof getObject>>): IDataObje
  * Max Compression Ratio) with the private key credential (unlocked once per execution), and output
  * as `json.data` when the plaintext is a JSON object or array, else as binary (file name from the
  * OpenPGP literal packet, else the key's file name without `.pgp`). `archive.decrypted` is then true.
- * A decrypting read is an access to the archive: only keys of the archive layout are decrypted, and
- * each read appends a `get-decrypt` audit event under `<prefix>/_audit/` (the prefix read from the key),
- * signed with the same key, before any plaintext is output (nodes/shared/audit.ts).
+ * A decrypting read is an access to the archive: each read appends a `get-decrypt` audit event under
+ * `<prefix>/_audit/` (the prefix read from the key), signed with the same key, before any plaintext is
+ * output (nodes/shared/audit.ts). A key outside the layout is recorded as its HMAC under the index key
+ * (`auditKeyDigest`), in the trail of its first folder when that is a plain name (`quarantine/_audit/`
+ * for the template's Quarantine Record), else of `archive`.
  */
 export async function execute(this: IExecuteFunctions, i: number, context: ArchiveStore): Promise<INodeExecutionData[]> {
 	const bucket = resolveBucket.call(this, i, context);
@@ -121,10 +132,13 @@ export async function execute(this: IExecuteFunctions, i: number, context: Archi
 	}
 
 	const parsed = parseObjectKey(key);
-	if (!parsed) {
-		throw new NodeOperationError(this.getNode(), 'Decrypt reads records and media of the archive only: Object Key does not follow the archive key layout', {
+	// a key outside the archive layout (quarantine/…, a Write's Object Key override) may hold anything: the
+	// trail keeps its HMAC under the index key, in the trail of its first folder when that is a plain name
+	const outside = parsed ? null : outsideLayout(key, context.indexKey);
+	if (!parsed && !outside) {
+		throw new NodeOperationError(this.getNode(), 'Decrypt of a key outside the archive layout needs the Index Key of the S3 Archive Store credential', {
 			itemIndex: i,
-			description: 'Give the "key" of a List result, or of a Write without an Object Key override: <prefix>/<retention class>/<phone_number_id>/<yyyy>/<mm>/<dd>/<pseudonym>/<record id>.pgp. Each decrypting read is recorded in that prefix\'s audit trail.',
+			description: 'Each decrypting read is recorded in the audit trail; a key outside <prefix>/<retention class>/<phone_number_id>/<yyyy>/<mm>/<dd>/<pseudonym>/<record id>.pgp is recorded as its HMAC under the index key. Set Index Key in the credential, or give the "key" of a List result.',
 		});
 	}
 	const privateKey = await credentialPrivateKey.call(this, { itemIndex: i, purpose: 'Decrypt' });
@@ -133,10 +147,10 @@ export async function execute(this: IExecuteFunctions, i: number, context: Archi
 	const maxCompressionRatio = compressionRatioLimit.call(this, i, this.getNodeParameter('maxCompressionRatio', i, undefined));
 	const { result, plaintext } = await audited(
 		this,
-		{ client: context.client, bucket, prefix: parsed.prefix, signer: privateKey },
+		{ client: context.client, bucket, prefix: parsed?.prefix ?? outside!.prefix, signer: privateKey },
 		{
 			operation: 'get-decrypt',
-			scope: { keyPrefixes: [key] },
+			scope: parsed ? { keyPrefixes: [key] } : { keyDigests: [outside!.digest] },
 			outcome: ({ plaintext }) => ({ counts: { objects: 1, bytes: plaintext.size } }),
 			discard: async ({ plaintext }) => await plaintext.dispose(),
 		},
