@@ -12,7 +12,8 @@
  * - {@link getObject} (get.ts), {@link listObjects} (list.ts), {@link checkBucket} (setup-check.ts);
  * - {@link sealPrefix} (seal.ts: the manifest format in manifest.ts, Merkle tree in merkle.ts),
  *   {@link verifySeal} (verify.ts), {@link loadSealedHashes} (sealed-hashes.ts);
- * - {@link exportConversation} (export.ts) with its transcripts (transcript.ts).
+ * - {@link exportConversation} (export.ts) with its transcripts (transcript.ts);
+ * - {@link buildRsmfExport} (rsmf/): RSMF 2.0 files (Relativity Short Message Format) of decrypted records and media.
  */
 export * from './types';
 export * from './layout';
@@ -32,3 +33,4 @@ export * from './sealed-hashes';
 export * from './verify';
 export * from './transcript';
 export * from './export';
+export * from './rsmf';
