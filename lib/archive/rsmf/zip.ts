@@ -46,19 +46,17 @@ export function createZipStream(entries: ZipEntrySource[]): Readable {
 		zip.addReadStreamLazy(entry.name, { mtime: entryTime(), mode: ENTRY_MODE, compress: false, forceDosTimestamp: true }, (callback) => {
 			Promise.resolve()
 				.then(() => entry.open())
-				.then(
-					(source) => {
-						if (output.destroyed) {
-							source.destroy();
-							return;
-						}
-						current = source;
-						// yazl pipes the source without listening for its errors
-						source.once('error', fail);
-						callback(null, source);
-					},
-					fail,
-				);
+				.then((source) => {
+					if (output.destroyed) {
+						source.destroy();
+						return;
+					}
+					current = source;
+					// yazl pipes the source without listening for its errors
+					source.on('error', fail);
+					callback(null, source);
+				})
+				.catch(fail);
 		});
 	}
 	zip.end();

@@ -452,7 +452,7 @@ describe('buildRsmfExport (RSMF 2.0.0)', () => {
 		}
 	});
 
-	it('opens media one at a time, when the zip reaches them', async () => {
+	it('opens media one at a time, when the zip reaches them, and releases them when the consumer stops', async () => {
 		const records = conversationRecords();
 		const opened: number[] = [];
 		let open = 0;
@@ -471,6 +471,23 @@ describe('buildRsmfExport (RSMF 2.0.0)', () => {
 		expect(opened).toEqual([1, 0]); // event order: the image (08:01) before the document (08:03:30)
 		expect(most).toBe(1);
 		expect(Object.keys(files)).toEqual(['image-20260101-080100.jpg', 'evil_fdp.exe_', 'rsmf_manifest.json']);
+
+		// a consumer that stops reading releases the source being read (an endless one here)
+		let endless: Readable | undefined;
+		const content = () =>
+			(endless = new Readable({
+				read() {
+					this.push(Buffer.alloc(64 * 1024));
+				},
+			}));
+		const stream = buildRsmfExport({ records, media: [{ wamid: IMAGE, content }] }).slices[0].createRsmfStream();
+		let read = 0;
+		for await (const chunk of stream) {
+			read += (chunk as Buffer).length;
+			if (read > 1024 * 1024) break;
+		}
+		for (let wait = 0; wait < 100 && !endless?.destroyed; wait++) await new Promise((resolve) => setTimeout(resolve, 10));
+		expect(endless?.destroyed).toBe(true);
 	});
 });
 
