@@ -9,5 +9,5 @@ export { buildRsmfExport } from './export';
 export { buildRsmfManifest, type RsmfManifestOptions } from './manifest';
 export { sliceEvents, type EventSlice, type SliceOptions } from './slice';
 export { mapRecords, type MappedAttachment, type MappedConversation, type MappedEvent, type MappedRecords } from './map-records';
-export { sanitizeFileName, mediaFileName, extensionForMimeType, MANIFEST_FILE_NAME } from './file-name';
+export { mediaFileName, extensionForMimeType, uniqueFileName, MANIFEST_FILE_NAME } from './file-name';
 export * from './types';

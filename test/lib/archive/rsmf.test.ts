@@ -17,7 +17,8 @@ import PostalMime from 'postal-mime';
 import {
 	ArchiveError,
 	buildRsmfExport,
-	sanitizeFileName,
+	mediaFileName,
+	safeFileName,
 	type RsmfEvent,
 	type RsmfManifest,
 	type RsmfMedia,
@@ -239,7 +240,7 @@ describe('buildRsmfExport (RSMF 2.0.0)', () => {
 		expect(image).toMatchObject({ body: 'Signed term sheet', attachments: [{ id: 'image-20260101-080100.jpg', display: 'image-20260101-080100.jpg', size: imageBytes.length }] });
 		expect(customOf(image, 'Forwarded')).toEqual(['forwarded']);
 		const document = byMessageId(manifest, DOCUMENT);
-		expect(document.attachments).toEqual([{ id: 'evil_fdp.exe_', display: 'evil_fdp.exe_', size: documentBytes.length }]);
+		expect(document.attachments).toEqual([{ id: 'evilfdp.exe', display: 'evilfdp.exe', size: documentBytes.length }]);
 
 		// the BSUID-only message is Dana's
 		expect(byMessageId(manifest, 'wamid.BSUID-ONLY')).toMatchObject({ participant: 'P2', direction: 'incoming', body: 'Sent from my username account' });
@@ -292,7 +293,7 @@ describe('buildRsmfExport (RSMF 2.0.0)', () => {
 
 		// the zip's files are the media, byte for byte
 		expect(Buffer.from(files['image-20260101-080100.jpg']).equals(imageBytes)).toBe(true);
-		expect(Buffer.from(files['evil_fdp.exe_']).equals(documentBytes)).toBe(true);
+		expect(Buffer.from(files['evilfdp.exe']).equals(documentBytes)).toBe(true);
 	});
 
 	it('is deterministic: the same records give byte-identical files, whatever their order, the media chunking or the time zone', async () => {
@@ -371,23 +372,18 @@ describe('buildRsmfExport (RSMF 2.0.0)', () => {
 	});
 
 	it('sanitizes hostile file names and keeps names unique in the zip', async () => {
-		expect(sanitizeFileName('../../etc/passwd', 'x')).toBe('passwd');
-		expect(sanitizeFileName('C:\\Users\\a\\report.pdf', 'x')).toBe('report.pdf');
-		expect(sanitizeFileName('in\u202Egnp.exe', 'x')).toBe('in_gnp.exe');
-		expect(sanitizeFileName('a\r\nb\u0000c\u200Bd.txt', 'x')).toBe('a__b_c_d.txt');
-		expect(sanitizeFileName('<>:"|?*.txt', 'x')).toBe('_______.txt');
-		expect(sanitizeFileName('..', 'x')).toBe('x');
-		expect(sanitizeFileName(' .hidden. ', 'x')).toBe('hidden');
-		expect(sanitizeFileName('CON.txt', 'x')).toBe('_CON.txt');
-		expect(sanitizeFileName('lpt1', 'x')).toBe('_lpt1');
-		const long = sanitizeFileName(`${'é'.repeat(300)}.pdf`, 'x');
+		// the pack's sanitizer (test/nodes/shared/binary.test.ts), here with room for " (n)"
+		const long = mediaFileName({ fileName: `${'é'.repeat(300)}.pdf`, type: 'document', time: null });
 		expect(Buffer.byteLength(long)).toBeLessThanOrEqual(200);
 		expect(long.endsWith('é.pdf')).toBe(true);
+		expect(mediaFileName({ fileName: 'contract', type: 'document', time: null, mimeType: 'application/pdf' })).toBe('contract.pdf');
+		expect(mediaFileName({ fileName: '..', type: 'audio', time: '2026-01-01T08:00:00.000Z', mimeType: 'audio/ogg; codecs=opus' })).toBe('audio-20260101-080000.ogg');
+		expect(safeFileName(HOSTILE_NAME, 'x')).toBe('evilfdp.exe');
 
 		const records = conversationRecords();
 		const twin = records.find((r) => r.wamid === DOCUMENT)!;
 		const other = { ...twin, wamid: 'wamid.DOC-2', idempotency_key: '106000000000002:wamid.DOC-2', content: { ...twin.content, filename: 'rsmf_manifest.json' } };
-		const third = { ...twin, wamid: 'wamid.DOC-3', idempotency_key: '106000000000002:wamid.DOC-3', content: { ...twin.content, filename: 'EVIL_FDP.EXE_' } };
+		const third = { ...twin, wamid: 'wamid.DOC-3', idempotency_key: '106000000000002:wamid.DOC-3', content: { ...twin.content, filename: 'EVILFDP.EXE' } };
 		const media: RsmfMedia[] = [
 			{ wamid: DOCUMENT, content: Buffer.from('one') },
 			{ wamid: 'wamid.DOC-2', content: Buffer.from('two') },
@@ -397,7 +393,7 @@ describe('buildRsmfExport (RSMF 2.0.0)', () => {
 		const [slice] = buildRsmfExport({ records: [...records, other, third], media }).slices;
 		const { files, manifest } = await readSlice(slice);
 		expectValidManifest(manifest, files);
-		expect(Object.keys(files).sort()).toEqual(['EVIL_FDP.EXE_', 'evil_fdp (2).exe_', 'report.pdf', 'rsmf_manifest (2).json', 'rsmf_manifest.json'].sort());
+		expect(Object.keys(files).sort()).toEqual(['EVILFDP.EXE', 'evilfdp (2).exe', 'report.pdf', 'rsmf_manifest (2).json', 'rsmf_manifest.json'].sort());
 		expect(Buffer.from(files['rsmf_manifest (2).json']).toString()).toBe('two');
 		for (const name of Object.keys(files)) expect(name).not.toMatch(/[/\\\u0000-\u001f\u202e]/);
 	});
@@ -470,7 +466,7 @@ describe('buildRsmfExport (RSMF 2.0.0)', () => {
 		const { files } = await readSlice(slice);
 		expect(opened).toEqual([1, 0]); // event order: the image (08:01) before the document (08:03:30)
 		expect(most).toBe(1);
-		expect(Object.keys(files)).toEqual(['image-20260101-080100.jpg', 'evil_fdp.exe_', 'rsmf_manifest.json']);
+		expect(Object.keys(files)).toEqual(['image-20260101-080100.jpg', 'evilfdp.exe', 'rsmf_manifest.json']);
 
 		// a consumer that stops reading releases the source being read (an endless one here)
 		let endless: Readable | undefined;
