@@ -91,6 +91,8 @@ async function openMedia(file: RsmfMedia, attachment: MappedAttachment, sizes: M
 	try {
 		source = toReadable(typeof file.content === 'function' ? await file.content() : file.content);
 	} catch (error) {
+		// the opener's own error (e.g. a store or decryption error naming its object) is kept as it is
+		if (error instanceof ArchiveError) throw error;
 		throw new ArchiveError(`media[${index}].content could not be opened: ${error instanceof Error ? error.message : String(error)}`, {
 			code: 'InvalidInput',
 			cause: error,

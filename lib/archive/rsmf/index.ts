@@ -8,6 +8,6 @@
 export { buildRsmfExport } from './export';
 export { buildRsmfManifest, type RsmfManifestOptions } from './manifest';
 export { sliceEvents, type EventSlice, type SliceOptions } from './slice';
-export { mapRecords, type MappedAttachment, type MappedConversation, type MappedEvent, type MappedRecords } from './map-records';
+export { isUpdate, mapRecords, type MappedAttachment, type MappedConversation, type MappedEvent, type MappedRecords } from './map-records';
 export { mediaFileName, extensionForMimeType, uniqueFileName, MANIFEST_FILE_NAME } from './file-name';
 export * from './types';

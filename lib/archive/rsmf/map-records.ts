@@ -198,7 +198,8 @@ function targetWamid(record: TranscriptRecord): string | null {
 	return str(record.original_wamid) || str(content.original_message_id) || null;
 }
 
-function isUpdate(record: TranscriptRecord): boolean {
+/** Whether a record updates a message (a status, edit, revoke or reaction) instead of being an event. */
+export function isUpdate(record: TranscriptRecord): boolean {
 	return record.record_kind === 'status' || (record.record_kind === 'message' && UPDATE_TYPES.has(str(record.type)));
 }
 
