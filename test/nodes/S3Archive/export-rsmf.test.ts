@@ -12,13 +12,9 @@ import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
-import Ajv, { type AnySchema } from 'ajv';
-import addFormats from 'ajv-formats';
-import { unzipSync } from 'fflate';
 import type { ICredentialDataDecryptedObject, IDataObject, INodeExecutionData } from 'n8n-workflow';
-import PostalMime from 'postal-mime';
 
-import { writeObject, type RsmfManifest } from '../../../lib/archive';
+import { writeObject } from '../../../lib/archive';
 import { encrypt, readPublicKeys } from '../../../lib/pgp';
 import { createS3Client } from '../../../lib/s3';
 import { S3Archive } from '../../../nodes/S3Archive/S3Archive.node';
@@ -26,15 +22,10 @@ import { executeContext } from '../../helpers/execute-context';
 import { gpgDecrypt, makeGpgHome, type GpgHome } from '../../helpers/gpg';
 import { GraphStandIn } from '../../helpers/graph-stand-in';
 import { InProcessN8n, loadTemplate } from '../../helpers/n8n-runner';
+import { customValue, manifestErrors, messageIds, readRsmf as readRsmfBytes, type ReadRsmf } from '../../helpers/rsmf';
 import { getObjectBytes, listAllKeys, makeBucket, s3Settings } from '../../helpers/s3';
 
 const FIXTURES = path.join(__dirname, '..', '..', 'fixtures', 'whatsapp');
-const SCHEMA = JSON.parse(readFileSync(path.join(__dirname, '..', '..', '..', 'lib', 'archive', 'rsmf', 'schema', 'rsmf_schema_2_0_0.json'), 'utf8')) as AnySchema;
-const ajv = new Ajv({ allErrors: true, strict: false });
-addFormats(ajv);
-ajv.addFormat('idn-email', true);
-const validateManifest = ajv.compile(SCHEMA);
-
 const APP_SECRET = randomBytes(16).toString('hex');
 const INDEX_KEY = randomBytes(32).toString('hex');
 const BUSINESS = { display_phone_number: '15550100999', phone_number_id: '106000000000002' };
@@ -104,26 +95,11 @@ function moreDeliveries(): Buffer[] {
 	];
 }
 
-interface ReadFile {
-	eml: Buffer;
-	email: Awaited<ReturnType<typeof PostalMime.parse>>;
-	files: Record<string, Uint8Array>;
-	manifest: RsmfManifest;
-}
-
-/** Reads one `.rsmf` output as a review platform does: parse the message, unzip its one attachment. */
-async function readRsmf(item: INodeExecutionData): Promise<ReadFile> {
+/** The `.rsmf` file of an output item, read back (and its bytes). */
+async function readRsmf(item: INodeExecutionData): Promise<ReadRsmf & { eml: Buffer }> {
 	const eml = Buffer.from(item.binary!.data.data, 'base64');
-	const email = await PostalMime.parse(eml);
-	expect(email.attachments).toHaveLength(1);
-	expect(email.attachments[0]).toMatchObject({ filename: 'rsmf.zip', mimeType: 'application/zip' });
-	const files = unzipSync(new Uint8Array(email.attachments[0].content as ArrayBuffer));
-	const manifest = JSON.parse(Buffer.from(files['rsmf_manifest.json']).toString('utf8')) as RsmfManifest;
-	return { eml, email, files, manifest };
+	return { ...(await readRsmfBytes(eml)), eml };
 }
-
-const header = (file: ReadFile, name: string) => file.email.headers.find((h) => h.key === name.toLowerCase())?.value;
-const customValue = (custom: Array<{ name: string; value: string }> | undefined, name: string) => custom?.find((c) => c.name === name)?.value;
 
 describe('S3 Archive node, Conversation → Export as RSMF 2.0 (capture template, Graph stand-in, local RGW, gpg)', () => {
 	const node = new S3Archive();
@@ -202,16 +178,16 @@ describe('S3 Archive node, Conversation → Export as RSMF 2.0 (capture template
 		const file = await readRsmf(item);
 
 		// the message: RSMF headers, the transcript as body
-		expect(header(file, 'X-RSMF-Version')).toBe('2.0.0');
-		expect(header(file, 'X-RSMF-Generator')).toBe('n8n-nodes-chat-archive');
-		expect(header(file, 'X-RSMF-BeginDate')).toBe(`${isoDay(REPLAY_DAY - 3 * 86_400)}T01:00:00.000Z`);
-		expect(header(file, 'X-RSMF-EndDate')).toBe(`${isoDay(REPLAY_DAY + 86_400)}T09:00:00.000Z`);
-		expect(header(file, 'X-RSMF-EventCount')).toBe(String(file.manifest.events.length));
+		expect(file.header('X-RSMF-Version')).toBe('2.0.0');
+		expect(file.header('X-RSMF-Generator')).toBe('n8n-nodes-chat-archive');
+		expect(file.header('X-RSMF-BeginDate')).toBe(`${isoDay(REPLAY_DAY - 3 * 86_400)}T01:00:00.000Z`);
+		expect(file.header('X-RSMF-EndDate')).toBe(`${isoDay(REPLAY_DAY + 86_400)}T09:00:00.000Z`);
+		expect(file.header('X-RSMF-EventCount')).toBe(String(file.manifest.events.length));
 		expect(file.email.text).toContain('Can you confirm the bond order for 50k?');
 		expect(file.email.text).toContain('Sent from my username account');
 
 		// the manifest: Relativity's schema, one conversation of Dana (every identifier) and the business
-		expect(validateManifest(file.manifest)).toBe(true);
+		expect(manifestErrors(file.manifest)).toBeNull();
 		expect(file.manifest.conversations).toHaveLength(1);
 		expect(file.manifest.participants).toHaveLength(2);
 		const danaId = file.manifest.participants.find((p) => p.account_id === DANA.user_id)!.id;
@@ -258,17 +234,17 @@ describe('S3 Archive node, Conversation → Export as RSMF 2.0 (capture template
 	it('custodian scope: every conversation of the phone number ID in the date range, and nothing else', async () => {
 		const output = await exportItems({ exportScope: 'custodian', custodianPhoneNumberId: BUSINESS.phone_number_id, custodianFrom: isoDay(REPLAY_DAY), custodianTo: isoDay(REPLAY_DAY + 86_400) });
 		const files = await Promise.all(output.map(readRsmf));
-		for (const file of files) expect(validateManifest(file.manifest)).toBe(true);
-		const messageIds = files.flatMap((f) => f.manifest.events.map((e) => customValue(e.custom, 'Message ID'))).filter(Boolean);
+		for (const file of files) expect(manifestErrors(file.manifest)).toBeNull();
+		const ids = files.flatMap((f) => messageIds(f.manifest.events));
 		// Dana's conversation, Robin's, and the person of status-failed.json (15550100456)
 		const people = files.flatMap((f) => {
 			const custodians = new Set(f.manifest.conversations.map((c) => c.custodian));
 			return f.manifest.participants.filter((p) => !custodians.has(p.id)).map((p) => customValue(p.custom, 'Phone number') ?? p.account_id);
 		});
 		expect(new Set(people)).toEqual(new Set(['+15550100123', '+15550100777', '+15550100456']));
-		expect(messageIds).toEqual(expect.arrayContaining([BOND, QUESTION, 'wamid.BSUID-ONLY', 'wamid.NEXT-DAY', 'wamid.ROBIN-1']));
-		expect(messageIds).not.toContain('wamid.EARLIER');
-		expect(messageIds).not.toContain('wamid.OTHER-BUSINESS');
+		expect(ids).toEqual(expect.arrayContaining([BOND, QUESTION, 'wamid.BSUID-ONLY', 'wamid.NEXT-DAY', 'wamid.ROBIN-1']));
+		expect(ids).not.toContain('wamid.EARLIER');
+		expect(ids).not.toContain('wamid.OTHER-BUSINESS');
 		expect(output.map((item) => (item.json.export as IDataObject).scope)).toEqual(output.map(() => 'custodian'));
 		expect(output[0].json.export).toMatchObject({ phoneNumberId: BUSINESS.phone_number_id, files: output.length });
 		expect(output.map((item) => item.pairedItem)).toEqual(output.map(() => ({ item: 0 })));
@@ -296,7 +272,7 @@ describe('S3 Archive node, Conversation → Export as RSMF 2.0 (capture template
 		expect(small).toHaveLength(Math.ceil(whole.manifest.events.length / 4));
 		const read = await Promise.all(small.map(readRsmf));
 		expect(read.map((f) => f.manifest.events.length).reduce((a, b) => a + b)).toBe(whole.manifest.events.length);
-		for (const file of read) expect(validateManifest(file.manifest)).toBe(true);
+		for (const file of read) expect(manifestErrors(file.manifest)).toBeNull();
 		const [bad] = await dana({ maxEventsPerFile: 1.5 }).then(
 			() => [null],
 			(error: Error) => [error],
