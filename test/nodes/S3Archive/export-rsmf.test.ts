@@ -256,6 +256,11 @@ describe('S3 Archive node, Conversation → Export as RSMF 2.0 (capture template
 		expect(records.map((r) => r.wamid)).not.toContain('wamid.EARLIER');
 		expect((output[0].json.export as IDataObject).counts).toEqual((jsonl.json.export as IDataObject).counts);
 
+		// a number without records in the range: one item without a file
+		const [none] = await exportItems({ exportScope: 'custodian', custodianPhoneNumberId: '106000000000009', custodianFrom: isoDay(REPLAY_DAY), custodianTo: isoDay(REPLAY_DAY + 86_400) });
+		expect(none).toMatchObject({ json: { export: { files: 0, file: null, counts: { records: 0 } } }, pairedItem: { item: 0 } });
+		expect(none.binary).toBeUndefined();
+
 		// an incomplete custodian scope is refused naming the fields
 		const [refused] = await exportItems({ exportScope: 'custodian', custodianPhoneNumberId: BUSINESS.phone_number_id, custodianFrom: isoDay(REPLAY_DAY) }, { continueOnFail: true });
 		expect(refused).toMatchObject({ json: { error: { message: 'A custodian export needs its To Date' } }, pairedItem: { item: 0 } });
