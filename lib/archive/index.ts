@@ -12,7 +12,9 @@
  * - {@link getObject} (get.ts), {@link listObjects} (list.ts), {@link checkBucket} (setup-check.ts);
  * - {@link sealPrefix} (seal.ts: the manifest format in manifest.ts, Merkle tree in merkle.ts),
  *   {@link verifySeal} (verify.ts), {@link loadSealedHashes} (sealed-hashes.ts);
+ * - {@link safeFileName} (file-name.ts): the one sanitizer of file names from messages and keys;
  * - {@link exportConversation} (export.ts) with its transcripts (transcript.ts);
+ * - {@link buildRsmfExport} (rsmf/): RSMF 2.0 files (Relativity Short Message Format) of decrypted records and media;
  * - the audit trail: {@link appendAuditEvent} (audit.ts), {@link verifyAudit} (audit-verify.ts), the
  *   event format (audit-event.ts) and reading the trail (audit-trail.ts).
  */
@@ -32,8 +34,10 @@ export * from './manifest';
 export * from './seal';
 export * from './sealed-hashes';
 export * from './verify';
+export * from './file-name';
 export * from './transcript';
 export * from './export';
+export * from './rsmf';
 export * from './audit-event';
 export * from './audit-trail';
 export * from './audit';

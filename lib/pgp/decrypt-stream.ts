@@ -210,6 +210,8 @@ class Spool {
 		const decipher = createDecipheriv('aes-256-ctr', this.key, this.iv);
 		const file = createReadStream(this.path, end === undefined ? {} : { start: 0, end });
 		file.on('error', (error) => decipher.destroy(error));
+		// a reader that stops early (destroys the stream) closes the file too: pipe() would leave it open
+		decipher.once('close', () => file.destroy());
 		return file.pipe(decipher);
 	}
 

@@ -1,3 +1,6 @@
+import { createHash } from 'node:crypto';
+import { pipeline, Transform, type Readable } from 'node:stream';
+
 /**
  * Read size for binary streams (`getBinaryStream(id, BINARY_READ_CHUNK_BYTES)`): 1 MiB chunks instead
  * of n8n's filesystem default of 64 KiB, which makes stream encryption markedly faster while memory
@@ -5,52 +8,37 @@
  */
 export const BINARY_READ_CHUNK_BYTES = 1024 * 1024;
 
-/** Longest file name handed to n8n, in UTF-8 bytes (NAME_MAX of common file systems: ext4, APFS, NTFS). */
-export const MAX_FILE_NAME_BYTES = 255;
+/** File names handed to n8n go through the pack's one sanitizer (lib/archive/file-name.ts). */
+export { MAX_FILE_NAME_BYTES, safeFileName } from '../../lib/archive/file-name';
 
 /**
- * Characters dropped from file names: C0 and C1 controls, DEL, LINE / PARAGRAPH SEPARATOR and the
- * bidirectional formatting characters (Unicode UAX #9), which can hide a name's real extension
- * (`invoice\u202Efdp.exe` shows as `invoiceexe.pdf`).
+ * `source` passed through unchanged while its SHA-256 and size are counted, for an output binary
+ * built from a stream: `digest()` gives them once the stream has been read to its end (after
+ * `prepareBinaryData` resolves). An error of `source` fails the returned stream.
  */
-// eslint-disable-next-line no-control-regex
-const INVISIBLE_IN_FILE_NAMES = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
-
-/** Characters Windows refuses in file names (Microsoft, "Naming Files, Paths, and Namespaces"). */
-const WINDOWS_FORBIDDEN = /[<>:"|?*]/g;
-
-/** Device names Windows reserves, with or without an extension (same page). */
-const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\.|$)/i;
-
-/** Longest extension kept when a name is shortened, in UTF-8 bytes. */
-const MAX_EXTENSION_BYTES = 32;
-
-/**
- * The one sanitizer of every file name the pack hands to n8n (`prepareBinaryData`) when the name comes
- * from a message, an OpenPGP literal packet, an object key or a parameter: control and bidi characters
- * dropped; only the last path segment (`/` and `\`); Windows' forbidden characters as `_`; surrounding
- * spaces and trailing dots removed; a reserved device name prefixed with `_` (`_CON.txt`); at most
- * {@link MAX_FILE_NAME_BYTES} UTF-8 bytes, keeping the extension; `fallback` when nothing is left
- * (empty, `.`, `..`).
- */
-export function safeFileName(name: string | null | undefined, fallback: string): string {
-	const visible = String(name ?? '').replace(INVISIBLE_IN_FILE_NAMES, '');
-	const base = (visible.split(/[\\/]/).pop() ?? '').replace(WINDOWS_FORBIDDEN, '_').trim().replace(/[. ]+$/, '');
-	if (!base) return fallback;
-	return shortened(WINDOWS_RESERVED.test(base) ? `_${base}` : base);
-}
-
-/** `name` cut to {@link MAX_FILE_NAME_BYTES} UTF-8 bytes at a code point boundary, its extension kept. */
-function shortened(name: string): string {
-	if (Buffer.byteLength(name, 'utf8') <= MAX_FILE_NAME_BYTES) return name;
-	const dot = name.lastIndexOf('.');
-	const extension = dot > 0 && Buffer.byteLength(name.slice(dot), 'utf8') <= MAX_EXTENSION_BYTES ? name.slice(dot) : '';
-	let stem = '';
-	let bytes = Buffer.byteLength(extension, 'utf8');
-	for (const character of name.slice(0, name.length - extension.length)) {
-		bytes += Buffer.byteLength(character, 'utf8');
-		if (bytes > MAX_FILE_NAME_BYTES) break;
-		stem += character;
-	}
-	return `${stem}${extension}`;
+export function digestedStream(source: Readable): { stream: Readable; digest(): { sha256: string; size: number } } {
+	const hash = createHash('sha256');
+	let size = 0;
+	let sha256: string | null = null;
+	const counter = new Transform({
+		transform(chunk: Buffer, _encoding, callback) {
+			hash.update(chunk);
+			size += chunk.length;
+			callback(null, chunk);
+		},
+		flush(callback) {
+			sha256 = hash.digest('hex');
+			callback();
+		},
+	});
+	pipeline(source, counter, () => {
+		// an error reaches the reader through `counter`
+	});
+	return {
+		stream: counter,
+		digest: () => {
+			if (sha256 === null) throw new Error('the stream has not been read to its end');
+			return { sha256, size };
+		},
+	};
 }

@@ -44,7 +44,7 @@ export function toNodeError(
 	if (error instanceof NodeApiError || error instanceof NodeOperationError) return error;
 	if (error instanceof ArchiveError) {
 		if (error.code === 'InvalidInput') return new NodeOperationError(node, error.message, { itemIndex, description: error.hint });
-		if (error.code === 'OutputLimit') return new NodeOperationError(node, error.message, { itemIndex, description: EXPORT_LIMIT_HINT });
+		if (error.code === 'OutputLimit') return new NodeOperationError(node, error.message, { itemIndex, description: error.hint ?? EXPORT_LIMIT_HINT });
 		return storeError(node, itemIndex, {
 			message: error.message,
 			code: error.code,

@@ -23,6 +23,7 @@ import { createS3Client } from '../../lib/s3';
 import { encryptRecord } from '../../lib/capture';
 import { readPublicKeys } from '../../lib/pgp';
 import { gpgVerify, makeGpgHome } from '../helpers/gpg';
+import { manifestErrors, messageIds, readRsmf } from '../helpers/rsmf';
 import { getObjectBytes, makeBucket, s3Settings } from '../helpers/s3';
 import {
 	api,
@@ -149,7 +150,7 @@ describe('templates ediscovery-export and retention-sweep-nightly RUN in a real 
 		await gpg?.cleanup();
 	});
 
-	it('ediscovery-export: Manual Trigger → Set → Export returns the counterparty conversation as three files', async () => {
+	it('ediscovery-export: Manual Trigger → Set → Export returns the counterparty conversation as an RSMF 2.0 file', async () => {
 		const bucket = await makeBucket(s3, { objectLock: true, prefix: 'e2e' });
 		const recipients = await readPublicKeys({ armoredKeys: gpg.publicKeyArmored });
 		const records: any[] = [];
@@ -179,20 +180,23 @@ describe('templates ediscovery-export and retention-sweep-nightly RUN in a real 
 		expect(output(execution, 'Run export')).toHaveLength(1);
 		expect(output(execution, 'Export request')[0].json).toMatchObject({ phone_number: '+15550100123', from: '2026-01-01', to: '2026-01-31' });
 
-		const [item] = output(execution, 'Export conversation');
-		const binaries = Object.values(item.binary ?? {}).map((b: any) => b.fileName).sort();
-		expect(binaries).toEqual(['export.jsonl', 'transcript.html', 'transcript.txt']);
-		const jsonl = binaryBytes(item.binary.jsonl).toString('utf8');
-		const exported = jsonl.trim().split('\n').map((line) => JSON.parse(line));
-		note('export records (expected / exported)', [expected.length, exported.length]);
-		expect(exported).toHaveLength(expected.length);
-		expect(exported.map((r) => r.idempotency_key).sort()).toEqual(expected.map((r) => r.idempotency_key).sort());
-		// in order
-		const stamps = exported.map((r) => String(r.timestamp));
-		expect([...stamps].sort()).toEqual(stamps);
-		expect(binaryBytes(item.binary.text).toString('utf8')).toContain('Can you confirm the bond order for 50k?');
-		expect(binaryBytes(item.binary.html).toString('utf8')).toContain('bond order');
-		// the item's JSON holds counts and keys, never message content
+		// one conversation (Dana and the one business number): one .rsmf file, streamed into n8n's binary store
+		const items = output(execution, 'Export conversation');
+		expect(items).toHaveLength(1);
+		const [item] = items;
+		expect(item.binary.data).toMatchObject({ fileName: 'C1-2026-01-01-001.rsmf', mimeType: 'message/rfc822' });
+		const rsmf = await readRsmf(binaryBytes(item.binary.data));
+		expect(rsmf.header('X-RSMF-Version')).toBe('2.0.0');
+		expect(manifestErrors(rsmf.manifest)).toBeNull();
+		note('export records (expected / exported)', [expected.length, item.json.export.counts.records]);
+		expect(item.json.export.counts.records).toBe(expected.length);
+		// every message is an event, in time order (statuses, revokes and reactions fold into theirs or stand apart)
+		const messages = expected
+			.filter((r) => r.record_kind === 'message' && !['edit', 'revoke', 'reaction'].includes(r.type))
+			.sort((a, b) => String(a.timestamp).localeCompare(String(b.timestamp)) || String(a.wamid).localeCompare(String(b.wamid)));
+		expect(messageIds(rsmf.manifest.events)).toEqual(messages.map((r) => r.wamid));
+		expect(rsmf.email.text).toContain('Can you confirm the bond order for 50k?');
+		// the item's JSON holds counts and ids, never message content
 		expect(JSON.stringify(item.json)).not.toContain('bond order');
 	});
 

@@ -4,7 +4,7 @@
  * RGW, gpg keys made at test time). Both start from their first pack node: the Schedule / Manual
  * Trigger and the Set node belong to n8n-nodes-base (the real-n8n suite runs those for real).
  */
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
@@ -17,6 +17,7 @@ import { normalizeDelivery } from '../../lib/capture';
 import { readPrivateKey } from '../../lib/pgp';
 import { gpgVerify, makeGpgHome } from '../helpers/gpg';
 import { InProcessN8n, binaryBytes, loadTemplate, type Credentials, type WorkflowJson } from '../helpers/n8n-runner';
+import { manifestErrors, messageIds, readRsmf } from '../helpers/rsmf';
 import { getObjectBytes, makeBucket, s3Settings } from '../helpers/s3';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'whatsapp');
@@ -132,29 +133,35 @@ describe('templates seal-daily and ediscovery-export (in-process n8n-core, local
 		expect(verified.counts).toMatchObject({ ok: onThatDay.length, missing: 0, altered: 0, unsealed: 0 });
 	});
 
-	it('ediscovery-export returns the conversation of one phone number, decrypted, in order', async () => {
+	it('ediscovery-export returns the conversation of one phone number as RSMF 2.0: decrypted, in order, streamed into n8n\'s binary store', async () => {
 		const workflow = loadTemplate('ediscovery-export');
 		const run = await new InProcessN8n({ workflow, credentials }).runFrom('Export conversation', [
 			{ json: { phone_number: '+1 555 010 0123', from: isoDay(REPLAY_DAY), to: isoDay(REPLAY_DAY + 86_400) } },
 		]);
 		expect(run.data.resultData.error?.message).toBeUndefined();
-		const [item] = output(run, 'Export conversation');
-		const binaries = Object.values(item.binary ?? {}).map((b) => b.fileName).sort();
-		expect(binaries).toEqual(['export.jsonl', 'transcript.html', 'transcript.txt']);
+		// one conversation (Dana and the one business number): one file
+		const items = output(run, 'Export conversation');
+		expect(items).toHaveLength(1);
+		const [item] = items;
+		expect(Object.keys(item.binary ?? {})).toEqual(['data']);
+		expect(item.binary!.data).toMatchObject({ fileName: `C1-${isoDay(REPLAY_DAY)}-001.rsmf`, mimeType: 'message/rfc822' });
 
-		const jsonl = (await binaryBytes(item.binary!.jsonl)).toString('utf8');
-		const exported = jsonl.trim().split('\n').map((line) => JSON.parse(line));
+		const eml = await binaryBytes(item.binary!.data);
+		const rsmf = await readRsmf(eml);
+		expect(rsmf.header('X-RSMF-Version')).toBe('2.0.0');
+		expect(manifestErrors(rsmf.manifest)).toBeNull();
 		const expected = captured
 			.filter((r) => (r.counterparty as IDataObject | null)?.wa_id === '15550100123')
 			.sort((a, b) => String(a.timestamp).localeCompare(String(b.timestamp)) || String(a.wamid).localeCompare(String(b.wamid)));
 		expect(expected.length).toBeGreaterThan(3);
-		const withoutReceipt = (r: IDataObject) => {
-			const { received_at: _received, timestamp_skew_seconds: _skew, media_status: _status, media_error: _error, ...rest } = r;
-			return rest;
-		};
-		expect(exported.map(withoutReceipt)).toEqual(JSON.parse(JSON.stringify(expected)).map(withoutReceipt));
-		// the item's JSON holds counts and keys, never message content
+		// every message is an event, in time order (statuses, the revoke and the reaction are folded into theirs or kept apart)
+		const updates = new Set(['edit', 'revoke', 'reaction']);
+		const messages = expected.filter((r) => r.record_kind === 'message' && !updates.has(String(r.type)));
+		expect(messageIds(rsmf.manifest.events)).toEqual(messages.map((r) => r.wamid));
+		expect((item.json.export as IDataObject).counts).toMatchObject({ records: expected.length });
+		expect((item.json.export as IDataObject).file).toMatchObject({ sha256: createHash('sha256').update(eml).digest('hex') });
+		// the body is the transcript; the item's JSON holds counts and ids, never message content
+		expect(rsmf.email.text).toContain('Can you confirm the bond order for 50k?');
 		expect(JSON.stringify(item.json)).not.toContain('bond order');
-		expect((await binaryBytes(item.binary!.text)).toString('utf8')).toContain('Can you confirm the bond order for 50k?');
 	});
 });

@@ -122,7 +122,7 @@ describe('exportConversation (local RGW, lib/pgp)', () => {
 			client,
 			bucket,
 			prefix: 'archive',
-			pseudonym: other.pseudonym,
+			pseudonym: other.pseudonym!,
 			retentionClass: 'default',
 			phoneNumberId: '106000000000002',
 			from: '2026-01-03',
@@ -141,6 +141,28 @@ describe('exportConversation (local RGW, lib/pgp)', () => {
 			decryptionKeys: [decryptionKey],
 		});
 		expect(noStatuses.records.some((r) => r.record_kind === 'status')).toBe(false);
+	});
+
+	it('custodian scope: every conversation of one phone number ID in the date range; the scope must be complete', async () => {
+		const base = { client, bucket, prefix: 'archive', indexKey: INDEX_KEY, decryptionKeys: [decryptionKey], scope: 'custodian' as const, phoneNumberId: '106000000000002' };
+		const custodian = await exportConversation({ ...base, from: '2026-01-01', to: '2026-01-02' });
+		const expected = all.filter((r) => r.phone_number_id === '106000000000002').sort(byTimeThenWamid);
+		expect(new Set(expected.map((r) => r.counterparty?.wa_id))).toEqual(new Set([DANA, '15550100456']));
+		expect(custodian.records).toEqual(expected);
+		expect(custodian).toMatchObject({ scope: 'custodian', pseudonym: null, pseudonyms: [] });
+		expect(custodian.transcriptText.toString('utf8')).toContain('Custodian (phone number ID): 106000000000002');
+		// another business number has none of them; a day outside the range neither
+		expect((await exportConversation({ ...base, phoneNumberId: '106000000000009', from: '2026-01-01', to: '2026-01-02' })).records).toEqual([]);
+		expect((await exportConversation({ ...base, from: '2026-01-03', to: '2026-01-31' })).records).toEqual([]);
+
+		await expect(exportConversation({ ...base, phoneNumberId: '', from: '2026-01-01' })).rejects.toMatchObject({
+			code: 'InvalidInput',
+			message: 'A custodian export needs phoneNumberId (the business phone number ID), to (the last day)',
+		});
+		await expect(exportConversation({ ...base, phoneNumberId: '+1 555', from: '2026-01-01', to: '2026-01-02' })).rejects.toMatchObject({
+			code: 'InvalidInput',
+			message: expect.stringMatching(/^Invalid phoneNumberId: must be a WhatsApp phone number ID/),
+		});
 	});
 
 	it('fails with DecryptionFailed naming the key, never the plaintext, with the wrong private key', async () => {

@@ -5,7 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -101,6 +101,30 @@ describe('decryptToSpool', () => {
 			await result.dispose(); // idempotent
 		},
 	);
+
+	it('a reader that stops early (destroys the stream) closes the spool file', async () => {
+		const ciphertext = gpgEncrypt(home.home, plaintext, { recipients: [home.fingerprint], compressAlgo: 'none' });
+		const result = await decryptToSpool({ data: streamOf(ciphertext), decryptionKeys: [key], tempDirectory: spoolParent });
+		/** Open descriptors of this process on a spool file (Linux: /proc/self/fd). */
+		const openSpools = () =>
+			readdirSync('/proc/self/fd').filter((fd) => {
+				try {
+					return readlinkSync(join('/proc/self/fd', fd)).includes('plaintext.spool');
+				} catch {
+					return false; // closed meanwhile
+				}
+			}).length;
+		try {
+			const stream = result.createReadStream();
+			await new Promise<void>((resolve) => stream.once('data', () => resolve()));
+			expect(openSpools()).toBe(1);
+			stream.destroy();
+			await new Promise((resolve) => setTimeout(resolve, 50));
+			expect(openSpools()).toBe(0);
+		} finally {
+			await result.dispose();
+		}
+	});
 
 	it('tampered stream: INTEGRITY error, no result, no spool left', async () => {
 		const ciphertext = gpgEncrypt(home.home, plaintext, {

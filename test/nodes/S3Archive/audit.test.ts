@@ -100,6 +100,7 @@ describe('S3 Archive node: every access appends one audit event (in-process n8n-
 					s3ArchiveNode('Export', { resource: 'conversation', operation: 'export', prefix: 'archive', exportPhoneNumber: '+44 7700 900123' }, 1),
 					s3ArchiveNode('Seal', { resource: 'seal', operation: 'seal', prefix: 'archive', sealScope: 'folder', sealFolder: `default/${PHONE_NUMBER_ID}` }, 2),
 					s3ArchiveNode('Verify Audit', { resource: 'audit', operation: 'verify', prefix: 'archive' }, 3),
+					s3ArchiveNode('Export RSMF', { resource: 'conversation', operation: 'export', prefix: 'archive', exportFormat: 'rsmf', exportScope: 'custodian', custodianPhoneNumberId: PHONE_NUMBER_ID, custodianFrom: '2026-01-01', custodianTo: '2026-01-09' }, 4),
 				],
 				connections: {},
 			},
@@ -184,6 +185,22 @@ describe('S3 Archive node: every access appends one audit event (in-process n8n-
 		expectPseudonymous(events[0]);
 	});
 
+	it('Conversation → Export as RSMF of a custodian: one export event with the number, the dates and the files', async () => {
+		const { run, events } = await runAudited('Export RSMF');
+		expect(run.status).toBe('success');
+		const files = nodeOutput(run, 'Export RSMF').filter((item) => item.binary?.data);
+		expect(files.length).toBeGreaterThan(0);
+		expect(events).toHaveLength(1);
+		expect(events[0]).toMatchObject({
+			operation: 'export',
+			result: 'success',
+			scope: { phoneNumberIds: [PHONE_NUMBER_ID], from: '2026-01-01', to: '2026-01-09' },
+			counts: { records: 4, files: files.length },
+		});
+		expect(events[0].scope.pseudonyms).toBeUndefined();
+		expectPseudonymous(events[0]);
+	});
+
 	it('Seal → Create: one seal-create event naming the seal and the sealed folder', async () => {
 		const { run, events } = await runAudited('Seal');
 		expect(run.status).toBe('success');
@@ -203,7 +220,7 @@ describe('S3 Archive node: every access appends one audit event (in-process n8n-
 		expect(checked.events).toEqual([]);
 		const report = nodeOutput(checked.run, 'Verify Audit')[0].json;
 		expect(report.valid).toBe(true);
-		expect(report.audit).toMatchObject({ folder: 'archive/_audit', eventsChecked: 5, gaps: [], breaks: [], badSignatures: [], signers: [gpg.fingerprint] });
+		expect(report.audit).toMatchObject({ folder: 'archive/_audit', eventsChecked: 6, gaps: [], breaks: [], badSignatures: [], signers: [gpg.fingerprint] });
 
 		const second = (await auditKeys())[1];
 		const { VersionId } = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: second }));

@@ -5,7 +5,7 @@ import { operationParameter } from '../../../shared/parameters';
 import type { OperationTable } from '../../../shared/runPerItem';
 import * as exportConversation from './export.operation';
 
-/** Conversation: all archived records of one counterparty, by `operation` value. */
+/** Conversation: all archived records of one person or of one business number (custodian), by `operation` value. */
 export const operations: OperationTable<ArchiveStore> = { export: exportConversation };
 
 /** The Conversation operations (shown for resource Conversation). */
@@ -17,7 +17,7 @@ export const operationDescription = operationParameter(
 			value: 'export',
 			action: 'Export a conversation',
 			description:
-				"Decrypt one counterparty's records in order: JSONL plus HTML and text transcripts (eDiscovery)",
+				"Decrypt the records of one person or one business number in order: RSMF 2.0 files with media, or JSONL plus HTML and text transcripts (eDiscovery)",
 		},
 	],
 	'export',

@@ -1,7 +1,22 @@
-import { NodeOperationError, updateDisplayOptions, type IDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import { NodeOperationError, updateDisplayOptions, type IDataObject, type IDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 
-import { assertIndexKey, DEFAULT_MAX_EXPORT_BYTES, DEFAULT_MAX_RECORD_BYTES, exportConversation, identifierPseudonyms } from '../../../../lib/archive';
+import {
+	assertIndexKey,
+	DEFAULT_MAX_EVENTS_PER_SLICE,
+	DEFAULT_MAX_EXPORT_BYTES,
+	DEFAULT_MAX_RECORD_BYTES,
+	exportConversation,
+	exportRsmf,
+	identifierPseudonyms,
+	type AuditScope,
+	type ExportOptions,
+	type ExportScope,
+	type ExportSummary,
+	type RsmfSlice,
+} from '../../../../lib/archive';
+import { DEFAULT_MAX_DECRYPTED_BYTES } from '../../../../lib/pgp';
 import { assertAuditSigningKey, audited, scopeClasses, scopeDay } from '../../../shared/audit';
+import { digestedStream } from '../../../shared/binary';
 import { credentialPrivateKey, type ArchiveStore } from '../../../shared/credentials';
 import { decryptedSizeLimit, maxDecryptedSizeDescription } from '../../../shared/decryptLimits';
 import { storeLocation } from '../../../shared/storeLocation';
@@ -13,8 +28,32 @@ const showForExport: IDisplayOptions = {
 	show: { resource: ['conversation'], operation: ['export'] },
 };
 
+/** Options that only a person export takes (a custodian export names its number and dates above them). */
+const personOnly: IDisplayOptions = { show: { '/exportScope': ['person'] } };
+/** Options of the RSMF files. */
+const rsmfOnly: IDisplayOptions = { show: { '/exportFormat': ['rsmf'] } };
+
 /** Parameters of Conversation → Export. */
 const properties: INodeProperties[] = [
+	{
+		displayName: 'Scope',
+		name: 'exportScope',
+		type: 'options',
+		noDataExpression: true,
+		default: 'person',
+		options: [
+			{
+				name: 'Custodian (Business Number)',
+				value: 'custodian',
+				description: 'Every conversation of one WhatsApp business phone number ID in a date range',
+			},
+			{
+				name: 'Person',
+				value: 'person',
+				description: 'Every conversation of one person, whichever of their identifiers a record carries',
+			},
+		],
+	},
 	{
 		displayName: 'Person',
 		name: 'exportPhoneNumber',
@@ -23,6 +62,55 @@ const properties: INodeProperties[] = [
 		placeholder: '+16505551234, US.13491208655302741918 or @username',
 		description:
 			"The person whose conversation to export: a phone number (any common typing), a BSUID or a username. Every record of the person is exported, whichever of their identifiers it carries. Turned into pseudonyms with the credential's Index Key, never sent to the store. Leave empty to give a pseudonym in Options.",
+		displayOptions: { show: { exportScope: ['person'] } },
+	},
+	{
+		displayName: 'Phone Number ID',
+		name: 'custodianPhoneNumberId',
+		type: 'string',
+		default: '',
+		required: true,
+		placeholder: '106000000000002',
+		description: 'The WhatsApp business phone number ID (the custodian) whose conversations to export',
+		displayOptions: { show: { exportScope: ['custodian'] } },
+	},
+	{
+		displayName: 'From Date',
+		name: 'custodianFrom',
+		type: 'dateTime',
+		default: '',
+		required: true,
+		description: 'First UTC day included',
+		displayOptions: { show: { exportScope: ['custodian'] } },
+	},
+	{
+		displayName: 'To Date',
+		name: 'custodianTo',
+		type: 'dateTime',
+		default: '',
+		required: true,
+		description: 'Last UTC day included',
+		displayOptions: { show: { exportScope: ['custodian'] } },
+	},
+	{
+		displayName: 'Format',
+		name: 'exportFormat',
+		type: 'options',
+		noDataExpression: true,
+		default: 'jsonl',
+		options: [
+			{
+				name: 'JSONL + HTML + Text',
+				value: 'jsonl',
+				description: 'One item with export.jsonl (one record per line), transcript.html and transcript.txt',
+			},
+			{
+				name: 'RSMF 2.0',
+				value: 'rsmf',
+				description:
+					'One item per .rsmf file (Relativity Short Message Format: the transcript as message body, rsmf.zip with the manifest and the media), as review platforms ingest chat',
+			},
+		],
 	},
 	{
 		displayName: 'Options',
@@ -37,8 +125,9 @@ const properties: INodeProperties[] = [
 				type: 'string',
 				default: '',
 				description: 'The 32-hex pseudonym from the object keys, instead of the phone number',
+				displayOptions: personOnly,
 			},
-			recordFilters.from,
+			{ ...recordFilters.from, displayOptions: personOnly },
 			{
 				displayName: 'Include Statuses',
 				name: 'includeStatuses',
@@ -48,13 +137,33 @@ const properties: INodeProperties[] = [
 			},
 			maxDecryptedSizeDescription('maxRecordMegabytes', DEFAULT_MAX_RECORD_BYTES / MIB, ' of one record'),
 			{
+				displayName: 'Max Events per File',
+				name: 'maxEventsPerFile',
+				type: 'number',
+				typeOptions: { minValue: 1, numberPrecision: 0 },
+				// DEFAULT_MAX_EVENTS_PER_SLICE of lib/archive (n8n's lint wants a literal)
+				default: 10000,
+				description: 'Start another .rsmf file after this many events of a conversation (Relativity advises at most 10,000)',
+				displayOptions: rsmfOnly,
+			},
+			{
 				displayName: 'Max Export Size (MB)',
 				name: 'maxExportMegabytes',
 				type: 'number',
 				typeOptions: { minValue: 1 },
 				// DEFAULT_MAX_EXPORT_BYTES of lib/archive, in MiB (n8n's lint wants a literal)
 				default: 256,
-				description: 'Stop with an error when the decrypted records together grow beyond this many MiB (the export is built in memory)',
+				description: 'Stop with an error when the decrypted records together grow beyond this many MiB (the records are held in memory)',
+			},
+			{
+				displayName: 'Max Media Size (MB)',
+				name: 'maxMediaMegabytes',
+				type: 'number',
+				typeOptions: { minValue: 1 },
+				// DEFAULT_MAX_DECRYPTED_BYTES of lib/pgp, in MiB (n8n's lint wants a literal)
+				default: 256,
+				description: 'Stop with an error as soon as one decrypted media file grows beyond this many MiB (media are streamed, one at a time)',
+				displayOptions: rsmfOnly,
 			},
 			{
 				displayName: 'Max Records',
@@ -62,11 +171,19 @@ const properties: INodeProperties[] = [
 				type: 'number',
 				typeOptions: { minValue: 1 },
 				default: 50000,
-				description: 'Stop with an error when more records match (the export is built in memory)',
+				description: 'Stop with an error when more records match (the records are held in memory)',
 			},
-			recordFilters.phoneNumberId,
+			{ ...recordFilters.phoneNumberId, displayOptions: personOnly },
 			recordFilters.retentionClass,
-			recordFilters.to,
+			{
+				displayName: 'Split by Day',
+				name: 'splitByDay',
+				type: 'boolean',
+				default: false,
+				description: 'Whether to start another .rsmf file at each UTC day',
+				displayOptions: rsmfOnly,
+			},
+			{ ...recordFilters.to, displayOptions: personOnly },
 		],
 	},
 ];
@@ -81,73 +198,173 @@ interface ExportNodeOptions {
 	maxRecords?: number;
 	maxRecordMegabytes?: number;
 	maxExportMegabytes?: number;
+	maxMediaMegabytes?: number;
+	maxEventsPerFile?: number;
+	splitByDay?: boolean;
 	phoneNumberId?: string;
 	retentionClass?: string;
 }
 
+/** The scope of item `i` as engine options: one person, or a custodian's number and dates. */
+function scopeOptions(this: IExecuteFunctions, i: number, options: ExportNodeOptions, context: ArchiveStore): Pick<ExportOptions, 'scope' | 'person' | 'pseudonym' | 'phoneNumberId' | 'from' | 'to'> {
+	const scope = this.getNodeParameter('exportScope', i, 'person') as ExportScope;
+	if (scope === 'custodian') {
+		const phoneNumberId = String(this.getNodeParameter('custodianPhoneNumberId', i, '')).trim();
+		const from = String(this.getNodeParameter('custodianFrom', i, '') ?? '').trim();
+		const to = String(this.getNodeParameter('custodianTo', i, '') ?? '').trim();
+		const missing = [phoneNumberId ? null : 'Phone Number ID', from ? null : 'From Date', to ? null : 'To Date'].filter(Boolean);
+		if (missing.length) {
+			throw new NodeOperationError(this.getNode(), `A custodian export needs its ${missing.join(', ')}`, {
+				itemIndex: i,
+				description: 'The custodian is the business phone number ID; the dates bound the export (UTC days, both included)',
+			});
+		}
+		return { scope, phoneNumberId, from, to };
+	}
+	const person = String(this.getNodeParameter('exportPhoneNumber', i, '')).trim();
+	const pseudonym = options.pseudonym?.trim() || undefined;
+	if (!person && !pseudonym) {
+		throw new NodeOperationError(this.getNode(), 'Give the Person (or a Counterparty Pseudonym in Options)', { itemIndex: i });
+	}
+	// a phone number lookup needs the index key the records were written with: checked before unlocking the key
+	if (person && !pseudonym) assertIndexKey(context.indexKey);
+	return {
+		scope,
+		person: pseudonym ? undefined : person,
+		pseudonym,
+		phoneNumberId: options.phoneNumberId?.trim() || undefined,
+		from: options.from || undefined,
+		to: options.to || undefined,
+	};
+}
+
+/** What every output item of an export says of it: where, which scope, counts and period; object keys only, no plaintext. */
+function exportFacts(bucket: string, prefix: string, scope: Pick<ExportOptions, 'phoneNumberId' | 'from' | 'to'>, result: ExportSummary): IDataObject {
+	return {
+		bucket,
+		prefix,
+		scope: result.scope,
+		...(result.scope === 'custodian' ? { phoneNumberId: scope.phoneNumberId, from: scope.from, to: scope.to } : { pseudonym: result.pseudonym, pseudonyms: result.pseudonyms }),
+		counts: result.counts,
+		period: result.period,
+	};
+}
+
+/** The facts of one `.rsmf` file (no names, numbers or content: ids, counts, times, its SHA-256). */
+function fileFacts(slice: RsmfSlice, digest: { sha256: string; size: number }): IDataObject {
+	return {
+		fileName: slice.fileName,
+		sha256: digest.sha256,
+		size: digest.size,
+		conversationId: slice.conversationId,
+		part: slice.part,
+		parts: slice.parts,
+		eventCollectionId: slice.eventCollectionId,
+		eventCount: slice.eventCount,
+		attachmentCount: slice.attachmentCount,
+		beginDate: slice.beginDate,
+		endDate: slice.endDate,
+	};
+}
+
 /**
- * Conversation → Export (eDiscovery): decrypts one conversation and outputs one item with three binary files,
- * `jsonl` (`export.jsonl`, one record per line, in order), `html` (`transcript.html`) and `text`
- * (`transcript.txt`), and `{ export: { pseudonym, counts, period, sources } }` (object keys only,
- * no plaintext) in its JSON. Each record's decryption stops at Max Decrypted Size (MB), all of them
- * at Max Export Size (MB). Each export appends an `export` audit event (the person's pseudonyms, the
- * filters, the counts) signed with the same key, before the files are output (nodes/shared/audit.ts).
+ * Conversation → Export (eDiscovery) of one person, or of a custodian (a business phone number ID in
+ * a date range), in one of two formats:
+ *
+ * - JSONL + HTML + Text: one item with three binary files, `jsonl` (`export.jsonl`, one record per
+ *   line, in order), `html` (`transcript.html`) and `text` (`transcript.txt`), and
+ *   `{ export: { scope, counts, period, sources } }` (object keys only, no plaintext) in its JSON;
+ * - RSMF 2.0: one item per `.rsmf` file (binary `data`, `message/rfc822`), written into n8n's binary
+ *   store from the file's stream, media fetched and decrypted one at a time as the stream reaches
+ *   them, with `{ export: { scope, counts, period, file: { fileName, sha256, size, … } } }`; an
+ *   export without records gives one item without binary.
+ *
+ * Each record's decryption stops at Max Decrypted Size (MB), all of them at Max Export Size (MB),
+ * each media file's at Max Media Size (MB). Each export appends an `export` audit event (the person's
+ * pseudonyms or the custodian's number and dates, the filters, the counts and files) signed with the
+ * same key, before its items are output (nodes/shared/audit.ts).
  */
 export async function execute(this: IExecuteFunctions, i: number, context: ArchiveStore): Promise<INodeExecutionData[]> {
 	const { bucket, prefix } = storeLocation.call(this, i, context);
-	const phoneNumber = String(this.getNodeParameter('exportPhoneNumber', i, '')).trim();
 	const options = this.getNodeParameter('exportOptions', i, {}) as ExportNodeOptions;
-	const pseudonym = options.pseudonym?.trim() || undefined;
-	if (!phoneNumber && !pseudonym) {
-		throw new NodeOperationError(
-			this.getNode(),
-			'Give the Person (or a Counterparty Pseudonym in Options)',
-			{
-				itemIndex: i,
-			},
-		);
+	const format = this.getNodeParameter('exportFormat', i, 'jsonl') as string;
+	if (format !== 'jsonl' && format !== 'rsmf') {
+		throw new NodeOperationError(this.getNode(), `Unknown Format "${format}": choose RSMF 2.0 or JSONL + HTML + Text`, { itemIndex: i });
 	}
-	// a phone number lookup needs the index key the records were written with: checked before unlocking the key
-	if (phoneNumber && !pseudonym) assertIndexKey(context.indexKey);
+	const scope = scopeOptions.call(this, i, options, context);
 	const privateKey = await credentialPrivateKey.call(this, { itemIndex: i, purpose: 'Export' });
 	await assertAuditSigningKey.call(this, privateKey, i, 'Export');
-	const phoneNumberId = options.phoneNumberId?.trim() || undefined;
 	const retentionClass = options.retentionClass?.trim() || undefined;
-	const maxRecordBytes = decryptedSizeLimit.call(this, i, options.maxRecordMegabytes, DEFAULT_MAX_RECORD_BYTES / MIB);
-	const maxExportBytes = decryptedSizeLimit.call(this, i, options.maxExportMegabytes, DEFAULT_MAX_EXPORT_BYTES / MIB, 'Max Export Size (MB)');
+	const engineOptions: ExportOptions = {
+		client: context.client,
+		bucket,
+		prefix,
+		indexKey: context.indexKey,
+		...scope,
+		retentionClass,
+		includeStatuses: options.includeStatuses !== false,
+		maxRecords: options.maxRecords,
+		maxRecordBytes: decryptedSizeLimit.call(this, i, options.maxRecordMegabytes, DEFAULT_MAX_RECORD_BYTES / MIB),
+		maxExportBytes: decryptedSizeLimit.call(this, i, options.maxExportMegabytes, DEFAULT_MAX_EXPORT_BYTES / MIB, 'Max Export Size (MB)'),
+		decryptionKeys: [privateKey],
+	};
+	const phoneNumberId = scope.phoneNumberId?.trim();
+	// who was exported, pseudonymously: the person's pseudonyms (the linked ones once exported) or the custodian's number and dates
+	const auditScope: AuditScope = {
+		pseudonyms:
+			scope.scope === 'custodian' ? undefined : scope.pseudonym ? [scope.pseudonym] : identifierPseudonyms({ indexKey: context.indexKey, identifier: scope.person ?? '', field: 'Person' }),
+		phoneNumberIds: phoneNumberId && /^\d{1,64}$/.test(phoneNumberId) ? [phoneNumberId] : undefined,
+		classes: scopeClasses([retentionClass]),
+		from: scopeDay(scope.from),
+		to: scopeDay(scope.to),
+	};
+	const target = { client: context.client, bucket, prefix, signer: privateKey };
+
+	if (format === 'rsmf') {
+		const maxEvents = options.maxEventsPerFile ?? DEFAULT_MAX_EVENTS_PER_SLICE;
+		if (!Number.isSafeInteger(maxEvents) || maxEvents < 1) {
+			throw new NodeOperationError(this.getNode(), `Max Events per File must be a whole number of at least 1, not ${String(options.maxEventsPerFile)}`, { itemIndex: i });
+		}
+		const maxMediaBytes = decryptedSizeLimit.call(this, i, options.maxMediaMegabytes, DEFAULT_MAX_DECRYPTED_BYTES / MIB, 'Max Media Size (MB)');
+		// the event is appended once every file is in n8n's binary store, before any item is output
+		const { result, items } = await audited(
+			this,
+			target,
+			{
+				operation: 'export',
+				scope: auditScope,
+				outcome: ({ result, items }) => ({
+					scope: result.scope === 'custodian' ? {} : { pseudonyms: result.pseudonyms },
+					counts: { ...result.counts, files: items.filter((item) => item.binary).length },
+				}),
+			},
+			async () => {
+				const result = await exportRsmf({ ...engineOptions, maxEventsPerSlice: maxEvents, sliceByDay: options.splitByDay === true, maxMediaBytes });
+				const facts = { ...exportFacts(bucket, prefix, scope, result), format: 'rsmf', files: result.slices.length };
+				if (!result.slices.length) return { result, items: [{ json: { export: { ...facts, file: null } }, pairedItem: { item: i } }] as INodeExecutionData[] };
+				const items: INodeExecutionData[] = [];
+				// one file at a time: each reads its media one at a time
+				for (const slice of result.slices) {
+					const file = digestedStream(slice.createRsmfStream());
+					const data = await this.helpers.prepareBinaryData(file.stream, slice.fileName, 'message/rfc822');
+					items.push({ json: { export: { ...facts, file: fileFacts(slice, file.digest()) } }, binary: { data }, pairedItem: { item: i } });
+				}
+				return { result, items };
+			},
+		);
+		void result;
+		return items;
+	}
+
 	const result = await audited(
 		this,
-		{ client: context.client, bucket, prefix, signer: privateKey },
+		target,
 		{
 			operation: 'export',
-			// the person as pseudonyms (the forms of the identifier given; the linked ones once exported)
-			scope: {
-				pseudonyms: pseudonym ? [pseudonym] : identifierPseudonyms({ indexKey: context.indexKey, identifier: phoneNumber, field: 'Person' }),
-				phoneNumberIds: phoneNumberId && /^\d{1,64}$/.test(phoneNumberId) ? [phoneNumberId] : undefined,
-				classes: scopeClasses([retentionClass]),
-				from: scopeDay(options.from),
-				to: scopeDay(options.to),
-			},
-			outcome: (exported) => ({ scope: { pseudonyms: exported.pseudonyms }, counts: { ...exported.counts } }),
+			scope: auditScope,
+			outcome: (exported) => ({ scope: exported.scope === 'custodian' ? {} : { pseudonyms: exported.pseudonyms }, counts: { ...exported.counts } }),
 		},
-		async () =>
-			await exportConversation({
-				client: context.client,
-				bucket,
-				prefix,
-				indexKey: context.indexKey,
-				person: pseudonym ? undefined : phoneNumber,
-				pseudonym,
-				phoneNumberId,
-				retentionClass,
-				from: options.from || undefined,
-				to: options.to || undefined,
-				includeStatuses: options.includeStatuses !== false,
-				maxRecords: options.maxRecords,
-				maxRecordBytes,
-				maxExportBytes,
-				decryptionKeys: [privateKey],
-			}),
+		async () => await exportConversation(engineOptions),
 	);
 	const [jsonl, html, text] = await Promise.all([
 		this.helpers.prepareBinaryData(result.jsonl, 'export.jsonl', 'application/x-ndjson'),
@@ -156,17 +373,7 @@ export async function execute(this: IExecuteFunctions, i: number, context: Archi
 	]);
 	return [
 		{
-			json: {
-				export: {
-					bucket,
-					prefix,
-					pseudonym: result.pseudonym,
-					pseudonyms: result.pseudonyms,
-					counts: result.counts,
-					period: result.period,
-					sources: result.sources.map((s) => ({ ...s })),
-				},
-			},
+			json: { export: { ...exportFacts(bucket, prefix, scope, result), format: 'jsonl', sources: result.sources.map((s) => ({ ...s })) } },
 			binary: { jsonl, html, text },
 			pairedItem: { item: i },
 		},
