@@ -22,7 +22,7 @@ import { objectKeyForRecord, recordObjectKey, writeObject } from '../../lib/arch
 import { createS3Client } from '../../lib/s3';
 import { encryptRecord } from '../../lib/capture';
 import { readPublicKeys } from '../../lib/pgp';
-import { gpgVerify, makeGpgHome } from '../helpers/gpg';
+import { gpgDecrypt, gpgVerify, makeGpgHome } from '../helpers/gpg';
 import { manifestErrors, messageIds, readRsmf } from '../helpers/rsmf';
 import { getObjectBytes, makeBucket, s3Settings } from '../helpers/s3';
 import {
@@ -167,9 +167,12 @@ describe('templates ediscovery-export and retention-sweep-nightly RUN in a real 
 		expect(expected.length).toBeGreaterThan(3);
 
 		const json = template('ediscovery-export');
+		// the legal team's own key pair: Keep export writes the files encrypted to it
+		const legal = await makeGpgHome();
+		const legalKeys = await createCredential('Legal team public keys (e2e)', 'openPgpPublicKeysApi', { publicKeys: legal.publicKeyArmored });
 		const workflow = await importTemplate(
 			json,
-			{ s3ArchiveApi: await s3Credential(bucket), openPgpPrivateKeyApi: privateKeyCredential },
+			{ s3ArchiveApi: await s3Credential(bucket), openPgpPrivateKeyApi: privateKeyCredential, openPgpPublicKeysApi: legalKeys },
 			{ ...json.settings, saveManualExecutions: true, saveDataSuccessExecution: 'all', saveDataErrorExecution: 'all' },
 		);
 		const { execution, ms } = await runFromTrigger(workflow.id, 'Run export');
@@ -198,6 +201,14 @@ describe('templates ediscovery-export and retention-sweep-nightly RUN in a real 
 		expect(rsmf.email.text).toContain('Can you confirm the bond order for 50k?');
 		// the item's JSON holds counts and ids, never message content
 		expect(JSON.stringify(item.json)).not.toContain('bond order');
+
+		// where the export is kept: encrypted to the legal team's key under exports/<yyyy>/<mm>/<dd>/<execution id>/
+		const kept = output(execution, 'Keep export').map((i: any) => i.json.archive);
+		expect(kept).toHaveLength(1);
+		expect(kept[0].key).toMatch(new RegExp(`^exports/\\d{4}/\\d{2}/\\d{2}/${execution.id}/C1-2026-01-01-001\\.rsmf\\.pgp$`));
+		expect(gpgDecrypt(legal.home, await getObjectBytes(s3, bucket, kept[0].key))).toEqual(binaryBytes(item.binary.data));
+		note('export kept at', kept[0].key);
+		await legal.cleanup();
 	});
 
 	it('retention-sweep-nightly: Schedule Trigger → Plan → Execute deletes exactly the expired unheld records, signed report', async () => {

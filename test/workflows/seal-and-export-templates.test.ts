@@ -15,10 +15,10 @@ import { verifySeal } from '../../lib/archive';
 import { createS3Client } from '../../lib/s3';
 import { normalizeDelivery } from '../../lib/capture';
 import { readPrivateKey } from '../../lib/pgp';
-import { gpgVerify, makeGpgHome } from '../helpers/gpg';
+import { gpgDecrypt, gpgVerify, makeGpgHome } from '../helpers/gpg';
 import { InProcessN8n, binaryBytes, loadTemplate, type Credentials, type WorkflowJson } from '../helpers/n8n-runner';
 import { manifestErrors, messageIds, readRsmf } from '../helpers/rsmf';
-import { getObjectBytes, makeBucket, s3Settings } from '../helpers/s3';
+import { getObjectBytes, listAllKeys, makeBucket, s3Settings } from '../helpers/s3';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'whatsapp');
 const APP_SECRET = randomBytes(16).toString('hex');
@@ -134,8 +134,17 @@ describe('templates seal-daily and ediscovery-export (in-process n8n-core, local
 	});
 
 	it('ediscovery-export returns the conversation of one phone number as RSMF 2.0: decrypted, in order, streamed into n8n\'s binary store', async () => {
-		const workflow = loadTemplate('ediscovery-export');
-		const run = await new InProcessN8n({ workflow, credentials }).runFrom('Export conversation', [
+		// n8n-nodes-base is not loaded in-process: the If "Has a file?" is bridged here (the e2e suite runs the
+		// template whole in a real n8n); every item below has a file
+		const shipped = loadTemplate('ediscovery-export');
+		const workflow = {
+			...shipped,
+			nodes: shipped.nodes.filter((n) => n.name !== 'Has a file?'),
+			connections: { ...shipped.connections, 'Export conversation': { main: [[{ node: 'Encrypt for the legal team', type: 'main', index: 0 }]] } },
+		} as WorkflowJson;
+		// the legal team's own key pair: Keep export writes the files encrypted to it
+		const legal = await makeGpgHome();
+		const run = await new InProcessN8n({ workflow, credentials: { ...credentials, openPgpPublicKeysApi: { publicKeys: legal.publicKeyArmored } } }).runFrom('Export conversation', [
 			{ json: { phone_number: '+1 555 010 0123', from: isoDay(REPLAY_DAY), to: isoDay(REPLAY_DAY + 86_400) } },
 		]);
 		expect(run.data.resultData.error?.message).toBeUndefined();
@@ -163,5 +172,16 @@ describe('templates seal-daily and ediscovery-export (in-process n8n-core, local
 		// the body is the transcript; the item's JSON holds counts and ids, never message content
 		expect(rsmf.email.text).toContain('Can you confirm the bond order for 50k?');
 		expect(JSON.stringify(item.json)).not.toContain('bond order');
+
+		// where the export is: encrypted to the legal team under exports/<yyyy>/<mm>/<dd>/<execution id>/, the same bytes
+		const kept = output(run, 'Keep export').map((i) => i.json.archive as IDataObject);
+		expect(kept).toHaveLength(1);
+		expect(String(kept[0].key)).toMatch(new RegExp(`^exports/\\d{4}/\\d{2}/\\d{2}/exec-\\d+/C1-${isoDay(REPLAY_DAY)}-001\\.rsmf\\.pgp$`));
+		expect(gpgDecrypt(legal.home, await getObjectBytes(s3, bucket, String(kept[0].key)))).toEqual(eml);
+		// where the access is recorded: one export event in the archive's audit trail
+		const events = (await listAllKeys(s3, bucket, 'archive/_audit/')).filter((key) => key.endsWith('.json'));
+		const last = JSON.parse((await getObjectBytes(s3, bucket, events[events.length - 1])).toString('utf8'));
+		expect(last).toMatchObject({ operation: 'export', result: 'success', counts: { records: expected.length, files: 1 } });
+		await legal.cleanup();
 	});
 });
