@@ -77,7 +77,8 @@ export interface ArchivedRecord {
  * 4. the identity links the record names (pseudonyms only: identity.ts), so List, Export and holds
  *    find the person's records under every identifier: its counterparty's, and apart from them the
  *    group member's of a group record (a member is never linked to the group). The registry lookup
- *    is asked about both, so a matter naming the member also holds their group messages.
+ *    is asked about the counterparty's: a group record is held by a matter naming its group, as the
+ *    sweeper and Release Hold see it (by the key's pseudonym).
  *
  * @throws ArchiveError `InvalidInput` for fields that give no key (another index key, no
  *   idempotency_key) or a bad override; the store's errors; the lookup's error (nothing written then).
@@ -91,7 +92,7 @@ export async function archiveRecord(options: ArchiveRecordOptions): Promise<Arch
 	const identities = override ? [] : itemIdentityPseudonyms(options.fields, indexKey);
 	const participant = override ? [] : itemParticipantPseudonyms(options.fields, indexKey);
 
-	const holdLookup = options.holdLookup ? options.holdLookup({ key, identityPseudonyms: [...identities, ...participant] }) : null;
+	const holdLookup = options.holdLookup ? options.holdLookup({ key, identityPseudonyms: identities }) : null;
 	holdLookup?.catch(() => undefined); // awaited by the writes and below; this only marks it handled
 	const legalHoldDecision = holdLookup?.then((found) => found.legalHold);
 	legalHoldDecision?.catch(() => undefined);

@@ -46,7 +46,7 @@ export interface EncryptedRouting {
 	/**
 	 * Pseudonyms of the group member a group record names (its `participant`: `wa:` number forms,
 	 * `uid:` BSUIDs, `un:` username; their first identifier first), so the S3 Archive node links them
-	 * and a legal hold naming the member covers the group record. Only when there are any.
+	 * (among themselves, never to the group). Only when there are any.
 	 */
 	participant_pseudonyms?: string[];
 	/** HMAC-SHA256(index key, `rec:<idempotency_key>`), 32 hex: the archive file name of the record. */
