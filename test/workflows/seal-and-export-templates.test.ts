@@ -30,7 +30,7 @@ const REPLAY_DAY = Math.floor(Date.now() / 86_400_000 - 2) * 86_400;
 const isoDay = (epochSeconds: number) => new Date(epochSeconds * 1000).toISOString().slice(0, 10);
 
 /**
- * A fixture delivery as if Meta had sent it now: its provider times (`timestamp`, `entry[].time`)
+ * A fixture delivery as if Meta had sent it now: its provider times (`timestamp`, string or number, `entry[].time`)
  * moved by whole days onto {@link REPLAY_DAY}, so the archive files its records by their provider
  * time (a time far before receipt is filed by the receipt day: docs/FORMAT.md, "Retention clock").
  */
@@ -40,6 +40,8 @@ function replayedNow(body: Buffer): Buffer {
 		body
 			.toString('utf8')
 			.replace(/("timestamp"\s*:\s*")(\d{10})"/g, (_m, head: string, s: string) => `${head}${shift(s)}"`)
+			// a few fields send their time as a number (user_preferences)
+			.replace(/("timestamp"\s*:\s*)(\d{10})\b/g, (_m, head: string, s: string) => `${head}${shift(s)}`)
 			.replace(/("time"\s*:\s*)(\d{10})\b/g, (_m, head: string, s: string) => `${head}${shift(s)}`),
 		'utf8',
 	);

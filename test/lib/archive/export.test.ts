@@ -35,7 +35,7 @@ describe('exportConversation (local RGW, lib/pgp)', () => {
 	let mediaKey: string;
 	// two messages at the same second: ordered by wamid
 	const sameSecond: Rec[] = ['wamid.TIE-B', 'wamid.TIE-A'].map((wamid, n) => ({
-		...fixtureRecords.find((r) => r.type === 'text' && r.direction === 'inbound')!,
+		...fixtureRecords.find((r) => r.type === 'text' && r.direction === 'inbound' && r.counterparty?.wa_id === DANA)!,
 		wamid,
 		timestamp: '2026-01-01T09:00:00.000Z',
 		content: { body: `tie <${n}> & "quoted"` },
