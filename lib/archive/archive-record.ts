@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 
 import { recordIdentityLinks } from './identity';
-import { checkObjectKey, itemIdentityPseudonyms, itemKeyParts, mediaKeyBeside, resolveRecordKey } from './record-key';
+import { checkObjectKey, itemIdentityPseudonyms, itemKeyParts, itemParticipantPseudonyms, mediaKeyBeside, resolveRecordKey } from './record-key';
 import type { ArchiveWriteResult, DuplicateCheck, ObjectLockParams, WriteOptions } from './types';
 import { writeObject } from './write';
 import { writeObjectStream } from './write-stream';
@@ -75,7 +75,10 @@ export interface ArchivedRecord {
  *    decision (`legalHoldDecision`) going on the PUT;
  * 3. the media first: a record object is only ever written once its media is stored;
  * 4. the identity links the record names (pseudonyms only: identity.ts), so List, Export and holds
- *    find the person's records under every identifier.
+ *    find the person's records under every identifier: its counterparty's, and apart from them the
+ *    group member's of a group record (a member is never linked to the group). The registry lookup
+ *    is asked about the counterparty's: a group record is held by a matter naming its group, as the
+ *    sweeper and Release Hold see it (by the key's pseudonym).
  *
  * @throws ArchiveError `InvalidInput` for fields that give no key (another index key, no
  *   idempotency_key) or a bad override; the store's errors; the lookup's error (nothing written then).
@@ -87,6 +90,7 @@ export async function archiveRecord(options: ArchiveRecordOptions): Promise<Arch
 	if (override) checkObjectKey(override, 'Options → Object Key');
 	const key = parts ? await resolveRecordKey({ client, bucket, parts }) : override;
 	const identities = override ? [] : itemIdentityPseudonyms(options.fields, indexKey);
+	const participant = override ? [] : itemParticipantPseudonyms(options.fields, indexKey);
 
 	const holdLookup = options.holdLookup ? options.holdLookup({ key, identityPseudonyms: identities }) : null;
 	holdLookup?.catch(() => undefined); // awaited by the writes and below; this only marks it handled
@@ -118,6 +122,7 @@ export async function archiveRecord(options: ArchiveRecordOptions): Promise<Arch
 	const hold = holdLookup ? await holdLookup : null;
 	if (!override) {
 		await recordIdentityLinks({ client, bucket, prefix, indexKey, pseudonyms: identities });
+		await recordIdentityLinks({ client, bucket, prefix, indexKey, pseudonyms: participant });
 	}
 	return media ? { result, media, hold } : { result, hold };
 }

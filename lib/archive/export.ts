@@ -8,7 +8,7 @@ import { identifierPseudonyms, phoneNumberPseudonyms, resolveIdentity } from './
 import { assertPhoneNumberIdFilter } from './layout';
 import { listObjects, type ListedObject } from './list';
 import { buildRsmfExport, isUpdate, type RsmfMedia, type RsmfSlice } from './rsmf';
-import { renderTranscriptHtml, renderTranscriptText, transcriptLine, type TranscriptHeader, type TranscriptRecord } from './transcript';
+import { renderTranscriptHtml, renderTranscriptText, transcriptLine, type TranscriptHeader, type TranscriptPerson, type TranscriptRecord } from './transcript';
 import { ArchiveError } from './types';
 
 /**
@@ -41,8 +41,9 @@ export interface ExportOptions {
 	 */
 	scope?: ExportScope;
 	/**
-	 * The counterparty: a phone number (any common typing), a BSUID or a username. Every record of
-	 * that person is exported, whichever identifier it was filed under (`resolveIdentity`).
+	 * The counterparty: a phone number (any common typing), a BSUID, a username, or a WhatsApp group
+	 * id (`group:<id>`: the group's conversation, every member's messages in it). Every record of that
+	 * person is exported, whichever identifier it was filed under (`resolveIdentity`).
 	 */
 	person?: string;
 	/** The counterparty's phone number, any formatting (`+1 650-555-1234`); or give `person` or `pseudonym`. */
@@ -354,16 +355,26 @@ export async function exportConversation(options: ExportOptions): Promise<Export
 	// statuses carry no profile name: take the one the conversation's messages carry
 	const knownNames = new Map<string, string>();
 	for (const record of records as TranscriptRecord[]) {
-		const c = record.counterparty;
-		if (c?.name) for (const id of [c.wa_id, c.user_id]) if (id && !knownNames.has(id)) knownNames.set(id, c.name);
+		for (const person of [record.counterparty, record.participant]) {
+			if (person?.name) for (const id of [person.wa_id, person.user_id]) if (id && !knownNames.has(id)) knownNames.set(id, person.name);
+		}
 	}
+	const named = <T extends TranscriptPerson>(person: T | null | undefined): T | null | undefined => {
+		const name = person && !person.name ? (knownNames.get(person.wa_id ?? '') ?? knownNames.get(person.user_id ?? '')) : undefined;
+		return name ? ({ ...person, name } as T) : person;
+	};
 	const lines = rows.map((row) => {
 		const record = row.record as TranscriptRecord;
-		const c = record.counterparty;
-		const name = c && !c.name ? (knownNames.get(c.wa_id ?? '') ?? knownNames.get(c.user_id ?? '')) : undefined;
-		return transcriptLine(name ? { ...record, counterparty: { ...c, name } } : record, row.source.mediaKeys);
+		return transcriptLine({ ...record, counterparty: named(record.counterparty), participant: named(record.participant) }, row.source.mediaKeys);
 	});
 	const names = [...new Set(records.map((r) => (r.counterparty as TranscriptRecord['counterparty'])?.name).filter((n): n is string => Boolean(n)))];
+	// a group conversation: everyone who wrote in it or was reached, by name, else number or user id
+	const participants = new Map<string, string>();
+	for (const record of records as TranscriptRecord[]) {
+		const person = named(record.participant);
+		const id = person?.wa_id ? `+${person.wa_id}` : (person?.user_id ?? '');
+		if (person && (id || person.name)) participants.set(id || person.name!, person.name && id ? `${person.name} (${id})` : person.name || id);
+	}
 	const businessNumbers = [...new Set(records.map((r) => r.display_phone_number ?? r.phone_number_id).filter(Boolean).map(String))];
 	const who: Array<[string, string]> =
 		read.scope === 'custodian'
@@ -376,6 +387,7 @@ export async function exportConversation(options: ExportOptions): Promise<Export
 		title: read.scope === 'custodian' ? 'WhatsApp custodian export' : 'WhatsApp conversation export',
 		facts: [
 			...who,
+			...(participants.size ? [['Participants', [...participants.values()].sort().join(', ')] as [string, string]] : []),
 			['Business number(s)', businessNumbers.join(', ') || '-'],
 			['Period (UTC)', period.first ? `${period.first} to ${period.last}` : '-'],
 			['Records', `${counts.records} (messages ${counts.messages}, statuses ${counts.statuses}, other ${counts.other})`],

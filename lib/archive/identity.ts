@@ -46,6 +46,13 @@ const BSUID = /^[A-Z]{2}(?:\.[A-Za-z0-9]{1,128}){1,3}$/;
 /** A WhatsApp username as typed: an optional `@`, then letters, digits, `.` and `_`, with a letter. */
 const USERNAME = /^@?(?=[A-Za-z0-9._]*[A-Za-z])[A-Za-z0-9._]{1,64}$/;
 
+/**
+ * A WhatsApp group id as typed: `group:<id>`, or an id of the Groups API as Meta issues them, base64
+ * of `capi_group:…` (Meta "Groups API", e.g. `Y2FwaV9ncm91cDoxNzA1NTU1MDEzOToxMjAz…`), told apart from
+ * a username by that prefix.
+ */
+const GROUP_ID = /^(?:group:\s*([A-Za-z0-9+/=_.:-]{1,256})|(Y2FwaV9ncm91cDo[A-Za-z0-9+/=_-]{1,240}))$/;
+
 function hmac32(indexKey: string, message: string): string {
 	return createHmac('sha256', indexKey).update(message, 'utf8').digest('hex').slice(0, 32);
 }
@@ -113,22 +120,24 @@ function nationalVariants(country: string, national: string): string[] {
 }
 
 /** Which kind of identifier a person typed. */
-export type IdentifierKind = 'phoneNumber' | 'bsuid' | 'username';
+export type IdentifierKind = 'phoneNumber' | 'bsuid' | 'username' | 'group';
 
 /**
- * Reads what kind of identifier a text is: a BSUID (`US.1349…`), a username (`@name`, or any text
- * with a letter that is not a BSUID), else a phone number (digits with any formatting).
+ * Reads what kind of identifier a text is: a WhatsApp group id (`group:<id>`, or a Groups API id), a
+ * BSUID (`US.1349…`), a username (`@name`, or any text with a letter that is not a BSUID), else a
+ * phone number (digits with any formatting).
  *
  * @param field named in the error.
  * @throws ArchiveError `InvalidInput` naming `field` (never the value) when it is none of these.
  */
 export function identifierKind(identifier: string, field = 'Person'): IdentifierKind {
 	const text = String(identifier ?? '').trim();
+	if (GROUP_ID.test(text)) return 'group';
 	if (BSUID.test(text)) return 'bsuid';
 	if (USERNAME.test(text)) return 'username';
 	if (/^[+0-9\s().\-/]+$/.test(text) && /\d/.test(text)) return 'phoneNumber';
 	throw new ArchiveError(
-		`${field} must be a phone number with its country code (+44 20 7946 0958), a BSUID (US.13491208655302741918) or a username (@name)`,
+		`${field} must be a phone number with its country code (+44 20 7946 0958), a BSUID (US.13491208655302741918), a username (@name) or a group ID (group:<id>)`,
 		{ code: 'InvalidInput' },
 	);
 }
@@ -136,7 +145,8 @@ export function identifierKind(identifier: string, field = 'Person'): Identifier
 /**
  * The pseudonyms an identifier stands for, before any link is followed: for a phone number the `wa:`
  * pseudonym of each {@link phoneNumberCandidates} form, for a BSUID its `uid:` pseudonym, for a
- * username its `un:` pseudonym.
+ * username its `un:` pseudonym, for a group id its `grp:` pseudonym (a group's records are filed under
+ * it; a group links to nobody).
  *
  * @throws ArchiveError `InvalidInput` as {@link identifierKind}, or for a refused index key.
  */
@@ -144,6 +154,10 @@ export function identifierPseudonyms(options: { indexKey: string; identifier: st
 	const { indexKey } = options;
 	const text = String(options.identifier ?? '').trim();
 	const kind = identifierKind(text, options.field);
+	if (kind === 'group') {
+		const [, typed, issued] = GROUP_ID.exec(text)!;
+		return [counterpartyPseudonym({ indexKey, counterparty: { wa_id: null, user_id: null, group_id: typed ?? issued } })!];
+	}
 	if (kind === 'bsuid') return [counterpartyPseudonym({ indexKey, counterparty: { wa_id: null, user_id: text } })!];
 	if (kind === 'username') return [usernamePseudonym({ indexKey, username: text })];
 	return phoneNumberPseudonyms({ indexKey, phoneNumber: text, field: options.field });
@@ -165,15 +179,20 @@ export function phoneNumberPseudonyms(options: { indexKey: string; phoneNumber: 
 	return forms.map((digits) => counterpartyPseudonym({ indexKey, counterparty: { wa_id: digits, user_id: null } })!);
 }
 
+/** One person as a record names them: its counterparty, or the group member of a group record. */
+export interface PersonFields {
+	wa_id?: string | null;
+	user_id?: string | null;
+	username?: string | null;
+	parent_user_id?: string | null;
+}
+
 /** The identifiers of a record that name one person (plaintext record fields, read at capture or Write). */
 export interface IdentityFields {
 	type?: string | null;
-	counterparty?: {
-		wa_id?: string | null;
-		user_id?: string | null;
-		username?: string | null;
-		parent_user_id?: string | null;
-	} | null;
+	counterparty?: (PersonFields & { group_id?: string | null }) | null;
+	/** The group member a group record names (docs/FORMAT.md, `participant`). */
+	participant?: PersonFields | null;
 	content?: unknown;
 }
 
@@ -182,15 +201,11 @@ function text(value: unknown): string | null {
 }
 
 /**
- * The pseudonyms a record links together, its own filing pseudonym first: the counterparty's
- * `wa_id` (in every WhatsApp form of the number, {@link phoneNumberCandidates}), `user_id`,
- * `username` and `parent_user_id`, and for a `system` message
- * (`user_changed_number`, `customer_identity_changed`; Meta "messages webhook reference", system
- * messages) the new `wa_id` / `user_id` it announces. A record with fewer than two gives no link.
+ * The pseudonyms of one person, their filing pseudonym first (`wa:` of the number as sent, else `uid:`
+ * of the BSUID), then every WhatsApp form of the number ({@link phoneNumberCandidates}), the BSUID, the
+ * parent BSUID and the username, then `more` (further ids the record announces for the same person).
  */
-export function recordIdentityPseudonyms(options: { indexKey: string; record: IdentityFields }): string[] {
-	const { indexKey, record } = options;
-	const counterparty = record.counterparty ?? {};
+function personPseudonyms(indexKey: string, person: PersonFields, more: { phones?: unknown[]; bsuids?: unknown[] } = {}): string[] {
 	const found: string[] = [];
 	const add = (pseudonym: string | null) => {
 		if (pseudonym && !found.includes(pseudonym)) found.push(pseudonym);
@@ -206,25 +221,55 @@ export function recordIdentityPseudonyms(options: { indexKey: string; record: Id
 		const id = text(value);
 		if (id) add(counterpartyPseudonym({ indexKey, counterparty: { wa_id: null, user_id: id } }));
 	};
-	add(counterpartyPseudonym({ indexKey, counterparty: { wa_id: counterparty.wa_id ?? null, user_id: counterparty.user_id ?? null } }));
-	phone(counterparty.wa_id);
-	bsuid(counterparty.user_id);
-	bsuid(counterparty.parent_user_id);
-	const username = text(counterparty.username);
+	add(counterpartyPseudonym({ indexKey, counterparty: { wa_id: person.wa_id ?? null, user_id: person.user_id ?? null } }));
+	phone(person.wa_id);
+	bsuid(person.user_id);
+	bsuid(person.parent_user_id);
+	const username = text(person.username);
 	if (username) add(usernamePseudonym({ indexKey, username }));
+	for (const value of more.phones ?? []) phone(value);
+	for (const value of more.bsuids ?? []) bsuid(value);
+	return found;
+}
+
+/**
+ * The pseudonyms a record links together, its own filing pseudonym first: the counterparty's
+ * `wa_id` (in every WhatsApp form of the number, {@link phoneNumberCandidates}), `user_id`,
+ * `username` and `parent_user_id`, and for a `system` message
+ * (`user_changed_number`, `customer_identity_changed`; Meta "messages webhook reference", system
+ * messages) the new `wa_id` / `user_id` it announces. A record with fewer than two gives no link.
+ * A group record (counterparty `group_id`) gives its group's pseudonym alone: a group is nobody's
+ * identity, its member is read by {@link recordParticipantPseudonyms}.
+ */
+export function recordIdentityPseudonyms(options: { indexKey: string; record: IdentityFields }): string[] {
+	const { indexKey, record } = options;
+	const counterparty = record.counterparty ?? {};
+	if (text(counterparty.group_id)) {
+		return [counterpartyPseudonym({ indexKey, counterparty: { wa_id: null, user_id: null, group_id: counterparty.group_id } })!];
+	}
 	const content = (record.content ?? {}) as Record<string, unknown>;
+	const more: { phones: unknown[]; bsuids: unknown[] } = { phones: [], bsuids: [] };
 	if (record.type === 'system' && typeof content === 'object') {
 		const kind = text(content.type);
 		if (kind === 'user_changed_number' || kind === 'customer_identity_changed') {
-			phone(content.wa_id);
-			phone(content.new_wa_id);
-			bsuid(content.user_id);
-			bsuid(content.new_user_id);
+			more.phones.push(content.wa_id, content.new_wa_id);
+			more.bsuids.push(content.user_id, content.new_user_id);
 		}
 	}
 	const extra = (content.extra ?? {}) as Record<string, unknown>;
-	if (typeof extra === 'object') bsuid(extra.from_parent_user_id);
-	return found;
+	if (typeof extra === 'object') more.bsuids.push(extra.from_parent_user_id);
+	return personPseudonyms(indexKey, counterparty, more);
+}
+
+/**
+ * The pseudonyms of the group member a group record names (`participant`: the sender of a group
+ * message, the recipient of a group status, the member a group event is about), their first identifier
+ * first; empty for other records. Linked among themselves, never to the group.
+ */
+export function recordParticipantPseudonyms(options: { indexKey: string; record: IdentityFields }): string[] {
+	const participant = options.record.participant;
+	if (!participant || typeof participant !== 'object') return [];
+	return personPseudonyms(options.indexKey, participant);
 }
 
 function linkTag(indexKey: string, from: string, to: string): string {

@@ -119,9 +119,11 @@ function hmac32(indexKey: string, message: string): string {
 }
 
 /**
- * Pseudonym of a counterparty: HMAC-SHA256(indexKey, `'wa:' + E.164 digits of wa_id`) when `wa_id`
- * is present, else HMAC-SHA256(indexKey, `'uid:' + user_id`); lower-case hex, first 32 characters
- * (128 bits). Returns `null` when neither id is known (the key then uses `_unknown`).
+ * Pseudonym of a counterparty: HMAC-SHA256(indexKey, `'grp:' + group_id`) for a WhatsApp group (the
+ * conversation of a group message is the group, Meta "Groups API"), else HMAC-SHA256(indexKey, `'wa:' +
+ * E.164 digits of wa_id`) when `wa_id` is present, else HMAC-SHA256(indexKey, `'uid:' + user_id`);
+ * lower-case hex, first 32 characters (128 bits). Returns `null` when no id is known (the key then uses
+ * `_unknown`).
  *
  * Non-digits in `wa_id` (`+`, spaces, dashes) are dropped, so `+1 650-555-1234` and `16505551234`
  * give the same pseudonym (RFC 2104 HMAC; E.164 numbering, ITU-T E.164).
@@ -130,11 +132,14 @@ function hmac32(indexKey: string, message: string): string {
  */
 export function counterpartyPseudonym(options: {
 	indexKey: string;
-	counterparty: Pick<Counterparty, 'wa_id' | 'user_id'> | null | undefined;
+	counterparty: Pick<Counterparty, 'wa_id' | 'user_id' | 'group_id'> | null | undefined;
 }): string | null {
 	assertIndexKey(options.indexKey);
 	const counterparty = options.counterparty;
 	if (!counterparty) return null;
+	if (typeof counterparty.group_id === 'string' && counterparty.group_id.trim()) {
+		return hmac32(options.indexKey, `grp:${counterparty.group_id.trim()}`);
+	}
 	const digits = typeof counterparty.wa_id === 'string' ? counterparty.wa_id.replace(/\D/g, '') : '';
 	if (digits) return hmac32(options.indexKey, `wa:${digits}`);
 	if (typeof counterparty.user_id === 'string' && counterparty.user_id.trim()) {
@@ -271,6 +276,19 @@ export const MAX_TIMESTAMP_AHEAD_MS = 10 * 60 * 1000;
  */
 export const MAX_TIMESTAMP_BEHIND_MS = 8 * 24 * 3600 * 1000;
 
+/**
+ * Change field of the coexistence history sync (Meta, "history webhook reference"): the WhatsApp
+ * Business app's messages of up to 180 days before onboarding, delivered after it.
+ */
+export const HISTORY_FIELD = 'history';
+
+/**
+ * Earliest a history message's own time may lie before the receipt and still file it: the 180 days
+ * of history Meta shares, 7 days for the solution provider to request the sync after onboarding (Meta
+ * names no bound; an assumption), and the {@link MAX_TIMESTAMP_BEHIND_MS} of retries and margin.
+ */
+export const MAX_HISTORY_BEHIND_MS = (180 + 7) * 24 * 3600 * 1000 + MAX_TIMESTAMP_BEHIND_MS;
+
 /** Which clock files a record, and by how much the two clocks differ. */
 export interface RecordFiling {
 	/** The UTC day the record is filed under (and its retention counted from). */
@@ -280,12 +298,14 @@ export interface RecordFiling {
 	/** `received_at` − `timestamp` in whole seconds (positive: the provider time is earlier); null without both. */
 	skewSeconds: number | null;
 	/**
-	 * Filed by receipt: the other days a copy of the same record may already be filed under — each of
-	 * the {@link MAX_TIMESTAMP_BEHIND_MS} days before the receipt (a redelivery of a record without a
-	 * trusted time arrives on a later day), and the provider timestamp's day when there is one (a copy
-	 * filed by an earlier version of this pack, or while the timestamp was still plausible). Latest first.
+	 * Other days a copy of the same record may already be filed under, latest first. Filed by receipt:
+	 * each of the {@link MAX_TIMESTAMP_BEHIND_MS} days before the receipt (a redelivery of a record
+	 * without a trusted time arrives on a later day), and the provider timestamp's day when there is one
+	 * (a copy filed by an earlier version of this pack, or while the timestamp was still plausible). A
+	 * history message filed by its time: the day before and the day after it (the live capture of the
+	 * same message carries the server's time, the history the device's, which can fall on another day).
 	 */
-	earlierDates: Date[];
+	otherDates: Date[];
 }
 
 function parseIso(value: string | null | undefined): Date | null {
@@ -294,16 +314,21 @@ function parseIso(value: string | null | undefined): Date | null {
 	return Number.isNaN(date.getTime()) ? null : date;
 }
 
+const DAY_MS = 86_400_000;
+
 /**
  * Where a record's retention clock starts: the provider `timestamp` when it lies within
  * [`received_at` − {@link MAX_TIMESTAMP_BEHIND_MS}, `received_at` + {@link MAX_TIMESTAMP_AHEAD_MS}],
  * else `received_at` — so a record never files (and expires) earlier than its receipt allows, whatever
- * time a sender claims (a `timestamp` of `1` files under the receipt day, not 1970-01-01). A record
- * without `received_at` (hand-made) is filed by its `timestamp`.
+ * time a sender claims (a `timestamp` of `1` files under the receipt day, not 1970-01-01). Records of
+ * the coexistence history sync (`field` {@link HISTORY_FIELD}) are past messages by nature: their
+ * `timestamp` files them back to {@link MAX_HISTORY_BEHIND_MS}, so they keep their original day and
+ * meet the live capture of the same message under the same key. A record without `received_at`
+ * (hand-made) is filed by its `timestamp`.
  *
  * @throws ArchiveError `InvalidInput` when neither is an ISO 8601 date.
  */
-export function recordFiling(record: Pick<ArchiveRecordFields, 'timestamp' | 'received_at'>): RecordFiling {
+export function recordFiling(record: Pick<ArchiveRecordFields, 'timestamp' | 'received_at' | 'field'>): RecordFiling {
 	const timestamp = parseIso(record.timestamp);
 	const receivedAt = parseIso(record.received_at);
 	if (!timestamp && !receivedAt) {
@@ -311,17 +336,20 @@ export function recordFiling(record: Pick<ArchiveRecordFields, 'timestamp' | 're
 			code: 'InvalidInput',
 		});
 	}
+	const history = record.field === HISTORY_FIELD;
+	const behind = history ? MAX_HISTORY_BEHIND_MS : MAX_TIMESTAMP_BEHIND_MS;
 	const skewMs = timestamp && receivedAt ? receivedAt.getTime() - timestamp.getTime() : null;
 	const skewSeconds = skewMs === null ? null : Math.trunc(skewMs / 1000);
-	if (timestamp && (skewMs === null || (skewMs >= -MAX_TIMESTAMP_AHEAD_MS && skewMs <= MAX_TIMESTAMP_BEHIND_MS))) {
-		return { date: timestamp, filedBy: 'timestamp', skewSeconds, earlierDates: [] };
+	if (timestamp && (skewMs === null || (skewMs >= -MAX_TIMESTAMP_AHEAD_MS && skewMs <= behind))) {
+		const neighbours = history ? [new Date(timestamp.getTime() + DAY_MS), new Date(timestamp.getTime() - DAY_MS)] : [];
+		return { date: timestamp, filedBy: 'timestamp', skewSeconds, otherDates: neighbours };
 	}
 	const received = receivedAt!;
-	const earlierDates: Date[] = [];
-	const days = Math.ceil(MAX_TIMESTAMP_BEHIND_MS / 86_400_000);
-	for (let n = 1; n <= days; n++) earlierDates.push(new Date(received.getTime() - n * 86_400_000));
-	if (timestamp) earlierDates.push(timestamp);
-	return { date: received, filedBy: 'received_at', skewSeconds, earlierDates };
+	const otherDates: Date[] = [];
+	const days = Math.ceil(MAX_TIMESTAMP_BEHIND_MS / DAY_MS);
+	for (let n = 1; n <= days; n++) otherDates.push(new Date(received.getTime() - n * DAY_MS));
+	if (timestamp) otherDates.push(timestamp);
+	return { date: received, filedBy: 'received_at', skewSeconds, otherDates };
 }
 
 /**
@@ -329,7 +357,7 @@ export function recordFiling(record: Pick<ArchiveRecordFields, 'timestamp' | 're
  *
  * @throws ArchiveError `InvalidInput` when neither is an ISO 8601 date.
  */
-export function recordDate(record: Pick<ArchiveRecordFields, 'timestamp' | 'received_at'>): Date {
+export function recordDate(record: Pick<ArchiveRecordFields, 'timestamp' | 'received_at' | 'field'>): Date {
 	return recordFiling(record).date;
 }
 
@@ -346,8 +374,8 @@ export interface ObjectKeyParts {
 	quarantine?: boolean;
 	/** Filing date (UTC day is used); a `Date` or an ISO 8601 string. */
 	date: Date | string;
-	/** Other days an earlier copy may be filed under ({@link RecordFiling.earlierDates}); none by default. */
-	earlierDates?: Date[];
+	/** Other days an earlier copy may be filed under ({@link RecordFiling.otherDates}); none by default. */
+	otherDates?: Date[];
 	/** Counterparty pseudonym from {@link counterpartyPseudonym}; null → `_unknown`. */
 	pseudonym: string | null | undefined;
 	/** Record id from {@link recordId}. */
@@ -435,11 +463,11 @@ export function objectKeyForRecord(options: {
 	prefix: string;
 	retentionClass: string;
 	record: ArchiveRecordFields;
-}): { key: string; pseudonym: string | null; recordId: string; date: Date; earlierDates: Date[] } {
+}): { key: string; pseudonym: string | null; recordId: string; date: Date; otherDates: Date[] } {
 	const { record } = options;
 	const pseudonym = counterpartyPseudonym({ indexKey: options.indexKey, counterparty: record.counterparty });
 	const id = recordId({ indexKey: options.indexKey, idempotencyKey: record.idempotency_key });
-	const { date, earlierDates } = recordFiling(record);
+	const { date, otherDates } = recordFiling(record);
 	const key = recordObjectKey({
 		prefix: options.prefix,
 		retentionClass: options.retentionClass,
@@ -449,7 +477,7 @@ export function objectKeyForRecord(options: {
 		pseudonym,
 		recordId: id,
 	});
-	return { key, pseudonym, recordId: id, date, earlierDates };
+	return { key, pseudonym, recordId: id, date, otherDates };
 }
 
 /** The parts of an archive key, as read back by {@link parseObjectKey}. */

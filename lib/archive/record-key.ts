@@ -1,7 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 
 import { headObject, storeHttpStatus } from '../s3';
-import { recordIdentityPseudonyms, type IdentityFields } from './identity';
+import { recordIdentityPseudonyms, recordParticipantPseudonyms, type IdentityFields } from './identity';
 import { assertIndexKey, indexKeyCheck, keyTooLong, MEDIA_SUFFIX, objectKeyForRecord, recordFiling, recordObjectKey, RECORD_SUFFIX, type ObjectKeyParts } from './layout';
 import { ArchiveError, type ArchiveRecordFields } from './types';
 
@@ -22,8 +22,12 @@ export interface EncryptedItemFields {
 	counterparty_pseudonym?: string | null;
 	/** Other pseudonyms of the same person the record names (identity.ts), computed at capture. */
 	identity_pseudonyms?: string[];
+	/** Pseudonyms of the group member a group record names (identity.ts), computed at capture. */
+	participant_pseudonyms?: string[];
 	index_key_check?: string;
 	phone_number_id?: string | null;
+	/** Change field (`history` files a record by its own time further back: layout.ts `recordFiling`). */
+	field?: string | null;
 	timestamp?: string | null;
 	received_at?: string | null;
 }
@@ -63,9 +67,10 @@ export function itemKeyParts(item: object, options: { indexKey: string; prefix: 
 				},
 			);
 		}
-		const { date, earlierDates } = recordFiling({
+		const { date, otherDates } = recordFiling({
 			timestamp: item.timestamp ?? null,
 			received_at: item.received_at ?? null,
+			field: item.field ?? null,
 		});
 		return {
 			prefix,
@@ -73,7 +78,7 @@ export function itemKeyParts(item: object, options: { indexKey: string; prefix: 
 			phoneNumberId: item.phone_number_id ?? null,
 			quarantine: item.record_kind === 'quarantine',
 			date,
-			earlierDates,
+			otherDates,
 			pseudonym: item.counterparty_pseudonym ?? null,
 			recordId: item.record_id,
 		};
@@ -85,7 +90,7 @@ export function itemKeyParts(item: object, options: { indexKey: string; prefix: 
 			hint: 'Feed records from the WhatsApp Capture Trigger (through the OpenPGP node, keeping the JSON, or with Encrypt at Capture on), or set Options → Object Key',
 		});
 	}
-	const { pseudonym, recordId, date, earlierDates } = objectKeyForRecord({
+	const { pseudonym, recordId, date, otherDates } = objectKeyForRecord({
 		indexKey,
 		prefix,
 		retentionClass,
@@ -97,7 +102,7 @@ export function itemKeyParts(item: object, options: { indexKey: string; prefix: 
 		phoneNumberId: record.phone_number_id ?? null,
 		quarantine: record.record_kind === 'quarantine',
 		date,
-		earlierDates,
+		otherDates,
 		pseudonym,
 		recordId,
 	};
@@ -113,22 +118,42 @@ export function itemKeyParts(item: object, options: { indexKey: string; prefix: 
  */
 export function itemIdentityPseudonyms(item: object, indexKey: string): string[] {
 	if (isEncryptedItem(item)) {
-		const others = item.identity_pseudonyms ?? [];
-		if (!Array.isArray(others) || others.some((value) => typeof value !== 'string' || !/^[0-9a-f]{32}$/.test(value))) {
-			throw new ArchiveError('identity_pseudonyms must be a list of 32 lower-case hex pseudonyms', { code: 'InvalidInput' });
-		}
+		const others = pseudonymList(item.identity_pseudonyms, 'identity_pseudonyms');
 		return item.counterparty_pseudonym ? [item.counterparty_pseudonym, ...others] : [];
 	}
 	return recordIdentityPseudonyms({ indexKey, record: item as IdentityFields });
 }
 
 /**
- * The object key to write a record under: its layout key, unless the record is filed by its receipt
- * (no trusted provider time: `earlierDates` of the parts) and a copy of it is already stored under one
- * of those earlier days — then that copy's key, so a redelivery on a later UTC day is reported as a
- * `duplicate` of the stored record instead of being stored again. One HeadObject per earlier day, only
- * for such records (value-level errors, events without a time, quarantined bodies, implausible
- * timestamps); records filed by their provider timestamp cost nothing.
+ * The pseudonyms of the group member a group record names (the sender of a group message, the
+ * recipient of a group status; `recordParticipantPseudonyms` of identity.ts, or the
+ * `participant_pseudonyms` of an item encrypted at capture), their first identifier first. They are
+ * linked among themselves, never to the group: a group is no person.
+ *
+ * @throws ArchiveError `InvalidInput` when an encrypted item's `participant_pseudonyms` is not a list of
+ *   32-hex pseudonyms.
+ */
+export function itemParticipantPseudonyms(item: object, indexKey: string): string[] {
+	if (isEncryptedItem(item)) return pseudonymList(item.participant_pseudonyms, 'participant_pseudonyms');
+	return recordParticipantPseudonyms({ indexKey, record: item as IdentityFields });
+}
+
+function pseudonymList(value: unknown, field: string): string[] {
+	const list = value ?? [];
+	if (!Array.isArray(list) || list.some((entry) => typeof entry !== 'string' || !/^[0-9a-f]{32}$/.test(entry))) {
+		throw new ArchiveError(`${field} must be a list of 32 lower-case hex pseudonyms`, { code: 'InvalidInput' });
+	}
+	return list as string[];
+}
+
+/**
+ * The object key to write a record under: its layout key, unless a copy of it is already stored under
+ * one of the parts' `otherDates` — then that copy's key, so the record is reported as a `duplicate` of
+ * the stored one instead of being stored again. Those are the earlier days of a record filed by its
+ * receipt (no trusted provider time: a redelivery on a later UTC day), and the days beside a history
+ * message's own (its live capture filed by the server's time). One HeadObject per such day, only for
+ * such records (value-level errors, events without a time, quarantined bodies, implausible timestamps,
+ * history messages); records filed by their provider timestamp cost nothing.
  *
  * @throws ArchiveError as {@link recordObjectKey}; with the store's code when a HeadObject fails with
  *   anything but 404 / 403 (a key that may not be read counts as absent).
@@ -136,12 +161,12 @@ export function itemIdentityPseudonyms(item: object, indexKey: string): string[]
 export async function resolveRecordKey(options: { client: S3Client; bucket: string; parts: ObjectKeyParts }): Promise<string> {
 	const { client, bucket, parts } = options;
 	const key = recordObjectKey(parts);
-	for (const date of parts.earlierDates ?? []) {
-		const earlier = recordObjectKey({ ...parts, date, earlierDates: [] });
-		if (earlier === key) continue;
+	for (const date of parts.otherDates ?? []) {
+		const other = recordObjectKey({ ...parts, date, otherDates: [] });
+		if (other === key) continue;
 		try {
-			await headObject(client, { Bucket: bucket, Key: earlier });
-			return earlier;
+			await headObject(client, { Bucket: bucket, Key: other });
+			return other;
 		} catch (error) {
 			const status = storeHttpStatus(error);
 			if (status !== 404 && status !== 403) throw error;

@@ -14,11 +14,20 @@ export interface TranscriptRecord {
 	received_at?: string | null;
 	display_phone_number?: string | null;
 	phone_number_id?: string | null;
-	counterparty?: { wa_id?: string | null; user_id?: string | null; name?: string | null } | null;
+	counterparty?: (TranscriptPerson & { group_id?: string | null }) | null;
+	/** The group member a group record names (the sender of a group message). */
+	participant?: TranscriptPerson | null;
 	content?: Record<string, unknown> | null;
 	context?: { reply_to?: string | null; forwarded?: boolean } | null;
 	original_wamid?: string | null;
 	[field: string]: unknown;
+}
+
+/** A person as a record names them. */
+export interface TranscriptPerson {
+	wa_id?: string | null;
+	user_id?: string | null;
+	name?: string | null;
 }
 
 /** One transcript line before formatting. */
@@ -57,9 +66,45 @@ function utcTime(iso: string | null | undefined): string {
 	return `${date.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
 }
 
+function personName(person: TranscriptPerson | null | undefined): string {
+	return str(person?.name) || (person?.wa_id ? `+${person.wa_id}` : '') || str(person?.user_id) || 'Unknown';
+}
+
+/** The counterparty's name; a group's subject, else `Group <id>`. */
 function counterpartyName(record: TranscriptRecord): string {
 	const c = record.counterparty;
-	return str(c?.name) || (c?.wa_id ? `+${c.wa_id}` : '') || str(c?.user_id) || 'Unknown';
+	if (c?.group_id && !c.name) return `Group ${c.group_id}`;
+	return personName(c);
+}
+
+/** Who a line is about: the group member of a group record, else the counterparty. */
+function whoName(record: TranscriptRecord): string {
+	return record.participant ? personName(record.participant) : counterpartyName(record);
+}
+
+/**
+ * Text of a record that is neither a message nor a status (calls, groups, history progress, contacts,
+ * preferences, events): its kind and type, and the facts that say what happened, never message text.
+ */
+function describeOther(record: TranscriptRecord, type: string): string {
+	const c = record.content ?? {};
+	const facts: string[] = [];
+	switch (record.record_kind) {
+		case 'call':
+			facts.push(record.direction === 'outbound' ? 'business-initiated' : 'user-initiated');
+			if (c.status !== undefined) facts.push(`status ${str(c.status)}`);
+			if (c.duration !== undefined) facts.push(`duration ${str(c.duration)} s`);
+			break;
+		case 'history_progress':
+			facts.push(`phase ${str(c.phase)}`, `chunk ${str(c.chunk_order)}`, `progress ${str(c.progress)}`, `${str(c.messages)} message(s)`);
+			break;
+		case 'user_preference':
+			facts.push(`${str(c.category)} ${type}`);
+			break;
+		default:
+			break;
+	}
+	return [`${str(record.record_kind)} ${type}`.trim(), facts.filter(Boolean).join(', ')].filter(Boolean).join(': ');
 }
 
 function businessName(record: TranscriptRecord): string {
@@ -134,7 +179,7 @@ export function transcriptLine(record: TranscriptRecord, mediaKeys: string[] = [
 		return {
 			time,
 			kind: 'status',
-			name: counterpartyName(record),
+			name: whoName(record),
 			type,
 			text: `message ${str(record.wamid)} ${type}${errorText ? ` (${errorText})` : ''}`,
 			media: [],
@@ -142,7 +187,8 @@ export function transcriptLine(record: TranscriptRecord, mediaKeys: string[] = [
 		};
 	}
 	if (record.record_kind !== 'message') {
-		return { time, kind: 'other', name: '', type, text: `${str(record.record_kind)} ${type}`.trim(), media: [], notes };
+		const name = record.participant || record.counterparty?.wa_id || record.counterparty?.user_id ? whoName(record) : '';
+		return { time, kind: 'other', name, type, text: describeOther(record, type), media: [], notes };
 	}
 	if (record.context?.reply_to) notes.push(`reply to ${record.context.reply_to}`);
 	if (record.context?.forwarded) notes.push('forwarded');
@@ -151,7 +197,7 @@ export function transcriptLine(record: TranscriptRecord, mediaKeys: string[] = [
 	return {
 		time,
 		kind: record.direction === 'outbound' ? 'out' : 'in',
-		name: record.direction === 'outbound' ? businessName(record) : counterpartyName(record),
+		name: record.direction === 'outbound' ? businessName(record) : whoName(record),
 		type,
 		text: describeContent(type, content),
 		media,

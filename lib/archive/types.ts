@@ -20,6 +20,8 @@ export interface Counterparty {
 	username?: string | null;
 	/** Portfolio-level BSUID (links identities, never filed under). */
 	parent_user_id?: string | null;
+	/** WhatsApp group id: set on group records, whose conversation is the group (filed under `grp:`). */
+	group_id?: string | null;
 }
 
 /** The record fields the archive layout reads (everything else in a record is ignored here). */
@@ -31,6 +33,8 @@ export interface ArchiveRecordFields {
 	/** When the webhook delivery was received, ISO 8601 UTC. */
 	received_at?: string | null;
 	counterparty?: Counterparty | null;
+	/** Change field the record came from (`history` records are filed by their own time further back). */
+	field?: string | null;
 	idempotency_key: string;
 }
 

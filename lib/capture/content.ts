@@ -5,8 +5,10 @@ export const MEDIA_MESSAGE_TYPES = ['image', 'audio', 'video', 'document', 'stic
 
 /**
  * Message types this engine knows (Meta, "messages webhook reference" and its per-type subpages;
- * `edit`/`revoke` from the coexistence `smb_message_echoes` / `messages` references). A message whose
- * `type` is not listed here becomes a record of type `unknown` (nothing is dropped).
+ * `edit`/`revoke` from the coexistence `smb_message_echoes` / `messages` references;
+ * `media_placeholder`: a media message of the coexistence history sent before its media id, named by
+ * solution providers, not in Meta's reference). A message whose `type` is not listed here becomes a
+ * record of type `unknown` (nothing is dropped).
  */
 export const KNOWN_MESSAGE_TYPES = [
 	'text',
@@ -22,6 +24,7 @@ export const KNOWN_MESSAGE_TYPES = [
 	'unsupported',
 	'edit',
 	'revoke',
+	'media_placeholder',
 ] as const;
 
 /** Status values this engine knows (Meta, "statuses webhook reference"; `deleted`/`warning` are older values). */

@@ -6,7 +6,7 @@
  */
 import type { Readable } from 'node:stream';
 
-import { recordIdentityPseudonyms } from '../archive/identity';
+import { recordIdentityPseudonyms, recordParticipantPseudonyms } from '../archive/identity';
 import { counterpartyPseudonym, indexKeyCheck, recordId } from '../archive/layout';
 import { encrypt, type CompatibilityProfile, type PublicKey } from '../pgp';
 import type { CaptureRecord, DeliveryItem, MediaStatus, Provider, RecordKind } from './types';
@@ -43,6 +43,12 @@ export interface EncryptedRouting {
 	 * Archive node can record the identity links without plaintext. Only when there are any.
 	 */
 	identity_pseudonyms?: string[];
+	/**
+	 * Pseudonyms of the group member a group record names (its `participant`: `wa:` number forms,
+	 * `uid:` BSUIDs, `un:` username; their first identifier first), so the S3 Archive node links them
+	 * (among themselves, never to the group). Only when there are any.
+	 */
+	participant_pseudonyms?: string[];
 	/** HMAC-SHA256(index key, `rec:<idempotency_key>`), 32 hex: the archive file name of the record. */
 	record_id: string;
 	/** Lowercase hex SHA-256 of the delivery body. */
@@ -176,6 +182,8 @@ export function routingFields(record: CaptureRecord | DeliveryItem, indexKey: st
 	if (record.record_kind === 'delivery') return routing;
 	const others = recordIdentityPseudonyms({ indexKey, record }).filter((pseudonym) => pseudonym !== routing.counterparty_pseudonym);
 	if (routing.counterparty_pseudonym && others.length) routing.identity_pseudonyms = others;
+	const participant = recordParticipantPseudonyms({ indexKey, record });
+	if (participant.length) routing.participant_pseudonyms = participant;
 	if (record.media_status !== undefined) routing.media_status = record.media_status;
 	if (record.media_size !== undefined) routing.media_size = record.media_size;
 	if (record.media_error !== undefined) routing.media_error = record.media_error;

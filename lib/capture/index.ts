@@ -3,7 +3,10 @@
  * Plain TypeScript, no n8n import. One module per verb:
  * - {@link verifySignature} (signature.ts): `X-Hub-Signature-256` check, raw then escaped-unicode;
  * - {@link answerHandshake} (handshake.ts): `hub.mode` / `hub.verify_token` / `hub.challenge`;
- * - {@link normalizeDelivery} (normalize.ts): delivery bytes → {@link CaptureRecord}[];
+ * - {@link normalizeDelivery} (normalize.ts): delivery bytes → {@link CaptureRecord}[], descending the
+ *   envelope; the elements of each field are read by messages.ts (messages, echoes, statuses, errors),
+ *   groups.ts, history.ts, state-sync.ts, calls.ts and user-preferences.ts, on the shared builders of
+ *   record.ts;
  * - {@link filterRecords} (filter.ts): user filters on records;
  * - {@link buildDeliveryItem} (delivery.ts): the one-item-per-delivery shape;
  * - {@link downloadMedia} (media.ts): Graph API media lookup + streamed, SHA-256-checked download;
@@ -24,6 +27,8 @@ export {
 	KNOWN_EVENT_FIELDS,
 } from './normalize';
 export { KNOWN_MESSAGE_TYPES, KNOWN_STATUS_VALUES } from './content';
+export { GROUP_FIELDS } from './groups';
+export { MEDIA_PLACEHOLDER_TYPE } from './history';
 export { filterRecords } from './filter';
 export { buildDeliveryItem } from './delivery';
 export { GraphApiError, graphRequest, graphUrl, type GraphEndpoint, type GraphRequest } from './graph';
@@ -91,6 +96,7 @@ export type {
 	JsonObject,
 	MediaStatus,
 	NormalizeOptions,
+	Person,
 	Provider,
 	QuarantineRaw,
 	RecordContext,

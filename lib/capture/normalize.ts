@@ -1,10 +1,28 @@
 import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
 
-import { recordFiling } from '../archive/layout';
-import { isObject, messageContent, messageContext, messageType, originalWamid, statusContent, statusType, stringOrNull } from './content';
-import type { CaptureRecord, Counterparty, Direction, JsonObject, NormalizeOptions, QuarantineRaw } from './types';
+import { callRecords } from './calls';
+import { isObject, stringOrNull } from './content';
+import { GROUP_FIELDS, groupRecords } from './groups';
+import { historyRecords } from './history';
+import { errorRecord, messageRecord, statusRecord } from './messages';
+import {
+	baseRecord,
+	clockFields,
+	derivedKey,
+	eachElement,
+	emptyCounterparty,
+	epochSecondsToIso,
+	idString,
+	type ChangeFacts,
+	type DeliveryFacts,
+} from './record';
+import { contactRecords } from './state-sync';
+import type { CaptureRecord, JsonObject, NormalizeOptions, QuarantineRaw, RecordKind } from './types';
 import { PROVIDER, SCHEMA_VERSION } from './types';
+import { userPreferenceRecords } from './user-preferences';
+
+export { epochSecondsToIso } from './record';
 
 /** `object` value of a WhatsApp Business Account webhook envelope. */
 export const WHATSAPP_OBJECT = 'whatsapp_business_account';
@@ -64,30 +82,23 @@ export const MAX_NESTING_DEPTH = 512;
 /** Reason kept in a quarantine record's `content.reason`. */
 export type QuarantineReason = 'not_json' | 'not_envelope' | 'empty_envelope' | 'too_deep';
 
-/** Per-delivery facts shared by every record. */
-interface DeliveryFacts {
-	receivedAt: string;
-	deliverySha256: string;
-	/**
-	 * SHA-256 of the parsed body in its RFC 8785 canonical form (JCS): equal for every JSON encoding of
-	 * the same content (raw UTF-8 or `\u` escapes, key order, white space). Null for a body that is not
-	 * JSON or nested too deep, whose records are identified by the raw bytes.
-	 */
-	contentSha256: string | null;
-	signatureVerified: boolean;
-	graphApiVersion: string | null;
-}
+/** Builds the records of one change of a field with records of its own (an empty list: an `event`). */
+type FieldRecords = (delivery: DeliveryFacts, change: ChangeFacts, value: JsonObject, position: string) => CaptureRecord[];
 
-/** Per-change facts shared by the records of one change. */
-interface ChangeFacts {
-	wabaId: string | null;
-	phoneNumberId: string | null;
-	displayPhoneNumber: string | null;
-	field: string | null;
-	value: unknown;
-	contacts: JsonObject[];
-	entryTime: unknown;
-}
+/**
+ * Fields whose changes become records of their own kind (docs/FORMAT.md, "How a delivery becomes
+ * records"); the message-carrying fields ({@link MESSAGE_FIELDS}) are read apart, any other field
+ * becomes an `event`.
+ */
+const FIELD_RECORDS: ReadonlyMap<string, FieldRecords> = new Map<string, FieldRecords>([
+	...GROUP_FIELDS.map((field): [string, FieldRecords] => [field, groupRecords]),
+	['history', historyRecords],
+	['smb_app_state_sync', contactRecords],
+	['calls', callRecords],
+	['user_preferences', userPreferenceRecords],
+	['message_template_components_update', wholeChange('template_update')],
+	['account_settings_update', wholeChange('account_settings')],
+]);
 
 /**
  * Turns one webhook delivery of the WhatsApp Business Cloud API into normalized records
@@ -97,9 +108,12 @@ interface ChangeFacts {
  * - One `message` record per element of `value.messages[]` (inbound) and `value.message_echoes[]`
  *   (outbound, coexistence echoes), one `status` record per `value.statuses[]` element, one `error`
  *   record per value-level `value.errors[]` element, for every `entry[] × changes[]` with a
- *   message-carrying field ({@link MESSAGE_FIELDS}).
+ *   message-carrying field ({@link MESSAGE_FIELDS}); group messages and statuses belong to the group.
+ * - The fields of {@link FIELD_RECORDS} (groups, history, contact sync, calls, user preferences,
+ *   template components, account settings): records of their own kind (groups.ts, history.ts,
+ *   state-sync.ts, calls.ts, user-preferences.ts, {@link wholeChange}).
  * - Any other field: one `event` record per change (type = field, or `unknown` for an undocumented field).
- * - A message-carrying change that yields no element, or an entry/change of unexpected shape: one
+ * - A change of those fields that yields no element, or an entry/change of unexpected shape: one
  *   `event` record keeping it (type = field or `unknown`), so nothing is dropped.
  * - A body that is not UTF-8 JSON, not an object with `object: "whatsapp_business_account"` and an
  *   `entry` array, or whose envelope yields no record at all: one `quarantine` record holding the raw
@@ -185,120 +199,30 @@ function changeRecords(delivery: DeliveryFacts, entry: JsonObject, change: unkno
 
 	const isMessageField =
 		facts.field !== null && (MESSAGE_FIELDS as readonly string[]).includes(facts.field);
-	if (!isMessageField || !isObject(value)) {
+	const fieldRecords = facts.field !== null ? FIELD_RECORDS.get(facts.field) : undefined;
+	if (!isObject(value) || (!isMessageField && fieldRecords === undefined)) {
 		return [eventRecord(delivery, facts, position)];
 	}
 
-	const records: CaptureRecord[] = [];
-	eachElement(valueObject.messages, position, 'messages', (element, at) =>
-		records.push(messageRecord(delivery, facts, element, at, 'inbound')),
-	);
-	eachElement(valueObject.message_echoes, position, 'message_echoes', (element, at) =>
-		records.push(messageRecord(delivery, facts, element, at, 'outbound')),
-	);
-	eachElement(valueObject.statuses, position, 'statuses', (element, at) =>
-		records.push(statusRecord(delivery, facts, element, at)),
-	);
-	eachElement(valueObject.errors, position, 'errors', (element, at) =>
-		records.push(errorRecord(delivery, facts, element, at)),
-	);
+	const records: CaptureRecord[] = fieldRecords ? fieldRecords(delivery, facts, valueObject, position) : [];
+	if (isMessageField) {
+		eachElement(valueObject.messages, position, 'messages', (element, at) =>
+			records.push(messageRecord(delivery, facts, element, at, 'inbound')),
+		);
+		eachElement(valueObject.message_echoes, position, 'message_echoes', (element, at) =>
+			records.push(messageRecord(delivery, facts, element, at, 'outbound')),
+		);
+		eachElement(valueObject.statuses, position, 'statuses', (element, at) =>
+			records.push(statusRecord(delivery, facts, element, at)),
+		);
+		eachElement(valueObject.errors, position, 'errors', (element, at) =>
+			records.push(errorRecord(delivery, facts, element, at)),
+		);
+	}
 	if (records.length === 0) {
 		records.push(eventRecord(delivery, facts, position));
 	}
 	return records;
-}
-
-/** Calls `visit` for each element of `list` when it is an array (non-objects become `{}` plus `value`). */
-function eachElement(list: unknown, position: string, key: string, visit: (element: JsonObject, at: string) => void): void {
-	if (!Array.isArray(list)) return;
-	list.forEach((element: unknown, index: number) => {
-		visit(isObject(element) ? element : { value: element }, `${position}.${key}[${index}]`);
-	});
-}
-
-/** A `message` record from `messages[]` (inbound) or `message_echoes[]` (outbound). */
-function messageRecord(
-	delivery: DeliveryFacts,
-	change: ChangeFacts,
-	message: JsonObject,
-	position: string,
-	direction: Direction,
-): CaptureRecord {
-	const wamid = stringOrNull(message.id);
-	const system = isObject(message.system) ? message.system : {};
-	const counterparty =
-		direction === 'inbound'
-			? resolveCounterparty(
-					change.contacts,
-					stringOrNull(message.from),
-					stringOrNull(message.from_user_id) ??
-						(message.type === 'system' ? stringOrNull(system.user_id) : null),
-				)
-			: resolveCounterparty(
-					change.contacts,
-					stringOrNull(message.to),
-					stringOrNull(message.to_user_id) ?? stringOrNull(message.recipient_user_id),
-				);
-	return baseRecord(delivery, change, {
-		record_kind: 'message',
-		direction,
-		wamid,
-		type: messageType(message),
-		timestamp: epochSecondsToIso(message.timestamp),
-		counterparty,
-		content: messageContent(message),
-		context: messageContext(message),
-		original_wamid: originalWamid(message),
-		position,
-		idempotency_key:
-			change.phoneNumberId !== null && wamid !== null
-				? `${change.phoneNumberId}:${wamid}`
-				: derivedKey(delivery, position),
-	});
-}
-
-/** A `status` record from `statuses[]`. */
-function statusRecord(delivery: DeliveryFacts, change: ChangeFacts, status: JsonObject, position: string): CaptureRecord {
-	const wamid = stringOrNull(status.id);
-	const statusValue = stringOrNull(status.status);
-	const isGroup = status.recipient_type === 'group';
-	return baseRecord(delivery, change, {
-		record_kind: 'status',
-		direction: 'outbound',
-		wamid,
-		type: statusType(status),
-		timestamp: epochSecondsToIso(status.timestamp),
-		counterparty: resolveCounterparty(
-			change.contacts,
-			isGroup ? null : stringOrNull(status.recipient_id),
-			stringOrNull(status.recipient_user_id),
-		),
-		content: statusContent(status),
-		context: null,
-		original_wamid: null,
-		position,
-		idempotency_key:
-			change.phoneNumberId !== null && wamid !== null && statusValue !== null
-				? `${change.phoneNumberId}:${wamid}:${statusValue}`
-				: derivedKey(delivery, position),
-	});
-}
-
-/** An `error` record from a value-level `errors[]` (Meta "messages webhook reference", `errors`). */
-function errorRecord(delivery: DeliveryFacts, change: ChangeFacts, error: JsonObject, position: string): CaptureRecord {
-	return baseRecord(delivery, change, {
-		record_kind: 'error',
-		direction: null,
-		wamid: null,
-		type: 'error',
-		timestamp: null,
-		counterparty: emptyCounterparty(),
-		content: { ...error },
-		context: null,
-		original_wamid: null,
-		position,
-		idempotency_key: derivedKey(delivery, position),
-	});
 }
 
 /**
@@ -327,48 +251,33 @@ function eventRecord(delivery: DeliveryFacts, change: ChangeFacts, position: str
 	});
 }
 
-/** The per-element part of a record. */
-type ElementFields = Pick<
-	CaptureRecord,
-	| 'record_kind'
-	| 'direction'
-	| 'wamid'
-	| 'type'
-	| 'timestamp'
-	| 'counterparty'
-	| 'content'
-	| 'context'
-	| 'original_wamid'
-	| 'position'
-	| 'idempotency_key'
->;
-
-/** Assembles a record in the documented field order. */
-function baseRecord(delivery: DeliveryFacts, change: ChangeFacts, element: ElementFields): CaptureRecord {
-	return {
-		schema_version: SCHEMA_VERSION,
-		record_kind: element.record_kind,
-		provider: PROVIDER,
-		direction: element.direction,
-		waba_id: change.wabaId,
-		phone_number_id: change.phoneNumberId,
-		display_phone_number: change.displayPhoneNumber,
-		field: change.field,
-		wamid: element.wamid,
-		type: element.type,
-		timestamp: element.timestamp,
-		received_at: delivery.receivedAt,
-		...clockFields(element.timestamp, delivery.receivedAt),
-		counterparty: element.counterparty,
-		content: element.content,
-		context: element.context,
-		original_wamid: element.original_wamid,
-		position: element.position,
-		idempotency_key: element.idempotency_key,
-		delivery_sha256: delivery.deliverySha256,
-		signature_verified: delivery.signatureVerified,
-		graph_api_version: delivery.graphApiVersion,
-		raw: change.value === undefined ? null : change.value,
+/**
+ * A record of one whole change of a field with a record kind of its own but no element list
+ * (`message_template_components_update`, `account_settings_update`): type = field, content the value
+ * without `messaging_product`, `metadata` and `timestamp`, timestamp from `value.timestamp`, else
+ * `entry.time`.
+ */
+function wholeChange(kind: RecordKind): FieldRecords {
+	return (delivery, change, value, position) => {
+		const content: JsonObject = { ...value };
+		delete content.messaging_product;
+		delete content.metadata;
+		delete content.timestamp;
+		return [
+			baseRecord(delivery, change, {
+				record_kind: kind,
+				direction: null,
+				wamid: null,
+				type: change.field ?? 'unknown',
+				timestamp: epochSecondsToIso(value.timestamp) ?? epochSecondsToIso(change.entryTime),
+				counterparty: emptyCounterparty(),
+				content,
+				context: null,
+				original_wamid: null,
+				position,
+				idempotency_key: derivedKey(delivery, position),
+			}),
+		];
 	};
 }
 
@@ -406,77 +315,6 @@ function quarantineRecord(
 		graph_api_version: delivery.graphApiVersion,
 		raw,
 	};
-}
-
-/**
- * Counterparty from a phone (`wa_id`) and a BSUID (`user_id`), completed from the matching
- * `contacts[]` entry (matched on wa_id or user_id): the contact supplies the name, any identifier
- * the element lacked, and the username and `parent_user_id` when it has them.
- */
-function resolveCounterparty(contacts: JsonObject[], waId: string | null, userId: string | null): Counterparty {
-	const contact = contacts.find(
-		(candidate) =>
-			(waId !== null && candidate.wa_id === waId) || (userId !== null && candidate.user_id === userId),
-	);
-	const profile = contact !== undefined && isObject(contact.profile) ? contact.profile : {};
-	const counterparty: Counterparty = {
-		wa_id: waId ?? stringOrNull(contact?.wa_id),
-		user_id: userId ?? stringOrNull(contact?.user_id),
-		name: stringOrNull(profile.name),
-	};
-	// identifiers of the same person, set only when the contact carries them (they link identities:
-	// lib/archive/identity.ts)
-	const username = stringOrNull(profile.username) ?? stringOrNull(contact?.username);
-	const parentUserId = stringOrNull(contact?.parent_user_id);
-	if (username !== null) counterparty.username = username;
-	if (parentUserId !== null) counterparty.parent_user_id = parentUserId;
-	return counterparty;
-}
-
-/** `{ wa_id: null, user_id: null, name: null }`. */
-function emptyCounterparty(): Counterparty {
-	return { wa_id: null, user_id: null, name: null };
-}
-
-/**
- * Stable key for records without a natural id: `jcs:<SHA-256 of the body's RFC 8785 canonical
- * form>:<position>`, so a redelivery maps to the same record whichever JSON encoding Meta used (it
- * signs both the raw and the `\u`-escaped form); `sha256:<delivery sha256>:body` for a body that is not
- * JSON (or nested too deep to canonicalize), whose bytes are all there is.
- */
-function derivedKey(delivery: DeliveryFacts, position: string): string {
-	return delivery.contentSha256 !== null
-		? `jcs:${delivery.contentSha256}:${position}`
-		: `sha256:${delivery.deliverySha256}:${position}`;
-}
-
-/**
- * `filed_by` and `timestamp_skew_seconds` of a record (docs/FORMAT.md, "Retention clock"): which clock
- * the archive files it by, and how far the provider time lies from the receipt.
- */
-function clockFields(timestamp: string | null, receivedAt: string): Pick<CaptureRecord, 'filed_by' | 'timestamp_skew_seconds'> {
-	const filing = recordFiling({ timestamp, received_at: receivedAt });
-	return { filed_by: filing.filedBy, timestamp_skew_seconds: filing.skewSeconds };
-}
-
-/** Ids arrive as strings; a number (seen in hand-made payloads) is converted to its decimal string. */
-function idString(value: unknown): string | null {
-	if (typeof value === 'number' && Number.isSafeInteger(value)) return String(value);
-	return stringOrNull(value);
-}
-
-/**
- * Epoch seconds (string of digits, as Meta sends them, or a number) → ISO 8601 UTC with milliseconds;
- * null when absent or not a valid time.
- */
-export function epochSecondsToIso(value: unknown): string | null {
-	let seconds: number;
-	if (typeof value === 'number') seconds = value;
-	else if (typeof value === 'string' && /^\d{1,12}(\.\d+)?$/.test(value.trim())) seconds = Number(value);
-	else return null;
-	if (!Number.isFinite(seconds) || seconds < 0) return null;
-	const date = new Date(seconds * 1000);
-	return Number.isNaN(date.getTime()) ? null : date.toISOString();
 }
 
 /** ISO string of a Date, or of now when the Date is missing/invalid. */

@@ -25,14 +25,38 @@ export type MediaStatus = 'downloaded' | 'failed';
 
 /**
  * What a record stands for.
- * - `message`: one element of `value.messages[]` (inbound) or `value.message_echoes[]` (outbound echo).
- * - `status`: one element of `value.statuses[]` (delivery status of an outbound message).
+ * - `message`: one element of `value.messages[]` (inbound; a group message when it has `group_id`),
+ *   `value.message_echoes[]` (outbound echo) or a `history` thread's `messages[]` (coexistence history).
+ * - `status`: one element of `value.statuses[]` (delivery status of an outbound message, per group
+ *   member for a group message).
  * - `error`: one element of a value-level `value.errors[]` (out-of-band error, not tied to a message).
- * - `event`: one whole `change` whose `field` is not a message-carrying field (template status, account
+ * - `group`: one element of `value.groups[]` of the `group_lifecycle_update`,
+ *   `group_participants_update`, `group_settings_update` and `group_status_update` fields.
+ * - `history_progress`: one chunk of the coexistence `history` field (its `phase`, `chunk_order`,
+ *   `progress`, or the `errors` of a declined sync), apart from the messages it carries.
+ * - `contact`: one element of `value.state_sync[]` (`smb_app_state_sync`: a contact of the WhatsApp
+ *   Business app added, edited or removed).
+ * - `call`: one element of `value.calls[]` or a call status of `value.statuses[]` (`calls` field).
+ * - `user_preference`: one element of `value.user_preferences[]` (marketing messages stopped or resumed).
+ * - `template_update`: one `message_template_components_update` change (a template edited).
+ * - `account_settings`: one `account_settings_update` change.
+ * - `event`: one whole `change` whose `field` has no record kind of its own (template status, account
  *   update, `user_id_update`, …) or a change/entry whose shape was not understood.
  * - `quarantine`: a correctly signed body that is not JSON or not a WhatsApp envelope; kept whole.
  */
-export type RecordKind = 'message' | 'status' | 'error' | 'event' | 'quarantine';
+export type RecordKind =
+	| 'message'
+	| 'status'
+	| 'error'
+	| 'group'
+	| 'history_progress'
+	| 'contact'
+	| 'call'
+	| 'user_preference'
+	| 'template_update'
+	| 'account_settings'
+	| 'event'
+	| 'quarantine';
 
 /** `inbound` = sent by the customer; `outbound` = sent by the business (statuses, echoes). */
 export type Direction = 'inbound' | 'outbound';
@@ -40,8 +64,8 @@ export type Direction = 'inbound' | 'outbound';
 /** Arbitrary JSON object as found in the delivery. */
 export type JsonObject = { [key: string]: unknown };
 
-/** The other party of the conversation (the WhatsApp user, never the business number). */
-export interface Counterparty {
+/** One WhatsApp user as a record names them (Meta "Business-scoped user IDs": phone, BSUID, username). */
+export interface Person {
 	/** Phone number (WhatsApp id, digits only as Meta sends it): `from`, `wa_id`, `recipient_id` or echo `to`; null for username-only users. */
 	wa_id: string | null;
 	/** Business-scoped user id (BSUID, e.g. `US.13491208655302741918`): `from_user_id`, `user_id`, `recipient_user_id`; null when absent. */
@@ -50,8 +74,19 @@ export interface Counterparty {
 	name: string | null;
 	/** Username from the matching contact (`profile.username` or `username`); only when present. */
 	username?: string;
-	/** Portfolio-level BSUID from the matching contact's `parent_user_id`; only when present. */
+	/** Portfolio-level BSUID: the contact's `parent_user_id`, else the element's `from_parent_user_id` / `parent_recipient_user_id`; only when present. */
 	parent_user_id?: string;
+	/** The contact's `identity_key_hash` (or a status's `recipient_identity_key_hash`), sent with the identity change check on; only when present. */
+	identity_key_hash?: string;
+}
+
+/**
+ * The other party of the conversation (never the business number): the WhatsApp user, or for a group
+ * record the group itself (`group_id` set, the user fields null, `name` the group subject when known).
+ */
+export interface Counterparty extends Person {
+	/** Group id (Meta Groups API, e.g. `Y2FwaV9ncm91cDo…`): only on group records. */
+	group_id?: string;
 }
 
 /** Reply / forward / ad-referral information of a message (`message.context` and `message.referral`). */
@@ -89,7 +124,7 @@ export interface CaptureRecord {
 	record_kind: RecordKind;
 	/** `whatsapp_cloud` (Meta WhatsApp Business Cloud API) or `twilio` (Twilio WhatsApp webhooks). */
 	provider: Provider;
-	/** `inbound` for `messages[]`; `outbound` for `statuses[]` and `message_echoes[]`; null for errors, events and quarantine. */
+	/** `inbound` for `messages[]`; `outbound` for `statuses[]` and `message_echoes[]`; see docs/FORMAT.md for the other kinds; null when it does not apply. */
 	direction: Direction | null;
 	/** `entry[].id`: the WhatsApp Business Account id; null for quarantine. */
 	waba_id: string | null;
@@ -99,13 +134,13 @@ export interface CaptureRecord {
 	display_phone_number: string | null;
 	/** `change.field` the record came from (`messages`, `smb_message_echoes`, `message_template_status_update`, …); null for quarantine. */
 	field: string | null;
-	/** Message id (`wamid.…`) of the message, echo or status; null for errors, events, quarantine. */
+	/** Message id (`wamid.…`) of the message, echo or status; the call id (`wacid.…`) of a call; null otherwise. */
 	wamid: string | null;
 	/**
 	 * Message: message type (`text`, `image`, …, `unknown` for a type this engine does not know).
 	 * Status: status value (`sent`, `delivered`, `read`, `played`, `failed`, `deleted`, `warning`, or `unknown`).
 	 * Error: `error`. Event: the change `field` (or `unknown` for a field this engine does not know).
-	 * Quarantine: `quarantine`.
+	 * Other kinds: see docs/FORMAT.md. Quarantine: `quarantine`.
 	 */
 	type: string;
 	/** Provider timestamp (epoch seconds in the payload) as ISO 8601 UTC, or null when absent/invalid. */
@@ -120,8 +155,13 @@ export interface CaptureRecord {
 	filed_by?: 'timestamp' | 'received_at';
 	/** `received_at` − `timestamp` in whole seconds (positive: provider time earlier); null without a timestamp. */
 	timestamp_skew_seconds?: number | null;
-	/** The customer this record is about. All three null when not applicable. */
+	/** The customer (or group) this record is about. All three null when not applicable. */
 	counterparty: Counterparty;
+	/**
+	 * Only on group records naming one member: the sender of a group message, the member a group
+	 * status is about (`recipient_participant_id`), the member a group event is about.
+	 */
+	participant?: Person;
 	/** Type-specific content; see docs/FORMAT.md ("content by type"). Null only for quarantine. */
 	content: JsonObject | null;
 	/** Reply/forward/referral context of a message; null when the message has none and for other kinds. */
@@ -132,7 +172,9 @@ export interface CaptureRecord {
 	position: string;
 	/**
 	 * Deduplication key (Meta delivers at least once).
-	 * Message/echo: `<phone_number_id>:<wamid>`; status: `<phone_number_id>:<wamid>:<status>`;
+	 * Message/echo (live or from the history sync): `<phone_number_id>:<wamid>` (a history media
+	 * placeholder: `…:placeholder`); status: `<phone_number_id>:<wamid>:<status>` (a group member's:
+	 * `…:<status>:<recipient_participant_id>`); call: `<phone_number_id>:<call id>:<event or status>`;
 	 * everything else (or when phone_number_id/wamid is missing): `jcs:<SHA-256 of the body's RFC 8785
 	 * canonical form>:<position>`; a quarantined body that is not JSON: `sha256:<delivery_sha256>:body`.
 	 */

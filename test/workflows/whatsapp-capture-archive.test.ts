@@ -15,8 +15,10 @@ import { GetObjectRetentionCommand, type S3Client } from '@aws-sdk/client-s3';
 import { DateTime, Duration } from 'luxon';
 import type { IDataObject, INodeExecutionData, IRun } from 'n8n-workflow';
 
+import { counterpartyPseudonym, exportConversation, resolveIdentity, usernamePseudonym } from '../../lib/archive';
 import { createS3Client, listVersions } from '../../lib/s3';
 import { normalizeDelivery } from '../../lib/capture';
+import { readPrivateKey } from '../../lib/pgp';
 import { gpgDecrypt, makeGpgHome } from '../helpers/gpg';
 import { InProcessN8n, loadTemplate } from '../helpers/n8n-runner';
 import { getObjectBytes, listAllKeys, makeBucket, s3Settings } from '../helpers/s3';
@@ -228,6 +230,85 @@ describe('template whatsapp-capture-archive (in-process n8n-core, local Ceph RGW
 		expect(again.status).toBe(200);
 		expect(again.exchange.run).toBeUndefined();
 		expect(await versions()).toEqual(versionsBefore);
+	});
+
+	it('a group delivery and a history chunk: the group is one conversation with its participants; a message captured live and again by the sync is stored once; the contact sync links identities', async () => {
+		const now = Math.floor(Date.now() / 1000);
+		const group = Buffer.from('capi_group:15550100999:120363000000009001').toString('base64');
+		const meta = { display_phone_number: '15550100999', phone_number_id: '106000000000002' };
+		const delivery = (field: string, value: Record<string, unknown>) =>
+			Buffer.from(JSON.stringify({ object: 'whatsapp_business_account', entry: [{ id: '102000000000001', changes: [{ field, value: { messaging_product: 'whatsapp', metadata: meta, ...value } }] }] }));
+		const versionsOf = async (prefix: string) => {
+			const all: string[] = [];
+			for await (const page of listVersions(s3, bucket, prefix)) all.push(...page.filter((v) => !v.isDeleteMarker).map((v) => v.key));
+			return all;
+		};
+		const postSigned = async (body: Buffer) => {
+			const before = new Set(await recordKeys());
+			const { status, exchange } = await post(body, sign(body));
+			expect(status).toBe(200);
+			expect(exchange.run).toBeUndefined();
+			return (await recordKeys()).filter((key) => !before.has(key));
+		};
+		const wa = (digits: string) => counterpartyPseudonym({ indexKey: INDEX_KEY, counterparty: { wa_id: digits, user_id: null } })!;
+		const uid = (bsuid: string) => counterpartyPseudonym({ indexKey: INDEX_KEY, counterparty: { wa_id: null, user_id: bsuid } })!;
+		const grp = counterpartyPseudonym({ indexKey: INDEX_KEY, counterparty: { wa_id: null, user_id: null, group_id: group } })!;
+
+		// the group: two members write, one reads the business's message; all filed under the group
+		const groupKeys = await postSigned(
+			delivery('messages', {
+				contacts: [
+					{ profile: { name: 'Fay Member' }, wa_id: '15550100141', user_id: 'US.13491208655302741941' },
+					{ profile: { name: 'Gus Member' }, wa_id: '15550100142', user_id: 'US.13491208655302741942' },
+				],
+				messages: [
+					{ from: '15550100141', from_user_id: 'US.13491208655302741941', group_id: group, id: 'wamid.GRPWF1', timestamp: String(now - 120), type: 'text', text: { body: 'Fay: ready to sign' } },
+					{ from: '15550100142', from_user_id: 'US.13491208655302741942', group_id: group, id: 'wamid.GRPWF2', timestamp: String(now - 60), type: 'text', text: { body: 'Gus: me too' } },
+				],
+			}),
+		);
+		const statusKeys = await postSigned(delivery('messages', { statuses: [{ id: 'wamid.GRPWF3', recipient_id: group, recipient_type: 'group', recipient_participant_id: '15550100142', status: 'read', timestamp: String(now - 30) }] }));
+		expect(groupKeys).toHaveLength(2);
+		expect(statusKeys).toHaveLength(1);
+		for (const key of [...groupKeys, ...statusKeys]) expect(key.split('/')[6]).toBe(grp);
+		// each member's identifiers are linked, the group to nobody
+		const fay = await resolveIdentity({ client: s3, bucket, prefix: 'archive', indexKey: INDEX_KEY, identifier: '+1 555 010 0141' });
+		expect(fay.pseudonyms).toEqual([wa('15550100141'), uid('US.13491208655302741941')].sort());
+		expect((await resolveIdentity({ client: s3, bucket, prefix: 'archive', indexKey: INDEX_KEY, identifier: `group:${group}` })).pseudonyms).toEqual([grp]);
+		// exported by its group id: one conversation, in time order, naming its participants
+		const exported = await exportConversation({
+			client: s3, bucket, prefix: 'archive', indexKey: INDEX_KEY, person: group,
+			decryptionKeys: [await readPrivateKey({ armoredKey: gpg.secretKeyArmored })],
+		});
+		expect(exported.records.map((r) => [r.record_kind, r.wamid])).toEqual([['message', 'wamid.GRPWF1'], ['message', 'wamid.GRPWF2'], ['status', 'wamid.GRPWF3']]);
+		const transcript = exported.transcriptText.toString('utf8');
+		expect(transcript).toMatch(/Participants: Fay Member \(\+15550100141\), Gus Member \(\+15550100142\)/);
+		expect(transcript).toMatch(/<-  Fay Member  \[text\]\n    \| Fay: ready to sign/);
+
+		// history: a message captured live, then again (device time) by the sync with an older one
+		const live = await postSigned(delivery('messages', { messages: [{ from: '15550100143', id: 'wamid.HISTWF1', timestamp: String(now - 600), type: 'text', text: { body: 'live and synced' } }] }));
+		expect(live).toHaveLength(1);
+		const synced = await postSigned(
+			delivery('history', {
+				history: [{ metadata: { phase: 0, chunk_order: 1, progress: 100 }, threads: [{ id: '15550100143', messages: [
+					{ from: '15550100143', id: 'wamid.HISTWF1', timestamp: String(now - 615), type: 'text', text: { body: 'live and synced' }, history_context: { status: 'READ' } },
+					{ from: '15550100999', to: '15550100143', id: 'wamid.HISTWF2', timestamp: String(now - 3 * 86400), type: 'text', text: { body: 'sent from the app three days ago' }, history_context: { status: 'READ' } },
+				] }] }],
+			}),
+		);
+		// new: the chunk's progress and the older message; the repeated message is the live object, one version
+		const stored = await Promise.all(synced.map(async (key) => JSON.parse(gpgDecrypt(gpg.home, await getObjectBytes(s3, bucket, key)).toString('utf8'))));
+		expect(stored.map((r) => [r.record_kind, r.wamid]).sort()).toEqual([['history_progress', null], ['message', 'wamid.HISTWF2']]);
+		expect(await versionsOf(live[0])).toEqual([live[0]]);
+		const older = stored.find((r) => r.wamid === 'wamid.HISTWF2');
+		expect([older.direction, older.filed_by, older.counterparty.wa_id]).toEqual(['outbound', 'timestamp', '15550100143']);
+		const olderKey = synced.find((key) => key.split('/')[6] === wa('15550100143'))!;
+		expect(olderKey.split('/').slice(3, 6).join('-')).toBe(new Date((now - 3 * 86400) * 1000).toISOString().slice(0, 10));
+
+		// the contact sync: the app's address book entry links the number, the BSUID and the username
+		await postSigned(delivery('smb_app_state_sync', { state_sync: [{ type: 'contact', contact: { full_name: 'Hal Contact', phone_number: '15550100144', user_id: 'US.13491208655302741944', username: 'hal.contact' }, action: 'add', metadata: { timestamp: String(now) } }] }));
+		const hal = await resolveIdentity({ client: s3, bucket, prefix: 'archive', indexKey: INDEX_KEY, identifier: '@hal.contact' });
+		expect(hal.pseudonyms).toEqual([wa('15550100144'), uid('US.13491208655302741944'), usernamePseudonym({ indexKey: INDEX_KEY, username: 'hal.contact' })].sort());
 	});
 
 	it('a record the trigger cannot store goes to the quarantine branch, still encrypted: nothing is lost', async () => {

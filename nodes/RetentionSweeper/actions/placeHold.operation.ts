@@ -23,7 +23,7 @@ const properties: INodeProperties[] = [
 		default: '',
 		placeholder: '+44 7700 900123, US.13491208655302741918, @username',
 		description:
-			"People in scope, comma-separated: phone numbers (any common typing), BSUIDs or usernames. Each covers every identifier linked to that person. Turned into pseudonyms with the credential's index key and never stored. Empty: all.",
+			"People in scope, comma-separated: phone numbers (any common typing), BSUIDs or usernames, or WhatsApp group IDs (group:ID). Each covers every identifier linked to that person; a group ID covers the group's conversation (a person's messages in a group are held through the group's ID). Turned into pseudonyms with the credential's index key and never stored. Empty: all.",
 	},
 	{
 		displayName: 'Counterparty Pseudonyms',

@@ -48,4 +48,20 @@ describe('transcripts and hostile characters', () => {
 		expect(html).not.toMatch(/[\u202a-\u202e\u2066-\u2069]/);
 		expect(html).not.toMatch(/<script|https?:/i);
 	});
+
+	it('a group conversation: each message names its sender, a member status its member, a call its kind and duration', () => {
+		const group = { wa_id: null, user_id: null, name: null, group_id: 'Y2FwaV9ncm91cDo' };
+		const lines = [
+			transcriptLine({ ...message('', 'hello all'), counterparty: group, participant: { wa_id: '15550100141', name: 'Fay' } }),
+			transcriptLine({ record_kind: 'status', type: 'read', wamid: 'wamid.X', timestamp: '2026-12-01T09:00:05Z', counterparty: group, participant: { wa_id: '15550100142', name: null } }),
+			transcriptLine({ record_kind: 'group', type: 'group_create', timestamp: '2026-12-01T08:00:00Z', counterparty: { ...group, name: 'Bond desk' } }),
+			transcriptLine({ record_kind: 'call', type: 'terminate', direction: 'inbound', timestamp: '2026-12-01T10:00:00Z', counterparty: { wa_id: '15550100123', name: 'Dana' }, content: { status: 'COMPLETED', duration: 240 } }),
+		];
+		expect(lines.map((l) => [l.kind, l.name, l.text])).toEqual([
+			['in', 'Fay', 'hello all'],
+			['status', '+15550100142', 'message wamid.X read'],
+			['other', '', 'group group_create'],
+			['other', 'Dana', 'call terminate: user-initiated, status COMPLETED, duration 240 s'],
+		]);
+	});
 });

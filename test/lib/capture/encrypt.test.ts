@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 
-import { counterpartyPseudonym, objectKeyForRecord, recordId, recordIdentityPseudonyms } from '../../../lib/archive';
+import { counterpartyPseudonym, objectKeyForRecord, recordId, recordIdentityPseudonyms, recordParticipantPseudonyms } from '../../../lib/archive';
 import { indexKeyCheck } from '../../../lib/archive';
 import { buildDeliveryItem, encryptMediaStream, encryptRecord, normalizeDelivery, routingFields } from '../../../lib/capture';
 import { readPublicKeys } from '../../../lib/pgp';
@@ -30,11 +30,15 @@ describe('encryptRecord / routingFields', () => {
 			// the other pseudonyms of the same person (a BSUID beside the wa_id), for the identity links
 			const linked = recordIdentityPseudonyms({ indexKey: INDEX_KEY, record }).slice(1);
 			expect(routing.identity_pseudonyms).toEqual(linked.length ? linked : undefined);
+			// the group member a group record names, apart from the group
+			const participant = recordParticipantPseudonyms({ indexKey: INDEX_KEY, record });
+			expect(routing.participant_pseudonyms).toEqual(participant.length ? participant : undefined);
 			expect(Object.keys(routing).sort()).toEqual(
 				[
 					'schema_version', 'record_kind', 'provider', 'direction', 'type', 'field', 'waba_id', 'phone_number_id', 'timestamp',
 					'received_at', 'counterparty_pseudonym', 'record_id', 'delivery_sha256', 'signature_verified', 'graph_api_version', 'index_key_check', 'encrypted',
 					...(linked.length ? ['identity_pseudonyms'] : []),
+					...(participant.length ? ['participant_pseudonyms'] : []),
 				].sort(),
 			);
 		}

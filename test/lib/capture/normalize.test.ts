@@ -37,7 +37,14 @@ describe('normalizeDelivery: fixtures', () => {
 		expect(JSON.parse(JSON.stringify(records))).toEqual(expectedRecords(name, records));
 	});
 
-	it.each(deliveryFixtures)('%s → raw is the very change.value object, sha256 of the bytes', (name) => {
+	/** The element a position names, e.g. `entry[0].changes[0].history[0].threads[1].messages[0]` (a change's elements are in its value). */
+	const at = (parsed: unknown, position: string): unknown =>
+		[...position.matchAll(/(\w+)\[(\d+)\]/g)].reduce<unknown>((node, [, key, index]) => {
+			const element = (node as Record<string, unknown[]>)[key][Number(index)];
+			return key === 'changes' ? (element as { value: unknown }).value : element;
+		}, parsed);
+
+	it.each(deliveryFixtures)('%s → raw is the very change.value object (the element for history and contact sync), sha256 of the bytes', (name) => {
 		const body = fixtureBody(name);
 		const records = normalize(body);
 		const parsed = JSON.parse(body.toString('utf8'));
@@ -45,7 +52,14 @@ describe('normalizeDelivery: fixtures', () => {
 		for (const record of records) {
 			expect(record.delivery_sha256).toBe(sha);
 			const [, e, c] = /^entry\[(\d+)\]\.changes\[(\d+)\]/.exec(record.position)!;
-			expect(record.raw).toEqual(parsed.entry[Number(e)].changes[Number(c)].value);
+			if (record.field === 'history' && record.record_kind === 'history_progress') {
+				const { threads: _threads, ...chunk } = at(parsed, record.position) as Record<string, unknown>;
+				expect(record.raw).toEqual(chunk);
+			} else if (record.field === 'history' || record.field === 'smb_app_state_sync') {
+				expect(record.raw).toEqual(at(parsed, record.position));
+			} else {
+				expect(record.raw).toEqual(parsed.entry[Number(e)].changes[Number(c)].value);
+			}
 		}
 	});
 });
@@ -254,12 +268,12 @@ describe('normalizeDelivery: nothing dropped', () => {
 		const records = normalize(
 			json(envelope([{ id: 'W', time: 1767255000, changes: [
 				{ field: 'brand_new_field', value: { anything: [1, 2] } },
-				{ field: 'user_preferences', value: { messaging_product: 'whatsapp', metadata, user_preferences: [{ wa_id: '15550100123', value: 'stop' }] } },
+				{ field: 'account_update', value: { messaging_product: 'whatsapp', metadata, event: 'ACCOUNT_VIOLATION' } },
 			] }])),
 		);
 		expect(records.map((r) => [r.record_kind, r.type, r.field])).toEqual([
 			['event', 'unknown', 'brand_new_field'],
-			['event', 'user_preferences', 'user_preferences'],
+			['event', 'account_update', 'account_update'],
 		]);
 		expect(records[0].content).toEqual({ field: 'brand_new_field', value: { anything: [1, 2] } });
 		expect(records[0].timestamp).toBe('2026-01-01T08:10:00.000Z');
@@ -386,7 +400,10 @@ describe('normalizeDelivery: identity and content details', () => {
 			{ id: 'wamid.Z', status: 'zapped', timestamp: '1767254400', recipient_id: '15550100123' },
 		] } }] }])));
 		expect(records.map((r) => r.type)).toEqual(['played', 'read', 'unknown']);
-		expect(records[1].counterparty).toEqual({ wa_id: null, user_id: 'US.3', name: null });
+		// a group status belongs to the group; the member it is about (here known by BSUID only) is its participant
+		expect(records[1].counterparty).toEqual({ wa_id: null, user_id: null, name: null, group_id: '120363000000000000' });
+		expect(records[1].participant).toEqual({ wa_id: null, user_id: 'US.3', name: null });
+		expect(records[1].idempotency_key).toBe('106000000000002:wamid.G:read:US.3');
 		expect(records[1].content).toEqual({ status: 'read', recipient_id: '120363000000000000', recipient_type: 'group' });
 		expect(records[2].content).toMatchObject({ status: 'zapped' });
 		expect(records[2].idempotency_key).toBe('106000000000002:wamid.Z:zapped');

@@ -143,6 +143,9 @@ describe('S3 Archive node, Conversation → Export as RSMF 2.0 (capture template
 		try {
 			const fixtures = readdirSync(FIXTURES)
 				.filter((f) => f.endsWith('.json') && JSON.parse(readFileSync(path.join(FIXTURES, f), 'utf8')).object === 'whatsapp_business_account')
+				// the 1:1 chats (the replay moves their message and status times; groups, history sync and account
+				// fields carry times elsewhere and have tests of their own)
+				.filter((f) => !/^(group-|history-|calls|smb-|user-preferences|account-settings|template-components)/.test(f))
 				.sort()
 				.map(replayedFixture);
 			for (const body of [...fixtures, ...moreDeliveries()]) {

@@ -135,7 +135,11 @@ function plaintextMarkers(records: CaptureRecord[], body: Buffer): string[] {
 		add(record.counterparty.wa_id);
 		add(record.counterparty.user_id);
 		add(record.counterparty.name);
-		walk(record.content, new Set([record.type, record.field ?? '', 'whatsapp', 'individual', 'regular', 'utility', 'marketing', 'service', 'authentication']));
+		add(record.counterparty.group_id);
+		add(record.participant?.wa_id);
+		add(record.participant?.user_id);
+		add(record.participant?.name);
+		walk(record.content, new Set([record.type, record.field ?? '', record.record_kind, 'whatsapp', 'individual', 'regular', 'utility', 'marketing', 'service', 'authentication']));
 	}
 	for (const wamid of body.toString('utf8').match(/wamid\.[A-Za-z0-9=_-]+/g) ?? []) markers.add(wamid);
 	const businessIds = new Set(records.flatMap((r) => [r.phone_number_id, r.waba_id, r.display_phone_number]));

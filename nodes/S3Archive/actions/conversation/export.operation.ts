@@ -61,7 +61,7 @@ const properties: INodeProperties[] = [
 		default: '',
 		placeholder: '+16505551234, US.13491208655302741918 or @username',
 		description:
-			"The person whose conversation to export: a phone number (any common typing), a BSUID or a username. Every record of the person is exported, whichever of their identifiers it carries. Turned into pseudonyms with the credential's Index Key, never sent to the store. Leave empty to give a pseudonym in Options.",
+			"The person whose conversation to export: a phone number (any common typing), a BSUID or a username; or a WhatsApp group ID (group:ID) for the group's conversation with all its participants. Every record of the person is exported, whichever of their identifiers it carries. Turned into pseudonyms with the credential's Index Key, never sent to the store. Leave empty to give a pseudonym in Options.",
 		displayOptions: { show: { exportScope: ['person'] } },
 	},
 	{

@@ -56,7 +56,7 @@ const properties: INodeProperties[] = [
 				default: '',
 				placeholder: '+16505551234, US.13491208655302741918 or @username',
 				description:
-					"Only this person's records, whichever of their identifiers each record carries: a phone number (any common typing), a BSUID or a username. Turned into pseudonyms with the credential's Index Key and never sent to the store.",
+					"Only this person's records, whichever of their identifiers each record carries: a phone number (any common typing), a BSUID or a username; or a WhatsApp group's records by its group ID (group:ID). Turned into pseudonyms with the credential's Index Key and never sent to the store.",
 			},
 			recordFilters.phoneNumberId,
 			recordFilters.retentionClass,
