@@ -306,6 +306,37 @@ export async function loadHolds(options: {
 	};
 }
 
+/**
+ * How long the registry as read for a new record is reused (per client, bucket, prefix and verifier),
+ * so that a stream of new records costs one ListObjectsV2 per interval, not one per record. Place Hold
+ * and Release Hold wait this long after recording their event before they set or clear the flags of
+ * the versions in scope: a record written before their pass is flagged by it, one written after it
+ * read a registry that holds the event.
+ */
+export const NEW_RECORD_REGISTRY_TTL_MS = 2_000;
+
+const registryReads = new WeakMap<S3Client, Map<string, { until: number; loaded: Promise<LoadHoldsResult> }>>();
+const verifierIds = new WeakMap<object, number>();
+let nextVerifierId = 0;
+
+async function registryForNewRecords(client: S3Client, bucket: string, prefix: string, verifier: ControlVerifier | null): Promise<{ loaded: LoadHoldsResult; fresh: boolean }> {
+	let perClient = registryReads.get(client);
+	if (!perClient) registryReads.set(client, (perClient = new Map()));
+	let verifierId = 0;
+	if (verifier) {
+		verifierId = verifierIds.get(verifier) ?? ++nextVerifierId;
+		verifierIds.set(verifier, verifierId);
+	}
+	const cacheKey = `${bucket}\0${prefix}\0${verifierId}`;
+	const cached = perClient.get(cacheKey);
+	if (cached && Date.now() < cached.until) return { loaded: await cached.loaded, fresh: false };
+	const entry = { until: Date.now() + NEW_RECORD_REGISTRY_TTL_MS, loaded: loadHolds({ client, bucket, prefix, verifier }) };
+	perClient.set(cacheKey, entry);
+	// a failed read is not reused
+	entry.loaded.catch(() => perClient!.delete(cacheKey));
+	return { loaded: await entry.loaded, fresh: true };
+}
+
 /** Result of {@link legalHoldForNewRecord}. */
 export interface NewRecordHold {
 	/** Send `x-amz-object-lock-legal-hold: ON` with the write. */
@@ -324,9 +355,10 @@ function matchesBesidesPseudonym(scope: HoldScope, key: ParsedObjectKey): boolea
 
 /**
  * Whether a record about to be written under `key` falls in an active matter, so the write carries the
- * S3 legal-hold flag (and lifecycle rules cannot expire it during the matter). Reads the registry
- * each call (`loadHolds`: one ListObjectsV2, events already read are cached per process), so a record
- * written right after Place Hold is flagged. A key outside the archive layout is never flagged.
+ * S3 legal-hold flag (and lifecycle rules cannot expire it during the matter). Reads the registry at
+ * most once per {@link NEW_RECORD_REGISTRY_TTL_MS} (`loadHolds`: one ListObjectsV2, events already
+ * read are cached per process); Place Hold flags what was written before it waited that long, so no
+ * record escapes its matter. A key outside the archive layout is never flagged.
  *
  * A matter naming counterparties also covers the record when one of the record's other identities is
  * named: `identityPseudonyms` (those the record itself names, e.g. its phone number beside a BSUID),
@@ -347,8 +379,8 @@ export async function legalHoldForNewRecord(options: {
 }): Promise<NewRecordHold> {
 	const parsed = parseObjectKey(options.key);
 	if (!parsed) return { legalHold: false, matterIds: [], objectLockEnabled: null, requests: 0 };
-	const loaded = await loadHolds({ client: options.client, bucket: options.bucket, prefix: parsed.prefix, verifier: options.verifier });
-	let requests = loaded.requests.listObjectsV2 + loaded.requests.getObject;
+	const { loaded, fresh } = await registryForNewRecords(options.client, options.bucket, parsed.prefix, options.verifier ?? null);
+	let requests = fresh ? loaded.requests.listObjectsV2 + loaded.requests.getObject : 0;
 	const active = loaded.matters.filter((matter) => matter.active);
 	const covering = new Set(active.filter((matter) => matterCovers(matter, parsed)).map((matter) => matter.matterId));
 	const byPerson = active.filter((matter) => !covering.has(matter.matterId) && matterScopes(matter).some((scope) => matchesBesidesPseudonym(scope, parsed)));
@@ -572,6 +604,9 @@ async function recordAndFlag(
 		event,
 		objectLockEnabled,
 	});
+	// writers of new records reuse the registry as read for NEW_RECORD_REGISTRY_TTL_MS: after that,
+	// every new record sees this event, and the pass below flags (or clears) every earlier one
+	if (options.applyLegalHoldFlag !== false) await new Promise((resolve) => setTimeout(resolve, NEW_RECORD_REGISTRY_TTL_MS + 250));
 	const legalHold =
 		options.applyLegalHoldFlag === false
 			? null

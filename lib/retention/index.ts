@@ -16,6 +16,7 @@ export {
 	legalHoldForNewRecord,
 	matterCovers,
 	matterScopes,
+	NEW_RECORD_REGISTRY_TTL_MS,
 	type NewRecordHold,
 	placeHold,
 	releaseHold,

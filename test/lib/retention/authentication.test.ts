@@ -9,7 +9,7 @@ import * as openpgp from 'openpgp';
 
 import { recordObjectKey } from '../../../lib/archive';
 import { createS3Client } from '../../../lib/s3';
-import { applyLifecycle, createControlVerifier, createReportSigner, executeSweep, findInterruptedRuns, legalHoldForNewRecord, loadHolds, placeHold, planSweep, readAuditObject, releaseHold, runObjectKeys, showLifecycle, type ControlVerifier, type ReportDocument, type ReportSigner } from '../../../lib/retention';
+import { applyLifecycle, createControlVerifier, createReportSigner, executeSweep, findInterruptedRuns, legalHoldForNewRecord, loadHolds, NEW_RECORD_REGISTRY_TTL_MS, placeHold, planSweep, readAuditObject, releaseHold, runObjectKeys, showLifecycle, type ControlVerifier, type ReportDocument, type ReportSigner } from '../../../lib/retention';
 import { listAllKeys, makeBucket, s3Settings } from '../../helpers/s3';
 import { gpgImport, gpgVerify, makeGpgHome } from '../../helpers/gpg';
 import { HEX32, listVersionRefs, putVersion } from './population';
@@ -197,7 +197,7 @@ describe('write-ahead plans', () => {
 });
 
 describe('holds reach new records and lifecycle mode', () => {
-	it('a record written one second after Place Hold gets the legal-hold flag; a released matter no longer flags', async () => {
+	it('a record written right after Place Hold gets the legal-hold flag; a released matter no longer flags', async () => {
 		const bucket = await makeBucket(client, { objectLock: true });
 		await placeHold({ client, bucket, prefix: PREFIX, matterId: 'SEC-3', scope: { phoneNumberIds: ['1055500000'] }, ...HOLDER, signer, verifier });
 		const inScope = expiredKey('1055500000');
@@ -206,7 +206,10 @@ describe('holds reach new records and lifecycle mode', () => {
 		expect(decision).toMatchObject({ legalHold: true, matterIds: ['SEC-3'] });
 		expect((await legalHoldForNewRecord({ client, bucket, key: outOfScope, verifier })).legalHold).toBe(false);
 
-		// cheap: once the events are read, a decision costs one ListObjectsV2 of _holds/
+		// cheap: the registry as read is reused for NEW_RECORD_REGISTRY_TTL_MS (no request), then one
+		// ListObjectsV2 of _holds/ (the events already read are not fetched again)
+		expect((await legalHoldForNewRecord({ client, bucket, key: expiredKey('1055500000'), verifier })).requests).toBe(0);
+		await new Promise((resolve) => setTimeout(resolve, NEW_RECORD_REGISTRY_TTL_MS + 50));
 		expect((await legalHoldForNewRecord({ client, bucket, key: expiredKey('1055500000'), verifier })).requests).toBe(1);
 
 		const { writeObject } = await import('../../../lib/archive');
@@ -238,6 +241,25 @@ describe('holds reach new records and lifecycle mode', () => {
 
 		await releaseHold({ client, bucket, prefix: PREFIX, matterId: 'SEC-3', ...HOLDER, signer, verifier });
 		expect((await legalHoldForNewRecord({ client, bucket, key: expiredKey('1055500000'), verifier })).legalHold).toBe(false);
+	});
+
+	it('a writer deciding from the registry as read just before Place Hold still ends with its record flagged (Place Hold waits out the reuse)', async () => {
+		const bucket = await makeBucket(client, { objectLock: true });
+		const key = expiredKey('1055500000');
+		// the writer's view of the registry: no matter yet (reused for NEW_RECORD_REGISTRY_TTL_MS)
+		expect((await legalHoldForNewRecord({ client, bucket, key, verifier })).legalHold).toBe(false);
+		const placing = placeHold({ client, bucket, prefix: PREFIX, matterId: 'SEC-4', scope: { phoneNumberIds: ['1055500000'] }, ...HOLDER, signer, verifier });
+		// once the matter is in the registry, the writer still decides from its earlier read
+		while (!(await loadHolds({ client, bucket, prefix: PREFIX, verifier })).matters.some((m) => m.matterId === 'SEC-4' && m.active)) {
+			await new Promise((resolve) => setTimeout(resolve, 20));
+		}
+		const stale = await legalHoldForNewRecord({ client, bucket, key, verifier });
+		expect(stale).toMatchObject({ legalHold: false, requests: 0 });
+		const { writeObject } = await import('../../../lib/archive');
+		const written = await writeObject({ client, bucket, key, body: Buffer.from('ciphertext'), legalHold: stale.legalHold });
+		await placing;
+		const flag = await client.send(new GetObjectLegalHoldCommand({ Bucket: bucket, Key: key, VersionId: written.versionId! }));
+		expect(flag.LegalHold?.Status).toBe('ON');
 	});
 
 	it('a record filed under another identity of a held person (named by the record, or linked earlier) is flagged too', async () => {
