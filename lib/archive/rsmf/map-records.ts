@@ -107,8 +107,20 @@ class Identities {
 	}
 }
 
-function identifiers(record: TranscriptRecord): string[] {
+/** The WhatsApp group a record belongs to (its counterparty is the group), or null. */
+function groupOf(record: TranscriptRecord): string | null {
 	const c = isObject(record.counterparty) ? record.counterparty : {};
+	return typeof c.group_id === 'string' && c.group_id ? c.group_id : null;
+}
+
+/** The person a record is about: the group member (`participant`) in a group, else the counterparty. */
+function personFields(record: TranscriptRecord): JsonObject {
+	const source = groupOf(record) ? (record as JsonObject).participant : record.counterparty;
+	return isObject(source) ? source : {};
+}
+
+function identifiers(record: TranscriptRecord): string[] {
+	const c = personFields(record);
 	const ids: string[] = [];
 	if (typeof c.wa_id === 'string' && c.wa_id) ids.push(`wa:${c.wa_id}`);
 	if (typeof c.user_id === 'string' && c.user_id) ids.push(`bsuid:${c.user_id}`);
@@ -249,7 +261,7 @@ export function mapRecords(records: ReadonlyArray<unknown>, media: ReadonlyArray
 		const root = identities.find(ids[0]);
 		const person = people.get(root) ?? { phoneNumbers: [], bsuids: [], usernames: [], parentBsuids: [], name: null };
 		people.set(root, person);
-		const c = record.counterparty as JsonObject;
+		const c = personFields(record);
 		addOnce(person.phoneNumbers, c.wa_id);
 		addOnce(person.bsuids, c.user_id);
 		addOnce(person.usernames, c.username);
@@ -287,19 +299,25 @@ export function mapRecords(records: ReadonlyArray<unknown>, media: ReadonlyArray
 	const place = (record: TranscriptRecord): Placed => {
 		const business = businessOf(record);
 		const person = personOf(record);
-		const key = `${business}|${person ?? ''}`;
+		const group = groupOf(record);
+		// a group is one conversation (RSMF `channel`: members come and go) of every member who wrote or was reached
+		const key = group ? `${business}|group:${group}` : `${business}|${person ?? ''}`;
 		let conversation = conversations.get(key);
 		if (!conversation) {
 			const id = `C${conversations.size + 1}`;
 			const businessDisplay = participants.get(business)!.display!;
-			const display = person ? `WhatsApp: ${participants.get(person)!.display} and ${businessDisplay}` : `WhatsApp account events of ${businessDisplay}`;
-			const properties = [...custom('Phone number ID', str(record.phone_number_id)), ...custom('WABA ID', str(record.waba_id))];
+			const display = group
+				? `WhatsApp group ${group} of ${businessDisplay}`
+				: person
+					? `WhatsApp: ${participants.get(person)!.display} and ${businessDisplay}`
+					: `WhatsApp account events of ${businessDisplay}`;
+			const properties = [...custom('Phone number ID', str(record.phone_number_id)), ...custom('WABA ID', str(record.waba_id)), ...custom('Group ID', group)];
 			conversation = {
 				conversation: {
 					id,
 					display,
 					platform: 'whatsapp',
-					type: 'direct',
+					type: group ? 'channel' : 'direct',
 					participants: person ? [business, person] : [business],
 					custodian: business,
 					...(properties.length ? { custom: properties } : {}),
@@ -307,6 +325,8 @@ export function mapRecords(records: ReadonlyArray<unknown>, media: ReadonlyArray
 				events: [],
 			};
 			conversations.set(key, conversation);
+		} else if (person && !conversation.conversation.participants.includes(person)) {
+			conversation.conversation.participants.push(person);
 		}
 		return { conversation, business, person };
 	};

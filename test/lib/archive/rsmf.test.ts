@@ -485,6 +485,27 @@ describe('buildRsmfExport (RSMF 2.0.0)', () => {
 		for (let wait = 0; wait < 100 && !endless?.destroyed; wait++) await new Promise((resolve) => setTimeout(resolve, 10));
 		expect(endless?.destroyed).toBe(true);
 	});
+
+	it('a WhatsApp group is one `channel` conversation: every member who wrote or was reached is a participant, each member\'s read is a receipt', async () => {
+		const expectedDir = path.join(__dirname, '..', '..', 'fixtures', 'expected');
+		const records = ['group-message-and-statuses', 'group-participants-update'].flatMap((f) => JSON.parse(readFileSync(path.join(expectedDir, `${f}.records.json`), 'utf8')) as CaptureRecord[]);
+		const built = await buildRsmfExport({ records });
+		const { manifest, files } = await readSlice(built.slices[0]);
+		expectValidManifest(manifest, files);
+		expect(built.slices).toHaveLength(1);
+		const [conversation] = manifest.conversations;
+		expect(conversation.type).toBe('channel');
+		expect(conversation.custom).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'Group ID' })]));
+		const phones = (id: string) => (manifest.participants.find((p) => p.id === id)?.custom ?? []).filter((c) => c.name === 'Phone number').map((c) => c.value);
+		const members = conversation.participants.filter((id) => id !== conversation.custodian).flatMap(phones);
+		expect(members).toEqual(expect.arrayContaining(['+15550100123', '+15550100124']));
+		// the member's message has the member as author; each member's read (of a business message not in
+		// these records, so an event of its own) names that member
+		const message = manifest.events.find((e) => e.type === 'message' && (e.body ?? '').includes('settle the bond order'))!;
+		expect(phones(message.participant!)).toEqual(['+15550100123']);
+		const reads = manifest.events.filter((e) => customOf(e, 'WhatsApp type').includes('read'));
+		expect(new Set(reads.flatMap((e) => phones(e.participant!)))).toEqual(new Set(['+15550100123', '+15550100124']));
+	});
 });
 
 function sha256(bytes: Buffer): string {
