@@ -92,8 +92,10 @@ export {
 	TELEGRAM_UPDATE_TYPES,
 	botIdOfToken,
 	normalizeTelegramUpdate,
+	telegramFileReference,
 	verifyTelegramSecret,
 	type NormalizeTelegramOptions,
+	type TelegramFileReference,
 	type VerifyTelegramSecretOptions,
 	type VerifyTelegramSecretResult,
 } from './telegram';

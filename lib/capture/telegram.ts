@@ -10,7 +10,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 
-import { isObject } from './content';
+import { isObject, stringOrNull } from './content';
 import { epochSecondsToIso } from './record';
 import type { CaptureRecord, Counterparty, JsonObject, Person, RecordContext } from './types';
 import { SCHEMA_VERSION, TELEGRAM_PROVIDER } from './types';
@@ -367,4 +367,25 @@ function nobody(): Counterparty {
 /** An integer id as decimal text (Telegram ids fit in 52 bits, so JSON numbers keep them exactly). */
 function idText(value: unknown): string {
 	return typeof value === 'number' && Number.isSafeInteger(value) ? String(value) : typeof value === 'string' ? value : 'unknown';
+}
+
+/** What a message record says about its file (Bot API: `file_id`, `file_unique_id`, `file_name`, `mime_type`). */
+export interface TelegramFileReference {
+	/** For `getFile`. */
+	fileId: string;
+	/** Stable id of the file across bots; safe for a binary's name. */
+	fileUniqueId: string | null;
+	/** `file_name` (documents, audio, video): user content, never in object keys. */
+	fileName: string | null;
+	mimeType: string | null;
+}
+
+/** The file of a `message` record of a file type ({@link TELEGRAM_FILE_TYPES}) with a `file_id`; else null. */
+export function telegramFileReference(record: CaptureRecord): TelegramFileReference | null {
+	if (record.record_kind !== 'message' || record.channel !== 'telegram') return null;
+	if (!(TELEGRAM_FILE_TYPES as readonly string[]).includes(record.type)) return null;
+	const content = isObject(record.content) ? record.content : {};
+	const fileId = stringOrNull(content.file_id);
+	if (fileId === null) return null;
+	return { fileId, fileUniqueId: stringOrNull(content.file_unique_id), fileName: stringOrNull(content.file_name), mimeType: stringOrNull(content.mime_type) };
 }
