@@ -38,12 +38,14 @@ export async function telegramWebhook(this: IWebhookFunctions): Promise<IWebhook
 	}
 	const contentType = typeof req.headers['content-type'] === 'string' ? req.headers['content-type'] : undefined;
 	const records = normalizeTelegramUpdate({ rawBody, botId, receivedAt: new Date(), secretVerified: true, contentType });
-	const updateTypes = this.getNodeParameter('updateTypes', []) as string[];
+	const updateTypes = new Set(this.getNodeParameter('updateTypes', []) as string[]);
+	// Update Types keeps the chosen update fields (all when empty); a body that is not an Update is always kept
+	const kept = updateTypes.size === 0 ? records : records.filter((record) => record.field === null || updateTypes.has(record.field));
 	return await emitCapture.call(this, {
-		records,
+		records: kept,
 		rawBody,
 		contentType,
-		options: { ...options, fields: updateTypes },
+		options,
 		media: this.getNodeParameter('downloadFiles', false) === true ? telegramFiles(botApiEndpoint(credentials), options) : undefined,
 		indexKey: credentials.indexKey,
 		source: SOURCE,
