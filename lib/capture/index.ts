@@ -86,6 +86,7 @@ export {
 	type VerifyTwilioSignatureResult,
 } from './twilio';
 export {
+	MAX_DELETED_MESSAGE_IDS,
 	TELEGRAM_FILE_TYPES,
 	TELEGRAM_SECRET_HEADER,
 	TELEGRAM_SECRET_TOKEN_PATTERN,

@@ -37,6 +37,13 @@ export const TELEGRAM_FILE_TYPES = ['photo', 'document', 'voice', 'video', 'audi
 /** Other `Message` content fields kept as the record's type and content (Bot API, `Message`). */
 const OTHER_CONTENT_TYPES = ['location', 'venue', 'contact', 'poll', 'dice', 'story', 'invoice', 'paid_media', 'checklist', 'game'] as const;
 
+/**
+ * Most message ids of one `deleted_business_messages` update made into records. Telegram deletes at
+ * most 100 messages per request (Bot API, `deleteMessages`); an update with more is quarantined whole
+ * rather than turned into that many records (each carrying the whole update).
+ */
+export const MAX_DELETED_MESSAGE_IDS = 1000;
+
 /** Options of {@link verifyTelegramSecret}. */
 export interface VerifyTelegramSecretOptions {
 	/** Value of the `X-Telegram-Bot-Api-Secret-Token` header, or undefined when absent. */
@@ -113,7 +120,8 @@ interface UpdateFacts {
  * - `deleted_business_messages`: one `message` record of type `deleted` per `message_ids[]` element;
  * - `business_connection`: one `event` record of type `business_connection`;
  * - any other update field: one `event` record of type `unknown`;
- * - a body that is not JSON or not an `Update` (no integer `update_id`): one `quarantine` record.
+ * - a body that is not JSON or not an `Update` (no integer `update_id`), or a deletion of more than
+ *   {@link MAX_DELETED_MESSAGE_IDS} messages: one `quarantine` record.
  * `wamid` is `<chat id>_<message id>` (Telegram numbers messages per chat). `idempotency_key` is
  * `telegram:<bot id>:<chat id>_<message id>`, with `:edited_<edit_date>` for an edit and `:deleted`
  * for a deletion; `telegram:<bot id>:<connection id>:connection_<update_id>` for a business connection;
@@ -151,7 +159,7 @@ export function normalizeTelegramUpdate(options: NormalizeTelegramOptions): Capt
 		return [messageRecord(facts, update, field, value)];
 	}
 	if (field === 'deleted_business_messages' && isObject(value) && isObject(value.chat) && Array.isArray(value.message_ids)) {
-		return deletedRecords(facts, update, value);
+		return value.message_ids.length > MAX_DELETED_MESSAGE_IDS ? [quarantine(facts, options)] : deletedRecords(facts, update, value);
 	}
 	if (field === 'business_connection' && isObject(value)) return [connectionRecord(facts, update, value)];
 	return [

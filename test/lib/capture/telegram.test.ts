@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 
 import {
+	MAX_DELETED_MESSAGE_IDS,
 	TelegramApiError,
 	botApiBaseUrlRefusal,
 	botIdOfToken,
@@ -17,6 +18,7 @@ import {
 	getMe,
 	getWebhookUrl,
 	normalizeTelegramUpdate,
+	routingFields,
 	setWebhook,
 	verifyTelegramSecret,
 	type CaptureRecord,
@@ -173,6 +175,26 @@ describe('normalizeTelegramUpdate', () => {
 	it('an update of another field is an event of type unknown keyed by update_id', () => {
 		const body = Buffer.from(JSON.stringify({ update_id: 910000099, callback_query: { id: '1', data: 'x' } }));
 		expect(normalize(body)).toMatchObject([{ record_kind: 'event', type: 'unknown', field: 'callback_query', idempotency_key: `telegram:${BOT_ID}:update_910000099` }]);
+	});
+
+	it('a deletion of more message ids than Telegram deletes at once is quarantined whole, not made into that many records', () => {
+		const update = JSON.parse(fixture('deleted-business-messages').toString('utf8'));
+		update.deleted_business_messages.message_ids = Array.from({ length: MAX_DELETED_MESSAGE_IDS + 1 }, (_, index) => index + 1);
+		const records = normalize(Buffer.from(JSON.stringify(update)));
+		expect(records.map((record) => record.record_kind)).toEqual(['quarantine']);
+		update.deleted_business_messages.message_ids.pop();
+		expect(normalize(Buffer.from(JSON.stringify(update)))).toHaveLength(MAX_DELETED_MESSAGE_IDS);
+	});
+
+	it('encrypt-at-capture routing fields: channel and account_id in clear, no Telegram user id, name or message id', () => {
+		const indexKey = randomBytes(32).toString('hex');
+		for (const name of ['business-message-text', 'message-voice-group', 'business-connection']) {
+			const record = one(name);
+			const routing = routingFields(record, indexKey);
+			expect(routing).toMatchObject({ channel: 'telegram', account_id: BOT_ID, phone_number_id: null, provider: 'telegram_bot_api' });
+			const clear = JSON.stringify(routing);
+			for (const marker of ['6100000001', '6200000001', '1700000001', 'Dana', 'dana_example', 'Acme', ...(record.wamid ? [record.wamid] : [])]) expect(clear).not.toContain(marker);
+		}
 	});
 
 	it.each([
