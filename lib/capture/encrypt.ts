@@ -9,7 +9,7 @@ import type { Readable } from 'node:stream';
 import { recordIdentityPseudonyms, recordParticipantPseudonyms } from '../archive/identity';
 import { counterpartyPseudonym, indexKeyCheck, recordId } from '../archive/layout';
 import { encrypt, type CompatibilityProfile, type PublicKey } from '../pgp';
-import type { CaptureRecord, DeliveryItem, MediaStatus, Provider, RecordKind } from './types';
+import type { CaptureRecord, Channel, DeliveryItem, MediaStatus, Provider, RecordKind } from './types';
 
 /** MIME type of the OpenPGP messages the trigger emits (RFC 3156 §4). */
 export const PGP_MIME_TYPE = 'application/pgp-encrypted';
@@ -31,6 +31,10 @@ export interface EncryptedRouting {
 	field: string | null;
 	waba_id: string | null;
 	phone_number_id: string | null;
+	/** The record's channel, when it names one (channels other than WhatsApp always do). */
+	channel?: Channel;
+	/** The business account on that channel (Telegram: the bot's id), when the record names one. */
+	account_id?: string | null;
 	/** ISO 8601 UTC provider time, or null. */
 	timestamp: string | null;
 	/** ISO 8601 UTC receive time. */
@@ -180,6 +184,8 @@ export function routingFields(record: CaptureRecord | DeliveryItem, indexKey: st
 		encrypted: true,
 	};
 	if (record.record_kind === 'delivery') return routing;
+	if (record.channel !== undefined) routing.channel = record.channel;
+	if (record.account_id !== undefined) routing.account_id = record.account_id;
 	const others = recordIdentityPseudonyms({ indexKey, record }).filter((pseudonym) => pseudonym !== routing.counterparty_pseudonym);
 	if (routing.counterparty_pseudonym && others.length) routing.identity_pseudonyms = others;
 	const participant = recordParticipantPseudonyms({ indexKey, record });

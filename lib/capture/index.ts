@@ -15,6 +15,9 @@
  * - {@link createSubscription} & co. (subscription.ts): app subscription and WABA / phone overrides;
  * - {@link normalizeOutbound} (outbound.ts): the business's API sends as outbound records;
  * - {@link verifyTwilioSignature} / {@link normalizeTwilioWebhook} (twilio.ts): Twilio WhatsApp;
+ * - {@link verifyTelegramSecret} / {@link normalizeTelegramUpdate} (telegram.ts): Telegram Bot API
+ *   updates (Business included); {@link botApiRequest} & co. (telegram-bot-api.ts): the one place that
+ *   speaks HTTP to the Bot API (webhook registration, `getFile` downloads);
  * - {@link graphRequest} (graph.ts): the one place that speaks HTTP to the Graph API.
  */
 export { verifySignature, escapeUnicode } from './signature';
@@ -82,9 +85,40 @@ export {
 	type VerifyTwilioSignatureOptions,
 	type VerifyTwilioSignatureResult,
 } from './twilio';
-export { SCHEMA_VERSION, PROVIDER, TWILIO_PROVIDER } from './types';
+export {
+	MAX_DELETED_MESSAGE_IDS,
+	TELEGRAM_FILE_TYPES,
+	TELEGRAM_SECRET_HEADER,
+	TELEGRAM_SECRET_TOKEN_PATTERN,
+	TELEGRAM_UPDATE_TYPES,
+	botIdOfToken,
+	normalizeTelegramUpdate,
+	telegramFileReference,
+	verifyTelegramSecret,
+	type NormalizeTelegramOptions,
+	type TelegramFileReference,
+	type VerifyTelegramSecretOptions,
+	type VerifyTelegramSecretResult,
+} from './telegram';
+export {
+	TELEGRAM_MAX_FILE_BYTES,
+	TelegramApiError,
+	botApiBaseUrlRefusal,
+	botApiRequest,
+	deleteWebhook,
+	downloadTelegramFile,
+	getMe,
+	getWebhookUrl,
+	setWebhook,
+	type BotApiEndpoint,
+	type DownloadTelegramFileOptions,
+	type SetWebhookOptions,
+	type TelegramApiErrorCode,
+} from './telegram-bot-api';
+export { SCHEMA_VERSION, PROVIDER, TWILIO_PROVIDER, TELEGRAM_PROVIDER } from './types';
 export type {
 	CaptureRecord,
+	Channel,
 	Counterparty,
 	DeliveryItem,
 	DeliveryItemOptions,

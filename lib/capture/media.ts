@@ -295,7 +295,7 @@ async function fetchMedia<T>(options: DownloadMediaOptions<T>, firstUrl: string,
  * Pass-through stream computing SHA-256 and size, failing above `maxBytes`, and — when `expected` is
  * given — failing at the end instead of ending when the digest does not match it.
  */
-class HashTap extends Transform {
+export class HashTap extends Transform {
 	bytes = 0;
 	finished = false;
 	tooLarge = false;

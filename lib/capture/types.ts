@@ -17,8 +17,14 @@ export const PROVIDER = 'whatsapp_cloud' as const;
 /** Provider tag of records from Twilio's WhatsApp channel (Programmable Messaging webhooks). */
 export const TWILIO_PROVIDER = 'twilio' as const;
 
+/** Provider tag of records from the Telegram Bot API (webhook `Update`s, Business included). */
+export const TELEGRAM_PROVIDER = 'telegram_bot_api' as const;
+
 /** Which service a record came from. */
-export type Provider = typeof PROVIDER | typeof TWILIO_PROVIDER;
+export type Provider = typeof PROVIDER | typeof TWILIO_PROVIDER | typeof TELEGRAM_PROVIDER;
+
+/** The messaging channel of a record (docs/FORMAT.md, channels); absent on records that predate it: `whatsapp`. */
+export type Channel = 'whatsapp' | 'messenger' | 'instagram' | 'telegram' | 'sms';
 
 /** Outcome of the trigger's "Download Media" option for one media message. */
 export type MediaStatus = 'downloaded' | 'failed';
@@ -124,6 +130,10 @@ export interface CaptureRecord {
 	record_kind: RecordKind;
 	/** `whatsapp_cloud` (Meta WhatsApp Business Cloud API) or `twilio` (Twilio WhatsApp webhooks). */
 	provider: Provider;
+	/** The channel (absent on WhatsApp records written before channels: readers treat absent as `whatsapp`). */
+	channel?: Channel;
+	/** The business account on a channel other than WhatsApp (Telegram: the bot's user id); null with `phone_number_id` for WhatsApp. */
+	account_id?: string | null;
 	/** `inbound` for `messages[]`; `outbound` for `statuses[]` and `message_echoes[]`; see docs/FORMAT.md for the other kinds; null when it does not apply. */
 	direction: Direction | null;
 	/** `entry[].id`: the WhatsApp Business Account id; null for quarantine. */

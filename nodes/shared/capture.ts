@@ -18,7 +18,9 @@ import {
 	spoolStream,
 	verifySignature,
 	type CaptureRecord,
+	type DownloadMediaResult,
 	type GraphEndpoint,
+	type MediaStreamInfo,
 	type SpooledFile,
 } from '../../lib/capture';
 import type { PublicKey } from '../../lib/pgp';
@@ -60,6 +62,17 @@ export interface MediaSettings {
 	accessToken: string;
 	attempts: number;
 	backoffMs: number;
+}
+
+/**
+ * The files of a provider other than Meta (e.g. Telegram's `getFile`), downloaded by the capture as
+ * Meta media are: streamed into `consume`, hashed, with the same `media_*` fields on the record.
+ */
+export interface ProviderMedia {
+	/** The record's file (a name for its binary when the message names none), or undefined when it has none. */
+	fileOf(record: CaptureRecord): { fallbackName: string; fileName: string | null } | undefined;
+	/** Downloads the record's file into `consume`; never throws for HTTP or stream problems. */
+	download<T>(record: CaptureRecord, consume: (stream: Readable, info: MediaStreamInfo) => Promise<T>): Promise<DownloadMediaResult<T>>;
 }
 
 /** Encrypt-at-capture settings (Encrypt at Capture on). */
@@ -228,8 +241,8 @@ export interface CaptureInput {
 	contentType?: string;
 	options: CaptureOptions;
 	outputMode: 'perRecord' | 'perDelivery';
-	/** Download Media settings; undefined when off. */
-	media?: MediaSettings;
+	/** Download Media settings (Meta's, or another provider's files); undefined when off. */
+	media?: MediaSettings | ProviderMedia;
 	encryptAtCapture: boolean;
 	/** Index Key of the provider credential (needed with Encrypt at Capture). */
 	indexKey?: string;
@@ -386,42 +399,33 @@ async function recordItem(
 async function attachMedia(
 	this: CaptureContext,
 	record: CaptureRecord,
-	media: MediaSettings,
+	media: MediaSettings | ProviderMedia,
 	encryption: EncryptSettings | undefined,
 	source: string,
 	spool?: typeof spoolStream,
 ): Promise<IBinaryKeyData[string] | SpooledFile | undefined> {
-	const reference = mediaReference(record);
-	if (!reference) return undefined;
+	const provider = 'download' in media ? media : metaMedia(media);
+	const file = provider.fileOf(record);
+	if (!file) return undefined;
 	// a spool of an attempt that did not count (e.g. a SHA-256 mismatch) is released
 	const spools: SpooledFile[] = [];
-	if (!media.accessToken) {
+	if ('accessToken' in media && !media.accessToken) {
 		record.media_status = 'failed';
 		record.media_error = 'the WhatsApp credential has no Access Token';
 		return undefined;
 	}
-	const result = await downloadMedia({
-		graph: media.graph,
-		accessToken: media.accessToken,
-		mediaId: reference.mediaId,
-		phoneNumberId: record.phone_number_id,
-		expectedSha256: reference.sha256,
-		mimeType: reference.mimeType,
-		attempts: media.attempts,
-		backoffMs: media.backoffMs,
-		consume: async (stream, info): Promise<IBinaryKeyData[string] | SpooledFile> => {
-			if (encryption) {
-				const ciphertext = await encryptMediaStream({ stream, recipients: encryption.recipients });
-				if (spool) {
-					const file = await spool(ciphertext);
-					spools.push(file);
-					return file;
-				}
-				return await this.helpers.prepareBinaryData(ciphertext, 'media.pgp', PGP_MIME_TYPE);
+	const result = await provider.download(record, async (stream, info): Promise<IBinaryKeyData[string] | SpooledFile> => {
+		if (encryption) {
+			const ciphertext = await encryptMediaStream({ stream, recipients: encryption.recipients });
+			if (spool) {
+				const file = await spool(ciphertext);
+				spools.push(file);
+				return file;
 			}
-			const fileName = safeFileName(reference.fileName || `${record.type}-${reference.mediaId}`, 'media.bin');
-			return await this.helpers.prepareBinaryData(stream, fileName, info.mimeType);
-		},
+			return await this.helpers.prepareBinaryData(ciphertext, 'media.pgp', PGP_MIME_TYPE);
+		}
+		const fileName = safeFileName(file.fileName || file.fallbackName, 'media.bin');
+		return await this.helpers.prepareBinaryData(stream, fileName, info.mimeType);
 	});
 	await Promise.all(spools.filter((file) => result.status === 'failed' || file !== result.value).map(async (file) => await file.release()));
 	if (result.status === 'failed') {
@@ -436,4 +440,28 @@ async function attachMedia(
 	record.media_mime_type = result.mimeType;
 	record.media_sha256_verified = result.sha256Verified;
 	return result.value;
+}
+
+/** Meta media (Graph API lookup and download) as a {@link ProviderMedia}. */
+function metaMedia(media: MediaSettings): ProviderMedia {
+	return {
+		fileOf(record) {
+			const reference = mediaReference(record);
+			return reference ? { fileName: reference.fileName, fallbackName: `${record.type}-${reference.mediaId}` } : undefined;
+		},
+		async download(record, consume) {
+			const reference = mediaReference(record)!;
+			return await downloadMedia({
+				graph: media.graph,
+				accessToken: media.accessToken,
+				mediaId: reference.mediaId,
+				phoneNumberId: record.phone_number_id,
+				expectedSha256: reference.sha256,
+				mimeType: reference.mimeType,
+				attempts: media.attempts,
+				backoffMs: media.backoffMs,
+				consume,
+			});
+		},
+	};
 }

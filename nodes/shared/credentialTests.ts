@@ -2,6 +2,7 @@ import type { ICredentialDataDecryptedObject, ICredentialsDecrypted, ICredential
 
 import { testPrivateKeyCredential, testPublicKeysCredential } from '../OpenPgp/methods/credentialTest';
 import { testS3ArchiveCredential } from '../S3Archive/methods/credentialTest';
+import { testTelegramBotCredential } from '../TelegramBusinessCaptureTrigger/methods/credentialTest';
 
 type CredentialTest = (
 	this: ICredentialTestFunctions,
@@ -13,7 +14,10 @@ type CredentialTest = (
  * a signed S3 call), for `methods.credentialTest` of every node that uses them; each node names the
  * test with `testedBy` on its credential entry (n8n: ICredentialTestFunctions / testedBy).
  */
-export const credentialTest: Record<'openPgpPublicKeysApiTest' | 'openPgpPrivateKeyApiTest' | 's3ArchiveApiTest', CredentialTest> = {
+export const credentialTest: Record<
+	'openPgpPublicKeysApiTest' | 'openPgpPrivateKeyApiTest' | 's3ArchiveApiTest' | 'telegramBotCaptureApiTest',
+	CredentialTest
+> = {
 	async openPgpPublicKeysApiTest(credential) {
 		return await testPublicKeysCredential(credential.data ?? {});
 	},
@@ -22,5 +26,8 @@ export const credentialTest: Record<'openPgpPublicKeysApiTest' | 'openPgpPrivate
 	},
 	async s3ArchiveApiTest(credential) {
 		return await testS3ArchiveCredential(credential.data ?? {});
+	},
+	async telegramBotCaptureApiTest(credential) {
+		return await testTelegramBotCredential(credential.data ?? {});
 	},
 };

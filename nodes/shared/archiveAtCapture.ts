@@ -1,12 +1,13 @@
-import type { IDataObject, INodeExecutionData, INodeProperties, IWebhookFunctions } from 'n8n-workflow';
+import type { IDataObject, INodeExecutionData, INodeParameters, INodeProperties, IWebhookFunctions } from 'n8n-workflow';
+import * as n8nWorkflow from 'n8n-workflow';
 
 import { archiveRecord, type ArchivedRecord, type DuplicateCheck, type ObjectLockParams } from '../../lib/archive';
 import { legalHoldForNewRecord } from '../../lib/retention';
 import { ArchiveError, lockUntil, mapLimit } from '../../lib/s3';
-import { storeCiphertext, type ItemCiphertext } from '../shared/capture';
-import { openArchiveStore, type ArchiveStore } from '../shared/credentials';
-import { toNodeError } from '../shared/errors';
-import { duplicateCheckOption, objectLockModeOptions, prefixDescription } from '../shared/storeLocation';
+import { storeCiphertext, type ItemCiphertext } from './capture';
+import { openArchiveStore, type ArchiveStore } from './credentials';
+import { toNodeError } from './errors';
+import { duplicateCheckOption, objectLockModeOptions, prefixDescription } from './storeLocation';
 
 /**
  * Archive at Capture: the trigger writes every record of a delivery (and its media) to the archive
@@ -14,6 +15,50 @@ import { duplicateCheckOption, objectLockModeOptions, prefixDescription } from '
  * records are all stored is answered 200 without starting an execution. Records that could not be
  * stored are emitted, still encrypted, with a non-sensitive error, for the workflow to keep them.
  */
+
+/**
+ * The POST webhook's `responseMode` from Respond (`responseTiming`). n8n ≥ 2.40 resolves a field
+ * declared with `webhookDescriptionFields` / `fromFunction` (n8n-workflow `webhook-description-fields`)
+ * without the expression engine when the node's parameters are static, so a delivery needs no
+ * expression sandbox for it; older n8n evaluates the same expression template. The function is
+ * inlined into that template, so it must not refer to anything outside itself.
+ */
+export function responseModeField(): { responseMode: string } {
+	const { webhookDescriptionFields, fromFunction } = n8nWorkflow as Partial<typeof n8nWorkflow>;
+	// Archive at Capture: the records not stored start the workflow, answered after it (so the sender retries when it fails)
+	const responseMode = (parameters: INodeParameters) =>
+		parameters.responseTiming === 'afterWorkflow' || (parameters.encryptAtCapture === true && parameters.archiveAtCapture === true) ? 'lastNode' : 'onReceived';
+	if (typeof webhookDescriptionFields !== 'function' || typeof fromFunction !== 'function') {
+		return {
+			responseMode:
+				'={{$parameter["responseTiming"] === "afterWorkflow" || ($parameter["encryptAtCapture"] === true && $parameter["archiveAtCapture"] === true) ? "lastNode" : "onReceived"}}',
+		};
+	}
+	return webhookDescriptionFields({ responseMode: fromFunction(responseMode) }) as { responseMode: string };
+}
+
+/** Respond: when the trigger answers (hidden with Archive at Capture, which decides itself). */
+export const responseTimingParameter: INodeProperties = {
+	displayName: 'Respond',
+	name: 'responseTiming',
+	type: 'options',
+	options: [
+		{
+			name: 'Immediately',
+			value: 'immediately',
+			description: 'Answer 200 as soon as the signature is verified',
+		},
+		{
+			name: 'After Workflow Finished',
+			value: 'afterWorkflow',
+			description:
+				'Answer 200 only when the workflow succeeded; an error (e.g. a failed archive write) answers 500 so the sender (Meta, Twilio, Telegram) retries the delivery',
+		},
+	],
+	default: 'immediately',
+	// Archive at Capture answers once the records are stored, and after the workflow when some are not
+	displayOptions: { hide: { archiveAtCapture: [true] } },
+};
 
 const whenArchiving = { show: { archiveAtCapture: [true] } };
 
@@ -211,7 +256,7 @@ export async function archiveItems(this: IWebhookFunctions, items: INodeExecutio
 	}
 	const failed = items.length - stored;
 	if (failed > 0) {
-		this.logger.warn(`WhatsApp Capture Trigger: Archive at Capture: ${failed} of ${items.length} records not stored (${[...codes].join(', ')}); emitted to the workflow`);
+		this.logger.warn(`${this.getNode().name}: Archive at Capture: ${failed} of ${items.length} records not stored (${[...codes].join(', ')}); emitted to the workflow`);
 	}
 	return { items: emitted, stored, failed };
 }
