@@ -195,8 +195,9 @@ describe('templates ediscovery-export and retention-sweep-nightly RUN in a real 
 		expect(item.json.export.counts.records).toBe(expected.length);
 		// every message is an event, in time order (statuses, revokes and reactions fold into theirs or stand apart)
 		const messages = expected
-			.filter((r) => r.record_kind === 'message' && !['edit', 'revoke', 'reaction'].includes(r.type))
+			.filter((r) => (r.record_kind === 'message' && !['edit', 'revoke', 'reaction'].includes(r.type)) || r.record_kind === 'call')
 			.sort((a, b) => String(a.timestamp).localeCompare(String(b.timestamp)) || String(a.wamid).localeCompare(String(b.wamid)));
+		// calls are events too, under their call id
 		expect(messageIds(rsmf.manifest.events)).toEqual(messages.map((r) => r.wamid));
 		expect(rsmf.email.text).toContain('Can you confirm the bond order for 50k?');
 		// the item's JSON holds counts and ids, never message content
