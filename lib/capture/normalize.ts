@@ -294,6 +294,8 @@ function quarantineRecord(
 		schema_version: SCHEMA_VERSION,
 		record_kind: 'quarantine',
 		provider: PROVIDER,
+		channel: 'whatsapp',
+		account_id: null,
 		direction: null,
 		waba_id: null,
 		phone_number_id: null,

@@ -8,8 +8,20 @@
  * description with an example.
  */
 
-/** Version of the record layout below. Bumped only on an incompatible change. */
-export const SCHEMA_VERSION = 1 as const;
+/**
+ * Version of the record layout below. Bumped only on an incompatible change: 2 added `channel` and
+ * `account_id` (docs/FORMAT.md, "Schema version 2"); readers accept records of version 1 and 2.
+ */
+export const SCHEMA_VERSION = 2 as const;
+
+/**
+ * The messaging service a record came from (docs/FORMAT.md, "Channels"). Records written before
+ * schema version 2 have no `channel`: readers treat them as `whatsapp`.
+ */
+export type Channel = 'whatsapp' | 'messenger' | 'instagram' | 'telegram' | 'sms';
+
+/** Every {@link Channel}, in the order docs/FORMAT.md lists them. */
+export const CHANNELS: readonly Channel[] = ['whatsapp', 'messenger', 'instagram', 'telegram', 'sms'];
 
 /** Provider tag of records from the Meta WhatsApp Business Cloud API. */
 export const PROVIDER = 'whatsapp_cloud' as const;
@@ -118,8 +130,16 @@ export interface QuarantineRaw {
  * nodes and templates can rely on the shape. Field names are snake_case and part of the public contract.
  */
 export interface CaptureRecord {
-	/** Layout version, currently 1. */
+	/** Layout version, currently 2 (1 before `channel` and `account_id`). */
 	schema_version: typeof SCHEMA_VERSION;
+	/** The messaging service (see {@link Channel}); absent on records of schema version 1 (WhatsApp). */
+	channel: Channel;
+	/**
+	 * The business's account on a channel other than WhatsApp (Messenger: the Page id; Instagram: the
+	 * Instagram professional account id; SMS: the digits of the Twilio number; Telegram: see
+	 * docs/FORMAT.md); null on WhatsApp records, which keep `phone_number_id`.
+	 */
+	account_id: string | null;
 	/** See {@link RecordKind}. */
 	record_kind: RecordKind;
 	/** `whatsapp_cloud` (Meta WhatsApp Business Cloud API) or `twilio` (Twilio WhatsApp webhooks). */
@@ -128,7 +148,7 @@ export interface CaptureRecord {
 	direction: Direction | null;
 	/** `entry[].id`: the WhatsApp Business Account id; null for quarantine. */
 	waba_id: string | null;
-	/** `value.metadata.phone_number_id` (business number id); null when the value has no metadata. */
+	/** `value.metadata.phone_number_id` (business number id); null when the value has no metadata, and on channels other than WhatsApp. */
 	phone_number_id: string | null;
 	/** `value.metadata.display_phone_number`; null when absent. */
 	display_phone_number: string | null;
@@ -282,12 +302,16 @@ export interface DeliveryItemOptions {
 
 /** One item per delivery ("One Item per Delivery" output mode of the trigger). */
 export interface DeliveryItem {
-	/** Layout version, currently 1. */
+	/** Layout version, currently 2. */
 	schema_version: typeof SCHEMA_VERSION;
 	/** Always `delivery` (distinguishes the item from a {@link CaptureRecord}). */
 	record_kind: 'delivery';
+	/** The channel of the first record (a delivery comes from one webhook, so from one channel). */
+	channel: Channel;
 	/** The phone_number_id shared by all records, or null when they differ or have none. */
 	phone_number_id: string | null;
+	/** The account_id shared by all records, or null when they differ or have none. */
+	account_id: string | null;
 	/** `sha256:<delivery_sha256>`: deduplicates byte-identical redeliveries. */
 	idempotency_key: string;
 	/** Lowercase hex SHA-256 of the body (as in the records); null only when there is no record. */

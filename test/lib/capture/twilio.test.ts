@@ -118,9 +118,11 @@ describe('normalizeTwilioWebhook', () => {
 	it('inbound text', () => {
 		const record = normalize('inbound-text');
 		expect(record).toMatchObject({
-			schema_version: 1,
+			schema_version: 2,
 			record_kind: 'message',
 			provider: 'twilio',
+			channel: 'whatsapp',
+			account_id: null,
 			direction: 'inbound',
 			waba_id: null,
 			phone_number_id: '15550100999',
