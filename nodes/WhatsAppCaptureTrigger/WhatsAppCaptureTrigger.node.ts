@@ -125,7 +125,7 @@ export class WhatsAppCaptureTrigger implements INodeType {
 					{
 						name: 'Twilio WhatsApp',
 						value: 'twilio',
-						description: 'Form-encoded Twilio messaging webhooks and status callbacks (X-Twilio-Signature)',
+						description: 'Form-encoded Twilio messaging webhooks and status callbacks (X-Twilio-Signature), WhatsApp and SMS/MMS',
 					},
 				],
 				default: 'metaCloud',
@@ -140,7 +140,7 @@ export class WhatsAppCaptureTrigger implements INodeType {
 			},
 			{
 				displayName:
-					"In the Twilio Console (Messaging → WhatsApp sender, or the Messaging Service), set this node's Production URL as the incoming-message webhook (HTTP POST) and, if wanted, as the status callback URL. Signatures are checked against that exact URL.",
+					"In the Twilio Console (Messaging → WhatsApp sender, the phone number's Messaging configuration for SMS/MMS, or the Messaging Service), set this node's Production URL as the incoming-message webhook (HTTP POST) and, if wanted, as the status callback URL. Signatures are checked against that exact URL.",
 				name: 'twilioNotice',
 				type: 'notice',
 				default: '',
