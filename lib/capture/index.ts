@@ -82,9 +82,11 @@ export {
 	type VerifyTwilioSignatureOptions,
 	type VerifyTwilioSignatureResult,
 } from './twilio';
-export { SCHEMA_VERSION, PROVIDER, TWILIO_PROVIDER } from './types';
+export { SCHEMA_VERSION, PROVIDER, TWILIO_PROVIDER, META_MESSAGING_PROVIDER, CHANNELS } from './types';
+export { MESSAGING_OBJECTS, normalizeMessagingDelivery, type MessagingChannel } from './meta-messaging';
 export type {
 	CaptureRecord,
+	Channel,
 	Counterparty,
 	DeliveryItem,
 	DeliveryItemOptions,

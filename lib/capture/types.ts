@@ -29,8 +29,11 @@ export const PROVIDER = 'whatsapp_cloud' as const;
 /** Provider tag of records from Twilio's WhatsApp channel (Programmable Messaging webhooks). */
 export const TWILIO_PROVIDER = 'twilio' as const;
 
+/** Provider tag of records from Meta's Messenger Platform webhooks (Messenger and Instagram messaging). */
+export const META_MESSAGING_PROVIDER = 'meta_messaging' as const;
+
 /** Which service a record came from. */
-export type Provider = typeof PROVIDER | typeof TWILIO_PROVIDER;
+export type Provider = typeof PROVIDER | typeof TWILIO_PROVIDER | typeof META_MESSAGING_PROVIDER;
 
 /** Outcome of the trigger's "Download Media" option for one media message. */
 export type MediaStatus = 'downloaded' | 'failed';
