@@ -9,7 +9,8 @@
  *   record.ts;
  * - {@link filterRecords} (filter.ts): user filters on records;
  * - {@link buildDeliveryItem} (delivery.ts): the one-item-per-delivery shape;
- * - {@link downloadMedia} (media.ts): Graph API media lookup + streamed, SHA-256-checked download;
+ * - {@link downloadMedia} (media.ts): Graph API media lookup + streamed, SHA-256-checked download
+ *   ({@link downloadAttachment}: a Messenger / Instagram attachment URL, hashed the same way);
  * - {@link encryptRecord} / {@link encryptMediaStream} (encrypt.ts): encrypt at capture + routing fields;
  * - {@link spoolStream} (spool.ts): a ciphertext held in a private temporary file until it is archived;
  * - {@link createSubscription} & co. (subscription.ts): app subscription and WABA / phone overrides;
@@ -36,8 +37,11 @@ export {
 	DEFAULT_MAX_MEDIA_BYTES,
 	MEDIA_MESSAGE_TYPES,
 	digestMatches,
+	attachmentReference,
+	downloadAttachment,
 	downloadMedia,
 	mediaReference,
+	type DownloadAttachmentOptions,
 	type DownloadMediaOptions,
 	type DownloadMediaResult,
 	type MediaReference,

@@ -8,7 +8,9 @@ import {
 	KNOWN_STATUS_VALUES,
 	MESSAGE_FIELDS,
 	PGP_MIME_TYPE,
+	attachmentReference,
 	buildDeliveryItem,
+	downloadAttachment,
 	downloadMedia,
 	encryptMediaStream,
 	encryptRecord,
@@ -18,7 +20,9 @@ import {
 	spoolStream,
 	verifySignature,
 	type CaptureRecord,
+	type DownloadMediaResult,
 	type GraphEndpoint,
+	type MediaStreamInfo,
 	type SpooledFile,
 } from '../../lib/capture';
 import type { PublicKey } from '../../lib/pgp';
@@ -391,37 +395,26 @@ async function attachMedia(
 	source: string,
 	spool?: typeof spoolStream,
 ): Promise<IBinaryKeyData[string] | SpooledFile | undefined> {
-	const reference = mediaReference(record);
-	if (!reference) return undefined;
-	// a spool of an attempt that did not count (e.g. a SHA-256 mismatch) is released
-	const spools: SpooledFile[] = [];
-	if (!media.accessToken) {
+	const download = mediaDownload(record, media);
+	if (!download) return undefined;
+	if (typeof download === 'string') {
 		record.media_status = 'failed';
-		record.media_error = 'the WhatsApp credential has no Access Token';
+		record.media_error = download;
 		return undefined;
 	}
-	const result = await downloadMedia({
-		graph: media.graph,
-		accessToken: media.accessToken,
-		mediaId: reference.mediaId,
-		phoneNumberId: record.phone_number_id,
-		expectedSha256: reference.sha256,
-		mimeType: reference.mimeType,
-		attempts: media.attempts,
-		backoffMs: media.backoffMs,
-		consume: async (stream, info): Promise<IBinaryKeyData[string] | SpooledFile> => {
-			if (encryption) {
-				const ciphertext = await encryptMediaStream({ stream, recipients: encryption.recipients });
-				if (spool) {
-					const file = await spool(ciphertext);
-					spools.push(file);
-					return file;
-				}
-				return await this.helpers.prepareBinaryData(ciphertext, 'media.pgp', PGP_MIME_TYPE);
+	// a spool of an attempt that did not count (e.g. a SHA-256 mismatch) is released
+	const spools: SpooledFile[] = [];
+	const result = await download.run(async (stream, info): Promise<IBinaryKeyData[string] | SpooledFile> => {
+		if (encryption) {
+			const ciphertext = await encryptMediaStream({ stream, recipients: encryption.recipients });
+			if (spool) {
+				const file = await spool(ciphertext);
+				spools.push(file);
+				return file;
 			}
-			const fileName = safeFileName(reference.fileName || `${record.type}-${reference.mediaId}`, 'media.bin');
-			return await this.helpers.prepareBinaryData(stream, fileName, info.mimeType);
-		},
+			return await this.helpers.prepareBinaryData(ciphertext, 'media.pgp', PGP_MIME_TYPE);
+		}
+		return await this.helpers.prepareBinaryData(stream, download.fileName, info.mimeType);
 	});
 	await Promise.all(spools.filter((file) => result.status === 'failed' || file !== result.value).map(async (file) => await file.release()));
 	if (result.status === 'failed') {
@@ -436,4 +429,52 @@ async function attachMedia(
 	record.media_mime_type = result.mimeType;
 	record.media_sha256_verified = result.sha256Verified;
 	return result.value;
+}
+
+/** One media download ready to run: the plaintext file name, and the download with its consumer. */
+interface MediaDownload {
+	fileName: string;
+	run<T>(consume: (stream: Readable, info: MediaStreamInfo) => Promise<T>): Promise<DownloadMediaResult<T>>;
+}
+
+/**
+ * The download of a record's media: a WhatsApp media id through the Graph API (the access token
+ * needed: its absence is the failure reason returned), or the first attachment URL of a Messenger or
+ * Instagram message (no token; plain http only when the Graph API Base URL is a loopback address, as
+ * for the Graph API); null when the record has no media.
+ */
+function mediaDownload(record: CaptureRecord, media: MediaSettings): MediaDownload | string | null {
+	const attachment = attachmentReference(record);
+	if (attachment) {
+		return {
+			fileName: safeFileName(`${attachment.type}-${record.wamid ?? 'attachment'}`, 'media.bin'),
+			run: async (consume) =>
+				await downloadAttachment({
+					url: attachment.url,
+					consume,
+					attempts: media.attempts,
+					backoffMs: media.backoffMs,
+					allowLoopbackHttp: /^http:\/\/(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?(\/|$)/.test(media.graph.baseUrl),
+					fetch: media.graph.fetch,
+				}),
+		};
+	}
+	const reference = mediaReference(record);
+	if (!reference) return null;
+	if (!media.accessToken) return 'the WhatsApp credential has no Access Token';
+	return {
+		fileName: safeFileName(reference.fileName || `${record.type}-${reference.mediaId}`, 'media.bin'),
+		run: async (consume) =>
+			await downloadMedia({
+				graph: media.graph,
+				accessToken: media.accessToken,
+				mediaId: reference.mediaId,
+				phoneNumberId: record.phone_number_id,
+				expectedSha256: reference.sha256,
+				mimeType: reference.mimeType,
+				attempts: media.attempts,
+				backoffMs: media.backoffMs,
+				consume,
+			}),
+	};
 }

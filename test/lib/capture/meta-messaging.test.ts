@@ -3,12 +3,15 @@
  * documented shapes, invented ids), the signature and handshake they share with WhatsApp, and where
  * their records are filed.
  */
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 
 import { objectKeyForRecord } from '../../../lib/archive';
-import { answerHandshake, normalizeMessagingDelivery, verifySignature, type CaptureRecord } from '../../../lib/capture';
+import { answerHandshake, attachmentReference, downloadAttachment, normalizeMessagingDelivery, verifySignature, type CaptureRecord } from '../../../lib/capture';
 
 const FIXTURES = path.join(__dirname, '..', '..', 'fixtures');
 const body = (name: string) => readFileSync(path.join(FIXTURES, `${name}.json`));
@@ -145,5 +148,53 @@ describe('Meta messaging: malformed bodies, signature, handshake', () => {
 		const forged = Buffer.from(raw.toString().replace('still open', 'closed now'));
 		expect(verifySignature({ rawBody: forged, header, appSecret }).verified).toBe(false);
 		expect(answerHandshake({ query: { 'hub.mode': 'subscribe', 'hub.verify_token': 'tok', 'hub.challenge': '1158201444' }, verifyToken: 'tok' })).toEqual({ status: 200, body: '1158201444' });
+	});
+});
+
+describe('downloadAttachment (a local stand-in for the CDN)', () => {
+	const bytes = randomBytes(4096);
+	let server: Server;
+	let base: string;
+	let requests = 0;
+	const authorization: Array<string | undefined> = [];
+	beforeAll(async () => {
+		server = createServer((req, res) => {
+			requests += 1;
+			authorization.push(req.headers.authorization);
+			if (req.url === '/receipt.jpg') res.writeHead(200, { 'content-type': 'image/jpeg' }).end(bytes);
+			else if (req.url === '/moved') res.writeHead(302, { location: '/receipt.jpg' }).end();
+			else if (req.url === '/elsewhere') res.writeHead(302, { location: 'http://example.test/x' }).end();
+			else res.writeHead(404).end();
+		});
+		await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+		base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+	});
+	afterAll(async () => await new Promise<void>((resolve) => server.close(() => resolve())));
+	const drain = async (stream: Readable) => {
+		const chunks: Buffer[] = [];
+		for await (const chunk of stream) chunks.push(chunk as Buffer);
+		return Buffer.concat(chunks);
+	};
+
+	it('streams the bytes through the SHA-256 tap, following a redirect; no token is sent', async () => {
+		const result = await downloadAttachment({ url: `${base}/moved`, consume: drain, allowLoopbackHttp: true });
+		expect(result).toMatchObject({ status: 'downloaded', sha256: createHash('sha256').update(bytes).digest('hex'), size: 4096, mimeType: 'image/jpeg', sha256Verified: false });
+		expect(result.status === 'downloaded' && result.value.equals(bytes)).toBe(true);
+		expect(authorization).toEqual([undefined, undefined]);
+	});
+
+	it('refuses plain http (unless to loopback when allowed), a redirect off https, an expired URL, an oversized file', async () => {
+		const sleep = async () => undefined;
+		expect(await downloadAttachment({ url: `${base}/receipt.jpg`, consume: drain })).toMatchObject({ status: 'failed', error: 'attachment download: refused: http refused: https only', attempts: 1 });
+		expect(await downloadAttachment({ url: `${base}/elsewhere`, consume: drain, allowLoopbackHttp: true })).toMatchObject({ status: 'failed', error: expect.stringMatching(/redirect refused/) });
+		requests = 0;
+		expect(await downloadAttachment({ url: `${base}/gone`, consume: drain, allowLoopbackHttp: true, sleep })).toMatchObject({ status: 'failed', error: 'attachment download: HTTP 404', attempts: 1 });
+		expect(requests).toBe(1);
+		expect(await downloadAttachment({ url: `${base}/receipt.jpg`, consume: drain, allowLoopbackHttp: true, maxBytes: 100 })).toMatchObject({ status: 'failed', error: expect.stringMatching(/exceed the limit of 100|more than 100 bytes/) });
+	});
+
+	it('the first attachment with a URL is the one a record downloads', () => {
+		expect(attachmentReference(normalize('messenger/message-attachment')[0])).toEqual({ url: 'https://media.example.test/messenger/receipt.jpg', type: 'image' });
+		expect(attachmentReference(normalize('messenger/message-text')[0])).toBeNull();
 	});
 });
