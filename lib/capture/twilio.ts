@@ -9,8 +9,7 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
 import { MEDIA_MESSAGE_TYPES } from './content';
-import type { CaptureRecord, Counterparty, JsonObject, RecordContext } from './types';
-import { SCHEMA_VERSION, TWILIO_PROVIDER, type Channel } from './types';
+import { SCHEMA_VERSION, TWILIO_PROVIDER, type CaptureRecord, type Channel, type Counterparty, type JsonObject, type RecordContext } from './types';
 
 /** Form parameters in body order; a repeated name keeps every value. */
 export type TwilioParams = Array<[name: string, value: string]>;

@@ -1,39 +1,17 @@
-import type { INodeParameters, INodeProperties, INodeType, INodeTypeDescription, IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
-import * as n8nWorkflow from 'n8n-workflow';
+import type { INodeProperties, INodeType, INodeTypeDescription, IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
 
 import { KNOWN_EVENT_FIELDS, MESSAGE_FIELDS } from '../../lib/capture';
 import { credentialTest } from '../shared/credentialTests';
 import { withCredentialReuse } from '../shared/credentials';
 import { DEFAULT_MAX_BODY_SIZE_MB, captureChoices as choices, captureFilterOptions, outputModeParameter } from '../shared/capture';
-import { archiveProperties } from './archive';
+import { archiveProperties, responseModeField } from '../shared/captureArchive';
 import { metaWebhook } from './meta';
 import { subscriptionMethods } from './subscription';
 import { twilioWebhook } from './twilio';
 import { optionsCollection } from '../shared/parameters';
 
 const forMeta = { show: { provider: ['metaCloud'] } };
-
-/**
- * The POST webhook's `responseMode` from Respond (`responseTiming`). n8n ≥ 2.40 resolves a field
- * declared with `webhookDescriptionFields` / `fromFunction` (n8n-workflow `webhook-description-fields`)
- * without the expression engine when the node's parameters are static, so a delivery needs no
- * expression sandbox for it; older n8n evaluates the same expression template. The function is
- * inlined into that template, so it must not refer to anything outside itself.
- */
-function responseModeField(): { responseMode: string } {
-	const { webhookDescriptionFields, fromFunction } = n8nWorkflow as Partial<typeof n8nWorkflow>;
-	// Archive at Capture: the records not stored start the workflow, answered after it (so the sender retries when it fails)
-	const responseMode = (parameters: INodeParameters) =>
-		parameters.responseTiming === 'afterWorkflow' || (parameters.encryptAtCapture === true && parameters.archiveAtCapture === true) ? 'lastNode' : 'onReceived';
-	if (typeof webhookDescriptionFields !== 'function' || typeof fromFunction !== 'function') {
-		return {
-			responseMode:
-				'={{$parameter["responseTiming"] === "afterWorkflow" || ($parameter["encryptAtCapture"] === true && $parameter["archiveAtCapture"] === true) ? "lastNode" : "onReceived"}}',
-		};
-	}
-	return webhookDescriptionFields({ responseMode: fromFunction(responseMode) }) as { responseMode: string };
-}
 
 /**
  * WhatsApp Capture Trigger: receives Meta WhatsApp Business Cloud API webhooks (or Twilio WhatsApp
@@ -43,13 +21,13 @@ function responseModeField(): { responseMode: string } {
  * - `POST <url>` (webhook `default`): verifies the provider's signature over the raw body (401 and no
  *   execution on failure), normalizes with `lib/capture`, optionally downloads media and encrypts at
  *   capture, and emits one item per record (or one per delivery); with Archive at Capture it writes
- *   the records to the archive itself and emits only those it could not store (`archive.ts`).
+ *   the records to the archive itself and emits only those it could not store (`../shared/captureArchive.ts`).
  * - `webhookMethods`: Meta registration by Subscription Mode (manual, app subscription, WABA or phone
  *   number override), remembered in the workflow's static data.
  *
- * Files: `meta.ts` (Meta webhook), `twilio.ts` (Twilio webhook), `emit.ts` (how both answer with
- * the items of `../shared/capture.ts`, which WhatsApp Record → Capture Delivery emits too),
- * `archive.ts` (Archive at Capture), `subscription.ts` (webhookMethods), `types.ts` (Twilio credential fields). Logic lives in
+ * Files: `meta.ts` (Meta webhook), `twilio.ts` (Twilio webhook); `../shared/captureEmit.ts` (how both
+ * answer with the items of `../shared/capture.ts`, which WhatsApp Record → Capture Delivery emits too),
+ * `../shared/captureArchive.ts` (Archive at Capture), `subscription.ts` (webhookMethods), `types.ts` (Twilio credential fields). Logic lives in
  * `lib/capture`.
  */
 export class WhatsAppCaptureTrigger implements INodeType {

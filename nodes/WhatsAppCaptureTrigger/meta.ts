@@ -2,7 +2,7 @@ import type { IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
 
 import { answerHandshake } from '../../lib/capture';
 import { metaMediaSettings, readMetaDelivery, type CaptureCredentials, type CaptureOptions } from '../shared/capture';
-import { emit, rawBodyOf } from './emit';
+import { emit, rawBodyOf } from '../shared/captureEmit';
 
 /**
  * `webhook()` for Provider = Meta WhatsApp Cloud API: `GET` answers the handshake, `POST` verifies

@@ -2,7 +2,7 @@ import type { IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
 
 import { normalizeTwilioWebhook, verifyTwilioSignature } from '../../lib/capture';
 import type { CaptureOptions } from '../shared/capture';
-import { emit, rawBodyOf } from './emit';
+import { emit, rawBodyOf } from '../shared/captureEmit';
 import type { TwilioCredentials } from './types';
 
 /**

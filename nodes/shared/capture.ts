@@ -23,6 +23,7 @@ import {
 	type DownloadMediaResult,
 	type GraphEndpoint,
 	type MediaStreamInfo,
+	type NormalizeOptions,
 	type SpooledFile,
 } from '../../lib/capture';
 import type { PublicKey } from '../../lib/pgp';
@@ -191,6 +192,8 @@ export function readMetaDelivery(input: {
 	contentType: unknown;
 	credentials: CaptureCredentials;
 	options: CaptureOptions;
+	/** The normalizer of the webhook's envelope: WhatsApp's `normalizeDelivery` by default. */
+	normalize?: (options: NormalizeOptions) => CaptureRecord[];
 }): MetaDelivery {
 	const tooLarge = sizeRefusal(input.rawBody, input.options);
 	if (tooLarge) return { refusal: tooLarge };
@@ -200,7 +203,7 @@ export function readMetaDelivery(input: {
 		appSecret: input.credentials.appSecret ?? '',
 	});
 	if (!signature.verified) return { refusal: { status: 401, reason: `signature: ${signature.reason}` } };
-	const records = normalizeDelivery({
+	const records = (input.normalize ?? normalizeDelivery)({
 		rawBody: input.rawBody,
 		receivedAt: new Date(),
 		signatureVerified: true,

@@ -127,7 +127,7 @@ export async function instantiateTemplate(
 	};
 }
 
-/** The trigger parameters of Archive at Capture (nodes/WhatsAppCaptureTrigger/archive.ts). */
+/** The trigger parameters of Archive at Capture (nodes/shared/captureArchive.ts). */
 const ARCHIVE_AT_CAPTURE_PARAMETERS = [
 	'archiveAtCapture',
 	'prefix',

@@ -1,12 +1,13 @@
-import type { IDataObject, INodeExecutionData, INodeProperties, IWebhookFunctions } from 'n8n-workflow';
+import type { IDataObject, INodeExecutionData, INodeParameters, INodeProperties, IWebhookFunctions } from 'n8n-workflow';
+import * as n8nWorkflow from 'n8n-workflow';
 
 import { archiveRecord, type ArchivedRecord, type DuplicateCheck, type ObjectLockParams } from '../../lib/archive';
 import { legalHoldForNewRecord } from '../../lib/retention';
 import { ArchiveError, lockUntil, mapLimit } from '../../lib/s3';
-import { storeCiphertext, type ItemCiphertext } from '../shared/capture';
-import { openArchiveStore, type ArchiveStore } from '../shared/credentials';
-import { toNodeError } from '../shared/errors';
-import { duplicateCheckOption, objectLockModeOptions, prefixDescription } from '../shared/storeLocation';
+import { storeCiphertext, type ItemCiphertext } from './capture';
+import { openArchiveStore, type ArchiveStore } from './credentials';
+import { toNodeError } from './errors';
+import { duplicateCheckOption, objectLockModeOptions, prefixDescription } from './storeLocation';
 
 /**
  * Archive at Capture: the trigger writes every record of a delivery (and its media) to the archive
@@ -14,6 +15,27 @@ import { duplicateCheckOption, objectLockModeOptions, prefixDescription } from '
  * records are all stored is answered 200 without starting an execution. Records that could not be
  * stored are emitted, still encrypted, with a non-sensitive error, for the workflow to keep them.
  */
+
+/**
+ * The POST webhook's `responseMode` from Respond (`responseTiming`). n8n ≥ 2.40 resolves a field
+ * declared with `webhookDescriptionFields` / `fromFunction` (n8n-workflow `webhook-description-fields`)
+ * without the expression engine when the node's parameters are static, so a delivery needs no
+ * expression sandbox for it; older n8n evaluates the same expression template. The function is
+ * inlined into that template, so it must not refer to anything outside itself.
+ */
+export function responseModeField(): { responseMode: string } {
+	const { webhookDescriptionFields, fromFunction } = n8nWorkflow as Partial<typeof n8nWorkflow>;
+	// Archive at Capture: the records not stored start the workflow, answered after it (so the sender retries when it fails)
+	const responseMode = (parameters: INodeParameters) =>
+		parameters.responseTiming === 'afterWorkflow' || (parameters.encryptAtCapture === true && parameters.archiveAtCapture === true) ? 'lastNode' : 'onReceived';
+	if (typeof webhookDescriptionFields !== 'function' || typeof fromFunction !== 'function') {
+		return {
+			responseMode:
+				'={{$parameter["responseTiming"] === "afterWorkflow" || ($parameter["encryptAtCapture"] === true && $parameter["archiveAtCapture"] === true) ? "lastNode" : "onReceived"}}',
+		};
+	}
+	return webhookDescriptionFields({ responseMode: fromFunction(responseMode) }) as { responseMode: string };
+}
 
 const whenArchiving = { show: { archiveAtCapture: [true] } };
 
@@ -150,7 +172,7 @@ export interface ArchiveOutcome {
  * description }: the store's code and the engine's message, never content), as a node's error
  * output carries it. Every spool is released.
  */
-export async function archiveItems(this: IWebhookFunctions, items: INodeExecutionData[], ciphertexts: ItemCiphertext[]): Promise<ArchiveOutcome> {
+export async function archiveItems(this: IWebhookFunctions, items: INodeExecutionData[], ciphertexts: ItemCiphertext[], trigger = 'WhatsApp Capture Trigger'): Promise<ArchiveOutcome> {
 	let ready: Settings | undefined;
 	let notReady: unknown;
 	try {
@@ -211,7 +233,7 @@ export async function archiveItems(this: IWebhookFunctions, items: INodeExecutio
 	}
 	const failed = items.length - stored;
 	if (failed > 0) {
-		this.logger.warn(`WhatsApp Capture Trigger: Archive at Capture: ${failed} of ${items.length} records not stored (${[...codes].join(', ')}); emitted to the workflow`);
+		this.logger.warn(`${trigger}: Archive at Capture: ${failed} of ${items.length} records not stored (${[...codes].join(', ')}); emitted to the workflow`);
 	}
 	return { items: emitted, stored, failed };
 }

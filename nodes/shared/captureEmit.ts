@@ -1,11 +1,22 @@
 import type { IDataObject, IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
 
 import type { CaptureRecord } from '../../lib/capture';
-import { captureItems, sizeRefusal, type CaptureOptions, type MediaSettings } from '../shared/capture';
-import { archiveItems, archivesAtCapture } from './archive';
+import { captureItems, sizeRefusal, type CaptureOptions, type MediaSettings } from './capture';
+import { archiveItems, archivesAtCapture } from './captureArchive';
+
+/** Which capture trigger emits: its name in warnings, and the credentials that hold its Index Key. */
+export interface CaptureSource {
+	/** e.g. `WhatsApp Capture Trigger`. */
+	trigger: string;
+	/** e.g. `WhatsApp Capture or Twilio WhatsApp`. */
+	indexKeyCredential: string;
+}
+
+/** The WhatsApp Capture Trigger (both providers). */
+export const WHATSAPP_CAPTURE: CaptureSource = { trigger: 'WhatsApp Capture Trigger', indexKeyCredential: 'WhatsApp Capture or Twilio WhatsApp' };
 
 /**
- * Shared tail of both providers: the items of `nodes/shared/capture.ts`, answered as a trigger does:
+ * Shared tail of every capture trigger and provider: the items of `nodes/shared/capture.ts`, answered as a trigger does:
  * 200 without execution when every record was filtered out, 500 (so the sender retries) when Encrypt
  * at Capture is misconfigured, else the items start the workflow. With Archive at Capture
  * (`archive.ts`) the records are stored first: 200 without execution when all were, else the records
@@ -20,16 +31,19 @@ export async function emit(
 		options: CaptureOptions;
 		media?: MediaSettings;
 		indexKey?: string;
+		/** Default {@link WHATSAPP_CAPTURE}. */
+		source?: CaptureSource;
 	},
 ): Promise<IWebhookResponseData> {
+	const source = input.source ?? WHATSAPP_CAPTURE;
 	const res = this.getResponseObject();
 	const archive = archivesAtCapture.call(this);
 	const outcome = await captureItems.call(this, {
 		...input,
 		outputMode: this.getNodeParameter('outputMode', 'perRecord') === 'perDelivery' ? 'perDelivery' : 'perRecord',
 		encryptAtCapture: this.getNodeParameter('encryptAtCapture', false) === true,
-		indexKeyCredential: 'WhatsApp Capture or Twilio WhatsApp',
-		source: 'WhatsApp Capture Trigger',
+		indexKeyCredential: source.indexKeyCredential,
+		source: source.trigger,
 		keepCiphertext: archive,
 	});
 	if (outcome.filteredOut) {
@@ -39,13 +53,13 @@ export async function emit(
 	}
 	if (outcome.encryptionError !== undefined) {
 		// Fail closed: never emit plaintext when encryption was asked for; the sender retries.
-		this.logger.error(`WhatsApp Capture Trigger: cannot encrypt at capture: ${outcome.encryptionError}`);
+		this.logger.error(`${source.trigger}: cannot encrypt at capture: ${outcome.encryptionError}`);
 		res.status(500).json({ error: 'capture encryption is not configured' });
 		return { noWebhookResponse: true };
 	}
 	let items = outcome.items;
 	if (outcome.ciphertexts) {
-		items = (await archiveItems.call(this, outcome.items, outcome.ciphertexts)).items;
+		items = (await archiveItems.call(this, outcome.items, outcome.ciphertexts, source.trigger)).items;
 		if (items.length === 0) {
 			// Every record is in the archive: acknowledge, start no execution.
 			res.status(200).type('text/plain').send('');
