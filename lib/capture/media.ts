@@ -311,6 +311,11 @@ export interface DownloadAttachmentOptions<T> {
 	fetch?: typeof fetch;
 	/** Also accept plain http to a loopback address (a local stand-in in tests); default false. */
 	allowLoopbackHttp?: boolean;
+	/**
+	 * An `Authorization` header value sent only to URLs on `host` (Twilio's media URLs need the
+	 * account's HTTP Basic auth; the CDN they redirect to gets no credential).
+	 */
+	authorization?: { header: string; host: string };
 	/** Sleep function (tests). */
 	sleep?: (ms: number) => Promise<void>;
 }
@@ -318,7 +323,10 @@ export interface DownloadAttachmentOptions<T> {
 /**
  * Downloads one attachment of a Messenger or Instagram message from the URL in the webhook (Meta
  * "Webhook Events Reference", `message.attachments[].payload.url`: a CDN URL that needs no token and
- * expires), streamed through the same SHA-256 / size tap as WhatsApp media. No credential is sent.
+ * expires), or a Twilio MMS media file (`MediaUrl{N}`; Twilio Docs, "Media resource": HTTP Basic auth
+ * with the account when media URL auth is enforced, then a redirect to a signed CDN URL), streamed
+ * through the same SHA-256 / size tap as WhatsApp media. A credential is sent only with
+ * `authorization`, only to its host.
  * https only (plain http only to a loopback address with `allowLoopbackHttp`), at most
  * {@link MAX_MEDIA_REDIRECTS} redirects, each checked the same way. 429, 5xx, network and stream
  * errors are retried; other 4xx (an expired URL), a refused URL and a size over `maxBytes` are not.
@@ -367,7 +375,8 @@ async function fetchAttachment<T>(options: DownloadAttachmentOptions<T>, attempt
 		const refusal = attachmentUrlRefusal(url, options.allowLoopbackHttp === true);
 		if (refusal !== null) throw new AttemptFailure(`attachment download: ${redirects ? 'redirect ' : ''}refused: ${refusal}`, false, false);
 		try {
-			response = await doFetch(url, { redirect: 'manual', signal });
+			const auth = options.authorization && new URL(url).host === options.authorization.host ? { Authorization: options.authorization.header } : undefined;
+			response = await doFetch(url, { redirect: 'manual', signal, ...(auth ? { headers: auth } : {}) });
 		} catch (error) {
 			throw new AttemptFailure(`attachment download: ${networkReason(error)}`, true, false);
 		}
@@ -406,14 +415,17 @@ async function fetchAttachment<T>(options: DownloadAttachmentOptions<T>, attempt
 	return { value, sha256: tap.digest().toString('hex'), size: tap.bytes, mimeType, sha256Verified: false };
 }
 
-/** The first attachment of a Messenger or Instagram message record that has a URL, or null. */
-export function attachmentReference(record: CaptureRecord): { url: string; type: string } | null {
-	if (record.record_kind !== 'message' || record.provider !== 'meta_messaging') return null;
+/**
+ * The first attachment with a URL of a Messenger or Instagram message (`content.attachments[]`) or of
+ * a Twilio message (`content.media[]`, SMS/MMS and WhatsApp), or null.
+ */
+export function attachmentReference(record: CaptureRecord): { url: string; type: string; mimeType: string | null } | null {
+	if (record.record_kind !== 'message' || (record.provider !== 'meta_messaging' && record.provider !== 'twilio')) return null;
 	const content = isObject(record.content) ? record.content : {};
-	const attachments = Array.isArray(content.attachments) ? content.attachments : [];
-	for (const attachment of attachments) {
+	const list = record.provider === 'twilio' ? content.media : content.attachments;
+	for (const attachment of Array.isArray(list) ? list : []) {
 		if (isObject(attachment) && typeof attachment.url === 'string' && attachment.url) {
-			return { url: attachment.url, type: stringOrNull(attachment.type) ?? 'unknown' };
+			return { url: attachment.url, type: stringOrNull(attachment.type) ?? record.type, mimeType: stringOrNull(attachment.content_type) };
 		}
 	}
 	return null;

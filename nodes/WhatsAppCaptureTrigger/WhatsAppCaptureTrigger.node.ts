@@ -222,10 +222,9 @@ export class WhatsAppCaptureTrigger implements INodeType {
 				displayName: 'Download Media',
 				name: 'downloadMedia',
 				type: 'boolean',
-				displayOptions: forMeta,
 				default: false,
 				description:
-					'Whether to download the file of each image, audio, video, document and sticker message through the Graph API (needs the Access Token), check its SHA-256 and attach it as binary "media"',
+					'Whether to download the file of each image, audio, video, document and sticker message (Meta: through the Graph API, needs the Access Token, SHA-256 checked; Twilio: the first MediaUrl, with the account\'s credentials), hash it and attach it as binary "media"',
 			},
 			// the capture filters (nodes/shared/capture.ts) among the trigger's own options, by label
 			optionsCollection(

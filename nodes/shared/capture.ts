@@ -65,6 +65,15 @@ export interface MediaSettings {
 	accessToken: string;
 	attempts: number;
 	backoffMs: number;
+	/** Sent with attachment downloads to its host only (Twilio media: the account's HTTP Basic auth). */
+	authorization?: { header: string; host: string };
+	/** Plain http to loopback for attachment URLs; default: when the Graph API base URL is loopback http. */
+	allowLoopbackHttp?: boolean;
+}
+
+/** Whether a base URL is plain http on a loopback address (a local stand-in). */
+export function isLoopbackHttp(baseUrl: string): boolean {
+	return /^http:\/\/(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?(\/|$)/.test(baseUrl);
 }
 
 /** Encrypt-at-capture settings (Encrypt at Capture on). */
@@ -443,8 +452,8 @@ interface MediaDownload {
 /**
  * The download of a record's media: a WhatsApp media id through the Graph API (the access token
  * needed: its absence is the failure reason returned), or the first attachment URL of a Messenger or
- * Instagram message (no token; plain http only when the Graph API Base URL is a loopback address, as
- * for the Graph API); null when the record has no media.
+ * Instagram message (no token) or of a Twilio message (the account's Basic auth, to Twilio's API host
+ * only); plain http only to a loopback stand-in; null when the record has no media.
  */
 function mediaDownload(record: CaptureRecord, media: MediaSettings): MediaDownload | string | null {
 	const attachment = attachmentReference(record);
@@ -454,10 +463,12 @@ function mediaDownload(record: CaptureRecord, media: MediaSettings): MediaDownlo
 			run: async (consume) =>
 				await downloadAttachment({
 					url: attachment.url,
+					mimeType: attachment.mimeType,
 					consume,
 					attempts: media.attempts,
 					backoffMs: media.backoffMs,
-					allowLoopbackHttp: /^http:\/\/(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?(\/|$)/.test(media.graph.baseUrl),
+					allowLoopbackHttp: media.allowLoopbackHttp ?? isLoopbackHttp(media.graph.baseUrl),
+					authorization: media.authorization,
 					fetch: media.graph.fetch,
 				}),
 		};

@@ -194,7 +194,7 @@ describe('downloadAttachment (a local stand-in for the CDN)', () => {
 	});
 
 	it('the first attachment with a URL is the one a record downloads', () => {
-		expect(attachmentReference(normalize('messenger/message-attachment')[0])).toEqual({ url: 'https://media.example.test/messenger/receipt.jpg', type: 'image' });
+		expect(attachmentReference(normalize('messenger/message-attachment')[0])).toEqual({ url: 'https://media.example.test/messenger/receipt.jpg', type: 'image', mimeType: null });
 		expect(attachmentReference(normalize('messenger/message-text')[0])).toBeNull();
 	});
 });
