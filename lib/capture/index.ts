@@ -1,5 +1,6 @@
 /**
- * Capture engine: verifies, answers and normalizes WhatsApp Business Cloud API webhook deliveries.
+ * Capture engine: verifies, answers and normalizes WhatsApp Business Cloud API, Messenger, Instagram
+ * and Twilio (WhatsApp, SMS/MMS) webhook deliveries.
  * Plain TypeScript, no n8n import. One module per verb:
  * - {@link verifySignature} (signature.ts): `X-Hub-Signature-256` check, raw then escaped-unicode;
  * - {@link answerHandshake} (handshake.ts): `hub.mode` / `hub.verify_token` / `hub.challenge`;
@@ -7,6 +8,7 @@
  *   envelope; the elements of each field are read by messages.ts (messages, echoes, statuses, errors),
  *   groups.ts, history.ts, state-sync.ts, calls.ts and user-preferences.ts, on the shared builders of
  *   record.ts;
+ * - {@link normalizeMessagingDelivery} (meta-messaging.ts): Messenger / Instagram deliveries → records;
  * - {@link filterRecords} (filter.ts): user filters on records;
  * - {@link buildDeliveryItem} (delivery.ts): the one-item-per-delivery shape;
  * - {@link downloadMedia} (media.ts): Graph API media lookup + streamed, SHA-256-checked download
@@ -15,7 +17,7 @@
  * - {@link spoolStream} (spool.ts): a ciphertext held in a private temporary file until it is archived;
  * - {@link createSubscription} & co. (subscription.ts): app subscription and WABA / phone overrides;
  * - {@link normalizeOutbound} (outbound.ts): the business's API sends as outbound records;
- * - {@link verifyTwilioSignature} / {@link normalizeTwilioWebhook} (twilio.ts): Twilio WhatsApp;
+ * - {@link verifyTwilioSignature} / {@link normalizeTwilioWebhook} (twilio.ts): Twilio WhatsApp and SMS/MMS;
  * - {@link graphRequest} (graph.ts): the one place that speaks HTTP to the Graph API.
  */
 export { verifySignature, escapeUnicode } from './signature';
