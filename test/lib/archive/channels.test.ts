@@ -9,6 +9,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import {
 	accountSegment,
 	assertPhoneNumberIdFilter,
+	buildRsmfExport,
 	counterpartyPseudonym,
 	daySealScope,
 	exportConversation,
@@ -26,6 +27,7 @@ import { encrypt, readPrivateKey, readPublicKeys, type PrivateKey } from '../../
 import { matchesScope, normalizeScope, planSweep } from '../../../lib/retention';
 import { createS3Client } from '../../../lib/s3';
 import { makeGpgHome, type GpgHome } from '../../helpers/gpg';
+import { manifestErrors, readRsmf } from '../../helpers/rsmf';
 import { makeBucket, s3Settings } from '../../helpers/s3';
 
 const INDEX_KEY = randomBytes(32).toString('hex');
@@ -142,6 +144,28 @@ describe('channel key layout (schema version 2)', () => {
 		expect(() => normalizeAuditScope({ keyPrefixes: ['archive/default/fax-1/'] }, 'archive')).toThrow(/phone_number_id/);
 	});
 });
+
+describe('RSMF export of several channels', () => {
+	it('one conversation per channel account and person, its platform the channel, each manifest valid; the transcript names the channel', async () => {
+		const result = buildRsmfExport({ records: [messenger, whatsappV2, sms, whatsappV1] });
+		const read = await Promise.all(result.slices.map(async (slice) => ({ slice, rsmf: await readRsmf(await streamBytes(slice.createRsmfStream())) })));
+		const platforms = read.map(({ rsmf }) => rsmf.manifest.conversations.map((c) => [c.platform, c.display]).flat()).sort();
+		expect(platforms).toEqual([
+			['messenger', expect.stringMatching(/^Messenger: /)],
+			['sms', 'SMS: Dana Example and SMS business account +15550100999'],
+			['whatsapp', expect.stringMatching(/^WhatsApp: /)],
+		].sort((a, b) => String(a[0]).localeCompare(String(b[0]))));
+		for (const { rsmf } of read) expect(manifestErrors(rsmf.manifest)).toBeNull();
+		const smsSlice = read.find(({ rsmf }) => rsmf.manifest.conversations[0].platform === 'sms')!.slice;
+		expect(smsSlice.transcript).toContain('[text]  via SMS');
+	});
+});
+
+async function streamBytes(stream: NodeJS.ReadableStream): Promise<Buffer> {
+	const chunks: Buffer[] = [];
+	for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer));
+	return Buffer.concat(chunks);
+}
 
 describe('channels in the store (local RGW)', () => {
 	let client: S3Client;
