@@ -73,8 +73,9 @@ interface EventFacts {
  *   (`read`, `delivered`), `outbound` (they report the business's messages).
  * - `postback`: a `message` of type `postback`; any other event key: an `event` record of that type.
  * `wamid` holds the message id (`mid`); `idempotency_key` = `<channel>:<account_id>:<mid>` (+ `:edit:<n>`,
- * `:unsend`, `:reaction:<action>:<timestamp>`), statuses `<channel>:<account_id>:<user id>:<status>:<watermark or mid>`;
- * without ids, the RFC 8785 form's hash and the position (as WhatsApp's events).
+ * `:unsend`, `:reaction:<user id>:<action>:<timestamp>`), statuses `<channel>:<account_id>:<mid>:<status>`
+ * when they name one message; otherwise (a watermark alone, several mids) the RFC 8785 form's hash and
+ * the position, as WhatsApp's events.
  * A body that is not JSON, or not such an envelope, or that yields no record: one `quarantine` record.
  *
  * @returns at least one record. Never throws on malformed input.
@@ -193,8 +194,8 @@ function eventRecord(facts: EventFacts): CaptureRecord {
 			wamid: mid ?? (mids.length === 1 ? mids[0] : null),
 			direction: 'outbound',
 			content,
-			// per customer and watermark (or mid): one record per report, repeated reports deduplicated
-			statusKeyParts: [facts.userId, status, idString(report.watermark) ?? mid ?? (mids.length ? mids.join(',') : null)],
+			// the message it reports on, when it names one; a watermark alone names none (the derived key)
+			keyParts: [mid ?? (mids.length === 1 ? mids[0] : null), status],
 		});
 	}
 	if (isObject(event.postback)) {
@@ -281,13 +282,11 @@ interface EventFields {
 	context?: RecordContext | null;
 	/** `<channel>:<account_id>:` + these, joined by `:`, when every part is known. */
 	keyParts?: Array<string | null>;
-	/** As keyParts, for statuses. */
-	statusKeyParts?: Array<string | null>;
 }
 
 function build(facts: EventFacts, fields: EventFields): CaptureRecord {
 	const { delivery, channel, accountId } = facts;
-	const parts = fields.keyParts ?? fields.statusKeyParts ?? [null];
+	const parts = fields.keyParts ?? [null];
 	const natural = accountId !== null && parts.every((part) => part !== null && part !== '');
 	const field = facts.standby ? 'standby' : fields.field;
 	return {

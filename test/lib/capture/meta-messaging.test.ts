@@ -83,8 +83,13 @@ describe('normalizeMessagingDelivery: Messenger', () => {
 			idempotency_key: `messenger:${PAGE}:m_fixtureMessengerText0001:edit:1`,
 		});
 		expect(reaction.content).toEqual({ message_id: 'm_fixtureMessengerEcho0002', emoji: '👍', reaction: 'like', action: 'react', removed: false });
-		expect(delivery).toMatchObject({ wamid: 'm_fixtureMessengerEcho0002', content: { status: 'delivered', mids: ['m_fixtureMessengerEcho0002'], watermark: 1767254401000 } });
-		expect(read).toMatchObject({ wamid: null, content: { status: 'read', watermark: 1767254401000 }, idempotency_key: `messenger:${PAGE}:${PSID}:read:1767254401000` });
+		expect(delivery).toMatchObject({
+			wamid: 'm_fixtureMessengerEcho0002',
+			content: { status: 'delivered', mids: ['m_fixtureMessengerEcho0002'], watermark: 1767254401000 },
+			idempotency_key: `messenger:${PAGE}:m_fixtureMessengerEcho0002:delivered`,
+		});
+		// a watermark names no message: the key of the body's canonical form and the position
+		expect(read).toMatchObject({ wamid: null, content: { status: 'read', watermark: 1767254401000 }, idempotency_key: expect.stringMatching(/^jcs:[0-9a-f]{64}:entry\[0\]\.messaging\[4\]$/) });
 		expect(new Set(records.map((r) => r.idempotency_key)).size).toBe(records.length);
 	});
 
@@ -127,7 +132,7 @@ describe('normalizeMessagingDelivery: Instagram', () => {
 			content: { original_message_id: 'aWdfZAG1fixtureInstagramText0001' },
 			idempotency_key: `instagram:${IG}:aWdfZAG1fixtureInstagramText0001:unsend`,
 		});
-		expect(records[3]).toMatchObject({ wamid: 'aWdfZAG1fixtureInstagramEcho0001', idempotency_key: `instagram:${IG}:${IGSID}:read:aWdfZAG1fixtureInstagramEcho0001` });
+		expect(records[3]).toMatchObject({ wamid: 'aWdfZAG1fixtureInstagramEcho0001', idempotency_key: `instagram:${IG}:aWdfZAG1fixtureInstagramEcho0001:read` });
 	});
 });
 
