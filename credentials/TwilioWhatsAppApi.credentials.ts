@@ -53,6 +53,14 @@ export class TwilioWhatsAppApi implements ICredentialType {
 			description:
 				"Secret used only by Encrypt at Capture: must equal the S3 Archive Store credential's Index Key (a random secret of at least 32 bytes, e.g. from: openssl rand -hex 32)",
 		},
+		{
+			displayName: 'Twilio API Base URL',
+			name: 'apiBaseUrl',
+			type: 'string',
+			default: 'https://api.twilio.com',
+			description:
+				'Base URL of the Twilio REST API. Download Media sends the Account SID and Auth Token only to this host (media URLs of MMS and WhatsApp messages); must be https (plain http only on a loopback address).',
+		},
 	];
 
 	authenticate: IAuthenticateGeneric = {

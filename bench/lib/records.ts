@@ -57,9 +57,11 @@ export function synthRecords(options: SynthOptions): CaptureRecord[] {
 		};
 		const deliverySha = createHash('sha256').update(JSON.stringify(raw)).digest('hex');
 		records.push({
-			schema_version: 1,
+			schema_version: 2,
 			record_kind: 'message',
 			provider: 'whatsapp_cloud',
+			channel: 'whatsapp',
+			account_id: null,
 			direction: 'inbound',
 			waba_id: BENCH_WABA_ID,
 			phone_number_id: BENCH_PHONE_NUMBER_ID,

@@ -3,6 +3,7 @@ import { createHmac } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { DateTime } from 'luxon';
 
+import { ACCOUNT_SEGMENT } from './layout';
 import { ArchiveError, type AuditEvent, type AuditOperation, type AuditResult, type AuditScope } from './types';
 
 /**
@@ -82,7 +83,6 @@ function invalid(field: string, rule: string): ArchiveError {
 const PHONE_NUMBER_LIKE = /\+\s*\(?\d|\d(?:[\s().\-/]?\d){7,}/;
 
 const PSEUDONYM = /^[0-9a-f]{32}$/;
-const PHONE_NUMBER_ID = /^[0-9]{1,64}$/;
 const RETENTION_CLASS = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 /** The legal-hold registry's matter id rule (lib/retention/holds.ts `normalizeMatterId`). */
 const MATTER_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
@@ -97,11 +97,11 @@ const ERROR_CODE = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
 
 /**
  * Segment rules of an archive key below the prefix, in order (layout.ts):
- * `<class>/<phone_number_id | _unknown | _quarantine>/<yyyy>/<mm>/<dd>/<pseudonym | _unknown>/<record file>`.
+ * `<class>/<phone_number_id | _unknown | _quarantine | <channel>-<account_id>>/<yyyy>/<mm>/<dd>/<pseudonym | _unknown>/<record file>`.
  */
 const KEY_SEGMENTS: ReadonlyArray<[string, RegExp]> = [
 	['retention class', RETENTION_CLASS],
-	['phone_number_id', /^(?:[0-9]{1,64}|_unknown|_quarantine)$/],
+	['phone_number_id', ACCOUNT_SEGMENT],
 	['year', /^\d{4}$/],
 	['month', /^\d{2}$/],
 	['day', /^\d{2}$/],
@@ -181,7 +181,7 @@ export function normalizeAuditScope(scope: AuditScope | undefined, archivePrefix
 		if (value !== undefined) result[field] = value;
 	};
 	set('pseudonyms', stringList(scope.pseudonyms, 'scope.pseudonyms', (entry) => matching('scope.pseudonyms', PSEUDONYM, 'every entry must be a counterparty pseudonym (32 lower-case hex characters), never a phone number')(entry.toLowerCase())));
-	set('phoneNumberIds', stringList(scope.phoneNumberIds, 'scope.phoneNumberIds', matching('scope.phoneNumberIds', PHONE_NUMBER_ID, 'every entry must be a WhatsApp phone number ID: 1–64 digits')));
+	set('phoneNumberIds', stringList(scope.phoneNumberIds, 'scope.phoneNumberIds', matching('scope.phoneNumberIds', ACCOUNT_SEGMENT, 'every entry must be a WhatsApp phone number ID: 1–64 digits, or another channel\'s account as "<channel>-<account id>"')));
 	set('classes', stringList(scope.classes, 'scope.classes', (entry) => matching('scope.classes', RETENTION_CLASS, 'every entry must be a retention class (letters, digits, ".", "_", "-", e.g. "default")')(entry.toLowerCase())));
 	set('matterIds', stringList(scope.matterIds, 'scope.matterIds', (entry) => {
 		if (!MATTER_ID.test(entry)) throw invalid('scope.matterIds', 'every entry must be 1–100 letters, digits, ".", "_" or "-" (e.g. SEC-2026-014)');

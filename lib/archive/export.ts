@@ -8,7 +8,7 @@ import { identifierPseudonyms, phoneNumberPseudonyms, resolveIdentity } from './
 import { assertPhoneNumberIdFilter } from './layout';
 import { listObjects, type ListedObject } from './list';
 import { buildRsmfExport, isUpdate, type RsmfMedia, type RsmfSlice } from './rsmf';
-import { renderTranscriptHtml, renderTranscriptText, transcriptLine, type TranscriptHeader, type TranscriptPerson, type TranscriptRecord } from './transcript';
+import { channelName, labelChannels, renderTranscriptHtml, renderTranscriptText, transcriptLine, type TranscriptHeader, type TranscriptPerson, type TranscriptRecord } from './transcript';
 import { ArchiveError } from './types';
 
 /**
@@ -363,10 +363,14 @@ export async function exportConversation(options: ExportOptions): Promise<Export
 		const name = person && !person.name ? (knownNames.get(person.wa_id ?? '') ?? knownNames.get(person.user_id ?? '')) : undefined;
 		return name ? ({ ...person, name } as T) : person;
 	};
-	const lines = rows.map((row) => {
-		const record = row.record as TranscriptRecord;
-		return transcriptLine({ ...record, counterparty: named(record.counterparty), participant: named(record.participant) }, row.source.mediaKeys);
-	});
+	const lines = labelChannels(
+		rows.map((row) => {
+			const record = row.record as TranscriptRecord;
+			return transcriptLine({ ...record, counterparty: named(record.counterparty), participant: named(record.participant) }, row.source.mediaKeys);
+		}),
+		records as TranscriptRecord[],
+	);
+	const channels = [...new Set((records as TranscriptRecord[]).map(channelName))].sort();
 	const names = [...new Set(records.map((r) => (r.counterparty as TranscriptRecord['counterparty'])?.name).filter((n): n is string => Boolean(n)))];
 	// a group conversation: everyone who wrote in it or was reached, by name, else number or user id
 	const participants = new Map<string, string>();
@@ -375,7 +379,7 @@ export async function exportConversation(options: ExportOptions): Promise<Export
 		const id = person?.wa_id ? `+${person.wa_id}` : (person?.user_id ?? '');
 		if (person && (id || person.name)) participants.set(id || person.name!, person.name && id ? `${person.name} (${id})` : person.name || id);
 	}
-	const businessNumbers = [...new Set(records.map((r) => r.display_phone_number ?? r.phone_number_id).filter(Boolean).map(String))];
+	const businessNumbers = [...new Set(records.map((r) => r.display_phone_number ?? r.phone_number_id ?? r.account_id).filter(Boolean).map(String))];
 	const who: Array<[string, string]> =
 		read.scope === 'custodian'
 			? [['Custodian (phone number ID)', options.phoneNumberId!.trim()]]
@@ -384,9 +388,10 @@ export async function exportConversation(options: ExportOptions): Promise<Export
 					['Counterparty pseudonym', read.pseudonyms.length > 1 ? read.pseudonyms.join(', ') : read.pseudonym!],
 				];
 	const header: TranscriptHeader = {
-		title: read.scope === 'custodian' ? 'WhatsApp custodian export' : 'WhatsApp conversation export',
+		title: `${channels.length > 1 ? 'Multi-channel' : (channels[0] ?? 'WhatsApp')} ${read.scope === 'custodian' ? 'custodian export' : 'conversation export'}`,
 		facts: [
 			...who,
+			...(channels.length > 1 ? [['Channels', channels.join(', ')] as [string, string]] : []),
 			...(participants.size ? [['Participants', [...participants.values()].sort().join(', ')] as [string, string]] : []),
 			['Business number(s)', businessNumbers.join(', ') || '-'],
 			['Period (UTC)', period.first ? `${period.first} to ${period.last}` : '-'],

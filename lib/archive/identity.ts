@@ -189,6 +189,8 @@ export interface PersonFields {
 
 /** The identifiers of a record that name one person (plaintext record fields, read at capture or Write). */
 export interface IdentityFields {
+	/** The record's channel; absent on schema version 1 records (WhatsApp). */
+	channel?: string | null;
 	type?: string | null;
 	counterparty?: (PersonFields & { group_id?: string | null }) | null;
 	/** The group member a group record names (docs/FORMAT.md, `participant`). */
@@ -239,11 +241,17 @@ function personPseudonyms(indexKey: string, person: PersonFields, more: { phones
  * (`user_changed_number`, `customer_identity_changed`; Meta "messages webhook reference", system
  * messages) the new `wa_id` / `user_id` it announces. A record with fewer than two gives no link.
  * A group record (counterparty `group_id`) gives its group's pseudonym alone: a group is nobody's
- * identity, its member is read by {@link recordParticipantPseudonyms}.
+ * identity, its member is read by {@link recordParticipantPseudonyms}. A Messenger, Instagram or
+ * Telegram record gives its `<channel>:<user id>` pseudonym alone; an SMS record reads as WhatsApp's.
  */
 export function recordIdentityPseudonyms(options: { indexKey: string; record: IdentityFields }): string[] {
 	const { indexKey, record } = options;
 	const counterparty = record.counterparty ?? {};
+	if (record.channel && record.channel !== 'whatsapp' && record.channel !== 'sms') {
+		// Messenger, Instagram, Telegram: the channel's own user id, which names no WhatsApp identity
+		const own = counterpartyPseudonym({ indexKey, counterparty: { wa_id: null, user_id: counterparty.user_id ?? null }, channel: record.channel });
+		return own ? [own] : [];
+	}
 	if (text(counterparty.group_id)) {
 		return [counterpartyPseudonym({ indexKey, counterparty: { wa_id: null, user_id: null, group_id: counterparty.group_id } })!];
 	}

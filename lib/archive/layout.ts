@@ -7,7 +7,11 @@ import { ArchiveError, type ArchiveRecordFields, type Counterparty } from './typ
  *
  * A record is stored at
  *
- *     <prefix>/<retention class>/<phone_number_id>/<yyyy>/<mm>/<dd>/<counterparty pseudonym>/<record id>.pgp
+ *     <prefix>/<retention class>/<account>/<yyyy>/<mm>/<dd>/<counterparty pseudonym>/<record id>.pgp
+ *
+ * where `<account>` is the WhatsApp `phone_number_id` (digits, `_unknown`, `_quarantine`), or for the
+ * other channels `<channel>-<account_id>` (`messenger-1045566778899`, `sms-15550100999`; schema
+ * version 2, docs/FORMAT.md). Readers accept both forms.
  *
  * Nothing in a key identifies a person: the counterparty appears only as an HMAC pseudonym and the
  * record only as an HMAC of its idempotency key (a wamid base64-encodes the counterparty's phone
@@ -128,15 +132,27 @@ function hmac32(indexKey: string, message: string): string {
  * Non-digits in `wa_id` (`+`, spaces, dashes) are dropped, so `+1 650-555-1234` and `16505551234`
  * give the same pseudonym (RFC 2104 HMAC; E.164 numbering, ITU-T E.164).
  *
+ * Channels (schema version 2): Messenger, Instagram and Telegram records use HMAC-SHA256(indexKey,
+ * `'<channel>:' + user_id`) of the channel's user id (PSID, IGSID, Telegram user id), null without one.
+ * SMS records carry the sender's E.164 digits in `wa_id` and get the `wa:` pseudonym: a phone number
+ * is one person whether they text or use WhatsApp, so lookups, holds and exports by number find both.
+ *
  * @throws ArchiveError `InvalidInput` when `indexKey` is refused by {@link assertIndexKey}.
  */
 export function counterpartyPseudonym(options: {
 	indexKey: string;
 	counterparty: Pick<Counterparty, 'wa_id' | 'user_id' | 'group_id'> | null | undefined;
+	/** The record's channel; absent, `whatsapp` and `sms` use the WhatsApp forms above. */
+	channel?: string | null;
 }): string | null {
 	assertIndexKey(options.indexKey);
 	const counterparty = options.counterparty;
 	if (!counterparty) return null;
+	const channel = options.channel ?? 'whatsapp';
+	if (channel !== 'whatsapp' && channel !== 'sms') {
+		const userId = typeof counterparty.user_id === 'string' ? counterparty.user_id.trim() : '';
+		return userId ? hmac32(options.indexKey, `${channel}:${userId}`) : null;
+	}
 	if (typeof counterparty.group_id === 'string' && counterparty.group_id.trim()) {
 		return hmac32(options.indexKey, `grp:${counterparty.group_id.trim()}`);
 	}
@@ -225,6 +241,51 @@ export function normalizeRetentionClass(retentionClass: string): string {
 /** A WhatsApp phone_number_id as filed in keys: 1–64 ASCII digits (Meta's ids are ~15 digits). */
 const PHONE_NUMBER_ID = /^[0-9]{1,64}$/;
 
+/** Channels filed under `<channel>-<account_id>` (WhatsApp keeps its phone_number_id segment). */
+export const PREFIXED_CHANNELS = ['messenger', 'instagram', 'telegram', 'sms'] as const;
+
+/** An account id as filed in a channel segment: 1–64 of `[A-Za-z0-9_-]`. */
+const ACCOUNT_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * The account segment of a key in either form: a phone_number_id, `_unknown`, `_quarantine`, or
+ * `<channel>-<account_id>` of a channel other than WhatsApp.
+ */
+export const ACCOUNT_SEGMENT = /^(?:[0-9]{1,64}|_unknown|_quarantine|(?:messenger|instagram|telegram|sms)-[A-Za-z0-9_-]{1,64})$/;
+
+/** Whether a record's channel is filed under `<channel>-<account_id>` (absent or `whatsapp`: no). */
+function prefixedChannel(channel: string | null | undefined): (typeof PREFIXED_CHANNELS)[number] | null {
+	return (PREFIXED_CHANNELS as readonly string[]).includes(channel ?? '') ? (channel as (typeof PREFIXED_CHANNELS)[number]) : null;
+}
+
+/**
+ * Key segment of a record's business account: for WhatsApp (channel absent or `whatsapp`) its
+ * {@link phoneNumberIdSegment}; for another channel `<channel>-<account_id>` when the id is 1–64 of
+ * `[A-Za-z0-9_-]` (surrounding spaces trimmed), else `<channel>-_unknown`. A channel this engine does
+ * not know files the record under {@link UNKNOWN_SEGMENT}. Never throws.
+ */
+export function accountSegment(fields: {
+	channel?: string | null;
+	phoneNumberId?: string | number | null;
+	accountId?: string | number | null;
+}): string {
+	const channel = fields.channel ?? 'whatsapp';
+	if (channel === 'whatsapp') return phoneNumberIdSegment(fields.phoneNumberId);
+	const prefixed = prefixedChannel(channel);
+	if (!prefixed) return UNKNOWN_SEGMENT;
+	const value = fields.accountId === null || fields.accountId === undefined ? '' : String(fields.accountId).trim();
+	return `${prefixed}-${ACCOUNT_ID.test(value) ? value : UNKNOWN_SEGMENT}`;
+}
+
+/** The channel and account id an account segment names (`whatsapp` and the phone_number_id for WhatsApp's). */
+export function parseAccountSegment(segment: string): { channel: string; accountId: string } | null {
+	if (!ACCOUNT_SEGMENT.test(segment)) return null;
+	const dash = segment.indexOf('-');
+	return dash === -1
+		? { channel: 'whatsapp', accountId: segment }
+		: { channel: segment.slice(0, dash), accountId: segment.slice(dash + 1) };
+}
+
 /**
  * Key segment a record is filed under, from the record's `phone_number_id`: the id itself when it
  * is a plain ASCII digit string of 1–64 characters (surrounding spaces trimmed), else
@@ -240,16 +301,19 @@ export function phoneNumberIdSegment(phoneNumberId: string | number | null | und
 
 /**
  * Strict check of a phone_number_id a person typed as a filter (List, Seal, holds): trimmed, 1–64
- * ASCII digits, `_unknown` to address the records filed without a valid id, or `_quarantine` for
- * quarantined bodies.
+ * ASCII digits, `_unknown` to address the records filed without a valid id, `_quarantine` for
+ * quarantined bodies, or the `<channel>-<account_id>` segment of another channel ({@link accountSegment}).
  *
  * @throws ArchiveError `InvalidInput` naming `field` and the rule; the message never repeats the
  * value (it could be a phone number typed into the wrong field).
  */
 export function assertPhoneNumberIdFilter(phoneNumberId: string, field = 'phone_number_id'): string {
 	const value = String(phoneNumberId ?? '').trim();
-	if (value !== UNKNOWN_SEGMENT && value !== QUARANTINE_SEGMENT && !PHONE_NUMBER_ID.test(value)) {
-		throw invalid(field, 'must be a WhatsApp phone number ID: 1–64 digits 0-9 (or "_unknown", or "_quarantine")');
+	if (!ACCOUNT_SEGMENT.test(value)) {
+		throw invalid(
+			field,
+			'must be a WhatsApp phone number ID: 1–64 digits 0-9 (or "_unknown", or "_quarantine"), or another channel\'s account as "<channel>-<account id>" (e.g. "messenger-1045566778899", "sms-15550100999")',
+		);
 	}
 	return value;
 }
@@ -370,6 +434,10 @@ export interface ObjectKeyParts {
 	 * (see {@link phoneNumberIdSegment}).
 	 */
 	phoneNumberId: string | null | undefined;
+	/** The record's channel; absent or `whatsapp` files under `phoneNumberId` ({@link accountSegment}). */
+	channel?: string | null;
+	/** The record's `account_id`, filed as `<channel>-<account_id>` for channels other than WhatsApp. */
+	accountId?: string | null;
 	/** A quarantined body: filed under {@link QUARANTINE_SEGMENT} instead of a phone_number_id. */
 	quarantine?: boolean;
 	/** Filing date (UTC day is used); a `Date` or an ISO 8601 string. */
@@ -398,7 +466,9 @@ function keyDirectory(parts: ObjectKeyParts): string {
 	return [
 		normalizePrefix(parts.prefix),
 		normalizeRetentionClass(parts.retentionClass),
-		parts.quarantine ? QUARANTINE_SEGMENT : phoneNumberIdSegment(parts.phoneNumberId),
+		parts.quarantine
+			? QUARANTINE_SEGMENT
+			: accountSegment({ channel: parts.channel, phoneNumberId: parts.phoneNumberId, accountId: parts.accountId }),
 		yyyy,
 		mm,
 		dd,
@@ -420,9 +490,11 @@ export function keyTooLong(key: string): boolean {
 
 /**
  * Object key of an encrypted record:
- * `<prefix>/<class>/<phone_number_id|_unknown>/<yyyy>/<mm>/<dd>/<pseudonym|_unknown>/<recordId>.pgp`.
+ * `<prefix>/<class>/<account>/<yyyy>/<mm>/<dd>/<pseudonym|_unknown>/<recordId>.pgp`, `<account>` the
+ * phone_number_id (WhatsApp) or `<channel>-<account_id>` ({@link accountSegment}).
  *
- * A missing or malformed phone_number_id files the record under `_unknown` (never an error).
+ * A missing or malformed phone_number_id files the record under `_unknown`, a malformed account id
+ * under `<channel>-_unknown` (never an error).
  *
  * @throws ArchiveError `InvalidInput` naming the offending field and the rule, never its value
  * (prefix, retentionClass, date, pseudonym, recordId), or when the key exceeds 1024 UTF-8 bytes
@@ -465,13 +537,15 @@ export function objectKeyForRecord(options: {
 	record: ArchiveRecordFields;
 }): { key: string; pseudonym: string | null; recordId: string; date: Date; otherDates: Date[] } {
 	const { record } = options;
-	const pseudonym = counterpartyPseudonym({ indexKey: options.indexKey, counterparty: record.counterparty });
+	const pseudonym = counterpartyPseudonym({ indexKey: options.indexKey, counterparty: record.counterparty, channel: record.channel });
 	const id = recordId({ indexKey: options.indexKey, idempotencyKey: record.idempotency_key });
 	const { date, otherDates } = recordFiling(record);
 	const key = recordObjectKey({
 		prefix: options.prefix,
 		retentionClass: options.retentionClass,
 		phoneNumberId: record.phone_number_id,
+		channel: record.channel,
+		accountId: record.account_id,
 		quarantine: record.record_kind === 'quarantine',
 		date,
 		pseudonym,
@@ -484,7 +558,12 @@ export function objectKeyForRecord(options: {
 export interface ParsedObjectKey {
 	prefix: string;
 	retentionClass: string;
+	/** The account segment as filed: a phone_number_id (`_unknown`, `_quarantine`) or `<channel>-<account_id>`. */
 	phoneNumberId: string;
+	/** `whatsapp` for a phone_number_id segment, else the channel of a `<channel>-<account_id>` segment. */
+	channel: string;
+	/** The phone_number_id, or the account id of a `<channel>-<account_id>` segment. */
+	accountId: string;
 	/** `yyyy-mm-dd` (UTC). */
 	date: string;
 	pseudonym: string;
@@ -504,10 +583,13 @@ export function parseObjectKey(key: string): ParsedObjectKey | null {
 	const prefix = segments.slice(0, -7).join('/');
 	const match = /^([0-9a-f]{32})(\.pgp|\.media(?:-\d+)?\.pgp)$/.exec(file);
 	if (!match || !/^\d{4}$/.test(yyyy) || !/^\d{2}$/.test(mm) || !/^\d{2}$/.test(dd)) return null;
+	const account = parseAccountSegment(phoneNumberId);
 	return {
 		prefix,
 		retentionClass,
 		phoneNumberId,
+		channel: account?.channel ?? 'whatsapp',
+		accountId: account?.accountId ?? phoneNumberId,
 		date: `${yyyy}-${mm}-${dd}`,
 		pseudonym,
 		recordId: match[1],

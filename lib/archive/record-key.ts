@@ -25,7 +25,11 @@ export interface EncryptedItemFields {
 	/** Pseudonyms of the group member a group record names (identity.ts), computed at capture. */
 	participant_pseudonyms?: string[];
 	index_key_check?: string;
+	/** Absent on items of schema version 1 (WhatsApp). */
+	channel?: string | null;
 	phone_number_id?: string | null;
+	/** The business account on a channel other than WhatsApp. */
+	account_id?: string | null;
 	/** Change field (`history` files a record by its own time further back: layout.ts `recordFiling`). */
 	field?: string | null;
 	timestamp?: string | null;
@@ -76,6 +80,8 @@ export function itemKeyParts(item: object, options: { indexKey: string; prefix: 
 			prefix,
 			retentionClass,
 			phoneNumberId: item.phone_number_id ?? null,
+			channel: item.channel ?? null,
+			accountId: item.account_id ?? null,
 			quarantine: item.record_kind === 'quarantine',
 			date,
 			otherDates,
@@ -100,6 +106,8 @@ export function itemKeyParts(item: object, options: { indexKey: string; prefix: 
 		prefix,
 		retentionClass,
 		phoneNumberId: record.phone_number_id ?? null,
+		channel: record.channel ?? null,
+		accountId: record.account_id ?? null,
 		quarantine: record.record_kind === 'quarantine',
 		date,
 		otherDates,

@@ -7,6 +7,10 @@
 /** The record fields a transcript reads (a capture record, docs/FORMAT.md; extra fields ignored). */
 export interface TranscriptRecord {
 	record_kind?: string;
+	/** The record's channel (schema version 2); absent means WhatsApp. */
+	channel?: string | null;
+	/** The business account on a channel other than WhatsApp. */
+	account_id?: string | null;
 	direction?: 'inbound' | 'outbound' | null;
 	type?: string;
 	wamid?: string | null;
@@ -46,6 +50,26 @@ export interface TranscriptLine {
 	media: string[];
 	/** Reply / forward / edit notes. */
 	notes: string[];
+	/**
+	 * The channel's name ({@link channelName}) when the line is to show it: set on records of channels
+	 * other than WhatsApp, and by the caller on every line of a transcript that mixes channels.
+	 */
+	channel?: string;
+}
+
+/** Display names of the channels (docs/FORMAT.md, "Channels"). */
+const CHANNEL_NAMES: Record<string, string> = {
+	whatsapp: 'WhatsApp',
+	messenger: 'Messenger',
+	instagram: 'Instagram',
+	telegram: 'Telegram',
+	sms: 'SMS',
+};
+
+/** The display name of a record's channel: `WhatsApp` when absent (schema version 1 records). */
+export function channelName(record: Pick<TranscriptRecord, 'channel'>): string {
+	const channel = str(record.channel) || 'whatsapp';
+	return CHANNEL_NAMES[channel] ?? channel;
 }
 
 /** Header of a transcript. */
@@ -108,7 +132,7 @@ function describeOther(record: TranscriptRecord, type: string): string {
 }
 
 function businessName(record: TranscriptRecord): string {
-	const number = record.display_phone_number ? `+${record.display_phone_number}` : str(record.phone_number_id);
+	const number = record.display_phone_number ? `+${record.display_phone_number}` : str(record.phone_number_id) || str(record.account_id);
 	return number ? `Business (${number})` : 'Business';
 }
 
@@ -169,6 +193,11 @@ export function describeContent(type: string, content: Record<string, unknown> |
  * (`<record id>.media*.pgp`); without them the provider's media id is referenced.
  */
 export function transcriptLine(record: TranscriptRecord, mediaKeys: string[] = []): TranscriptLine {
+	const line = recordLine(record, mediaKeys);
+	return record.channel && record.channel !== 'whatsapp' ? { ...line, channel: channelName(record) } : line;
+}
+
+function recordLine(record: TranscriptRecord, mediaKeys: string[]): TranscriptLine {
 	const time = utcTime(record.timestamp ?? record.received_at);
 	const type = str(record.type) || 'unknown';
 	const notes: string[] = [];
@@ -250,8 +279,18 @@ function visibleBody(text: string, lineBreak: string): string {
 }
 
 /**
+ * The lines with their channel shown on every line when they come from more than one channel (a
+ * person who wrote by SMS and on WhatsApp), else as {@link transcriptLine} set it.
+ */
+export function labelChannels(lines: TranscriptLine[], records: Array<Pick<TranscriptRecord, 'channel'>>): TranscriptLine[] {
+	const names = records.map(channelName);
+	if (new Set(names).size < 2) return lines;
+	return lines.map((line, index) => ({ ...line, channel: names[index] }));
+}
+
+/**
  * Plain-text transcript: a header, then one block per record (UTF-8, `\n` line ends). A block is one
- * header line (`time  arrow  name  [type]  (notes)`), each line of the body after `    | `, and one
+ * header line (`time  arrow  name  [type]  via <channel>  (notes)`, the channel when the line has one), each line of the body after `    | `, and one
  * `    media: ` line per media object. Every value goes through {@link visibleText}, so no value can
  * end its line: a header line starts only with a record's time, and body lines cannot pass for media
  * lines.
@@ -264,7 +303,8 @@ export function renderTranscriptText(header: TranscriptHeader, lines: Transcript
 	for (const line of lines) {
 		const who = line.name ? `  ${visibleText(line.name)}` : '';
 		const notes = line.notes.length ? `  (${visibleText(line.notes.join(', '))})` : '';
-		out.push(`${line.time}  ${ARROWS[line.kind]}${who}  [${visibleText(line.type)}]${notes}`);
+		const channel = line.channel ? `  via ${visibleText(line.channel)}` : '';
+		out.push(`${line.time}  ${ARROWS[line.kind]}${who}  [${visibleText(line.type)}]${channel}${notes}`);
 		if (line.text) out.push(`    | ${visibleBody(line.text, '\n    | ')}`);
 		for (const media of line.media) out.push(`    media: ${visibleText(media)}`);
 	}
@@ -301,9 +341,10 @@ export function renderTranscriptHtml(header: TranscriptHeader, lines: Transcript
 			const text = line.text ? `<div class="text" dir="auto">${visibleBody(escapeHtml(line.text), '<br>')}</div>` : '';
 			const media = line.media.map((m) => `<div class="media">media: <code><bdi>${html(m)}</bdi></code></div>`).join('');
 			const notes = line.notes.length ? ` <span class="notes">(<bdi>${html(line.notes.join(', '))}</bdi>)</span>` : '';
+			const channel = line.channel ? ` <span class="channel">via <bdi>${html(line.channel)}</bdi></span>` : '';
 			return (
 				`<div class="record ${line.kind}"><div class="meta"><time>${escapeHtml(line.time)}</time> ` +
-				`<span class="name"><bdi>${html(line.name)}</bdi></span> <span class="type">[<bdi>${html(line.type)}</bdi>]</span>${notes}</div>` +
+				`<span class="name"><bdi>${html(line.name)}</bdi></span> <span class="type">[<bdi>${html(line.type)}</bdi>]</span>${channel}${notes}</div>` +
 				`${text}${media}</div>`
 			);
 		})

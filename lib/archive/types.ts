@@ -27,7 +27,11 @@ export interface Counterparty {
 /** The record fields the archive layout reads (everything else in a record is ignored here). */
 export interface ArchiveRecordFields {
 	record_kind?: 'message' | 'status' | 'event' | 'error' | 'quarantine' | string;
+	/** `whatsapp`, `messenger`, `instagram`, `telegram`, `sms`; absent on schema version 1 records (WhatsApp). */
+	channel?: string | null;
 	phone_number_id?: string | null;
+	/** The business account on a channel other than WhatsApp (schema version 2). */
+	account_id?: string | null;
 	/** Message time, ISO 8601 UTC, or null. */
 	timestamp?: string | null;
 	/** When the webhook delivery was received, ISO 8601 UTC. */

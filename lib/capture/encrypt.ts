@@ -9,7 +9,7 @@ import type { Readable } from 'node:stream';
 import { recordIdentityPseudonyms, recordParticipantPseudonyms } from '../archive/identity';
 import { counterpartyPseudonym, indexKeyCheck, recordId } from '../archive/layout';
 import { encrypt, type CompatibilityProfile, type PublicKey } from '../pgp';
-import type { CaptureRecord, Channel, DeliveryItem, MediaStatus, Provider, RecordKind } from './types';
+import { SCHEMA_VERSION, type CaptureRecord, type Channel, type DeliveryItem, type MediaStatus, type Provider, type RecordKind } from './types';
 
 /** MIME type of the OpenPGP messages the trigger emits (RFC 3156 §4). */
 export const PGP_MIME_TYPE = 'application/pgp-encrypted';
@@ -21,9 +21,11 @@ export const PGP_MIME_TYPE = 'application/pgp-encrypted';
  * message content or a media file name.
  */
 export interface EncryptedRouting {
-	schema_version: 1;
+	schema_version: typeof SCHEMA_VERSION;
 	record_kind: RecordKind | 'delivery';
 	provider: Provider;
+	/** The record's channel (schema version 2). */
+	channel: Channel;
 	direction: 'inbound' | 'outbound' | null;
 	/** Record `type` (message type, status value, event field, `quarantine`, `delivery`). */
 	type: string;
@@ -31,15 +33,13 @@ export interface EncryptedRouting {
 	field: string | null;
 	waba_id: string | null;
 	phone_number_id: string | null;
-	/** The record's channel, when it names one (channels other than WhatsApp always do). */
-	channel?: Channel;
-	/** The business account on that channel (Telegram: the bot's id), when the record names one. */
-	account_id?: string | null;
+	/** The business account on a channel other than WhatsApp (Page id, Instagram account id, Twilio number digits). */
+	account_id: string | null;
 	/** ISO 8601 UTC provider time, or null. */
 	timestamp: string | null;
 	/** ISO 8601 UTC receive time. */
 	received_at: string | null;
-	/** HMAC-SHA256(index key, `wa:<digits>` or `uid:<BSUID>`), 32 hex; null when the record has no counterparty. */
+	/** HMAC-SHA256(index key, `wa:<digits>` or `uid:<BSUID>`, or `<channel>:<user id>` on Messenger, Instagram, Telegram), 32 hex; null when the record has no counterparty. */
 	counterparty_pseudonym: string | null;
 	/**
 	 * Other pseudonyms of the same person the record names (`uid:` BSUID, `un:` username, parent BSUID,
@@ -165,17 +165,19 @@ export function routingFields(record: CaptureRecord | DeliveryItem, indexKey: st
 				}
 			: record;
 	const routing: Omit<EncryptedRouting, 'recipient_fingerprints'> = {
-		schema_version: 1,
+		schema_version: SCHEMA_VERSION,
 		record_kind: view.record_kind,
 		provider: view.provider,
+		channel: record.channel,
 		direction: view.direction,
 		type: view.type,
 		field: view.field,
 		waba_id: view.waba_id,
 		phone_number_id: record.phone_number_id,
+		account_id: record.account_id,
 		timestamp: view.timestamp,
 		received_at: record.received_at,
-		counterparty_pseudonym: counterpartyPseudonym({ indexKey, counterparty: view.counterparty }),
+		counterparty_pseudonym: counterpartyPseudonym({ indexKey, counterparty: view.counterparty, channel: record.channel }),
 		record_id: recordId({ indexKey, idempotencyKey: record.idempotency_key }),
 		delivery_sha256: record.delivery_sha256,
 		signature_verified: record.signature_verified,
@@ -184,8 +186,6 @@ export function routingFields(record: CaptureRecord | DeliveryItem, indexKey: st
 		encrypted: true,
 	};
 	if (record.record_kind === 'delivery') return routing;
-	if (record.channel !== undefined) routing.channel = record.channel;
-	if (record.account_id !== undefined) routing.account_id = record.account_id;
 	const others = recordIdentityPseudonyms({ indexKey, record }).filter((pseudonym) => pseudonym !== routing.counterparty_pseudonym);
 	if (routing.counterparty_pseudonym && others.length) routing.identity_pseudonyms = others;
 	const participant = recordParticipantPseudonyms({ indexKey, record });

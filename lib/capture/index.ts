@@ -1,5 +1,6 @@
 /**
- * Capture engine: verifies, answers and normalizes WhatsApp Business Cloud API webhook deliveries.
+ * Capture engine: verifies, answers and normalizes WhatsApp Business Cloud API, Messenger, Instagram
+ * and Twilio (WhatsApp, SMS/MMS) webhook deliveries.
  * Plain TypeScript, no n8n import. One module per verb:
  * - {@link verifySignature} (signature.ts): `X-Hub-Signature-256` check, raw then escaped-unicode;
  * - {@link answerHandshake} (handshake.ts): `hub.mode` / `hub.verify_token` / `hub.challenge`;
@@ -7,14 +8,16 @@
  *   envelope; the elements of each field are read by messages.ts (messages, echoes, statuses, errors),
  *   groups.ts, history.ts, state-sync.ts, calls.ts and user-preferences.ts, on the shared builders of
  *   record.ts;
+ * - {@link normalizeMessagingDelivery} (meta-messaging.ts): Messenger / Instagram deliveries → records;
  * - {@link filterRecords} (filter.ts): user filters on records;
  * - {@link buildDeliveryItem} (delivery.ts): the one-item-per-delivery shape;
- * - {@link downloadMedia} (media.ts): Graph API media lookup + streamed, SHA-256-checked download;
+ * - {@link downloadMedia} (media.ts): Graph API media lookup + streamed, SHA-256-checked download
+ *   ({@link downloadAttachment}: a Messenger / Instagram attachment URL, hashed the same way);
  * - {@link encryptRecord} / {@link encryptMediaStream} (encrypt.ts): encrypt at capture + routing fields;
  * - {@link spoolStream} (spool.ts): a ciphertext held in a private temporary file until it is archived;
  * - {@link createSubscription} & co. (subscription.ts): app subscription and WABA / phone overrides;
  * - {@link normalizeOutbound} (outbound.ts): the business's API sends as outbound records;
- * - {@link verifyTwilioSignature} / {@link normalizeTwilioWebhook} (twilio.ts): Twilio WhatsApp;
+ * - {@link verifyTwilioSignature} / {@link normalizeTwilioWebhook} (twilio.ts): Twilio WhatsApp and SMS/MMS;
  * - {@link verifyTelegramSecret} / {@link normalizeTelegramUpdate} (telegram.ts): Telegram Bot API
  *   updates (Business included); {@link botApiRequest} & co. (telegram-bot-api.ts): the one place that
  *   speaks HTTP to the Bot API (webhook registration, `getFile` downloads);
@@ -39,8 +42,11 @@ export {
 	DEFAULT_MAX_MEDIA_BYTES,
 	MEDIA_MESSAGE_TYPES,
 	digestMatches,
+	attachmentReference,
+	downloadAttachment,
 	downloadMedia,
 	mediaReference,
+	type DownloadAttachmentOptions,
 	type DownloadMediaOptions,
 	type DownloadMediaResult,
 	type MediaReference,
@@ -115,7 +121,8 @@ export {
 	type SetWebhookOptions,
 	type TelegramApiErrorCode,
 } from './telegram-bot-api';
-export { SCHEMA_VERSION, PROVIDER, TWILIO_PROVIDER, TELEGRAM_PROVIDER } from './types';
+export { SCHEMA_VERSION, PROVIDER, TWILIO_PROVIDER, TELEGRAM_PROVIDER, META_MESSAGING_PROVIDER, CHANNELS } from './types';
+export { MESSAGING_OBJECTS, normalizeMessagingDelivery, type MessagingChannel } from './meta-messaging';
 export type {
 	CaptureRecord,
 	Channel,

@@ -291,6 +291,146 @@ async function fetchMedia<T>(options: DownloadMediaOptions<T>, firstUrl: string,
 	}
 }
 
+/** Options of {@link downloadAttachment}. */
+export interface DownloadAttachmentOptions<T> {
+	/** The attachment URL from the webhook (Messenger / Instagram `payload.url`). */
+	url: string;
+	/** MIME type to report when the answer has no Content-Type. */
+	mimeType?: string | null;
+	/** As {@link DownloadMediaOptions.consume}. */
+	consume: (stream: Readable, info: MediaStreamInfo) => Promise<T>;
+	/** Attempts in all; default 3. */
+	attempts?: number;
+	/** First back-off delay in ms, doubled per attempt; default 500. */
+	backoffMs?: number;
+	/** Refuse attachments larger than this many bytes; default {@link DEFAULT_MAX_MEDIA_BYTES}. */
+	maxBytes?: number;
+	/** Whole-download timeout in ms; default 300 000. */
+	timeoutMs?: number;
+	/** Fetch implementation (tests). */
+	fetch?: typeof fetch;
+	/** Also accept plain http to a loopback address (a local stand-in in tests); default false. */
+	allowLoopbackHttp?: boolean;
+	/**
+	 * An `Authorization` header value sent only to URLs on `host` (Twilio's media URLs need the
+	 * account's HTTP Basic auth; the CDN they redirect to gets no credential).
+	 */
+	authorization?: { header: string; host: string };
+	/** Sleep function (tests). */
+	sleep?: (ms: number) => Promise<void>;
+}
+
+/**
+ * Downloads one attachment of a Messenger or Instagram message from the URL in the webhook (Meta
+ * "Webhook Events Reference", `message.attachments[].payload.url`: a CDN URL that needs no token and
+ * expires), or a Twilio MMS media file (`MediaUrl{N}`; Twilio Docs, "Media resource": HTTP Basic auth
+ * with the account when media URL auth is enforced, then a redirect to a signed CDN URL), streamed
+ * through the same SHA-256 / size tap as WhatsApp media. A credential is sent only with
+ * `authorization`, only to its host.
+ * https only (plain http only to a loopback address with `allowLoopbackHttp`), at most
+ * {@link MAX_MEDIA_REDIRECTS} redirects, each checked the same way. 429, 5xx, network and stream
+ * errors are retried; other 4xx (an expired URL), a refused URL and a size over `maxBytes` are not.
+ *
+ * @returns as {@link downloadMedia} (`sha256Verified` false: the webhook gives no digest). Never throws.
+ */
+export async function downloadAttachment<T>(options: DownloadAttachmentOptions<T>): Promise<DownloadMediaResult<T>> {
+	const attempts = Math.max(1, Math.floor(options.attempts ?? 3));
+	const backoffMs = Math.max(0, options.backoffMs ?? 500);
+	const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+	let lastError = 'not attempted';
+	for (let attempt = 1; attempt <= attempts; attempt++) {
+		if (attempt > 1) await sleep(backoffMs * 2 ** (attempt - 2));
+		try {
+			const result = await fetchAttachment(options, attempt);
+			return { ...result, status: 'downloaded', attempts: attempt };
+		} catch (error) {
+			const failure = error instanceof AttemptFailure ? error : new AttemptFailure(safeReason(error), true, false);
+			lastError = failure.message;
+			if (!failure.retry) return { status: 'failed', error: lastError, attempts: attempt };
+		}
+	}
+	return { status: 'failed', error: `${lastError} (after ${attempts} attempts)`, attempts };
+}
+
+/** Why an attachment URL is refused, or null: https only, plain http only to loopback when allowed. */
+function attachmentUrlRefusal(url: string, allowLoopbackHttp: boolean): string | null {
+	let target: URL;
+	try {
+		target = new URL(url);
+	} catch {
+		return 'not a valid URL';
+	}
+	if (target.protocol === 'https:') return null;
+	const loopback = ['localhost', '[::1]'].includes(target.hostname) || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(target.hostname);
+	if (target.protocol === 'http:' && allowLoopbackHttp && loopback) return null;
+	return `${target.protocol.replace(/:$/, '')} refused: https only`;
+}
+
+async function fetchAttachment<T>(options: DownloadAttachmentOptions<T>, attempt: number) {
+	const doFetch = options.fetch ?? fetch;
+	const signal = AbortSignal.timeout(options.timeoutMs ?? 300_000);
+	let url = options.url;
+	let response: Response;
+	for (let redirects = 0; ; redirects++) {
+		const refusal = attachmentUrlRefusal(url, options.allowLoopbackHttp === true);
+		if (refusal !== null) throw new AttemptFailure(`attachment download: ${redirects ? 'redirect ' : ''}refused: ${refusal}`, false, false);
+		try {
+			const auth = options.authorization && new URL(url).host === options.authorization.host ? { Authorization: options.authorization.header } : undefined;
+			response = await doFetch(url, { redirect: 'manual', signal, ...(auth ? { headers: auth } : {}) });
+		} catch (error) {
+			throw new AttemptFailure(`attachment download: ${networkReason(error)}`, true, false);
+		}
+		if (!REDIRECT_STATUSES.has(response.status)) break;
+		await response.body?.cancel().catch(() => undefined);
+		const location = response.headers.get('location');
+		if (location === null || redirects >= MAX_MEDIA_REDIRECTS) throw new AttemptFailure(`attachment download: HTTP ${response.status}, redirect not followed`, false, false);
+		url = new URL(location, url).toString();
+	}
+	if (!response.ok || !response.body) {
+		await response.body?.cancel().catch(() => undefined);
+		const retry = response.status === 429 || response.status >= 500;
+		throw new AttemptFailure(`attachment download: HTTP ${response.status}`, retry, false);
+	}
+	const maxBytes = options.maxBytes ?? DEFAULT_MAX_MEDIA_BYTES;
+	const declared = Number(response.headers.get('content-length'));
+	if (Number.isFinite(declared) && declared > maxBytes) {
+		await response.body.cancel().catch(() => undefined);
+		throw new AttemptFailure(`attachment download: ${declared} bytes exceed the limit of ${maxBytes}`, false, false);
+	}
+	const mimeType = (response.headers.get('content-type') ?? '').split(';')[0].trim() || options.mimeType || 'application/octet-stream';
+	const source = Readable.fromWeb(response.body as Parameters<typeof Readable.fromWeb>[0]);
+	const tap = new HashTap(maxBytes, null);
+	tap.on('error', () => undefined);
+	source.on('error', (error) => tap.destroy(error));
+	source.pipe(tap);
+	let value: T;
+	try {
+		value = await options.consume(tap, { mimeType, fileSize: Number.isFinite(declared) ? declared : null, attempt });
+	} catch (error) {
+		source.destroy();
+		if (tap.tooLarge) throw new AttemptFailure(`attachment download: more than ${maxBytes} bytes`, false, false);
+		throw new AttemptFailure(`attachment download: stream failed (${safeReason(error)})`, true, false);
+	}
+	if (!tap.finished) throw new AttemptFailure('attachment download: the consumer did not read the whole stream', false, false);
+	return { value, sha256: tap.digest().toString('hex'), size: tap.bytes, mimeType, sha256Verified: false };
+}
+
+/**
+ * The first attachment with a URL of a Messenger or Instagram message (`content.attachments[]`) or of
+ * a Twilio message (`content.media[]`, SMS/MMS and WhatsApp), or null.
+ */
+export function attachmentReference(record: CaptureRecord): { url: string; type: string; mimeType: string | null } | null {
+	if (record.record_kind !== 'message' || (record.provider !== 'meta_messaging' && record.provider !== 'twilio')) return null;
+	const content = isObject(record.content) ? record.content : {};
+	const list = record.provider === 'twilio' ? content.media : content.attachments;
+	for (const attachment of Array.isArray(list) ? list : []) {
+		if (isObject(attachment) && typeof attachment.url === 'string' && attachment.url) {
+			return { url: attachment.url, type: stringOrNull(attachment.type) ?? record.type, mimeType: stringOrNull(attachment.content_type) };
+		}
+	}
+	return null;
+}
+
 /**
  * Pass-through stream computing SHA-256 and size, failing above `maxBytes`, and — when `expected` is
  * given — failing at the end instead of ending when the digest does not match it.

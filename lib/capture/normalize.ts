@@ -282,7 +282,7 @@ function wholeChange(kind: RecordKind): FieldRecords {
 }
 
 /** The `quarantine` record carrying the whole body. */
-function quarantineRecord(
+export function quarantineRecord(
 	delivery: DeliveryFacts,
 	rawBody: Buffer,
 	contentType: string | undefined,
@@ -294,6 +294,8 @@ function quarantineRecord(
 		schema_version: SCHEMA_VERSION,
 		record_kind: 'quarantine',
 		provider: PROVIDER,
+		channel: 'whatsapp',
+		account_id: null,
 		direction: null,
 		waba_id: null,
 		phone_number_id: null,
@@ -344,7 +346,7 @@ export function nestingExceeds(value: unknown, limit: number): boolean {
 }
 
 /** Strict UTF-8 decode then JSON.parse; `{ ok: false }` on any failure. */
-function parseJson(body: Buffer): { ok: true; value: unknown } | { ok: false } {
+export function parseJson(body: Buffer): { ok: true; value: unknown } | { ok: false } {
 	try {
 		const text = new TextDecoder('utf-8', { fatal: true }).decode(body);
 		return { ok: true, value: JSON.parse(text) as unknown };

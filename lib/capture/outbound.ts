@@ -104,6 +104,8 @@ export function normalizeOutbound(options: NormalizeOutboundOptions): CaptureRec
 		schema_version: SCHEMA_VERSION,
 		record_kind: 'message',
 		provider: PROVIDER,
+		channel: 'whatsapp',
+		account_id: null,
 		direction: 'outbound',
 		waba_id: stringOrNull(options.wabaId) ?? null,
 		phone_number_id: phoneNumberId,

@@ -62,6 +62,8 @@ export function baseRecord(delivery: DeliveryFacts, change: ChangeFacts, element
 		schema_version: SCHEMA_VERSION,
 		record_kind: element.record_kind,
 		provider: PROVIDER,
+		channel: 'whatsapp',
+		account_id: null,
 		direction: element.direction,
 		waba_id: change.wabaId,
 		phone_number_id: change.phoneNumberId,

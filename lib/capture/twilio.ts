@@ -1,14 +1,15 @@
 /**
- * Twilio WhatsApp webhooks (Twilio Docs, "Webhooks security" / "Validating signatures from Twilio",
- * "Messaging webhooks" / "WhatsApp – Incoming message webhook parameters" and "Outbound message status
- * callbacks"): form-encoded `POST`s signed with `X-Twilio-Signature`, normalized into
- * {@link CaptureRecord}s with `provider: "twilio"`.
+ * Twilio Programmable Messaging webhooks for WhatsApp and SMS/MMS (Twilio Docs, "Webhooks security" /
+ * "Validating signatures from Twilio", "Messaging webhooks" / "WhatsApp – Incoming message webhook
+ * parameters", "Incoming message webhook parameters" and "Outbound message status callbacks"):
+ * form-encoded `POST`s signed with `X-Twilio-Signature`, normalized into {@link CaptureRecord}s with
+ * `provider: "twilio"`. Addresses prefixed `whatsapp:` are the WhatsApp channel; plain E.164 numbers
+ * are SMS/MMS (`channel: "sms"`).
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
 import { MEDIA_MESSAGE_TYPES } from './content';
-import type { CaptureRecord, Counterparty, JsonObject, RecordContext } from './types';
-import { SCHEMA_VERSION, TWILIO_PROVIDER } from './types';
+import { SCHEMA_VERSION, TWILIO_PROVIDER, type CaptureRecord, type Channel, type Counterparty, type JsonObject, type RecordContext } from './types';
 
 /** Form parameters in body order; a repeated name keeps every value. */
 export type TwilioParams = Array<[name: string, value: string]>;
@@ -142,10 +143,14 @@ export interface NormalizeTwilioOptions {
  *   first `MediaContentType0` or `Latitude` when absent), counterparty `{ wa_id: WaId or From digits,
  *   name: ProfileName }`; content `{ body, media: [{ url, content_type }], location?, button? }`;
  *   context from `OriginalRepliedMessageSid`, `Forwarded`, `FrequentlyForwarded`, `Referral*`.
- * `wamid` holds the Twilio `MessageSid` (SM…/MM…), `phone_number_id` the business's own number
- * (digits of `To` for inbound, `From` for statuses), `waba_id` and `field` null; `raw` = every parameter
- * (`{ name: value }`, repeated names as arrays). `idempotency_key` = `<phone_number_id>:<MessageSid>`
- * (+ `:<status>` for statuses). Twilio sends no event time: `timestamp` is null.
+ * `wamid` holds the Twilio `MessageSid` (SM…/MM…), `waba_id` and `field` null; `raw` = every parameter
+ * (`{ name: value }`, repeated names as arrays). Twilio sends no event time: `timestamp` is null.
+ * The channel is `whatsapp` when `From` or `To` starts with `whatsapp:`, else `sms` (SMS and MMS):
+ * - WhatsApp: `phone_number_id` the business's own number (digits of `To` for inbound, `From` for
+ *   statuses), `account_id` null, `idempotency_key` = `<phone_number_id>:<MessageSid>` (+ `:<status>`);
+ * - SMS: `account_id` the same digits, `phone_number_id` null, `idempotency_key` =
+ *   `sms:<account_id>:<MessageSid>` (+ `:<status>`); the counterparty's `wa_id` holds the digits of
+ *   their E.164 number, so an SMS and a WhatsApp message of the same number share one pseudonym.
  */
 export function normalizeTwilioWebhook(options: NormalizeTwilioOptions): CaptureRecord {
 	const raw = paramsObject(options.params);
@@ -160,6 +165,8 @@ export function normalizeTwilioWebhook(options: NormalizeTwilioOptions): Capture
 	const messageStatus = get('MessageStatus');
 	const isStatus = messageStatus !== null && messageStatus !== 'received';
 	const business = digits(isStatus ? get('From') : get('To'));
+	const channel: Channel = [get('From'), get('To')].some((address) => /^whatsapp:/i.test(address ?? '')) ? 'whatsapp' : 'sms';
+	const keyStem = channel === 'sms' ? `sms:${business}` : business;
 	const other = isStatus ? get('To') : get('From');
 	const counterparty: Counterparty = {
 		wa_id: (isStatus ? null : get('WaId')) ?? digits(other),
@@ -170,8 +177,10 @@ export function normalizeTwilioWebhook(options: NormalizeTwilioOptions): Capture
 	const base = {
 		schema_version: SCHEMA_VERSION,
 		provider: TWILIO_PROVIDER,
+		channel,
+		account_id: channel === 'sms' ? business : null,
 		waba_id: null,
-		phone_number_id: business,
+		phone_number_id: channel === 'sms' ? null : business,
 		display_phone_number: business,
 		field: null,
 		wamid: sid,
@@ -201,7 +210,7 @@ export function normalizeTwilioWebhook(options: NormalizeTwilioOptions): Capture
 			type,
 			content,
 			context: null,
-			idempotency_key: business && sid ? `${business}:${sid}:${messageStatus}` : fallbackKey,
+			idempotency_key: business && sid ? `${keyStem}:${sid}:${messageStatus}` : fallbackKey,
 		};
 	}
 
@@ -232,7 +241,7 @@ export function normalizeTwilioWebhook(options: NormalizeTwilioOptions): Capture
 		type,
 		content,
 		context: twilioContext(get),
-		idempotency_key: business && sid ? `${business}:${sid}` : fallbackKey,
+		idempotency_key: business && sid ? `${keyStem}:${sid}` : fallbackKey,
 	};
 }
 

@@ -8,8 +8,20 @@
  * description with an example.
  */
 
-/** Version of the record layout below. Bumped only on an incompatible change. */
-export const SCHEMA_VERSION = 1 as const;
+/**
+ * Version of the record layout below. Bumped only on an incompatible change: 2 added `channel` and
+ * `account_id` (docs/FORMAT.md, "Schema version 2"); readers accept records of version 1 and 2.
+ */
+export const SCHEMA_VERSION = 2 as const;
+
+/**
+ * The messaging service a record came from (docs/FORMAT.md, "Channels"). Records written before
+ * schema version 2 have no `channel`: readers treat them as `whatsapp`.
+ */
+export type Channel = 'whatsapp' | 'messenger' | 'instagram' | 'telegram' | 'sms';
+
+/** Every {@link Channel}, in the order docs/FORMAT.md lists them. */
+export const CHANNELS: readonly Channel[] = ['whatsapp', 'messenger', 'instagram', 'telegram', 'sms'];
 
 /** Provider tag of records from the Meta WhatsApp Business Cloud API. */
 export const PROVIDER = 'whatsapp_cloud' as const;
@@ -20,11 +32,11 @@ export const TWILIO_PROVIDER = 'twilio' as const;
 /** Provider tag of records from the Telegram Bot API (webhook `Update`s, Business included). */
 export const TELEGRAM_PROVIDER = 'telegram_bot_api' as const;
 
-/** Which service a record came from. */
-export type Provider = typeof PROVIDER | typeof TWILIO_PROVIDER | typeof TELEGRAM_PROVIDER;
+/** Provider tag of records from Meta's Messenger Platform webhooks (Messenger and Instagram messaging). */
+export const META_MESSAGING_PROVIDER = 'meta_messaging' as const;
 
-/** The messaging channel of a record (docs/FORMAT.md, channels); absent on records that predate it: `whatsapp`. */
-export type Channel = 'whatsapp' | 'messenger' | 'instagram' | 'telegram' | 'sms';
+/** Which service a record came from. */
+export type Provider = typeof PROVIDER | typeof TWILIO_PROVIDER | typeof TELEGRAM_PROVIDER | typeof META_MESSAGING_PROVIDER;
 
 /** Outcome of the trigger's "Download Media" option for one media message. */
 export type MediaStatus = 'downloaded' | 'failed';
@@ -124,21 +136,25 @@ export interface QuarantineRaw {
  * nodes and templates can rely on the shape. Field names are snake_case and part of the public contract.
  */
 export interface CaptureRecord {
-	/** Layout version, currently 1. */
+	/** Layout version, currently 2 (1 before `channel` and `account_id`). */
 	schema_version: typeof SCHEMA_VERSION;
+	/** The messaging service (see {@link Channel}); absent on records of schema version 1 (WhatsApp). */
+	channel: Channel;
+	/**
+	 * The business's account on a channel other than WhatsApp (Messenger: the Page id; Instagram: the
+	 * Instagram professional account id; SMS: the digits of the Twilio number; Telegram: the bot's user id);
+	 * null on WhatsApp records, which keep `phone_number_id`.
+	 */
+	account_id: string | null;
 	/** See {@link RecordKind}. */
 	record_kind: RecordKind;
 	/** `whatsapp_cloud` (Meta WhatsApp Business Cloud API) or `twilio` (Twilio WhatsApp webhooks). */
 	provider: Provider;
-	/** The channel (absent on WhatsApp records written before channels: readers treat absent as `whatsapp`). */
-	channel?: Channel;
-	/** The business account on a channel other than WhatsApp (Telegram: the bot's user id); null with `phone_number_id` for WhatsApp. */
-	account_id?: string | null;
 	/** `inbound` for `messages[]`; `outbound` for `statuses[]` and `message_echoes[]`; see docs/FORMAT.md for the other kinds; null when it does not apply. */
 	direction: Direction | null;
 	/** `entry[].id`: the WhatsApp Business Account id; null for quarantine. */
 	waba_id: string | null;
-	/** `value.metadata.phone_number_id` (business number id); null when the value has no metadata. */
+	/** `value.metadata.phone_number_id` (business number id); null when the value has no metadata, and on channels other than WhatsApp. */
 	phone_number_id: string | null;
 	/** `value.metadata.display_phone_number`; null when absent. */
 	display_phone_number: string | null;
@@ -292,12 +308,16 @@ export interface DeliveryItemOptions {
 
 /** One item per delivery ("One Item per Delivery" output mode of the trigger). */
 export interface DeliveryItem {
-	/** Layout version, currently 1. */
+	/** Layout version, currently 2. */
 	schema_version: typeof SCHEMA_VERSION;
 	/** Always `delivery` (distinguishes the item from a {@link CaptureRecord}). */
 	record_kind: 'delivery';
+	/** The channel of the first record (a delivery comes from one webhook, so from one channel). */
+	channel: Channel;
 	/** The phone_number_id shared by all records, or null when they differ or have none. */
 	phone_number_id: string | null;
+	/** The account_id shared by all records, or null when they differ or have none. */
+	account_id: string | null;
 	/** `sha256:<delivery_sha256>`: deduplicates byte-identical redeliveries. */
 	idempotency_key: string;
 	/** Lowercase hex SHA-256 of the body (as in the records); null only when there is no record. */

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { DateTime } from 'luxon';
 
-import { normalizePrefix, normalizeRetentionClass, parseObjectKey, phoneNumberPseudonyms, resolveIdentity, writeObject, type ParsedObjectKey } from '../archive';
+import { ACCOUNT_SEGMENT, normalizePrefix, normalizeRetentionClass, parseObjectKey, phoneNumberPseudonyms, resolveIdentity, writeObject, type ParsedObjectKey } from '../archive';
 import { bucketHasObjectLock, cachedObjectLockConfiguration, getObjectBytes, listObjects, listVersions, lockUntil, mapLimit, setLegalHold, storeErrorCode, type LockRetention } from '../s3';
 import { signControlObject } from './signer';
 import { RetentionError, type ControlVerifier, type HoldAuthentication, type HoldEvent, type HoldScope, type Matter, type ReportSigner } from './types';
@@ -58,9 +58,9 @@ export function normalizeScope(scope: HoldScope & { phoneNumbers?: string[] }, i
 	const phoneNumberIds = clean(scope.phoneNumberIds);
 	for (const id of phoneNumberIds) {
 		// the rule, never the value: a phone number typed into the wrong field must not reach the logs
-		if (!/^\d{1,64}$/.test(id) && id !== '_unknown') {
+		if (!ACCOUNT_SEGMENT.test(id) || id === '_quarantine') {
 			throw invalidScope(
-				'A phone_number_id must be a WhatsApp phone number ID: 1–64 digits (or "_unknown")',
+				'A phone_number_id must be a WhatsApp phone number ID: 1–64 digits (or "_unknown"), or another channel\'s account as "<channel>-<account id>" (e.g. "messenger-1045566778899")',
 			);
 		}
 	}

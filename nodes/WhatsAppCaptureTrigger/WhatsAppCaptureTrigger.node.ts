@@ -103,7 +103,7 @@ export class WhatsAppCaptureTrigger implements INodeType {
 					{
 						name: 'Twilio WhatsApp',
 						value: 'twilio',
-						description: 'Form-encoded Twilio messaging webhooks and status callbacks (X-Twilio-Signature)',
+						description: 'Form-encoded Twilio messaging webhooks and status callbacks (X-Twilio-Signature), WhatsApp and SMS/MMS',
 					},
 				],
 				default: 'metaCloud',
@@ -118,7 +118,7 @@ export class WhatsAppCaptureTrigger implements INodeType {
 			},
 			{
 				displayName:
-					"In the Twilio Console (Messaging → WhatsApp sender, or the Messaging Service), set this node's Production URL as the incoming-message webhook (HTTP POST) and, if wanted, as the status callback URL. Signatures are checked against that exact URL.",
+					"In the Twilio Console (Messaging → WhatsApp sender, the phone number's Messaging configuration for SMS/MMS, or the Messaging Service), set this node's Production URL as the incoming-message webhook (HTTP POST) and, if wanted, as the status callback URL. Signatures are checked against that exact URL.",
 				name: 'twilioNotice',
 				type: 'notice',
 				default: '',
@@ -202,10 +202,9 @@ export class WhatsAppCaptureTrigger implements INodeType {
 				displayName: 'Download Media',
 				name: 'downloadMedia',
 				type: 'boolean',
-				displayOptions: forMeta,
 				default: false,
 				description:
-					'Whether to download the file of each image, audio, video, document and sticker message through the Graph API (needs the Access Token), check its SHA-256 and attach it as binary "media"',
+					'Whether to download the file of each image, audio, video, document and sticker message (Meta: through the Graph API, needs the Access Token, SHA-256 checked; Twilio: the first MediaUrl, with the account\'s credentials), hash it and attach it as binary "media"',
 			},
 			// the capture filters (nodes/shared/capture.ts) among the trigger's own options, by label
 			optionsCollection(

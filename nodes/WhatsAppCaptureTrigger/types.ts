@@ -3,4 +3,6 @@ export interface TwilioCredentials {
 	accountSid?: string;
 	authToken?: string;
 	indexKey?: string;
+	/** Twilio REST API base URL (media URLs on its host get the Basic auth). */
+	apiBaseUrl?: string;
 }

@@ -8,7 +8,9 @@ import {
 	KNOWN_STATUS_VALUES,
 	MESSAGE_FIELDS,
 	PGP_MIME_TYPE,
+	attachmentReference,
 	buildDeliveryItem,
+	downloadAttachment,
 	downloadMedia,
 	encryptMediaStream,
 	encryptRecord,
@@ -21,6 +23,7 @@ import {
 	type DownloadMediaResult,
 	type GraphEndpoint,
 	type MediaStreamInfo,
+	type NormalizeOptions,
 	type SpooledFile,
 } from '../../lib/capture';
 import type { PublicKey } from '../../lib/pgp';
@@ -62,6 +65,15 @@ export interface MediaSettings {
 	accessToken: string;
 	attempts: number;
 	backoffMs: number;
+	/** Sent with attachment downloads to its host only (Twilio media: the account's HTTP Basic auth). */
+	authorization?: { header: string; host: string };
+	/** Plain http to loopback for attachment URLs; default: when the Graph API base URL is loopback http. */
+	allowLoopbackHttp?: boolean;
+}
+
+/** Whether a base URL is plain http on a loopback address (a local stand-in). */
+export function isLoopbackHttp(baseUrl: string): boolean {
+	return /^http:\/\/(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?(\/|$)/.test(baseUrl);
 }
 
 /**
@@ -200,6 +212,8 @@ export function readMetaDelivery(input: {
 	contentType: unknown;
 	credentials: CaptureCredentials;
 	options: CaptureOptions;
+	/** The normalizer of the webhook's envelope: WhatsApp's `normalizeDelivery` by default. */
+	normalize?: (options: NormalizeOptions) => CaptureRecord[];
 }): MetaDelivery {
 	const tooLarge = sizeRefusal(input.rawBody, input.options);
 	if (tooLarge) return { refusal: tooLarge };
@@ -209,7 +223,7 @@ export function readMetaDelivery(input: {
 		appSecret: input.credentials.appSecret ?? '',
 	});
 	if (!signature.verified) return { refusal: { status: 401, reason: `signature: ${signature.reason}` } };
-	const records = normalizeDelivery({
+	const records = (input.normalize ?? normalizeDelivery)({
 		rawBody: input.rawBody,
 		receivedAt: new Date(),
 		signatureVerified: true,
@@ -407,13 +421,14 @@ async function attachMedia(
 	const provider = 'download' in media ? media : metaMedia(media);
 	const file = provider.fileOf(record);
 	if (!file) return undefined;
-	// a spool of an attempt that did not count (e.g. a SHA-256 mismatch) is released
-	const spools: SpooledFile[] = [];
-	if ('accessToken' in media && !media.accessToken) {
+	// a Graph API media id needs the access token (attachment URLs of Messenger, Instagram and Twilio do not)
+	if ('accessToken' in media && !media.accessToken && !attachmentReference(record)) {
 		record.media_status = 'failed';
 		record.media_error = 'the WhatsApp credential has no Access Token';
 		return undefined;
 	}
+	// a spool of an attempt that did not count (e.g. a SHA-256 mismatch) is released
+	const spools: SpooledFile[] = [];
 	const result = await provider.download(record, async (stream, info): Promise<IBinaryKeyData[string] | SpooledFile> => {
 		if (encryption) {
 			const ciphertext = await encryptMediaStream({ stream, recipients: encryption.recipients });
@@ -442,14 +457,33 @@ async function attachMedia(
 	return result.value;
 }
 
-/** Meta media (Graph API lookup and download) as a {@link ProviderMedia}. */
+/**
+ * Meta and Twilio media as a {@link ProviderMedia}: a WhatsApp media id through the Graph API, or the
+ * first attachment URL of a Messenger or Instagram message (no token) or of a Twilio message (the
+ * account's Basic auth, to Twilio's API host only); plain http only to a loopback stand-in.
+ */
 function metaMedia(media: MediaSettings): ProviderMedia {
 	return {
 		fileOf(record) {
+			const attachment = attachmentReference(record);
+			if (attachment) return { fileName: null, fallbackName: `${attachment.type}-${record.wamid ?? 'attachment'}` };
 			const reference = mediaReference(record);
 			return reference ? { fileName: reference.fileName, fallbackName: `${record.type}-${reference.mediaId}` } : undefined;
 		},
 		async download(record, consume) {
+			const attachment = attachmentReference(record);
+			if (attachment) {
+				return await downloadAttachment({
+					url: attachment.url,
+					mimeType: attachment.mimeType,
+					consume,
+					attempts: media.attempts,
+					backoffMs: media.backoffMs,
+					allowLoopbackHttp: media.allowLoopbackHttp ?? isLoopbackHttp(media.graph.baseUrl),
+					authorization: media.authorization,
+					fetch: media.graph.fetch,
+				});
+			}
 			const reference = mediaReference(record)!;
 			return await downloadMedia({
 				graph: media.graph,

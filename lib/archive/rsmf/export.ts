@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { Readable, Transform, pipeline, type TransformCallback } from 'node:stream';
 
-import { renderTranscriptText, transcriptLine, visibleText, type TranscriptRecord } from '../transcript';
+import { labelChannels, renderTranscriptText, transcriptLine, visibleText, type TranscriptRecord } from '../transcript';
 import { ArchiveError } from '../types';
 import { MANIFEST_FILE_NAME } from './file-name';
 import { buildRsmfManifest } from './manifest';
@@ -137,10 +137,13 @@ function sliceFile(slice: EventSlice, mapped: MappedRecords, media: ReadonlyArra
 	const mediaOf = new Map<TranscriptRecord, string[]>();
 	for (const event of slice.events) if (event.attachments.length) mediaOf.set(event.records[0], event.attachments.map((a) => a.id));
 	const personName = others.length === 1 ? participantDisplay(others[0]) : null;
-	const lines = records.map((record) => {
-		const named = personName && record.counterparty ? { ...record, counterparty: { ...record.counterparty, name: personName } } : record;
-		return transcriptLine(named, mediaOf.get(record) ?? []);
-	});
+	const lines = labelChannels(
+		records.map((record) => {
+			const named = personName && record.counterparty ? { ...record, counterparty: { ...record.counterparty, name: personName } } : record;
+			return transcriptLine(named, mediaOf.get(record) ?? []);
+		}),
+		records,
+	);
 	const beginDay = beginDate.slice(0, 10);
 	const endDay = endDate.slice(0, 10);
 	const partText = slice.parts > 1 ? `part ${slice.part} of ${slice.parts}` : '';

@@ -2,7 +2,7 @@
  * Capture records → RSMF participants, conversations and events (the mapping of docs/rsmf.md).
  * Pure: no I/O; the media files are only named here, read later by the zip.
  */
-import { describeContent, transcriptLine, type TranscriptRecord } from '../transcript';
+import { channelName, describeContent, transcriptLine, type TranscriptRecord } from '../transcript';
 import { ArchiveError } from '../types';
 import { mediaFileName, MANIFEST_FILE_NAME, uniqueFileName } from './file-name';
 import type { RsmfConversation, RsmfCustomProperty, RsmfEdit, RsmfEvent, RsmfMedia, RsmfParticipant, RsmfReadReceipt } from './types';
@@ -163,9 +163,10 @@ function personParticipant(id: string, person: Person): RsmfParticipant {
 	return { id, ...(display ? { display } : {}), ...(accountId ? { account_id: accountId } : {}), ...(properties.length ? { custom: properties } : {}) };
 }
 
-/** Key of the business side of a record: its phone number id, else its WABA, else `unknown`. */
+/** Key of the business side of a record: its phone number id, else its WABA, else its channel account, else `unknown`. */
 function businessKey(record: TranscriptRecord): string {
 	if (record.phone_number_id) return `pn:${str(record.phone_number_id)}`;
+	if (record.account_id) return `${str(record.channel)}:${str(record.account_id)}`;
 	if (record.waba_id) return `waba:${str(record.waba_id)}`;
 	return 'unknown';
 }
@@ -174,6 +175,12 @@ function businessParticipant(id: string, record: TranscriptRecord): RsmfParticip
 	const number = str(record.display_phone_number);
 	const phoneNumberId = str(record.phone_number_id);
 	const wabaId = str(record.waba_id);
+	const accountOnChannel = str(record.account_id);
+	if (!phoneNumberId && accountOnChannel) {
+		const properties = [...custom('Channel', channelName(record)), ...custom('Account ID', accountOnChannel)];
+		const display = `${channelName(record)} business account ${record.channel === 'sms' && number ? phone(number) : accountOnChannel}`;
+		return { id, display, account_id: accountOnChannel, custom: properties };
+	}
 	const display = number
 		? `WhatsApp Business ${phone(number)}`
 		: phoneNumberId
@@ -306,17 +313,18 @@ export function mapRecords(records: ReadonlyArray<unknown>, media: ReadonlyArray
 		if (!conversation) {
 			const id = `C${conversations.size + 1}`;
 			const businessDisplay = participants.get(business)!.display!;
+			const channel = channelName(record);
 			const display = group
-				? `WhatsApp group ${group} of ${businessDisplay}`
+				? `${channel} group ${group} of ${businessDisplay}`
 				: person
-					? `WhatsApp: ${participants.get(person)!.display} and ${businessDisplay}`
-					: `WhatsApp account events of ${businessDisplay}`;
+					? `${channel}: ${participants.get(person)!.display} and ${businessDisplay}`
+					: `${channel} account events of ${businessDisplay}`;
 			const properties = [...custom('Phone number ID', str(record.phone_number_id)), ...custom('WABA ID', str(record.waba_id)), ...custom('Group ID', group)];
 			conversation = {
 				conversation: {
 					id,
 					display,
-					platform: 'whatsapp',
+					platform: str(record.channel) || 'whatsapp',
 					type: group ? 'channel' : 'direct',
 					participants: person ? [business, person] : [business],
 					custodian: business,

@@ -12,7 +12,7 @@ export const recordFilters = {
 		name: 'phoneNumberId',
 		type: 'string',
 		default: '',
-		description: 'Only records captured on this WhatsApp business phone number ID',
+		description: 'Only records captured on this WhatsApp business phone number ID, or on another channel\'s account as filed: channel-account ID, e.g. messenger-1045566778899 or sms-15550100999',
 	},
 	retentionClass: {
 		displayName: 'Retention Class',

@@ -183,6 +183,8 @@ describe('recordObjectKey', () => {
 			prefix: 'team a/+=:@()',
 			retentionClass: 'default',
 			phoneNumberId: '106000000000002',
+			channel: 'whatsapp',
+			accountId: '106000000000002',
 			date: '2026-02-03',
 			pseudonym: 'b'.repeat(32),
 			recordId: 'c'.repeat(32),

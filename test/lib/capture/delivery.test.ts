@@ -8,9 +8,11 @@ describe('buildDeliveryItem', () => {
 		const { kept, dropped } = filterRecords(records, { messageTypes: ['reaction'] });
 		const item = buildDeliveryItem({ records: kept, rawBody, filteredOut: dropped, contentType: 'application/json' });
 		expect(item).toEqual({
-			schema_version: 1,
+			schema_version: 2,
 			record_kind: 'delivery',
+			channel: 'whatsapp',
 			phone_number_id: '106000000000002',
+			account_id: null,
 			idempotency_key: `sha256:${records[0].delivery_sha256}`,
 			delivery_sha256: records[0].delivery_sha256,
 			received_at: '2026-01-01T08:00:00.000Z',

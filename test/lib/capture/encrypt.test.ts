@@ -35,7 +35,7 @@ describe('encryptRecord / routingFields', () => {
 			expect(routing.participant_pseudonyms).toEqual(participant.length ? participant : undefined);
 			expect(Object.keys(routing).sort()).toEqual(
 				[
-					'schema_version', 'record_kind', 'provider', 'direction', 'type', 'field', 'waba_id', 'phone_number_id', 'timestamp',
+					'schema_version', 'record_kind', 'provider', 'channel', 'direction', 'type', 'field', 'waba_id', 'phone_number_id', 'account_id', 'timestamp',
 					'received_at', 'counterparty_pseudonym', 'record_id', 'delivery_sha256', 'signature_verified', 'graph_api_version', 'index_key_check', 'encrypted',
 					...(linked.length ? ['identity_pseudonyms'] : []),
 					...(participant.length ? ['participant_pseudonyms'] : []),

@@ -36,9 +36,11 @@ describe('normalizeOutbound', () => {
 		});
 		const raw = { request: textRequest, response: textResponse };
 		expect(record).toEqual({
-			schema_version: 1,
+			schema_version: 2,
 			record_kind: 'message',
 			provider: 'whatsapp_cloud',
+			channel: 'whatsapp',
+			account_id: null,
 			direction: 'outbound',
 			waba_id: '102000000000001',
 			phone_number_id: '106000000000002',

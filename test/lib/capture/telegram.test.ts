@@ -79,7 +79,7 @@ describe('normalizeTelegramUpdate', () => {
 			const body = readFileSync(path.join(FIXTURES, file));
 			for (const record of normalize(body)) {
 				expect(record).toMatchObject({
-					schema_version: 1,
+					schema_version: 2,
 					channel: 'telegram',
 					provider: 'telegram_bot_api',
 					account_id: BOT_ID,

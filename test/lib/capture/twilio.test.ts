@@ -14,6 +14,7 @@ import {
 	verifyTwilioSignature,
 	type TwilioParams,
 } from '../../../lib/capture';
+import { objectKeyForRecord } from '../../../lib/archive';
 
 const TWILIO = path.join(__dirname, '..', '..', 'fixtures', 'twilio');
 const form = (name: string) => readFileSync(path.join(TWILIO, `${name}.form`));
@@ -55,7 +56,7 @@ describe('verifyTwilioSignature', () => {
 	describe('vectors built from the fixtures with the reference implementation', () => {
 		const authToken = randomBytes(16).toString('hex');
 		const configured = 'https://n8n.example.com/webhook/2d0d3c8e/webhook';
-		it.each(['inbound-text', 'inbound-image-reply', 'status-read', 'status-failed'])('%s', (name) => {
+		it.each(['inbound-text', 'inbound-image-reply', 'status-read', 'status-failed', 'sms-inbound-text', 'mms-inbound-image', 'sms-status-delivered'])('%s', (name) => {
 			const params = parseTwilioForm(form(name));
 			const header = referenceSignature(authToken, configured, Object.fromEntries(params));
 			expect(verifyTwilioSignature({ url: configured, params, header, authToken }).verified).toBe(true);
@@ -118,9 +119,11 @@ describe('normalizeTwilioWebhook', () => {
 	it('inbound text', () => {
 		const record = normalize('inbound-text');
 		expect(record).toMatchObject({
-			schema_version: 1,
+			schema_version: 2,
 			record_kind: 'message',
 			provider: 'twilio',
+			channel: 'whatsapp',
+			account_id: null,
 			direction: 'inbound',
 			waba_id: null,
 			phone_number_id: '15550100999',
@@ -178,6 +181,62 @@ describe('normalizeTwilioWebhook', () => {
 		expect(normalize('status-failed')).toMatchObject({
 			type: 'undelivered',
 			content: { status: 'undelivered', error_code: '63016' },
+		});
+	});
+	describe('SMS and MMS (From/To without the whatsapp: prefix)', () => {
+		it('inbound SMS: channel sms, the Twilio number as account_id, no phone_number_id, sms: idempotency key', () => {
+			expect(normalize('sms-inbound-text')).toMatchObject({
+				schema_version: 2,
+				record_kind: 'message',
+				provider: 'twilio',
+				channel: 'sms',
+				account_id: '15550100999',
+				phone_number_id: null,
+				display_phone_number: '15550100999',
+				direction: 'inbound',
+				wamid: 'SM5a6b7c8d9e0f11223344556677889900',
+				type: 'text',
+				counterparty: { wa_id: '15550100123', user_id: null, name: null },
+				content: { body: 'Please call me about the bond order' },
+				idempotency_key: 'sms:15550100999:SM5a6b7c8d9e0f11223344556677889900',
+			});
+		});
+
+		it('inbound MMS: the media list, type from the first content type', () => {
+			const record = normalize('mms-inbound-image');
+			expect(record).toMatchObject({ channel: 'sms', type: 'image', idempotency_key: 'sms:15550100999:MM6b7c8d9e0f1122334455667788990011' });
+			expect(record.content).toEqual({
+				body: 'The signed form',
+				media: [
+					{
+						url: 'https://api.twilio.com/2010-04-01/Accounts/AC00000000000000000000000000000001/Messages/MM6b7c8d9e0f1122334455667788990011/Media/ME00000000000000000000000000000001',
+						content_type: 'image/jpeg',
+					},
+				],
+			});
+		});
+
+		it('status callback: the business number from From, the customer from To', () => {
+			expect(normalize('sms-status-delivered')).toMatchObject({
+				record_kind: 'status',
+				channel: 'sms',
+				account_id: '15550100999',
+				phone_number_id: null,
+				type: 'delivered',
+				counterparty: { wa_id: '15550100123', user_id: null, name: null },
+				idempotency_key: 'sms:15550100999:SM7c8d9e0f112233445566778899001122:delivered',
+			});
+		});
+
+		it('is filed under sms-<number>, beside the same person\'s WhatsApp records by pseudonym', () => {
+			const indexKey = 'c0ffee4d2b9e8a7f61d3c5b4a29807f6e5d4c3b2a1908f7e6d5c4b3a29180f7e';
+			const place = (name: string) => objectKeyForRecord({ indexKey, prefix: 'archive', retentionClass: 'default', record: normalize(name) });
+			const sms = place('sms-inbound-text');
+			const whatsapp = place('inbound-text');
+			expect(sms.key).toMatch(/^archive\/default\/sms-15550100999\/2026\/01\/01\/[0-9a-f]{32}\/[0-9a-f]{32}\.pgp$/);
+			expect(whatsapp.key).toMatch(/^archive\/default\/15550100999\//);
+			expect(sms.pseudonym).toBe(whatsapp.pseudonym);
+			expect(sms.recordId).not.toBe(whatsapp.recordId);
 		});
 	});
 });

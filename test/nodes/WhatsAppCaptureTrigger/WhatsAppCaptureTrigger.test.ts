@@ -376,7 +376,8 @@ describe('WhatsApp Capture Trigger: webhook() in n8n-core WebhookContext', () =>
 			const out = items(exchanges[0]);
 			expect(out).toHaveLength(1);
 			expect(out[0].json).toMatchObject({
-				schema_version: 1,
+				schema_version: 2,
+				channel: 'whatsapp',
 				record_count: 2,
 				filtered_out_count: 0,
 				signature_verified: true,

@@ -4,14 +4,16 @@
  * the configured URL) → one record; bad signatures → 401, no run; GET → 405; with Encrypt at Capture
  * the item carries only ciphertext that gpg decrypts to the record.
  */
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
 import type { INodeExecutionData, INodeParameters, IRun } from 'n8n-workflow';
 
 import { gpgDecrypt, makeGpgHome } from '../../helpers/gpg';
-import { InProcessN8n, newWebhookId } from '../../helpers/n8n-runner';
+import { InProcessN8n, binaryBytes, newWebhookId } from '../../helpers/n8n-runner';
 
 const AUTH_TOKEN = randomBytes(16).toString('hex');
 const INDEX_KEY = randomBytes(32).toString('hex');
@@ -33,7 +35,7 @@ describe('WhatsApp Capture Trigger, Provider = Twilio WhatsApp (n8n-core)', () =
 	const runners: InProcessN8n[] = [];
 	let gpg: Awaited<ReturnType<typeof makeGpgHome>>;
 
-	async function start(parameters: INodeParameters) {
+	async function start(parameters: INodeParameters, credentialFields: Record<string, string> = {}) {
 		const webhookId = newWebhookId();
 		const n8n = new InProcessN8n({
 			workflow: {
@@ -56,7 +58,7 @@ describe('WhatsApp Capture Trigger, Provider = Twilio WhatsApp (n8n-core)', () =
 				connections: {},
 			},
 			credentials: {
-				twilioWhatsAppApi: { accountSid: 'AC00000000000000000000000000000001', authToken: AUTH_TOKEN, indexKey: INDEX_KEY },
+				twilioWhatsAppApi: { accountSid: 'AC00000000000000000000000000000001', authToken: AUTH_TOKEN, indexKey: INDEX_KEY, ...credentialFields },
 				openPgpPublicKeysApi: { publicKeys: gpg.publicKeyArmored, expectedFingerprints: '' },
 			},
 		});
@@ -165,5 +167,48 @@ describe('WhatsApp Capture Trigger, Provider = Twilio WhatsApp (n8n-core)', () =
 		const ciphertext = await Container.get(core.BinaryDataService).getAsBuffer(item.binary!.data);
 		const record = JSON.parse(gpgDecrypt(gpg.home, ciphertext).toString('utf8'));
 		expect(record).toMatchObject({ provider: 'twilio', wamid: 'SM0f1e2d3c4b5a69788796a5b4c3d2e1f0', counterparty: { name: 'Dana Example' } });
+	});
+	it('SMS and MMS: channel sms; Download Media fetches the MMS media with the account\'s Basic auth, sent to the Twilio API host only', async () => {
+		const picture = randomBytes(3000);
+		const seen: Array<[string, string | undefined]> = [];
+		const api = createServer((req, res) => {
+			seen.push([String(req.url), req.headers.authorization]);
+			if (req.url?.startsWith('/2010-04-01/')) res.writeHead(307, { location: `http://localhost:${(api.address() as AddressInfo).port}/cdn/picture.jpg` }).end();
+			else if (req.url === '/cdn/picture.jpg') res.writeHead(200, { 'content-type': 'image/jpeg' }).end(picture);
+			else res.writeHead(404).end();
+		});
+		await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
+		const apiBase = `http://127.0.0.1:${(api.address() as AddressInfo).port}`;
+		try {
+			const n8n = await start({ downloadMedia: true }, { apiBaseUrl: apiBase });
+			n8n.trigger.parameters.options = { twilioSignatureUrl: n8n.webhookUrl(), mediaRetryDelayMs: 0 };
+			const sms = form('sms-inbound-text');
+			const text = await post(n8n, n8n.webhookUrl(), sms, twilioSignature(n8n.webhookUrl(), sms));
+			expect(text.status).toBe(200);
+			expect(output(text.run)[0].json).toMatchObject({ channel: 'sms', account_id: '15550100999', phone_number_id: null, type: 'text' });
+			expect(output(text.run)[0].json.media_status).toBeUndefined();
+
+			const mms = Buffer.from(form('mms-inbound-image').toString().replace(/MediaUrl0=[^&]+/, `MediaUrl0=${encodeURIComponent(`${apiBase}/2010-04-01/Accounts/AC00000000000000000000000000000001/Messages/MM6b7c8d9e0f1122334455667788990011/Media/ME00000000000000000000000000000001`)}`));
+			const image = await post(n8n, n8n.webhookUrl(), mms, twilioSignature(n8n.webhookUrl(), mms));
+			expect(image.status).toBe(200);
+			const [item] = output(image.run);
+			expect(item.json).toMatchObject({
+				channel: 'sms',
+				type: 'image',
+				media_status: 'downloaded',
+				media_sha256: createHash('sha256').update(picture).digest('hex'),
+				media_size: picture.length,
+				media_mime_type: 'image/jpeg',
+			});
+			expect((await binaryBytes(item.binary!.media)).equals(picture)).toBe(true);
+			const basic = `Basic ${Buffer.from(`AC00000000000000000000000000000001:${AUTH_TOKEN}`).toString('base64')}`;
+			// the API host gets the account's credentials; the CDN it redirects to (another host) none
+			expect(seen).toEqual([
+				['/2010-04-01/Accounts/AC00000000000000000000000000000001/Messages/MM6b7c8d9e0f1122334455667788990011/Media/ME00000000000000000000000000000001', basic],
+				['/cdn/picture.jpg', undefined],
+			]);
+		} finally {
+			await new Promise<void>((resolve) => api.close(() => resolve()));
+		}
 	});
 });

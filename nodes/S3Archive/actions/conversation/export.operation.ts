@@ -71,7 +71,7 @@ const properties: INodeProperties[] = [
 		default: '',
 		required: true,
 		placeholder: '106000000000002',
-		description: 'The WhatsApp business phone number ID (the custodian) whose conversations to export',
+		description: 'The WhatsApp business phone number ID (the custodian) whose conversations to export, or another channel\'s account as filed: channel-account ID, e.g. messenger-1045566778899 or sms-15550100999',
 		displayOptions: { show: { exportScope: ['custodian'] } },
 	},
 	{

@@ -50,7 +50,7 @@ const properties: INodeProperties[] = [
 		default: '',
 		required: true,
 		displayOptions: { show: { sealScope: ['day'] } },
-		description: 'WhatsApp business phone number ID of the day folder',
+		description: 'WhatsApp business phone number ID of the day folder, or another channel\'s account as filed: channel-account ID, e.g. messenger-1045566778899',
 	},
 	{
 		displayName: 'Day',
