@@ -91,6 +91,21 @@ describe('the pack in the n8n editor (headless Chromium)', () => {
 			// Encrypt at Capture: equal to the S3 Archive Store credential's
 			indexKey,
 		});
+		await create('metaMessagingCaptureApi', 'Meta Messaging Capture (Messenger, Instagram)', {
+			appSecret: randomBytes(16).toString('hex'),
+			verifyToken: randomBytes(12).toString('hex'),
+			pageAccessToken: randomBytes(16).toString('hex'),
+			indexKey,
+			graphApiBaseUrl: 'http://127.0.0.1:9',
+			graphApiVersion: 'v24.0',
+		});
+		await create('telegramBotCaptureApi', 'Telegram Bot API', {
+			botToken: `7000000001:${randomBytes(18).toString('base64url')}`,
+			secretToken: randomBytes(16).toString('hex'),
+			indexKey,
+			// closed loopback port: nothing leaves the host
+			apiBaseUrl: 'http://127.0.0.1:9',
+		});
 		await create('openPgpPublicKeysApi', 'OpenPGP Public Keys', {
 			publicKeys: gpg.publicKeyArmored,
 			expectedFingerprints: gpg.fingerprint,
