@@ -13,6 +13,7 @@ source scripts/node24.sh
 
 if ! command -v gpg >/dev/null 2>&1; then
   [ "$(id -u)" = 0 ] || { echo "demo: gpg is missing (apt-get install gnupg)" >&2; exit 1; }
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null 2>&1 || true
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gnupg >/dev/null
 fi
 stamp=node_modules/.chat-archive-installed
