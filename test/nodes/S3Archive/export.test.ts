@@ -206,7 +206,15 @@ describe('S3 Archive node, Export Conversation and Get with Decrypt (capture via
 		const exportOptions = node.description.properties.find((p) => p.name === 'exportOptions')!.options as Array<{ name: string; default: unknown }>;
 		expect(exportOptions.find((o) => o.name === 'maxExportMegabytes')!.default).toBe(DEFAULT_MAX_EXPORT_BYTES / 1024 / 1024);
 		expect(exportOptions.find((o) => o.name === 'maxRecordMegabytes')!.default).toBe(DEFAULT_MAX_RECORD_BYTES / 1024 / 1024);
-		const [total] = await run(exportOf({ maxExportMegabytes: 0.001 }), { openPgpPrivateKeyApi: privateKey() }, { continueOnFail: true });
-		expect(total.json.error).toMatchObject({ message: expect.stringMatching(/^The records of this export hold more than/) });
+		// RSMF holds the records in memory and stops at Max Export Size; JSONL streams them past it
+		const [total] = await run({ ...exportOf({ maxExportMegabytes: 0.001, maxRecords: 1 }), exportFormat: 'rsmf' }, { openPgpPrivateKeyApi: privateKey() }, { continueOnFail: true });
+		expect(total.json.error).toMatchObject({ message: expect.stringMatching(/^More than 1 records match/) });
+		const [rsmfTotal] = await run({ ...exportOf({ maxExportMegabytes: 0.001 }), exportFormat: 'rsmf' }, { openPgpPrivateKeyApi: privateKey() }, { continueOnFail: true });
+		expect(rsmfTotal.json.error).toMatchObject({ message: expect.stringMatching(/^The records of this export hold more than/) });
+		const [streamed] = await run(exportOf({ maxExportMegabytes: 0.001, maxRecords: 1 }), { openPgpPrivateKeyApi: privateKey() });
+		expect(streamed.json.error).toBeUndefined();
+		expect(decode(streamed, 'jsonl').length).toBeGreaterThan(0.001 * 1024 * 1024);
+		expect((streamed.json.export as IDataObject).counts).toMatchObject({ records: expect.any(Number) });
+		expect(((streamed.json.export as IDataObject).counts as IDataObject).records).toBeGreaterThan(1);
 	});
 });
