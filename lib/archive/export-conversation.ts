@@ -17,6 +17,7 @@ import {
 	type ExportSource,
 	type ExportSummary,
 	type RecordOrder,
+	type ScopeListing,
 } from './export';
 import { checkedMedia, isRecordMedia, openMediaPlaintext, recordMediaSha256 } from './export-media';
 import { RecordSpool, type SpoolEntry } from './export-spool';
@@ -152,6 +153,49 @@ function textStream(pieces: () => AsyncGenerator<string>): Readable {
 	return Readable.from(chunks(), { objectMode: false });
 }
 
+/** The records of a scope in the spool, with what the transcripts' header needs. */
+interface SpooledRecords {
+	/** In the order they arrived. */
+	rows: SpooledRecord[];
+	counts: ExportSummary['counts'];
+	names: FirstSeen;
+	businessNumbers: FirstSeen;
+	knownNames: KnownNames;
+}
+
+/**
+ * Reads the listed records `concurrency` at a time (`readRecord`) and appends each to `spool` as it
+ * arrives, keeping its order fields, source and media names. A function of its own so that the
+ * listing (every key as listed) is not kept alive by the export's streams.
+ */
+async function spoolRecords(options: ConversationExportOptions, listing: ScopeListing, spool: RecordSpool): Promise<SpooledRecords> {
+	const read: SpooledRecords = { rows: [], counts: emptyCounts(), names: new FirstSeen(), businessNumbers: new FirstSeen(), knownNames: new KnownNames() };
+	const text = (value: unknown) => (typeof value === 'string' ? value : '');
+	await forEachLimit(listing.records, options.concurrency ?? DEFAULT_EXPORT_CONCURRENCY, async (object) => {
+		const { record, source } = await readRecord(options, object, listing.mediaKeys(object));
+		if (options.includeStatuses === false && record.record_kind === 'status') return;
+		const order = recordOrder(record, source.key);
+		const entry = await spool.append(JSON.stringify(record));
+		const content = (record.content && typeof record.content === 'object' ? record.content : {}) as Record<string, unknown>;
+		const mediaNames = source.mediaKeys.map(() =>
+			mediaFileName({
+				fileName: text(content.filename),
+				type: text(record.type) || 'media',
+				time: order.time.startsWith('9999') ? null : order.time,
+				mimeType: text(record.media_mime_type) || text(content.mime_type),
+			}),
+		);
+		read.rows.push({ ...order, entry, source, mediaNames, mediaSha256: recordMediaSha256(record) });
+		countRecord(read.counts, record, source.mediaKeys.length);
+		const transcript = record as TranscriptRecord;
+		read.knownNames.learn(transcript, order);
+		if (transcript.counterparty?.name) read.names.add(transcript.counterparty.name, order);
+		const business = record.display_phone_number ?? record.phone_number_id;
+		if (business) read.businessNumbers.add(String(business), order);
+	});
+	return read;
+}
+
 /**
  * Exports the records of a scope (one person, or a custodian's business number in a date range) as
  * JSONL, transcripts and media, with bounded memory whatever the number of records:
@@ -185,40 +229,16 @@ function textStream(pieces: () => AsyncGenerator<string>): Readable {
  */
 export async function exportConversation(options: ConversationExportOptions): Promise<ConversationExport> {
 	const listing = await listScope(options);
+	const { scope, pseudonym, pseudonyms } = listing;
 	const spool = await RecordSpool.create(options.tempDirectory);
-	const rows: SpooledRecord[] = [];
-	const counts = emptyCounts();
-	const names = new FirstSeen();
-	const businessNumbers = new FirstSeen();
-	const knownNames = new KnownNames();
+	let read: SpooledRecords;
 	try {
-		await forEachLimit(listing.records, options.concurrency ?? DEFAULT_EXPORT_CONCURRENCY, async (object) => {
-			const { record, source } = await readRecord(options, object, listing.mediaKeys(object));
-			if (options.includeStatuses === false && record.record_kind === 'status') return;
-			const order = recordOrder(record, source.key);
-			const entry = await spool.append(JSON.stringify(record));
-			const content = (record.content && typeof record.content === 'object' ? record.content : {}) as Record<string, unknown>;
-			const text = (value: unknown) => (typeof value === 'string' ? value : '');
-			const mediaNames = source.mediaKeys.map(() =>
-				mediaFileName({
-					fileName: text(content.filename),
-					type: text(record.type) || 'media',
-					time: order.time.startsWith('9999') ? null : order.time,
-					mimeType: text(record.media_mime_type) || text(content.mime_type),
-				}),
-			);
-			rows.push({ ...order, entry, source, mediaNames, mediaSha256: recordMediaSha256(record) });
-			countRecord(counts, record, source.mediaKeys.length);
-			const transcript = record as TranscriptRecord;
-			knownNames.learn(transcript, order);
-			if (transcript.counterparty?.name) names.add(transcript.counterparty.name, order);
-			const business = record.display_phone_number ?? record.phone_number_id;
-			if (business) businessNumbers.add(String(business), order);
-		});
+		read = await spoolRecords(options, listing, spool);
 	} catch (error) {
 		await spool.dispose();
 		throw error;
 	}
+	const { rows, counts, names, businessNumbers, knownNames } = read;
 	rows.sort(compareRecordOrder);
 
 	const taken = new Set<string>();
@@ -236,14 +256,14 @@ export async function exportConversation(options: ConversationExportOptions): Pr
 
 	const period = { first: rows.length ? rows[0].time : null, last: rows.length ? rows[rows.length - 1].time : null };
 	const who: Array<[string, string]> =
-		listing.scope === 'custodian'
+		scope === 'custodian'
 			? [['Custodian (phone number ID)', options.phoneNumberId!.trim()]]
 			: [
-					['Counterparty', [options.person?.trim() || options.phoneNumber?.trim(), ...names.values()].filter(Boolean).join(' / ') || `pseudonym ${listing.pseudonym}`],
-					['Counterparty pseudonym', listing.pseudonyms.length > 1 ? listing.pseudonyms.join(', ') : listing.pseudonym!],
+					['Counterparty', [options.person?.trim() || options.phoneNumber?.trim(), ...names.values()].filter(Boolean).join(' / ') || `pseudonym ${pseudonym}`],
+					['Counterparty pseudonym', pseudonyms.length > 1 ? pseudonyms.join(', ') : pseudonym!],
 				];
 	const header: TranscriptHeader = {
-		title: listing.scope === 'custodian' ? 'WhatsApp custodian export' : 'WhatsApp conversation export',
+		title: scope === 'custodian' ? 'WhatsApp custodian export' : 'WhatsApp conversation export',
 		facts: [
 			...who,
 			['Business number(s)', businessNumbers.values().join(', ') || '-'],
@@ -262,9 +282,9 @@ export async function exportConversation(options: ConversationExportOptions): Pr
 	};
 
 	return {
-		scope: listing.scope,
-		pseudonym: listing.pseudonym,
-		pseudonyms: listing.pseudonyms,
+		scope,
+		pseudonym,
+		pseudonyms,
 		sources: rows.map((row) => row.source),
 		counts,
 		period,

@@ -94,7 +94,7 @@ describe('exportConversation streamed (local RGW, lib/pgp, gpg)', () => {
 	/** Media plaintext by the media object key. */
 	const mediaBytes = new Map<string, Buffer>();
 
-	async function archive(prefix: string, record: Rec, retentionClass: string, media: Buffer[] = [], mediaSha?: string): Promise<string[]> {
+	async function archive(prefix: string, record: Rec, retentionClass: string, media: Buffer[] = [], mediaSha?: string, compression: 'none' | 'zlib' = 'none'): Promise<string[]> {
 		const filed = mediaSha ?? (media.length ? sha256(media[0]) : undefined);
 		const stored = media.length ? { ...record, media_status: 'downloaded', media_sha256: filed, media_size: media[0].length } : record;
 		const placed = objectKeyForRecord({ indexKey: INDEX_KEY, prefix, retentionClass, record: stored });
@@ -103,7 +103,7 @@ describe('exportConversation streamed (local RGW, lib/pgp, gpg)', () => {
 		const keys: string[] = [];
 		for (const [index, bytes] of media.entries()) {
 			const key = mediaObjectKey({ prefix, retentionClass, phoneNumberId: stored.phone_number_id, date: placed.date, pseudonym: placed.pseudonym, recordId: placed.recordId, index });
-			await writeObject({ client, bucket, key, body: (await encrypt({ data: bytes, recipients })).ciphertext as Uint8Array });
+			await writeObject({ client, bucket, key, body: (await encrypt({ data: bytes, recipients, compression })).ciphertext as Uint8Array });
 			mediaBytes.set(key, bytes);
 			keys.push(key);
 		}
@@ -222,6 +222,35 @@ describe('exportConversation streamed (local RGW, lib/pgp, gpg)', () => {
 		expect(readdirSync(temp)).toEqual([]);
 		await expect(bytesOf(exported.createJsonlStream())).rejects.toMatchObject({ message: expect.stringContaining('disposed') });
 	}, 60_000);
+
+	it('decrypts media past 8 MiB through the spool, and media that inflate past 16 MiB read again through it', async () => {
+		const large = randomBytes(9 * 1024 * 1024);
+		const inflating = Buffer.alloc(20 * 1024 * 1024, 0x41);
+		const image = { ...textTemplate, type: 'image', wamid: 'wamid.LARGE', content: { mime_type: 'image/jpeg', id: '10' }, idempotency_key: '106000000000002:wamid.LARGE' };
+		const document = { ...textTemplate, type: 'document', wamid: 'wamid.INFLATING', timestamp: '2026-01-01T09:00:00.000Z', content: { filename: 'zeros.txt', mime_type: 'text/plain', id: '11' }, idempotency_key: '106000000000002:wamid.INFLATING' };
+		const [largeKey] = await archive('large', image, 'default', [large]);
+		const [inflatingKey] = await archive('large', document, 'default', [inflating], undefined, 'zlib');
+		expect((await getObjectBytes(client, bucket, inflatingKey)).length).toBeLessThan(1024 * 1024);
+		const base = { client, bucket, prefix: 'large', indexKey: INDEX_KEY, phoneNumber: DANA, decryptionKeys: [decryptionKey] };
+		const exported = await exportConversation({ ...base, maxCompressionRatio: Infinity });
+		try {
+			const files = unzipSync(new Uint8Array(await bytesOf(exported.createMediaZipStream())));
+			expect(exported.mediaFiles.map((f) => f.key)).toEqual([largeKey, inflatingKey]);
+			expect(Buffer.from(files['media/image-20260101-080000.jpg']).equals(large)).toBe(true);
+			expect(Buffer.from(files['media/zeros.txt']).equals(inflating)).toBe(true);
+		} finally {
+			await exported.dispose();
+		}
+		// the limits still hold on the second reading: the ratio by default, Max Media Size when set
+		for (const options of [{}, { maxCompressionRatio: Infinity, maxMediaBytes: 18 * 1024 * 1024 }]) {
+			const limited = await exportConversation({ ...base, ...options });
+			try {
+				await expect(bytesOf(limited.createMediaZipStream())).rejects.toMatchObject({ code: 'OutputLimit', message: expect.stringContaining(inflatingKey) });
+			} finally {
+				await limited.dispose();
+			}
+		}
+	}, 120_000);
 
 	it('fails media.zip, naming the object, when a media file differs from its record; the other files are whole', async () => {
 		const record = { ...textTemplate, type: 'image', wamid: 'wamid.BAD-MEDIA', content: { mime_type: 'image/jpeg', id: '9' }, idempotency_key: '106000000000002:wamid.BAD-MEDIA' };
