@@ -26,7 +26,7 @@ import { unzipSync } from 'fflate';
 import { exportConversation, listObjects, mediaObjectKey, objectKeyForRecord, writeObject } from '../lib/archive';
 import { encrypt, readPrivateKey, readPublicKeys } from '../lib/pgp';
 import { generateKey } from './lib/keys';
-import { machineLine } from './lib/machine';
+import { machineInfo, machineLine } from './lib/machine';
 import { childEnv, runMeasured, selfPeakRssMB, tsNodeArgs } from './lib/proc';
 import { recordBytes, synthRecords } from './lib/records';
 import { collectGarbage, createBucket, engineClient, removeAllBuckets, storeReachable } from './lib/s3';
@@ -38,7 +38,11 @@ const SELF = __filename;
 /** Peak RSS the streaming export must stay under (issue 18). */
 const RSS_GOAL_MB = 300;
 
-/** The young generation's cap of the second run: V8's semi-space of 16 MiB (Node's documented 64-bit default before V8 sized it from memory). */
+/**
+ * The young generation's cap of the second run, in MiB per semi-space: the default Node documents
+ * for a 64-bit process with a 2 GiB memory limit (CLI, `--max-semi-space-size`); V8 sizes it from the
+ * memory limit, so on a larger machine it takes more.
+ */
 const SEMI_SPACE_MB = 16;
 
 /** What the child reports. */
@@ -122,6 +126,8 @@ async function main(): Promise<void> {
 	const mediaBytes = Math.round(numberFlag('media-mib', 2) * MiB);
 	const gpgMax = Math.min(n, numberFlag('gpg-max', n));
 	const concurrency = numberFlag('concurrency', 16);
+	// the machine's facts, load included, as the run starts (machineLine reports them later)
+	machineInfo();
 	if (!(await storeReachable())) {
 		process.stdout.write('### Export\n\nSkipped: the local S3 store is not reachable (`bash scripts/s3-local.sh start`).\n');
 		return;

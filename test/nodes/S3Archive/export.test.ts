@@ -9,6 +9,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { unzipSync } from 'fflate';
 import type { ICredentialDataDecryptedObject, IDataObject, INodeExecutionData } from 'n8n-workflow';
 
 import { DEFAULT_MAX_EXPORT_BYTES, DEFAULT_MAX_RECORD_BYTES, recordObjectKey, writeObject } from '../../../lib/archive';
@@ -145,6 +146,17 @@ describe('S3 Archive node, Export Conversation and Get with Decrypt (capture via
 		const mediaKey = sources[0].key.replace(/\.pgp$/, '.media.pgp');
 		const media = randomBytes(300);
 		await writeObject({ client, bucket, key: mediaKey, body: (await encrypt({ data: media, recipients, filename: 'media.bin' })).ciphertext as Uint8Array });
+
+		// the export now carries that media file: media.zip beside the transcripts, named in the record's JSONL line
+		const [withMedia] = await run({ resource: 'conversation', operation: 'export', prefix: 'archive', exportPhoneNumber: '15550100456' }, { openPgpPrivateKeyApi: privateKey() });
+		expect(Object.keys(withMedia.binary!).sort()).toEqual(['html', 'jsonl', 'media', 'text']);
+		expect(withMedia.binary!.media).toMatchObject({ fileName: 'media.zip', mimeType: 'application/zip' });
+		const [line] = decode(withMedia, 'jsonl').trimEnd().split('\n').map((l) => JSON.parse(l) as IDataObject);
+		expect(line.media_file).toMatch(/^media\/failed-\d{8}-\d{6}\.bin$/);
+		expect(unzipSync(new Uint8Array(Buffer.from(withMedia.binary!.media.data, 'base64')))).toEqual({ [line.media_file as string]: new Uint8Array(media) });
+		expect(decode(withMedia, 'text')).toContain(`media: ${line.media_file as string}`);
+		expect(((withMedia.json.export as IDataObject).counts as IDataObject).media).toBe(1);
+		expect(JSON.stringify(withMedia.json)).not.toContain(line.media_file as string);
 
 		const items = [{ json: {} }, { json: {} }];
 		const perItem = { key: [sources[0].key, mediaKey] };
