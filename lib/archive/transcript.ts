@@ -121,7 +121,8 @@ export function describeContent(type: string, content: Record<string, unknown> |
 
 /**
  * One transcript line for a record. `media` names the record's archived media (their file names in
- * the export); without them the provider's media id is referenced.
+ * the export), shown whatever the record's kind; without them a message references the provider's
+ * media id.
  */
 export function transcriptLine(record: TranscriptRecord, media: string[] = []): TranscriptLine {
 	const time = utcTime(record.timestamp ?? record.received_at);
@@ -137,12 +138,12 @@ export function transcriptLine(record: TranscriptRecord, media: string[] = []): 
 			name: counterpartyName(record),
 			type,
 			text: `message ${str(record.wamid)} ${type}${errorText ? ` (${errorText})` : ''}`,
-			media: [],
+			media,
 			notes,
 		};
 	}
 	if (record.record_kind !== 'message') {
-		return { time, kind: 'other', name: '', type, text: `${str(record.record_kind)} ${type}`.trim(), media: [], notes };
+		return { time, kind: 'other', name: '', type, text: `${str(record.record_kind)} ${type}`.trim(), media, notes };
 	}
 	if (record.context?.reply_to) notes.push(`reply to ${record.context.reply_to}`);
 	if (record.context?.forwarded) notes.push('forwarded');
