@@ -8,6 +8,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { unzipSync } from 'fflate';
 
@@ -203,6 +205,36 @@ describe('exportConversation streamed (local RGW, lib/pgp, gpg)', () => {
 			await exported.dispose();
 		}
 		expect(readdirSync(temp)).toEqual([]);
+	}, 120_000);
+
+	it('holds no record in memory between reading and writing: 24 MB of records add less than a quarter of it to the heap', async () => {
+		const body = 'x'.repeat(256 * 1024);
+		const big = Array.from({ length: 96 }, (_, n) => ({
+			...textTemplate,
+			wamid: `wamid.BIG-${n}`,
+			content: { body: `${n} ${body}` },
+			idempotency_key: `106000000000002:wamid.BIG-${n}`,
+		}));
+		await mapLimit(big, 8, async (record) => void (await archive('big', record, 'default')));
+		// a collection on demand, to compare the heap in use before and after
+		v8.setFlagsFromString('--expose-gc');
+		const gc = vm.runInNewContext('gc') as () => void;
+		const base = { client, bucket, prefix: 'big', indexKey: INDEX_KEY, phoneNumber: DANA, decryptionKeys: [decryptionKey] };
+		const warmUp = await exportConversation(base);
+		await warmUp.dispose();
+		gc();
+		const before = process.memoryUsage().heapUsed;
+		const exported = await exportConversation(base);
+		try {
+			gc();
+			const held = process.memoryUsage().heapUsed - before;
+			expect(exported.counts.records).toBe(96);
+			expect(held).toBeLessThan((96 * body.length) / 4);
+			const jsonl = await bytesOf(exported.createJsonlStream());
+			expect(jsonl.length).toBeGreaterThan(96 * body.length);
+		} finally {
+			await exported.dispose();
+		}
 	}, 120_000);
 
 	it('keeps the records on disk only encrypted and authenticated: an altered spool fails the files', async () => {
