@@ -18,6 +18,7 @@ import { createS3Client } from '../lib/s3';
 import PostalMime from 'postal-mime';
 
 import { launchBrowser } from '../test/e2e/helpers/browser';
+import { bytesOf } from '../test/helpers/export';
 import { makeGpgHome } from '../test/helpers/gpg';
 import { makeBucket, s3Settings } from '../test/helpers/s3';
 
@@ -40,7 +41,8 @@ async function main(): Promise<void> {
 	}
 	const decryptionKeys = [await readPrivateKey({ armoredKey: gpg.secretKeyArmored })];
 	const scope = { client, bucket, prefix: 'archive', indexKey, person: '+1 555 010 0123', decryptionKeys, from: '2026-01-01', to: '2026-01-31', now: new Date('2026-02-02T09:00:00Z') };
-	const transcript = await exportConversation(scope);
+	const exported = await exportConversation(scope);
+	const transcriptHtml = await bytesOf(exported.createTranscriptHtmlStream()).finally(async () => await exported.dispose());
 	const rsmf = await exportRsmf(scope);
 	const chunks: Buffer[] = [];
 	for await (const chunk of rsmf.slices[0].createRsmfStream()) chunks.push(chunk as Buffer);
@@ -55,7 +57,7 @@ async function main(): Promise<void> {
 	try {
 		const page = await context.newPage();
 		await page.setViewportSize({ width: 1000, height: 900 });
-		await page.setContent(transcript.transcriptHtml.toString('utf8'));
+		await page.setContent(transcriptHtml.toString('utf8'));
 		await page.screenshot({ path: path.join(OUT, 'export-transcript-html.png'), fullPage: true });
 		await page.setContent(`<pre style="font: 13px/1.45 monospace; margin: 16px; white-space: pre-wrap">${escape(shown)}</pre>`);
 		await page.screenshot({ path: path.join(OUT, 'export-rsmf-body.png'), fullPage: true });
@@ -64,7 +66,7 @@ async function main(): Promise<void> {
 		client.destroy();
 		await gpg.cleanup();
 	}
-	process.stdout.write(`written ${path.join(OUT, 'export-transcript-html.png')} and export-rsmf-body.png (${transcript.counts.records} records)\n`);
+	process.stdout.write(`written ${path.join(OUT, 'export-transcript-html.png')} and export-rsmf-body.png (${exported.counts.records} records)\n`);
 }
 
 main().catch((error) => {

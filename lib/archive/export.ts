@@ -1,24 +1,25 @@
-import type { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 
-import { decrypt, decryptToSpool, DEFAULT_MAX_COMPRESSION_RATIO, DEFAULT_MAX_DECRYPTED_BYTES, PgpError, type PrivateKey } from '../pgp';
+import { decrypt, PgpError, type PrivateKey } from '../pgp';
 import { mapLimit, readAll } from '../s3';
+import { openMediaPlaintext, type MediaReadOptions } from './export-media';
 import { getObject } from './get';
 import { identifierPseudonyms, phoneNumberPseudonyms, resolveIdentity } from './identity';
 import { assertPhoneNumberIdFilter } from './layout';
 import { listObjects, type ListedObject } from './list';
 import { buildRsmfExport, isUpdate, type RsmfMedia, type RsmfSlice } from './rsmf';
-import { channelName, labelChannels, renderTranscriptHtml, renderTranscriptText, transcriptLine, type TranscriptHeader, type TranscriptPerson, type TranscriptRecord } from './transcript';
 import { ArchiveError } from './types';
 
 /**
  * Export (eDiscovery) of a scope of the archive: one person's conversations (any of their
  * identifiers, optionally one business number and a date range), or a custodian's: every
  * conversation of one business phone number in a date range. Two outputs of the same records:
- * - {@link exportConversation}: JSONL plus readable transcripts, built in memory;
- * - {@link exportRsmf}: RSMF 2.0 files (rsmf/), whose media are fetched and decrypted only when a
- *   file's stream reaches them.
- * Nothing is written, logged or cached; plaintext reaches only the returned buffers and streams.
+ * - `exportConversation` (export-conversation.ts): JSONL, readable transcripts and the media in a
+ *   zip, every file a stream, the records passing through an encrypted spool (bounded memory);
+ * - {@link exportRsmf}: RSMF 2.0 files (rsmf/), records held in memory for the mapping, media fetched
+ *   and decrypted only when a file's stream reaches them.
+ * Here: the scope, its listing, reading one record, and the RSMF export.
+ * Nothing is logged or cached; plaintext reaches only the returned streams and the encrypted spools.
  */
 
 /**
@@ -27,8 +28,8 @@ import { ArchiveError } from './types';
  */
 export type ExportScope = 'person' | 'custodian';
 
-/** Options of {@link exportConversation}. */
-export interface ExportOptions {
+/** Options of every export: the scope, the keys and the limits of reading the records and their media. */
+export interface ExportOptions extends MediaReadOptions {
 	client: S3Client;
 	bucket: string;
 	/** Archive prefix (as for `listObjects`). */
@@ -62,19 +63,17 @@ export interface ExportOptions {
 	decryptionKeys: PrivateKey[];
 	/** Include status records (sent/delivered/read…) (default true). */
 	includeStatuses?: boolean;
-	/** Refuse exports of more records than this (default 50 000): the export lives in memory. */
+	/** RSMF only, whose records live in memory: refuse exports of more records than this (default 50 000). */
 	maxRecords?: number;
 	/**
 	 * Largest plaintext of one record, in bytes (default {@link DEFAULT_MAX_RECORD_BYTES}): its
 	 * decryption stops as soon as it passes (lib/pgp `maxDecryptedBytes`), and a larger object is not read.
 	 */
 	maxRecordBytes?: number;
-	/** Largest plaintext of all records together, in bytes (default {@link DEFAULT_MAX_EXPORT_BYTES}): the export lives in memory. */
+	/** RSMF only, whose records live in memory: largest plaintext of all records together, in bytes (default {@link DEFAULT_MAX_EXPORT_BYTES}). */
 	maxExportBytes?: number;
 	/** GetObject + decrypt in flight (default 16: GET latency, not CPU, bounds an export; docs/benchmarks.md). */
 	concurrency?: number;
-	/** Export time shown in the transcript header (default now). */
-	now?: Date;
 }
 
 /** Where one exported record came from. */
@@ -88,7 +87,7 @@ export interface ExportSource {
 	mediaKeys: string[];
 }
 
-/** What {@link exportConversation} and {@link exportRsmf} both return: the scope, the sources, counts and period. */
+/** What every export returns: the scope, the sources, counts and period. */
 export interface ExportSummary {
 	scope: ExportScope;
 	/** The pseudonym of the identifier given (its first form for a phone number); null for a custodian export. */
@@ -102,18 +101,6 @@ export interface ExportSummary {
 	period: { first: string | null; last: string | null };
 }
 
-/** Result of {@link exportConversation}. */
-export interface ExportResult extends ExportSummary {
-	/** Decrypted records, ordered by time (`timestamp`, else `received_at`), then wamid, then key. */
-	records: Array<Record<string, unknown>>;
-	/** One record per line, compact JSON, UTF-8 (`application/x-ndjson`). */
-	jsonl: Buffer;
-	/** Plain-text transcript, UTF-8. */
-	transcriptText: Buffer;
-	/** HTML transcript, UTF-8, self-contained. */
-	transcriptHtml: Buffer;
-}
-
 const MIB = 1024 * 1024;
 
 /**
@@ -125,10 +112,17 @@ export const DEFAULT_MAX_RECORD_BYTES = 16 * MIB;
 /** Default of `maxExportBytes`: 50 000 records (the default `maxRecords`) of a few KB each, with room. */
 export const DEFAULT_MAX_EXPORT_BYTES = 256 * MIB;
 
+/** Default of `maxRecords` (RSMF). */
+export const DEFAULT_MAX_RECORDS = 50_000;
+
+/** Default of `concurrency`. */
+export const DEFAULT_EXPORT_CONCURRENCY = 16;
+
 /** Octets an OpenPGP message adds to its plaintext (PKESKs, packet headers, MDC, a signature), with room. */
 const MESSAGE_OVERHEAD = MIB;
 
-function sortTime(record: Record<string, unknown>): string {
+/** The time a record is ordered by: `timestamp`, else `received_at` (ISO 8601 UTC); undated records last. */
+export function sortTime(record: Record<string, unknown>): string {
 	for (const field of ['timestamp', 'received_at']) {
 		const value = record[field];
 		if (typeof value === 'string' && !Number.isNaN(Date.parse(value))) return new Date(value).toISOString();
@@ -136,18 +130,42 @@ function sortTime(record: Record<string, unknown>): string {
 	return '9999-12-31T23:59:59.999Z';
 }
 
-/** One decrypted record and where it came from. */
-interface ExportRow {
-	record: Record<string, unknown>;
-	source: ExportSource;
+/** What records are ordered by: time, then wamid, then object key. */
+export interface RecordOrder {
+	time: string;
+	wamid: string;
+	key: string;
 }
 
-/** The records of a scope, decrypted and ordered, with the scope's pseudonyms. */
-interface ScopeRecords {
+/** Export order: time (UTC), then wamid, then object key. */
+export function compareRecordOrder(a: RecordOrder, b: RecordOrder): number {
+	if (a.time !== b.time) return a.time < b.time ? -1 : 1;
+	if (a.wamid !== b.wamid) return a.wamid < b.wamid ? -1 : 1;
+	return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+}
+
+/** The order fields of a decrypted record stored at `key`. */
+export function recordOrder(record: Record<string, unknown>, key: string): RecordOrder {
+	return { time: sortTime(record), wamid: String(record.wamid ?? ''), key };
+}
+
+/** One decrypted record and where it came from. */
+export interface ExportRow {
+	record: Record<string, unknown>;
+	source: ExportSource;
+	/** Bytes of its plaintext. */
+	size: number;
+}
+
+/** The objects of a scope as listed, before any is read. */
+export interface ScopeListing {
 	scope: ExportScope;
 	pseudonym: string | null;
 	pseudonyms: string[];
-	rows: ExportRow[];
+	/** Record objects (`<record id>.pgp`), in listing order. */
+	records: ListedObject[];
+	/** Media object keys by record (`<directory>/<record id>`), sorted. */
+	mediaKeys(record: ListedObject): string[];
 }
 
 /**
@@ -194,20 +212,21 @@ async function scopePseudonyms(options: ExportOptions): Promise<{ scope: ExportS
 }
 
 /**
- * The records of the scope, read the same way for every format:
+ * The objects of the scope, listed the same way for every format:
  *
  * 1. the scope's pseudonyms ({@link scopePseudonyms}): from `person` or `phoneNumber` with `indexKey`
  *    (HMAC; every WhatsApp form of a phone number, identity.ts), or `pseudonym`, plus the linked
  *    identities (`resolveIdentity`, when `indexKey` is given); none for a custodian; the number never
  *    reaches the store;
  * 2. `listObjects` (ListObjectsV2, all pages) finds the record objects (`<record id>.pgp`) and media
- *    objects under the prefix for those pseudonyms (and phone number id, class, date range);
- * 3. each record is read (GetObject, SHA-256 checked against `x-amz-meta-sha256`), decrypted with
- *    `decrypt` of lib/pgp within `maxRecordBytes` (and all of them within `maxExportBytes`), parsed
- *    as JSON, `concurrency` at a time;
- * 4. records are ordered by time (UTC), then wamid, then key.
+ *    objects under the prefix for those pseudonyms (and phone number id, class, date range).
+ *
+ * Keys only: a few hundred bytes of memory per object, no plaintext.
+ *
+ * @throws ArchiveError `InvalidInput` (no keys, no counterparty, an incomplete custodian scope, a bad
+ *   filter), `TooManyRecords` past `maxRecords` when given, or the store's code.
  */
-async function readScopeRecords(options: ExportOptions): Promise<ScopeRecords> {
+export async function listScope(options: ExportOptions, maxRecords?: number): Promise<ScopeListing> {
 	const { client, bucket } = options;
 	if (!options.decryptionKeys?.length) {
 		throw new ArchiveError('A private key is required to decrypt the records (attach an OpenPGP Private Key credential)', {
@@ -215,9 +234,7 @@ async function readScopeRecords(options: ExportOptions): Promise<ScopeRecords> {
 		});
 	}
 	const { scope, pseudonym, pseudonyms } = await scopePseudonyms(options);
-	const maxRecords = options.maxRecords ?? 50_000;
-
-	const recordObjects: ListedObject[] = [];
+	const records: ListedObject[] = [];
 	const mediaByRecord = new Map<string, string[]>();
 	for await (const object of listObjects({
 		client,
@@ -231,201 +248,140 @@ async function readScopeRecords(options: ExportOptions): Promise<ScopeRecords> {
 			to: options.to || undefined,
 		},
 	})) {
-		const directory = object.key.slice(0, object.key.lastIndexOf('/') + 1);
 		if (object.kind === 'media') {
-			const id = directory + object.recordId;
+			const id = recordPath(object);
 			mediaByRecord.set(id, [...(mediaByRecord.get(id) ?? []), object.key]);
 			continue;
 		}
-		recordObjects.push(object);
-		if (recordObjects.length > maxRecords) {
+		records.push(object);
+		if (maxRecords !== undefined && records.length > maxRecords) {
 			throw new ArchiveError(`More than ${maxRecords} records match: narrow the export by date range or phone number ID`, {
 				code: 'TooManyRecords',
 			});
 		}
 	}
+	return { scope, pseudonym, pseudonyms, records, mediaKeys: (record) => (mediaByRecord.get(recordPath(record)) ?? []).sort() };
+}
 
+/** `<directory>/<record id>` of a listed record or media object: its media share it. */
+function recordPath(object: ListedObject): string {
+	return object.key.slice(0, object.key.lastIndexOf('/') + 1) + object.recordId;
+}
+
+/**
+ * Reads one record of the scope: GetObject (SHA-256 checked against `x-amz-meta-sha256`, an object
+ * too large for `maxRecordBytes` refused from its Content-Length), `decrypt` of lib/pgp within
+ * `maxRecordBytes`, parsed as a JSON object.
+ *
+ * @throws ArchiveError `OutputLimit` (past `maxRecordBytes`, e.g. a compression bomb),
+ *   `DecryptionFailed` (names the object key and the OpenPGP reason, never plaintext), `NotARecord`
+ *   (not a JSON record), `IntegrityError` (ciphertext differs from its SHA-256), or the store's code.
+ */
+export async function readRecord(options: ExportOptions, object: ListedObject, mediaKeys: string[]): Promise<ExportRow> {
+	const { client, bucket } = options;
 	const maxRecordBytes = options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
+	const got = await getObject({ client, bucket, key: object.key, verify: true });
+	if (got.size > maxRecordBytes + MESSAGE_OVERHEAD) {
+		got.body.destroy();
+		throw new ArchiveError(`s3://${bucket}/${object.key} holds ${got.size} bytes, more than a record within the limit of ${maxRecordBytes / MIB} MiB per record can take`, {
+			code: 'OutputLimit',
+		});
+	}
+	const ciphertext = await readAll(got.body);
+	let plaintext: Uint8Array;
+	try {
+		plaintext = (await decrypt({ data: ciphertext, decryptionKeys: options.decryptionKeys, maxDecryptedBytes: maxRecordBytes })).data;
+	} catch (error) {
+		const reason = error instanceof Error ? error.message : String(error);
+		if (error instanceof PgpError && error.code === 'OUTPUT_LIMIT') {
+			throw new ArchiveError(`Record s3://${bucket}/${object.key}: ${reason}`, { code: 'OutputLimit', cause: error });
+		}
+		throw new ArchiveError(`Could not decrypt s3://${bucket}/${object.key}: ${reason}`, { code: 'DecryptionFailed', cause: error });
+	}
+	let record: unknown = null;
+	try {
+		record = JSON.parse(Buffer.from(plaintext.buffer, plaintext.byteOffset, plaintext.byteLength).toString('utf8'));
+	} catch {
+		record = null;
+	}
+	if (!record || typeof record !== 'object' || Array.isArray(record)) {
+		throw new ArchiveError(`s3://${bucket}/${object.key} does not decrypt to a JSON record`, { code: 'NotARecord' });
+	}
+	const source: ExportSource = { key: object.key, versionId: got.versionId, sha256: got.sha256, recordId: object.recordId, mediaKeys };
+	return { record: record as Record<string, unknown>, source, size: plaintext.length };
+}
+
+/** Counts of a scope's records by kind. */
+export function emptyCounts(): ExportSummary['counts'] {
+	return { records: 0, messages: 0, statuses: 0, other: 0, media: 0 };
+}
+
+/** Adds one record (and its media) to `counts`. */
+export function countRecord(counts: ExportSummary['counts'], record: Record<string, unknown>, mediaFiles: number): void {
+	counts.records += 1;
+	if (record.record_kind === 'message') counts.messages += 1;
+	else if (record.record_kind === 'status') counts.statuses += 1;
+	else counts.other += 1;
+	counts.media += mediaFiles;
+}
+
+/** The records of a scope, decrypted and ordered, in memory (RSMF). */
+interface ScopeRecords {
+	listing: ScopeListing;
+	rows: ExportRow[];
+}
+
+/**
+ * The records of the scope in memory, for the RSMF mapping: {@link listScope} (within `maxRecords`),
+ * each record read by {@link readRecord} `concurrency` at a time, all of them within `maxExportBytes`,
+ * ordered by time (UTC), then wamid, then key.
+ */
+async function readScopeRecords(options: ExportOptions): Promise<ScopeRecords> {
+	const listing = await listScope(options, options.maxRecords ?? DEFAULT_MAX_RECORDS);
 	const maxExportBytes = options.maxExportBytes ?? DEFAULT_MAX_EXPORT_BYTES;
 	let exportBytes = 0;
-	const decrypted = await mapLimit(recordObjects, options.concurrency ?? 16, async (object) => {
-		const got = await getObject({ client, bucket, key: object.key, verify: true });
-		if (got.size > maxRecordBytes + MESSAGE_OVERHEAD) {
-			got.body.destroy();
-			throw new ArchiveError(`s3://${bucket}/${object.key} holds ${got.size} bytes, more than a record within the limit of ${maxRecordBytes / MIB} MiB per record can take`, {
-				code: 'OutputLimit',
-			});
-		}
-		const ciphertext = await readAll(got.body);
-		let plaintext: Uint8Array;
-		try {
-			plaintext = (await decrypt({ data: ciphertext, decryptionKeys: options.decryptionKeys, maxDecryptedBytes: maxRecordBytes })).data;
-		} catch (error) {
-			const reason = error instanceof Error ? error.message : String(error);
-			if (error instanceof PgpError && error.code === 'OUTPUT_LIMIT') {
-				// a bomb stops the export at once: no other record is started
-				throw new ArchiveError(`Record s3://${bucket}/${object.key}: ${reason}`, { code: 'OutputLimit', cause: error });
-			}
-			return { error: new ArchiveError(`Could not decrypt s3://${bucket}/${object.key}: ${reason}`, { code: 'DecryptionFailed', cause: error }) };
-		}
-		exportBytes += plaintext.length;
+	const read = await mapLimit(listing.records, options.concurrency ?? DEFAULT_EXPORT_CONCURRENCY, async (object) => {
+		const row = await readRecord(options, object, listing.mediaKeys(object));
+		exportBytes += row.size;
 		if (exportBytes > maxExportBytes) {
 			throw new ArchiveError(`The records of this export hold more than ${maxExportBytes / MIB} MiB of plaintext: narrow the export by date range or phone number ID`, {
 				code: 'OutputLimit',
 			});
 		}
-		let record: unknown = null;
-		try {
-			record = JSON.parse(Buffer.from(plaintext).toString('utf8'));
-		} catch {
-			record = null;
-		}
-		if (!record || typeof record !== 'object' || Array.isArray(record)) {
-			return { error: new ArchiveError(`s3://${bucket}/${object.key} does not decrypt to a JSON record`, { code: 'NotARecord' }) };
-		}
-		const directory = object.key.slice(0, object.key.lastIndexOf('/') + 1);
-		const source: ExportSource = {
-			key: object.key,
-			versionId: got.versionId,
-			sha256: got.sha256,
-			recordId: object.recordId,
-			mediaKeys: (mediaByRecord.get(directory + object.recordId) ?? []).sort(),
-		};
-		return { record: record as Record<string, unknown>, source };
+		return row;
 	});
-	const failure = decrypted.find((d) => 'error' in d);
-	if (failure && 'error' in failure) throw failure.error;
-
-	let rows = decrypted as ExportRow[];
-	if (options.includeStatuses === false) rows = rows.filter((row) => row.record.record_kind !== 'status');
-	rows.sort((a, b) => {
-		const ta = sortTime(a.record);
-		const tb = sortTime(b.record);
-		if (ta !== tb) return ta < tb ? -1 : 1;
-		const wa = String(a.record.wamid ?? '');
-		const wb = String(b.record.wamid ?? '');
-		if (wa !== wb) return wa < wb ? -1 : 1;
-		return a.source.key < b.source.key ? -1 : a.source.key > b.source.key ? 1 : 0;
-	});
-	return { scope, pseudonym, pseudonyms, rows };
+	const rows = options.includeStatuses === false ? read.filter((row) => row.record.record_kind !== 'status') : read;
+	const orders = new Map(rows.map((row) => [row, recordOrder(row.record, row.source.key)]));
+	rows.sort((a, b) => compareRecordOrder(orders.get(a)!, orders.get(b)!));
+	return { listing, rows };
 }
 
 /** The scope, sources, counts and period of the rows. */
 function summary(read: ScopeRecords): ExportSummary {
-	const records = read.rows.map((row) => row.record);
-	const sources = read.rows.map((row) => row.source);
-	return {
-		scope: read.scope,
-		pseudonym: read.pseudonym,
-		pseudonyms: read.pseudonyms,
-		sources,
-		counts: {
-			records: records.length,
-			messages: records.filter((r) => r.record_kind === 'message').length,
-			statuses: records.filter((r) => r.record_kind === 'status').length,
-			other: records.filter((r) => r.record_kind !== 'message' && r.record_kind !== 'status').length,
-			media: sources.reduce((sum, s) => sum + s.mediaKeys.length, 0),
-		},
-		period: {
-			first: records.length ? sortTime(records[0]) : null,
-			last: records.length ? sortTime(records[records.length - 1]) : null,
-		},
-	};
-}
-
-/**
- * Exports the records of a scope (one person, or a custodian's business number in a date range) as
- * JSONL and transcripts: the records are read by {@link readScopeRecords} and rendered (time UTC,
- * direction, name, type, text/caption, media object keys, status lines).
- *
- * Media files are referenced by object key, not decrypted or embedded.
- *
- * @throws ArchiveError `InvalidInput` (no counterparty, an incomplete custodian scope, no keys, bad
- *   filter), `TooManyRecords` beyond `maxRecords`, `OutputLimit` (a record past `maxRecordBytes`, e.g.
- *   a compression bomb, or all of them past `maxExportBytes`), `DecryptionFailed` (names the object
- *   key and the OpenPGP reason, never plaintext), `NotARecord` (a decrypted object that is not a JSON
- *   record), `IntegrityError` (ciphertext differs from its SHA-256), or the store's code.
- */
-export async function exportConversation(options: ExportOptions): Promise<ExportResult> {
-	const read = await readScopeRecords(options);
+	const counts = emptyCounts();
+	for (const row of read.rows) countRecord(counts, row.record, row.source.mediaKeys.length);
 	const { rows } = read;
-	const base = summary(read);
-	const { counts, period } = base;
-	const records = rows.map((row) => row.record);
-	// statuses carry no profile name: take the one the conversation's messages carry
-	const knownNames = new Map<string, string>();
-	for (const record of records as TranscriptRecord[]) {
-		for (const person of [record.counterparty, record.participant]) {
-			if (person?.name) for (const id of [person.wa_id, person.user_id]) if (id && !knownNames.has(id)) knownNames.set(id, person.name);
-		}
-	}
-	const named = <T extends TranscriptPerson>(person: T | null | undefined): T | null | undefined => {
-		const name = person && !person.name ? (knownNames.get(person.wa_id ?? '') ?? knownNames.get(person.user_id ?? '')) : undefined;
-		return name ? ({ ...person, name } as T) : person;
-	};
-	const lines = labelChannels(
-		rows.map((row) => {
-			const record = row.record as TranscriptRecord;
-			return transcriptLine({ ...record, counterparty: named(record.counterparty), participant: named(record.participant) }, row.source.mediaKeys);
-		}),
-		records as TranscriptRecord[],
-	);
-	const channels = [...new Set((records as TranscriptRecord[]).map(channelName))].sort();
-	const names = [...new Set(records.map((r) => (r.counterparty as TranscriptRecord['counterparty'])?.name).filter((n): n is string => Boolean(n)))];
-	// a group conversation: everyone who wrote in it or was reached, by name, else number or user id
-	const participants = new Map<string, string>();
-	for (const record of records as TranscriptRecord[]) {
-		const person = named(record.participant);
-		const id = person?.wa_id ? `+${person.wa_id}` : (person?.user_id ?? '');
-		if (person && (id || person.name)) participants.set(id || person.name!, person.name && id ? `${person.name} (${id})` : person.name || id);
-	}
-	const businessNumbers = [...new Set(records.map((r) => r.display_phone_number ?? r.phone_number_id ?? r.account_id).filter(Boolean).map(String))];
-	const who: Array<[string, string]> =
-		read.scope === 'custodian'
-			? [['Custodian (phone number ID)', options.phoneNumberId!.trim()]]
-			: [
-					['Counterparty', [options.person?.trim() || options.phoneNumber?.trim(), ...names].filter(Boolean).join(' / ') || `pseudonym ${read.pseudonym}`],
-					['Counterparty pseudonym', read.pseudonyms.length > 1 ? read.pseudonyms.join(', ') : read.pseudonym!],
-				];
-	const header: TranscriptHeader = {
-		title: `${channels.length > 1 ? 'Multi-channel' : (channels[0] ?? 'WhatsApp')} ${read.scope === 'custodian' ? 'custodian export' : 'conversation export'}`,
-		facts: [
-			...who,
-			...(channels.length > 1 ? [['Channels', channels.join(', ')] as [string, string]] : []),
-			...(participants.size ? [['Participants', [...participants.values()].sort().join(', ')] as [string, string]] : []),
-			['Business number(s)', businessNumbers.join(', ') || '-'],
-			['Period (UTC)', period.first ? `${period.first} to ${period.last}` : '-'],
-			['Records', `${counts.records} (messages ${counts.messages}, statuses ${counts.statuses}, other ${counts.other})`],
-			['Bucket / prefix', `${options.bucket} / ${options.prefix}`],
-			['Exported at (UTC)', (options.now ?? new Date()).toISOString()],
-		],
-	};
 	return {
-		...base,
-		records,
-		jsonl: Buffer.from(records.map((r) => JSON.stringify(r) + '\n').join(''), 'utf8'),
-		transcriptText: Buffer.from(renderTranscriptText(header, lines), 'utf8'),
-		transcriptHtml: Buffer.from(renderTranscriptHtml(header, lines), 'utf8'),
+		scope: read.listing.scope,
+		pseudonym: read.listing.pseudonym,
+		pseudonyms: read.listing.pseudonyms,
+		sources: rows.map((row) => row.source),
+		counts,
+		period: {
+			first: rows.length ? sortTime(rows[0].record) : null,
+			last: rows.length ? sortTime(rows[rows.length - 1].record) : null,
+		},
 	};
 }
 
 /** Options of {@link exportRsmf}: the scope and limits of {@link ExportOptions}, and the RSMF files'. */
-export interface RsmfArchiveExportOptions extends Omit<ExportOptions, 'now'> {
+export interface RsmfArchiveExportOptions extends ExportOptions {
 	/** Most events in one `.rsmf` file (default 10,000, as Relativity advises). */
 	maxEventsPerSlice?: number;
 	/** Start a new `.rsmf` file at each UTC day (default false). */
 	sliceByDay?: boolean;
 	/** `X-RSMF-Generator` (default `n8n-nodes-chat-archive`). */
 	generator?: string;
-	/**
-	 * Largest plaintext of one media file, in bytes (default lib/pgp's `DEFAULT_MAX_DECRYPTED_BYTES`,
-	 * above the capture's 100 MiB media limit): its decryption stops as soon as it passes.
-	 */
-	maxMediaBytes?: number;
-	/** lib/pgp `maxCompressionRatio` of media decryption (default lib/pgp's). */
-	maxCompressionRatio?: number;
-	/** Directory of the temporary encrypted spool of the media file being decrypted (default the OS's). */
-	tempDirectory?: string;
 }
 
 /** Result of {@link exportRsmf}. */
@@ -436,61 +392,22 @@ export interface RsmfArchiveExport extends ExportSummary {
 	eventCount: number;
 }
 
-/** The error of a media object that could not be decrypted, named by its key, never by its content. */
-function mediaError(bucket: string, key: string, error: unknown): ArchiveError {
-	if (error instanceof ArchiveError) return error;
-	const reason = error instanceof Error ? error.message : String(error);
-	if (error instanceof PgpError && error.code === 'OUTPUT_LIMIT') {
-		return new ArchiveError(`Media s3://${bucket}/${key}: ${reason}`, {
-			code: 'OutputLimit',
-			cause: error,
-			hint: 'If the media is trusted and really this large, raise Options → Max Media Size (MB) (one media file)',
-		});
-	}
-	return new ArchiveError(`Could not decrypt s3://${bucket}/${key}: ${reason}`, { code: 'DecryptionFailed', cause: error });
-}
-
-/**
- * Opens one media object as plaintext: GetObject (SHA-256 checked against `x-amz-meta-sha256`),
- * `decryptToSpool` of lib/pgp (bounded memory; the plaintext is released only once authenticated,
- * within `maxMediaBytes`), then a stream of the spool, deleted when the stream closes.
- */
-async function openMediaPlaintext(options: RsmfArchiveExportOptions, key: string): Promise<Readable> {
-	const { client, bucket } = options;
-	const got = await getObject({ client, bucket, key, verify: true });
-	let plaintext: Awaited<ReturnType<typeof decryptToSpool>>;
-	try {
-		plaintext = await decryptToSpool({
-			data: got.body,
-			// the one second pass (sq's ZIP packets) reads the same version again
-			reread: async () => (await getObject({ client, bucket, key, versionId: got.versionId ?? undefined, verify: true })).body,
-			decryptionKeys: options.decryptionKeys,
-			maxDecryptedBytes: options.maxMediaBytes ?? DEFAULT_MAX_DECRYPTED_BYTES,
-			maxCompressionRatio: options.maxCompressionRatio ?? DEFAULT_MAX_COMPRESSION_RATIO,
-			tempDirectory: options.tempDirectory,
-		});
-	} catch (error) {
-		got.body.destroy();
-		throw mediaError(bucket, key, error);
-	}
-	const stream = plaintext.createReadStream();
-	stream.once('close', () => void plaintext.dispose());
-	return stream;
-}
-
 /**
  * Exports the records of a scope (one person, or a custodian's business number in a date range) as
  * RSMF 2.0 files (docs/rsmf.md): the records are read by {@link readScopeRecords} (in memory, within
- * `maxExportBytes`), and each message record's media objects (`<record id>.media*.pgp`) are given to
- * {@link buildRsmfExport} as functions that fetch and decrypt them ({@link openMediaPlaintext}):
- * nothing of a media file is read until a slice's stream reaches it, and then one file at a time.
+ * `maxRecords` and `maxExportBytes`), and each message record's media objects (`<record id>.media*.pgp`)
+ * are given to {@link buildRsmfExport} as functions that fetch and decrypt them (`openMediaPlaintext`
+ * of export-media.ts): nothing of a media file is read until a slice's stream reaches it, and then one
+ * file at a time.
  *
  * The same archived records and media give byte-identical files.
  *
- * @throws ArchiveError as {@link exportConversation}, and `InvalidInput` for a bad
- *   `maxEventsPerSlice`. A slice's stream fails with `DecryptionFailed` or `OutputLimit` (past
- *   `maxMediaBytes`) naming the media object's key, `IntegrityError` when the ciphertext differs from
- *   its SHA-256 or the plaintext from its record's `media_sha256`, or the store's code.
+ * @throws ArchiveError `InvalidInput` (no counterparty, an incomplete custodian scope, no keys, bad
+ *   filter, a bad `maxEventsPerSlice`), `TooManyRecords` beyond `maxRecords`, `OutputLimit` (a record
+ *   past `maxRecordBytes`, or all of them past `maxExportBytes`), and the errors of {@link readRecord}.
+ *   A slice's stream fails with `DecryptionFailed` or `OutputLimit` (past `maxMediaBytes`) naming the
+ *   media object's key, `IntegrityError` when the ciphertext differs from its SHA-256 or the plaintext
+ *   from its record's `media_sha256`, or the store's code.
  */
 export async function exportRsmf(options: RsmfArchiveExportOptions): Promise<RsmfArchiveExport> {
 	const read = await readScopeRecords(options);

@@ -13,7 +13,9 @@
  * - {@link sealPrefix} (seal.ts: the manifest format in manifest.ts, Merkle tree in merkle.ts),
  *   {@link verifySeal} (verify.ts), {@link loadSealedHashes} (sealed-hashes.ts);
  * - {@link safeFileName} (file-name.ts): the one sanitizer of file names from messages and keys;
- * - {@link exportConversation} (export.ts) with its transcripts (transcript.ts);
+ * - exports: the scope read by export.ts, {@link exportConversation} (export-conversation.ts: JSONL,
+ *   transcripts (transcript.ts) and media (export-media.ts) as streams, through an encrypted spool,
+ *   export-spool.ts) and {@link exportRsmf} (export.ts);
  * - {@link buildRsmfExport} (rsmf/): RSMF 2.0 files (Relativity Short Message Format) of decrypted records and media;
  * - the audit trail: {@link appendAuditEvent} (audit.ts), {@link verifyAudit} (audit-verify.ts), the
  *   event format (audit-event.ts) and reading the trail (audit-trail.ts).
@@ -37,6 +39,8 @@ export * from './verify';
 export * from './file-name';
 export * from './transcript';
 export * from './export';
+export * from './export-conversation';
+export { type MediaReadOptions } from './export-media';
 export * from './rsmf';
 export * from './audit-event';
 export * from './audit-trail';

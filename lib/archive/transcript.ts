@@ -1,7 +1,7 @@
 /**
  * Readable transcripts of decrypted capture records (plain text and HTML), for eDiscovery exports.
- * Pure functions over records; no I/O. The output holds plaintext: it is produced in memory for the
- * workflow only and never logged or stored by the engine.
+ * Pure functions over records; no I/O. The output holds plaintext: it is produced for the workflow
+ * only (whole, or piece by piece for a streamed export) and never logged or stored by the engine.
  */
 
 /** The record fields a transcript reads (a capture record, docs/FORMAT.md; extra fields ignored). */
@@ -46,7 +46,7 @@ export interface TranscriptLine {
 	type: string;
 	/** Message text, caption or a description of the content; may be empty. */
 	text: string;
-	/** Object keys of archived media of this record, else the provider's media id. */
+	/** Archived media of this record (file names in an export, object keys or attachment ids), else the provider's media id. */
 	media: string[];
 	/** Reply / forward / edit notes. */
 	notes: string[];
@@ -189,15 +189,16 @@ export function describeContent(type: string, content: Record<string, unknown> |
 }
 
 /**
- * One transcript line for a record. `mediaKeys` are the object keys of the record's archived media
- * (`<record id>.media*.pgp`); without them the provider's media id is referenced.
+ * One transcript line for a record. `media` names the record's archived media (their file names in
+ * the export), shown whatever the record's kind; without them a message references the provider's
+ * media id.
  */
-export function transcriptLine(record: TranscriptRecord, mediaKeys: string[] = []): TranscriptLine {
-	const line = recordLine(record, mediaKeys);
+export function transcriptLine(record: TranscriptRecord, media: string[] = []): TranscriptLine {
+	const line = recordLine(record, media);
 	return record.channel && record.channel !== 'whatsapp' ? { ...line, channel: channelName(record) } : line;
 }
 
-function recordLine(record: TranscriptRecord, mediaKeys: string[]): TranscriptLine {
+function recordLine(record: TranscriptRecord, media: string[]): TranscriptLine {
 	const time = utcTime(record.timestamp ?? record.received_at);
 	const type = str(record.type) || 'unknown';
 	const notes: string[] = [];
@@ -211,25 +212,25 @@ function recordLine(record: TranscriptRecord, mediaKeys: string[]): TranscriptLi
 			name: whoName(record),
 			type,
 			text: `message ${str(record.wamid)} ${type}${errorText ? ` (${errorText})` : ''}`,
-			media: [],
+			media,
 			notes,
 		};
 	}
 	if (record.record_kind !== 'message') {
 		const name = record.participant || record.counterparty?.wa_id || record.counterparty?.user_id ? whoName(record) : '';
-		return { time, kind: 'other', name, type, text: describeOther(record, type), media: [], notes };
+		return { time, kind: 'other', name, type, text: describeOther(record, type), media, notes };
 	}
 	if (record.context?.reply_to) notes.push(`reply to ${record.context.reply_to}`);
 	if (record.context?.forwarded) notes.push('forwarded');
 	const content = record.content ?? {};
-	const media = mediaKeys.length ? mediaKeys : content.id ? [`media id ${str(content.id)} (not archived)`] : [];
+	const archived = media.length ? media : content.id ? [`media id ${str(content.id)} (not archived)`] : [];
 	return {
 		time,
 		kind: record.direction === 'outbound' ? 'out' : 'in',
 		name: record.direction === 'outbound' ? businessName(record) : whoName(record),
 		type,
 		text: describeContent(type, content),
-		media,
+		media: archived,
 		notes,
 	};
 }
@@ -288,27 +289,35 @@ export function labelChannels(lines: TranscriptLine[], records: Array<Pick<Trans
 	return lines.map((line, index) => ({ ...line, channel: names[index] }));
 }
 
-/**
- * Plain-text transcript: a header, then one block per record (UTF-8, `\n` line ends). A block is one
- * header line (`time  arrow  name  [type]  via <channel>  (notes)`, the channel when the line has one), each line of the body after `    | `, and one
- * `    media: ` line per media object. Every value goes through {@link visibleText}, so no value can
- * end its line: a header line starts only with a record's time, and body lines cannot pass for media
- * lines.
- */
-export function renderTranscriptText(header: TranscriptHeader, lines: TranscriptLine[]): string {
+/** The header of a plain-text transcript ({@link renderTranscriptText}), its blank line included. */
+export function renderTranscriptTextHeader(header: TranscriptHeader): string {
 	const title = visibleText(header.title);
 	const out: string[] = [title, '='.repeat(Math.min(title.length, 72))];
 	for (const [label, value] of header.facts) out.push(`${visibleText(label)}: ${visibleText(value)}`);
-	out.push('');
-	for (const line of lines) {
-		const who = line.name ? `  ${visibleText(line.name)}` : '';
-		const notes = line.notes.length ? `  (${visibleText(line.notes.join(', '))})` : '';
-		const channel = line.channel ? `  via ${visibleText(line.channel)}` : '';
-		out.push(`${line.time}  ${ARROWS[line.kind]}${who}  [${visibleText(line.type)}]${channel}${notes}`);
-		if (line.text) out.push(`    | ${visibleBody(line.text, '\n    | ')}`);
-		for (const media of line.media) out.push(`    media: ${visibleText(media)}`);
-	}
+	return out.join('\n') + '\n\n';
+}
+
+/** One record's block of a plain-text transcript ({@link renderTranscriptText}), its line end included. */
+export function renderTranscriptTextLine(line: TranscriptLine): string {
+	const who = line.name ? `  ${visibleText(line.name)}` : '';
+	const notes = line.notes.length ? `  (${visibleText(line.notes.join(', '))})` : '';
+	const channel = line.channel ? `  via ${visibleText(line.channel)}` : '';
+	const out = [`${line.time}  ${ARROWS[line.kind]}${who}  [${visibleText(line.type)}]${channel}${notes}`];
+	if (line.text) out.push(`    | ${visibleBody(line.text, '\n    | ')}`);
+	for (const media of line.media) out.push(`    media: ${visibleText(media)}`);
 	return out.join('\n') + '\n';
+}
+
+/**
+ * Plain-text transcript: a header, then one block per record (UTF-8, `\n` line ends). A block is one
+ * header line (`time  arrow  name  [type]  via <channel>  (notes)`, the channel when the line has
+ * one), each line of the body after `    | `, and one `    media: ` line per media file. Every value goes through {@link visibleText}, so no value can
+ * end its line: a header line starts only with a record's time, and body lines cannot pass for media
+ * lines. The same text as {@link renderTranscriptTextHeader} followed by {@link renderTranscriptTextLine}
+ * of each line, which a streamed export writes piece by piece.
+ */
+export function renderTranscriptText(header: TranscriptHeader, lines: TranscriptLine[]): string {
+	return renderTranscriptTextHeader(header) + lines.map(renderTranscriptTextLine).join('');
 }
 
 const HTML_ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
@@ -328,27 +337,22 @@ function html(value: string): string {
  */
 const TRANSCRIPT_CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'";
 
-/**
- * HTML transcript: one self-contained UTF-8 page (no scripts, no external resources, a
- * Content-Security-Policy that forbids both), all text escaped with {@link visibleText}; names, notes
- * and header values in `<bdi>` and bodies in `dir="auto"` blocks (HTML `bdi`, UAX #9 isolation), so
- * right-to-left text cannot reorder what surrounds it.
- */
-export function renderTranscriptHtml(header: TranscriptHeader, lines: TranscriptLine[]): string {
+/** One record's block of an HTML transcript ({@link renderTranscriptHtml}), its line end included. */
+export function renderTranscriptHtmlLine(line: TranscriptLine): string {
+	const text = line.text ? `<div class="text" dir="auto">${visibleBody(escapeHtml(line.text), '<br>')}</div>` : '';
+	const media = line.media.map((m) => `<div class="media">media: <code><bdi>${html(m)}</bdi></code></div>`).join('');
+	const notes = line.notes.length ? ` <span class="notes">(<bdi>${html(line.notes.join(', '))}</bdi>)</span>` : '';
+	const channel = line.channel ? ` <span class="channel">via <bdi>${html(line.channel)}</bdi></span>` : '';
+	return (
+		`<div class="record ${line.kind}"><div class="meta"><time>${escapeHtml(line.time)}</time> ` +
+		`<span class="name"><bdi>${html(line.name)}</bdi></span> <span class="type">[<bdi>${html(line.type)}</bdi>]</span>${channel}${notes}</div>` +
+		`${text}${media}</div>\n`
+	);
+}
+
+/** The start of an HTML transcript ({@link renderTranscriptHtml}): head, title and facts, up to the first record. */
+export function renderTranscriptHtmlStart(header: TranscriptHeader): string {
 	const facts = header.facts.map(([label, value]) => `<tr><th>${html(label)}</th><td><bdi>${html(value)}</bdi></td></tr>`).join('\n');
-	const rows = lines
-		.map((line) => {
-			const text = line.text ? `<div class="text" dir="auto">${visibleBody(escapeHtml(line.text), '<br>')}</div>` : '';
-			const media = line.media.map((m) => `<div class="media">media: <code><bdi>${html(m)}</bdi></code></div>`).join('');
-			const notes = line.notes.length ? ` <span class="notes">(<bdi>${html(line.notes.join(', '))}</bdi>)</span>` : '';
-			const channel = line.channel ? ` <span class="channel">via <bdi>${html(line.channel)}</bdi></span>` : '';
-			return (
-				`<div class="record ${line.kind}"><div class="meta"><time>${escapeHtml(line.time)}</time> ` +
-				`<span class="name"><bdi>${html(line.name)}</bdi></span> <span class="type">[<bdi>${html(line.type)}</bdi>]</span>${channel}${notes}</div>` +
-				`${text}${media}</div>`
-			);
-		})
-		.join('\n');
 	return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -373,8 +377,20 @@ table.facts th { text-align: left; padding-right: 1rem; font-weight: 600; }
 ${facts}
 </table>
 <hr>
-${rows}
-</body>
-</html>
 `;
+}
+
+/** The end of an HTML transcript ({@link renderTranscriptHtml}), after the last record. */
+export const TRANSCRIPT_HTML_END = '</body>\n</html>\n';
+
+/**
+ * HTML transcript: one self-contained UTF-8 page (no scripts, no external resources, a
+ * Content-Security-Policy that forbids both), all text escaped with {@link visibleText}; names, notes
+ * and header values in `<bdi>` and bodies in `dir="auto"` blocks (HTML `bdi`, UAX #9 isolation), so
+ * right-to-left text cannot reorder what surrounds it. The same text as {@link renderTranscriptHtmlStart},
+ * {@link renderTranscriptHtmlLine} of each line and {@link TRANSCRIPT_HTML_END}, which a streamed
+ * export writes piece by piece.
+ */
+export function renderTranscriptHtml(header: TranscriptHeader, lines: TranscriptLine[]): string {
+	return renderTranscriptHtmlStart(header) + lines.map(renderTranscriptHtmlLine).join('') + TRANSCRIPT_HTML_END;
 }

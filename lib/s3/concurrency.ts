@@ -21,3 +21,25 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, worker:
 		),
 	);
 }
+
+/**
+ * Runs `worker` over `items` with at most `limit` calls in flight, keeping no results: memory does not
+ * grow with the number of items (no promise per item, unlike {@link mapLimit}). The first worker that
+ * throws rejects the call once the calls in flight have settled, and no further item is started.
+ */
+export async function forEachLimit<T>(items: readonly T[], limit: number, worker: (item: T, index: number) => Promise<void>): Promise<void> {
+	let next = 0;
+	let failure: { error: unknown } | null = null;
+	const lane = async () => {
+		while (!failure && next < items.length) {
+			const index = next++;
+			try {
+				await worker(items[index], index);
+			} catch (error) {
+				failure ??= { error };
+			}
+		}
+	};
+	await Promise.all(Array.from({ length: Math.max(1, Math.min(Math.floor(limit) || 1, items.length)) }, lane));
+	if (failure) throw (failure as { error: unknown }).error;
+}

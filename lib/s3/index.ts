@@ -8,7 +8,7 @@
  * - {@link headBucket}, {@link bucketVersioning}, lifecycle rules (bucket.ts);
  * - {@link lockUntil}, {@link objectLockConfiguration} (and its per-client cache), {@link versionLockStatus},
  *   {@link setLegalHold}, {@link setRetention} (object-lock.ts);
- * - {@link hashStream}, {@link readAll}, {@link verifiedStream} (stream.ts) and {@link mapLimit} (concurrency.ts).
+ * - {@link hashStream}, {@link readAll}, {@link verifiedStream} (stream.ts), {@link mapLimit} and {@link forEachLimit} (concurrency.ts).
  * No n8n import.
  */
 export * from './errors';

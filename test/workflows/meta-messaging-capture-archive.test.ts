@@ -14,10 +14,11 @@ import path from 'node:path';
 
 import type { S3Client } from '@aws-sdk/client-s3';
 
-import { exportConversation, parseObjectKey } from '../../lib/archive';
+import { parseObjectKey } from '../../lib/archive';
 import { normalizeMessagingDelivery } from '../../lib/capture';
 import { readPrivateKey } from '../../lib/pgp';
 import { createS3Client } from '../../lib/s3';
+import { exportWhole as exportConversation } from '../helpers/export';
 import { gpgDecrypt, makeGpgHome } from '../helpers/gpg';
 import { InProcessN8n, loadTemplate } from '../helpers/n8n-runner';
 import { getObjectBytes, listAllKeys, makeBucket, s3Settings } from '../helpers/s3';

@@ -15,10 +15,11 @@ import { GetObjectRetentionCommand, type S3Client } from '@aws-sdk/client-s3';
 import { DateTime, Duration } from 'luxon';
 import type { IDataObject, INodeExecutionData, IRun } from 'n8n-workflow';
 
-import { counterpartyPseudonym, exportConversation, resolveIdentity, usernamePseudonym } from '../../lib/archive';
+import { counterpartyPseudonym, resolveIdentity, usernamePseudonym } from '../../lib/archive';
 import { createS3Client, listVersions } from '../../lib/s3';
 import { normalizeDelivery } from '../../lib/capture';
 import { readPrivateKey } from '../../lib/pgp';
+import { exportWhole as exportConversation } from '../helpers/export';
 import { gpgDecrypt, makeGpgHome } from '../helpers/gpg';
 import { InProcessN8n, loadTemplate } from '../helpers/n8n-runner';
 import { getObjectBytes, listAllKeys, makeBucket, s3Settings } from '../helpers/s3';
@@ -284,6 +285,8 @@ describe('template whatsapp-capture-archive (in-process n8n-core, local Ceph RGW
 		const transcript = exported.transcriptText.toString('utf8');
 		expect(transcript).toMatch(/Participants: Fay Member \(\+15550100141\), Gus Member \(\+15550100142\)/);
 		expect(transcript).toMatch(/<-  Fay Member  \[text\]\n    \| Fay: ready to sign/);
+		// the member of the group's status is named from the group's messages
+		expect(transcript).toMatch(/\.\.  Gus Member  \[read\]/);
 
 		// history: a message captured live, then again (device time) by the sync with an older one
 		const live = await postSigned(delivery('messages', { messages: [{ from: '15550100143', id: 'wamid.HISTWF1', timestamp: String(now - 600), type: 'text', text: { body: 'live and synced' } }] }));

@@ -7,7 +7,7 @@ import { ZipFile } from 'yazl';
 
 /** One file of the zip, opened only when the zip reaches it. */
 export interface ZipEntrySource {
-	/** Name at the root of the zip (UTF-8, no folders). */
+	/** Name in the zip (UTF-8; `/` separates folders, as in `media/photo.jpg`). */
 	name: string;
 	open(): Readable | Promise<Readable>;
 }

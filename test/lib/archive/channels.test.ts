@@ -12,7 +12,6 @@ import {
 	buildRsmfExport,
 	counterpartyPseudonym,
 	daySealScope,
-	exportConversation,
 	listObjects,
 	normalizeAuditScope,
 	objectKeyForRecord,
@@ -26,6 +25,7 @@ import {
 import { encrypt, readPrivateKey, readPublicKeys, type PrivateKey } from '../../../lib/pgp';
 import { matchesScope, normalizeScope, planSweep } from '../../../lib/retention';
 import { createS3Client } from '../../../lib/s3';
+import { exportWhole as exportConversation } from '../../helpers/export';
 import { makeGpgHome, type GpgHome } from '../../helpers/gpg';
 import { manifestErrors, readRsmf } from '../../helpers/rsmf';
 import { makeBucket, s3Settings } from '../../helpers/s3';

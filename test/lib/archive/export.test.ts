@@ -1,15 +1,18 @@
 /**
  * exportConversation against the local store: the checked-in records of the fixture deliveries are
- * encrypted (lib/pgp), written under the archive layout, and exported back for one counterparty.
+ * encrypted (lib/pgp), written under the archive layout, and exported back for one counterparty
+ * (the streamed files read whole here; export-stream.test.ts reads them at scale).
  */
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { unzipSync } from 'fflate';
 
-import { ArchiveError, exportConversation, mediaObjectKey, objectKeyForRecord, writeObject, type ArchiveRecordFields } from '../../../lib/archive';
+import { ArchiveError, mediaObjectKey, objectKeyForRecord, writeObject, type ArchiveRecordFields } from '../../../lib/archive';
 import { createS3Client } from '../../../lib/s3';
 import { encrypt, readPrivateKey, readPublicKeys, type PrivateKey } from '../../../lib/pgp';
+import { exportWhole as exportConversation } from '../../helpers/export';
 import { makeGpgHome, type GpgHome } from '../../helpers/gpg';
 import { makeBucket, s3Settings } from '../../helpers/s3';
 
@@ -23,6 +26,7 @@ const fixtureRecords: Rec[] = readdirSync(EXPECTED)
 	.flatMap((f) => JSON.parse(readFileSync(path.join(EXPECTED, f), 'utf8')) as Rec[]);
 
 const DANA = '15550100123';
+
 const byTimeThenWamid = (a: Rec, b: Rec) =>
 	String(a.timestamp).localeCompare(String(b.timestamp)) || String(a.wamid).localeCompare(String(b.wamid));
 
@@ -33,6 +37,8 @@ describe('exportConversation (local RGW, lib/pgp)', () => {
 	let wrongGpg: GpgHome;
 	let decryptionKey: PrivateKey;
 	let mediaKey: string;
+	const media = randomBytes(64);
+	const withMediaFile = (record: Rec): Rec => (record.type === 'image' ? { ...record, media_file: 'media/image-20260101-080100.jpg' } : record);
 	// two messages at the same second: ordered by wamid
 	const sameSecond: Rec[] = ['wamid.TIE-B', 'wamid.TIE-A'].map((wamid, n) => ({
 		...fixtureRecords.find((r) => r.type === 'text' && r.direction === 'inbound' && r.counterparty?.wa_id === DANA)!,
@@ -63,8 +69,8 @@ describe('exportConversation (local RGW, lib/pgp)', () => {
 					pseudonym: placed.pseudonym,
 					recordId: placed.recordId,
 				});
-				const media = await encrypt({ data: randomBytes(64), recipients });
-				await writeObject({ client, bucket, key: mediaKey, body: media.ciphertext as Uint8Array });
+				const encrypted = await encrypt({ data: media, recipients });
+				await writeObject({ client, bucket, key: mediaKey, body: encrypted.ciphertext as Uint8Array });
 			}
 		}
 	});
@@ -83,7 +89,7 @@ describe('exportConversation (local RGW, lib/pgp)', () => {
 			phoneNumber: '+1 555-010-0123',
 			decryptionKeys: [decryptionKey],
 		});
-		const expected = all.filter((r) => r.counterparty?.wa_id === DANA).sort(byTimeThenWamid);
+		const expected = all.filter((r) => r.counterparty?.wa_id === DANA).sort(byTimeThenWamid).map(withMediaFile);
 		expect(expected.length).toBeGreaterThanOrEqual(9);
 		expect(result.records).toEqual(expected);
 		expect(result.records.map((r) => r.wamid).slice(-2)).toEqual(['wamid.TIE-A', 'wamid.TIE-B']);
@@ -94,7 +100,9 @@ describe('exportConversation (local RGW, lib/pgp)', () => {
 
 		const text = result.transcriptText.toString('utf8');
 		expect(text).toContain('2026-01-01 08:00:00 UTC  <-  Dana Example  [text]\n    | Can you confirm the bond order for 50k?');
-		expect(text).toContain(`media: ${mediaKey}`);
+		expect(text).toContain('media: media/image-20260101-080100.jpg');
+		expect(result.mediaFiles).toEqual([{ path: 'media/image-20260101-080100.jpg', key: mediaKey, recordKey: result.sources.find((s) => s.mediaKeys.length)!.key }]);
+		expect(unzipSync(new Uint8Array(result.mediaZip))).toEqual({ 'media/image-20260101-080100.jpg': new Uint8Array(media) });
 		expect(text).toMatch(/\.\.\s+Dana Example\s+\[delivered\]/);
 		expect(text).toMatch(/->\s+Business \(\+15550100999\)\s+\[text\]/);
 		// transcript lines follow the record order
@@ -148,7 +156,7 @@ describe('exportConversation (local RGW, lib/pgp)', () => {
 		const custodian = await exportConversation({ ...base, from: '2026-01-01', to: '2026-01-02' });
 		// the records on that number filed on those days (history-sync records keep their own, earlier days)
 		const inRange = (r: Rec) => String(r.timestamp ?? r.received_at) >= '2026-01-01' && String(r.timestamp ?? r.received_at) < '2026-01-03';
-		const expected = all.filter((r) => r.phone_number_id === '106000000000002' && inRange(r)).sort(byTimeThenWamid);
+		const expected = all.filter((r) => r.phone_number_id === '106000000000002' && inRange(r)).sort(byTimeThenWamid).map(withMediaFile);
 		// more than one conversation: Dana's and another client's (and those of the other fixtures on this number)
 		expect([...new Set(expected.map((r) => r.counterparty?.wa_id))]).toEqual(expect.arrayContaining([DANA, '15550100456']));
 		// the same records (records of one time without a wamid are ordered by key, which the test does not know)
@@ -189,14 +197,16 @@ describe('exportConversation (local RGW, lib/pgp)', () => {
 		).rejects.toMatchObject({ code: 'InvalidInput' });
 	});
 
-	it('stops with OutputLimit past the limit per record, past the total, and before reading an object too large for a record', async () => {
+	it('stops with OutputLimit past the limit per record and before reading an object too large for a record; the limits on all records are not its', async () => {
 		const base = { client, bucket, prefix: 'archive', indexKey: INDEX_KEY, phoneNumber: DANA, decryptionKeys: [decryptionKey] };
 		const perRecord = await exportConversation({ ...base, maxRecordBytes: 100 }).catch((e: unknown) => e);
 		expect(perRecord).toBeInstanceOf(ArchiveError);
 		expect(perRecord).toMatchObject({ code: 'OutputLimit' });
 		expect((perRecord as ArchiveError).message).toMatch(/^Record s3:\/\/.+\.pgp: Decryption stopped: the plaintext exceeds the limit of 100 bytes\.$/);
-		const total = await exportConversation({ ...base, maxExportBytes: 3000 }).catch((e: unknown) => e);
-		expect(total).toMatchObject({ code: 'OutputLimit', message: expect.stringMatching(/^The records of this export hold more than [\d.]+ MiB of plaintext: narrow the export/) });
+		// the streamed export holds no records in memory: the RSMF limits on all records do not apply to it
+		const streamed = await exportConversation({ ...base, maxExportBytes: 3000, maxRecords: 2 });
+		expect(streamed.records.length).toBeGreaterThan(2);
+		expect(streamed.jsonl.length).toBeGreaterThan(3000);
 		// an object far larger than any record within the limit is refused from its Content-Length
 		const dana = all.find((r) => r.counterparty?.wa_id === DANA)!;
 		const big = { ...dana, idempotency_key: '106000000000002:wamid.BIG', wamid: 'wamid.BIG' };

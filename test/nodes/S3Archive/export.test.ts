@@ -9,6 +9,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { unzipSync } from 'fflate';
 import type { ICredentialDataDecryptedObject, IDataObject, INodeExecutionData } from 'n8n-workflow';
 
 import { DEFAULT_MAX_EXPORT_BYTES, DEFAULT_MAX_RECORD_BYTES, recordObjectKey, writeObject } from '../../../lib/archive';
@@ -146,6 +147,17 @@ describe('S3 Archive node, Export Conversation and Get with Decrypt (capture via
 		const media = randomBytes(300);
 		await writeObject({ client, bucket, key: mediaKey, body: (await encrypt({ data: media, recipients, filename: 'media.bin' })).ciphertext as Uint8Array });
 
+		// the export now carries that media file: media.zip beside the transcripts, named in the record's JSONL line
+		const [withMedia] = await run({ resource: 'conversation', operation: 'export', prefix: 'archive', exportPhoneNumber: '15550100456' }, { openPgpPrivateKeyApi: privateKey() });
+		expect(Object.keys(withMedia.binary!).sort()).toEqual(['html', 'jsonl', 'media', 'text']);
+		expect(withMedia.binary!.media).toMatchObject({ fileName: 'media.zip', mimeType: 'application/zip' });
+		const [line] = decode(withMedia, 'jsonl').trimEnd().split('\n').map((l) => JSON.parse(l) as IDataObject);
+		expect(line.media_file).toMatch(/^media\/failed-\d{8}-\d{6}\.bin$/);
+		expect(unzipSync(new Uint8Array(Buffer.from(withMedia.binary!.media.data, 'base64')))).toEqual({ [line.media_file as string]: new Uint8Array(media) });
+		expect(decode(withMedia, 'text')).toContain(`media: ${line.media_file as string}`);
+		expect(((withMedia.json.export as IDataObject).counts as IDataObject).media).toBe(1);
+		expect(JSON.stringify(withMedia.json)).not.toContain(line.media_file as string);
+
 		const items = [{ json: {} }, { json: {} }];
 		const perItem = { key: [sources[0].key, mediaKey] };
 		const context = (key: string) => ({ resource: 'record', operation: 'get', key, decrypt: true, outputBinaryPropertyName: 'file' });
@@ -206,7 +218,15 @@ describe('S3 Archive node, Export Conversation and Get with Decrypt (capture via
 		const exportOptions = node.description.properties.find((p) => p.name === 'exportOptions')!.options as Array<{ name: string; default: unknown }>;
 		expect(exportOptions.find((o) => o.name === 'maxExportMegabytes')!.default).toBe(DEFAULT_MAX_EXPORT_BYTES / 1024 / 1024);
 		expect(exportOptions.find((o) => o.name === 'maxRecordMegabytes')!.default).toBe(DEFAULT_MAX_RECORD_BYTES / 1024 / 1024);
-		const [total] = await run(exportOf({ maxExportMegabytes: 0.001 }), { openPgpPrivateKeyApi: privateKey() }, { continueOnFail: true });
-		expect(total.json.error).toMatchObject({ message: expect.stringMatching(/^The records of this export hold more than/) });
+		// RSMF holds the records in memory and stops at Max Export Size; JSONL streams them past it
+		const [total] = await run({ ...exportOf({ maxExportMegabytes: 0.001, maxRecords: 1 }), exportFormat: 'rsmf' }, { openPgpPrivateKeyApi: privateKey() }, { continueOnFail: true });
+		expect(total.json.error).toMatchObject({ message: expect.stringMatching(/^More than 1 records match/) });
+		const [rsmfTotal] = await run({ ...exportOf({ maxExportMegabytes: 0.001 }), exportFormat: 'rsmf' }, { openPgpPrivateKeyApi: privateKey() }, { continueOnFail: true });
+		expect(rsmfTotal.json.error).toMatchObject({ message: expect.stringMatching(/^The records of this export hold more than/) });
+		const [streamed] = await run(exportOf({ maxExportMegabytes: 0.001, maxRecords: 1 }), { openPgpPrivateKeyApi: privateKey() });
+		expect(streamed.json.error).toBeUndefined();
+		expect(decode(streamed, 'jsonl').length).toBeGreaterThan(0.001 * 1024 * 1024);
+		expect((streamed.json.export as IDataObject).counts).toMatchObject({ records: expect.any(Number) });
+		expect(((streamed.json.export as IDataObject).counts as IDataObject).records).toBeGreaterThan(1);
 	});
 });

@@ -102,7 +102,8 @@ const properties: INodeProperties[] = [
 			{
 				name: 'JSONL + HTML + Text',
 				value: 'jsonl',
-				description: 'One item with export.jsonl (one record per line), transcript.html and transcript.txt',
+				description:
+					'One item with export.jsonl (one record per line, each media file named in media_file), transcript.html, transcript.txt and media.zip (the decrypted media, when there are any)',
 			},
 			{
 				name: 'RSMF 2.0',
@@ -153,7 +154,8 @@ const properties: INodeProperties[] = [
 				typeOptions: { minValue: 1 },
 				// DEFAULT_MAX_EXPORT_BYTES of lib/archive, in MiB (n8n's lint wants a literal)
 				default: 256,
-				description: 'Stop with an error when the decrypted records together grow beyond this many MiB (the records are held in memory)',
+				description: 'Stop with an error when the decrypted records together grow beyond this many MiB (RSMF holds the records in memory; JSONL streams them)',
+				displayOptions: rsmfOnly,
 			},
 			{
 				displayName: 'Max Media Size (MB)',
@@ -163,7 +165,6 @@ const properties: INodeProperties[] = [
 				// DEFAULT_MAX_DECRYPTED_BYTES of lib/pgp, in MiB (n8n's lint wants a literal)
 				default: 256,
 				description: 'Stop with an error as soon as one decrypted media file grows beyond this many MiB (media are streamed, one at a time)',
-				displayOptions: rsmfOnly,
 			},
 			{
 				displayName: 'Max Records',
@@ -171,7 +172,8 @@ const properties: INodeProperties[] = [
 				type: 'number',
 				typeOptions: { minValue: 1 },
 				default: 50000,
-				description: 'Stop with an error when more records match (the records are held in memory)',
+				description: 'Stop with an error when more records match (RSMF holds the records in memory; JSONL streams them)',
+				displayOptions: rsmfOnly,
 			},
 			{ ...recordFilters.phoneNumberId, displayOptions: personOnly },
 			recordFilters.retentionClass,
@@ -271,18 +273,22 @@ function fileFacts(slice: RsmfSlice, digest: { sha256: string; size: number }): 
  * Conversation → Export (eDiscovery) of one person, or of a custodian (a business phone number ID in
  * a date range), in one of two formats:
  *
- * - JSONL + HTML + Text: one item with three binary files, `jsonl` (`export.jsonl`, one record per
- *   line, in order), `html` (`transcript.html`) and `text` (`transcript.txt`), and
- *   `{ export: { scope, counts, period, sources } }` (object keys only, no plaintext) in its JSON;
+ * - JSONL + HTML + Text: one item with the binary files `jsonl` (`export.jsonl`, one record per line,
+ *   in order, a record's media named in `media_file`), `html` (`transcript.html`), `text`
+ *   (`transcript.txt`) and, when the export has media, `media` (`media.zip`, the decrypted media under
+ *   `media/`), each written into n8n's binary store from a stream (`exportConversation`: any number of
+ *   records in bounded memory), and `{ export: { scope, counts, period, sources } }` (object keys only,
+ *   no plaintext) in its JSON;
  * - RSMF 2.0: one item per `.rsmf` file (binary `data`, `message/rfc822`), written into n8n's binary
  *   store from the file's stream, media fetched and decrypted one at a time as the stream reaches
  *   them, with `{ export: { scope, counts, period, file: { fileName, sha256, size, … } } }`; an
- *   export without records gives one item without binary.
+ *   export without records gives one item without binary. Its records are held in memory: Max Records
+ *   and Max Export Size (MB) bound them.
  *
- * Each record's decryption stops at Max Decrypted Size (MB), all of them at Max Export Size (MB),
- * each media file's at Max Media Size (MB). Each export appends an `export` audit event (the person's
- * pseudonyms or the custodian's number and dates, the filters, the counts and files) signed with the
- * same key, before its items are output (nodes/shared/audit.ts).
+ * Each record's decryption stops at Max Decrypted Size (MB), each media file's at Max Media Size (MB).
+ * Each export appends an `export` audit event (the person's pseudonyms or the custodian's number and
+ * dates, the filters, the counts and files) signed with the same key, once every file is in n8n's
+ * binary store and before its items are output (nodes/shared/audit.ts).
  */
 export async function execute(this: IExecuteFunctions, i: number, context: ArchiveStore): Promise<INodeExecutionData[]> {
 	const { bucket, prefix } = storeLocation.call(this, i, context);
@@ -303,9 +309,8 @@ export async function execute(this: IExecuteFunctions, i: number, context: Archi
 		...scope,
 		retentionClass,
 		includeStatuses: options.includeStatuses !== false,
-		maxRecords: options.maxRecords,
 		maxRecordBytes: decryptedSizeLimit.call(this, i, options.maxRecordMegabytes, DEFAULT_MAX_RECORD_BYTES / MIB),
-		maxExportBytes: decryptedSizeLimit.call(this, i, options.maxExportMegabytes, DEFAULT_MAX_EXPORT_BYTES / MIB, 'Max Export Size (MB)'),
+		maxMediaBytes: decryptedSizeLimit.call(this, i, options.maxMediaMegabytes, DEFAULT_MAX_DECRYPTED_BYTES / MIB, 'Max Media Size (MB)'),
 		decryptionKeys: [privateKey],
 	};
 	const phoneNumberId = scope.phoneNumberId?.trim();
@@ -325,7 +330,7 @@ export async function execute(this: IExecuteFunctions, i: number, context: Archi
 		if (!Number.isSafeInteger(maxEvents) || maxEvents < 1) {
 			throw new NodeOperationError(this.getNode(), `Max Events per File must be a whole number of at least 1, not ${String(options.maxEventsPerFile)}`, { itemIndex: i });
 		}
-		const maxMediaBytes = decryptedSizeLimit.call(this, i, options.maxMediaMegabytes, DEFAULT_MAX_DECRYPTED_BYTES / MIB, 'Max Media Size (MB)');
+		const maxExportBytes = decryptedSizeLimit.call(this, i, options.maxExportMegabytes, DEFAULT_MAX_EXPORT_BYTES / MIB, 'Max Export Size (MB)');
 		// the event is appended once every file is in n8n's binary store, before any item is output
 		const { result, items } = await audited(
 			this,
@@ -339,7 +344,7 @@ export async function execute(this: IExecuteFunctions, i: number, context: Archi
 				}),
 			},
 			async () => {
-				const result = await exportRsmf({ ...engineOptions, maxEventsPerSlice: maxEvents, sliceByDay: options.splitByDay === true, maxMediaBytes });
+				const result = await exportRsmf({ ...engineOptions, maxRecords: options.maxRecords, maxExportBytes, maxEventsPerSlice: maxEvents, sliceByDay: options.splitByDay === true });
 				const facts = { ...exportFacts(bucket, prefix, scope, result), format: 'rsmf', files: result.slices.length };
 				if (!result.slices.length) return { result, items: [{ json: { export: { ...facts, file: null } }, pairedItem: { item: i } }] as INodeExecutionData[] };
 				const items: INodeExecutionData[] = [];
@@ -356,26 +361,49 @@ export async function execute(this: IExecuteFunctions, i: number, context: Archi
 		return items;
 	}
 
-	const result = await audited(
+	// the event is appended once every file is in n8n's binary store, before the item is output
+	const { item } = await audited(
 		this,
 		target,
 		{
 			operation: 'export',
 			scope: auditScope,
-			outcome: (exported) => ({ scope: exported.scope === 'custodian' ? {} : { pseudonyms: exported.pseudonyms }, counts: { ...exported.counts } }),
+			outcome: ({ exported }) => ({
+				scope: exported.scope === 'custodian' ? {} : { pseudonyms: exported.pseudonyms },
+				counts: { ...exported.counts, files: exported.mediaFiles.length ? 4 : 3 },
+			}),
 		},
-		async () => await exportConversation(engineOptions),
+		async () => {
+			const exported = await exportConversation(engineOptions);
+			const streams = [
+				exported.createJsonlStream(),
+				exported.createTranscriptHtmlStream(),
+				exported.createTranscriptTextStream(),
+				exported.createMediaZipStream(),
+			] as const;
+			try {
+				// all four at once: each reads the records (or media) on its own
+				const [jsonl, html, text, media] = await Promise.all([
+					this.helpers.prepareBinaryData(streams[0], 'export.jsonl', 'application/x-ndjson'),
+					this.helpers.prepareBinaryData(streams[1], 'transcript.html', 'text/html'),
+					this.helpers.prepareBinaryData(streams[2], 'transcript.txt', 'text/plain'),
+					streams[3] ? this.helpers.prepareBinaryData(streams[3], 'media.zip', 'application/zip') : undefined,
+				]);
+				const item: INodeExecutionData = {
+					json: { export: { ...exportFacts(bucket, prefix, scope, exported), format: 'jsonl', sources: exported.sources.map((s) => ({ ...s })) } },
+					binary: { jsonl, html, text, ...(media ? { media } : {}) },
+					pairedItem: { item: i },
+				};
+				return { exported, item };
+			} catch (error) {
+				for (const stream of streams) stream?.destroy();
+				// the engine's or n8n's own error, unchanged: runPerItem maps it to NodeOperationError / NodeApiError with the node's hints
+				// eslint-disable-next-line @n8n/community-nodes/require-node-api-error
+				throw error;
+			} finally {
+				await exported.dispose();
+			}
+		},
 	);
-	const [jsonl, html, text] = await Promise.all([
-		this.helpers.prepareBinaryData(result.jsonl, 'export.jsonl', 'application/x-ndjson'),
-		this.helpers.prepareBinaryData(result.transcriptHtml, 'transcript.html', 'text/html'),
-		this.helpers.prepareBinaryData(result.transcriptText, 'transcript.txt', 'text/plain'),
-	]);
-	return [
-		{
-			json: { export: { ...exportFacts(bucket, prefix, scope, result), format: 'jsonl', sources: result.sources.map((s) => ({ ...s })) } },
-			binary: { jsonl, html, text },
-			pairedItem: { item: i },
-		},
-	];
+	return [item];
 }
