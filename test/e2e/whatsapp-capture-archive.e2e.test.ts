@@ -637,7 +637,10 @@ describe('template whatsapp-capture-archive in a real n8n (community package fro
 
 		const expectedById = new Map<string, Record<string, unknown>>();
 		const answers: number[] = [];
-		for (const file of deliveries) {
+		// the 1:1 chats: records of the other kinds (history progress, contact sync, …) are identified by a
+		// hash of their content (RFC 8785), which the rewrite changes; their plaintext is covered by the
+		// deliveries above
+		for (const file of deliveries.filter((f) => !/^(group-|history-|calls|smb-|user-preferences|account-settings|template-components)/.test(f))) {
 			const raw = Buffer.from(rewrite(markers, readFileSync(path.join(FIXTURES, file), 'utf8')));
 			answers.push((await post(url, raw, sign(raw))).status);
 			for (const record of JSON.parse(rewrite(markers, JSON.stringify(expectedRecords(file))))) {

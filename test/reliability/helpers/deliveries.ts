@@ -89,16 +89,17 @@ export async function rawPost(url: string, headers: Array<[string, string]>, bod
 export const MESSAGE_FIELDS = ['messages', 'smb_message_echoes', 'message_echoes'];
 
 /** Independent count of the records normalizeDelivery must return for a body (one per element). */
-export function expectedRecordCount(body: Buffer): { count: number; quarantine: boolean } {
+export function expectedRecordCount(body: Buffer): { count: number; quarantine: boolean; modeled: boolean } {
 	let parsed: unknown;
 	try {
 		parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body));
 	} catch {
-		return { count: 1, quarantine: true };
+		return { count: 1, quarantine: true, modeled: true };
 	}
 	const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-	if (!isObj(parsed) || parsed.object !== 'whatsapp_business_account' || !Array.isArray(parsed.entry)) return { count: 1, quarantine: true };
+	if (!isObj(parsed) || parsed.object !== 'whatsapp_business_account' || !Array.isArray(parsed.entry)) return { count: 1, quarantine: true, modeled: true };
 	let count = 0;
+	let modeled = true;
 	for (const entry of parsed.entry) {
 		if (!isObj(entry) || !Array.isArray(entry.changes) || entry.changes.length === 0) {
 			count += 1;
@@ -107,6 +108,10 @@ export function expectedRecordCount(body: Buffer): { count: number; quarantine: 
 		for (const change of entry.changes) {
 			const field = isObj(change) ? change.field : undefined;
 			const value = isObj(change) ? change.value : change;
+			// fields with element lists of their own (groups, history, contact sync, calls): their records
+			// follow rules this count does not model (an element without its ids is dropped, a chunk holds
+			// many messages): callers take the engine's count for them
+			if (typeof field === 'string' && OWN_RECORD_FIELDS.test(field)) modeled = false;
 			if (typeof field !== 'string' || !MESSAGE_FIELDS.includes(field) || !isObj(value)) {
 				count += 1;
 				continue;
@@ -116,8 +121,10 @@ export function expectedRecordCount(body: Buffer): { count: number; quarantine: 
 			count += Math.max(n, 1);
 		}
 	}
-	return count === 0 ? { count: 1, quarantine: true } : { count, quarantine: false };
+	return count === 0 ? { count: 1, quarantine: true, modeled } : { count, quarantine: false, modeled };
 }
+
+const OWN_RECORD_FIELDS = /^(group_|history$|smb_app_state_sync$|calls$)/;
 
 /**
  * The idempotency keys of a delivery's records, as the capture engine gives them (lib/capture
