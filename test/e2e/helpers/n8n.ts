@@ -134,14 +134,18 @@ async function json(response: Response, what: string): Promise<any> {
 }
 
 /** Owner via `POST /rest/owner/setup`, cookie via `/rest/login`, API key with every scope. */
-export async function setupOwner(baseUrl: string): Promise<Session> {
+export async function setupOwner(
+	baseUrl: string,
+	{ firstName = 'E2E', label = 'e2e' }: { firstName?: string; label?: string } = {},
+): Promise<Session> {
 	const email = 'owner@example.invalid';
-	const password = `E2e-${randomBytes(9).toString('base64url')}1`;
+	// n8n asks for 8+ characters with a number and an uppercase letter
+	const password = `${firstName}-${randomBytes(9).toString('base64url')}1A`;
 	await json(
 		await fetch(`${baseUrl}/rest/owner/setup`, {
 			method: 'POST',
 			headers: { 'content-type': 'application/json' },
-			body: JSON.stringify({ email, firstName: 'E2E', lastName: 'Owner', password }),
+			body: JSON.stringify({ email, firstName, lastName: 'Owner', password }),
 		}),
 		'owner setup',
 	);
@@ -153,7 +157,7 @@ export async function setupOwner(baseUrl: string): Promise<Session> {
 		await fetch(`${baseUrl}/rest/api-keys`, {
 			method: 'POST',
 			headers: { 'content-type': 'application/json', cookie },
-			body: JSON.stringify({ label: 'e2e', scopes, expiresAt: null }),
+			body: JSON.stringify({ label, scopes, expiresAt: null }),
 		}),
 		'api key',
 	);
