@@ -76,7 +76,7 @@ if [ $mode = n8n ]; then
     fi
     echo "   n8n's data folder (workflows, credentials, login) stays in $DEMO_DIR"
     echo "   remove it with: rm -rf $DEMO_DIR"
-    [ -z "$sleeper" ] || kill "$sleeper" 2>/dev/null || true
+    if [ -n "$sleeper" ]; then kill "$sleeper" 2>/dev/null || true; wait "$sleeper" 2>/dev/null || true; fi
   }
   trap 'stop_demo; exit 130' INT TERM
   trap stop_demo EXIT

@@ -1,32 +1,28 @@
 /**
- * The pack in n8n's editor, in headless Debian Chromium (playwright-core): every template of
- * workflows/ is imported through the public API with credentials created for it (so each is proven to
- * import into a real n8n) and shown on the canvas; sign in through the form, open the parameter panels
- * of the capture template's nodes (the trigger with its Encrypt and Archive at Capture settings and
- * their two credentials besides the Meta app's, Quarantine Record), of the Retention Sweeper (nightly
- * sweep template) and of an OpenPGP node (a one-node workflow made through the API: the capture
- * template encrypts in its trigger), and find our nodes through the node panel search.
+ * `bash scripts/demo.sh --n8n` in n8n's editor, in headless Debian Chromium (playwright-core). The demo is
+ * started as a user starts it (its own process group; the suite's `npm pack` tarball), and the checks use
+ * only what it printed: sign in with its login, find every template of workflows/ and the demo workflow
+ * in the workflow list, execute the demo workflow and find every archived object of the store in S3 Archive
+ * List's output and the sweep plan beside it, execute the eDiscovery template and get its RSMF file, open
+ * the parameter panels of the capture template's nodes (the trigger with its Encrypt and Archive at Capture
+ * settings and their credentials, Quarantine Record), of the Retention Sweeper (nightly sweep template)
+ * and of an OpenPGP node (a one-node workflow made through the REST API: the capture template encrypts in
+ * its trigger), find our nodes through the node panel search; then Ctrl-C (SIGINT to the demo's process
+ * group) must leave no process behind.
  *
  * Screenshots go to $E2E_DIR/screenshots; with UPDATE_DOCS_IMG=1 also to docs/img/ (the README's).
  */
-import { copyFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 
-import { randomBytes } from 'node:crypto';
+import type { S3Client } from '@aws-sdk/client-s3';
 
-import { makeGpgHome } from '../helpers/gpg';
+import { createS3Client } from '../../lib/s3';
+import { listAllKeys, s3Settings } from '../helpers/s3';
 import { launchBrowser, signIn, type Browser, type Page } from './helpers/browser';
-import {
-	api,
-	E2E_DIR,
-	makeUserFolder,
-	PACK,
-	type N8nInstance,
-	type Session,
-	setupOwner,
-	startN8n,
-	stopN8n,
-} from './helpers/n8n';
+import { E2E_DIR, login, PACK, rest } from './helpers/n8n';
 
 const REPO = path.resolve(__dirname, '..', '..');
 const WORKFLOWS = path.join(REPO, 'workflows');
@@ -39,14 +35,46 @@ const TEMPLATES: Record<string, any> = Object.fromEntries(
 );
 const CAPTURE = 'whatsapp-capture-archive';
 const SWEEP = 'retention-sweep-nightly';
+const EDISCOVERY = 'ediscovery-export';
+const LOOK = 'Chat archive demo: what the store holds';
 const OPENPGP = 'openpgp-encrypt (e2e)';
 const SHOTS = path.join(E2E_DIR, 'screenshots');
 const DOCS_IMG = path.join(REPO, 'docs', 'img');
+const PORT = 5678;
 
-describe('the pack in the n8n editor (headless Chromium)', () => {
-	let userFolder: string;
-	let n8n: N8nInstance;
-	let session: Session;
+const alive = (pid: number) => {
+	try {
+		return readFileSync(`/proc/${pid}/stat`, 'utf8').split(' ')[2] !== 'Z';
+	} catch {
+		return false;
+	}
+};
+/** Processes whose working folder is `dir` or below it. */
+const processesIn = (dir: string) =>
+	readdirSync('/proc')
+		.filter((entry) => /^\d+$/.test(entry))
+		.filter((pid) => {
+			try {
+				const cwd = readlinkSync(`/proc/${pid}/cwd`);
+				return cwd === dir || cwd.startsWith(`${dir}/`);
+			} catch {
+				return false;
+			}
+		});
+const listening = (port: number) =>
+	execFileSync('ss', ['-Hltn', `sport = :${port}`], { encoding: 'utf8' }).trim() !== '';
+
+describe('bash scripts/demo.sh --n8n in the n8n editor (headless Chromium)', () => {
+	const demoDir = path.join(E2E_DIR, 'runs', `demo-${randomBytes(3).toString('hex')}`);
+	let demo: ChildProcess;
+	let demoExit: Promise<{ code: number | null; signal: string | null }>;
+	let output = '';
+	let baseUrl: string;
+	let email: string;
+	let password: string;
+	let bucket: string;
+	let cookie: string;
+	let s3: S3Client;
 	const workflowIds: Record<string, string> = {};
 	let browser: Browser;
 	let page: Page;
@@ -63,90 +91,73 @@ describe('the pack in the n8n editor (headless Chromium)', () => {
 	};
 
 	const openTemplate = async (name = CAPTURE) => {
-		await page.goto(`${n8n.baseUrl}/workflow/${workflowIds[name]}`);
+		await page.goto(`${baseUrl}/workflow/${workflowIds[name]}`);
 		await page.waitForSelector('[data-test-id="canvas-node"]', { timeout: 60_000 });
+	};
+
+	/** The editor's Execute workflow button; resolves once `lastNode` shows its success mark. */
+	const executeWorkflow = async (lastNodes: string[]) => {
+		await page.locator('[data-test-id="execute-workflow-button"]').first().click();
+		for (const node of lastNodes)
+			await page
+				.locator(`[data-test-id="canvas-node"][data-node-name="${node}"] [data-test-id="canvas-node-status-success"]`)
+				.waitFor({ timeout: 120_000 });
+	};
+
+	/** Open a node's panel; its output panel's text once it shows. */
+	const openOutput = async (node: string): Promise<string> => {
+		await page.dblclick(`[data-test-id="canvas-node"][data-node-name="${node}"]`);
+		const panel = page.locator('[data-test-id="output-panel"]');
+		await panel.waitFor({ timeout: 20_000 });
+		await page.waitForTimeout(500);
+		return panel.innerText();
 	};
 
 	beforeAll(async () => {
 		mkdirSync(SHOTS, { recursive: true });
-		userFolder = makeUserFolder('editor');
-		n8n = startN8n(userFolder);
-		session = await setupOwner(n8n.baseUrl);
-		const gpg = await makeGpgHome({ userId: 'Archive Team <archive-team@example.invalid>' });
-		const ids: Record<string, string> = {};
-		const create = async (type: string, name: string, data: Record<string, unknown>) => {
-			ids[type] = (
-				await api(n8n.baseUrl, session.apiKey, 'POST', '/credentials', { name, type, data })
-			).id;
-		};
-		// the credential names the templates refer to; throw-away values
-		const indexKey = randomBytes(32).toString('hex');
-		await create('whatsAppCaptureApi', 'WhatsApp Capture (Meta App)', {
-			appSecret: randomBytes(16).toString('hex'),
-			verifyToken: randomBytes(12).toString('hex'),
-			accessToken: randomBytes(16).toString('hex'),
-			// closed loopback port: nothing leaves the host
-			graphApiBaseUrl: 'http://127.0.0.1:9',
-			graphApiVersion: 'v24.0',
-			// Encrypt at Capture: equal to the S3 Archive Store credential's
-			indexKey,
+		s3 = createS3Client(s3Settings());
+		const pack = readdirSync(path.join(E2E_DIR, 'pack')).find((f) => f.endsWith('.tgz'));
+		expect(pack).toBeDefined();
+		const t0 = Date.now();
+		// its own process group, as in a terminal: Ctrl-C reaches the group
+		demo = spawn('bash', [path.join(REPO, 'scripts', 'demo.sh'), '--n8n'], {
+			cwd: REPO,
+			detached: true,
+			stdio: ['ignore', 'pipe', 'pipe'],
+			env: {
+				...process.env,
+				CHAT_ARCHIVE_DEMO_DIR: demoDir,
+				DEMO_N8N_PORT: String(PORT),
+				CHAT_ARCHIVE_PACK: path.join(E2E_DIR, 'pack', pack!),
+			},
 		});
-		await create('metaMessagingCaptureApi', 'Meta Messaging Capture (Messenger, Instagram)', {
-			appSecret: randomBytes(16).toString('hex'),
-			verifyToken: randomBytes(12).toString('hex'),
-			pageAccessToken: randomBytes(16).toString('hex'),
-			indexKey,
-			graphApiBaseUrl: 'http://127.0.0.1:9',
-			graphApiVersion: 'v24.0',
-		});
-		await create('telegramBotCaptureApi', 'Telegram Bot API', {
-			botToken: `7000000001:${randomBytes(18).toString('base64url')}`,
-			secretToken: randomBytes(16).toString('hex'),
-			indexKey,
-			// closed loopback port: nothing leaves the host
-			apiBaseUrl: 'http://127.0.0.1:9',
-		});
-		await create('openPgpPublicKeysApi', 'OpenPGP Public Keys', {
-			publicKeys: gpg.publicKeyArmored,
-			expectedFingerprints: gpg.fingerprint,
-		});
-		await create('openPgpPrivateKeyApi', 'OpenPGP Private Key', {
-			privateKey: gpg.secretKeyArmored,
-			passphrase: '',
-		});
-		await create('s3ArchiveApi', 'S3 Archive Store', {
-			endpoint: 'http://127.0.0.1:7480',
-			region: 'us-east-1',
-			accessKeyId: randomBytes(8).toString('hex'),
-			secretAccessKey: randomBytes(16).toString('hex'),
-			forcePathStyle: true,
-			checksumMode: 'WHEN_REQUIRED',
-			bucket: 'chat-archive',
-			indexKey,
-		});
-		await gpg.cleanup();
-		const importWorkflow = async (key: string, template: any) => {
-			const nodes = template.nodes.map((node: any) => {
-				const copy = structuredClone(node);
-				for (const type of Object.keys(copy.credentials ?? {})) {
-					expect(ids[type]).toBeDefined();
-					copy.credentials[type].id = ids[type];
+		demoExit = new Promise((resolve) => demo.on('exit', (code, signal) => resolve({ code, signal })));
+		demo.stderr!.on('data', (chunk) => process.stderr.write(chunk));
+		const ready = await new Promise<string>((resolve, reject) => {
+			const timer = setTimeout(() => reject(new Error(`the demo printed no "== ready" in 10 min:\n${output}`)), 600_000);
+			demo.stdout!.on('data', (chunk) => {
+				output += chunk;
+				const match = /== ready: (\S+).*\n.*email\s+(\S+)\n.*password\s+(\S+)\n/.exec(output);
+				if (match) {
+					clearTimeout(timer);
+					resolve(match[0]);
+					[, baseUrl, email, password] = match;
 				}
-				return copy;
 			});
-			const workflow = await api(n8n.baseUrl, session.apiKey, 'POST', '/workflows', {
-				name: template.name,
-				nodes,
-				connections: template.connections,
-				settings: template.settings ?? {},
-			});
-			expect(workflow.id).toBeTruthy();
-			workflowIds[key] = workflow.id;
-		};
-		// every template of workflows/ imports into a real n8n through the public API
-		for (const [key, template] of Object.entries(TEMPLATES)) await importWorkflow(key, template);
+			demo.on('exit', (code) => reject(new Error(`the demo exited (${code}) before "ready":\n${output}`)));
+		});
+		console.log(`[e2e] demo ready after ${Date.now() - t0} ms: ${ready.split('\n')[0]}`);
+		bucket = /objects in s3:\/\/(\S+?)\)/.exec(ready)![1];
+
+		cookie = await login(baseUrl, email, password);
+		const workflows = (await rest(baseUrl, cookie, 'GET', '/workflows')).data as Array<{ id: string; name: string }>;
+		for (const [key, template] of Object.entries(TEMPLATES))
+			workflowIds[key] = workflows.find((w) => w.name === template.name)!.id;
+		workflowIds[LOOK] = workflows.find((w) => w.name === LOOK)!.id;
 		// one OpenPGP node (the capture template has none since it encrypts at capture)
-		await importWorkflow(OPENPGP, {
+		const credentials = (await rest(baseUrl, cookie, 'GET', '/credentials')).data as Array<{ id: string; name: string }>;
+		const publicKeys = credentials.find((c) => c.name === 'OpenPGP Public Keys')!;
+		const created = await rest(baseUrl, cookie, 'POST', '/workflows', {
 			name: 'OpenPGP encrypt (e2e)',
 			nodes: [
 				{
@@ -170,13 +181,14 @@ describe('the pack in the n8n editor (headless Chromium)', () => {
 						outputFormat: 'binary',
 						outputBinaryPropertyName: 'data',
 					},
-					credentials: { openPgpPublicKeysApi: { id: ids.openPgpPublicKeysApi, name: 'OpenPGP Public Keys' } },
+					credentials: { openPgpPublicKeysApi: { id: publicKeys.id, name: publicKeys.name } },
 				},
 			],
 			connections: { Run: { main: [[{ node: 'Encrypt Record', type: 'main', index: 0 }]] } },
 			settings: {},
+			active: false,
 		});
-		await api(n8n.baseUrl, session.apiKey, 'POST', `/workflows/${workflowIds[CAPTURE]}/activate`);
+		workflowIds[OPENPGP] = created.data.id;
 		({ browser } = await launchBrowser().then(async (b) => {
 			page = await b.context.newPage();
 			return b;
@@ -185,17 +197,76 @@ describe('the pack in the n8n editor (headless Chromium)', () => {
 
 	afterAll(async () => {
 		await browser?.close().catch(() => undefined);
-		if (userFolder) stopN8n(userFolder);
+		// a failed test before the Ctrl-C test: stop the demo as its Ctrl-C would
+		if (demo && demo.exitCode === null && demo.signalCode === null) {
+			process.kill(-demo.pid!, 'SIGINT');
+			await Promise.race([demoExit, new Promise((r) => setTimeout(r, 60_000))]);
+		}
+		s3?.destroy();
 		if (shots.length) console.log(`[e2e] screenshots: ${shots.join(' ')}`);
 	});
 
-	const canvasNodes = async () =>
-		page.$$eval('[data-test-id="canvas-node"]', (els: Element[]) =>
-			els.map((e) => [e.getAttribute('data-node-name'), e.getAttribute('data-node-type')]),
+	it('signs in with the login the demo printed and finds every template and the demo workflow in the workflow list', async () => {
+		await signIn(page, baseUrl, email, password);
+		await page.goto(`${baseUrl}/home/workflows`);
+		const names = page.locator('[data-test-id="workflow-card-name"]');
+		await names.first().waitFor({ timeout: 30_000 });
+		const expected = [...Object.values(TEMPLATES).map((t: any) => t.name), LOOK];
+		await page.waitForFunction(
+			(count: number) => document.querySelectorAll('[data-test-id="workflow-card-name"]').length >= count,
+			expected.length,
+			{ timeout: 30_000 },
 		);
+		const shown = (await names.allInnerTexts()).map((t: string) => t.trim());
+		console.log(`[e2e] workflow list: ${JSON.stringify(shown)}`);
+		expect(shown).toEqual(expect.arrayContaining(expected));
+		await screenshot('demo-workflows');
+	});
 
-	it('signs in through the form and shows the capture template with our nodes on the canvas', async () => {
-		await signIn(page, n8n.baseUrl, session.email, session.password);
+	it('finds the archived objects: Execute workflow on the demo workflow lists every object the trigger archived', async () => {
+		const stored = (await listAllKeys(s3, bucket, 'archive/')).filter((key) => !key.startsWith('archive/_'));
+		expect(stored.length).toBeGreaterThanOrEqual(22);
+		await openTemplate(LOOK);
+		await executeWorkflow(['List archived objects', 'Sweep plan (dry run)']);
+		const text = await openOutput('List archived objects');
+		expect(text).toContain(`${stored.length} items`);
+		expect(text).toContain(stored[0].slice(0, 40));
+		// object keys carry no phone number: the fixture counterparty's number is nowhere in the output
+		expect(text).not.toContain('15550100123');
+		await screenshot('demo-archived-objects');
+		await page.keyboard.press('Escape');
+	});
+
+	it('shows the sweep plan: nothing is due for deletion, every record is kept', async () => {
+		await openTemplate(LOOK);
+		await executeWorkflow(['Sweep plan (dry run)']);
+		await openOutput('Sweep plan (dry run)');
+		// the JSON view shows the plan's totals
+		await page.locator('[data-test-id="output-panel"]').getByText('JSON', { exact: true }).first().click();
+		await page.waitForTimeout(500);
+		const text = await page.locator('[data-test-id="output-panel"]').innerText();
+		expect(text).toContain('"plan"');
+		expect(text).toMatch(/"delete":\s*\{\s*"count":\s*0/);
+		await screenshot('demo-sweep-plan');
+		await page.keyboard.press('Escape');
+	});
+
+	it('runs the eDiscovery template from the editor: an RSMF file, kept encrypted under exports/', async () => {
+		const before = await listAllKeys(s3, bucket, 'exports/');
+		expect(before).toHaveLength(1); // the demo's own run
+		await openTemplate(EDISCOVERY);
+		await executeWorkflow(['Keep export']);
+		const text = await openOutput('Export conversation');
+		expect(text).toMatch(/C1-\d{4}-\d{2}-\d{2}-001\.rsmf/);
+		expect(text).toContain('message/rfc822');
+		await screenshot('demo-ediscovery-export');
+		await page.keyboard.press('Escape');
+		const after = await listAllKeys(s3, bucket, 'exports/');
+		expect(after).toHaveLength(2);
+		expect(after.every((key) => key.endsWith('.rsmf.pgp'))).toBe(true);
+	});
+
+	it('shows the capture template, active, with our nodes on the canvas', async () => {
 		await openTemplate();
 		const nodes = await canvasNodes();
 		expect(nodes).toEqual(
@@ -215,6 +286,11 @@ describe('the pack in the n8n editor (headless Chromium)', () => {
 		await page.waitForTimeout(800); // let the canvas finish its fit-view animation
 		await screenshot('whatsapp-capture-archive-canvas');
 	});
+
+	const canvasNodes = async () =>
+		page.$$eval('[data-test-id="canvas-node"]', (els: Element[]) =>
+			els.map((e) => [e.getAttribute('data-node-name'), e.getAttribute('data-node-type')]),
+		);
 
 	it.each(Object.keys(TEMPLATES).filter((key) => key !== CAPTURE))(
 		'shows the imported template %s on the canvas with all its nodes',
@@ -320,5 +396,37 @@ describe('the pack in the n8n editor (headless Chromium)', () => {
 		expect(found).toContain(expectedName);
 		if (term === 'S3 Archive') await screenshot('node-panel-search');
 		await page.keyboard.press('Escape');
+	});
+	it('Ctrl-C stops everything the demo started and says how to remove its data folder', async () => {
+		const n8nPid = Number(readFileSync(path.join(demoDir, 'n8n', 'n8n.pid'), 'utf8'));
+		expect(alive(n8nPid)).toBe(true);
+		expect(processesIn(demoDir).length).toBeGreaterThan(0);
+		process.kill(-demo.pid!, 'SIGINT');
+		const exit = await Promise.race([demoExit, new Promise<undefined>((r) => setTimeout(r, 90_000))]);
+		expect(exit).toBeDefined();
+		console.log(`[e2e] demo after Ctrl-C: ${JSON.stringify(exit)}; ${output.split('== stopping')[1]?.trim().replace(/\n\s*/g, ' | ')}`);
+		expect(output).toContain(`remove it with: rm -rf ${demoDir}`);
+		// no n8n, task runner or shell left: nothing alive in the demo's folder, its process group empty
+		expect(alive(n8nPid)).toBe(false);
+		expect(processesIn(demoDir)).toEqual([]);
+		const groupGone = async () => {
+			for (let i = 0; i < 50; i++) {
+				try {
+					process.kill(-demo.pid!, 0);
+				} catch {
+					return true;
+				}
+				await new Promise((r) => setTimeout(r, 100));
+			}
+			console.log(execFileSync('ps', ['-o', 'pid,stat,cmd', '-g', String(demo.pid)], { encoding: 'utf8' }));
+			return false;
+		};
+		expect(await groupGone()).toBe(true);
+		expect(listening(PORT)).toBe(false);
+		expect(listening(PORT + 1)).toBe(false);
+		// the store was running before the demo: the demo leaves it running
+		expect(output).not.toContain('stopped the local store');
+		expect((await listAllKeys(s3, bucket, 'archive/')).length).toBeGreaterThan(0);
+		expect(existsSync(path.join(demoDir, 'n8n', '.n8n'))).toBe(true);
 	});
 });
