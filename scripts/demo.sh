@@ -53,7 +53,6 @@ if [ $mode = n8n ]; then
       exit 1
     fi
   done
-  bash scripts/n8n-e2e.sh install
   export E2E_DIR=$DEMO_DIR E2E_PACK_FROM=worktree
   if [ -e "$DEMO_DIR" ]; then
     [ -f "$DEMO_DIR/.chat-archive-demo" ] || { echo "demo: $DEMO_DIR exists and is not a demo folder: remove it or set CHAT_ARCHIVE_DEMO_DIR" >&2; exit 1; }
@@ -63,6 +62,10 @@ if [ $mode = n8n ]; then
   fi
   mkdir -p "$DEMO_DIR/pack"
   touch "$DEMO_DIR/.chat-archive-demo"
+  if [ "$(bash scripts/n8n-e2e.sh installed)" != yes ]; then
+    echo "== installing n8n $(bash scripts/n8n-e2e.sh version) into $(dirname "$(dirname "$(dirname "$(bash scripts/n8n-e2e.sh bin)")")") (the first time only: 3-9 min; log $DEMO_DIR/install.log)"
+  fi
+  bash scripts/n8n-e2e.sh install 2>"$DEMO_DIR/install.log" || { tail -n 40 "$DEMO_DIR/install.log" >&2; exit 1; }
   stopped=0 sleeper=
   stop_demo() {
     [ $stopped = 1 ] && return 0

@@ -27,6 +27,7 @@
 #                                 (pid <dir>/postgres.pid; stop / stop-all stop it)
 #   n8n-e2e.sh stop-all           stop every n8n started under $E2E_DIR
 #   n8n-e2e.sh bin                print the n8n binary path
+#   n8n-e2e.sh installed | version  "yes" when n8n@$N8N_VERSION is in the cache (else "no") | that version
 #
 # Environment (all optional):
 #   CHAT_ARCHIVE_CACHE  cache folder (default ${XDG_CACHE_HOME:-$HOME/.cache}/n8n-nodes-chat-archive);
@@ -55,9 +56,13 @@ installed_version() {
   node -p "require('$N8N_DIR/node_modules/n8n/package.json').version" 2>/dev/null || echo none
 }
 
+is_installed() {
+  [ "$(installed_version)" = "$N8N_VERSION" ] && [ -x "$N8N_BIN" ] &&
+    [ -f "$N8N_DIR/.sqlite3-rebuilt-$N8N_VERSION" -o -n "$(ls "$N8N_DIR"/node_modules/sqlite3/build/Release/*.node 2>/dev/null)" ]
+}
+
 do_install() {
-  if [ "$(installed_version)" = "$N8N_VERSION" ] && [ -x "$N8N_BIN" ] &&
-     [ -f "$N8N_DIR/.sqlite3-rebuilt-$N8N_VERSION" -o -n "$(ls "$N8N_DIR"/node_modules/sqlite3/build/Release/*.node 2>/dev/null)" ]; then
+  if is_installed; then
     log "n8n $N8N_VERSION already installed in $N8N_DIR"
     return 0
   fi
@@ -376,7 +381,9 @@ case "${1:-}" in
   pg-start) shift; mkdir -p "$E2E_DIR"; do_pg_start "$@" ;;
   stop-all) do_stop_all ;;
   bin) echo "$N8N_BIN" ;;
+  installed) if is_installed; then echo yes; else echo no; fi ;;
+  version) echo "$N8N_VERSION" ;;
   test) shift; do_test "$@" ;;
   bench) shift; do_bench "$@" ;;
-  *) echo "usage: $0 test [jest args] | bench | install | pack | start <dir> | stop <dir> | redis-start <dir> <port> | pg-start <dir> <port> | stop-all | bin" >&2; exit 2 ;;
+  *) echo "usage: $0 test [jest args] | bench | install | pack | start <dir> | stop <dir> | redis-start <dir> <port> | pg-start <dir> <port> | stop-all | bin | installed | version" >&2; exit 2 ;;
 esac
