@@ -47,6 +47,27 @@ eval "$(bash scripts/s3-local.sh start)"
 if [ $mode = n8n ]; then
   DEMO_DIR=${CHAT_ARCHIVE_DEMO_DIR:-${TMPDIR:-/tmp}/chat-archive-demo}
   PORT=${DEMO_N8N_PORT:-5678}
+  # Ctrl-C (or any failure) stops what the demo started: n8n, and the store when it was not running before
+  stopped=0 sleeper= made_dir=0
+  stop_demo() {
+    [ $stopped = 1 ] && return 0
+    stopped=1
+    [ $made_dir = 1 ] || [ $started_store = 1 ] || return 0
+    echo
+    echo "== stopping what the demo started"
+    [ $made_dir = 1 ] && E2E_DIR=$DEMO_DIR bash scripts/n8n-e2e.sh stop-all
+    if [ $started_store = 1 ]; then
+      bash scripts/s3-local.sh stop >/dev/null 2>&1 || true
+      echo "   stopped the local store (its objects were in memory: they are gone)"
+    fi
+    if [ $made_dir = 1 ]; then
+      echo "   n8n's data folder (workflows, credentials, login) stays in $DEMO_DIR"
+      echo "   remove it with: rm -rf $DEMO_DIR"
+    fi
+    if [ -n "$sleeper" ]; then kill "$sleeper" 2>/dev/null || true; wait "$sleeper" 2>/dev/null || true; fi
+  }
+  trap 'stop_demo; exit 130' INT TERM
+  trap stop_demo EXIT
   for p in "$PORT" $((PORT + 1)); do
     if ss -Hltn "sport = :$p" | grep -q .; then
       echo "demo: port $p is in use (n8n needs $PORT and $((PORT + 1)) for its task broker): stop what uses it or set DEMO_N8N_PORT" >&2
@@ -62,27 +83,11 @@ if [ $mode = n8n ]; then
   fi
   mkdir -p "$DEMO_DIR/pack"
   touch "$DEMO_DIR/.chat-archive-demo"
+  made_dir=1
   if [ "$(bash scripts/n8n-e2e.sh installed)" != yes ]; then
     echo "== installing n8n $(bash scripts/n8n-e2e.sh version) into $(dirname "$(dirname "$(dirname "$(bash scripts/n8n-e2e.sh bin)")")") (the first time only: 3-9 min; log $DEMO_DIR/install.log)"
   fi
   bash scripts/n8n-e2e.sh install 2>"$DEMO_DIR/install.log" || { tail -n 40 "$DEMO_DIR/install.log" >&2; exit 1; }
-  stopped=0 sleeper=
-  stop_demo() {
-    [ $stopped = 1 ] && return 0
-    stopped=1
-    echo
-    echo "== stopping what the demo started"
-    bash scripts/n8n-e2e.sh stop-all
-    if [ $started_store = 1 ]; then
-      bash scripts/s3-local.sh stop >/dev/null 2>&1 || true
-      echo "   stopped the local store (its objects were in memory: they are gone)"
-    fi
-    echo "   n8n's data folder (workflows, credentials, login) stays in $DEMO_DIR"
-    echo "   remove it with: rm -rf $DEMO_DIR"
-    if [ -n "$sleeper" ]; then kill "$sleeper" 2>/dev/null || true; wait "$sleeper" 2>/dev/null || true; fi
-  }
-  trap 'stop_demo; exit 130' INT TERM
-  trap stop_demo EXIT
   if [ -n "${CHAT_ARCHIVE_PACK:-}" ]; then
     cp "$CHAT_ARCHIVE_PACK" "$DEMO_DIR/pack/"
   else
