@@ -47,11 +47,12 @@ export class S3Archive implements INodeType {
 			{
 				// the seal or audit signer's public key(s) for Verify (Seal: else the private key's public part
 				// is used; Audit: with it);
-				// for Write, the archive key's public part that verifies releases in the legal-hold registry
+				// for Write, the archive key's public part that verifies releases in the legal-hold registry;
+				// for Export with Encrypt Files, the reader's keys the files are encrypted to
 				name: 'openPgpPublicKeysApi',
 				required: false,
 				testedBy: 'openPgpPublicKeysApiTest',
-				displayOptions: { hide: { operation: ['seal', 'export', 'get', 'list', 'setupCheck'] } },
+				displayOptions: { hide: { operation: ['seal', 'get', 'list', 'setupCheck'] } },
 			},
 		],
 		properties: [

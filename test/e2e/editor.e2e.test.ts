@@ -266,14 +266,15 @@ describe('bash scripts/demo.sh --n8n in the n8n editor (headless Chromium)', () 
 		await page.keyboard.press('Escape');
 	});
 
-	it('runs the eDiscovery template from the editor: an RSMF file, kept encrypted under exports/', async () => {
+	it('runs the eDiscovery template from the editor: an RSMF file encrypted to the legal team, kept under exports/', async () => {
 		const before = await listAllKeys(s3, bucket, 'exports/');
 		expect(before).toHaveLength(1); // the demo's own run
 		await openTemplate(EDISCOVERY);
 		await executeWorkflow(['Keep export']);
 		const text = await openOutput('Export conversation');
-		expect(text).toMatch(/C1-\d{4}-\d{2}-\d{2}-001\.rsmf/);
-		expect(text).toContain('message/rfc822');
+		// Encrypt Files: the RSMF file is in n8n's binary store encrypted to the legal team's key
+		expect(text).toMatch(/C1-\d{4}-\d{2}-\d{2}-001\.rsmf\.pgp/);
+		expect(text).toContain('application/pgp-encrypted');
 		await screenshot('demo-ediscovery-export');
 		await page.keyboard.press('Escape');
 		const after = await listAllKeys(s3, bucket, 'exports/');

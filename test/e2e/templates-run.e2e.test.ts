@@ -150,7 +150,7 @@ describe('templates ediscovery-export and retention-sweep-nightly RUN in a real 
 		await gpg?.cleanup();
 	});
 
-	it('ediscovery-export: Manual Trigger → Set → Export returns the counterparty conversation as an RSMF 2.0 file', async () => {
+	it('ediscovery-export: Manual Trigger → Set → Export returns the counterparty conversation as an RSMF 2.0 file, encrypted to the legal team', async () => {
 		const bucket = await makeBucket(s3, { objectLock: true, prefix: 'e2e' });
 		const recipients = await readPublicKeys({ armoredKeys: gpg.publicKeyArmored });
 		const records: any[] = [];
@@ -167,7 +167,7 @@ describe('templates ediscovery-export and retention-sweep-nightly RUN in a real 
 		expect(expected.length).toBeGreaterThan(3);
 
 		const json = template('ediscovery-export');
-		// the legal team's own key pair: Keep export writes the files encrypted to it
+		// the legal team's own key pair: Export conversation encrypts the files to it, Keep export keeps them
 		const legal = await makeGpgHome();
 		const legalKeys = await createCredential('Legal team public keys (e2e)', 'openPgpPublicKeysApi', { publicKeys: legal.publicKeyArmored });
 		const workflow = await importTemplate(
@@ -187,8 +187,11 @@ describe('templates ediscovery-export and retention-sweep-nightly RUN in a real 
 		const items = output(execution, 'Export conversation');
 		expect(items).toHaveLength(1);
 		const [item] = items;
-		expect(item.binary.data).toMatchObject({ fileName: 'C1-2026-01-01-001.rsmf', mimeType: 'message/rfc822' });
-		const rsmf = await readRsmf(binaryBytes(item.binary.data));
+		// Encrypt Files: the file enters n8n's binary store encrypted to the legal team's key
+		expect(item.binary.data).toMatchObject({ fileName: 'C1-2026-01-01-001.rsmf.pgp', mimeType: 'application/pgp-encrypted' });
+		const stored = binaryBytes(item.binary.data);
+		expect(stored.includes('bond order')).toBe(false);
+		const rsmf = await readRsmf(gpgDecrypt(legal.home, stored));
 		expect(rsmf.header('X-RSMF-Version')).toBe('2.0.0');
 		expect(manifestErrors(rsmf.manifest)).toBeNull();
 		note('export records (expected / exported)', [expected.length, item.json.export.counts.records]);
@@ -207,7 +210,7 @@ describe('templates ediscovery-export and retention-sweep-nightly RUN in a real 
 		const kept = output(execution, 'Keep export').map((i: any) => i.json.archive);
 		expect(kept).toHaveLength(1);
 		expect(kept[0].key).toMatch(new RegExp(`^exports/\\d{4}/\\d{2}/\\d{2}/${execution.id}/C1-2026-01-01-001\\.rsmf\\.pgp$`));
-		expect(gpgDecrypt(legal.home, await getObjectBytes(s3, bucket, kept[0].key))).toEqual(binaryBytes(item.binary.data));
+		expect(await getObjectBytes(s3, bucket, kept[0].key)).toEqual(stored);
 		note('export kept at', kept[0].key);
 		await legal.cleanup();
 	});

@@ -135,16 +135,16 @@ describe('templates seal-daily and ediscovery-export (in-process n8n-core, local
 		expect(verified.counts).toMatchObject({ ok: onThatDay.length, missing: 0, altered: 0, unsealed: 0 });
 	});
 
-	it('ediscovery-export returns the conversation of one phone number as RSMF 2.0: decrypted, in order, streamed into n8n\'s binary store', async () => {
+	it('ediscovery-export returns the conversation of one phone number as RSMF 2.0: decrypted, in order, streamed into n8n\'s binary store encrypted to the legal team', async () => {
 		// n8n-nodes-base is not loaded in-process: the If "Has a file?" is bridged here (the e2e suite runs the
 		// template whole in a real n8n); every item below has a file
 		const shipped = loadTemplate('ediscovery-export');
 		const workflow = {
 			...shipped,
 			nodes: shipped.nodes.filter((n) => n.name !== 'Has a file?'),
-			connections: { ...shipped.connections, 'Export conversation': { main: [[{ node: 'Encrypt for the legal team', type: 'main', index: 0 }]] } },
+			connections: { ...shipped.connections, 'Export conversation': { main: [[{ node: 'Keep export', type: 'main', index: 0 }]] } },
 		} as WorkflowJson;
-		// the legal team's own key pair: Keep export writes the files encrypted to it
+		// the legal team's own key pair: Export conversation encrypts the files to it (Encrypt Files), Keep export keeps them
 		const legal = await makeGpgHome();
 		const run = await new InProcessN8n({ workflow, credentials: { ...credentials, openPgpPublicKeysApi: { publicKeys: legal.publicKeyArmored } } }).runFrom('Export conversation', [
 			{ json: { phone_number: '+1 555 010 0123', from: isoDay(REPLAY_DAY), to: isoDay(REPLAY_DAY + 86_400) } },
@@ -155,9 +155,12 @@ describe('templates seal-daily and ediscovery-export (in-process n8n-core, local
 		expect(items).toHaveLength(1);
 		const [item] = items;
 		expect(Object.keys(item.binary ?? {})).toEqual(['data']);
-		expect(item.binary!.data).toMatchObject({ fileName: `C1-${isoDay(REPLAY_DAY)}-001.rsmf`, mimeType: 'message/rfc822' });
+		expect(item.binary!.data).toMatchObject({ fileName: `C1-${isoDay(REPLAY_DAY)}-001.rsmf.pgp`, mimeType: 'application/pgp-encrypted' });
 
-		const eml = await binaryBytes(item.binary!.data);
+		// what n8n's binary store holds is ciphertext: no message text, no participant name
+		const stored = await binaryBytes(item.binary!.data);
+		for (const plaintext of ['bond order', 'Dana Example', 'X-RSMF-Version']) expect(stored.includes(plaintext)).toBe(false);
+		const eml = gpgDecrypt(legal.home, stored);
 		const rsmf = await readRsmf(eml);
 		expect(rsmf.header('X-RSMF-Version')).toBe('2.0.0');
 		expect(manifestErrors(rsmf.manifest)).toBeNull();
@@ -180,7 +183,7 @@ describe('templates seal-daily and ediscovery-export (in-process n8n-core, local
 		const kept = output(run, 'Keep export').map((i) => i.json.archive as IDataObject);
 		expect(kept).toHaveLength(1);
 		expect(String(kept[0].key)).toMatch(new RegExp(`^exports/\\d{4}/\\d{2}/\\d{2}/exec-\\d+/C1-${isoDay(REPLAY_DAY)}-001\\.rsmf\\.pgp$`));
-		expect(gpgDecrypt(legal.home, await getObjectBytes(s3, bucket, String(kept[0].key)))).toEqual(eml);
+		expect(await getObjectBytes(s3, bucket, String(kept[0].key))).toEqual(stored);
 		// where the access is recorded: one export event in the archive's audit trail
 		const events = (await listAllKeys(s3, bucket, 'archive/_audit/')).filter((key) => key.endsWith('.json'));
 		const last = JSON.parse((await getObjectBytes(s3, bucket, events[events.length - 1])).toString('utf8'));

@@ -138,6 +138,33 @@ describe('S3 Archive node, Export Conversation and Get with Decrypt (capture via
 		expect((item.json.export as IDataObject).counts).toMatchObject({ records: dana.length, statuses: 1 });
 	});
 
+	it('Encrypt Files: every file enters n8n\'s binary store encrypted to the reader\'s keys; gpg gives back the same bytes', async () => {
+		const parameters = { resource: 'conversation', operation: 'export', prefix: 'archive', exportPhoneNumber: '+15550100123' };
+		const [plain] = await run(parameters, { openPgpPrivateKeyApi: privateKey() });
+		const reader = await makeGpgHome();
+		try {
+			const [item] = await run(
+				{ ...parameters, encryptFiles: true },
+				{ openPgpPrivateKeyApi: privateKey(), openPgpPublicKeysApi: { publicKeys: reader.publicKeyArmored, expectedFingerprints: '' } },
+			);
+			expect(Object.keys(item.binary!).sort()).toEqual(['html', 'jsonl', 'text']);
+			for (const [property, fileName] of [['jsonl', 'export.jsonl'], ['html', 'transcript.html'], ['text', 'transcript.txt']]) {
+				expect(item.binary![property]).toMatchObject({ fileName: `${fileName}.pgp`, mimeType: 'application/pgp-encrypted' });
+				const stored = Buffer.from(item.binary![property].data, 'base64');
+				expect(stored.includes('bond order')).toBe(false);
+				// the archive's own key cannot read it: only the reader's
+				expect(() => gpgDecrypt(gpg.home, stored)).toThrow();
+				// the same file but for its export time (transcripts name it)
+				const unstamped = (text: string) => text.replace(/Exported at[^\n]*\n/, '');
+				expect(unstamped(gpgDecrypt(reader.home, stored).toString('utf8'))).toEqual(unstamped(decode(plain, property)));
+			}
+			// without the reader's keys the export stops before any file is made
+			await expect(run({ ...parameters, encryptFiles: true }, { openPgpPrivateKeyApi: privateKey() })).rejects.toThrow(/OpenPGP Public Keys|openPgpPublicKeysApi|credential/i);
+		} finally {
+			await reader.cleanup();
+		}
+	});
+
 	it('Get with Decrypt: JSON records as json.data, other plaintext as binary; without a key → error item', async () => {
 		const [exported] = await run({ resource: 'conversation', operation: 'export', prefix: 'archive', exportPhoneNumber: '15550100456' }, { openPgpPrivateKeyApi: privateKey() });
 		const sources = (exported.json.export as { sources: Array<{ key: string }> }).sources;

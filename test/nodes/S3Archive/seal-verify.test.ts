@@ -114,7 +114,8 @@ describe('S3 Archive node, Seal and Verify', () => {
 		expect(active({ resource: 'record', operation: 'list' })).toEqual(['s3ArchiveApi']);
 		expect(active({ resource: 'seal' })).toEqual(['openPgpPrivateKeyApi', 's3ArchiveApi']); // Seal → Create
 		expect(active({ resource: 'seal', operation: 'verify' })).toEqual(['openPgpPrivateKeyApi', 'openPgpPublicKeysApi', 's3ArchiveApi']);
-		expect(active({ resource: 'conversation' })).toEqual(['openPgpPrivateKeyApi', 's3ArchiveApi']);
+		// Export: the reader's public keys for Encrypt Files
+		expect(active({ resource: 'conversation' })).toEqual(['openPgpPrivateKeyApi', 'openPgpPublicKeysApi', 's3ArchiveApi']);
 		expect(active({ resource: 'bucket' })).toEqual(['s3ArchiveApi']);
 		expect(active({ resource: 'audit' })).toEqual(['openPgpPrivateKeyApi', 'openPgpPublicKeysApi', 's3ArchiveApi']); // Audit → Verify
 

@@ -1,3 +1,5 @@
+import type { Readable } from 'node:stream';
+
 import { NodeOperationError, updateDisplayOptions, type IDataObject, type IDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 
 import {
@@ -14,10 +16,10 @@ import {
 	type ExportSummary,
 	type RsmfSlice,
 } from '../../../../lib/archive';
-import { DEFAULT_MAX_DECRYPTED_BYTES } from '../../../../lib/pgp';
+import { DEFAULT_MAX_DECRYPTED_BYTES, encrypt } from '../../../../lib/pgp';
 import { assertAuditSigningKey, audited, scopeClasses, scopeDay } from '../../../shared/audit';
 import { digestedStream } from '../../../shared/binary';
-import { credentialPrivateKey, type ArchiveStore } from '../../../shared/credentials';
+import { credentialPrivateKey, credentialPublicKeys, type ArchiveStore } from '../../../shared/credentials';
 import { decryptedSizeLimit, maxDecryptedSizeDescription } from '../../../shared/decryptLimits';
 import { storeLocation } from '../../../shared/storeLocation';
 import { recordFilters } from '../common.descriptions';
@@ -112,6 +114,23 @@ const properties: INodeProperties[] = [
 					'One item per .rsmf file (Relativity Short Message Format: the transcript as message body, rsmf.zip with the manifest and the media), as review platforms ingest chat',
 			},
 		],
+	},
+	{
+		displayName: 'Encrypt Files',
+		name: 'encryptFiles',
+		type: 'boolean',
+		noDataExpression: true,
+		default: false,
+		description:
+			"Whether to encrypt every file to the OpenPGP Public Keys credential (e.g. the legal team's keys) before it enters n8n's binary store, so that the export never rests there in plaintext. Each file name gets .pgp added; gpg --decrypt gives back the same bytes.",
+	},
+	{
+		displayName:
+			"The files go into n8n's binary store in plaintext, where a manual run leaves them until n8n prunes the execution. Turn on Encrypt Files to keep them encrypted to the reader's keys.",
+		name: 'plaintextExportNotice',
+		type: 'notice',
+		default: '',
+		displayOptions: { show: { encryptFiles: [false] } },
 	},
 	{
 		displayName: 'Options',
@@ -289,6 +308,8 @@ function fileFacts(slice: RsmfSlice, digest: { sha256: string; size: number }): 
  * Each export appends an `export` audit event (the person's pseudonyms or the custodian's number and
  * dates, the filters, the counts and files) signed with the same key, once every file is in n8n's
  * binary store and before its items are output (nodes/shared/audit.ts).
+ * Encrypt Files: each file is encrypted to the OpenPGP Public Keys credential as it streams into the
+ * binary store (`<file>.pgp`), so the plaintext never rests there.
  */
 export async function execute(this: IExecuteFunctions, i: number, context: ArchiveStore): Promise<INodeExecutionData[]> {
 	const { bucket, prefix } = storeLocation.call(this, i, context);
@@ -324,6 +345,16 @@ export async function execute(this: IExecuteFunctions, i: number, context: Archi
 		to: scopeDay(scope.to),
 	};
 	const target = { client: context.client, bucket, prefix, signer: privateKey };
+	// Encrypt Files: each file is encrypted to the reader's keys on its way into n8n's binary store
+	// (gnupg profile: SEIPD v1, AES-256, what GnuPG 2.2 and sq decrypt)
+	const recipients = this.getNodeParameter('encryptFiles', i, false)
+		? await credentialPublicKeys.call(this, { profile: 'gnupg', itemIndex: i })
+		: undefined;
+	const toBinary = async (stream: Readable, fileName: string, mimeType: string) => {
+		if (!recipients) return await this.helpers.prepareBinaryData(stream, fileName, mimeType);
+		const { ciphertext } = await encrypt({ data: stream, recipients, profile: 'gnupg', filename: fileName });
+		return await this.helpers.prepareBinaryData(ciphertext as Readable, `${fileName}.pgp`, 'application/pgp-encrypted');
+	};
 
 	if (format === 'rsmf') {
 		const maxEvents = options.maxEventsPerFile ?? DEFAULT_MAX_EVENTS_PER_SLICE;
@@ -351,7 +382,7 @@ export async function execute(this: IExecuteFunctions, i: number, context: Archi
 				// one file at a time: each reads its media one at a time
 				for (const slice of result.slices) {
 					const file = digestedStream(slice.createRsmfStream());
-					const data = await this.helpers.prepareBinaryData(file.stream, slice.fileName, 'message/rfc822');
+					const data = await toBinary(file.stream, slice.fileName, 'message/rfc822');
 					items.push({ json: { export: { ...facts, file: fileFacts(slice, file.digest()) } }, binary: { data }, pairedItem: { item: i } });
 				}
 				return { result, items };
@@ -384,10 +415,10 @@ export async function execute(this: IExecuteFunctions, i: number, context: Archi
 			try {
 				// all four at once: each reads the records (or media) on its own
 				const [jsonl, html, text, media] = await Promise.all([
-					this.helpers.prepareBinaryData(streams[0], 'export.jsonl', 'application/x-ndjson'),
-					this.helpers.prepareBinaryData(streams[1], 'transcript.html', 'text/html'),
-					this.helpers.prepareBinaryData(streams[2], 'transcript.txt', 'text/plain'),
-					streams[3] ? this.helpers.prepareBinaryData(streams[3], 'media.zip', 'application/zip') : undefined,
+					toBinary(streams[0], 'export.jsonl', 'application/x-ndjson'),
+					toBinary(streams[1], 'transcript.html', 'text/html'),
+					toBinary(streams[2], 'transcript.txt', 'text/plain'),
+					streams[3] ? toBinary(streams[3], 'media.zip', 'application/zip') : undefined,
 				]);
 				const item: INodeExecutionData = {
 					json: { export: { ...exportFacts(bucket, prefix, scope, exported), format: 'jsonl', sources: exported.sources.map((s) => ({ ...s })) } },
