@@ -36,6 +36,7 @@ if [ $mode = core ] && ! command -v gpg >/dev/null 2>&1; then
 fi
 stamp=node_modules/.chat-archive-installed
 if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
+  echo "== installing the npm dependencies (npm ci, install scripts ignored)"
   npm ci --ignore-scripts --no-audit --no-fund
   touch "$stamp"
 fi
@@ -59,10 +60,12 @@ if [ $mode = n8n ]; then
     if [ $started_store = 1 ]; then
       bash scripts/s3-local.sh stop >/dev/null 2>&1 || true
       echo "   stopped the local store (its objects were in memory: they are gone)"
+    else
+      echo "   the local store was running before the demo: it keeps running (bash scripts/s3-local.sh stop ends it)"
     fi
     if [ $made_dir = 1 ]; then
-      echo "   n8n's data folder (workflows, credentials, login) stays in $DEMO_DIR"
-      echo "   remove it with: rm -rf $DEMO_DIR"
+      echo "   the demo's folder stays: $DEMO_DIR (n8n's user folder n8n/ with its workflows, credentials"
+      echo "   and login; the pack; logs); remove it with: rm -rf $DEMO_DIR"
     fi
     if [ -n "$sleeper" ]; then kill "$sleeper" 2>/dev/null || true; wait "$sleeper" 2>/dev/null || true; fi
   }
