@@ -20,7 +20,7 @@ import { generateKey } from 'openpgp';
 
 import { createS3Client } from '../lib/s3';
 import { api, rest, setupOwner, waitUntilNot404 } from '../test/e2e/helpers/n8n';
-import { listAllKeys, makeBucket, s3Settings } from '../test/helpers/s3';
+import { listAllKeys, makeBucket, s3ArchiveCredential, s3Settings } from '../test/helpers/s3';
 
 const REPO = path.resolve(__dirname, '..');
 const BASE_URL = process.env.DEMO_BASE_URL || 'http://127.0.0.1:5678';
@@ -78,16 +78,7 @@ async function main() {
 		{
 			type: 's3ArchiveApi',
 			name: 'S3 Archive Store',
-			data: {
-				endpoint: settings.endpoint,
-				region: settings.region,
-				accessKeyId: settings.accessKeyId,
-				secretAccessKey: settings.secretAccessKey,
-				forcePathStyle: true,
-				checksumMode: 'WHEN_REQUIRED',
-				bucket,
-				indexKey,
-			},
+			data: s3ArchiveCredential(bucket, indexKey),
 		},
 	];
 	/** credential id by name, and by type for names a template does not use */

@@ -16,8 +16,9 @@
 #     of this checkout, then scripts/demo-n8n.ts creates the owner login, the credentials and every
 #     template, activates the capture workflow, replays the signed fixture deliveries to its production
 #     URL, runs a look at the store and the eDiscovery export, and prints "== ready" with the login.
-#     Ctrl-C stops what the demo started. n8n's data folder is $CHAT_ARCHIVE_DEMO_DIR
-#     (default ${TMPDIR:-/tmp}/chat-archive-demo): kept after Ctrl-C, replaced by the next --n8n demo.
+#     Ctrl-C stops what the demo started. The demo's folder $CHAT_ARCHIVE_DEMO_DIR (default
+#     ${TMPDIR:-/tmp}/chat-archive-demo: n8n's user folder n8n/, the pack, logs) is kept after Ctrl-C and
+#     replaced by the next --n8n demo.
 #     CHAT_ARCHIVE_PACK=<tarball> installs that tarball instead of packing this checkout.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -11,7 +11,7 @@ import path from 'node:path';
 
 import { createS3Client } from '../lib/s3';
 import { InProcessN8n, loadTemplate } from '../test/helpers/n8n-runner';
-import { getObjectBytes, listAllKeys, makeBucket, s3Settings } from '../test/helpers/s3';
+import { getObjectBytes, listAllKeys, makeBucket, s3ArchiveCredential, s3Settings } from '../test/helpers/s3';
 
 async function main() {
 	const fixtures = path.join(__dirname, '..', 'test', 'fixtures', 'whatsapp');
@@ -26,16 +26,7 @@ async function main() {
 			// no Graph API in the demo: media downloads fail fast and are recorded as media_status failed
 			whatsAppCaptureApi: { appSecret, verifyToken: randomBytes(8).toString('hex'), indexKey, graphApiBaseUrl: 'http://127.0.0.1:9', graphApiVersion: 'v24.0' },
 			openPgpPublicKeysApi: { publicKeys: readFileSync(process.env.DEMO_PUBLIC_KEY_FILE!, 'utf8') },
-			s3ArchiveApi: {
-				endpoint: settings.endpoint,
-				region: settings.region,
-				accessKeyId: settings.accessKeyId,
-				secretAccessKey: settings.secretAccessKey,
-				forcePathStyle: true,
-				checksumMode: 'WHEN_REQUIRED',
-				bucket,
-				indexKey,
-			},
+			s3ArchiveApi: s3ArchiveCredential(bucket, indexKey),
 		},
 	});
 	await n8n.start();

@@ -24,7 +24,7 @@ import { encryptRecord } from '../../lib/capture';
 import { readPublicKeys } from '../../lib/pgp';
 import { gpgDecrypt, gpgVerify, makeGpgHome } from '../helpers/gpg';
 import { manifestErrors, messageIds, readRsmf } from '../helpers/rsmf';
-import { getObjectBytes, makeBucket, s3Settings } from '../helpers/s3';
+import { getObjectBytes, makeBucket, s3ArchiveCredential, s3Settings } from '../helpers/s3';
 import {
 	api,
 	makeUserFolder,
@@ -57,16 +57,7 @@ describe('templates ediscovery-export and retention-sweep-nightly RUN in a real 
 
 	const s3Credential = async (bucket: string) => {
 		const settings = s3Settings();
-		return await createCredential(`S3 Archive Store ${bucket}`, 's3ArchiveApi', {
-			endpoint: settings.endpoint,
-			region: settings.region,
-			accessKeyId: settings.accessKeyId,
-			secretAccessKey: settings.secretAccessKey,
-			forcePathStyle: true,
-			checksumMode: 'WHEN_REQUIRED',
-			bucket,
-			indexKey: INDEX_KEY,
-		});
+		return await createCredential(`S3 Archive Store ${bucket}`, 's3ArchiveApi', s3ArchiveCredential(bucket, INDEX_KEY));
 	};
 
 	/** Import a template through the public API with its credential references replaced. */

@@ -32,7 +32,7 @@ import { ListObjectVersionsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { recordId } from '../../lib/archive';
 import { createS3Client } from '../../lib/s3';
 import { gpgDecrypt, makeGpgHome } from '../helpers/gpg';
-import { getObjectBytes, listAllKeys, makeBucket, s3Settings } from '../helpers/s3';
+import { getObjectBytes, listAllKeys, makeBucket, s3ArchiveCredential, s3Settings } from '../helpers/s3';
 import {
 	api,
 	E2E_DIR,
@@ -268,16 +268,7 @@ describe('template whatsapp-capture-archive in a real n8n (community package fro
 				expectedFingerprints: gpg.fingerprint,
 			},
 		);
-		const s3Credential = {
-			endpoint: settings.endpoint,
-			region: settings.region,
-			accessKeyId: settings.accessKeyId,
-			secretAccessKey: settings.secretAccessKey,
-			forcePathStyle: true,
-			checksumMode: 'WHEN_REQUIRED',
-			bucket,
-			indexKey: INDEX_KEY,
-		};
+		const s3Credential = s3ArchiveCredential(bucket, INDEX_KEY);
 		credentialIds.s3ArchiveApi = await createCredential(
 			'S3 Archive Store (e2e)',
 			's3ArchiveApi',

@@ -26,6 +26,24 @@ export function s3Settings(): S3Settings & { endpoint: string; region: string; a
 }
 
 /**
+ * The data of an S3 Archive Store credential for the local store: its address and keys, `bucket` and
+ * the index key (`endpoint` overridable, e.g. a fault-injecting proxy in front of the store).
+ */
+export function s3ArchiveCredential(bucket: string, indexKey: string, overrides: { endpoint?: string } = {}) {
+	const settings = s3Settings();
+	return {
+		endpoint: overrides.endpoint ?? settings.endpoint,
+		region: settings.region,
+		accessKeyId: settings.accessKeyId,
+		secretAccessKey: settings.secretAccessKey,
+		forcePathStyle: true,
+		checksumMode: 'WHEN_REQUIRED',
+		bucket,
+		indexKey,
+	};
+}
+
+/**
  * Creates a uniquely named bucket (`test-<random>`); with `objectLock: true` it is created with
  * Object Lock enabled (which turns versioning on); with `versioning: true` versioning alone is enabled.
  * Returns the bucket name.

@@ -21,7 +21,7 @@ import { createS3Client } from '../../lib/s3';
 import { exportWhole as exportConversation } from '../helpers/export';
 import { gpgDecrypt, makeGpgHome } from '../helpers/gpg';
 import { InProcessN8n, loadTemplate } from '../helpers/n8n-runner';
-import { getObjectBytes, listAllKeys, makeBucket, s3Settings } from '../helpers/s3';
+import { getObjectBytes, listAllKeys, makeBucket, s3ArchiveCredential, s3Settings } from '../helpers/s3';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures');
 const DELIVERIES = ['messenger/message-text', 'messenger/echo-edit-reaction-read-delivery', 'instagram/message-text'];
@@ -73,16 +73,7 @@ describe('template meta-messaging-capture-archive (in-process n8n-core, local Ce
 					indexKey: INDEX_KEY,
 				},
 				openPgpPublicKeysApi: { publicKeys: gpg.publicKeyArmored, expectedFingerprints: '' },
-				s3ArchiveApi: {
-					endpoint: settings.endpoint,
-					region: settings.region,
-					accessKeyId: settings.accessKeyId,
-					secretAccessKey: settings.secretAccessKey,
-					forcePathStyle: true,
-					checksumMode: 'WHEN_REQUIRED',
-					bucket,
-					indexKey: INDEX_KEY,
-				},
+				s3ArchiveApi: s3ArchiveCredential(bucket, INDEX_KEY),
 			},
 		});
 		await n8n.start();

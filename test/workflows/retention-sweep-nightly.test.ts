@@ -22,7 +22,7 @@ import { readPrivateKey } from '../../lib/pgp';
 import { recordedDeletions } from '../../lib/retention';
 import { gpgVerify, makeGpgHome } from '../helpers/gpg';
 import { InProcessN8n, loadTemplate } from '../helpers/n8n-runner';
-import { makeBucket, s3Settings } from '../helpers/s3';
+import { makeBucket, s3ArchiveCredential, s3Settings } from '../helpers/s3';
 
 const output = (run: IRun, node: string): INodeExecutionData[] =>
 	run.data.resultData.runData[node]?.[0]?.data?.main?.[0] ?? [];
@@ -63,20 +63,10 @@ describe('template retention-sweep-nightly (in-process n8n-core, local Ceph RGW)
 	});
 
 	it('plans, deletes exactly the expired unheld versions, and writes a signed report', async () => {
-		const settings = s3Settings();
 		const n8n = new InProcessN8n({
 			workflow: loadTemplate('retention-sweep-nightly'),
 			credentials: {
-				s3ArchiveApi: {
-					endpoint: settings.endpoint,
-					region: settings.region,
-					accessKeyId: settings.accessKeyId,
-					secretAccessKey: settings.secretAccessKey,
-					forcePathStyle: true,
-					checksumMode: 'WHEN_REQUIRED',
-					bucket,
-					indexKey: randomBytes(32).toString('hex'),
-				},
+				s3ArchiveApi: s3ArchiveCredential(bucket, randomBytes(32).toString('hex')),
 				openPgpPrivateKeyApi: { privateKey: gpg.secretKeyArmored, passphrase: '' },
 			},
 		});

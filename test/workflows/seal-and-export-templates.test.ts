@@ -18,7 +18,7 @@ import { readPrivateKey } from '../../lib/pgp';
 import { gpgDecrypt, gpgVerify, makeGpgHome } from '../helpers/gpg';
 import { InProcessN8n, binaryBytes, loadTemplate, type Credentials, type WorkflowJson } from '../helpers/n8n-runner';
 import { manifestErrors, messageIds, readRsmf } from '../helpers/rsmf';
-import { getObjectBytes, listAllKeys, makeBucket, s3Settings } from '../helpers/s3';
+import { getObjectBytes, listAllKeys, makeBucket, s3ArchiveCredential, s3Settings } from '../helpers/s3';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'whatsapp');
 const APP_SECRET = randomBytes(16).toString('hex');
@@ -67,16 +67,7 @@ describe('templates seal-daily and ediscovery-export (in-process n8n-core, local
 			whatsAppCaptureApi: { appSecret: APP_SECRET, verifyToken: 'unused-here', indexKey: INDEX_KEY, graphApiBaseUrl: 'http://127.0.0.1:9', graphApiVersion: 'v24.0' },
 			openPgpPublicKeysApi: { publicKeys: gpg.publicKeyArmored },
 			openPgpPrivateKeyApi: { privateKey: gpg.secretKeyArmored, passphrase: '' },
-			s3ArchiveApi: {
-				endpoint: settings.endpoint,
-				region: settings.region,
-				accessKeyId: settings.accessKeyId,
-				secretAccessKey: settings.secretAccessKey,
-				forcePathStyle: true,
-				checksumMode: 'WHEN_REQUIRED',
-				bucket,
-				indexKey: INDEX_KEY,
-			},
+			s3ArchiveApi: s3ArchiveCredential(bucket, INDEX_KEY),
 		};
 		const capture = new InProcessN8n({ workflow: loadTemplate('whatsapp-capture-archive'), credentials });
 		await capture.start();

@@ -19,7 +19,7 @@ import { createS3Client } from '../../lib/s3';
 import { normalizeTelegramUpdate } from '../../lib/capture';
 import { gpgDecrypt, makeGpgHome } from '../helpers/gpg';
 import { InProcessN8n, loadTemplate } from '../helpers/n8n-runner';
-import { getObjectBytes, listAllKeys, makeBucket, s3Settings } from '../helpers/s3';
+import { getObjectBytes, listAllKeys, makeBucket, s3ArchiveCredential, s3Settings } from '../helpers/s3';
 import { TelegramStandIn } from '../helpers/telegram-stand-in';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'telegram');
@@ -60,16 +60,7 @@ describe('template telegram-business-capture-archive (in-process n8n-core, Bot A
 			credentials: {
 				telegramBotCaptureApi: { botToken: telegram.token, secretToken: SECRET, indexKey: INDEX_KEY, apiBaseUrl: telegram.baseUrl },
 				openPgpPublicKeysApi: { publicKeys: gpg.publicKeyArmored, expectedFingerprints: '' },
-				s3ArchiveApi: {
-					endpoint: settings.endpoint,
-					region: settings.region,
-					accessKeyId: settings.accessKeyId,
-					secretAccessKey: settings.secretAccessKey,
-					forcePathStyle: true,
-					checksumMode: 'WHEN_REQUIRED',
-					bucket,
-					indexKey: INDEX_KEY,
-				},
+				s3ArchiveApi: s3ArchiveCredential(bucket, INDEX_KEY),
 			},
 		});
 		await n8n.start();

@@ -22,7 +22,7 @@ import { readPrivateKey } from '../../lib/pgp';
 import { exportWhole as exportConversation } from '../helpers/export';
 import { gpgDecrypt, makeGpgHome } from '../helpers/gpg';
 import { InProcessN8n, loadTemplate } from '../helpers/n8n-runner';
-import { getObjectBytes, listAllKeys, makeBucket, s3Settings } from '../helpers/s3';
+import { getObjectBytes, listAllKeys, makeBucket, s3ArchiveCredential, s3Settings } from '../helpers/s3';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'whatsapp');
 const deliveries = readdirSync(FIXTURES)
@@ -72,16 +72,7 @@ describe('template whatsapp-capture-archive (in-process n8n-core, local Ceph RGW
 					indexKey: INDEX_KEY,
 				},
 				openPgpPublicKeysApi: { publicKeys: gpg.publicKeyArmored, expectedFingerprints: '' },
-				s3ArchiveApi: {
-					endpoint: settings.endpoint,
-					region: settings.region,
-					accessKeyId: settings.accessKeyId,
-					secretAccessKey: settings.secretAccessKey,
-					forcePathStyle: true,
-					checksumMode: 'WHEN_REQUIRED',
-					bucket,
-					indexKey: INDEX_KEY,
-				},
+				s3ArchiveApi: s3ArchiveCredential(bucket, INDEX_KEY),
 			},
 		});
 		await n8n.start();

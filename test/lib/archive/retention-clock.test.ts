@@ -16,7 +16,7 @@ import { createS3Client } from '../../../lib/s3';
 import { S3Archive } from '../../../nodes/S3Archive/S3Archive.node';
 import { ciphertextShaped } from '../../helpers/ciphertext';
 import { executeContext } from '../../helpers/execute-context';
-import { listAllKeys, makeBucket, s3Settings } from '../../helpers/s3';
+import { listAllKeys, makeBucket, s3ArchiveCredential, s3Settings } from '../../helpers/s3';
 
 const INDEX_KEY = randomBytes(32).toString('hex');
 const PHONE_NUMBER_ID = '106000000000002';
@@ -98,7 +98,7 @@ describe('retention clock on the local store', () => {
 		const context = executeContext({
 			nodeType: node,
 			parameters: { resource: 'record', operation: 'write', binaryPropertyName: 'data', prefix: PREFIX, retentionClass: 'default', bucket: '', options: {} },
-			credentials: { s3ArchiveApi: { ...s3Settings(), forcePathStyle: true, checksumMode: 'WHEN_REQUIRED', bucket, indexKey: INDEX_KEY } },
+			credentials: { s3ArchiveApi: s3ArchiveCredential(bucket, INDEX_KEY) },
 			items,
 		});
 		const output = await node.execute.call(context);
@@ -147,7 +147,7 @@ describe('retention clock on the local store', () => {
 		const context = executeContext({
 			nodeType: node,
 			parameters: { resource: 'record', operation: 'write', binaryPropertyName: 'data', prefix: PREFIX, retentionClass: 'default', bucket: '', options: {} },
-			credentials: { s3ArchiveApi: { ...s3Settings(), forcePathStyle: true, checksumMode: 'WHEN_REQUIRED', bucket: lateBucket, indexKey: INDEX_KEY } },
+			credentials: { s3ArchiveApi: s3ArchiveCredential(lateBucket, INDEX_KEY) },
 			items: [itemOf(record, true)],
 		});
 		const [archive] = (await node.execute.call(context))[0].map((item) => item.json.archive as { key: string });

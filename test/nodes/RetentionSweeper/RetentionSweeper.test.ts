@@ -7,7 +7,7 @@ import { phoneNumberPseudonym, recordObjectKey } from '../../../lib/archive';
 import { createS3Client } from '../../../lib/s3';
 import { RetentionSweeper } from '../../../nodes/RetentionSweeper/RetentionSweeper.node';
 import { executeContext } from '../../helpers/execute-context';
-import { getObjectBytes, makeBucket, s3Settings } from '../../helpers/s3';
+import { getObjectBytes, makeBucket, s3ArchiveCredential, s3Settings } from '../../helpers/s3';
 import { HEX32, listVersionRefs, putVersion } from '../../lib/retention/population';
 
 const INDEX_KEY = '47dea6762673211e5eeb699dda770b031dfabbc34583813ffd18af8190a84897'; // 64 hex characters, as openssl rand -hex 32 makes
@@ -20,7 +20,7 @@ let armoredKey: string;
 let publicKey: openpgp.PublicKey;
 const sweeper = new RetentionSweeper();
 
-const s3Credential = () => ({ ...s3Settings(), forcePathStyle: true, checksumMode: 'WHEN_REQUIRED', bucket, indexKey: INDEX_KEY });
+const s3Credential = () => (s3ArchiveCredential(bucket, INDEX_KEY));
 const run = async (parameters: Record<string, unknown> | Array<Record<string, unknown>>, extra: { continueOnFail?: boolean; items?: number } = {}) => {
 	const context = executeContext({
 		nodeType: sweeper,

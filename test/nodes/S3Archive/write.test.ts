@@ -15,7 +15,7 @@ import { createControlVerifier, createReportSigner, placeHold, releaseHold } fro
 import { S3Archive } from '../../../nodes/S3Archive/S3Archive.node';
 import { executeContext, type ExecuteContextOptions } from '../../helpers/execute-context';
 import { ciphertextPattern, ciphertextPatternStream, ciphertextShaped } from '../../helpers/ciphertext';
-import { getObjectBytes, listAllKeys, makeBucket, s3Settings } from '../../helpers/s3';
+import { getObjectBytes, listAllKeys, makeBucket, s3ArchiveCredential, s3Settings } from '../../helpers/s3';
 
 const INDEX_KEY = randomBytes(32).toString('hex');
 const WA_ID = '447700900123';
@@ -45,7 +45,7 @@ describe('S3 Archive node, Write', () => {
 	let lockBucket: string;
 	const node = new S3Archive();
 
-	const credentials = (b: string) => ({ ...s3Settings(), forcePathStyle: true, checksumMode: 'WHEN_REQUIRED', bucket: b, indexKey: INDEX_KEY });
+	const credentials = (b: string) => (s3ArchiveCredential(b, INDEX_KEY));
 	const run = async (options: Partial<ExecuteContextOptions> & { items: INodeExecutionData[] }) => {
 		const context = executeContext({
 			nodeType: node,

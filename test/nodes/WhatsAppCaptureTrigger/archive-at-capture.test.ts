@@ -19,7 +19,7 @@ import { normalizeDelivery } from '../../../lib/capture';
 import { GraphStandIn } from '../../helpers/graph-stand-in';
 import { gpgDecrypt, makeGpgHome } from '../../helpers/gpg';
 import { InProcessN8n, binaryBytes, newWebhookId, type WorkflowJson } from '../../helpers/n8n-runner';
-import { getObjectBytes, listAllKeys, makeBucket, s3Settings } from '../../helpers/s3';
+import { getObjectBytes, listAllKeys, makeBucket, s3ArchiveCredential, s3Settings } from '../../helpers/s3';
 
 const APP_SECRET = randomBytes(16).toString('hex');
 const INDEX_KEY = randomBytes(32).toString('hex');
@@ -73,20 +73,10 @@ describe('WhatsApp Capture Trigger: Archive at Capture (in-process n8n-core, loc
 	const runners: InProcessN8n[] = [];
 
 	const credentials = (storeBucket: string) => {
-		const settings = s3Settings();
 		return {
 			whatsAppCaptureApi: { appSecret: APP_SECRET, verifyToken: 'x', accessToken: graph.accessToken, indexKey: INDEX_KEY, graphApiBaseUrl: graph.baseUrl, graphApiVersion: graph.version },
 			openPgpPublicKeysApi: { publicKeys: gpg.publicKeyArmored, expectedFingerprints: gpg.fingerprint },
-			s3ArchiveApi: {
-				endpoint: settings.endpoint,
-				region: settings.region,
-				accessKeyId: settings.accessKeyId,
-				secretAccessKey: settings.secretAccessKey,
-				forcePathStyle: true,
-				checksumMode: 'WHEN_REQUIRED',
-				bucket: storeBucket,
-				indexKey: INDEX_KEY,
-			},
+			s3ArchiveApi: s3ArchiveCredential(storeBucket, INDEX_KEY),
 		};
 	};
 

@@ -17,7 +17,7 @@ import { normalizeDelivery, type CaptureRecord } from '../../../lib/capture';
 import { GraphStandIn } from '../../helpers/graph-stand-in';
 import { gpgDecrypt, makeGpgHome } from '../../helpers/gpg';
 import { InProcessN8n, binaryBytes, newWebhookId, type WorkflowJson } from '../../helpers/n8n-runner';
-import { getObjectBytes, makeBucket, s3Settings } from '../../helpers/s3';
+import { getObjectBytes, makeBucket, s3ArchiveCredential, s3Settings } from '../../helpers/s3';
 import { deliveryFixtures, fixtureBody } from '../../lib/capture/fixtures';
 
 const APP_SECRET = randomBytes(16).toString('hex');
@@ -158,7 +158,6 @@ describe('Encrypt at Capture + Download Media (in-process n8n-core, Graph stand-
 	const runners: InProcessN8n[] = [];
 
 	const credentials = () => {
-		const settings = s3Settings();
 		return {
 			whatsAppCaptureApi: {
 				appSecret: APP_SECRET,
@@ -169,16 +168,7 @@ describe('Encrypt at Capture + Download Media (in-process n8n-core, Graph stand-
 				graphApiVersion: graph.version,
 			},
 			openPgpPublicKeysApi: { publicKeys: gpg.publicKeyArmored, expectedFingerprints: gpg.fingerprint },
-			s3ArchiveApi: {
-				endpoint: settings.endpoint,
-				region: settings.region,
-				accessKeyId: settings.accessKeyId,
-				secretAccessKey: settings.secretAccessKey,
-				forcePathStyle: true,
-				checksumMode: 'WHEN_REQUIRED',
-				bucket,
-				indexKey: INDEX_KEY,
-			},
+			s3ArchiveApi: s3ArchiveCredential(bucket, INDEX_KEY),
 		};
 	};
 

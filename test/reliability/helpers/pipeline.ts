@@ -18,7 +18,7 @@ import type { IDataObject, INodeExecutionData, IRun } from 'n8n-workflow';
 import { createS3Client } from '../../../lib/s3';
 import { gpgDecrypt, makeGpgHome } from '../../helpers/gpg';
 import { binaryBytes, InProcessN8n, loadTemplate, type WorkflowJson } from '../../helpers/n8n-runner';
-import { getObjectBytes, s3Settings } from '../../helpers/s3';
+import { getObjectBytes, s3ArchiveCredential, s3Settings } from '../../helpers/s3';
 import { sign } from './deliveries';
 import { listVersions, type VersionRef } from './store';
 
@@ -128,16 +128,7 @@ export async function startPipeline(options: {
 				graphApiVersion: 'v24.0',
 			},
 			openPgpPublicKeysApi: { publicKeys: gpg.publicKeyArmored, expectedFingerprints: '' },
-			s3ArchiveApi: {
-				endpoint: options.endpoint ?? settings.endpoint,
-				region: settings.region,
-				accessKeyId: settings.accessKeyId,
-				secretAccessKey: settings.secretAccessKey,
-				forcePathStyle: true,
-				checksumMode: 'WHEN_REQUIRED',
-				bucket,
-				indexKey,
-			},
+			s3ArchiveApi: s3ArchiveCredential(bucket, indexKey, { endpoint: options.endpoint ?? settings.endpoint }),
 		},
 	});
 	await n8n.start();
