@@ -63,8 +63,18 @@ export interface MediaStreamInfo {
 	attempt: number;
 }
 
+/** Attempts and back-off of a download (every media download shares them). */
+export interface MediaRetryOptions {
+	/** Attempts in all (a WhatsApp media lookup and its download count as one); default 3. */
+	attempts?: number;
+	/** First back-off in ms, doubled per attempt; default 500. */
+	backoffMs?: number;
+	/** Sleep function (tests). */
+	sleep?: (ms: number) => Promise<void>;
+}
+
 /** Options of {@link downloadMedia}. */
-export interface DownloadMediaOptions<T> {
+export interface DownloadMediaOptions<T> extends MediaRetryOptions {
 	/** Graph API endpoint (credential's base URL and version). */
 	graph: GraphEndpoint;
 	/** System-user access token with `whatsapp_business_messaging`. Never logged nor returned. */
@@ -82,14 +92,8 @@ export interface DownloadMediaOptions<T> {
 	 * n8n binary). It must consume the stream to the end; a stream error rejects the attempt.
 	 */
 	consume: (stream: Readable, info: MediaStreamInfo) => Promise<T>;
-	/** Attempts in all (lookup + download count as one); default 3. */
-	attempts?: number;
-	/** First back-off delay in ms, doubled per attempt; default 500. */
-	backoffMs?: number;
 	/** Refuse media larger than this many bytes; default {@link DEFAULT_MAX_MEDIA_BYTES}. */
 	maxBytes?: number;
-	/** Sleep function (tests). */
-	sleep?: (ms: number) => Promise<void>;
 }
 
 /** Result of {@link downloadMedia}. */
@@ -125,6 +129,43 @@ class AttemptFailure extends Error {
 	}
 }
 
+/** The bytes of one successful attempt: what {@link DownloadMediaResult} says besides status and attempts. */
+export type DownloadedMedia<T> = Omit<Extract<DownloadMediaResult<T>, { status: 'downloaded' }>, 'status' | 'attempts'>;
+
+/**
+ * The retry policy of every media download (WhatsApp, Messenger / Instagram / Twilio attachments,
+ * Telegram files): `tryOnce` up to `attempts` times, the n-th after `backoffMs · 2^(n-2)` ms, until it
+ * succeeds or `judge` says a failure would repeat. Never throws.
+ *
+ * @param judge the reason (never content nor a secret) of a failed attempt and whether to retry
+ */
+export async function withMediaRetries<T>(
+	options: MediaRetryOptions,
+	tryOnce: (attempt: number) => Promise<DownloadedMedia<T>>,
+	judge: (error: unknown) => { reason: string; retry: boolean },
+): Promise<DownloadMediaResult<T>> {
+	const attempts = Math.max(1, Math.floor(options.attempts ?? 3));
+	const backoffMs = Math.max(0, options.backoffMs ?? 500);
+	const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+	let lastError = 'not attempted';
+	for (let attempt = 1; attempt <= attempts; attempt++) {
+		if (attempt > 1) await sleep(backoffMs * 2 ** (attempt - 2));
+		try {
+			return { ...(await tryOnce(attempt)), status: 'downloaded', attempts: attempt };
+		} catch (error) {
+			const { reason, retry } = judge(error);
+			lastError = reason;
+			if (!retry) return { status: 'failed', error: lastError, attempts: attempt };
+		}
+	}
+	return { status: 'failed', error: `${lastError} (after ${attempts} attempts)`, attempts };
+}
+
+/** An {@link AttemptFailure} as it is, any other error as a retryable failure with a safe reason. */
+function asAttemptFailure(error: unknown): AttemptFailure {
+	return error instanceof AttemptFailure ? error : new AttemptFailure(safeReason(error), true, false);
+}
+
 /**
  * Downloads one media file, streamed, with retries.
  *
@@ -146,28 +187,21 @@ class AttemptFailure extends Error {
  *   reason after the last attempt. Never throws for HTTP or stream problems; rethrows nothing.
  */
 export async function downloadMedia<T>(options: DownloadMediaOptions<T>): Promise<DownloadMediaResult<T>> {
-	const attempts = Math.max(1, Math.floor(options.attempts ?? 3));
-	const backoffMs = Math.max(0, options.backoffMs ?? 500);
-	const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
 	const doFetch = options.graph.fetch ?? fetch;
 	let known: { url: string; mimeType: string; sha256: string | null; fileSize: number | null } | undefined;
-	let lastError = 'not attempted';
-
-	for (let attempt = 1; attempt <= attempts; attempt++) {
-		if (attempt > 1) await sleep(backoffMs * 2 ** (attempt - 2));
-		try {
+	return await withMediaRetries(
+		options,
+		async (attempt) => {
 			known ??= await lookup(options);
-			const result = await fetchAndConsume(options, known, attempt, doFetch);
-			return { ...result, status: 'downloaded', attempts: attempt };
-		} catch (error) {
-			const failure =
-				error instanceof AttemptFailure ? error : new AttemptFailure(safeReason(error), true, false);
-			lastError = failure.message;
+			return await fetchAndConsume(options, known, attempt, doFetch);
+		},
+		(error) => {
+			const failure = asAttemptFailure(error);
+			// an expired or refused URL: the next attempt looks the media up again
 			if (failure.reResolve) known = undefined;
-			if (!failure.retry) return { status: 'failed', error: lastError, attempts: attempt };
-		}
-	}
-	return { status: 'failed', error: `${lastError} (after ${attempts} attempts)`, attempts };
+			return { reason: failure.message, retry: failure.retry };
+		},
+	);
 }
 
 /** `GET /<version>/<media id>`: the short-lived URL and the file facts. */
@@ -292,17 +326,13 @@ async function fetchMedia<T>(options: DownloadMediaOptions<T>, firstUrl: string,
 }
 
 /** Options of {@link downloadAttachment}. */
-export interface DownloadAttachmentOptions<T> {
+export interface DownloadAttachmentOptions<T> extends MediaRetryOptions {
 	/** The attachment URL from the webhook (Messenger / Instagram `payload.url`). */
 	url: string;
 	/** MIME type to report when the answer has no Content-Type. */
 	mimeType?: string | null;
 	/** As {@link DownloadMediaOptions.consume}. */
 	consume: (stream: Readable, info: MediaStreamInfo) => Promise<T>;
-	/** Attempts in all; default 3. */
-	attempts?: number;
-	/** First back-off delay in ms, doubled per attempt; default 500. */
-	backoffMs?: number;
 	/** Refuse attachments larger than this many bytes; default {@link DEFAULT_MAX_MEDIA_BYTES}. */
 	maxBytes?: number;
 	/** Whole-download timeout in ms; default 300 000. */
@@ -316,8 +346,6 @@ export interface DownloadAttachmentOptions<T> {
 	 * account's HTTP Basic auth; the CDN they redirect to gets no credential).
 	 */
 	authorization?: { header: string; host: string };
-	/** Sleep function (tests). */
-	sleep?: (ms: number) => Promise<void>;
 }
 
 /**
@@ -334,22 +362,14 @@ export interface DownloadAttachmentOptions<T> {
  * @returns as {@link downloadMedia} (`sha256Verified` false: the webhook gives no digest). Never throws.
  */
 export async function downloadAttachment<T>(options: DownloadAttachmentOptions<T>): Promise<DownloadMediaResult<T>> {
-	const attempts = Math.max(1, Math.floor(options.attempts ?? 3));
-	const backoffMs = Math.max(0, options.backoffMs ?? 500);
-	const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-	let lastError = 'not attempted';
-	for (let attempt = 1; attempt <= attempts; attempt++) {
-		if (attempt > 1) await sleep(backoffMs * 2 ** (attempt - 2));
-		try {
-			const result = await fetchAttachment(options, attempt);
-			return { ...result, status: 'downloaded', attempts: attempt };
-		} catch (error) {
-			const failure = error instanceof AttemptFailure ? error : new AttemptFailure(safeReason(error), true, false);
-			lastError = failure.message;
-			if (!failure.retry) return { status: 'failed', error: lastError, attempts: attempt };
-		}
-	}
-	return { status: 'failed', error: `${lastError} (after ${attempts} attempts)`, attempts };
+	return await withMediaRetries(
+		options,
+		async (attempt) => await fetchAttachment(options, attempt),
+		(error) => {
+			const failure = asAttemptFailure(error);
+			return { reason: failure.message, retry: failure.retry };
+		},
+	);
 }
 
 /** Why an attachment URL is refused, or null: https only, plain http only to loopback when allowed. */

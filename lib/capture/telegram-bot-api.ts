@@ -8,7 +8,7 @@
 import { Readable } from 'node:stream';
 
 import { networkReason } from './graph';
-import { HashTap, type DownloadMediaResult, type MediaStreamInfo } from './media';
+import { HashTap, withMediaRetries, type DownloadMediaResult, type MediaRetryOptions, type MediaStreamInfo } from './media';
 import { TELEGRAM_SECRET_TOKEN_PATTERN } from './telegram';
 
 /** Largest file `getFile` lets a bot download from the cloud Bot API (Bot API, `getFile`: 20 MB). */
@@ -159,7 +159,7 @@ export async function deleteWebhook(endpoint: BotApiEndpoint): Promise<void> {
 }
 
 /** Options of {@link downloadTelegramFile}. */
-export interface DownloadTelegramFileOptions<T> {
+export interface DownloadTelegramFileOptions<T> extends MediaRetryOptions {
 	endpoint: BotApiEndpoint;
 	/** `file_id` from the message. */
 	fileId: string;
@@ -169,11 +169,6 @@ export interface DownloadTelegramFileOptions<T> {
 	consume: (stream: Readable, info: MediaStreamInfo) => Promise<T>;
 	/** Refuse files larger than this; default {@link TELEGRAM_MAX_FILE_BYTES}. */
 	maxBytes?: number;
-	/** Attempts in all; default 3. */
-	attempts?: number;
-	/** First back-off in ms, doubled per attempt; default 500. */
-	backoffMs?: number;
-	sleep?: (ms: number) => Promise<void>;
 }
 
 /**
@@ -185,21 +180,14 @@ export interface DownloadTelegramFileOptions<T> {
  * @returns as `downloadMedia` (lib/capture/media.ts). Never throws; reasons never hold the token.
  */
 export async function downloadTelegramFile<T>(options: DownloadTelegramFileOptions<T>): Promise<DownloadMediaResult<T>> {
-	const attempts = Math.max(1, Math.floor(options.attempts ?? 3));
-	const backoffMs = Math.max(0, options.backoffMs ?? 500);
-	const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-	let lastError = 'not attempted';
-	for (let attempt = 1; attempt <= attempts; attempt++) {
-		if (attempt > 1) await sleep(backoffMs * 2 ** (attempt - 2));
-		try {
-			return { ...(await downloadOnce(options, attempt)), status: 'downloaded', attempts: attempt };
-		} catch (error) {
-			const retry = error instanceof TelegramApiError ? error.retryable : !(error instanceof PermanentFailure);
-			lastError = error instanceof TelegramApiError || error instanceof PermanentFailure ? error.message : `file download: stream failed`;
-			if (!retry) return { status: 'failed', error: lastError, attempts: attempt };
-		}
-	}
-	return { status: 'failed', error: `${lastError} (after ${attempts} attempts)`, attempts };
+	return await withMediaRetries(
+		options,
+		async (attempt) => await downloadOnce(options, attempt),
+		(error) => ({
+			retry: error instanceof TelegramApiError ? error.retryable : !(error instanceof PermanentFailure),
+			reason: error instanceof TelegramApiError || error instanceof PermanentFailure ? error.message : `file download: stream failed`,
+		}),
+	);
 }
 
 /** A failure that another attempt would repeat. */
