@@ -2,7 +2,7 @@ import type { INodeProperties, INodeType, INodeTypeDescription, IWebhookFunction
 import { NodeConnectionTypes } from 'n8n-workflow';
 
 import { DEFAULT_MAX_BODY_SIZE_MB, outputModeParameter } from '../shared/capture';
-import { archiveProperties, responseModeField } from '../shared/archiveAtCapture';
+import { archiveProperties, responseModeField, responseTimingParameter } from '../shared/archiveAtCapture';
 import { credentialTest } from '../shared/credentialTests';
 import { withCredentialReuse } from '../shared/credentials';
 import { optionsCollection } from '../shared/parameters';
@@ -74,25 +74,7 @@ export class MetaMessagingCaptureTrigger implements INodeType {
 				default: '',
 			},
 			outputModeParameter,
-			{
-				displayName: 'Respond',
-				name: 'responseTiming',
-				type: 'options',
-				options: [
-					{
-						name: 'Immediately',
-						value: 'immediately',
-						description: 'Answer 200 as soon as the signature is verified',
-					},
-					{
-						name: 'After Workflow Finished',
-						value: 'afterWorkflow',
-						description: 'Answer 200 only when the workflow succeeded; an error answers 500 so Meta retries the delivery',
-					},
-				],
-				default: 'immediately',
-				displayOptions: { hide: { archiveAtCapture: [true] } },
-			},
+			responseTimingParameter,
 			{
 				displayName: 'Encrypt at Capture',
 				name: 'encryptAtCapture',
