@@ -12,14 +12,15 @@
  * Prints "== ready" and the login, then exits; demo.sh keeps n8n running until Ctrl-C.
  * Environment: DEMO_BASE_URL, S3_* from scripts/s3-local.sh.
  */
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { generateKey } from 'openpgp';
 
 import { createS3Client } from '../lib/s3';
-import { api, rest, setupOwner, waitUntilNot404 } from '../test/e2e/helpers/n8n';
+import { api, importWorkflow, rest, runFromTrigger, setupOwner, waitUntilNot404, type WorkflowJson } from '../test/e2e/helpers/n8n';
+import { metaSignature } from '../test/e2e/helpers/workflows';
 import { listAllKeys, makeBucket, s3ArchiveCredential, s3Settings } from '../test/helpers/s3';
 
 const REPO = path.resolve(__dirname, '..');
@@ -81,33 +82,20 @@ async function main() {
 			data: s3ArchiveCredential(bucket, indexKey),
 		},
 	];
-	/** credential id by name, and by type for names a template does not use */
+	/** credential id by name */
 	const idByName: Record<string, string> = {};
-	const idByType: Record<string, string> = {};
 	for (const { type, name, data } of credentials) {
 		const { id } = await api(BASE_URL, session.apiKey, 'POST', '/credentials', { name, type, data });
 		idByName[name] = id;
-		idByType[type] ??= id;
 		console.log(`   ${name} (${type})`);
 	}
 
-	const importWorkflow = async (json: any): Promise<string> => {
-		const nodes = json.nodes.map((node: any) => {
-			const copy = structuredClone(node);
-			for (const [type, ref] of Object.entries<any>(copy.credentials ?? {})) {
-				const id = idByName[ref.name] ?? idByType[type];
-				copy.credentials[type] = { id, name: ref.name in idByName ? ref.name : credentials.find((c) => c.type === type)!.name };
-			}
-			return copy;
-		});
-		const created = await api(BASE_URL, session.apiKey, 'POST', '/workflows', {
-			name: json.name,
-			nodes,
-			connections: json.connections,
-			settings: json.settings ?? {},
-		});
-		return created.id as string;
+	/** A template's credential reference: the credential of its name, else the first of its type. */
+	const credentialFor = (type: string, reference: { name: string }) => {
+		const name = reference.name in idByName ? reference.name : credentials.find((c) => c.type === type)!.name;
+		return { id: idByName[name], name };
 	};
+	const importTemplate = (json: WorkflowJson) => importWorkflow(BASE_URL, session.apiKey, json, credentialFor);
 
 	// The fixture deliveries are re-dated so that their latest message was sent a minute ago (spacing and
 	// order kept): a capture files a record by a plausible provider timestamp, else by its receipt, and the
@@ -134,8 +122,8 @@ async function main() {
 			for (const assignment of request.parameters.assignments.assignments)
 				if (assignment.name in period) assignment.value = period[assignment.name as keyof typeof period];
 		}
-		ids[name] = await importWorkflow(json);
-		console.log(`   ${`${BASE_URL}/workflow/${ids[name]}`.padEnd(52)} ${template(name).name}`);
+		ids[name] = await importTemplate(json);
+		console.log(`   ${`${BASE_URL}/workflow/${ids[name]}`.padEnd(52)} ${json.name}`);
 	}
 	await api(BASE_URL, session.apiKey, 'POST', `/workflows/${ids[CAPTURE]}/activate`);
 	const trigger = template(CAPTURE).nodes.find((n: any) => n.type === `${PACK}.whatsAppCaptureTrigger`);
@@ -155,7 +143,7 @@ async function main() {
 			method: 'POST',
 			headers: {
 				'content-type': 'application/json',
-				'x-hub-signature-256': 'sha256=' + createHmac('sha256', appSecret).update(body).digest('hex'),
+				'x-hub-signature-256': metaSignature(appSecret, body),
 			},
 			body: new Uint8Array(body),
 		});
@@ -194,8 +182,8 @@ async function main() {
 		// nothing here holds plaintext: object keys, sizes and counts only
 		settings: { executionOrder: 'v1', saveManualExecutions: true, saveDataSuccessExecution: 'all', saveDataErrorExecution: 'all' },
 	};
-	ids.look = await importWorkflow(look);
-	const execution = await runToEnd(session, ids.look, 'Look at the archive');
+	ids.look = await importTemplate(look);
+	const { execution } = await runFromTrigger(BASE_URL, session, ids.look, 'Look at the archive');
 	const runData = execution.data?.resultData?.runData ?? {};
 	const out = (node: string): any[] => runData[node]?.[0]?.data?.main?.[0] ?? [];
 	if (execution.status !== 'success') throw new Error(`the demo workflow ended ${execution.status}: ${execution.data?.resultData?.error?.message}`);
@@ -219,18 +207,6 @@ async function main() {
 	console.log(`   - the templates: ${BASE_URL}/home/workflows (the WhatsApp capture workflow is active)`);
 	console.log(`   - the archived objects and the sweep plan: "${LOOK_WORKFLOW}", Executions tab, or Execute workflow`);
 	console.log(`   - an export: "${template(EDISCOVERY).name}", Execute workflow, then open "Export conversation"`);
-}
-
-/** The editor's "Execute workflow" from `trigger`; polls the public API until the saved execution ends. */
-async function runToEnd(session: { cookie: string; apiKey: string }, workflowId: string, trigger: string): Promise<any> {
-	const started = await rest(BASE_URL, session.cookie, 'POST', `/workflows/${workflowId}/run`, { triggerToStartFrom: { name: trigger } });
-	const executionId = String(started?.data?.executionId ?? '');
-	if (!executionId) throw new Error('n8n started no execution');
-	return waitFor(async () => {
-		const listed = await api(BASE_URL, session.apiKey, 'GET', `/executions?workflowId=${workflowId}&includeData=true`);
-		const execution = (listed.data as any[]).find((e) => String(e.id) === executionId);
-		return execution && !['new', 'running', 'waiting'].includes(execution.status) ? execution : undefined;
-	}, 120_000, `execution ${executionId}`);
 }
 
 /** Every provider `timestamp` (Unix seconds, as a string or a number) in a delivery. */

@@ -27,9 +27,10 @@ import { manifestErrors, messageIds, readRsmf } from '../helpers/rsmf';
 import { getObjectBytes, makeBucket, s3ArchiveCredential, s3Settings } from '../helpers/s3';
 import {
 	api,
+	importWorkflow,
 	makeUserFolder,
 	type N8nInstance,
-	rest,
+	runFromTrigger as runWorkflowFromTrigger,
 	type Session,
 	setupOwner,
 	startN8n,
@@ -55,55 +56,21 @@ describe('templates ediscovery-export and retention-sweep-nightly RUN in a real 
 	const createCredential = async (name: string, type: string, data: Record<string, unknown>) =>
 		(await api(n8n.baseUrl, session.apiKey, 'POST', '/credentials', { name, type, data })).id as string;
 
-	const s3Credential = async (bucket: string) => {
-		const settings = s3Settings();
-		return await createCredential(`S3 Archive Store ${bucket}`, 's3ArchiveApi', s3ArchiveCredential(bucket, INDEX_KEY));
-	};
+	const s3Credential = async (bucket: string) =>
+		await createCredential(`S3 Archive Store ${bucket}`, 's3ArchiveApi', s3ArchiveCredential(bucket, INDEX_KEY));
 
-	/** Import a template through the public API with its credential references replaced. */
-	const importTemplate = async (
-		json: any,
-		credentials: Record<string, string>,
-		settings: Record<string, unknown> = json.settings,
-	) => {
-		const nodes = json.nodes.map((node: any) => {
-			const copy = structuredClone(node);
-			for (const type of Object.keys(copy.credentials ?? {})) {
-				copy.credentials[type] = { id: credentials[type], name: `${type} (e2e)` };
-			}
-			return copy;
-		});
-		return (await api(n8n.baseUrl, session.apiKey, 'POST', '/workflows', {
-			name: `${json.name} (e2e ${randomBytes(3).toString('hex')})`,
-			nodes,
-			connections: json.connections,
-			settings,
-		})) as { id: string };
-	};
+	/** Import a template through the public API with its credential references replaced by the ids given per type. */
+	const importTemplate = async (json: any, credentials: Record<string, string>, settings: Record<string, unknown> = json.settings) => ({
+		id: await importWorkflow(
+			n8n.baseUrl,
+			session.apiKey,
+			{ ...json, name: `${json.name} (e2e ${randomBytes(3).toString('hex')})`, settings },
+			(type) => ({ id: credentials[type], name: `${type} (e2e)` }),
+		),
+	});
 
 	/** The editor's "Execute workflow" from `trigger`, then the finished execution (public API, with data). */
-	const runFromTrigger = async (workflowId: string, trigger: string) => {
-		const t0 = Date.now();
-		const started = await rest(n8n.baseUrl, session.cookie, 'POST', `/workflows/${workflowId}/run`, {
-			triggerToStartFrom: { name: trigger },
-		});
-		const executionId = String(started?.data?.executionId ?? '');
-		expect(executionId).not.toBe('');
-		for (;;) {
-			const listed = await api(
-				n8n.baseUrl,
-				session.apiKey,
-				'GET',
-				`/executions?workflowId=${workflowId}&includeData=true`,
-			);
-			const execution = (listed.data as any[]).find((e) => String(e.id) === executionId);
-			if (execution?.finished || (execution && execution.status && !['new', 'running', 'waiting'].includes(execution.status))) {
-				return { execution, ms: Date.now() - t0 };
-			}
-			if (Date.now() - t0 > 120_000) throw new Error(`execution ${executionId} did not finish`);
-			await new Promise((r) => setTimeout(r, 250));
-		}
-	};
+	const runFromTrigger = (workflowId: string, trigger: string) => runWorkflowFromTrigger(n8n.baseUrl, session, workflowId, trigger);
 
 	const output = (execution: any, node: string): any[] =>
 		execution.data?.resultData?.runData?.[node]?.[0]?.data?.main?.[0] ?? [];

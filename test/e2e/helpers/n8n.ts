@@ -216,6 +216,68 @@ export async function rest(
 	);
 }
 
+/** A workflow as a template file holds it (workflows/*.json). */
+export interface WorkflowJson {
+	name: string;
+	nodes: any[];
+	connections: unknown;
+	settings?: Record<string, unknown>;
+}
+
+/**
+ * Creates `workflow` through the public API (inactive) with each node's credential reference of a
+ * type replaced by `credentialFor(type, reference)`; returns the workflow's id.
+ */
+export async function importWorkflow(
+	baseUrl: string,
+	apiKey: string,
+	workflow: WorkflowJson,
+	credentialFor: (type: string, reference: { id?: string; name: string }) => { id: string; name: string },
+): Promise<string> {
+	const nodes = workflow.nodes.map((node) => {
+		const copy = structuredClone(node);
+		for (const [type, reference] of Object.entries<{ id?: string; name: string }>(copy.credentials ?? {}))
+			copy.credentials[type] = credentialFor(type, reference);
+		return copy;
+	});
+	const created = await api(baseUrl, apiKey, 'POST', '/workflows', {
+		name: workflow.name,
+		nodes,
+		connections: workflow.connections,
+		settings: workflow.settings ?? {},
+	});
+	return String(created.id);
+}
+
+/**
+ * The editor's "Execute workflow" from `trigger` (`POST /rest/workflows/:id/run` with
+ * `triggerToStartFrom`), then the finished execution read back through the public API with its data
+ * (the workflow must save manual executions).
+ */
+export async function runFromTrigger(
+	baseUrl: string,
+	session: Pick<Session, 'cookie' | 'apiKey'>,
+	workflowId: string,
+	trigger: string,
+	timeoutMs = 120_000,
+): Promise<{ execution: any; ms: number }> {
+	const t0 = Date.now();
+	const started = await rest(baseUrl, session.cookie, 'POST', `/workflows/${workflowId}/run`, {
+		triggerToStartFrom: { name: trigger },
+	});
+	const executionId = String(started?.data?.executionId ?? '');
+	if (!executionId) throw new Error(`n8n started no execution of workflow ${workflowId}`);
+	for (;;) {
+		const listed = await api(baseUrl, session.apiKey, 'GET', `/executions?workflowId=${workflowId}&includeData=true`);
+		const execution = (listed.data as any[]).find((e) => String(e.id) === executionId);
+		if (execution?.finished || (execution?.status && !['new', 'running', 'waiting'].includes(execution.status))) {
+			return { execution, ms: Date.now() - t0 };
+		}
+		if (Date.now() - t0 > timeoutMs) throw new Error(`execution ${executionId} did not finish within ${timeoutMs / 1000} s`);
+		await new Promise((r) => setTimeout(r, 250));
+	}
+}
+
 /** Poll `url` (a request built by `probe`) until it stops answering 404 (webhook registration is async). */
 export async function waitUntilNot404(
 	probe: () => Promise<Response>,
